@@ -1,0 +1,458 @@
+/*
+ * libe2e — end-to-end payload security for MQTT.
+ *
+ * This is the only public header. The byte format it produces and accepts is
+ * specified in docs/ENVELOPE.md; key files in docs/KEYFILES.md.
+ *
+ * Conventions (as in libsodium and BearSSL):
+ *  - every function that can fail returns E2E_OK (0) or a negative e2e_err;
+ *    e2e_strerror() and e2e_err_name() turn any value into text, never NULL;
+ *  - the library never prints, never exits and never aborts on any input;
+ *  - the caller owns every output buffer and passes its capacity; the seal and
+ *    open paths never allocate;
+ *  - every size is both a macro (E2E_*) and a function (e2e_*()) so bindings
+ *    never hard-code numbers;
+ *  - objects (keyring, trust set, signer, sender, guard) are opaque, created
+ *    by *_new() and released by *_free(), which wipes any secret they hold.
+ *    None of them is thread-safe: use one per thread or lock around it.
+ *
+ * e2e_init() MUST be called once before anything else (it initialises
+ * libsodium); it is safe to call it again.
+ */
+#ifndef E2E_H
+#define E2E_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define E2E_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define E2E_WARN_UNUSED
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One list gives the enum, e2e_err_name(), e2e_strerror() and e2e_reason().
+ * XX(name, value, reason token, message).
+ * The reason token is the stable word e2e-sub prints for a rejected message
+ * (docs/ENVELOPE.md, "Rejection reasons"); tokens never change meaning.
+ * Values never change either; new errors take new values.
+ */
+#define E2E_ERRNO_MAP(XX)                                                      \
+	XX(OK, 0, "ok", "success")                                             \
+	XX(ERR_INVAL, -1, "invalid", "invalid argument")                       \
+	XX(ERR_NOMEM, -2, "no-memory", "out of memory")                        \
+	XX(ERR_BUFFER_TOO_SMALL, -3, "buffer", "output buffer too small")      \
+	XX(ERR_TOO_LARGE, -4, "too-large", "payload too large")                \
+	XX(ERR_TOPIC, -5, "bad-topic",                                         \
+	   "topic is empty, too long or contains a wildcard")                 \
+	XX(ERR_NOT_E2E, -6, "not-e2e", "not an e2e envelope")                  \
+	XX(ERR_VERSION, -7, "malformed", "unsupported envelope version")       \
+	XX(ERR_RESERVED, -8, "malformed", "reserved header bits are set")      \
+	XX(ERR_MALFORMED, -9, "malformed",                                     \
+	   "malformed envelope (truncated or inconsistent)")                  \
+	XX(ERR_UNKNOWN_KEY, -10, "unknown-key", "unknown key id")              \
+	XX(ERR_DISABLED_KEY, -11, "disabled-key", "key is disabled")           \
+	XX(ERR_SUITE_MISMATCH, -12, "suite-mismatch",                          \
+	   "envelope suite does not match the key's suite")                   \
+	XX(ERR_UNENCRYPTED, -13, "unencrypted",                                \
+	   "encryption required but message is not encrypted")                \
+	XX(ERR_UNSIGNED, -14, "unsigned",                                      \
+	   "signature required but message is not signed")                    \
+	XX(ERR_UNTRUSTED_SIGNER, -15, "untrusted-signer",                      \
+	   "signer is not trusted for this topic")                            \
+	XX(ERR_REPLAY, -16, "replay", "sequence number already seen")          \
+	XX(ERR_TOO_OLD, -17, "too-old", "message is older than allowed")       \
+	XX(ERR_FUTURE, -18, "future",                                          \
+	   "message timestamp is too far in the future")                      \
+	XX(ERR_NO_TIMESTAMP, -19, "no-timestamp",                              \
+	   "first message from a sender without a clock refused")             \
+	XX(ERR_NOT_RETAINED, -20, "not-retained",                              \
+	   "delivered as retained but not sealed for retention")              \
+	XX(ERR_STALE_RETAINED, -21, "stale-retained",                          \
+	   "older than the retained message already seen on this topic")      \
+	XX(ERR_BAD_TAG, -22, "bad-tag", "authentication tag does not verify")  \
+	XX(ERR_BAD_SIGNATURE, -23, "bad-signature",                            \
+	   "signature does not verify")                                       \
+	XX(ERR_NO_KEY, -24, "no-key", "no primary key to seal with")           \
+	XX(ERR_SEQ_EXHAUSTED, -25, "seq-exhausted",                            \
+	   "sequence numbers exhausted for this sender")                      \
+	XX(ERR_IO, -26, "io", "file input/output error")                       \
+	XX(ERR_STATE_CORRUPT, -27, "state-corrupt",                            \
+	   "replay state file is corrupt")                                    \
+	XX(ERR_KEYFILE, -28, "keyfile", "key file is malformed")               \
+	XX(ERR_KEYFILE_VERSION, -29, "keyfile",                                \
+	   "key file has an unknown version")                                 \
+	XX(ERR_PERMISSIONS, -30, "permissions",                                \
+	   "secret file is readable by group or others")                      \
+	XX(ERR_PASSPHRASE, -31, "passphrase", "wrong passphrase")              \
+	XX(ERR_DUPLICATE_KEY, -32, "duplicate-key", "duplicate key id")        \
+	XX(ERR_TWO_PRIMARIES, -33, "keyfile", "more than one primary key")     \
+	XX(ERR_EXISTS, -34, "exists", "file already exists")                   \
+	XX(ERR_NOT_FOUND, -35, "not-found", "no such key or signer")           \
+	XX(ERR_IS_PRIMARY, -36, "is-primary",                                  \
+	   "the primary key cannot be disabled or deleted")                   \
+	XX(ERR_EMPTY, -37, "keyfile", "file is empty")
+
+typedef enum e2e_err {
+#define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
+	E2E_ERRNO_MAP(E2E__ENUM)
+#undef E2E__ENUM
+} e2e_err;
+
+/* "E2E_ERR_BAD_TAG" for E2E_ERR_BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
+const char *e2e_err_name(int err);
+/* A one-line English sentence without a final period. */
+const char *e2e_strerror(int err);
+/* The stable rejection token ("bad-tag", "replay", ...); "unknown" otherwise. */
+const char *e2e_reason(int err);
+
+/* Initialise libsodium. Returns E2E_OK or E2E_ERR_NOMEM. */
+int e2e_init(void) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Sizes (docs/ENVELOPE.md gives the layout)                                */
+/* ------------------------------------------------------------------------ */
+
+#define E2E_MAGIC_V1 0xFDu
+#define E2E_KEYBYTES 32u         /* a shared key, either suite */
+#define E2E_HEADER_BYTES 26u     /* magic .. sequence, every suite */
+#define E2E_SALT_BYTES 8u        /* aead only, right after the header */
+#define E2E_TAG_BYTES 16u        /* aead and mac */
+#define E2E_SIG_BYTES 64u        /* Ed25519, when signed */
+#define E2E_SIGN_PUBLICKEYBYTES 32u
+#define E2E_SIGN_SECRETKEYBYTES 64u /* libsodium layout: seed || public */
+#define E2E_SIGN_SEEDBYTES 32u
+#define E2E_TOPIC_MAX 4096u          /* bytes of a topic name, v1 limit */
+#define E2E_PAYLOAD_MAX 0x0FF00000u  /* 255 MiB, below MQTT's packet limit */
+
+#define E2E_OVERHEAD_AEAD (E2E_HEADER_BYTES + E2E_SALT_BYTES + E2E_TAG_BYTES)
+#define E2E_OVERHEAD_MAC (E2E_HEADER_BYTES + E2E_TAG_BYTES)
+#define E2E_OVERHEAD_SIGNONLY (E2E_HEADER_BYTES + E2E_SIG_BYTES)
+/* The largest overhead of any mode: signed aead. */
+#define E2E_OVERHEAD_MAX (E2E_OVERHEAD_AEAD + E2E_SIG_BYTES)
+/* A buffer of E2E_SEALED_MAX(n) bytes holds the envelope of n bytes in any mode. */
+#define E2E_SEALED_MAX(n) ((size_t)(n) + E2E_OVERHEAD_MAX)
+
+size_t e2e_keybytes(void);
+size_t e2e_header_bytes(void);
+size_t e2e_tag_bytes(void);
+size_t e2e_sig_bytes(void);
+size_t e2e_sign_publickeybytes(void);
+size_t e2e_sign_secretkeybytes(void);
+size_t e2e_topic_max(void);
+size_t e2e_payload_max(void);
+size_t e2e_overhead_max(void);
+
+/* ------------------------------------------------------------------------ */
+/* Suites, keys and the in-memory keyring                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum e2e_suite {
+	E2E_SUITE_AEAD = 0, /* XChaCha20-Poly1305: payload encrypted */
+	E2E_SUITE_MAC = 1,  /* HMAC-SHA-256/128: payload in clear */
+	E2E_SUITE_NONE = 2  /* no shared key: Ed25519 signature only */
+} e2e_suite;
+
+/* Bytes an envelope adds to a payload: suite overhead, +64 when signed.
+ * Returns 0 for an invalid suite or a signature-only envelope that is not
+ * signed. */
+size_t e2e_overhead(e2e_suite suite, int is_signed);
+/* Envelope length for an n-byte payload, 0 when invalid or too large. */
+size_t e2e_sealed_len(e2e_suite suite, int is_signed, size_t n);
+
+/* "aead", "mac", "none"; NULL-safe: "invalid" for other values. */
+const char *e2e_suite_name(e2e_suite suite);
+/* Parse "aead" / "mac" / "none". */
+int e2e_suite_parse(const char *s, e2e_suite *out) E2E_WARN_UNUSED;
+
+typedef enum e2e_key_state {
+	E2E_KEY_DISABLED = 0, /* kept to give "disabled-key"; never accepted */
+	E2E_KEY_ENABLED = 1,  /* accepted when opening */
+	E2E_KEY_PRIMARY = 2   /* accepted, and used to seal; at most one */
+} e2e_key_state;
+
+const char *e2e_key_state_name(e2e_key_state st);
+int e2e_key_state_parse(const char *s, e2e_key_state *out) E2E_WARN_UNUSED;
+
+/* What may be said of a key without revealing it. */
+typedef struct e2e_key_info {
+	uint32_t id; /* never 0 */
+	e2e_suite suite;
+	e2e_key_state state;
+	int64_t created; /* Unix seconds */
+} e2e_key_info;
+
+typedef struct e2e_keyring e2e_keyring;
+
+int e2e_keyring_new(e2e_keyring **out) E2E_WARN_UNUSED;
+void e2e_keyring_free(e2e_keyring *kr); /* wipes; NULL-safe */
+/* Add a key. Adding a primary demotes the previous primary to enabled.
+ * Errors: E2E_ERR_INVAL (id 0, suite NONE), E2E_ERR_DUPLICATE_KEY. */
+int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
+		    const uint8_t key[E2E_KEYBYTES]) E2E_WARN_UNUSED;
+/* Add a fresh random key under a fresh random id; *id_out gets the id. */
+int e2e_keyring_generate(e2e_keyring *kr, e2e_suite suite,
+			 e2e_key_state state, int64_t created,
+			 uint32_t *id_out) E2E_WARN_UNUSED;
+/* Promoting to primary demotes the old primary to enabled. The primary
+ * cannot be disabled (E2E_ERR_IS_PRIMARY): promote another key first. */
+int e2e_keyring_set_state(e2e_keyring *kr, uint32_t id,
+			  e2e_key_state state) E2E_WARN_UNUSED;
+/* Refuses the primary (E2E_ERR_IS_PRIMARY). */
+int e2e_keyring_remove(e2e_keyring *kr, uint32_t id) E2E_WARN_UNUSED;
+size_t e2e_keyring_count(const e2e_keyring *kr);
+/* Keys in increasing id order, index 0 .. count-1. */
+int e2e_keyring_get(const e2e_keyring *kr, size_t index,
+		    e2e_key_info *info) E2E_WARN_UNUSED;
+/* O(log n). E2E_ERR_NOT_FOUND when absent. */
+int e2e_keyring_find(const e2e_keyring *kr, uint32_t id,
+		     e2e_key_info *info) E2E_WARN_UNUSED;
+/* E2E_ERR_NO_KEY when the keyring has no primary. */
+int e2e_keyring_primary(const e2e_keyring *kr,
+			e2e_key_info *info) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Signers (Ed25519) and the trust set                                      */
+/* ------------------------------------------------------------------------ */
+
+/* A signer id is the first 8 bytes, big-endian, of BLAKE2b-256(public key). */
+uint64_t e2e_signer_id_from_public(const uint8_t pk[E2E_SIGN_PUBLICKEYBYTES]);
+
+typedef struct e2e_signer e2e_signer; /* secret key in sodium_malloc memory */
+
+int e2e_signer_generate(e2e_signer **out) E2E_WARN_UNUSED;
+int e2e_signer_from_seed(e2e_signer **out,
+			 const uint8_t seed[E2E_SIGN_SEEDBYTES]) E2E_WARN_UNUSED;
+int e2e_signer_from_secret(e2e_signer **out,
+			   const uint8_t sk[E2E_SIGN_SECRETKEYBYTES])
+	E2E_WARN_UNUSED;
+void e2e_signer_free(e2e_signer *s); /* wipes; NULL-safe */
+void e2e_signer_public(const e2e_signer *s,
+		       uint8_t pk[E2E_SIGN_PUBLICKEYBYTES]);
+uint64_t e2e_signer_id(const e2e_signer *s);
+
+/*
+ * The signers a receiver accepts, each with the MQTT topic filters it may
+ * publish on. Filters use MQTT wildcards: '+' one level, '#' the rest.
+ */
+typedef struct e2e_trust e2e_trust;
+
+int e2e_trust_new(e2e_trust **out) E2E_WARN_UNUSED;
+void e2e_trust_free(e2e_trust *t); /* NULL-safe */
+/* filters: comma-separated list, e.g. "sensors/+/temp,alerts/#".
+ * E2E_ERR_INVAL for an invalid filter, E2E_ERR_DUPLICATE_KEY when a signer
+ * with the same id (or a colliding id) is already present. */
+int e2e_trust_add(e2e_trust *t, const uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+		  const char *filters) E2E_WARN_UNUSED;
+size_t e2e_trust_count(const e2e_trust *t);
+/* The index-th signer (in insertion order): its public key and filters
+ * (the string stays valid until the trust set changes or is freed). */
+int e2e_trust_get(const e2e_trust *t, size_t index,
+		  uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+		  const char **filters) E2E_WARN_UNUSED;
+
+/* 1 when the topic name matches the filter under MQTT rules, else 0. */
+int e2e_topic_matches(const char *filter, const char *topic);
+/* E2E_OK for a valid filter ('+' and '#' only as whole levels, '#' last). */
+int e2e_filter_check(const char *filter) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Sealing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Flags for sealing: mark the message as meant to be retained by the broker
+ * (set it exactly when the PUBLISH has the retain flag). */
+#define E2E_SEAL_RETAINED 0x1u
+
+/*
+ * The explicit form: every input given, including the randomness (salt).
+ * For test vectors, bindings and other implementations; applications use a
+ * sender (below), which manages sequence numbers and salts.
+ *
+ * key is NULL exactly when suite is E2E_SUITE_NONE; key_id is then 0.
+ * When signer is set, sender_id MUST equal its signer id (E2E_ERR_INVAL).
+ * salt (8 bytes) is read for the aead suite only.
+ */
+typedef struct e2e_seal_params {
+	e2e_suite suite;
+	uint32_t key_id;
+	const uint8_t *key;       /* E2E_KEYBYTES, or NULL */
+	const e2e_signer *signer; /* NULL: not signed */
+	uint64_t sender_id;
+	uint64_t seq;       /* epoch (high 32 bits) || counter (low 32) */
+	uint32_t timestamp; /* Unix seconds, 0 when the sender has no clock */
+	uint32_t flags;     /* E2E_SEAL_RETAINED */
+	const uint8_t *salt; /* E2E_SALT_BYTES, aead only */
+} e2e_seal_params;
+
+/* On error *out_len is 0 and out is zeroed up to out_cap bytes. */
+int e2e_seal_explicit(const e2e_seal_params *p, const char *topic,
+		      const uint8_t *msg, size_t msg_len, uint8_t *out,
+		      size_t out_cap, size_t *out_len) E2E_WARN_UNUSED;
+
+typedef struct e2e_sender e2e_sender;
+
+typedef struct e2e_sender_opts {
+	/* 0: a random sender id. Ignored with a signer: its id is used. */
+	uint64_t sender_id;
+	/* First epoch. 0: the current Unix time. A sender that restarts MUST
+	 * use a larger epoch than before (persist it, or use the clock). */
+	uint32_t epoch;
+	const e2e_signer *signer; /* borrowed; NULL: unsigned */
+	int no_clock;             /* 1: timestamps are 0 */
+} e2e_sender_opts;
+
+/* opts may be NULL for defaults. */
+int e2e_sender_new(e2e_sender **out,
+		   const e2e_sender_opts *opts) E2E_WARN_UNUSED;
+void e2e_sender_free(e2e_sender *s); /* NULL-safe */
+uint64_t e2e_sender_id(const e2e_sender *s);
+/* The sequence number the next seal will use. */
+uint64_t e2e_sender_next_seq(const e2e_sender *s);
+
+/*
+ * Seal msg for topic with the keyring's primary key (and the sender's signer
+ * if it has one). kr NULL: signature only (the sender needs a signer).
+ * Uses one sequence number per successful call.
+ */
+int e2e_seal(e2e_sender *s, const e2e_keyring *kr, const char *topic,
+	     const uint8_t *msg, size_t msg_len, uint32_t flags, uint8_t *out,
+	     size_t out_cap, size_t *out_len) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Parsing and opening                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* What the header of an envelope says. Authentic only after e2e_open()
+ * returned E2E_OK. */
+typedef struct e2e_info {
+	e2e_suite suite;
+	int is_signed;
+	int retained; /* retained intent, from the header */
+	uint32_t key_id;
+	uint64_t sender_id; /* the signer id when signed */
+	uint64_t seq;
+	uint32_t timestamp;
+	size_t payload_len;
+} e2e_info;
+
+size_t e2e_info_sizeof(void);
+
+/* Check the structure of an envelope and fill info; no key needed, nothing
+ * verified. Errors: NOT_E2E, VERSION, RESERVED, MALFORMED. */
+int e2e_parse(const uint8_t *env, size_t env_len,
+	      e2e_info *info) E2E_WARN_UNUSED;
+
+/* Receiver requirements. Signature requirement is a receiver decision, never
+ * a header flag. */
+#define E2E_REQUIRE_ENCRYPTION 0x1u
+#define E2E_REQUIRE_SIGNATURE 0x2u
+
+/* How the broker delivered the message. */
+#define E2E_DELIVERY_RETAINED 0x1u /* the PUBLISH had the retain flag */
+
+typedef struct e2e_guard e2e_guard;
+
+/*
+ * Everything a receiver decides with. Fill it in; the library only reads
+ * it (and updates *guard after a message is accepted).
+ */
+typedef struct e2e_receiver {
+	const e2e_keyring *keyring; /* NULL: only signature-only accepted */
+	const e2e_trust *trust;     /* NULL: no signed message accepted */
+	e2e_guard *guard;  /* NULL: no replay or freshness checks at all */
+	uint32_t require;  /* E2E_REQUIRE_* */
+	uint64_t now;      /* Unix seconds; 0: read the system clock */
+} e2e_receiver;
+
+/*
+ * Verify and open an envelope received on topic. Processing order (see
+ * docs/ENVELOPE.md): parse, key lookup, policy, replay pre-check, time
+ * window, tag, signature, and only then update the guard.
+ *
+ * out needs room for info.payload_len bytes (env_len is always enough).
+ * On error nothing is delivered: *out_len is 0, out is zeroed (up to the
+ * smaller of out_cap and the payload length), and info, if not NULL, holds
+ * the parsed header when parsing got that far (for diagnostics only).
+ */
+int e2e_open(const e2e_receiver *r, const char *topic, const uint8_t *env,
+	     size_t env_len, uint32_t delivery, uint8_t *out, size_t out_cap,
+	     size_t *out_len, e2e_info *info) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Replay guard                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Accept the first message of an unknown sender whose timestamp is 0
+ * (a sender without a clock): trust on first use. */
+#define E2E_GUARD_ACCEPT_NO_CLOCK 0x1u
+
+typedef struct e2e_guard_opts {
+	uint32_t window;      /* positions per sender: multiple of 64, >= 64 */
+	uint32_t max_senders; /* tracked senders before eviction, >= 1 */
+	uint32_t max_retained_topics; /* tracked retained topics, >= 1 */
+	uint32_t max_age;  /* seconds; 0: no age limit */
+	uint32_t max_skew; /* seconds a timestamp may be ahead of now */
+	uint32_t flags;    /* E2E_GUARD_* */
+} e2e_guard_opts;
+
+#define E2E_GUARD_DEFAULT_WINDOW 256u
+#define E2E_GUARD_DEFAULT_MAX_SENDERS 4096u
+#define E2E_GUARD_DEFAULT_MAX_RETAINED 4096u
+#define E2E_GUARD_DEFAULT_MAX_AGE 300u
+#define E2E_GUARD_DEFAULT_MAX_SKEW 30u
+
+void e2e_guard_opts_default(e2e_guard_opts *o);
+/* opts NULL: defaults. Allocates everything up front. */
+int e2e_guard_new(e2e_guard **out,
+		  const e2e_guard_opts *opts) E2E_WARN_UNUSED;
+void e2e_guard_free(e2e_guard *g); /* NULL-safe */
+
+/*
+ * The replay pre-check and time window, without changing state: E2E_OK or
+ * REPLAY, TOO_OLD, FUTURE, NO_TIMESTAMP, NOT_RETAINED, STALE_RETAINED.
+ * info must come from an envelope already parsed; now in Unix seconds.
+ */
+int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
+		    const char *topic, uint32_t delivery,
+		    uint64_t now) E2E_WARN_UNUSED;
+/* Record an accepted message. Call only after e2e_guard_check() and full
+ * verification succeeded (e2e_open does both). */
+void e2e_guard_commit(e2e_guard *g, const e2e_info *info, const char *topic,
+		      uint32_t delivery, uint64_t now);
+size_t e2e_guard_sender_count(const e2e_guard *g);
+/* Bytes of memory per tracked sender, for sizing. */
+size_t e2e_guard_bytes_per_sender(const e2e_guard *g);
+
+/* Save atomically (temporary file in the same directory, fsync, rename,
+ * fsync of the directory), mode 0600. */
+int e2e_guard_save(const e2e_guard *g, const char *path) E2E_WARN_UNUSED;
+/*
+ * Replace the guard's state with the file's. E2E_ERR_IO (see errno) when it
+ * cannot be read, E2E_ERR_STATE_CORRUPT when it is not a valid state file;
+ * then *bad_line (if not NULL) is the 1-based line at fault (0: the file as a
+ * whole) and the guard is unchanged.
+ */
+int e2e_guard_load(e2e_guard *g, const char *path,
+		   size_t *bad_line) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Key files (docs/KEYFILES.md)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* E2E_KEYFILES_BEGIN — declarations for key files, maintained with them. */
+/* E2E_KEYFILES_END */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* E2E_H */

@@ -1,0 +1,2 @@
+/* envelope.c: being written. */
+#include "internal.h"

@@ -1,0 +1,166 @@
+/* Files: atomic replacement and careful reading, shared by the replay state
+ * and the key files. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+uint64_t e2e__now(void)
+{
+	time_t t = time(NULL);
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The directory part of path ("." when there is none). */
+static int dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL) {
+		if (cap < 2)
+			return -1;
+		strcpy(dir, ".");
+		return 0;
+	}
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= cap)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+int e2e__atomic_write(const char *path, const void *data, size_t len,
+		      mode_t mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	uint32_t rnd = randombytes_random();
+	int fd = -1, dfd = -1, saved;
+
+	if (dir_of(path, dir, sizeof dir) != 0 ||
+	    snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%08x", path, (long)getpid(),
+		     rnd) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return E2E_ERR_IO;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return E2E_ERR_IO;
+	/* The umask may have cleared bits we asked for; never add any. */
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	/* Make the rename itself durable. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return E2E_OK;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return E2E_ERR_IO;
+}
+
+int e2e__read_file(const char *path, size_t max, int secret, char **buf,
+		   size_t *len)
+{
+	struct stat st;
+	char *p = NULL;
+	size_t got = 0;
+	int fd, rc = E2E_ERR_IO, saved;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return E2E_ERR_IO;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		rc = E2E_ERR_PERMISSIONS;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		rc = E2E_ERR_EMPTY;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		goto out;
+	}
+	p = secret ? sodium_malloc((size_t)st.st_size + 1)
+		   : malloc((size_t)st.st_size + 1);
+	if (p == NULL) {
+		rc = E2E_ERR_NOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == 0) {
+		rc = E2E_ERR_EMPTY;
+		goto out;
+	}
+	p[got] = '\0';
+	*buf = p;
+	*len = got;
+	p = NULL;
+	rc = E2E_OK;
+out:
+	saved = errno;
+	if (p != NULL) {
+		if (secret)
+			sodium_free(p);
+		else
+			free(p);
+	}
+	close(fd);
+	errno = saved;
+	return rc;
+}

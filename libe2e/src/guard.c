@@ -1,0 +1,2 @@
+/* guard.c: being written. */
+#include "internal.h"

@@ -1,0 +1,107 @@
+/*
+ * Internal declarations shared between the library's files (prefix e2e__).
+ * Nothing here is installed or part of the API.
+ */
+#ifndef E2E_INTERNAL_H
+#define E2E_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "e2e.h"
+
+#define E2E_API __attribute__((visibility("default")))
+
+/* Byte offsets of the v1 header (docs/ENVELOPE.md section 3). */
+#define E2E__OFF_MAGIC 0
+#define E2E__OFF_FLAGS 1
+#define E2E__OFF_KEY_ID 2
+#define E2E__OFF_TIMESTAMP 6
+#define E2E__OFF_SENDER 10
+#define E2E__OFF_SEQ 18
+#define E2E__OFF_SALT 26
+#define E2E__NONCE_OFF E2E__OFF_SENDER /* nonce = bytes 10..33 */
+
+#define E2E__FLAG_SUITE_MASK 0x03u
+#define E2E__FLAG_SIGNED 0x04u
+#define E2E__FLAG_RETAINED 0x08u
+#define E2E__FLAG_RESERVED 0xF0u
+
+/* The signature context string, without terminator. */
+#define E2E__SIG_CONTEXT "libe2e-v1-sig"
+#define E2E__SIG_CONTEXT_LEN 13u
+
+/* One shared key of a keyring; lives in sodium_malloc memory. */
+struct e2e__key {
+	uint32_t id;
+	uint8_t suite; /* e2e_suite */
+	uint8_t state; /* e2e_key_state */
+	int64_t created;
+	uint8_t key[E2E_KEYBYTES];
+};
+
+/* NULL when absent. O(log n). */
+const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr,
+					   uint32_t id);
+/* NULL when there is no primary. */
+const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr);
+
+/* The signer's 64-byte libsodium secret key (seed || public key). */
+const uint8_t *e2e__signer_secret(const e2e_signer *s);
+
+/*
+ * Find a trusted signer by id. Returns its 32-byte public key, or NULL when
+ * unknown; *allowed is set to 1 when one of its filters matches topic.
+ */
+const uint8_t *e2e__trust_lookup(const e2e_trust *t, uint64_t signer_id,
+				 const char *topic, int *allowed);
+
+static inline void e2e__store32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t e2e__load32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static inline void e2e__store64(uint8_t *p, uint64_t v)
+{
+	e2e__store32(p, (uint32_t)(v >> 32));
+	e2e__store32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t e2e__load64(const uint8_t *p)
+{
+	return ((uint64_t)e2e__load32(p) << 32) | e2e__load32(p + 4);
+}
+
+/* Current Unix time in seconds (0 if the clock is unusable). */
+uint64_t e2e__now(void);
+
+/*
+ * Replace path atomically with data: write a temporary file in the same
+ * directory (O_EXCL, given mode), fsync it, rename it over path, fsync the
+ * directory. On failure path is untouched and the temporary file removed.
+ * Returns E2E_OK or E2E_ERR_IO (errno set).
+ */
+int e2e__atomic_write(const char *path, const void *data, size_t len,
+		      mode_t mode);
+
+/*
+ * Read a whole file (at most max bytes) into a malloc'd buffer with a
+ * terminating NUL (not counted in *len). If secret is non-zero the buffer is
+ * sodium_malloc'd (free it with sodium_free) and the file is refused with
+ * E2E_ERR_PERMISSIONS when group or others may read it. E2E_ERR_EMPTY for an
+ * empty file, E2E_ERR_IO (errno set) otherwise.
+ */
+int e2e__read_file(const char *path, size_t max, int secret, char **buf,
+		   size_t *len);
+
+#endif /* E2E_INTERNAL_H */

@@ -1,0 +1,2 @@
+/* keyfile.c: being written. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* keyring.c: being written. */
+#include "internal.h"

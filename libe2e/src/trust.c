@@ -1,0 +1,2 @@
+/* trust.c: being written. */
+#include "internal.h"
