@@ -4,8 +4,8 @@
 E2E_API const char *e2e_err_name(int err)
 {
 	switch (err) {
-#define E2E__NAME(name, value, reason, msg)                                    \
-	case E2E_##name:                                                       \
+#define E2E__NAME(name, value, reason, msg) \
+	case E2E_##name:                    \
 		return "E2E_" #name;
 		E2E_ERRNO_MAP(E2E__NAME)
 #undef E2E__NAME
@@ -16,8 +16,8 @@ E2E_API const char *e2e_err_name(int err)
 E2E_API const char *e2e_strerror(int err)
 {
 	switch (err) {
-#define E2E__MSG(name, value, reason, msg)                                     \
-	case E2E_##name:                                                       \
+#define E2E__MSG(name, value, reason, msg) \
+	case E2E_##name:                   \
 		return msg;
 		E2E_ERRNO_MAP(E2E__MSG)
 #undef E2E__MSG
@@ -28,8 +28,8 @@ E2E_API const char *e2e_strerror(int err)
 E2E_API const char *e2e_reason(int err)
 {
 	switch (err) {
-#define E2E__REASON(name, value, reason, msg)                                  \
-	case E2E_##name:                                                       \
+#define E2E__REASON(name, value, reason, msg) \
+	case E2E_##name:                      \
 		return reason;
 		E2E_ERRNO_MAP(E2E__REASON)
 #undef E2E__REASON

@@ -42,8 +42,7 @@ struct e2e__key {
 };
 
 /* NULL when absent. O(log n). */
-const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr,
-					   uint32_t id);
+const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr, uint32_t id);
 /* NULL when there is no primary. */
 const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr);
 

@@ -1,2 +1,280 @@
-/* keyring.c: being written. */
+/*
+ * The in-memory keyring: shared keys sorted by id, in sodium_malloc memory
+ * (guard pages, locked, wiped on free). Lookups are binary searches.
+ */
 #include "internal.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+struct e2e_keyring {
+	struct e2e__key *keys; /* sodium_malloc, sorted by id */
+	size_t count;
+	size_t cap;
+};
+
+static const char *const state_names[] = {"disabled", "enabled", "primary"};
+
+E2E_API const char *e2e_key_state_name(e2e_key_state st)
+{
+	if ((unsigned)st >= sizeof state_names / sizeof state_names[0])
+		return "invalid";
+	return state_names[st];
+}
+
+E2E_API int e2e_key_state_parse(const char *s, e2e_key_state *out)
+{
+	size_t i;
+
+	if (s == NULL || out == NULL)
+		return E2E_ERR_INVAL;
+	for (i = 0; i < sizeof state_names / sizeof state_names[0]; i++) {
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (e2e_key_state)i;
+			return E2E_OK;
+		}
+	}
+	return E2E_ERR_INVAL;
+}
+
+E2E_API int e2e_keyring_new(e2e_keyring **out)
+{
+	e2e_keyring *kr;
+
+	if (out == NULL)
+		return E2E_ERR_INVAL;
+	*out = NULL;
+	kr = sodium_malloc(sizeof *kr);
+	if (kr == NULL)
+		return E2E_ERR_NOMEM;
+	memset(kr, 0, sizeof *kr);
+	*out = kr;
+	return E2E_OK;
+}
+
+E2E_API void e2e_keyring_free(e2e_keyring *kr)
+{
+	if (kr == NULL)
+		return;
+	if (kr->keys != NULL)
+		sodium_free(kr->keys); /* sodium_free wipes */
+	sodium_free(kr);
+}
+
+/* Index of the first key whose id is >= id. */
+static size_t lower_bound(const e2e_keyring *kr, uint32_t id)
+{
+	size_t lo = 0, hi = kr->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (kr->keys[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct e2e__key *find(const e2e_keyring *kr, uint32_t id)
+{
+	size_t i;
+
+	if (kr == NULL)
+		return NULL;
+	i = lower_bound(kr, id);
+	return i < kr->count && kr->keys[i].id == id ? &kr->keys[i] : NULL;
+}
+
+const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr, uint32_t id)
+{
+	return find(kr, id);
+}
+
+const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr)
+{
+	size_t i;
+
+	if (kr == NULL)
+		return NULL;
+	for (i = 0; i < kr->count; i++) {
+		if (kr->keys[i].state == E2E_KEY_PRIMARY)
+			return &kr->keys[i];
+	}
+	return NULL;
+}
+
+static void demote_primary(e2e_keyring *kr)
+{
+	size_t i;
+
+	for (i = 0; i < kr->count; i++) {
+		if (kr->keys[i].state == E2E_KEY_PRIMARY)
+			kr->keys[i].state = E2E_KEY_ENABLED;
+	}
+}
+
+static int grow(e2e_keyring *kr)
+{
+	size_t cap = kr->cap ? kr->cap * 2 : 8;
+	struct e2e__key *keys;
+
+	if (cap > SIZE_MAX / sizeof *keys)
+		return E2E_ERR_NOMEM;
+	keys = sodium_malloc(cap * sizeof *keys);
+	if (keys == NULL)
+		return E2E_ERR_NOMEM;
+	if (kr->count > 0)
+		memcpy(keys, kr->keys, kr->count * sizeof *keys);
+	if (kr->keys != NULL)
+		sodium_free(kr->keys);
+	kr->keys = keys;
+	kr->cap = cap;
+	return E2E_OK;
+}
+
+static int valid_info(const e2e_key_info *info)
+{
+	return info->id != 0 &&
+	       (info->suite == E2E_SUITE_AEAD ||
+		info->suite == E2E_SUITE_MAC) &&
+	       (unsigned)info->state <= E2E_KEY_PRIMARY;
+}
+
+E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
+			    const uint8_t key[E2E_KEYBYTES])
+{
+	struct e2e__key *k;
+	size_t i;
+	int rc;
+
+	if (kr == NULL || info == NULL || key == NULL || !valid_info(info))
+		return E2E_ERR_INVAL;
+	i = lower_bound(kr, info->id);
+	if (i < kr->count && kr->keys[i].id == info->id)
+		return E2E_ERR_DUPLICATE_KEY;
+	if (kr->count == kr->cap && (rc = grow(kr)) != E2E_OK)
+		return rc;
+	if (info->state == E2E_KEY_PRIMARY)
+		demote_primary(kr);
+	memmove(&kr->keys[i + 1], &kr->keys[i],
+		(kr->count - i) * sizeof kr->keys[0]);
+	kr->count++;
+	k = &kr->keys[i];
+	k->id = info->id;
+	k->suite = (uint8_t)info->suite;
+	k->state = (uint8_t)info->state;
+	k->created = info->created;
+	memcpy(k->key, key, E2E_KEYBYTES);
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_generate(e2e_keyring *kr, e2e_suite suite,
+				 e2e_key_state state, int64_t created,
+				 uint32_t *id_out)
+{
+	e2e_key_info info;
+	uint8_t key[E2E_KEYBYTES];
+	int rc;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	/* Random ids: rotation never reuses an id another keyring may still
+	 * hold for an older key. */
+	do {
+		info.id = randombytes_random();
+	} while (info.id == 0 || find(kr, info.id) != NULL);
+	info.suite = suite;
+	info.state = state;
+	info.created = created;
+	randombytes_buf(key, sizeof key);
+	rc = e2e_keyring_add(kr, &info, key);
+	sodium_memzero(key, sizeof key);
+	if (rc == E2E_OK && id_out != NULL)
+		*id_out = info.id;
+	return rc;
+}
+
+E2E_API int e2e_keyring_set_state(e2e_keyring *kr, uint32_t id,
+				  e2e_key_state state)
+{
+	struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || (unsigned)state > E2E_KEY_PRIMARY)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	if (k->state == E2E_KEY_PRIMARY && state != E2E_KEY_PRIMARY)
+		return E2E_ERR_IS_PRIMARY;
+	if (state == E2E_KEY_PRIMARY)
+		demote_primary(kr);
+	k->state = (uint8_t)state;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_remove(e2e_keyring *kr, uint32_t id)
+{
+	struct e2e__key *k = find(kr, id);
+	size_t i;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	if (k->state == E2E_KEY_PRIMARY)
+		return E2E_ERR_IS_PRIMARY;
+	i = (size_t)(k - kr->keys);
+	memmove(&kr->keys[i], &kr->keys[i + 1],
+		(kr->count - i - 1) * sizeof kr->keys[0]);
+	kr->count--;
+	sodium_memzero(&kr->keys[kr->count], sizeof kr->keys[0]);
+	return E2E_OK;
+}
+
+E2E_API size_t e2e_keyring_count(const e2e_keyring *kr)
+{
+	return kr == NULL ? 0 : kr->count;
+}
+
+static void fill_info(const struct e2e__key *k, e2e_key_info *info)
+{
+	info->id = k->id;
+	info->suite = (e2e_suite)k->suite;
+	info->state = (e2e_key_state)k->state;
+	info->created = k->created;
+}
+
+E2E_API int e2e_keyring_get(const e2e_keyring *kr, size_t index,
+			    e2e_key_info *info)
+{
+	if (kr == NULL || info == NULL || index >= kr->count)
+		return E2E_ERR_INVAL;
+	fill_info(&kr->keys[index], info);
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_find(const e2e_keyring *kr, uint32_t id,
+			     e2e_key_info *info)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || info == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	fill_info(k, info);
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_primary(const e2e_keyring *kr, e2e_key_info *info)
+{
+	const struct e2e__key *k = e2e__keyring_primary(kr);
+
+	if (kr == NULL || info == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NO_KEY;
+	fill_info(k, info);
+	return E2E_OK;
+}

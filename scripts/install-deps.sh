@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what libe2e needs on Debian 12, as root.
+#   scripts/install-deps.sh demo   build + run the demo
+#   scripts/install-deps.sh test   also everything the test suite uses
+#   scripts/install-deps.sh bench  also gnuplot for the benchmark plots
+set -eu
+what=${1:-test}
+pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
+      libsodium-dev libpaho-mqtt-dev libcmocka-dev mosquitto mosquitto-clients
+      openssl python3"
+case $what in
+demo) ;;
+test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
+            valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
+bench) pkgs="$pkgs python3-paho-mqtt python3-cryptography gnuplot-nox" ;;
+*) echo "usage: $0 demo|test|bench" >&2; exit 1 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root (or with sudo)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $pkgs

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Count test cases (not programs) from the logs of automake's test harness:
+# cmocka's "[  PASSED  ] N test(s)" / "[  FAILED  ] N test(s)" lines and
+# Python unittest's "Ran N tests" / "FAILED (failures=F, errors=E)".
+#   scripts/test-summary.sh BUILDDIR... [LABEL]
+set -u
+dirs=""
+label=""
+for a in "$@"; do
+	if [ -d "$a" ]; then dirs="$dirs $a"; else label="$a"; fi
+done
+logs=""
+for d in $dirs; do
+	logs="$logs $(find "$d" -name '*.log' ! -name test-suite.log ! -name config.log 2>/dev/null)"
+done
+# shellcheck disable=SC2086
+cat /dev/null $logs | awk -v label="$label" '
+/^\[  PASSED  \] [0-9]+ test/ { pass += $4 }
+/^\[  FAILED  \] [0-9]+ test/ { fail += $4 }
+/^\[  SKIPPED \] [0-9]+ test/ { skip += $4 }
+/^Ran [0-9]+ tests? in/ { ran = $2; py += ran }
+/^FAILED \(/ {
+	n = 0; s = $0
+	while (match(s, /(failures|errors)=[0-9]+/)) {
+		part = substr(s, RSTART, RLENGTH); sub(/.*=/, "", part)
+		n += part; s = substr(s, RSTART + RLENGTH)
+	}
+	pyfail += n
+}
+/^OK \(skipped=[0-9]+\)/ { t = $0; sub(/.*skipped=/, "", t); sub(/\).*/, "", t); pyskip += t }
+/^PASS: [0-9]+ passed/ { pass += $2 }
+END {
+	p = pass + py - pyfail - pyskip; f = fail + pyfail; s = skip + pyskip
+	if (label != "") printf "%s: ", label
+	printf "%d passed, %d failed, %d skipped\n", p, f, s
+}'

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Build and run every test: the whole suite (unit, vectors, integration
+# through a real mosquitto, Python binding, fuzz corpus regression), then the
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+status=0
+
+echo "== build and make check (build/)"
+BUILD=$top/build sh scripts/build.sh
+(cd build && make -j2 check) || status=1
+sh scripts/test-summary.sh build main || true
+
+echo "== unit tests under ASan+UBSan (build-asan/)"
+if command -v clang >/dev/null 2>&1; then san_cc=clang; else san_cc=gcc; fi
+BUILD=$top/build-asan sh scripts/build.sh CC=$san_cc --enable-sanitizers
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j2 check-unit) ||
+	status=1
+sh scripts/test-summary.sh build-asan sanitizers || true
+
+if [ $status -ne 0 ]; then
+	echo "FAILED: see the *.log files named above" >&2
+	for f in build/test-suite.log build-asan/test-suite.log; do
+		[ -f "$f" ] && sed -n '1,200p' "$f" >&2
+	done
+fi
+sh scripts/test-summary.sh build build-asan total
+exit $status
