@@ -100,7 +100,11 @@ extern "C" {
 	XX(ERR_NOT_FOUND, -35, "not-found", "no such key or signer")           \
 	XX(ERR_IS_PRIMARY, -36, "is-primary",                                  \
 	   "the primary key cannot be disabled or deleted")                   \
-	XX(ERR_EMPTY, -37, "keyfile", "file is empty")
+	XX(ERR_EMPTY, -37, "keyfile", "file is empty")                         \
+	XX(ERR_TRUNCATED, -38, "keyfile", "key file is truncated")             \
+	XX(ERR_BASE64, -39, "keyfile",                                         \
+	   "key file has corrupt base64 or a value of the wrong length")      \
+	XX(ERR_NO_PRIMARY, -40, "keyfile", "keyring file has no primary key")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -364,12 +368,14 @@ typedef struct e2e_guard e2e_guard;
 
 /*
  * Everything a receiver decides with. Fill it in; the library only reads
- * it (and updates *guard after a message is accepted).
+ * it (and updates *guard after a message is accepted). The policy steps
+ * (require flags, trust, and refusing a retained delivery of a message not
+ * sealed for retention) apply with or without a guard.
  */
 typedef struct e2e_receiver {
 	const e2e_keyring *keyring; /* NULL: only signature-only accepted */
 	const e2e_trust *trust;     /* NULL: no signed message accepted */
-	e2e_guard *guard;  /* NULL: no replay or freshness checks at all */
+	e2e_guard *guard;  /* NULL: no replay or freshness checks */
 	uint32_t require;  /* E2E_REQUIRE_* */
 	uint64_t now;      /* Unix seconds; 0: read the system clock */
 } e2e_receiver;
@@ -450,6 +456,96 @@ int e2e_guard_load(e2e_guard *g, const char *path,
 /* ------------------------------------------------------------------------ */
 
 /* E2E_KEYFILES_BEGIN — declarations for key files, maintained with them. */
+
+/*
+ * Every loader reads a text file (docs/KEYFILES.md) and, on error, sets
+ * *bad_line (if not NULL) to the 1-based line at fault, or 0 when the error
+ * concerns the file as a whole (cannot be read, permissions, empty, no
+ * primary key). E2E_ERR_IO leaves errno set. Nothing is returned on error
+ * (*out is NULL).
+ *
+ * Secret files (keyrings, signer secret keys) are refused with
+ * E2E_ERR_PERMISSIONS when their mode gives group or others any access, as
+ * ssh refuses private keys; they are written with mode 0600.
+ *
+ * Every saver writes a whole new file: with E2E_SAVE_EXCL it creates path
+ * and fails with E2E_ERR_EXISTS when path exists; without it, it replaces
+ * path atomically (temporary file in the same directory, fsync, rename,
+ * fsync of the directory), so a crash leaves the old file or the new one,
+ * never a mix. On any error path is left as it was.
+ */
+#define E2E_SAVE_EXCL 0x1u
+
+/* Largest key file the loaders read, in bytes. */
+#define E2E_KEYFILE_MAX (4u << 20)
+size_t e2e_keyfile_max(void);
+
+/*
+ * Keyring files hold at least one key and exactly one primary: loading
+ * fails with E2E_ERR_NO_PRIMARY or E2E_ERR_TWO_PRIMARIES otherwise (and
+ * E2E_ERR_DUPLICATE_KEY, E2E_ERR_BASE64, E2E_ERR_KEYFILE,
+ * E2E_ERR_KEYFILE_VERSION, E2E_ERR_TRUNCATED, E2E_ERR_EMPTY), and saving a
+ * keyring without a primary fails with E2E_ERR_NO_PRIMARY.
+ */
+int e2e_keyring_load(e2e_keyring **out, const char *path,
+		     size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_keyring_save(const e2e_keyring *kr, const char *path,
+		     uint32_t flags) E2E_WARN_UNUSED;
+
+/*
+ * Signer secret key files. The seed is encrypted with XChaCha20-Poly1305
+ * under a key derived from the passphrase with Argon2id; the costs are
+ * stored in the file. E2E_SIGNER_OPSLIMIT / E2E_SIGNER_MEMLIMIT are the
+ * defaults (libsodium's MODERATE: 3 passes over 256 MiB, about 0.4 s on
+ * a 2020s x86-64 core); a loader refuses costs above
+ * E2E_SIGNER_OPSLIMIT_MAX / E2E_SIGNER_MEMLIMIT_MAX so that a crafted file
+ * cannot make it hang.
+ */
+#define E2E_SIGNER_OPSLIMIT 3u
+#define E2E_SIGNER_MEMLIMIT (256u << 20)
+#define E2E_SIGNER_OPSLIMIT_MAX 32u
+#define E2E_SIGNER_MEMLIMIT_MAX (1u << 30)
+unsigned long long e2e_signer_opslimit(void);
+size_t e2e_signer_memlimit(void);
+
+/*
+ * Save s to path. pass NULL: the seed is stored unencrypted and the file says
+ * so (e2e-keygen --no-passphrase). Otherwise pass (pass_len bytes, at least
+ * one) protects it; opslimit and memlimit 0 select the defaults above, other
+ * values must lie within libsodium's Argon2id limits and the maxima above
+ * (weaker costs are for tests). E2E_ERR_INVAL for an empty passphrase.
+ */
+int e2e_signer_save(const e2e_signer *s, const char *path, const char *pass,
+		    size_t pass_len, unsigned long long opslimit,
+		    size_t memlimit, uint32_t flags) E2E_WARN_UNUSED;
+/*
+ * Load a signer. pass is ignored for an unencrypted file; for an encrypted
+ * one, pass NULL or a wrong passphrase gives E2E_ERR_PASSPHRASE (as does a
+ * damaged ciphertext: the two cannot be told apart).
+ */
+int e2e_signer_load(e2e_signer **out, const char *path, const char *pass,
+		    size_t pass_len, size_t *bad_line) E2E_WARN_UNUSED;
+/* Read the public part of a signer secret key file without the passphrase:
+ * its public key and whether the seed is encrypted (is_encrypted may be
+ * NULL). */
+int e2e_signer_inspect(const char *path, uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+		       int *is_encrypted, size_t *bad_line) E2E_WARN_UNUSED;
+
+/* Signer public key files: the key and its signer id, which loading checks.
+ * Not secret: written with mode 0644 (a replaced file keeps its mode). */
+int e2e_pubkey_load(uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], const char *path,
+		    size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_pubkey_save(const uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+		    const char *path, uint32_t flags) E2E_WARN_UNUSED;
+
+/* Trust files: one signer per line with its topic filters. A trust file
+ * with no signer is valid (it trusts nobody). Not secret, but it decides
+ * who may publish: keep it writable by its owner only. */
+int e2e_trust_load(e2e_trust **out, const char *path,
+		   size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_trust_save(const e2e_trust *t, const char *path,
+		   uint32_t flags) E2E_WARN_UNUSED;
+
 /* E2E_KEYFILES_END */
 
 #ifdef __cplusplus

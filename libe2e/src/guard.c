@@ -1,29 +1,965 @@
-/* guard.c: replay guard — being written; these placeholders only keep the
- * tree linking and refuse everything. */
+/*
+ * guard.c: the replay guard (docs/ENVELOPE.md section 7; the state file is
+ * described in docs/REPLAY-STATE.md).
+ *
+ * Per sender the guard keeps the highest accepted sequence number ("top"), a
+ * ring bitmap of the last `window` positions (sequence s lives at bit
+ * s mod window), the largest accepted timestamp and the eviction floor in
+ * force when the entry was made. Senders live in a fixed array, are found
+ * through an open-addressing table (linear probing, at most half full,
+ * hashed with a per-guard SipHash key so that ids cannot be picked to
+ * collide) and are chained, by index, in a list from the most to the least
+ * recently accepted. Retained topics are kept the same way. Everything is
+ * allocated by e2e_guard_new(): check and commit never allocate.
+ */
 #include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define NIL UINT32_MAX
+#define WINDOW_MAX 65536u
+#define ITEMS_MAX (1u << 24)
+#define DIGEST_BYTES 16u
+#define CHECKSUM_BYTES 32u
+#define STATE_MAGIC "libe2e-replay-state 1"
+#define STATE_MAX_BYTES ((size_t)1 << 30)
+
+struct link {
+	uint32_t prev; /* towards the most recent */
+	uint32_t next; /* towards the least recent */
+};
+
+struct lru {
+	uint32_t head; /* most recent */
+	uint32_t tail; /* least recent: evicted first */
+};
+
+struct sender {
+	uint64_t id;
+	uint64_t top;    /* highest accepted sequence number */
+	uint32_t max_ts; /* largest accepted timestamp, 0: none */
+	uint32_t floor; /* the guard's eviction floor when the entry was made */
+};
+
+struct topic {
+	uint8_t digest[DIGEST_BYTES]; /* BLAKE2b-128 of the topic */
+	uint64_t sender;
+	uint64_t seq;
+	uint32_t ts;
+};
+
+struct e2e_guard {
+	e2e_guard_opts opts;
+	uint32_t words; /* window / 64 */
+	uint32_t floor; /* eviction floor */
+	uint8_t key[crypto_shorthash_KEYBYTES];
+
+	struct sender *senders; /* opts.max_senders */
+	struct link *slink;
+	uint64_t *bits; /* opts.max_senders * words */
+	uint32_t *sidx; /* entry index + 1, 0: empty */
+	uint32_t smask;
+	uint32_t nsenders;
+	struct lru slru;
+
+	struct topic *topics; /* opts.max_retained_topics */
+	struct link *tlink;
+	uint32_t *tidx;
+	uint32_t tmask;
+	uint32_t ntopics;
+	struct lru tlru;
+};
+
+/* ---- options, creation --------------------------------------------------- */
 
 E2E_API void e2e_guard_opts_default(e2e_guard_opts *o)
 {
-	(void)o;
+	if (o == NULL)
+		return;
+	o->window = E2E_GUARD_DEFAULT_WINDOW;
+	o->max_senders = E2E_GUARD_DEFAULT_MAX_SENDERS;
+	o->max_retained_topics = E2E_GUARD_DEFAULT_MAX_RETAINED;
+	o->max_age = E2E_GUARD_DEFAULT_MAX_AGE;
+	o->max_skew = E2E_GUARD_DEFAULT_MAX_SKEW;
+	o->flags = 0;
 }
+
+static int opts_valid(const e2e_guard_opts *o)
+{
+	return o->window >= 64 && o->window <= WINDOW_MAX &&
+	       o->window % 64 == 0 && o->max_senders >= 1 &&
+	       o->max_senders <= ITEMS_MAX && o->max_retained_topics >= 1 &&
+	       o->max_retained_topics <= ITEMS_MAX &&
+	       (o->flags & ~E2E_GUARD_ACCEPT_NO_CLOCK) == 0;
+}
+
+/* The table size for n items: a power of two, at least 2n. */
+static uint32_t table_size(uint32_t n)
+{
+	uint32_t size = 2;
+
+	while (size < 2 * n)
+		size *= 2;
+	return size;
+}
+
+static void *alloc_array(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return calloc(n, size);
+}
+
+static void lru_init(struct lru *l)
+{
+	l->head = NIL;
+	l->tail = NIL;
+}
+
 E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
 {
-	(void)opts;
+	e2e_guard_opts def;
+	e2e_guard *g;
+
+	if (out == NULL)
+		return E2E_ERR_INVAL;
 	*out = NULL;
-	return E2E_ERR_INVAL;
+	if (opts == NULL) {
+		e2e_guard_opts_default(&def);
+		opts = &def;
+	}
+	if (!opts_valid(opts))
+		return E2E_ERR_INVAL;
+	g = calloc(1, sizeof *g);
+	if (g == NULL)
+		return E2E_ERR_NOMEM;
+	g->opts = *opts;
+	g->words = opts->window / 64;
+	g->smask = table_size(opts->max_senders) - 1;
+	g->tmask = table_size(opts->max_retained_topics) - 1;
+	g->senders = alloc_array(opts->max_senders, sizeof *g->senders);
+	g->slink = alloc_array(opts->max_senders, sizeof *g->slink);
+	g->bits = alloc_array((size_t)opts->max_senders * g->words,
+			      sizeof *g->bits);
+	g->sidx = alloc_array((size_t)g->smask + 1, sizeof *g->sidx);
+	g->topics = alloc_array(opts->max_retained_topics, sizeof *g->topics);
+	g->tlink = alloc_array(opts->max_retained_topics, sizeof *g->tlink);
+	g->tidx = alloc_array((size_t)g->tmask + 1, sizeof *g->tidx);
+	if (g->senders == NULL || g->slink == NULL || g->bits == NULL ||
+	    g->sidx == NULL || g->topics == NULL || g->tlink == NULL ||
+	    g->tidx == NULL) {
+		e2e_guard_free(g);
+		return E2E_ERR_NOMEM;
+	}
+	crypto_shorthash_keygen(g->key);
+	lru_init(&g->slru);
+	lru_init(&g->tlru);
+	*out = g;
+	return E2E_OK;
 }
+
 E2E_API void e2e_guard_free(e2e_guard *g)
 {
-	(void)g;
+	if (g == NULL)
+		return;
+	free(g->senders);
+	free(g->slink);
+	free(g->bits);
+	free(g->sidx);
+	free(g->topics);
+	free(g->tlink);
+	free(g->tidx);
+	sodium_memzero(g, sizeof *g);
+	free(g);
 }
+
+E2E_API size_t e2e_guard_sender_count(const e2e_guard *g)
+{
+	return g == NULL ? 0 : g->nsenders;
+}
+
+E2E_API size_t e2e_guard_bytes_per_sender(const e2e_guard *g)
+{
+	size_t n, total;
+
+	if (g == NULL)
+		return 0;
+	n = g->opts.max_senders;
+	total = n * (sizeof(struct sender) + sizeof(struct link) +
+		     (size_t)g->words * sizeof(uint64_t)) +
+		((size_t)g->smask + 1) * sizeof(uint32_t);
+	return (total + n - 1) / n;
+}
+
+/* ---- LRU lists by index -------------------------------------------------- */
+
+static void lru_unlink(struct lru *l, struct link *k, uint32_t i)
+{
+	if (k[i].prev != NIL)
+		k[k[i].prev].next = k[i].next;
+	else
+		l->head = k[i].next;
+	if (k[i].next != NIL)
+		k[k[i].next].prev = k[i].prev;
+	else
+		l->tail = k[i].prev;
+}
+
+static void lru_push_head(struct lru *l, struct link *k, uint32_t i)
+{
+	k[i].prev = NIL;
+	k[i].next = l->head;
+	if (l->head != NIL)
+		k[l->head].prev = i;
+	else
+		l->tail = i;
+	l->head = i;
+}
+
+static void lru_touch(struct lru *l, struct link *k, uint32_t i)
+{
+	if (l->head == i)
+		return;
+	lru_unlink(l, k, i);
+	lru_push_head(l, k, i);
+}
+
+/* ---- hash tables --------------------------------------------------------- */
+
+static uint32_t keyed_hash(const e2e_guard *g, const uint8_t *in, size_t len)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+
+	crypto_shorthash(h, in, len, g->key);
+	return e2e__load32(h);
+}
+
+static uint32_t sender_home(const e2e_guard *g, uint64_t id)
+{
+	uint8_t in[8];
+
+	e2e__store64(in, id);
+	return keyed_hash(g, in, sizeof in) & g->smask;
+}
+
+static uint32_t topic_home(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
+{
+	return keyed_hash(g, d, DIGEST_BYTES) & g->tmask;
+}
+
+/* The slot holding id, or the empty slot where it would go. The table is
+ * never more than half full, so the probe ends. */
+static uint32_t sender_slot(const e2e_guard *g, uint64_t id)
+{
+	uint32_t i = sender_home(g, id), v;
+
+	while ((v = g->sidx[i]) != 0 && g->senders[v - 1].id != id)
+		i = (i + 1) & g->smask;
+	return i;
+}
+
+static uint32_t topic_slot(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
+{
+	uint32_t i = topic_home(g, d), v;
+
+	while ((v = g->tidx[i]) != 0 &&
+	       memcmp(g->topics[v - 1].digest, d, DIGEST_BYTES) != 0)
+		i = (i + 1) & g->tmask;
+	return i;
+}
+
+static uint32_t sender_find(const e2e_guard *g, uint64_t id)
+{
+	uint32_t v = g->sidx[sender_slot(g, id)];
+
+	return v == 0 ? NIL : v - 1;
+}
+
+static uint32_t topic_find(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
+{
+	uint32_t v = g->tidx[topic_slot(g, d)];
+
+	return v == 0 ? NIL : v - 1;
+}
+
+/* Empty slot i of a linear-probing table by shifting back the entries after
+ * it that would no longer be reachable (no tombstones, so probes stay short
+ * however many evictions happen). */
+static void sender_unslot(e2e_guard *g, uint32_t i)
+{
+	uint32_t j = i, home, v;
+
+	for (;;) {
+		j = (j + 1) & g->smask;
+		v = g->sidx[j];
+		if (v == 0)
+			break;
+		home = sender_home(g, g->senders[v - 1].id);
+		/* Entry j may move to i unless its home lies in (i, j]. */
+		if (((j - home) & g->smask) >= ((j - i) & g->smask)) {
+			g->sidx[i] = v;
+			i = j;
+		}
+	}
+	g->sidx[i] = 0;
+}
+
+static void topic_unslot(e2e_guard *g, uint32_t i)
+{
+	uint32_t j = i, home, v;
+
+	for (;;) {
+		j = (j + 1) & g->tmask;
+		v = g->tidx[j];
+		if (v == 0)
+			break;
+		home = topic_home(g, g->topics[v - 1].digest);
+		if (((j - home) & g->tmask) >= ((j - i) & g->tmask)) {
+			g->tidx[i] = v;
+			i = j;
+		}
+	}
+	g->tidx[i] = 0;
+}
+
+/*
+ * Make an entry for a sender that has none, evicting the least recently
+ * accepted sender when the table is full: the eviction floor rises to the
+ * evicted sender's largest timestamp, so that its old messages are refused
+ * as too old once it is forgotten. The new entry is the most recent; its
+ * window is the caller's to fill.
+ */
+static uint32_t sender_add(e2e_guard *g, uint64_t id)
+{
+	uint32_t e, floor = g->floor;
+
+	if (g->nsenders < g->opts.max_senders) {
+		e = g->nsenders++;
+	} else {
+		e = g->slru.tail;
+		if (g->senders[e].max_ts > g->floor)
+			g->floor = g->senders[e].max_ts;
+		sender_unslot(g, sender_slot(g, g->senders[e].id));
+		lru_unlink(&g->slru, g->slink, e);
+	}
+	/* The sender being added is not the one evicted just now, so the
+	 * floor from before this eviction covers its own past. */
+	g->senders[e].id = id;
+	g->senders[e].top = 0;
+	g->senders[e].max_ts = 0;
+	g->senders[e].floor = floor;
+	memset(g->bits + (size_t)e * g->words, 0, g->words * sizeof(uint64_t));
+	g->sidx[sender_slot(g, id)] = e + 1;
+	lru_push_head(&g->slru, g->slink, e);
+	return e;
+}
+
+/* A record for a topic that has none, evicting the least recently updated
+ * one when full. */
+static uint32_t topic_add(e2e_guard *g, const uint8_t d[DIGEST_BYTES])
+{
+	uint32_t t;
+
+	if (g->ntopics < g->opts.max_retained_topics) {
+		t = g->ntopics++;
+	} else {
+		t = g->tlru.tail;
+		topic_unslot(g, topic_slot(g, g->topics[t].digest));
+		lru_unlink(&g->tlru, g->tlink, t);
+	}
+	memset(&g->topics[t], 0, sizeof g->topics[t]);
+	memcpy(g->topics[t].digest, d, DIGEST_BYTES);
+	g->tidx[topic_slot(g, d)] = t + 1;
+	lru_push_head(&g->tlru, g->tlink, t);
+	return t;
+}
+
+static void topic_digest(const char *topic, uint8_t d[DIGEST_BYTES])
+{
+	crypto_generichash(d, DIGEST_BYTES, (const unsigned char *)topic,
+			   strlen(topic), NULL, 0);
+}
+
+/* ---- the sequence window ------------------------------------------------- */
+
+static uint64_t *window_of(const e2e_guard *g, uint32_t e)
+{
+	return g->bits + (size_t)e * g->words;
+}
+
+static int window_seen(const e2e_guard *g, uint32_t e, uint64_t seq)
+{
+	uint64_t pos = seq % g->opts.window;
+
+	return (int)((window_of(g, e)[pos / 64] >> (pos % 64)) & 1u);
+}
+
+static int window_verdict(const e2e_guard *g, uint32_t e, uint64_t seq)
+{
+	uint64_t top = g->senders[e].top;
+
+	if (seq > top)
+		return E2E_OK;
+	if (top - seq >= g->opts.window || window_seen(g, e, seq))
+		return E2E_ERR_REPLAY;
+	return E2E_OK;
+}
+
+/* Clear count (< window) ring positions from pos on. */
+static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
+		       uint64_t count)
+{
+	while (count > 0) {
+		uint64_t off = pos % 64, n = 64 - off, mask;
+
+		if (n > count)
+			n = count;
+		mask = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1) << off;
+		b[pos / 64] &= ~mask;
+		pos = (pos + n) % window;
+		count -= n;
+	}
+}
+
+/* Mark seq as accepted, sliding the window when it is above the top. A
+ * sequence below the window is not recorded (nothing can hold it). */
+static void window_record(e2e_guard *g, uint32_t e, uint64_t seq)
+{
+	struct sender *s = &g->senders[e];
+	uint64_t *b = window_of(g, e);
+	uint32_t w = g->opts.window;
+	uint64_t pos = seq % w;
+
+	if (seq > s->top) {
+		uint64_t d = seq - s->top;
+
+		if (d >= w)
+			memset(b, 0, g->words * sizeof *b);
+		else
+			ring_clear(b, w, (s->top % w + 1) % w, d);
+		s->top = seq;
+	} else if (s->top - seq >= w) {
+		return;
+	}
+	b[pos / 64] |= (uint64_t)1 << (pos % 64);
+}
+
+/*
+ * The window as the state file writes it: word m (0 first) holds the 64
+ * positions top-64m-63 .. top-64m, the oldest in bit 0, so that the words
+ * printed in order read as one big number whose leftmost bit is the top.
+ * Positions are counted from (top + 1) mod window, where the window's oldest
+ * position lives, to stay correct when top < window.
+ */
+static uint64_t ring_start(uint32_t window, uint64_t top, uint32_t m)
+{
+	uint64_t oldest = (top % window + 1) % window;
+
+	return (oldest + window - 64 * ((uint64_t)m + 1)) % window;
+}
+
+static uint64_t ring_get64(const uint64_t *b, uint32_t window, uint64_t pos)
+{
+	uint32_t words = window / 64, w = (uint32_t)(pos / 64);
+	unsigned off = (unsigned)(pos % 64);
+	uint64_t v = b[w] >> off;
+
+	if (off != 0)
+		v |= b[(w + 1) % words] << (64 - off);
+	return v;
+}
+
+/* OR v into 64 ring positions from pos on. */
+static void ring_put64(uint64_t *b, uint32_t window, uint64_t pos, uint64_t v)
+{
+	uint32_t words = window / 64, w = (uint32_t)(pos / 64);
+	unsigned off = (unsigned)(pos % 64);
+
+	b[w] |= v << off;
+	if (off != 0)
+		b[(w + 1) % words] |= v >> (64 - off);
+}
+
+/* ---- check and commit ---------------------------------------------------- */
+
+static int is_stale(const struct topic *r, const e2e_info *info)
+{
+	/* A timestamp of 0 (no clock) is not comparable. */
+	if (info->timestamp != 0 && info->timestamp < r->ts)
+		return 1;
+	return r->sender == info->sender_id && info->seq < r->seq;
+}
+
+static int topic_verdict(const e2e_guard *g, const e2e_info *info,
+			 const char *topic)
+{
+	uint8_t d[DIGEST_BYTES];
+	const struct topic *r;
+	uint32_t t;
+
+	topic_digest(topic, d);
+	t = topic_find(g, d);
+	if (t == NIL)
+		return E2E_OK;
+	r = &g->topics[t];
+	if (r->sender == info->sender_id && r->seq == info->seq)
+		return E2E_ERR_REPLAY;
+	return is_stale(r, info) ? E2E_ERR_STALE_RETAINED : E2E_OK;
+}
+
+static int time_verdict(const e2e_guard *g, const e2e_info *info, uint32_t e,
+			int retained, uint64_t now)
+{
+	uint64_t ts = info->timestamp;
+	uint32_t floor;
+
+	if (ts == 0) {
+		if (e == NIL && !(g->opts.flags & E2E_GUARD_ACCEPT_NO_CLOCK))
+			return E2E_ERR_NO_TIMESTAMP;
+		return E2E_OK;
+	}
+	if (!retained && g->opts.max_age != 0 && now > ts &&
+	    now - ts > g->opts.max_age)
+		return E2E_ERR_TOO_OLD;
+	if (ts > now && ts - now > g->opts.max_skew)
+		return E2E_ERR_FUTURE;
+	/* Retained deliveries are old by design and answer to their topic
+	 * record instead of the floor. */
+	floor = e == NIL ? g->floor : g->senders[e].floor;
+	if (!retained && ts <= floor)
+		return E2E_ERR_TOO_OLD;
+	return E2E_OK;
+}
+
 E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 			    const char *topic, uint32_t delivery, uint64_t now)
 {
-	(void)g, (void)info, (void)topic, (void)delivery, (void)now;
-	return E2E_ERR_INVAL;
+	int retained = (delivery & E2E_DELIVERY_RETAINED) != 0, rc;
+	uint32_t e;
+
+	if (g == NULL || info == NULL || (retained && topic == NULL))
+		return E2E_ERR_INVAL;
+	if (retained && !info->retained)
+		return E2E_ERR_NOT_RETAINED;
+	e = sender_find(g, info->sender_id);
+	/* A retained message may legitimately be older than the sender's
+	 * window: its topic record decides instead. */
+	if (retained)
+		rc = topic_verdict(g, info, topic);
+	else
+		rc = e == NIL ? E2E_OK : window_verdict(g, e, info->seq);
+	if (rc != E2E_OK)
+		return rc;
+	return time_verdict(g, info, e, retained, now);
 }
-E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
-			      const char *topic, uint32_t delivery, uint64_t now)
+
+static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic)
 {
-	(void)g, (void)info, (void)topic, (void)delivery, (void)now;
+	uint8_t d[DIGEST_BYTES];
+	struct topic *r;
+	uint32_t t;
+
+	topic_digest(topic, d);
+	t = topic_find(g, d);
+	if (t == NIL) {
+		t = topic_add(g, d);
+	} else {
+		/* Keep the newest: a live message overtaken by a newer one
+		 * must not roll the record back. */
+		r = &g->topics[t];
+		if (is_stale(r, info) ||
+		    (r->sender == info->sender_id && r->seq == info->seq))
+			return;
+		lru_touch(&g->tlru, g->tlink, t);
+	}
+	r = &g->topics[t];
+	r->sender = info->sender_id;
+	r->seq = info->seq;
+	r->ts = info->timestamp;
+}
+
+E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
+			      const char *topic, uint32_t delivery,
+			      uint64_t now)
+{
+	uint32_t e;
+	struct sender *s;
+
+	(void)delivery;
+	(void)now;
+	if (g == NULL || info == NULL)
+		return;
+	e = sender_find(g, info->sender_id);
+	if (e == NIL) {
+		e = sender_add(g, info->sender_id);
+		g->senders[e].top = info->seq;
+	} else {
+		lru_touch(&g->slru, g->slink, e);
+	}
+	window_record(g, e, info->seq);
+	s = &g->senders[e];
+	if (info->timestamp > s->max_ts)
+		s->max_ts = info->timestamp;
+	if (info->retained && topic != NULL)
+		commit_topic(g, info, topic);
+}
+
+/* ---- save ---------------------------------------------------------------- */
+
+static size_t put_sender(const e2e_guard *g, uint32_t e, char *p)
+{
+	const struct sender *s = &g->senders[e];
+	const uint64_t *b = window_of(g, e);
+	uint32_t m, w = g->opts.window;
+	size_t n;
+
+	n = (size_t)sprintf(
+		p, "s %016" PRIx64 " %016" PRIx64 " %" PRIu32 " %" PRIu32 " ",
+		s->id, s->top, s->max_ts, s->floor);
+	for (m = 0; m < g->words; m++)
+		n += (size_t)sprintf(
+			p + n, "%016" PRIx64,
+			ring_get64(b, w, ring_start(w, s->top, m)));
+	p[n++] = '\n';
+	return n;
+}
+
+static size_t put_topic(const struct topic *r, char *p)
+{
+	char hex[2 * DIGEST_BYTES + 1];
+
+	sodium_bin2hex(hex, sizeof hex, r->digest, DIGEST_BYTES);
+	return (size_t)sprintf(
+		p, "t %s %016" PRIx64 " %016" PRIx64 " %" PRIu32 "\n", hex,
+		r->sender, r->seq, r->ts);
+}
+
+E2E_API int e2e_guard_save(const e2e_guard *g, const char *path)
+{
+	/* Longest lines: "s" id top max_ts floor bitmap; "t" digest sender
+	 * seq ts; the header lines fit in 200 bytes. */
+	size_t sline = 2 + 17 + 17 + 11 + 11 + g->opts.window / 4 + 1;
+	size_t tline = 2 + 33 + 17 + 17 + 11;
+	size_t cap, len = 0;
+	uint8_t sum[CHECKSUM_BYTES];
+	char hex[2 * CHECKSUM_BYTES + 1], *buf;
+	uint32_t i;
+	int rc;
+
+	if (g == NULL || path == NULL)
+		return E2E_ERR_INVAL;
+	if (g->nsenders > (SIZE_MAX / 2) / sline ||
+	    g->ntopics > (SIZE_MAX / 2) / tline)
+		return E2E_ERR_NOMEM;
+	cap = 200 + (size_t)g->nsenders * sline + (size_t)g->ntopics * tline +
+	      sizeof "checksum \n" + 2 * CHECKSUM_BYTES;
+	buf = malloc(cap);
+	if (buf == NULL)
+		return E2E_ERR_NOMEM;
+	len += (size_t)sprintf(
+		buf,
+		"# libe2e replay state: do not edit, it is "
+		"checksummed (docs/REPLAY-STATE.md)\n" STATE_MAGIC
+		"\nwindow %" PRIu32 "\nfloor %" PRIu32 "\nsenders %" PRIu32
+		"\n",
+		g->opts.window, g->floor, g->nsenders);
+	/* Least recent first, so that loading in file order rebuilds the
+	 * same order (and a smaller table keeps the most recent). */
+	for (i = g->slru.tail; i != NIL; i = g->slink[i].prev)
+		len += put_sender(g, i, buf + len);
+	len += (size_t)sprintf(buf + len, "topics %" PRIu32 "\n", g->ntopics);
+	for (i = g->tlru.tail; i != NIL; i = g->tlink[i].prev)
+		len += put_topic(&g->topics[i], buf + len);
+	crypto_generichash(sum, sizeof sum, (const unsigned char *)buf, len,
+			   NULL, 0);
+	sodium_bin2hex(hex, sizeof hex, sum, sizeof sum);
+	len += (size_t)sprintf(buf + len, "checksum %s\n", hex);
+	/* Never write what e2e_guard_load() would refuse to read. */
+	rc = len > STATE_MAX_BYTES ? E2E_ERR_TOO_LARGE
+				   : e2e__atomic_write(path, buf, len, 0600);
+	free(buf);
+	return rc;
+}
+
+/* ---- load ---------------------------------------------------------------- */
+
+/* A cursor over the file's lines. */
+struct reader {
+	const char *p, *end;
+	size_t line;   /* number of the line last taken */
+	const char *s; /* that line, without its '\n' */
+	size_t n;
+};
+
+/* Take the next line. 0 when there is none or it lacks its final newline
+ * (a truncated file); r->line is then the line at fault. */
+static int next_line(struct reader *r)
+{
+	const char *nl;
+
+	r->line++;
+	if (r->p >= r->end)
+		return 0;
+	nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+	if (nl == NULL || memchr(r->p, '\0', (size_t)(nl - r->p)) != NULL)
+		return 0;
+	r->s = r->p;
+	r->n = (size_t)(nl - r->p);
+	r->p = nl + 1;
+	return 1;
+}
+
+/* Field parsers: each consumes from *p (bounded by end) or returns 0. */
+static int take_word(const char **p, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
+		return 0;
+	*p += n;
+	return 1;
+}
+
+/* Decimal without sign or leading zeros, at most max. */
+static int take_dec(const char **p, const char *end, uint64_t max,
+		    uint64_t *out)
+{
+	const char *q = *p;
+	uint64_t v = 0;
+
+	if (q == end || *q < '0' || *q > '9' ||
+	    (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
+		return 0;
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		if (v > (max - (uint64_t)(*q - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*q - '0');
+	}
+	*p = q;
+	*out = v;
+	return 1;
+}
+
+static int take_u32(const char **p, const char *end, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!take_dec(p, end, UINT32_MAX, &v))
+		return 0;
+	*out = (uint32_t)v;
+	return 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly 16 lowercase hex digits. */
+static int take_hex64(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	int i, d;
+
+	if (end - *p < 16)
+		return 0;
+	for (i = 0; i < 16; i++) {
+		if ((d = hexval((*p)[i])) < 0)
+			return 0;
+		v = (v << 4) | (uint64_t)d;
+	}
+	*p += 16;
+	*out = v;
+	return 1;
+}
+
+static int take_bytes(const char **p, const char *end, uint8_t *out, size_t len)
+{
+	size_t i;
+	int hi, lo;
+
+	if ((size_t)(end - *p) < 2 * len)
+		return 0;
+	for (i = 0; i < len; i++) {
+		hi = hexval((*p)[2 * i]);
+		lo = hexval((*p)[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return 0;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*p += 2 * len;
+	return 1;
+}
+
+/* "name value" with a decimal value. */
+static int header_line(struct reader *r, const char *name, uint64_t max,
+		       uint64_t *v)
+{
+	const char *p, *end;
+
+	if (!next_line(r))
+		return 0;
+	p = r->s;
+	end = r->s + r->n;
+	return take_word(&p, end, name) && take_word(&p, end, " ") &&
+	       take_dec(&p, end, max, v) && p == end;
+}
+
+/* "s id top max_ts floor bitmap", the bitmap saved with saved_window bits.
+ * A saved window larger than ours is cut to ours; a smaller one is widened
+ * with positions marked seen, as they lay below the saved window and were
+ * refused before. */
+static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window)
+{
+	const char *p = r->s, *end = r->s + r->n, *bitmap;
+	uint64_t id, top, v, *b;
+	uint32_t max_ts, floor, m, e;
+
+	if (!take_word(&p, end, "s ") || !take_hex64(&p, end, &id) ||
+	    !take_word(&p, end, " ") || !take_hex64(&p, end, &top) ||
+	    !take_word(&p, end, " ") || !take_u32(&p, end, &max_ts) ||
+	    !take_word(&p, end, " ") || !take_u32(&p, end, &floor) ||
+	    !take_word(&p, end, " "))
+		return 0;
+	bitmap = p;
+	for (m = 0; m < saved_window / 64; m++)
+		if (!take_hex64(&p, end, &v) || (m == 0 && !(v >> 63)))
+			return 0; /* the top itself is always seen */
+	if (p != end || sender_find(g, id) != NIL)
+		return 0;
+	e = sender_add(g, id);
+	g->senders[e].top = top;
+	g->senders[e].max_ts = max_ts;
+	g->senders[e].floor = floor;
+	b = window_of(g, e);
+	for (m = 0; m < g->words; m++) {
+		v = ~(uint64_t)0;
+		if (m < saved_window / 64) {
+			p = bitmap + 16 * (size_t)m;
+			(void)take_hex64(&p, end, &v);
+		}
+		ring_put64(b, g->opts.window,
+			   ring_start(g->opts.window, top, m), v);
+	}
+	return 1;
+}
+
+/* "t digest sender seq ts" */
+static int topic_line(e2e_guard *g, struct reader *r)
+{
+	const char *p = r->s, *end = r->s + r->n;
+	uint8_t d[DIGEST_BYTES];
+	uint64_t sender, seq;
+	uint32_t ts, t;
+
+	if (!take_word(&p, end, "t ") || !take_bytes(&p, end, d, sizeof d) ||
+	    !take_word(&p, end, " ") || !take_hex64(&p, end, &sender) ||
+	    !take_word(&p, end, " ") || !take_hex64(&p, end, &seq) ||
+	    !take_word(&p, end, " ") || !take_u32(&p, end, &ts) || p != end ||
+	    topic_find(g, d) != NIL)
+		return 0;
+	t = topic_add(g, d);
+	g->topics[t].sender = sender;
+	g->topics[t].seq = seq;
+	g->topics[t].ts = ts;
+	return 1;
+}
+
+/* "checksum hex": BLAKE2b-256 of every byte before this line. */
+static int checksum_line(struct reader *r, const char *buf)
+{
+	const char *start = r->p, *p, *end;
+	uint8_t want[CHECKSUM_BYTES], got[CHECKSUM_BYTES];
+
+	if (!next_line(r))
+		return 0;
+	p = r->s;
+	end = r->s + r->n;
+	if (!take_word(&p, end, "checksum ") ||
+	    !take_bytes(&p, end, want, sizeof want) || p != end)
+		return 0;
+	crypto_generichash(got, sizeof got, (const unsigned char *)buf,
+			   (size_t)(start - buf), NULL, 0);
+	return sodium_memcmp(want, got, sizeof got) == 0;
+}
+
+/* Parse the whole file into the fresh guard g. 0, or the line at fault. */
+static size_t parse_state(e2e_guard *g, const char *buf, size_t len)
+{
+	struct reader r = {buf, buf + len, 0, NULL, 0};
+	uint64_t window, floor, count, i;
+
+	if (!next_line(&r) || r.n == 0 || r.s[0] != '#')
+		return r.line;
+	if (!next_line(&r) || r.n != strlen(STATE_MAGIC) ||
+	    memcmp(r.s, STATE_MAGIC, r.n) != 0)
+		return r.line;
+	if (!header_line(&r, "window", WINDOW_MAX, &window) || window < 64 ||
+	    window % 64 != 0)
+		return r.line;
+	if (!header_line(&r, "floor", UINT32_MAX, &floor))
+		return r.line;
+	g->floor = (uint32_t)floor;
+	if (!header_line(&r, "senders", UINT32_MAX, &count))
+		return r.line;
+	for (i = 0; i < count; i++)
+		if (!next_line(&r) || !sender_line(g, &r, (uint32_t)window))
+			return r.line;
+	if (!header_line(&r, "topics", UINT32_MAX, &count))
+		return r.line;
+	for (i = 0; i < count; i++)
+		if (!next_line(&r) || !topic_line(g, &r))
+			return r.line;
+	if (!checksum_line(&r, buf))
+		return r.line;
+	if (r.p != r.end)
+		return r.line + 1; /* anything after the checksum */
+	return 0;
+}
+
+E2E_API int e2e_guard_load(e2e_guard *g, const char *path, size_t *bad_line)
+{
+	e2e_guard *fresh = NULL, tmp;
+	char *buf = NULL;
+	size_t len, bad = 0;
+	int rc;
+
+	if (bad_line != NULL)
+		*bad_line = 0;
+	if (g == NULL || path == NULL)
+		return E2E_ERR_INVAL;
+	rc = e2e__read_file(path, STATE_MAX_BYTES, 0, &buf, &len);
+	if (rc == E2E_ERR_EMPTY)
+		return E2E_ERR_STATE_CORRUPT;
+	if (rc != E2E_OK)
+		return rc;
+	rc = e2e_guard_new(&fresh, &g->opts);
+	if (rc != E2E_OK)
+		goto cleanup;
+	bad = parse_state(fresh, buf, len);
+	if (bad != 0) {
+		rc = E2E_ERR_STATE_CORRUPT;
+		if (bad_line != NULL)
+			*bad_line = bad;
+		goto cleanup;
+	}
+	/* Swap whole structures: the fresh tables were hashed with the fresh
+	 * key, which goes along with them. */
+	tmp = *g;
+	*g = *fresh;
+	*fresh = tmp;
+	sodium_memzero(&tmp, sizeof tmp);
+cleanup:
+	e2e_guard_free(fresh);
+	free(buf);
+	return rc;
 }

@@ -56,6 +56,10 @@ const uint8_t *e2e__signer_secret(const e2e_signer *s);
 const uint8_t *e2e__trust_lookup(const e2e_trust *t, uint64_t signer_id,
 				 const char *topic, int *allowed);
 
+/* Set the sequence number a sender's next seal uses (tests only: reaching a
+ * counter wrap or the last sequence number by sealing takes 2^32 seals). */
+void e2e__sender_set_next_seq(e2e_sender *s, uint64_t seq);
+
 static inline void e2e__store32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);

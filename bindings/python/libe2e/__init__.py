@@ -1,0 +1,57 @@
+"""libe2e: end-to-end payload security for MQTT, from Python.
+
+A binding (ctypes, standard library only) over the C library libe2e.so.
+Quick start::
+
+    import libe2e
+
+    with libe2e.Keyring() as kr:
+        kr.generate(libe2e.Suite.AEAD)             # a primary key
+        sender = libe2e.Sender(kr)
+        env = sender.seal("sensors/1/temp", b"21.5")
+        rx = libe2e.Receiver(kr, guard=libe2e.Guard())
+        msg = rx.open("sensors/1/temp", env)        # Message
+        assert msg.payload == b"21.5"
+
+Errors raise :class:`E2EError` (``.code``, ``.name``, ``.reason``,
+``.message``); a refused message raises its subclass :class:`Rejected`.
+See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md.
+
+The shared library is found through ``LIBE2E_LIBRARY`` (a path to
+libe2e.so), else ``LIBE2E_BUILDDIR`` (a build tree), else the system's
+library path.
+"""
+
+from ._native import LibraryNotFoundError, has_symbol, library_path
+from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
+                   REQUIRE_ENCRYPTION, REQUIRE_SIGNATURE, SEAL_RETAINED,
+                   E2EError, Guard, Info, KeyInfo, Keyring, KeyState,
+                   Message, Receiver, Rejected, Sender, Signer, Suite, Trust,
+                   TrustEntry, filter_check, header_bytes, keybytes,
+                   overhead, overhead_max, parse, payload_max, salt_bytes,
+                   seal_explicit, sealed_len, sig_bytes, sign_publickeybytes,
+                   sign_secretkeybytes, sign_seedbytes,
+                   signer_id_from_public, tag_bytes, topic_matches, topic_max)
+from . import core as _core
+from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
+                       save_public_key)  # also adds load/save methods
+
+# ERR_BAD_TAG, ERR_REPLAY, ...: the library's own codes.
+globals().update({k: v for k, v in vars(_core).items()
+                  if k == "OK" or k.startswith("ERR_")})
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LibraryNotFoundError", "library_path", "has_symbol", "E2EError",
+    "Rejected", "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
+    "Signer", "Trust", "TrustEntry", "Sender", "Guard", "Receiver",
+    "Message", "Info", "parse", "seal_explicit", "topic_matches",
+    "filter_check", "signer_id_from_public", "keybytes", "header_bytes",
+    "tag_bytes", "sig_bytes", "salt_bytes", "sign_publickeybytes",
+    "sign_secretkeybytes", "sign_seedbytes", "topic_max", "payload_max",
+    "overhead", "overhead_max", "sealed_len", "SEAL_RETAINED",
+    "REQUIRE_ENCRYPTION", "REQUIRE_SIGNATURE", "DELIVERY_RETAINED",
+    "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
+    "save_public_key",
+] + sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))

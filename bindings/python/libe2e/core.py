@@ -1,0 +1,838 @@
+"""The Python face of libe2e: errors, sizes, keys, sealing and opening.
+
+Everything takes and returns ``bytes``; topics are ``str`` (UTF-8) or
+``bytes``. Every failure raises :class:`E2EError` (or its subclass
+:class:`Rejected` for a message a receiver refuses) carrying the library's
+error code, name, reason token and message.
+
+Objects that hold library state (:class:`Keyring`, :class:`Signer`,
+:class:`Trust`, :class:`Sender`, :class:`Guard`) are context managers: leaving
+the ``with`` block, or calling ``close()``, frees them at once and wipes the
+secrets they hold; otherwise they are freed when garbage-collected. A closed
+object raises ``ValueError`` when used. Objects are not thread-safe (as in C):
+use one per thread or a lock.
+"""
+
+import ctypes
+import dataclasses
+import enum
+import os
+import time
+
+from . import _native
+from ._native import C, has_symbol
+
+# ---------------------------------------------------------------------------
+# Flag values of e2e.h (ABI constants: they never change meaning).
+# ---------------------------------------------------------------------------
+
+SEAL_RETAINED = 0x1
+REQUIRE_ENCRYPTION = 0x1
+REQUIRE_SIGNATURE = 0x2
+DELIVERY_RETAINED = 0x1
+GUARD_ACCEPT_NO_CLOCK = 0x1
+
+
+def _text(p):
+    return p.decode("utf-8", "replace") if p is not None else ""
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+def _error_table():
+    """{code: name} for every error the loaded library knows."""
+    table = {}
+    for code in range(0, -256, -1):
+        name = _text(C.e2e_err_name(code))
+        if name != "E2E_ERR_UNKNOWN":
+            table[code] = name
+    return table
+
+
+#: Every error code of the loaded library, by name ("E2E_ERR_BAD_TAG": -22).
+ERRORS = {name: code for code, name in _error_table().items()}
+
+# Module-level constants ERR_BAD_TAG = -22, ... from the library itself.
+globals().update({name[len("E2E_"):]: code for name, code in ERRORS.items()})
+
+
+class E2EError(Exception):
+    """A libe2e error.
+
+    Attributes: ``code`` (negative int, compare with the ``ERR_*`` constants),
+    ``name`` ("E2E_ERR_BAD_TAG"), ``reason`` (the stable token, "bad-tag"),
+    ``message`` (the library's sentence) and ``detail`` (extra context from
+    the binding, may be empty).
+    """
+
+    def __init__(self, code, detail=""):
+        self.code = code
+        self.name = _text(C.e2e_err_name(code))
+        self.reason = _text(C.e2e_reason(code))
+        self.message = _text(C.e2e_strerror(code))
+        self.detail = detail
+        text = "%s: %s" % (self.reason, self.message)
+        if detail:
+            text += " (%s)" % detail
+        super().__init__(text)
+
+
+class Rejected(E2EError):
+    """A receiver refused a message.
+
+    Besides the :class:`E2EError` attributes: ``topic`` (str) and ``info``
+    (the parsed header as :class:`Info` when parsing got that far, else
+    None; for diagnostics only: nothing in it is authentic).
+    """
+
+    def __init__(self, code, topic, info=None):
+        super().__init__(code)
+        self.topic = topic
+        self.info = info
+
+
+def _check(rc, detail=""):
+    if rc != 0:
+        raise E2EError(rc, detail)
+
+
+def _topic(topic):
+    """A topic as the NUL-terminated bytes the library takes."""
+    if isinstance(topic, str):
+        topic = topic.encode("utf-8")
+    elif not isinstance(topic, (bytes, bytearray, memoryview)):
+        raise TypeError("topic must be str or bytes, not %s"
+                        % type(topic).__name__)
+    topic = bytes(topic)
+    if b"\0" in topic:
+        # A C string cannot carry it, and MQTT forbids U+0000 in topics.
+        raise E2EError(ERRORS["E2E_ERR_TOPIC"], "topic contains a NUL byte")
+    return topic
+
+
+def _bytes(data, what):
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        raise TypeError("%s must be bytes, not str (encode it first)" % what)
+    raise TypeError("%s must be bytes, not %s" % (what, type(data).__name__))
+
+
+def _fixed(data, size, what):
+    data = _bytes(data, what)
+    if len(data) != size:
+        raise E2EError(ERRORS["E2E_ERR_INVAL"],
+                       "%s must be %d bytes, not %d" % (what, size, len(data)))
+    return data
+
+
+def _path(path):
+    return os.fsencode(path)
+
+
+def _wipe(buf):
+    ctypes.memset(buf, 0, ctypes.sizeof(buf))
+
+
+# ---------------------------------------------------------------------------
+# Sizes: always from the library's functions.
+# ---------------------------------------------------------------------------
+
+def keybytes():
+    """Bytes of a shared key (either suite)."""
+    return C.e2e_keybytes()
+
+
+def header_bytes():
+    """Bytes of the v1 header common to every suite (magic .. sequence)."""
+    return C.e2e_header_bytes()
+
+
+def tag_bytes():
+    return C.e2e_tag_bytes()
+
+
+def sig_bytes():
+    return C.e2e_sig_bytes()
+
+
+def sign_publickeybytes():
+    return C.e2e_sign_publickeybytes()
+
+
+def sign_secretkeybytes():
+    return C.e2e_sign_secretkeybytes()
+
+
+def sign_seedbytes():
+    """Bytes of an Ed25519 seed: a secret key is seed || public key."""
+    return C.e2e_sign_secretkeybytes() - C.e2e_sign_publickeybytes()
+
+
+def salt_bytes():
+    """Bytes of the aead salt: what aead adds to mac's overhead."""
+    return (C.e2e_overhead(Suite.AEAD, 0) - C.e2e_overhead(Suite.MAC, 0))
+
+
+def topic_max():
+    return C.e2e_topic_max()
+
+
+def payload_max():
+    return C.e2e_payload_max()
+
+
+def overhead_max():
+    """The largest overhead of any mode (signed aead)."""
+    return C.e2e_overhead_max()
+
+
+def overhead(suite, signed=False):
+    """Bytes an envelope adds to a payload; 0 for an invalid combination."""
+    return C.e2e_overhead(Suite(suite), 1 if signed else 0)
+
+
+def sealed_len(suite, signed, n):
+    """Envelope length for an n-byte payload; 0 when invalid or too large."""
+    return C.e2e_sealed_len(Suite(suite), 1 if signed else 0, n)
+
+
+# ---------------------------------------------------------------------------
+# Suites and key states
+# ---------------------------------------------------------------------------
+
+class Suite(enum.IntEnum):
+    """Protection of an envelope (values of e2e.h's e2e_suite)."""
+
+    AEAD = 0  #: XChaCha20-Poly1305, payload encrypted
+    MAC = 1   #: HMAC-SHA-256/128, payload in clear
+    NONE = 2  #: no shared key: Ed25519 signature only
+
+    def __str__(self):
+        return _text(C.e2e_suite_name(self.value))
+
+    @classmethod
+    def parse(cls, text):
+        """Suite from "aead", "mac" or "none"."""
+        out = _native.c_enum()
+        _check(C.e2e_suite_parse(text.encode(), ctypes.byref(out)),
+               "suite %r" % text)
+        return cls(out.value)
+
+
+class KeyState(enum.IntEnum):
+    """State of a key in a keyring (values of e2e.h's e2e_key_state)."""
+
+    DISABLED = 0  #: kept only to report "disabled-key"
+    ENABLED = 1   #: accepted when opening
+    PRIMARY = 2   #: accepted, and used to seal; at most one
+
+    def __str__(self):
+        return _text(C.e2e_key_state_name(self.value))
+
+    @classmethod
+    def parse(cls, text):
+        """State from "disabled", "enabled" or "primary"."""
+        out = _native.c_enum()
+        _check(C.e2e_key_state_parse(text.encode(), ctypes.byref(out)),
+               "key state %r" % text)
+        return cls(out.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyInfo:
+    """What may be said of a key without revealing it."""
+
+    id: int
+    suite: Suite
+    state: KeyState
+    created: int  #: Unix seconds
+
+    @classmethod
+    def _from(cls, s):
+        return cls(s.id, Suite(s.suite), KeyState(s.state), s.created)
+
+
+# ---------------------------------------------------------------------------
+# Owned handles
+# ---------------------------------------------------------------------------
+
+class _Handle:
+    """An owned pointer to a library object, freed once."""
+
+    _free = None  # name of the C function that frees it
+
+    def __init__(self):
+        self._p = None
+
+    def _adopt(self, ptr):
+        self._p = ptr.value
+
+    @property
+    def _ptr(self):
+        if self._p is None:
+            raise ValueError("%s is closed" % type(self).__name__)
+        return self._p
+
+    @property
+    def closed(self):
+        return self._p is None
+
+    def close(self):
+        """Free the object now (wiping its secrets). Idempotent."""
+        p, self._p = self._p, None
+        if p is not None:
+            getattr(C, self._free)(p)
+
+    def __enter__(self):
+        self._ptr  # refuse to enter a closed object
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing left to do
+            pass
+
+
+def _new(fn, *args):
+    ptr = ctypes.c_void_p()
+    _check(fn(ctypes.byref(ptr), *args))
+    return ptr
+
+
+# ---------------------------------------------------------------------------
+# Keyring
+# ---------------------------------------------------------------------------
+
+class Keyring(_Handle):
+    """Shared keys, each with an id, a suite, a state and a creation time.
+
+    The key bytes live in the library's guarded memory and never come back
+    to Python. ``len(kr)``, ``for info in kr`` (KeyInfo in increasing id
+    order) and ``key_id in kr`` work as expected.
+    """
+
+    _free = "e2e_keyring_free"
+
+    def __init__(self):
+        super().__init__()
+        self._adopt(_new(C.e2e_keyring_new))
+
+    def add(self, key_id, key, suite=Suite.AEAD, state=KeyState.ENABLED,
+            created=None):
+        """Add a known key (bytes of keybytes()). Adding a primary demotes
+        the previous primary to enabled."""
+        key = _fixed(key, keybytes(), "key")
+        info = _native.KeyInfoStruct(
+            key_id, Suite(suite), KeyState(state),
+            int(time.time()) if created is None else created)
+        _check(C.e2e_keyring_add(self._ptr, ctypes.byref(info), key),
+               "key id %d" % key_id)
+
+    def generate(self, suite=Suite.AEAD, state=KeyState.PRIMARY,
+                 created=None):
+        """Add a fresh random key under a fresh random id; return the id."""
+        out = ctypes.c_uint32()
+        _check(C.e2e_keyring_generate(
+            self._ptr, Suite(suite), KeyState(state),
+            int(time.time()) if created is None else created,
+            ctypes.byref(out)))
+        return out.value
+
+    def rotate(self, suite=None):
+        """Add a new primary key (same suite as the current primary unless
+        given) and return its id; the old primary stays enabled."""
+        if suite is None:
+            primary = self.primary
+            suite = primary.suite if primary is not None else Suite.AEAD
+        return self.generate(suite, KeyState.PRIMARY)
+
+    def set_state(self, key_id, state):
+        _check(C.e2e_keyring_set_state(self._ptr, key_id, KeyState(state)),
+               "key id %d" % key_id)
+
+    def promote(self, key_id):
+        """Make key_id the primary (the old primary becomes enabled)."""
+        self.set_state(key_id, KeyState.PRIMARY)
+
+    def enable(self, key_id):
+        self.set_state(key_id, KeyState.ENABLED)
+
+    def disable(self, key_id):
+        """Keep the key only to report "disabled-key"; not the primary."""
+        self.set_state(key_id, KeyState.DISABLED)
+
+    def remove(self, key_id):
+        """Delete a key (not the primary)."""
+        _check(C.e2e_keyring_remove(self._ptr, key_id), "key id %d" % key_id)
+
+    def find(self, key_id):
+        """KeyInfo of key_id; E2EError (ERR_NOT_FOUND) when absent."""
+        out = _native.KeyInfoStruct()
+        _check(C.e2e_keyring_find(self._ptr, key_id, ctypes.byref(out)),
+               "key id %d" % key_id)
+        return KeyInfo._from(out)
+
+    @property
+    def primary(self):
+        """KeyInfo of the primary key, or None when there is none."""
+        out = _native.KeyInfoStruct()
+        rc = C.e2e_keyring_primary(self._ptr, ctypes.byref(out))
+        if rc == ERRORS["E2E_ERR_NO_KEY"]:
+            return None
+        _check(rc)
+        return KeyInfo._from(out)
+
+    def __len__(self):
+        return C.e2e_keyring_count(self._ptr)
+
+    def __iter__(self):
+        out = _native.KeyInfoStruct()
+        for i in range(len(self)):
+            _check(C.e2e_keyring_get(self._ptr, i, ctypes.byref(out)))
+            yield KeyInfo._from(out)
+
+    def __contains__(self, key_id):
+        out = _native.KeyInfoStruct()
+        return C.e2e_keyring_find(self._ptr, key_id, ctypes.byref(out)) == 0
+
+
+# ---------------------------------------------------------------------------
+# Signers and trust
+# ---------------------------------------------------------------------------
+
+def signer_id_from_public(public_key):
+    """The signer id (int) of an Ed25519 public key."""
+    pk = _fixed(public_key, sign_publickeybytes(), "public key")
+    return C.e2e_signer_id_from_public(pk)
+
+
+class Signer(_Handle):
+    """An Ed25519 signing key (secret in the library's guarded memory).
+
+    Create with :meth:`generate`, :meth:`from_seed` or :meth:`from_secret`.
+    """
+
+    _free = "e2e_signer_free"
+
+    def __init__(self, _ptr=None):
+        super().__init__()
+        if _ptr is None:
+            _ptr = _new(C.e2e_signer_generate)
+        self._adopt(_ptr)
+
+    @classmethod
+    def generate(cls):
+        return cls()
+
+    @classmethod
+    def from_seed(cls, seed):
+        seed = _fixed(seed, sign_seedbytes(), "seed")
+        return cls(_new(C.e2e_signer_from_seed, seed))
+
+    @classmethod
+    def from_secret(cls, secret_key):
+        """From libsodium's 64-byte secret key (seed || public key)."""
+        sk = _fixed(secret_key, sign_secretkeybytes(), "secret key")
+        return cls(_new(C.e2e_signer_from_secret, sk))
+
+    @property
+    def public_key(self):
+        out = ctypes.create_string_buffer(sign_publickeybytes())
+        C.e2e_signer_public(self._ptr, out)
+        return out.raw
+
+    @property
+    def id(self):
+        """The signer id: it is the sender id of every envelope it signs."""
+        return C.e2e_signer_id(self._ptr)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustEntry:
+    public_key: bytes
+    filters: tuple  #: topic filters (str) the signer may publish on
+
+    @property
+    def signer_id(self):
+        return signer_id_from_public(self.public_key)
+
+
+def _filters(filters):
+    if isinstance(filters, (str, bytes)):
+        return filters.encode() if isinstance(filters, str) else filters
+    return ",".join(filters).encode()
+
+
+class Trust(_Handle):
+    """The signers a receiver accepts, each on some MQTT topic filters."""
+
+    _free = "e2e_trust_free"
+
+    def __init__(self):
+        super().__init__()
+        self._adopt(_new(C.e2e_trust_new))
+
+    def add(self, public_key, filters):
+        """Trust public_key (bytes) on filters: "a/+/b,c/#" or a list."""
+        pk = _fixed(public_key, sign_publickeybytes(), "public key")
+        f = _filters(filters)
+        _check(C.e2e_trust_add(self._ptr, pk, f),
+               "filters %r" % f.decode("utf-8", "replace"))
+
+    def __len__(self):
+        return C.e2e_trust_count(self._ptr)
+
+    def __iter__(self):
+        pk = ctypes.create_string_buffer(sign_publickeybytes())
+        filters = ctypes.c_char_p()
+        for i in range(len(self)):
+            _check(C.e2e_trust_get(self._ptr, i, pk, ctypes.byref(filters)))
+            text = _text(filters.value)
+            yield TrustEntry(pk.raw, tuple(text.split(",")) if text else ())
+
+
+def topic_matches(topic_filter, topic):
+    """True when the topic name matches the filter under MQTT rules."""
+    return C.e2e_topic_matches(_topic(topic_filter), _topic(topic)) == 1
+
+
+def filter_check(topic_filter):
+    """Raise E2EError unless topic_filter is a valid MQTT filter."""
+    _check(C.e2e_filter_check(_topic(topic_filter)),
+           "filter %r" % (topic_filter,))
+
+
+# ---------------------------------------------------------------------------
+# Envelope header
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Info:
+    """What an envelope's header says (authentic only once opened)."""
+
+    suite: Suite
+    signed: bool
+    retained: bool  #: retained intent, from the header
+    key_id: int
+    sender_id: int  #: the signer id when signed
+    seq: int
+    timestamp: int  #: Unix seconds, 0 when the sender has no clock
+    payload_len: int
+
+    @property
+    def epoch(self):
+        return self.seq >> 32
+
+    @property
+    def counter(self):
+        return self.seq & 0xFFFFFFFF
+
+    @classmethod
+    def _from(cls, s):
+        return cls(Suite(s.suite), bool(s.is_signed), bool(s.retained),
+                   s.key_id, s.sender_id, s.seq, s.timestamp, s.payload_len)
+
+    def _struct(self):
+        return _native.InfoStruct(self.suite, int(self.signed),
+                                  int(self.retained), self.key_id,
+                                  self.sender_id, self.seq, self.timestamp,
+                                  self.payload_len)
+
+
+def _check_info_layout():
+    if has_symbol("e2e_info_sizeof"):
+        want = C.e2e_info_sizeof()
+        have = ctypes.sizeof(_native.InfoStruct)
+        if want != have:
+            raise ImportError(
+                "libe2e: e2e_info is %d bytes in %s but %d in the binding: "
+                "binding and library do not match" % (want,
+                                                      _native.library_path,
+                                                      have))
+
+
+def parse(envelope):
+    """Check an envelope's structure and return its header as Info.
+
+    Nothing is verified; raises E2EError (not-e2e, malformed)."""
+    env = _bytes(envelope, "envelope")
+    out = _native.InfoStruct()
+    _check(C.e2e_parse(env, len(env), ctypes.byref(out)))
+    return Info._from(out)
+
+
+# ---------------------------------------------------------------------------
+# Sealing
+# ---------------------------------------------------------------------------
+
+def seal_explicit(topic, payload, *, suite, sender_id, seq, key=None,
+                  key_id=0, signer=None, timestamp=0, retained=False,
+                  salt=None):
+    """Seal with every input given, the salt included (test vectors,
+    other implementations). Applications use :class:`Sender`."""
+    t = _topic(topic)
+    msg = _bytes(payload, "payload")
+    suite = Suite(suite)
+    p = _native.SealParamsStruct()
+    p.suite = suite
+    p.key_id = key_id
+    p.sender_id = sender_id
+    p.seq = seq
+    p.timestamp = timestamp
+    p.flags = SEAL_RETAINED if retained else 0
+    keep = []  # keep the buffers alive during the call
+    if key is not None:
+        key = _fixed(key, keybytes(), "key")
+        key = ctypes.create_string_buffer(key, len(key))
+        keep.append(key)
+        p.key = ctypes.cast(key, ctypes.c_void_p)
+    if salt is not None:
+        salt = _bytes(salt, "salt")
+        if len(salt) < salt_bytes():
+            raise E2EError(ERRORS["E2E_ERR_INVAL"],
+                           "salt must be %d bytes" % salt_bytes())
+        salt = ctypes.create_string_buffer(salt, len(salt))
+        keep.append(salt)
+        p.salt = ctypes.cast(salt, ctypes.c_void_p)
+    if signer is not None:
+        p.signer = signer._ptr
+    cap = sealed_len(suite, signer is not None, len(msg))
+    if cap == 0:
+        cap = len(msg) + overhead_max()
+    out = ctypes.create_string_buffer(cap)
+    n = ctypes.c_size_t()
+    try:
+        _check(C.e2e_seal_explicit(ctypes.byref(p), t, msg, len(msg), out,
+                                   cap, ctypes.byref(n)))
+        return out.raw[:n.value]
+    finally:
+        for b in keep:
+            _wipe(b)
+
+
+class Sender(_Handle):
+    """One publisher: its sender id, sequence numbers and salts.
+
+    ``keyring`` supplies the primary key to seal with (None: signature only,
+    which needs a signer); ``signer`` signs every message and makes the
+    sender id its signer id. ``epoch`` (0: the current Unix time) MUST grow
+    at each start of a publisher; ``no_clock`` writes timestamp 0.
+    """
+
+    _free = "e2e_sender_free"
+
+    def __init__(self, keyring=None, signer=None, *, sender_id=0, epoch=0,
+                 no_clock=False):
+        super().__init__()
+        self.keyring = keyring
+        self.signer = signer
+        opts = _native.SenderOptsStruct(
+            sender_id, epoch, signer._ptr if signer is not None else None,
+            1 if no_clock else 0)
+        self._adopt(_new(C.e2e_sender_new, ctypes.byref(opts)))
+
+    @property
+    def id(self):
+        return C.e2e_sender_id(self._ptr)
+
+    @property
+    def next_seq(self):
+        """The sequence number the next seal will use."""
+        return C.e2e_sender_next_seq(self._ptr)
+
+    def seal(self, topic, payload, retained=False):
+        """Seal payload for topic; return the envelope (bytes).
+
+        Set retained exactly when publishing with the MQTT retain flag."""
+        t = _topic(topic)
+        msg = _bytes(payload, "payload")
+        # The C sender keeps the signer pointer it was given: refuse to use
+        # it once the Python Signer was closed.
+        if self.signer is not None:
+            self.signer._ptr
+        kr = self.keyring._ptr if self.keyring is not None else None
+        cap = len(msg) + overhead_max()
+        out = ctypes.create_string_buffer(cap)
+        n = ctypes.c_size_t()
+        _check(C.e2e_seal(self._ptr, kr, t, msg, len(msg),
+                          SEAL_RETAINED if retained else 0, out, cap,
+                          ctypes.byref(n)))
+        return out.raw[:n.value]
+
+
+# ---------------------------------------------------------------------------
+# Replay guard
+# ---------------------------------------------------------------------------
+
+class Guard(_Handle):
+    """Replay and freshness state of a receiver.
+
+    Keyword options override the library's defaults (e2e_guard_opts_default):
+    window (multiple of 64), max_senders, max_retained_topics, max_age
+    (seconds, 0: no limit), max_skew (seconds), accept_no_clock (trust on
+    first use for senders without a clock).
+    """
+
+    _free = "e2e_guard_free"
+
+    def __init__(self, *, window=None, max_senders=None,
+                 max_retained_topics=None, max_age=None, max_skew=None,
+                 accept_no_clock=False):
+        super().__init__()
+        o = self.default_options()
+        for name, value in (("window", window), ("max_senders", max_senders),
+                            ("max_retained_topics", max_retained_topics),
+                            ("max_age", max_age), ("max_skew", max_skew)):
+            if value is not None:
+                setattr(o, name, value)
+        if accept_no_clock:
+            o.flags |= GUARD_ACCEPT_NO_CLOCK
+        self.options = {name: getattr(o, name) for name, _ in o._fields_}
+        self._adopt(_new(C.e2e_guard_new, ctypes.byref(o)))
+
+    @staticmethod
+    def default_options():
+        o = _native.GuardOptsStruct()
+        C.e2e_guard_opts_default(ctypes.byref(o))
+        return o
+
+    def check(self, info, topic, retained=False, now=None):
+        """Replay pre-check and time window for a parsed header, without
+        changing state; raises Rejected (replay, too-old, ...)."""
+        s = info._struct()
+        rc = C.e2e_guard_check(self._ptr, ctypes.byref(s), _topic(topic),
+                               DELIVERY_RETAINED if retained else 0,
+                               int(time.time()) if now is None else now)
+        if rc != 0:
+            raise Rejected(rc, topic, info)
+
+    def commit(self, info, topic, retained=False, now=None):
+        """Record an accepted message (after check() and verification)."""
+        s = info._struct()
+        C.e2e_guard_commit(self._ptr, ctypes.byref(s), _topic(topic),
+                           DELIVERY_RETAINED if retained else 0,
+                           int(time.time()) if now is None else now)
+
+    @property
+    def sender_count(self):
+        return C.e2e_guard_sender_count(self._ptr)
+
+    @property
+    def bytes_per_sender(self):
+        return C.e2e_guard_bytes_per_sender(self._ptr)
+
+    def save(self, path):
+        """Save the state atomically (mode 0600)."""
+        _check(C.e2e_guard_save(self._ptr, _path(path)), os.fspath(path))
+
+    def load(self, path):
+        """Replace the state with the file's. On a corrupt file the error
+        has ``bad_line`` (1-based, 0: the whole file) and the guard is
+        unchanged."""
+        bad = ctypes.c_size_t()
+        rc = C.e2e_guard_load(self._ptr, _path(path), ctypes.byref(bad))
+        if rc != 0:
+            err = E2EError(rc, "%s line %d" % (os.fspath(path), bad.value)
+                           if bad.value else os.fspath(path))
+            err.bad_line = bad.value
+            raise err
+
+
+# ---------------------------------------------------------------------------
+# Receiving
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """A verified message."""
+
+    topic: str
+    payload: bytes
+    info: Info
+    retained: bool  #: delivered by the broker as retained
+
+
+class Receiver:
+    """What a subscriber decides with: keys, trusted signers, replay guard
+    and requirements. Signature and encryption requirements are the
+    receiver's decision, never the sender's.
+
+    keyring None: only signature-only messages can be accepted; trust None:
+    no signed message is accepted; guard None: no replay or freshness check
+    at all (only for tests and one-shot tools).
+    """
+
+    def __init__(self, keyring=None, trust=None, guard=None, *,
+                 require_encryption=False, require_signature=False):
+        self.keyring = keyring
+        self.trust = trust
+        self.guard = guard
+        self.require_encryption = require_encryption
+        self.require_signature = require_signature
+
+    def _struct(self, now):
+        r = _native.ReceiverStruct()
+        r.keyring = self.keyring._ptr if self.keyring is not None else None
+        r.trust = self.trust._ptr if self.trust is not None else None
+        r.guard = self.guard._ptr if self.guard is not None else None
+        r.require = ((REQUIRE_ENCRYPTION if self.require_encryption else 0)
+                     | (REQUIRE_SIGNATURE if self.require_signature else 0))
+        r.now = 0 if now is None else now
+        return r
+
+    def open(self, topic, envelope, retained=False, now=None):
+        """Verify an envelope received on topic and return the Message.
+
+        retained: the broker delivered it with the retain flag. now: Unix
+        seconds (None: the system clock). Raises Rejected with the reason.
+        """
+        t = _topic(topic)
+        env = _bytes(envelope, "envelope")
+        r = self._struct(now)
+        out = ctypes.create_string_buffer(max(len(env), 1))
+        n = ctypes.c_size_t()
+        info = _native.InfoStruct()
+        rc = C.e2e_open(ctypes.byref(r), t, env, len(env),
+                        DELIVERY_RETAINED if retained else 0, out,
+                        ctypes.sizeof(out), ctypes.byref(n),
+                        ctypes.byref(info))
+        topic_text = topic if isinstance(topic, str) else t.decode(
+            "utf-8", "replace")
+        try:
+            if rc != 0:
+                parsed = None
+                # The header is filled in only when parsing succeeded.
+                if C.e2e_parse(env, len(env), ctypes.byref(
+                        _native.InfoStruct())) == 0:
+                    parsed = Info._from(info)
+                raise Rejected(rc, topic_text, parsed)
+            return Message(topic_text, out.raw[:n.value], Info._from(info),
+                           bool(retained))
+        finally:
+            _wipe(out)
+
+
+# ---------------------------------------------------------------------------
+# Import-time checks
+# ---------------------------------------------------------------------------
+
+def _init():
+    if has_symbol("e2e_init"):
+        rc = C.e2e_init()
+        if rc != 0:
+            raise ImportError("libe2e: e2e_init failed: %s"
+                              % _text(C.e2e_strerror(rc)))
+    _check_info_layout()
+
+
+_init()

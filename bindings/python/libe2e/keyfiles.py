@@ -1,0 +1,195 @@
+"""Key files (docs/KEYFILES.md): keyrings, signer keys and trust files.
+
+Adds ``Keyring.load``/``save``, ``Signer.load``/``save``/``inspect`` and
+``Trust.load``/``save`` to the classes of :mod:`libe2e.core`, and the
+functions :func:`load_public_key` / :func:`save_public_key`.
+
+Loaders raise :class:`E2EError` with a ``bad_line`` attribute: the 1-based
+line at fault, or 0 when the error concerns the whole file. Secret files are
+refused when group or others may read them (``ERR_PERMISSIONS``) and are
+written with mode 0600. Savers replace a file atomically, or with
+``exclusive=True`` refuse to overwrite one (``ERR_EXISTS``).
+
+Passphrases are ``str`` (UTF-8) or ``bytes``. Python cannot wipe them from
+its own memory: prefer short-lived objects and avoid keeping them around.
+"""
+
+import ctypes
+import os
+
+from . import _native
+from .core import (ERRORS, E2EError, Keyring, Signer, Trust, _check, _fixed, _path,
+                   sign_publickeybytes)
+from ._native import C
+
+SAVE_EXCL = 0x1
+
+_vp = ctypes.c_void_p
+_pvp = ctypes.POINTER(ctypes.c_void_p)
+_str = ctypes.c_char_p
+_sz = ctypes.c_size_t
+_psz = ctypes.POINTER(ctypes.c_size_t)
+_u32 = ctypes.c_uint32
+_ull = ctypes.c_ulonglong
+_out = ctypes.c_void_p
+
+for _name, _res, _args in (
+        ("e2e_keyfile_max", _sz, []),
+        ("e2e_keyring_load", ctypes.c_int, [_pvp, _str, _psz]),
+        ("e2e_keyring_save", ctypes.c_int, [_vp, _str, _u32]),
+        ("e2e_signer_opslimit", _ull, []),
+        ("e2e_signer_memlimit", _sz, []),
+        ("e2e_signer_save", ctypes.c_int,
+         [_vp, _str, _str, _sz, _ull, _sz, _u32]),
+        ("e2e_signer_load", ctypes.c_int, [_pvp, _str, _str, _sz, _psz]),
+        ("e2e_signer_inspect", ctypes.c_int,
+         [_str, _out, ctypes.POINTER(ctypes.c_int), _psz]),
+        ("e2e_pubkey_load", ctypes.c_int, [_out, _str, _psz]),
+        ("e2e_pubkey_save", ctypes.c_int, [_str, _str, _u32]),
+        ("e2e_trust_load", ctypes.c_int, [_pvp, _str, _psz]),
+        ("e2e_trust_save", ctypes.c_int, [_vp, _str, _u32])):
+    _native.declare(_name, _res, _args)
+
+
+def _load_check(rc, path, bad):
+    if rc != 0:
+        where = os.fsdecode(path)
+        if bad.value:
+            where += ":%d" % bad.value
+        err = E2EError(rc, where)
+        err.bad_line = bad.value
+        err.path = os.fsdecode(path)
+        raise err
+
+
+def _save_flags(exclusive):
+    return SAVE_EXCL if exclusive else 0
+
+
+def _pass(passphrase):
+    if passphrase is None:
+        return None, 0
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode("utf-8")
+    passphrase = bytes(passphrase)
+    return passphrase, len(passphrase)
+
+
+def keyfile_max():
+    """Largest key file the loaders read, in bytes."""
+    return C.e2e_keyfile_max()
+
+
+# -- keyrings ---------------------------------------------------------------
+
+def _keyring_load(cls, path):
+    """Load a keyring file (exactly one primary key)."""
+    p = _path(path)
+    ptr = ctypes.c_void_p()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_keyring_load(ctypes.byref(ptr), p, ctypes.byref(bad)),
+                p, bad)
+    kr = cls.__new__(cls)
+    kr._p = None
+    kr._adopt(ptr)
+    return kr
+
+
+def _keyring_save(self, path, exclusive=False):
+    """Write the keyring to path (mode 0600, atomically)."""
+    _check(C.e2e_keyring_save(self._ptr, _path(path),
+                              _save_flags(exclusive)), os.fspath(path))
+
+
+Keyring.load = classmethod(_keyring_load)
+Keyring.save = _keyring_save
+
+
+# -- signers ----------------------------------------------------------------
+
+def _signer_load(cls, path, passphrase=None):
+    """Load a signer secret key file; the passphrase is ignored for an
+    unencrypted file. Wrong or missing passphrase: ERR_PASSPHRASE."""
+    p = _path(path)
+    pw, n = _pass(passphrase)
+    ptr = ctypes.c_void_p()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_signer_load(ctypes.byref(ptr), p, pw, n,
+                                  ctypes.byref(bad)), p, bad)
+    return cls(ptr)
+
+
+def _signer_save(self, path, passphrase=None, *, opslimit=0, memlimit=0,
+                 exclusive=False):
+    """Write the secret key to path (mode 0600). passphrase None stores the
+    seed unencrypted (as ``e2e-keygen --no-passphrase``); opslimit and
+    memlimit 0 pick the library's Argon2id defaults."""
+    pw, n = _pass(passphrase)
+    if pw is not None and n == 0:
+        raise E2EError(ERRORS["E2E_ERR_INVAL"], "empty passphrase")
+    _check(C.e2e_signer_save(self._ptr, _path(path), pw, n, opslimit,
+                             memlimit, _save_flags(exclusive)),
+           os.fspath(path))
+
+
+def _signer_inspect(path):
+    """(public_key, is_encrypted) of a signer secret key file, without the
+    passphrase."""
+    p = _path(path)
+    pk = ctypes.create_string_buffer(sign_publickeybytes())
+    enc = ctypes.c_int()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_signer_inspect(p, pk, ctypes.byref(enc),
+                                     ctypes.byref(bad)), p, bad)
+    return pk.raw, bool(enc.value)
+
+
+def _signer_save_public(self, path, exclusive=False):
+    """Write this signer's public key file (mode 0644)."""
+    save_public_key(self.public_key, path, exclusive)
+
+
+Signer.load = classmethod(_signer_load)
+Signer.save = _signer_save
+Signer.inspect = staticmethod(_signer_inspect)
+Signer.save_public = _signer_save_public
+
+
+def load_public_key(path):
+    """The public key (bytes) of a signer public key file."""
+    p = _path(path)
+    pk = ctypes.create_string_buffer(sign_publickeybytes())
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_pubkey_load(pk, p, ctypes.byref(bad)), p, bad)
+    return pk.raw
+
+
+def save_public_key(public_key, path, exclusive=False):
+    """Write a signer public key file."""
+    pk = _fixed(public_key, sign_publickeybytes(), "public key")
+    _check(C.e2e_pubkey_save(pk, _path(path), _save_flags(exclusive)),
+           os.fspath(path))
+
+
+# -- trust files ------------------------------------------------------------
+
+def _trust_load(cls, path):
+    """Load a trust file (signers and their topic filters)."""
+    p = _path(path)
+    ptr = ctypes.c_void_p()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_trust_load(ctypes.byref(ptr), p, ctypes.byref(bad)),
+                p, bad)
+    t = cls.__new__(cls)
+    t._p = None
+    t._adopt(ptr)
+    return t
+
+
+def _trust_save(self, path, exclusive=False):
+    _check(C.e2e_trust_save(self._ptr, _path(path), _save_flags(exclusive)),
+           os.fspath(path))
+
+
+Trust.load = classmethod(_trust_load)
+Trust.save = _trust_save

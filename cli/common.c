@@ -1,0 +1,1520 @@
+/*
+ * Shared by e2e-pub and e2e-sub: options, key loading, signals, the MQTT
+ * connection. See common.h for the threading rules.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common.h"
+
+/* Long-only options. */
+enum {
+	OPT_HELP = 256,
+	OPT_CAFILE,
+	OPT_CAPATH,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_INSECURE,
+	OPT_TLS_VERSION,
+	OPT_MODE,
+	OPT_SIGN,
+	OPT_SIGN_PASS_FILE,
+	OPT_TRUST,
+	OPT_REQUIRE_SIGNATURE,
+	OPT_REQUIRE_ENCRYPTION,
+	OPT_MAX_AGE,
+	OPT_MAX_SKEW,
+	OPT_WINDOW,
+	OPT_ACCEPT_NO_CLOCK,
+	OPT_STATE,
+	OPT_JSON,
+	OPT_PW_FILE,
+	OPT_QUIET,
+};
+
+static const struct option long_options[] = {
+	{"help", no_argument, NULL, OPT_HELP},
+	{"host", required_argument, NULL, 'h'},
+	{"port", required_argument, NULL, 'p'},
+	{"topic", required_argument, NULL, 't'},
+	{"message", required_argument, NULL, 'm'},
+	{"file", required_argument, NULL, 'f'},
+	{"stdin-line", no_argument, NULL, 'l'},
+	{"stdin-file", no_argument, NULL, 's'},
+	{"null-message", no_argument, NULL, 'n'},
+	{"qos", required_argument, NULL, 'q'},
+	{"retain", no_argument, NULL, 'r'},
+	{"id", required_argument, NULL, 'i'},
+	{"id-prefix", required_argument, NULL, 'I'},
+	{"username", required_argument, NULL, 'u'},
+	{"pw", required_argument, NULL, 'P'},
+	{"pw-file", required_argument, NULL, OPT_PW_FILE},
+	{"protocol-version", required_argument, NULL, 'V'},
+	{"disable-clean-session", no_argument, NULL, 'c'},
+	{"debug", no_argument, NULL, 'd'},
+	{"keepalive", required_argument, NULL, 'k'},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"count", required_argument, NULL, 'C'},
+	{"timeout", required_argument, NULL, 'W'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"no-eol", no_argument, NULL, 'N'},
+	{"remove-retained-stale", no_argument, NULL, 'R'},
+	{"format", required_argument, NULL, 'F'},
+	{"cafile", required_argument, NULL, OPT_CAFILE},
+	{"capath", required_argument, NULL, OPT_CAPATH},
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"tls-version", required_argument, NULL, OPT_TLS_VERSION},
+	{"keyring", required_argument, NULL, 'K'},
+	{"mode", required_argument, NULL, OPT_MODE},
+	{"sign", required_argument, NULL, OPT_SIGN},
+	{"sign-pass-file", required_argument, NULL, OPT_SIGN_PASS_FILE},
+	{"trust", required_argument, NULL, OPT_TRUST},
+	{"require-signature", no_argument, NULL, OPT_REQUIRE_SIGNATURE},
+	{"require-encryption", no_argument, NULL, OPT_REQUIRE_ENCRYPTION},
+	{"max-age", required_argument, NULL, OPT_MAX_AGE},
+	{"max-skew", required_argument, NULL, OPT_MAX_SKEW},
+	{"window", required_argument, NULL, OPT_WINDOW},
+	{"accept-no-clock", no_argument, NULL, OPT_ACCEPT_NO_CLOCK},
+	{"state", required_argument, NULL, OPT_STATE},
+	{"json", no_argument, NULL, OPT_JSON},
+	{NULL, 0, NULL, 0},
+};
+
+static const char short_options[] = "h:p:t:m:f:lsnq:ri:I:u:P:V:cdk:K:C:W:vNRF:";
+
+/* Options only one tool takes; everything else is shared. */
+static const char pub_only[] = "mflsnr";
+static const char sub_only[] = "CWvNRF";
+static const int pub_only_long[] = {OPT_MODE, OPT_SIGN, OPT_SIGN_PASS_FILE, 0};
+static const int sub_only_long[] = {OPT_TRUST,	      OPT_REQUIRE_SIGNATURE,
+				    OPT_REQUIRE_ENCRYPTION, OPT_MAX_AGE,
+				    OPT_MAX_SKEW,	      OPT_WINDOW,
+				    OPT_ACCEPT_NO_CLOCK,    OPT_JSON,
+				    0};
+
+static const char usage_common[] =
+	"Broker:\n"
+	"  -h HOST            broker host (default localhost)\n"
+	"  -p PORT            broker port (default 1883, 8883 with TLS)\n"
+	"  -i ID              client id (default: PROG-PID-RANDOM)\n"
+	"  -I PREFIX          client id prefix (the PID is appended)\n"
+	"  -k SECONDS         keepalive (default 60)\n"
+	"  -c                 persistent session (clean session off; needs "
+	"-i)\n"
+	"  -V VERSION         mqttv31, mqttv311 (default) or mqttv5\n"
+	"  -u USER            username\n"
+	"  -P PASSWORD        password (visible to other local users: prefer\n"
+	"                     --pw-file or E2E_MQTT_PASSWORD)\n"
+	"  --pw-file FILE     read the password from the first line of FILE\n"
+	"  --cafile FILE      trust the CA certificates in FILE (enables TLS)\n"
+	"  --capath DIR       trust the CA certificates in DIR (enables TLS)\n"
+	"  --cert FILE        client certificate (with --key)\n"
+	"  --key FILE         client private key\n"
+	"  --insecure         do not check the server's hostname against its\n"
+	"                     certificate (the chain is still verified)\n"
+	"  --tls-version V    tlsv1.2, tlsv1.1 or tlsv1 (default: the highest "
+	"both\n"
+	"                     ends support)\n"
+	"  -q QOS             0, 1 or 2 (default 0)\n"
+	"  -d                 debug messages on stderr\n"
+	"  --quiet            no connection error messages\n"
+	"  --help             this text\n";
+
+static void usage(enum cli_tool tool)
+{
+	if (tool == CLI_PUB) {
+		printf("e2e-pub: publish end-to-end protected MQTT messages.\n"
+		       "Usage: e2e-pub -t TOPIC (-m MSG | -f FILE | -s | -l | "
+		       "-n) [-K KEYRING] [--sign KEY] [options]\n\n"
+		       "Message:\n"
+		       "  -t TOPIC           topic to publish to (once)\n"
+		       "  -m MSG             the message\n"
+		       "  -f FILE            the contents of FILE as one "
+		       "message\n"
+		       "  -s                 all of stdin as one message\n"
+		       "  -l                 each line of stdin as a message\n"
+		       "  -n                 an empty message (with -r: clear "
+		       "the retained message)\n"
+		       "  -r                 retain (sealed with retained "
+		       "intent)\n"
+		       "Payload security:\n"
+		       "  -K, --keyring FILE shared keys; seals with the "
+		       "primary key\n"
+		       "  --mode aead|mac    refuse to run unless the primary "
+		       "key has this suite\n"
+		       "  --sign FILE        also sign with this Ed25519 "
+		       "secret key (alone:\n"
+		       "                     signature-only messages)\n"
+		       "  --sign-pass-file F passphrase of the signing key "
+		       "(else E2E_SIGN_PASSPHRASE,\n"
+		       "                     else asked on the terminal)\n"
+		       "  --state FILE       keep the sequence epoch across "
+		       "restarts\n"
+		       "SIGHUP reloads the keyring without reconnecting.\n\n");
+	} else {
+		printf("e2e-sub: receive and verify end-to-end protected MQTT "
+		       "messages.\n"
+		       "Usage: e2e-sub -t FILTER [-t FILTER ...] [-K KEYRING] "
+		       "[--trust FILE] [options]\n\n"
+		       "Output (accepted messages on stdout, as "
+		       "mosquitto_sub):\n"
+		       "  -t FILTER          subscribe to FILTER (repeatable)\n"
+		       "  -v                 print the topic before the "
+		       "payload\n"
+		       "  -N                 no newline after the payload\n"
+		       "  -F FORMAT          format: %%t topic, %%p payload, "
+		       "%%l length, %%x/%%X hex,\n"
+		       "                     %%q qos, %%r retained, %%m "
+		       "message id, %%I ISO time,\n"
+		       "                     %%U Unix time, %%j JSON, %%%% "
+		       "percent; \\n \\t \\\\ escapes\n"
+		       "  --json             one JSON object per accepted "
+		       "message\n"
+		       "  -C COUNT           exit after COUNT accepted "
+		       "messages\n"
+		       "  -W SECONDS         exit with code 27 after SECONDS\n"
+		       "  -R                 skip stale (retained) messages\n"
+		       "Payload security:\n"
+		       "  -K, --keyring FILE shared keys accepted\n"
+		       "  --trust FILE       signers accepted and their "
+		       "topics\n"
+		       "  --require-signature  refuse unsigned messages\n"
+		       "  --require-encryption refuse mac (clear) messages\n"
+		       "  --max-age SECONDS  oldest message accepted (default "
+		       "300, 0: no limit)\n"
+		       "  --max-skew SECONDS clock skew allowed (default 30)\n"
+		       "  --window N         replay window per sender "
+		       "(multiple of 64)\n"
+		       "  --accept-no-clock  accept senders without a clock "
+		       "on first contact\n"
+		       "  --state FILE       keep the replay state across "
+		       "restarts\n"
+		       "Rejected messages: one line on stderr, 'e2e-sub: "
+		       "rejected TOPIC: REASON: detail'.\n"
+		       "SIGHUP reloads keyring and trust file without "
+		       "reconnecting.\n\n");
+	}
+	fputs(usage_common, stdout);
+	printf("\nExit status: 0 success, 1 error%s.\n",
+	       tool == CLI_SUB ? ", 27 when -W elapsed" : "");
+}
+
+void cli_err(const struct cli_config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cfg->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_debug(const struct cli_config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!cfg->debug)
+		return;
+	fprintf(stderr, "%s: ", cfg->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_put_safe(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Keep a copy and hide the original from ps. */
+static char *take_secret(char *arg)
+{
+	char *copy = strdup(arg);
+	if (copy)
+		sodium_memzero(arg, strlen(arg));
+	return copy;
+}
+
+/* The first line of a file, for passwords and passphrases. NULL on error
+ * (errno set). */
+static char *read_first_line(const char *path)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *line = NULL;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	line = strdup(buf);
+	sodium_memzero(buf, sizeof buf);
+	return line;
+}
+
+static int set_string(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = strdup(src);
+	return *dst ? 0 : -1;
+}
+
+static int is_only(const char *letters, const int *longs, int opt)
+{
+	if (opt < 256)
+		return opt != 0 && strchr(letters, opt) != NULL;
+	for (; *longs; longs++)
+		if (*longs == opt)
+			return 1;
+	return 0;
+}
+
+static int set_source(struct cli_config *cfg, enum cli_pub_source src)
+{
+	if (cfg->source != CLI_SRC_NONE) {
+		cli_err(cfg, "only one of -m, -f, -s, -l and -n may be given");
+		return -1;
+	}
+	cfg->source = src;
+	return 0;
+}
+
+static int parse_version(const char *s, int *out)
+{
+	if (!strcmp(s, "mqttv31") || !strcmp(s, "31"))
+		*out = MQTTVERSION_3_1;
+	else if (!strcmp(s, "mqttv311") || !strcmp(s, "311"))
+		*out = MQTTVERSION_3_1_1;
+	else if (!strcmp(s, "mqttv5") || !strcmp(s, "5"))
+		*out = MQTTVERSION_5;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_tls_version(const char *s, int *out)
+{
+	/* Paho can pin TLS 1.0 to 1.2; "tlsv1.3" keeps the default, which
+	 * negotiates the highest version both ends support. */
+	if (!strcmp(s, "tlsv1.3"))
+		*out = MQTT_SSL_VERSION_DEFAULT;
+	else if (!strcmp(s, "tlsv1.2"))
+		*out = MQTT_SSL_VERSION_TLS_1_2;
+	else if (!strcmp(s, "tlsv1.1"))
+		*out = MQTT_SSL_VERSION_TLS_1_1;
+	else if (!strcmp(s, "tlsv1"))
+		*out = MQTT_SSL_VERSION_TLS_1_0;
+	else
+		return -1;
+	return 0;
+}
+
+/* One option. Returns 0, or -1 after reporting a usage error. */
+static int apply_option(struct cli_config *cfg, int opt, char *arg)
+{
+	long v;
+	e2e_suite suite;
+
+	switch (opt) {
+	case 'h':
+		return set_string(&cfg->host, arg);
+	case 'p':
+		if (parse_long(arg, 1, 65535, &v)) {
+			cli_err(cfg, "invalid port '%s'", arg);
+			return -1;
+		}
+		cfg->port = (int)v;
+		return 0;
+	case 't': {
+		char **t = realloc(cfg->topics, (size_t)(cfg->topic_count + 1) *
+							sizeof *t);
+		if (!t)
+			return -1;
+		cfg->topics = t;
+		if (!(t[cfg->topic_count] = strdup(arg)))
+			return -1;
+		cfg->topic_count++;
+		return 0;
+	}
+	case 'm':
+		if (set_source(cfg, CLI_SRC_ARG))
+			return -1;
+		return set_string(&cfg->message, arg);
+	case 'f':
+		if (set_source(cfg, CLI_SRC_FILE))
+			return -1;
+		return set_string(&cfg->file, arg);
+	case 'l':
+		return set_source(cfg, CLI_SRC_LINES);
+	case 's':
+		return set_source(cfg, CLI_SRC_STDIN);
+	case 'n':
+		return set_source(cfg, CLI_SRC_NULL);
+	case 'q':
+		if (parse_long(arg, 0, 2, &v)) {
+			cli_err(cfg, "QoS must be 0, 1 or 2, not '%s'", arg);
+			return -1;
+		}
+		cfg->qos = (int)v;
+		return 0;
+	case 'r':
+		cfg->retain = 1;
+		return 0;
+	case 'i':
+		return set_string(&cfg->id, arg);
+	case 'I':
+		return set_string(&cfg->id_prefix, arg);
+	case 'u':
+		return set_string(&cfg->username, arg);
+	case 'P':
+		if (cfg->password)
+			sodium_memzero(cfg->password, strlen(cfg->password));
+		free(cfg->password);
+		cfg->password = take_secret(arg);
+		return cfg->password ? 0 : -1;
+	case OPT_PW_FILE:
+		if (cfg->password)
+			sodium_memzero(cfg->password, strlen(cfg->password));
+		free(cfg->password);
+		cfg->password = read_first_line(arg);
+		if (!cfg->password) {
+			cli_err(cfg, "cannot read password file %s: %s", arg,
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	case 'V':
+		if (parse_version(arg, &cfg->mqtt_version)) {
+			cli_err(cfg,
+				"unknown protocol version '%s' (mqttv31, "
+				"mqttv311 or mqttv5)",
+				arg);
+			return -1;
+		}
+		return 0;
+	case 'c':
+		cfg->clean_session = 0;
+		return 0;
+	case 'd':
+		cfg->debug = 1;
+		return 0;
+	case 'k':
+		if (parse_long(arg, 0, 65535, &v)) {
+			cli_err(cfg, "invalid keepalive '%s'", arg);
+			return -1;
+		}
+		cfg->keepalive = (int)v;
+		return 0;
+	case OPT_QUIET:
+		cfg->quiet = 1;
+		return 0;
+	case 'C':
+		if (parse_long(arg, 1, LONG_MAX, &cfg->msg_count)) {
+			cli_err(cfg, "invalid message count '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case 'W':
+		if (parse_long(arg, 1, 86400L * 365, &cfg->timeout)) {
+			cli_err(cfg, "invalid timeout '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case 'v':
+		cfg->verbose = 1;
+		return 0;
+	case 'N':
+		cfg->eol = 0;
+		return 0;
+	case 'R':
+		cfg->no_stale_retained = 1;
+		return 0;
+	case 'F':
+		return set_string(&cfg->format, arg);
+	case OPT_CAFILE:
+		return set_string(&cfg->cafile, arg);
+	case OPT_CAPATH:
+		return set_string(&cfg->capath, arg);
+	case OPT_CERT:
+		return set_string(&cfg->certfile, arg);
+	case OPT_KEY:
+		return set_string(&cfg->keyfile, arg);
+	case OPT_INSECURE:
+		cfg->insecure = 1;
+		return 0;
+	case OPT_TLS_VERSION:
+		if (parse_tls_version(arg, &cfg->tls_version)) {
+			cli_err(cfg,
+				"unknown TLS version '%s' (tlsv1.3, tlsv1.2, "
+				"tlsv1.1 or tlsv1)",
+				arg);
+			return -1;
+		}
+		return 0;
+	case 'K':
+		return set_string(&cfg->keyring_path, arg);
+	case OPT_MODE:
+		if (e2e_suite_parse(arg, &suite) != E2E_OK ||
+		    suite == E2E_SUITE_NONE) {
+			cli_err(cfg, "--mode must be aead or mac, not '%s'",
+				arg);
+			return -1;
+		}
+		cfg->mode = (int)suite;
+		return 0;
+	case OPT_SIGN:
+		return set_string(&cfg->sign_path, arg);
+	case OPT_SIGN_PASS_FILE:
+		return set_string(&cfg->sign_pass_file, arg);
+	case OPT_TRUST:
+		return set_string(&cfg->trust_path, arg);
+	case OPT_REQUIRE_SIGNATURE:
+		cfg->require_signature = 1;
+		return 0;
+	case OPT_REQUIRE_ENCRYPTION:
+		cfg->require_encryption = 1;
+		return 0;
+	case OPT_MAX_AGE:
+		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_age)) {
+			cli_err(cfg, "invalid --max-age '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_MAX_SKEW:
+		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_skew)) {
+			cli_err(cfg, "invalid --max-skew '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_WINDOW:
+		if (parse_long(arg, 64, 1L << 20, &cfg->window) ||
+		    cfg->window % 64) {
+			cli_err(cfg, "--window must be a multiple of 64");
+			return -1;
+		}
+		return 0;
+	case OPT_ACCEPT_NO_CLOCK:
+		cfg->accept_no_clock = 1;
+		return 0;
+	case OPT_STATE:
+		return set_string(&cfg->state_path, arg);
+	case OPT_JSON:
+		cfg->json = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/* Cross-option rules, after every option is known. */
+static int check_config(struct cli_config *cfg)
+{
+	if (cfg->topic_count == 0) {
+		cli_err(cfg, "a topic is needed (-t)");
+		return -1;
+	}
+	if (cfg->tool == CLI_PUB) {
+		if (cfg->topic_count > 1) {
+			cli_err(cfg, "only one topic (-t) may be given");
+			return -1;
+		}
+		if (strpbrk(cfg->topics[0], "+#")) {
+			cli_err(cfg, "cannot publish to a topic filter: %s",
+				cfg->topics[0]);
+			return -1;
+		}
+		if (cfg->source == CLI_SRC_NONE) {
+			cli_err(cfg, "a message is needed (-m, -f, -s, -l or "
+				     "-n)");
+			return -1;
+		}
+		if (!cfg->keyring_path && !cfg->sign_path) {
+			cli_err(cfg, "a keyring (-K) or a signing key (--sign) "
+				     "is needed");
+			return -1;
+		}
+		if (cfg->mode >= 0 && !cfg->keyring_path) {
+			cli_err(cfg, "--mode needs a keyring (-K)");
+			return -1;
+		}
+	} else {
+		for (int i = 0; i < cfg->topic_count; i++) {
+			if (e2e_filter_check(cfg->topics[i]) != E2E_OK) {
+				cli_err(cfg, "invalid topic filter: %s",
+					cfg->topics[i]);
+				return -1;
+			}
+		}
+		if (!cfg->keyring_path && !cfg->trust_path) {
+			cli_err(cfg, "a keyring (-K) or a trust file (--trust) "
+				     "is needed");
+			return -1;
+		}
+		if (cfg->require_signature && !cfg->trust_path) {
+			cli_err(cfg, "--require-signature needs --trust");
+			return -1;
+		}
+		if (cfg->json && cfg->format) {
+			cli_err(cfg, "--json and -F exclude each other");
+			return -1;
+		}
+	}
+	if (!cfg->clean_session && !cfg->id) {
+		cli_err(cfg, "a persistent session (-c) needs a client id "
+			     "(-i)");
+		return -1;
+	}
+	if ((cfg->certfile != NULL) != (cfg->keyfile != NULL)) {
+		cli_err(cfg, "--cert and --key go together");
+		return -1;
+	}
+	if (!cfg->password) {
+		const char *env = getenv("E2E_MQTT_PASSWORD");
+		if (env && !(cfg->password = strdup(env)))
+			return -1;
+	}
+	if (cfg->password && !cfg->username) {
+		cli_err(cfg, "a password needs a username (-u)");
+		return -1;
+	}
+	if (!cfg->host && set_string(&cfg->host, "localhost"))
+		return -1;
+	if (!cfg->id) {
+		uint32_t r = randombytes_random();
+		char buf[64];
+		if (cfg->id_prefix)
+			snprintf(buf, sizeof buf, "%.40s%ld", cfg->id_prefix,
+				 (long)getpid());
+		else
+			snprintf(buf, sizeof buf, "%s-%ld-%08x", cfg->prog,
+				 (long)getpid(), (unsigned)r);
+		if (set_string(&cfg->id, buf))
+			return -1;
+	}
+	return 0;
+}
+
+int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc,
+	      char **argv)
+{
+	int opt;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->tool = tool;
+	cfg->prog = tool == CLI_PUB ? "e2e-pub" : "e2e-sub";
+	cfg->keepalive = 60;
+	cfg->clean_session = 1;
+	cfg->mqtt_version = MQTTVERSION_3_1_1;
+	cfg->tls_version = MQTT_SSL_VERSION_DEFAULT;
+	cfg->eol = 1;
+	cfg->mode = -1;
+	cfg->max_age = -1;
+	cfg->max_skew = -1;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, short_options, long_options,
+				  NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			usage(tool);
+			return CLI_EXIT_OK;
+		}
+		if (opt == '?' || opt == ':') {
+			if (optopt && optopt < 256)
+				cli_err(cfg, "unknown option or missing "
+					     "argument: -%c (see --help)",
+					optopt);
+			else
+				cli_err(cfg, "unknown option or missing "
+					     "argument: %s (see --help)",
+					argv[optind - 1]);
+			return CLI_EXIT_ERROR;
+		}
+		if ((tool == CLI_PUB && is_only(sub_only, sub_only_long, opt)) ||
+		    (tool == CLI_SUB && is_only(pub_only, pub_only_long, opt))) {
+			cli_err(cfg, "option %s is not for %s (see --help)",
+				argv[optind - 1], cfg->prog);
+			return CLI_EXIT_ERROR;
+		}
+		if (apply_option(cfg, opt, optarg)) {
+			if (errno == ENOMEM)
+				cli_err(cfg, "out of memory");
+			return CLI_EXIT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		cli_err(cfg, "unexpected argument '%s' (see --help)",
+			argv[optind]);
+		return CLI_EXIT_ERROR;
+	}
+	if (check_config(cfg))
+		return CLI_EXIT_ERROR;
+	return -1;
+}
+
+void cli_config_free(struct cli_config *cfg)
+{
+	char **strings[] = {&cfg->host,		&cfg->id,
+			    &cfg->id_prefix,	&cfg->username,
+			    &cfg->cafile,	&cfg->capath,
+			    &cfg->certfile,	&cfg->keyfile,
+			    &cfg->message,	&cfg->file,
+			    &cfg->format,	&cfg->keyring_path,
+			    &cfg->sign_path,	&cfg->sign_pass_file,
+			    &cfg->trust_path,	&cfg->state_path};
+
+	if (cfg->password) {
+		sodium_memzero(cfg->password, strlen(cfg->password));
+		free(cfg->password);
+		cfg->password = NULL;
+	}
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		free(*strings[i]);
+		*strings[i] = NULL;
+	}
+	for (int i = 0; i < cfg->topic_count; i++)
+		free(cfg->topics[i]);
+	free(cfg->topics);
+	cfg->topics = NULL;
+	cfg->topic_count = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void report_load_error(const struct cli_config *cfg, const char *what,
+			      const char *path, int rc, size_t bad_line)
+{
+	if (rc == E2E_ERR_IO)
+		cli_err(cfg, "cannot read %s %s: %s", what, path,
+			strerror(errno));
+	else if (bad_line)
+		cli_err(cfg, "%s %s, line %zu: %s", what, path, bad_line,
+			e2e_strerror(rc));
+	else
+		cli_err(cfg, "%s %s: %s", what, path, e2e_strerror(rc));
+}
+
+/* Ask on the terminal, without echo. NULL when there is no terminal. */
+static char *prompt_passphrase(const char *path)
+{
+	struct termios old, quiet;
+	char buf[1024];
+	char *pass = NULL;
+	FILE *tty = fopen("/dev/tty", "r+");
+
+	if (!tty)
+		return NULL;
+	fprintf(tty, "Passphrase for %s: ", path);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, sizeof buf, tty)) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		pass = strdup(buf);
+	}
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	sodium_memzero(buf, sizeof buf);
+	return pass;
+}
+
+static int load_signer(const struct cli_config *cfg, e2e_signer **out)
+{
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	int encrypted = 0, rc;
+	size_t bad_line = 0;
+	char *pass = NULL;
+
+	rc = e2e_signer_inspect(cfg->sign_path, pk, &encrypted, &bad_line);
+	if (rc != E2E_OK) {
+		report_load_error(cfg, "signing key", cfg->sign_path, rc,
+				  bad_line);
+		return -1;
+	}
+	if (encrypted) {
+		const char *env = getenv("E2E_SIGN_PASSPHRASE");
+		if (cfg->sign_pass_file) {
+			pass = read_first_line(cfg->sign_pass_file);
+			if (!pass) {
+				cli_err(cfg, "cannot read %s: %s",
+					cfg->sign_pass_file, strerror(errno));
+				return -1;
+			}
+		} else if (env) {
+			pass = strdup(env);
+		} else {
+			pass = prompt_passphrase(cfg->sign_path);
+		}
+		if (!pass) {
+			cli_err(cfg,
+				"signing key %s is protected by a passphrase: "
+				"give --sign-pass-file or E2E_SIGN_PASSPHRASE",
+				cfg->sign_path);
+			return -1;
+		}
+	}
+	rc = e2e_signer_load(out, cfg->sign_path, pass,
+			     pass ? strlen(pass) : 0, &bad_line);
+	if (pass) {
+		sodium_memzero(pass, strlen(pass));
+		free(pass);
+	}
+	if (rc != E2E_OK) {
+		report_load_error(cfg, "signing key", cfg->sign_path, rc,
+				  bad_line);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_keys_load(const struct cli_config *cfg, struct cli_keys *keys)
+{
+	size_t bad_line = 0;
+	int rc;
+
+	memset(keys, 0, sizeof *keys);
+	if (cfg->keyring_path) {
+		rc = e2e_keyring_load(&keys->keyring, cfg->keyring_path,
+				      &bad_line);
+		if (rc != E2E_OK) {
+			report_load_error(cfg, "keyring", cfg->keyring_path,
+					  rc, bad_line);
+			goto fail;
+		}
+	}
+	if (cfg->trust_path) {
+		rc = e2e_trust_load(&keys->trust, cfg->trust_path, &bad_line);
+		if (rc != E2E_OK) {
+			report_load_error(cfg, "trust file", cfg->trust_path,
+					  rc, bad_line);
+			goto fail;
+		}
+	}
+	if (cfg->sign_path && load_signer(cfg, &keys->signer))
+		goto fail;
+	return 0;
+fail:
+	cli_keys_free(keys);
+	return -1;
+}
+
+void cli_keys_free(struct cli_keys *keys)
+{
+	e2e_keyring_free(keys->keyring);
+	e2e_trust_free(keys->trust);
+	e2e_signer_free(keys->signer);
+	memset(keys, 0, sizeof *keys);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signals, time, files                                                     */
+/* ------------------------------------------------------------------------ */
+
+static pthread_t main_thread;
+/* Only the main thread takes signals, so plain ints do. */
+static int hup_pending;
+static int stop_requested;
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+void cli_signals_block(void)
+{
+	sigset_t set;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
+}
+
+int cli_signal_wait(long ms)
+{
+	sigset_t set;
+	struct timespec ts;
+	int sig;
+
+	signal_set(&set);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	do
+		sig = sigtimedwait(&set, NULL, &ts);
+	while (sig < 0 && errno == EINTR);
+	if (sig == SIGHUP)
+		hup_pending = 1;
+	else if (sig == SIGINT || sig == SIGTERM)
+		stop_requested = 1;
+	return sig < 0 ? 0 : sig;
+}
+
+int cli_take_hup(void)
+{
+	int was = hup_pending;
+	hup_pending = 0;
+	return was;
+}
+
+int cli_stop_requested(void)
+{
+	return stop_requested;
+}
+
+void cli_wake_main(void)
+{
+	pthread_kill(main_thread, SIGUSR1);
+}
+
+int64_t cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cli_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	const unsigned char *p = data;
+	int fd, saved;
+
+	if (!tmp)
+		return -1;
+	snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto fail;
+	fchmod(fd, 0600);
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail_fd;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) || close(fd)) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	if (rename(tmp, path))
+		goto fail_unlink;
+	free(tmp);
+	return 0;
+fail_fd:
+	close(fd);
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail:
+	saved = errno;
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MQTT                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int is_v5(const struct cli_conn *c)
+{
+	return c->cfg->mqtt_version >= MQTTVERSION_5;
+}
+
+static void signal_cond(struct cli_conn *c)
+{
+	pthread_cond_broadcast(&c->cv);
+	cli_wake_main();
+}
+
+static void on_connect_result(struct cli_conn *c, int ok, int code,
+			      const char *msg)
+{
+	pthread_mutex_lock(&c->mu);
+	if (!c->connect_done) {
+		c->connect_done = 1;
+		c->connect_rc = ok ? 0 : (code ? code : -1);
+		snprintf(c->connect_err, sizeof c->connect_err, "%s",
+			 msg ? msg : "");
+	}
+	if (ok)
+		c->connected = 1;
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	on_connect_result(ctx, 1, 0, NULL);
+}
+
+static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	on_connect_result(ctx, 0, resp ? resp->code : -1,
+			  resp && resp->message ? resp->message
+						: MQTTAsync_strerror(
+							  resp ? resp->code : -1));
+}
+
+static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	(void)resp;
+	on_connect_result(ctx, 1, 0, NULL);
+}
+
+static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	const char *msg = NULL;
+	int code = -1;
+
+	if (resp && resp->reasonCode)
+		msg = MQTTReasonCode_toString(resp->reasonCode);
+	else if (resp && resp->message)
+		msg = resp->message;
+	if (resp)
+		code = resp->reasonCode ? (int)resp->reasonCode : resp->code;
+	on_connect_result(ctx, 0, code,
+			  msg ? msg : MQTTAsync_strerror(code));
+}
+
+static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
+{
+	pthread_mutex_lock(&c->mu);
+	if (!ok) {
+		if (!c->subscribed) {
+			c->subscribe_failed = 1;
+			snprintf(c->subscribe_err, sizeof c->subscribe_err,
+				 "%s", msg);
+		} else {
+			cli_err(c->cfg, "subscription refused after "
+					"reconnecting: %s", msg);
+		}
+	}
+	c->subscribed = 1;
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	struct cli_conn *c = ctx;
+	int n = c->cfg->topic_count;
+
+	/* A granted QoS of 0x80 is a refusal in MQTT 3.1.1. */
+	if (resp && n == 1 && resp->alt.qos == 0x80) {
+		on_subscribe_result(c, 0, "not authorized (granted QoS 0x80)");
+		return;
+	}
+	if (resp && n > 1 && resp->alt.qosList) {
+		for (int i = 0; i < n; i++) {
+			if (resp->alt.qosList[i] == 0x80) {
+				char msg[200];
+				snprintf(msg, sizeof msg,
+					 "refused for %.150s (granted QoS "
+					 "0x80)",
+					 c->cfg->topics[i]);
+				on_subscribe_result(c, 0, msg);
+				return;
+			}
+		}
+	}
+	on_subscribe_result(c, 1, NULL);
+}
+
+static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	on_subscribe_result(ctx, 0, "refused by the broker");
+}
+
+static void on_subscribe_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	struct cli_conn *c = ctx;
+
+	/* Paho fills reasonCode for one topic, the array only for more. */
+	if (resp && c->cfg->topic_count == 1 && resp->reasonCode >= 0x80) {
+		on_subscribe_result(c, 0,
+				    MQTTReasonCode_toString(resp->reasonCode));
+		return;
+	}
+	if (resp && c->cfg->topic_count > 1 && resp->alt.sub.reasonCodes) {
+		for (int i = 0; i < resp->alt.sub.reasonCodeCount; i++) {
+			enum MQTTReasonCodes rc = resp->alt.sub.reasonCodes[i];
+			if (rc >= 0x80) {
+				char msg[200];
+				snprintf(msg, sizeof msg, "%.150s: %s",
+					 i < c->cfg->topic_count
+						 ? c->cfg->topics[i]
+						 : "?",
+					 MQTTReasonCode_toString(rc));
+				on_subscribe_result(c, 0, msg);
+				return;
+			}
+		}
+	}
+	on_subscribe_result(c, 1, NULL);
+}
+
+static void on_subscribe_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	on_subscribe_result(ctx, 0,
+			    resp && resp->reasonCode
+				    ? MQTTReasonCode_toString(resp->reasonCode)
+				    : "refused by the broker");
+}
+
+static void subscribe_all(struct cli_conn *c)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int *qoss = calloc((size_t)c->cfg->topic_count, sizeof *qoss);
+	int rc;
+
+	if (!qoss) {
+		on_subscribe_result(c, 0, "out of memory");
+		return;
+	}
+	for (int i = 0; i < c->cfg->topic_count; i++)
+		qoss[i] = c->cfg->qos;
+	ro.context = c;
+	if (is_v5(c)) {
+		ro.onSuccess5 = on_subscribe_ok5;
+		ro.onFailure5 = on_subscribe_fail5;
+	} else {
+		ro.onSuccess = on_subscribe_ok;
+		ro.onFailure = on_subscribe_fail;
+	}
+	rc = MQTTAsync_subscribeMany(c->client, c->cfg->topic_count,
+				     c->cfg->topics, qoss, &ro);
+	free(qoss);
+	if (rc != MQTTASYNC_SUCCESS)
+		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));
+}
+
+/* Runs on Paho's thread after every successful connection, the first one
+ * and each automatic reconnect: with a clean session the broker forgot our
+ * subscriptions, so they are made again every time. */
+static void on_connected(void *ctx, char *cause)
+{
+	struct cli_conn *c = ctx;
+
+	pthread_mutex_lock(&c->mu);
+	c->connected = 1;
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+	if (cause && strstr(cause, "reconnect"))
+		cli_err(c->cfg, "reconnected");
+	if (c->on_message)
+		subscribe_all(c);
+}
+
+static void on_connection_lost(void *ctx, char *cause)
+{
+	struct cli_conn *c = ctx;
+
+	pthread_mutex_lock(&c->mu);
+	c->connected = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!c->cfg->quiet)
+		cli_err(c->cfg, "connection lost%s%s; reconnecting",
+			cause ? ": " : "", cause ? cause : "");
+}
+
+static int on_message_arrived(void *ctx, char *topic, int topic_len,
+			      MQTTAsync_message *msg)
+{
+	struct cli_conn *c = ctx;
+	int rc = 1;
+
+	if (c->on_message)
+		rc = c->on_message(c->ctx, topic, topic_len, msg);
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return rc;
+}
+
+static int on_ssl_error(const char *str, size_t len, void *ctx)
+{
+	struct cli_conn *c = ctx;
+
+	if (c->cfg->debug)
+		fprintf(stderr, "%s: TLS: %.*s", c->cfg->prog, (int)len, str);
+	return 0;
+}
+
+/* Wait on the condition for up to ms milliseconds; mu held. */
+static void cond_wait_ms(struct cli_conn *c, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+/* A terminating signal while we wait for the broker: give up. */
+static int interrupted(void)
+{
+	cli_signal_wait(0);
+	return cli_stop_requested();
+}
+
+int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
+		  int subscribe, cli_on_message on_message, void *ctx)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	MQTTAsync_connectOptions v3 = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_connectOptions v5 = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_connectOptions *opts;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	int tls = cfg->cafile || cfg->capath || cfg->certfile;
+	int port = cfg->port ? cfg->port : (tls ? 8883 : 1883);
+	char uri[600];
+	int rc, result = -1;
+
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->on_message = subscribe ? on_message : NULL;
+	c->ctx = ctx;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+
+	/* IPv6 literals need brackets in a URI. */
+	if (strchr(cfg->host, ':'))
+		snprintf(uri, sizeof uri, "%s://[%.512s]:%d",
+			 tls ? "ssl" : "tcp", cfg->host, port);
+	else
+		snprintf(uri, sizeof uri, "%s://%.512s:%d",
+			 tls ? "ssl" : "tcp", cfg->host, port);
+
+	co.sendWhileDisconnected = 1;
+	co.maxBufferedMessages = 100000;
+	co.MQTTVersion = cfg->mqtt_version >= MQTTVERSION_5
+				 ? MQTTVERSION_5
+				 : MQTTVERSION_DEFAULT;
+	rc = MQTTAsync_createWithOptions(&c->client, uri, cfg->id,
+					 MQTTCLIENT_PERSISTENCE_NONE, NULL,
+					 &co);
+	if (rc != MQTTASYNC_SUCCESS) {
+		cli_err(cfg, "cannot create MQTT client for %s: %s", uri,
+			MQTTAsync_strerror(rc));
+		c->client = NULL;
+		return -1;
+	}
+	MQTTAsync_setCallbacks(c->client, c, on_connection_lost,
+			       on_message_arrived, NULL);
+	MQTTAsync_setConnected(c->client, c, on_connected);
+
+	if (cfg->mqtt_version >= MQTTVERSION_5) {
+		opts = &v5;
+		opts->cleanstart = cfg->clean_session;
+		opts->onSuccess5 = on_connect_ok5;
+		opts->onFailure5 = on_connect_fail5;
+		if (!cfg->clean_session) {
+			/* As mosquitto's -c: the session never expires. */
+			MQTTProperty p;
+			memset(&p, 0, sizeof p);
+			p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+			p.value.integer4 = 0xFFFFFFFFu;
+			MQTTProperties_add(&props, &p);
+			opts->connectProperties = &props;
+		}
+	} else {
+		opts = &v3;
+		opts->cleansession = cfg->clean_session;
+		opts->onSuccess = on_connect_ok;
+		opts->onFailure = on_connect_fail;
+	}
+	opts->MQTTVersion = cfg->mqtt_version;
+	opts->keepAliveInterval = cfg->keepalive;
+	opts->username = cfg->username;
+	opts->password = cfg->password;
+	opts->connectTimeout = 10;
+	opts->automaticReconnect = 1;
+	opts->minRetryInterval = 1;
+	opts->maxRetryInterval = 8;
+	opts->maxInflight = 1024;
+	opts->context = c;
+	if (tls) {
+		ssl.trustStore = cfg->cafile;
+		ssl.CApath = cfg->capath;
+		ssl.keyStore = cfg->certfile;
+		ssl.privateKey = cfg->keyfile;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = !cfg->insecure;
+		ssl.sslVersion = cfg->tls_version;
+		ssl.ssl_error_cb = on_ssl_error;
+		ssl.ssl_error_context = c;
+		opts->ssl = &ssl;
+	}
+
+	cli_debug(cfg, "connecting to %s as %s", uri, cfg->id);
+	rc = MQTTAsync_connect(c->client, opts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		cli_err(cfg, "cannot connect to %s: %s", uri,
+			MQTTAsync_strerror(rc));
+		goto out;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->connect_done ||
+	       (c->connect_rc == 0 && c->on_message && !c->subscribed)) {
+		cond_wait_ms(c, 100);
+		if (interrupted()) {
+			pthread_mutex_unlock(&c->mu);
+			goto out;
+		}
+	}
+	if (c->connect_rc != 0) {
+		if (!cfg->quiet)
+			cli_err(cfg, "cannot connect to %s: %s", uri,
+				c->connect_err);
+	} else if (c->subscribe_failed) {
+		cli_err(cfg, "subscription refused: %s", c->subscribe_err);
+	} else {
+		result = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (result == 0)
+		cli_debug(cfg, "connected%s", c->on_message ? " and subscribed"
+							    : "");
+out:
+	MQTTProperties_free(&props);
+	return result;
+}
+
+static void on_publish_result(struct cli_conn *c, int ok, const char *msg)
+{
+	pthread_mutex_lock(&c->mu);
+	c->inflight--;
+	if (ok) {
+		c->published++;
+	} else {
+		c->publish_failed++;
+		cli_err(c->cfg, "publish to %s refused: %s", c->cfg->topics[0],
+			msg);
+	}
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	(void)resp;
+	on_publish_result(ctx, 1, NULL);
+}
+
+static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	on_publish_result(ctx, 0,
+			  resp && resp->message
+				  ? resp->message
+				  : MQTTAsync_strerror(resp ? resp->code : -1));
+}
+
+static void on_publish_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	if (resp && resp->reasonCode >= 0x80)
+		on_publish_result(ctx, 0,
+				  MQTTReasonCode_toString(resp->reasonCode));
+	else
+		on_publish_result(ctx, 1, NULL);
+}
+
+static void on_publish_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	on_publish_result(ctx, 0,
+			  resp && resp->reasonCode
+				  ? MQTTReasonCode_toString(resp->reasonCode)
+				  : MQTTAsync_strerror(resp ? resp->code : -1));
+}
+
+/* At most this many publications wait for their acknowledgement: enough
+ * to keep the link busy, small enough to bound memory while the broker is
+ * away. */
+#define CLI_MAX_INFLIGHT 1000
+
+int cli_conn_publish(struct cli_conn *c, const char *topic,
+		     const void *payload, size_t len, int qos, int retain)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (len > INT_MAX) {
+		cli_err(c->cfg, "message too large");
+		return -1;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (c->inflight >= CLI_MAX_INFLIGHT) {
+		cond_wait_ms(c, 100);
+		if (interrupted()) {
+			pthread_mutex_unlock(&c->mu);
+			return -1;
+		}
+	}
+	c->inflight++;
+	pthread_mutex_unlock(&c->mu);
+
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain;
+	ro.context = c;
+	if (is_v5(c)) {
+		ro.onSuccess5 = on_publish_ok5;
+		ro.onFailure5 = on_publish_fail5;
+	} else {
+		ro.onSuccess = on_publish_ok;
+		ro.onFailure = on_publish_fail;
+	}
+	rc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		pthread_mutex_lock(&c->mu);
+		c->inflight--;
+		c->publish_failed++;
+		pthread_mutex_unlock(&c->mu);
+		cli_err(c->cfg, "cannot publish to %s: %s", topic,
+			MQTTAsync_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_conn_drain(struct cli_conn *c)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	while (c->inflight > 0) {
+		cond_wait_ms(c, 100);
+		if (interrupted()) {
+			rc = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+static void on_disconnect_done(void *ctx, MQTTAsync_successData *resp)
+{
+	struct cli_conn *c = ctx;
+
+	(void)resp;
+	pthread_mutex_lock(&c->mu);
+	c->disconnected = 1;
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void on_disconnect_done5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	(void)resp;
+	on_disconnect_done(ctx, NULL);
+}
+
+static void on_disconnect_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	on_disconnect_done(ctx, NULL);
+}
+
+static void on_disconnect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	(void)resp;
+	on_disconnect_done(ctx, NULL);
+}
+
+void cli_conn_close(struct cli_conn *c)
+{
+	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+	int64_t deadline = cli_now_ms() + 3000;
+
+	if (!c->client)
+		return;
+	d.timeout = 1000;
+	d.context = c;
+	if (is_v5(c)) {
+		d.onSuccess5 = on_disconnect_done5;
+		d.onFailure5 = on_disconnect_fail5;
+	} else {
+		d.onSuccess = on_disconnect_done;
+		d.onFailure = on_disconnect_fail;
+	}
+	if (MQTTAsync_isConnected(c->client) &&
+	    MQTTAsync_disconnect(c->client, &d) == MQTTASYNC_SUCCESS) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->disconnected && cli_now_ms() < deadline)
+			cond_wait_ms(c, 100);
+		pthread_mutex_unlock(&c->mu);
+	}
+	MQTTAsync_destroy(&c->client);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+}

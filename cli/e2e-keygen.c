@@ -1,0 +1,862 @@
+/*
+ * e2e-keygen: create and manage libe2e key files — keyrings of shared keys
+ * with rotation, Ed25519 signer keys and trust files. The formats are in
+ * docs/KEYFILES.md; every file is read and written through libe2e, so
+ * applications and this tool share one implementation.
+ *
+ * Exit status: 0 on success, 1 on any error (usage, file, key), with one
+ * line on stderr naming the file and, when it applies, the line.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "e2e.h"
+
+#define PROG "e2e-keygen"
+#define PASS_MAX 1024 /* bytes of a passphrase, newline excluded */
+
+static const char usage_text[] =
+	"Usage: " PROG " keyring init -K FILE [--suite aead|mac] [--force]\n"
+	"       " PROG " keyring add|rotate -K FILE [--suite aead|mac]\n"
+	"       " PROG " keyring promote|enable|disable|delete -K FILE ID\n"
+	"       " PROG " keyring list -K FILE\n"
+	"       " PROG " signer new -s SECRET -p PUBLIC [--no-passphrase]\n"
+	"                [--passphrase-file FILE] [--force]\n"
+	"       " PROG " signer pub -s SECRET [-p PUBLIC [--force]]\n"
+	"       " PROG " signer passwd -s SECRET [--passphrase-file FILE]\n"
+	"                [--new-passphrase-file FILE | --no-passphrase]\n"
+	"       " PROG " trust add --trust FILE -p PUBLIC --topics FILTERS\n"
+	"       " PROG " trust list --trust FILE\n"
+	"       " PROG " --help\n"
+	"\n"
+	"Keyrings hold shared keys (id, suite, state, creation time); exactly\n"
+	"one is primary and seals, enabled keys still open, disabled keys are\n"
+	"refused as disabled-key. Rotation: add, distribute, promote, "
+	"disable,\n"
+	"delete; 'rotate' adds and promotes at once and prints the new id.\n"
+	"Key ids are 8 hex digits. Secret files are created with mode 0600 "
+	"and\n"
+	"never overwritten without --force. Passphrases are read from the\n"
+	"terminal without echo, or from the first line of --passphrase-file.\n"
+	"See e2e-keygen(1).\n";
+
+/* ---------------------------------------------------------------------- */
+/* Options                                                                */
+/* ---------------------------------------------------------------------- */
+
+enum {
+	OPT_KEYRING = 1 << 0,
+	OPT_SUITE = 1 << 1,
+	OPT_SECRET = 1 << 2,
+	OPT_PUBLIC = 1 << 3,
+	OPT_TRUST = 1 << 4,
+	OPT_TOPICS = 1 << 5,
+	OPT_NO_PASS = 1 << 6,
+	OPT_PASS_FILE = 1 << 7,
+	OPT_NEW_PASS_FILE = 1 << 8,
+	OPT_FORCE = 1 << 9
+};
+
+struct opts {
+	unsigned given;
+	const char *keyring, *suite, *secret, *public, *trust, *topics;
+	const char *pass_file, *new_pass_file;
+	int no_pass, force;
+	const char *arg; /* the positional argument (a key id), if any */
+};
+
+static const struct option long_options[] = {
+	{"keyring", required_argument, NULL, 'K'},
+	{"suite", required_argument, NULL, 'S'},
+	{"secret", required_argument, NULL, 's'},
+	{"public", required_argument, NULL, 'p'},
+	{"trust", required_argument, NULL, 'T'},
+	{"topics", required_argument, NULL, 'O'},
+	{"no-passphrase", no_argument, NULL, 'N'},
+	{"passphrase-file", required_argument, NULL, 'F'},
+	{"new-passphrase-file", required_argument, NULL, 'W'},
+	{"force", no_argument, NULL, 'f'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}};
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* One line for an error about a file: "e2e-keygen: FILE[:LINE]: what". */
+static void fail_file(const char *path, size_t line, int rc)
+{
+	if (rc == E2E_ERR_IO)
+		fail("%s: %s", path, strerror(errno));
+	else if (rc == E2E_ERR_PERMISSIONS)
+		fail("%s: %s; run: chmod 600 %s", path, e2e_strerror(rc), path);
+	else if (rc == E2E_ERR_EXISTS)
+		fail("%s: %s (use --force to overwrite)", path,
+		     e2e_strerror(rc));
+	else if (line > 0)
+		fail("%s:%zu: %s", path, line, e2e_strerror(rc));
+	else
+		fail("%s: %s", path, e2e_strerror(rc));
+}
+
+static int parse_options(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	optind = 3;
+	while ((c = getopt_long(argc, argv, "K:s:p:fh", long_options, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'K':
+			o->keyring = optarg, o->given |= OPT_KEYRING;
+			break;
+		case 'S':
+			o->suite = optarg, o->given |= OPT_SUITE;
+			break;
+		case 's':
+			o->secret = optarg, o->given |= OPT_SECRET;
+			break;
+		case 'p':
+			o->public = optarg, o->given |= OPT_PUBLIC;
+			break;
+		case 'T':
+			o->trust = optarg, o->given |= OPT_TRUST;
+			break;
+		case 'O':
+			o->topics = optarg, o->given |= OPT_TOPICS;
+			break;
+		case 'N':
+			o->no_pass = 1, o->given |= OPT_NO_PASS;
+			break;
+		case 'F':
+			o->pass_file = optarg, o->given |= OPT_PASS_FILE;
+			break;
+		case 'W':
+			o->new_pass_file = optarg,
+			o->given |= OPT_NEW_PASS_FILE;
+			break;
+		case 'f':
+			o->force = 1, o->given |= OPT_FORCE;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1; /* getopt printed why */
+		}
+	}
+	if (optind < argc)
+		o->arg = argv[optind++];
+	if (optind < argc) {
+		fail("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every option given must be one the command uses, every required one
+ * given. */
+static int check_options(const struct opts *o, unsigned allowed,
+			 unsigned required, int wants_arg, const char *cmd)
+{
+	static const char *const names[] = {"-K",
+					    "--suite",
+					    "-s",
+					    "-p",
+					    "--trust",
+					    "--topics",
+					    "--no-passphrase",
+					    "--passphrase-file",
+					    "--new-passphrase-file",
+					    "--force"};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		unsigned bit = 1u << i;
+
+		if ((o->given & bit) && !(allowed & bit)) {
+			fail("%s does not take %s", cmd, names[i]);
+			return -1;
+		}
+		if ((required & bit) && !(o->given & bit)) {
+			fail("%s needs %s", cmd, names[i]);
+			return -1;
+		}
+	}
+	if (wants_arg && o->arg == NULL) {
+		fail("%s needs a key id", cmd);
+		return -1;
+	}
+	if (!wants_arg && o->arg != NULL) {
+		fail("unexpected argument '%s'", o->arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A key id: 1 to 8 hex digits, not 0. */
+static int parse_key_id(const char *s, uint32_t *id)
+{
+	char *end;
+	unsigned long v;
+
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	if (*s == '\0' || strlen(s) > 8 ||
+	    strspn(s, "0123456789abcdefABCDEF") != strlen(s)) {
+		fail("invalid key id '%s' (expected 8 hex digits)", s);
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 16);
+	if (errno != 0 || *end != '\0' || v == 0 || v > 0xFFFFFFFFul) {
+		fail("invalid key id '%s' (expected 8 hex digits)", s);
+		return -1;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int parse_suite(const char *s, e2e_suite *suite)
+{
+	if (e2e_suite_parse(s, suite) != E2E_OK || *suite == E2E_SUITE_NONE) {
+		fail("invalid suite '%s' (expected aead or mac)", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Passphrases: from the terminal without echo, or from a file            */
+/* ---------------------------------------------------------------------- */
+
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_fd = -1;
+
+/* A signal while echo is off must not leave the terminal without echo. */
+static void restore_tty_and_die(int sig)
+{
+	if (tty_fd >= 0)
+		tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Read one line into buf (sodium_malloc'd, PASS_MAX + 1 bytes); *len gets
+ * its length without the newline. */
+static int read_line_fd(int fd, char *buf, size_t *len)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n == PASS_MAX)
+			return -1;
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+static int ask_tty(const char *prompt, char *buf, size_t *len)
+{
+	struct sigaction sa, old[4];
+	static const int sigs[4] = {SIGINT, SIGTERM, SIGQUIT, SIGTSTP};
+	struct termios t;
+	int fd, rc, i;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		fail("no terminal to read the passphrase from; use "
+		     "--passphrase-file FILE or --no-passphrase");
+		return -1;
+	}
+	if (tcgetattr(fd, &saved_tty) != 0) {
+		fail("/dev/tty: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = restore_tty_and_die;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 4; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	tty_fd = fd;
+	t = saved_tty;
+	t.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK);
+	t.c_lflag |= ECHONL;
+	/* Echo off before the prompt: an answer typed as soon as the prompt
+	 * shows must not be echoed. */
+	tcsetattr(fd, TCSAFLUSH, &t);
+	(void)!write(fd, prompt, strlen(prompt));
+	rc = read_line_fd(fd, buf, len);
+	tcsetattr(fd, TCSAFLUSH, &saved_tty);
+	tty_fd = -1;
+	for (i = 0; i < 4; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	close(fd);
+	if (rc != 0)
+		fail("passphrase longer than %d bytes", PASS_MAX);
+	return rc;
+}
+
+/* The first line of path, without its newline. */
+static int read_pass_file(const char *path, char *buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
+
+	if (fd < 0) {
+		fail("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = read_line_fd(fd, buf, len);
+	close(fd);
+	if (rc != 0)
+		fail("%s:1: passphrase longer than %d bytes", path, PASS_MAX);
+	return rc;
+}
+
+/*
+ * Get a passphrase into buf: from file when given, otherwise from the
+ * terminal, asked twice when confirm is set (a new passphrase). An empty
+ * passphrase is refused: --no-passphrase says it explicitly.
+ */
+static int get_passphrase(const char *file, const char *prompt, int confirm,
+			  char *buf, size_t *len)
+{
+	char *again;
+	size_t again_len = 0;
+	int rc;
+
+	if (file != NULL) {
+		if (read_pass_file(file, buf, len) != 0)
+			return -1;
+		if (*len == 0) {
+			fail("%s:1: empty passphrase (use --no-passphrase for "
+			     "an unencrypted key)",
+			     file);
+			return -1;
+		}
+		return 0;
+	}
+	if (ask_tty(prompt, buf, len) != 0)
+		return -1;
+	if (*len == 0) {
+		fail("empty passphrase (use --no-passphrase for an "
+		     "unencrypted key)");
+		return -1;
+	}
+	if (!confirm)
+		return 0;
+	again = sodium_malloc(PASS_MAX + 1);
+	if (again == NULL) {
+		fail("out of memory");
+		return -1;
+	}
+	rc = ask_tty("Passphrase (again): ", again, &again_len);
+	if (rc == 0 && (again_len != *len || sodium_memcmp(again, buf, *len))) {
+		fail("the passphrases do not match");
+		rc = -1;
+	}
+	sodium_free(again);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* keyring                                                                */
+/* ---------------------------------------------------------------------- */
+
+static int load_keyring(const char *path, e2e_keyring **kr)
+{
+	size_t line = 0;
+	int rc = e2e_keyring_load(kr, path, &line);
+
+	if (rc != E2E_OK) {
+		fail_file(path, line, rc);
+		return -1;
+	}
+	return 0;
+}
+
+static int save_keyring(const e2e_keyring *kr, const char *path, uint32_t flags)
+{
+	int rc = e2e_keyring_save(kr, path, flags);
+
+	if (rc != E2E_OK) {
+		fail_file(path, 0, rc);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int keyring_init(const struct opts *o, int unused)
+{
+	e2e_keyring *kr = NULL;
+	e2e_suite suite = E2E_SUITE_AEAD;
+	uint32_t id;
+	int rc = -1;
+
+	(void)unused;
+	if (o->suite != NULL && parse_suite(o->suite, &suite) != 0)
+		return -1;
+	if (e2e_keyring_new(&kr) != E2E_OK ||
+	    e2e_keyring_generate(kr, suite, E2E_KEY_PRIMARY, now(), &id) !=
+		    E2E_OK) {
+		fail("out of memory");
+		goto cleanup;
+	}
+	if (save_keyring(kr, o->keyring, o->force ? 0 : E2E_SAVE_EXCL) != 0)
+		goto cleanup;
+	printf("%08" PRIx32 "\n", id);
+	rc = 0;
+cleanup:
+	e2e_keyring_free(kr);
+	return rc;
+}
+
+/* keyring add (state ENABLED) and rotate (state PRIMARY). */
+static int keyring_new_key(const struct opts *o, int state)
+{
+	e2e_keyring *kr = NULL;
+	e2e_key_info primary;
+	e2e_suite suite;
+	uint32_t id;
+	int rc = -1;
+
+	if (load_keyring(o->keyring, &kr) != 0)
+		return -1;
+	/* A new key keeps the suite of the keys it replaces unless told. */
+	if (e2e_keyring_primary(kr, &primary) != E2E_OK) {
+		fail_file(o->keyring, 0, E2E_ERR_NO_PRIMARY);
+		goto cleanup;
+	}
+	suite = primary.suite;
+	if (o->suite != NULL && parse_suite(o->suite, &suite) != 0)
+		goto cleanup;
+	if (e2e_keyring_generate(kr, suite, (e2e_key_state)state, now(), &id) !=
+	    E2E_OK) {
+		fail("out of memory");
+		goto cleanup;
+	}
+	if (save_keyring(kr, o->keyring, 0) != 0)
+		goto cleanup;
+	printf("%08" PRIx32 "\n", id);
+	rc = 0;
+cleanup:
+	e2e_keyring_free(kr);
+	return rc;
+}
+
+/* promote, enable, disable (state >= 0) and delete (state < 0). */
+static int keyring_change(const struct opts *o, int state)
+{
+	e2e_keyring *kr = NULL;
+	uint32_t id;
+	int rc = -1, err;
+
+	if (parse_key_id(o->arg, &id) != 0)
+		return -1;
+	if (load_keyring(o->keyring, &kr) != 0)
+		return -1;
+	err = state < 0 ? e2e_keyring_remove(kr, id)
+			: e2e_keyring_set_state(kr, id, (e2e_key_state)state);
+	if (err == E2E_ERR_NOT_FOUND) {
+		fail("%s: no key with id %08" PRIx32, o->keyring, id);
+	} else if (err == E2E_ERR_IS_PRIMARY) {
+		fail("%s: key %08" PRIx32 " is the primary key; promote "
+		     "another key first",
+		     o->keyring, id);
+	} else if (err != E2E_OK) {
+		fail("%s: %s", o->keyring, e2e_strerror(err));
+	} else if (save_keyring(kr, o->keyring, 0) == 0) {
+		rc = 0;
+	}
+	e2e_keyring_free(kr);
+	return rc;
+}
+
+static int keyring_list(const struct opts *o, int unused)
+{
+	e2e_keyring *kr = NULL;
+	e2e_key_info info;
+	size_t i, n;
+	char when[32];
+
+	(void)unused;
+	if (load_keyring(o->keyring, &kr) != 0)
+		return -1;
+	n = e2e_keyring_count(kr);
+	for (i = 0; i < n; i++) {
+		time_t t;
+		struct tm tm;
+
+		if (e2e_keyring_get(kr, i, &info) != E2E_OK)
+			break;
+		t = (time_t)info.created;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(when, sizeof when, "%" PRId64, info.created);
+		printf("%08" PRIx32 "  %-4s  %-8s  %s\n", info.id,
+		       e2e_suite_name(info.suite),
+		       e2e_key_state_name(info.state), when);
+	}
+	e2e_keyring_free(kr);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* signer                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static int refuse_existing(const char *path)
+{
+	if (access(path, F_OK) == 0) {
+		fail_file(path, 0, E2E_ERR_EXISTS);
+		return -1;
+	}
+	return 0;
+}
+
+static int signer_new(const struct opts *o, int unused)
+{
+	e2e_signer *s = NULL;
+	char *pass = NULL;
+	size_t pass_len = 0;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	uint32_t flags = o->force ? 0 : E2E_SAVE_EXCL;
+	int rc = -1, err;
+
+	(void)unused;
+	if (o->no_pass && o->pass_file != NULL) {
+		fail("--no-passphrase and --passphrase-file exclude each "
+		     "other");
+		return -1;
+	}
+	if (strcmp(o->secret, o->public) == 0) {
+		fail("the secret and public key files must differ");
+		return -1;
+	}
+	/* Check before asking for a passphrase, not after. */
+	if (!o->force && (refuse_existing(o->secret) != 0 ||
+			  refuse_existing(o->public) != 0))
+		return -1;
+	if (!o->no_pass) {
+		pass = sodium_malloc(PASS_MAX + 1);
+		if (pass == NULL) {
+			fail("out of memory");
+			return -1;
+		}
+		if (get_passphrase(o->pass_file, "Passphrase: ", 1, pass,
+				   &pass_len) != 0)
+			goto cleanup;
+	}
+	if (e2e_signer_generate(&s) != E2E_OK) {
+		fail("out of memory");
+		goto cleanup;
+	}
+	err = e2e_signer_save(s, o->secret, pass, pass_len, 0, 0, flags);
+	if (err != E2E_OK) {
+		fail_file(o->secret, 0, err);
+		goto cleanup;
+	}
+	e2e_signer_public(s, pk);
+	err = e2e_pubkey_save(pk, o->public, flags);
+	if (err != E2E_OK) {
+		fail_file(o->public, 0, err);
+		/* Leave nothing behind that was not there before. */
+		if (!o->force)
+			unlink(o->secret);
+		goto cleanup;
+	}
+	printf("%016" PRIx64 "\n", e2e_signer_id(s));
+	rc = 0;
+cleanup:
+	e2e_signer_free(s);
+	if (pass != NULL)
+		sodium_free(pass);
+	return rc;
+}
+
+static int signer_pub(const struct opts *o, int unused)
+{
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	char b64[sodium_base64_ENCODED_LEN(E2E_SIGN_PUBLICKEYBYTES,
+					   sodium_base64_VARIANT_ORIGINAL)];
+	size_t line = 0;
+	int err;
+
+	(void)unused;
+	err = e2e_signer_inspect(o->secret, pk, NULL, &line);
+	if (err != E2E_OK) {
+		fail_file(o->secret, line, err);
+		return -1;
+	}
+	if (o->public == NULL) {
+		sodium_bin2base64(b64, sizeof b64, pk, sizeof pk,
+				  sodium_base64_VARIANT_ORIGINAL);
+		printf("%016" PRIx64 " %s\n", e2e_signer_id_from_public(pk),
+		       b64);
+		return 0;
+	}
+	err = e2e_pubkey_save(pk, o->public, o->force ? 0 : E2E_SAVE_EXCL);
+	if (err != E2E_OK) {
+		fail_file(o->public, 0, err);
+		return -1;
+	}
+	printf("%016" PRIx64 "\n", e2e_signer_id_from_public(pk));
+	return 0;
+}
+
+static int signer_passwd(const struct opts *o, int unused)
+{
+	e2e_signer *s = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	char *pass = NULL;
+	size_t pass_len = 0, line = 0;
+	int rc = -1, err, encrypted = 0;
+
+	(void)unused;
+	if (o->no_pass && o->new_pass_file != NULL) {
+		fail("--no-passphrase and --new-passphrase-file exclude each "
+		     "other");
+		return -1;
+	}
+	pass = sodium_malloc(PASS_MAX + 1);
+	if (pass == NULL) {
+		fail("out of memory");
+		return -1;
+	}
+	err = e2e_signer_inspect(o->secret, pk, &encrypted, &line);
+	if (err == E2E_OK && encrypted &&
+	    get_passphrase(o->pass_file, "Old passphrase: ", 0, pass,
+			   &pass_len) != 0)
+		goto cleanup;
+	if (err == E2E_OK)
+		err = e2e_signer_load(&s, o->secret, encrypted ? pass : NULL,
+				      pass_len, &line);
+	if (err != E2E_OK) {
+		fail_file(o->secret, line, err);
+		goto cleanup;
+	}
+	pass_len = 0;
+	if (!o->no_pass && get_passphrase(o->new_pass_file, "New passphrase: ",
+					  1, pass, &pass_len) != 0)
+		goto cleanup;
+	err = e2e_signer_save(s, o->secret, o->no_pass ? NULL : pass, pass_len,
+			      0, 0, 0);
+	if (err != E2E_OK) {
+		fail_file(o->secret, 0, err);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	e2e_signer_free(s);
+	sodium_free(pass);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* trust                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static int trust_add(const struct opts *o, int unused)
+{
+	e2e_trust *t = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	size_t line = 0;
+	uint32_t flags = 0;
+	uint64_t id;
+	int rc = -1, err;
+
+	(void)unused;
+	err = e2e_pubkey_load(pk, o->public, &line);
+	if (err != E2E_OK) {
+		fail_file(o->public, line, err);
+		return -1;
+	}
+	id = e2e_signer_id_from_public(pk);
+	err = e2e_trust_load(&t, o->trust, &line);
+	if (err == E2E_ERR_IO && errno == ENOENT) {
+		/* The first signer creates the file. */
+		flags = E2E_SAVE_EXCL;
+		err = e2e_trust_new(&t);
+	}
+	if (err != E2E_OK) {
+		fail_file(o->trust, line, err);
+		goto cleanup;
+	}
+	err = e2e_trust_add(t, pk, o->topics);
+	if (err == E2E_ERR_INVAL) {
+		fail("invalid topic filters '%s' (MQTT filters separated by "
+		     "commas; '+' and '#' only as whole levels, '#' last)",
+		     o->topics);
+		goto cleanup;
+	}
+	if (err == E2E_ERR_DUPLICATE_KEY) {
+		fail("%s: signer %016" PRIx64 " is already trusted", o->trust,
+		     id);
+		goto cleanup;
+	}
+	if (err == E2E_OK)
+		err = e2e_trust_save(t, o->trust, flags);
+	if (err != E2E_OK) {
+		fail_file(o->trust, 0, err);
+		goto cleanup;
+	}
+	printf("%016" PRIx64 "\n", id);
+	rc = 0;
+cleanup:
+	e2e_trust_free(t);
+	return rc;
+}
+
+static int trust_list(const struct opts *o, int unused)
+{
+	e2e_trust *t = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	const char *filters;
+	size_t i, line = 0;
+	int err;
+
+	(void)unused;
+	err = e2e_trust_load(&t, o->trust, &line);
+	if (err != E2E_OK) {
+		fail_file(o->trust, line, err);
+		return -1;
+	}
+	for (i = 0; i < e2e_trust_count(t); i++) {
+		if (e2e_trust_get(t, i, pk, &filters) != E2E_OK)
+			break;
+		printf("%016" PRIx64 "  %s\n", e2e_signer_id_from_public(pk),
+		       filters);
+	}
+	e2e_trust_free(t);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Commands                                                               */
+/* ---------------------------------------------------------------------- */
+
+struct command {
+	const char *object, *verb;
+	unsigned allowed, required; /* OPT_* */
+	int wants_id;
+	int (*run)(const struct opts *o, int param);
+	int param;
+};
+
+#define K OPT_KEYRING
+#define SP (OPT_SECRET | OPT_PUBLIC)
+static const struct command commands[] = {
+	{"keyring", "init", K | OPT_SUITE | OPT_FORCE, K, 0, keyring_init, 0},
+	{"keyring", "add", K | OPT_SUITE, K, 0, keyring_new_key,
+	 E2E_KEY_ENABLED},
+	{"keyring", "rotate", K | OPT_SUITE, K, 0, keyring_new_key,
+	 E2E_KEY_PRIMARY},
+	{"keyring", "promote", K, K, 1, keyring_change, E2E_KEY_PRIMARY},
+	{"keyring", "enable", K, K, 1, keyring_change, E2E_KEY_ENABLED},
+	{"keyring", "disable", K, K, 1, keyring_change, E2E_KEY_DISABLED},
+	{"keyring", "delete", K, K, 1, keyring_change, -1},
+	{"keyring", "list", K, K, 0, keyring_list, 0},
+	{"signer", "new", SP | OPT_NO_PASS | OPT_PASS_FILE | OPT_FORCE, SP, 0,
+	 signer_new, 0},
+	{"signer", "pub", SP | OPT_FORCE, OPT_SECRET, 0, signer_pub, 0},
+	{"signer", "passwd",
+	 OPT_SECRET | OPT_PASS_FILE | OPT_NEW_PASS_FILE | OPT_NO_PASS,
+	 OPT_SECRET, 0, signer_passwd, 0},
+	{"trust", "add", OPT_TRUST | OPT_PUBLIC | OPT_TOPICS,
+	 OPT_TRUST | OPT_PUBLIC | OPT_TOPICS, 0, trust_add, 0},
+	{"trust", "list", OPT_TRUST, OPT_TRUST, 0, trust_list, 0},
+};
+#undef K
+#undef SP
+
+static int is_help(const char *s)
+{
+	return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c = NULL;
+	struct opts o;
+	char name[64];
+	size_t i;
+	int rc;
+
+	if ((argc >= 2 && is_help(argv[1])) ||
+	    (argc >= 3 && is_help(argv[2]))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 3) {
+		usage(stderr);
+		return 1;
+	}
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].object, argv[1]) == 0 &&
+		    strcmp(commands[i].verb, argv[2]) == 0)
+			c = &commands[i];
+	if (c == NULL) {
+		fail("unknown command '%s %s' (see --help)", argv[1], argv[2]);
+		return 1;
+	}
+	if (e2e_init() != E2E_OK) {
+		fail("cannot initialise libsodium");
+		return 1;
+	}
+	snprintf(name, sizeof name, "%s %s", c->object, c->verb);
+	if (parse_options(argc, argv, &o) != 0 ||
+	    check_options(&o, c->allowed, c->required, c->wants_id, name) != 0)
+		return 1;
+	rc = c->run(&o, c->param);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fail("standard output: %s", strerror(errno));
+		rc = -1;
+	}
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,519 @@
+/*
+ * e2e-pub: seal messages with libe2e and publish them, like mosquitto_pub.
+ *
+ * The message is sealed for its topic with the keyring's primary key (and
+ * signed with --sign), then published through Paho MQTTAsync. SIGHUP reloads
+ * the keyring without dropping the connection, so a rotation takes effect at
+ * the next message. --state keeps the sequence epoch: every start uses a
+ * larger epoch than the last, so (sender, sequence) pairs never repeat even
+ * without a clock.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common.h"
+
+struct pub {
+	struct cli_config cfg;
+	struct cli_keys keys;
+	e2e_sender *sender;
+	struct cli_conn conn;
+	uint32_t saved_epoch; /* the epoch last written to --state */
+	int failed;
+};
+
+/* ------------------------------------------------------------------------ */
+/* --state: the epoch                                                       */
+/* ------------------------------------------------------------------------ */
+
+#define STATE_MAGIC "e2e-pub-state 1"
+
+/* Read the epoch of the last run. 0 with *epoch = 0 when the file does not
+ * exist yet; -1 (reported) when it cannot be read or is corrupt. */
+static int state_load(struct pub *p, uint32_t *epoch)
+{
+	char buf[256], extra;
+	unsigned long long v;
+	ssize_t n;
+	int fd = open(p->cfg.state_path, O_RDONLY | O_CLOEXEC);
+	char *line2;
+
+	*epoch = 0;
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		cli_err(&p->cfg, "cannot read state file %s: %s",
+			p->cfg.state_path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		cli_err(&p->cfg, "cannot read state file %s: %s",
+			p->cfg.state_path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	/* Line 1: the magic; line 2: "epoch N"; nothing else. */
+	line2 = strchr(buf, '\n');
+	if (!line2 || (size_t)(line2 - buf) != strlen(STATE_MAGIC) ||
+	    memcmp(buf, STATE_MAGIC, strlen(STATE_MAGIC)) != 0 ||
+	    sscanf(line2 + 1, "epoch %llu%c", &v, &extra) != 2 ||
+	    extra != '\n' || v > UINT32_MAX ||
+	    strchr(line2 + 1, '\n')[1] != '\0') {
+		cli_err(&p->cfg,
+			"state file %s is corrupt (expected '%s' then "
+			"'epoch N'); move it away to start afresh",
+			p->cfg.state_path, STATE_MAGIC);
+		return -1;
+	}
+	*epoch = (uint32_t)v;
+	return 0;
+}
+
+static int state_save(struct pub *p, uint32_t epoch)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof buf,
+			 STATE_MAGIC "\nepoch %" PRIu32 "\n", epoch);
+
+	if (cli_write_file_atomic(p->cfg.state_path, buf, (size_t)n)) {
+		cli_err(&p->cfg, "cannot write state file %s: %s",
+			p->cfg.state_path, strerror(errno));
+		return -1;
+	}
+	p->saved_epoch = epoch;
+	return 0;
+}
+
+/*
+ * A signed publisher's sender id is its signer id, the same at every start,
+ * so two starts in the same second would reuse sequence numbers if the
+ * epoch came from the clock alone (the second run's messages would be
+ * refused as replays). Without --state, a signer therefore keeps its epoch
+ * in $XDG_STATE_HOME/libe2e (default ~/.local/state/libe2e), one file per
+ * signer id. NULL when no such directory can be made: the clock is used.
+ */
+static char *default_state_path(const struct pub *p)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char dir[PATH_MAX], path[PATH_MAX];
+	int n;
+
+	if (xdg && *xdg)
+		n = snprintf(dir, sizeof dir, "%s/libe2e", xdg);
+	else if (home && *home)
+		n = snprintf(dir, sizeof dir, "%s/.local/state/libe2e", home);
+	else
+		return NULL;
+	if (n < 0 || (size_t)n >= sizeof dir)
+		return NULL;
+	/* mkdir -p, private. */
+	for (char *c = dir + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		mkdir(dir, 0700);
+		*c = '/';
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return NULL;
+	n = snprintf(path, sizeof path, "%s/e2e-pub-epoch-%016" PRIx64, dir,
+		     e2e_signer_id(p->keys.signer));
+	if (n < 0 || (size_t)n >= sizeof path)
+		return NULL;
+	return strdup(path);
+}
+
+/* The first epoch of this run: larger than any before it. Concurrent
+ * starts are serialised by a lock on STATE.lock. */
+static int choose_epoch(struct pub *p, uint32_t *epoch)
+{
+	uint32_t last;
+	uint64_t now = (uint64_t)time(NULL);
+	char lock_path[PATH_MAX];
+	int lock_fd, rc;
+
+	*epoch = 0; /* 0: the library uses the clock */
+	if (!p->cfg.state_path && p->keys.signer) {
+		p->cfg.state_path = default_state_path(p);
+		if (!p->cfg.state_path) {
+			cli_debug(&p->cfg, "no state directory: epoch from the "
+					   "clock");
+			return 0;
+		}
+		cli_debug(&p->cfg, "epoch kept in %s", p->cfg.state_path);
+	}
+	if (!p->cfg.state_path)
+		return 0;
+	snprintf(lock_path, sizeof lock_path, "%s.lock", p->cfg.state_path);
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd >= 0) {
+		struct flock fl;
+		memset(&fl, 0, sizeof fl);
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		while (fcntl(lock_fd, F_SETLKW, &fl) < 0 && errno == EINTR)
+			;
+	}
+	rc = -1;
+	if (state_load(p, &last))
+		goto out;
+	if (last == UINT32_MAX) {
+		cli_err(&p->cfg, "state file %s: epochs exhausted",
+			p->cfg.state_path);
+		goto out;
+	}
+	*epoch = last + 1;
+	if (now > *epoch && now <= UINT32_MAX)
+		*epoch = (uint32_t)now;
+	/* Written before the first message, so a crash cannot reuse it. */
+	rc = state_save(p, *epoch);
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* The keyring must have a primary key, of the --mode suite if given. */
+static int check_keys(const struct cli_config *cfg, const struct cli_keys *k)
+{
+	e2e_key_info info;
+
+	if (!k->keyring)
+		return 0;
+	if (e2e_keyring_primary(k->keyring, &info) != E2E_OK) {
+		cli_err(cfg, "keyring %s has no primary key", cfg->keyring_path);
+		return -1;
+	}
+	if (cfg->mode >= 0 && (int)info.suite != cfg->mode) {
+		cli_err(cfg,
+			"--mode %s, but the primary key %08" PRIx32
+			" of %s is %s",
+			e2e_suite_name((e2e_suite)cfg->mode), info.id,
+			cfg->keyring_path, e2e_suite_name(info.suite));
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: a new keyring replaces the old only when it loads and passes
+ * the checks; the signing key stays (its passphrase was asked once). */
+static void reload_keys(struct pub *p)
+{
+	struct cli_keys fresh;
+	struct cli_config only_keyring = p->cfg;
+	e2e_key_info info;
+
+	if (!p->cfg.keyring_path) {
+		cli_err(&p->cfg, "SIGHUP: no keyring to reload");
+		return;
+	}
+	only_keyring.sign_path = NULL;
+	only_keyring.trust_path = NULL;
+	if (cli_keys_load(&only_keyring, &fresh) ||
+	    check_keys(&p->cfg, &fresh)) {
+		cli_keys_free(&fresh);
+		cli_err(&p->cfg, "SIGHUP: keeping the previous keyring");
+		return;
+	}
+	e2e_keyring_free(p->keys.keyring);
+	p->keys.keyring = fresh.keyring;
+	if (e2e_keyring_primary(p->keys.keyring, &info) == E2E_OK)
+		cli_err(&p->cfg, "reloaded keyring %s: primary key %08" PRIx32,
+			p->cfg.keyring_path, info.id);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Publishing                                                               */
+/* ------------------------------------------------------------------------ */
+
+static int publish(struct pub *p, const uint8_t *msg, size_t len)
+{
+	const char *topic = p->cfg.topics[0];
+	uint32_t flags = p->cfg.retain ? E2E_SEAL_RETAINED : 0;
+	size_t cap, out_len = 0;
+	uint8_t *out;
+	uint64_t seq;
+	int rc;
+
+	if (cli_take_hup())
+		reload_keys(p);
+	if (len > E2E_PAYLOAD_MAX) {
+		cli_err(&p->cfg, "message of %zu bytes is too large (at most "
+				 "%u)",
+			len, E2E_PAYLOAD_MAX);
+		return -1;
+	}
+	cap = E2E_SEALED_MAX(len);
+	if (!(out = malloc(cap))) {
+		cli_err(&p->cfg, "out of memory");
+		return -1;
+	}
+	seq = e2e_sender_next_seq(p->sender);
+	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags, out,
+		      cap, &out_len);
+	if (rc != E2E_OK) {
+		cli_err(&p->cfg, "cannot seal for %s: %s", topic,
+			e2e_strerror(rc));
+		free(out);
+		return -1;
+	}
+	cli_debug(&p->cfg,
+		  "sealed %zu bytes into %zu for %s (seq %" PRIu64 ":%" PRIu64
+		  ")",
+		  len, out_len, topic, seq >> 32, seq & 0xFFFFFFFFu);
+	rc = cli_conn_publish(&p->conn, topic, out, out_len, p->cfg.qos,
+			      p->cfg.retain);
+	free(out);
+	return rc;
+}
+
+/* Read a whole file descriptor (up to the payload limit). */
+static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
+		    size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	uint8_t *b = malloc(cap);
+
+	if (!b)
+		goto nomem;
+	for (;;) {
+		ssize_t r;
+		if (n == cap) {
+			uint8_t *nb;
+			if (cap > E2E_PAYLOAD_MAX) {
+				cli_err(&p->cfg, "%s is too large (at most %u "
+						 "bytes)",
+					what, E2E_PAYLOAD_MAX);
+				free(b);
+				return -1;
+			}
+			cap *= 2;
+			if (!(nb = realloc(b, cap)))
+				goto nomem;
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_err(&p->cfg, "cannot read %s: %s", what,
+				strerror(errno));
+			free(b);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+nomem:
+	free(b);
+	cli_err(&p->cfg, "out of memory");
+	return -1;
+}
+
+/* The single message of -m, -f, -s or -n, read before connecting. */
+static int read_message(struct pub *p, uint8_t **msg, size_t *len)
+{
+	int fd, rc;
+
+	switch (p->cfg.source) {
+	case CLI_SRC_ARG:
+		*len = strlen(p->cfg.message);
+		*msg = (uint8_t *)strdup(p->cfg.message);
+		return *msg ? 0 : -1;
+	case CLI_SRC_NULL:
+		*len = 0;
+		*msg = malloc(1);
+		return *msg ? 0 : -1;
+	case CLI_SRC_STDIN:
+		return read_all(p, STDIN_FILENO, "stdin", msg, len);
+	case CLI_SRC_FILE:
+		fd = open(p->cfg.file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			cli_err(&p->cfg, "cannot open %s: %s", p->cfg.file,
+				strerror(errno));
+			return -1;
+		}
+		rc = read_all(p, fd, p->cfg.file, msg, len);
+		close(fd);
+		return rc;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * -l: one message per line of stdin (without its newline; a last line
+ * without one counts too). stdin is polled so that SIGHUP and SIGINT are
+ * handled while no line comes.
+ */
+static int publish_lines(struct pub *p)
+{
+	size_t cap = 4096, n = 0;
+	uint8_t *buf = malloc(cap);
+	int eof = 0, rc = 0;
+
+	if (!buf)
+		return -1;
+	while (!eof && !cli_stop_requested()) {
+		struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+		ssize_t r;
+		size_t start = 0;
+
+		cli_signal_wait(0);
+		if (cli_take_hup())
+			reload_keys(p);
+		if (cli_stop_requested())
+			break;
+		if (poll(&pfd, 1, 200) == 0)
+			continue;
+		if (n == cap) {
+			uint8_t *nb;
+			if (cap > E2E_PAYLOAD_MAX) {
+				cli_err(&p->cfg, "line too long");
+				rc = -1;
+				break;
+			}
+			if (!(nb = realloc(buf, cap * 2))) {
+				rc = -1;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0) {
+			cli_err(&p->cfg, "cannot read stdin: %s",
+				strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (r == 0) {
+			eof = 1;
+		} else {
+			n += (size_t)r;
+		}
+		/* Publish every complete line in the buffer. */
+		for (size_t i = 0; i < n; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (publish(p, buf + start, i - start))
+				rc = -1;
+			start = i + 1;
+		}
+		if (eof && start < n) {
+			if (publish(p, buf + start, n - start))
+				rc = -1;
+			start = n;
+		}
+		memmove(buf, buf + start, n - start);
+		n -= start;
+	}
+	free(buf);
+	return rc;
+}
+
+static int run(struct pub *p)
+{
+	e2e_sender_opts so;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	uint32_t epoch;
+	int rc = -1;
+
+	if (cli_keys_load(&p->cfg, &p->keys) || check_keys(&p->cfg, &p->keys))
+		return -1;
+	if (choose_epoch(p, &epoch))
+		return -1;
+	memset(&so, 0, sizeof so);
+	so.epoch = epoch;
+	so.signer = p->keys.signer;
+	if ((rc = e2e_sender_new(&p->sender, &so)) != E2E_OK) {
+		cli_err(&p->cfg, "cannot create sender: %s", e2e_strerror(rc));
+		return -1;
+	}
+	rc = -1;
+	if (p->cfg.source != CLI_SRC_LINES && read_message(p, &msg, &len))
+		return -1;
+	if (cli_conn_open(&p->conn, &p->cfg, 0, NULL, NULL))
+		goto out;
+	if (p->cfg.source == CLI_SRC_LINES)
+		rc = publish_lines(p);
+	else if (p->cfg.source == CLI_SRC_NULL && p->cfg.retain)
+		/* As mosquitto_pub -r -n: an empty retained publication asks
+		 * the broker to delete the retained message. There is nothing
+		 * to protect: subscribers never receive it. */
+		rc = cli_conn_publish(&p->conn, p->cfg.topics[0], "", 0,
+				      p->cfg.qos, 1);
+	else
+		rc = publish(p, msg, len);
+	if (cli_conn_drain(&p->conn))
+		rc = -1;
+	pthread_mutex_lock(&p->conn.mu);
+	if (p->conn.publish_failed)
+		rc = -1;
+	pthread_mutex_unlock(&p->conn.mu);
+out:
+	if (msg) {
+		sodium_memzero(msg, len);
+		free(msg);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct pub p;
+	int rc;
+
+	memset(&p, 0, sizeof p);
+	if (e2e_init() != E2E_OK) {
+		fputs("e2e-pub: cannot initialise libsodium\n", stderr);
+		return CLI_EXIT_ERROR;
+	}
+	/* Before Paho starts its threads, so that they inherit the mask. */
+	cli_signals_block();
+	rc = cli_parse(&p.cfg, CLI_PUB, argc, argv);
+	if (rc >= 0) {
+		cli_config_free(&p.cfg);
+		return rc;
+	}
+	rc = run(&p) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+	cli_conn_close(&p.conn);
+	if (p.sender && p.cfg.state_path) {
+		/* The epoch moves on when the counter wraps: keep the
+		 * largest one used. */
+		uint32_t used = (uint32_t)(e2e_sender_next_seq(p.sender) >> 32);
+		if (used > p.saved_epoch && state_save(&p, used))
+			rc = CLI_EXIT_ERROR;
+	}
+	e2e_sender_free(p.sender);
+	cli_keys_free(&p.keys);
+	cli_config_free(&p.cfg);
+	return rc;
+}

@@ -1,0 +1,1140 @@
+/*
+ * Key files (docs/KEYFILES.md): keyrings, signer secret and public keys,
+ * trust files — round trips, every error a loader reports with its line,
+ * file modes, exclusive creation, atomic rewrites (with a real crash between
+ * the temporary file and the rename), and the rotation lifecycle through
+ * files with messages sealed and opened.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "internal.h"
+
+/* Argon2id at its cheapest: tests only, through the explicit API. */
+#define FAST_OPS 1u
+#define FAST_MEM 8192u
+
+/* ---------------------------------------------------------------------- */
+/* A crash between writing the temporary file and renaming it.            */
+/* The library is linked statically into this program, so these           */
+/* definitions take the place of libc's for its calls.                    */
+/* ---------------------------------------------------------------------- */
+
+static int crash_at_rename;
+
+int rename(const char *from, const char *to)
+{
+	if (crash_at_rename)
+		raise(SIGKILL);
+	return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
+
+int link(const char *from, const char *to)
+{
+	if (crash_at_rename)
+		raise(SIGKILL);
+	return linkat(AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+/* ---------------------------------------------------------------------- */
+
+struct dir {
+	char path[64];
+	char file[128];
+};
+
+static int dir_setup(void **state)
+{
+	struct dir *d = calloc(1, sizeof *d);
+
+	assert_non_null(d);
+	strcpy(d->path, "/tmp/e2e-keyfile-XXXXXX");
+	assert_non_null(mkdtemp(d->path));
+	snprintf(d->file, sizeof d->file, "%s/file", d->path);
+	*state = d;
+	return 0;
+}
+
+static int dir_teardown(void **state)
+{
+	struct dir *d = *state;
+	DIR *dh = opendir(d->path);
+	struct dirent *e;
+	char p[512];
+
+	while (dh != NULL && (e = readdir(dh)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", d->path, e->d_name);
+		unlink(p);
+	}
+	if (dh != NULL)
+		closedir(dh);
+	rmdir(d->path);
+	free(d);
+	return 0;
+}
+
+static void write_file(const char *path, mode_t mode, const char *text)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The file's contents (malloc'd, NUL-terminated). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 16);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static mode_t file_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 0777;
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(dh);
+	while ((e = readdir(dh)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dh);
+	return n;
+}
+
+/* Path of the one entry of dir whose name contains ".tmp-", or "". */
+static void find_temp(const char *dir, char *out, size_t cap)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+
+	out[0] = '\0';
+	assert_non_null(dh);
+	while ((e = readdir(dh)) != NULL)
+		if (strstr(e->d_name, ".tmp-") != NULL)
+			snprintf(out, cap, "%s/%s", dir, e->d_name);
+	closedir(dh);
+}
+
+static const uint8_t key_a[E2E_KEYBYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t key_b[E2E_KEYBYTES] = {9, 9, 9, 9};
+
+/* "libe2e-keyring 1" and key lines, with the keys above as base64. */
+#define KEY_A_B64 "AQIDBAUGBwgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define KEY_B_B64 "CQkJCQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+static void add_key(e2e_keyring *kr, uint32_t id, e2e_suite suite,
+		    e2e_key_state state, int64_t created, const uint8_t *key)
+{
+	e2e_key_info info = {id, suite, state, created};
+
+	assert_int_equal(e2e_keyring_add(kr, &info, key), E2E_OK);
+}
+
+/* A keyring of three keys in every state and both suites. */
+static e2e_keyring *three_keys(void)
+{
+	e2e_keyring *kr = NULL;
+
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 0x0a0b0c0d, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 1700000000,
+		key_a);
+	add_key(kr, 0x00000001, E2E_SUITE_MAC, E2E_KEY_ENABLED, 0, key_b);
+	add_key(kr, 0xffffffff, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 1800000000,
+		key_a);
+	return kr;
+}
+
+static void assert_same_keyring(const e2e_keyring *a, const e2e_keyring *b)
+{
+	e2e_key_info ia, ib;
+	size_t i;
+
+	assert_int_equal(e2e_keyring_count(a), e2e_keyring_count(b));
+	for (i = 0; i < e2e_keyring_count(a); i++) {
+		assert_int_equal(e2e_keyring_get(a, i, &ia), E2E_OK);
+		assert_int_equal(e2e_keyring_get(b, i, &ib), E2E_OK);
+		assert_int_equal(ia.id, ib.id);
+		assert_int_equal(ia.suite, ib.suite);
+		assert_int_equal(ia.state, ib.state);
+		assert_int_equal(ia.created, ib.created);
+		assert_memory_equal(e2e__keyring_lookup(a, ia.id)->key,
+				    e2e__keyring_lookup(b, ib.id)->key,
+				    E2E_KEYBYTES);
+	}
+}
+
+/* Load a keyring file written from text; expect rc at line. */
+static void expect_keyring_error(const char *path, const char *text, int rc,
+				 size_t line)
+{
+	e2e_keyring *kr = (e2e_keyring *)&kr; /* must be reset to NULL */
+	size_t bad = 99;
+
+	write_file(path, 0600, text);
+	assert_int_equal(e2e_keyring_load(&kr, path, &bad), rc);
+	assert_null(kr);
+	assert_int_equal(bad, line);
+}
+
+#define HDR "libe2e-keyring 1\n"
+#define PRIMARY_A "0a0b0c0d aead primary 1700000000 " KEY_A_B64 "\n"
+#define ENABLED_B "00000002 mac enabled 1700000001 " KEY_B_B64 "\n"
+
+/* ---------------------------------------------------------------------- */
+/* Keyrings                                                               */
+/* ---------------------------------------------------------------------- */
+
+static void keyring_round_trip_keeps_every_field(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys(), *back = NULL;
+	size_t line = 99;
+
+	assert_int_equal(e2e_keyring_save(kr, d->file, E2E_SAVE_EXCL), E2E_OK);
+	assert_int_equal(e2e_keyring_load(&back, d->file, &line), E2E_OK);
+	assert_int_equal(line, 0);
+	assert_same_keyring(kr, back);
+	e2e_keyring_free(kr);
+	e2e_keyring_free(back);
+}
+
+static void keyring_file_is_created_mode_0600(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+	mode_t old = umask(0);
+
+	assert_int_equal(e2e_keyring_save(kr, d->file, E2E_SAVE_EXCL), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	umask(old);
+	e2e_keyring_free(kr);
+}
+
+static void keyring_file_is_readable_text(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+	char *text;
+
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_OK);
+	text = slurp(d->file);
+	assert_non_null(strstr(text, "\n" HDR));
+	assert_non_null(strstr(text, "\n" PRIMARY_A));
+	assert_non_null(strstr(text, "\n00000001 mac enabled 0 " KEY_B_B64));
+	assert_non_null(strstr(text, "\nffffffff aead disabled 1800000000 "));
+	free(text);
+	e2e_keyring_free(kr);
+}
+
+static void keyring_save_excl_refuses_existing_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+	char *text;
+
+	write_file(d->file, 0600, "precious\n");
+	assert_int_equal(e2e_keyring_save(kr, d->file, E2E_SAVE_EXCL),
+			 E2E_ERR_EXISTS);
+	text = slurp(d->file);
+	assert_string_equal(text, "precious\n");
+	assert_int_equal(count_entries(d->path), 1);
+	free(text);
+	e2e_keyring_free(kr);
+}
+
+static void keyring_save_replaces_without_leaving_temp_files(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys(), *back = NULL;
+
+	write_file(d->file, 0600, "old\n");
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_OK);
+	assert_int_equal(count_entries(d->path), 1);
+	assert_int_equal(e2e_keyring_load(&back, d->file, NULL), E2E_OK);
+	assert_same_keyring(kr, back);
+	e2e_keyring_free(kr);
+	e2e_keyring_free(back);
+}
+
+static void keyring_save_refuses_keyring_without_primary(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 7, E2E_SUITE_AEAD, E2E_KEY_ENABLED, 0, key_a);
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_ERR_NO_PRIMARY);
+	assert_int_equal(access(d->file, F_OK), -1);
+	e2e_keyring_free(kr);
+}
+
+static void keyring_save_rejects_unknown_flags(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0x80), E2E_ERR_INVAL);
+	assert_int_equal(access(d->file, F_OK), -1);
+	e2e_keyring_free(kr);
+}
+
+static void keyring_load_reports_missing_file_as_io(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+	size_t line = 99;
+
+	errno = 0;
+	assert_int_equal(e2e_keyring_load(&kr, d->file, &line), E2E_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(line, 0);
+	assert_null(kr);
+}
+
+static void keyring_load_rejects_empty_file(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, "", E2E_ERR_EMPTY, 0);
+}
+
+static void keyring_load_rejects_file_of_comments_only(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, "# nothing\n\n", E2E_ERR_TRUNCATED, 0);
+}
+
+static void keyring_load_rejects_last_line_cut_short(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, HDR PRIMARY_A "00000002 mac enabled 17",
+			     E2E_ERR_TRUNCATED, 3);
+}
+
+static void keyring_load_rejects_corrupt_base64(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(
+		d->file,
+		"# c\n" HDR PRIMARY_A
+		"00000002 mac enabled 1 CQkJCQ!!AAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAA=\n",
+		E2E_ERR_BASE64, 4);
+}
+
+static void keyring_load_rejects_key_of_wrong_length(void **state)
+{
+	struct dir *d = *state;
+
+	/* 31 bytes, then 33 bytes. */
+	expect_keyring_error(d->file,
+			     HDR PRIMARY_A
+			     "00000002 mac enabled 1 "
+			     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+			     E2E_ERR_BASE64, 3);
+	expect_keyring_error(d->file,
+			     HDR PRIMARY_A
+			     "00000002 mac enabled 1 "
+			     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+			     E2E_ERR_BASE64, 3);
+}
+
+static void keyring_load_rejects_unknown_version(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, "# c\nlibe2e-keyring 2\n" PRIMARY_A,
+			     E2E_ERR_KEYFILE_VERSION, 2);
+}
+
+static void keyring_load_rejects_other_file_type(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, "libe2e-trust 1\n", E2E_ERR_KEYFILE, 1);
+}
+
+static void keyring_load_rejects_duplicate_key_id(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file,
+			     HDR PRIMARY_A ENABLED_B
+			     "0A0B0C0D mac disabled 5 " KEY_B_B64 "\n",
+			     E2E_ERR_DUPLICATE_KEY, 4);
+}
+
+static void keyring_load_rejects_two_primaries(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file,
+			     HDR PRIMARY_A ENABLED_B
+			     "00000003 mac primary 5 " KEY_B_B64 "\n",
+			     E2E_ERR_TWO_PRIMARIES, 4);
+}
+
+static void keyring_load_rejects_keyring_without_primary(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, HDR ENABLED_B, E2E_ERR_NO_PRIMARY, 0);
+}
+
+static void keyring_load_rejects_keyring_without_keys(void **state)
+{
+	struct dir *d = *state;
+
+	expect_keyring_error(d->file, "# empty\n" HDR, E2E_ERR_NO_PRIMARY, 0);
+}
+
+static void keyring_load_rejects_group_or_world_access(void **state)
+{
+	struct dir *d = *state;
+	static const mode_t modes[] = {0640, 0604, 0620, 0660, 0644};
+	e2e_keyring *kr = NULL;
+	size_t i, line = 99;
+
+	for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		write_file(d->file, modes[i], HDR PRIMARY_A);
+		assert_int_equal(e2e_keyring_load(&kr, d->file, &line),
+				 E2E_ERR_PERMISSIONS);
+		assert_null(kr);
+		assert_int_equal(line, 0);
+	}
+}
+
+static void keyring_load_rejects_malformed_key_lines(void **state)
+{
+	struct dir *d = *state;
+	static const char *const lines[] = {
+		"00000002 mac enabled 1\n",                     /* fields */
+		"00000002 mac enabled 1 " KEY_B_B64 " extra\n", /* fields */
+		"0000002 mac enabled 1 " KEY_B_B64 "\n",        /* id */
+		"0000000g mac enabled 1 " KEY_B_B64 "\n",       /* id */
+		"00000000 mac enabled 1 " KEY_B_B64 "\n",       /* id 0 */
+		"00000002 sha1 enabled 1 " KEY_B_B64 "\n",      /* suite */
+		"00000002 none enabled 1 " KEY_B_B64 "\n",      /* suite */
+		"00000002 mac revoked 1 " KEY_B_B64 "\n",       /* state */
+		"00000002 mac enabled -1 " KEY_B_B64 "\n",      /* created */
+		"00000002 mac enabled 1e9 " KEY_B_B64 "\n",     /* created */
+		"00000002 mac enabled 99999999999999999999 " KEY_B_B64 "\n",
+	};
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		snprintf(text, sizeof text, "%s%s%s", HDR, PRIMARY_A, lines[i]);
+		expect_keyring_error(d->file, text, E2E_ERR_KEYFILE, 3);
+	}
+}
+
+static void keyring_load_rejects_nul_byte(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+	size_t line = 0;
+	char text[] = HDR PRIMARY_A "# a\0comment\n";
+	int fd;
+
+	fd = open(d->file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof text - 1),
+			 (ssize_t)(sizeof text - 1));
+	close(fd);
+	assert_int_equal(e2e_keyring_load(&kr, d->file, &line),
+			 E2E_ERR_KEYFILE);
+	assert_int_equal(line, 3);
+}
+
+static void keyring_load_accepts_comments_blanks_and_crlf(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+	e2e_key_info info;
+
+	write_file(d->file, 0600,
+		   "# comment\r\n\r\n  \t\nlibe2e-keyring   1\r\n"
+		   "  # indented comment\n"
+		   "0a0b0c0d\taead primary 1700000000 " KEY_A_B64 "  \r\n"
+		   "\n" ENABLED_B);
+	assert_int_equal(e2e_keyring_load(&kr, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_keyring_count(kr), 2);
+	assert_int_equal(e2e_keyring_primary(kr, &info), E2E_OK);
+	assert_int_equal(info.id, 0x0a0b0c0d);
+	assert_memory_equal(e2e__keyring_lookup(kr, info.id)->key, key_a,
+			    E2E_KEYBYTES);
+	e2e_keyring_free(kr);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Crashes in the middle of a rewrite                                     */
+/* ---------------------------------------------------------------------- */
+
+/* Run save in a child that is killed right before its rename or link;
+ * return the signal that ended it. */
+static int save_and_crash(const e2e_keyring *kr, const char *path,
+			  uint32_t flags)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		crash_at_rename = 1;
+		(void)!e2e_keyring_save(kr, path, flags);
+		_exit(0); /* not reached when the crash happens */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void crash_before_rename_leaves_the_old_keyring(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *old = NULL, *next = three_keys(), *back = NULL;
+	char tmp[256];
+
+	write_file(d->file, 0600, HDR PRIMARY_A);
+	assert_int_equal(e2e_keyring_load(&old, d->file, NULL), E2E_OK);
+	assert_int_equal(save_and_crash(next, d->file, 0), SIGKILL);
+	/* The old file, whole... */
+	assert_int_equal(e2e_keyring_load(&back, d->file, NULL), E2E_OK);
+	assert_same_keyring(old, back);
+	e2e_keyring_free(back);
+	/* ...next to a complete new one that never got its name. */
+	find_temp(d->path, tmp, sizeof tmp);
+	assert_true(tmp[0] != '\0');
+	assert_int_equal(e2e_keyring_load(&back, tmp, NULL), E2E_OK);
+	assert_same_keyring(next, back);
+	e2e_keyring_free(back);
+	/* The stray file does not get in the way of the next rewrite. */
+	assert_int_equal(e2e_keyring_save(next, d->file, 0), E2E_OK);
+	assert_int_equal(e2e_keyring_load(&back, d->file, NULL), E2E_OK);
+	assert_same_keyring(next, back);
+	e2e_keyring_free(back);
+	e2e_keyring_free(old);
+	e2e_keyring_free(next);
+}
+
+static void crash_during_exclusive_creation_leaves_no_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+
+	assert_int_equal(save_and_crash(kr, d->file, E2E_SAVE_EXCL), SIGKILL);
+	assert_int_equal(access(d->file, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	/* Creating it again works. */
+	assert_int_equal(e2e_keyring_save(kr, d->file, E2E_SAVE_EXCL), E2E_OK);
+	e2e_keyring_free(kr);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rotation through files, with messages                                  */
+/* ---------------------------------------------------------------------- */
+
+static e2e_keyring *reload(e2e_keyring *kr, const char *path)
+{
+	e2e_keyring *back = NULL;
+
+	assert_int_equal(e2e_keyring_save(kr, path, 0), E2E_OK);
+	e2e_keyring_free(kr);
+	assert_int_equal(e2e_keyring_load(&back, path, NULL), E2E_OK);
+	return back;
+}
+
+static int open_with(const e2e_keyring *kr, const uint8_t *env, size_t len)
+{
+	e2e_receiver r = {kr, NULL, NULL, 0, 0};
+	uint8_t out[64];
+	size_t out_len = 0;
+
+	return e2e_open(&r, "t/1", env, len, 0, out, sizeof out, &out_len,
+			NULL);
+}
+
+static void
+old_key_opens_until_disabled_then_is_unknown_once_deleted(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+	e2e_sender *s = NULL;
+	e2e_key_info first, info;
+	uint8_t env[E2E_SEALED_MAX(5)];
+	size_t env_len = 0;
+	uint32_t second;
+
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	assert_int_equal(e2e_keyring_generate(kr, E2E_SUITE_AEAD,
+					      E2E_KEY_PRIMARY, 1, &first.id),
+			 E2E_OK);
+	kr = reload(kr, d->file);
+	assert_int_equal(e2e_sender_new(&s, NULL), E2E_OK);
+	assert_int_equal(e2e_seal(s, kr, "t/1", (const uint8_t *)"hello", 5, 0,
+				  env, sizeof env, &env_len),
+			 E2E_OK);
+
+	/* rotate: a new primary; the first key stays enabled. */
+	assert_int_equal(e2e_keyring_generate(kr, E2E_SUITE_AEAD,
+					      E2E_KEY_PRIMARY, 2, &second),
+			 E2E_OK);
+	kr = reload(kr, d->file);
+	assert_int_equal(e2e_keyring_primary(kr, &info), E2E_OK);
+	assert_int_equal(info.id, second);
+	assert_int_equal(e2e_keyring_find(kr, first.id, &info), E2E_OK);
+	assert_int_equal(info.state, E2E_KEY_ENABLED);
+	assert_int_equal(open_with(kr, env, env_len), E2E_OK);
+
+	/* disable: refused with its own reason. */
+	assert_int_equal(e2e_keyring_set_state(kr, first.id, E2E_KEY_DISABLED),
+			 E2E_OK);
+	kr = reload(kr, d->file);
+	assert_int_equal(open_with(kr, env, env_len), E2E_ERR_DISABLED_KEY);
+
+	/* delete: unknown from then on. */
+	assert_int_equal(e2e_keyring_remove(kr, first.id), E2E_OK);
+	kr = reload(kr, d->file);
+	assert_int_equal(e2e_keyring_count(kr), 1);
+	assert_int_equal(open_with(kr, env, env_len), E2E_ERR_UNKNOWN_KEY);
+
+	e2e_sender_free(s);
+	e2e_keyring_free(kr);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Signer secret and public key files                                     */
+/* ---------------------------------------------------------------------- */
+
+static const uint8_t seed1[E2E_SIGN_SEEDBYTES] = {42, 1, 2, 3};
+
+static e2e_signer *signer1(void)
+{
+	e2e_signer *s = NULL;
+
+	assert_int_equal(e2e_signer_from_seed(&s, seed1), E2E_OK);
+	return s;
+}
+
+static void save_signer_fast(const e2e_signer *s, const char *path,
+			     const char *pass)
+{
+	assert_int_equal(e2e_signer_save(s, path, pass, pass ? strlen(pass) : 0,
+					 FAST_OPS, FAST_MEM, E2E_SAVE_EXCL),
+			 E2E_OK);
+}
+
+static void signer_round_trip_with_passphrase(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1(), *back = NULL;
+	size_t line = 99;
+
+	save_signer_fast(s, d->file, "correct horse");
+	assert_int_equal(file_mode(d->file), 0600);
+	assert_int_equal(
+		e2e_signer_load(&back, d->file, "correct horse", 13, &line),
+		E2E_OK);
+	assert_int_equal(line, 0);
+	assert_memory_equal(e2e__signer_secret(back), e2e__signer_secret(s),
+			    E2E_SIGN_SECRETKEYBYTES);
+	assert_int_equal(e2e_signer_id(back), e2e_signer_id(s));
+	e2e_signer_free(s);
+	e2e_signer_free(back);
+}
+
+static void
+signer_file_never_holds_the_seed_in_clear_when_encrypted(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+	char seed_b64[64], *text;
+
+	save_signer_fast(s, d->file, "pw");
+	sodium_bin2base64(seed_b64, sizeof seed_b64, seed1, sizeof seed1,
+			  sodium_base64_VARIANT_ORIGINAL);
+	seed_b64[40] = '\0'; /* any long run of it would do */
+	text = slurp(d->file);
+	assert_null(strstr(text, seed_b64));
+	assert_non_null(strstr(text, "\nkdf argon2id 1 8192 "));
+	free(text);
+	e2e_signer_free(s);
+}
+
+static void signer_round_trip_without_passphrase_is_marked(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1(), *back = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], pk2[E2E_SIGN_PUBLICKEYBYTES];
+	int enc = -1;
+	char *text;
+
+	save_signer_fast(s, d->file, NULL);
+	text = slurp(d->file);
+	assert_non_null(strstr(text, "NOT ENCRYPTED"));
+	assert_non_null(strstr(text, "\nkdf none\n"));
+	free(text);
+	assert_int_equal(e2e_signer_inspect(d->file, pk, &enc, NULL), E2E_OK);
+	assert_int_equal(enc, 0);
+	/* pass is ignored for an unencrypted file */
+	assert_int_equal(e2e_signer_load(&back, d->file, "x", 1, NULL), E2E_OK);
+	e2e_signer_public(s, pk2);
+	assert_memory_equal(pk, pk2, sizeof pk);
+	assert_memory_equal(e2e__signer_secret(back), e2e__signer_secret(s),
+			    E2E_SIGN_SECRETKEYBYTES);
+	e2e_signer_free(s);
+	e2e_signer_free(back);
+}
+
+static void signer_load_rejects_wrong_passphrase(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1(), *back = NULL;
+	size_t line = 99;
+
+	save_signer_fast(s, d->file, "right");
+	assert_int_equal(e2e_signer_load(&back, d->file, "wrong", 5, &line),
+			 E2E_ERR_PASSPHRASE);
+	assert_null(back);
+	assert_int_equal(line, 0);
+	/* a prefix of the right one is wrong too */
+	assert_int_equal(e2e_signer_load(&back, d->file, "right", 4, &line),
+			 E2E_ERR_PASSPHRASE);
+	assert_int_equal(e2e_signer_load(&back, d->file, NULL, 0, &line),
+			 E2E_ERR_PASSPHRASE);
+	e2e_signer_free(s);
+}
+
+static void signer_inspect_reads_public_key_without_passphrase(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], want[E2E_SIGN_PUBLICKEYBYTES];
+	int enc = -1;
+
+	save_signer_fast(s, d->file, "pw");
+	assert_int_equal(e2e_signer_inspect(d->file, pk, &enc, NULL), E2E_OK);
+	assert_int_equal(enc, 1);
+	e2e_signer_public(s, want);
+	assert_memory_equal(pk, want, sizeof pk);
+	e2e_signer_free(s);
+}
+
+static void signer_save_rejects_empty_passphrase_and_bad_costs(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+
+	assert_int_equal(
+		e2e_signer_save(s, d->file, "", 0, FAST_OPS, FAST_MEM, 0),
+		E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_save(s, d->file, "pw", 2,
+					 E2E_SIGNER_OPSLIMIT_MAX + 1, FAST_MEM,
+					 0),
+			 E2E_ERR_INVAL);
+	assert_int_equal(
+		e2e_signer_save(s, d->file, "pw", 2, FAST_OPS, 4096, 0),
+		E2E_ERR_INVAL);
+	assert_int_equal(access(d->file, F_OK), -1);
+	e2e_signer_free(s);
+}
+
+static void signer_default_costs_are_libsodium_moderate(void **state)
+{
+	(void)state;
+	assert_int_equal(e2e_signer_opslimit(),
+			 crypto_pwhash_OPSLIMIT_MODERATE);
+	assert_int_equal(e2e_signer_memlimit(),
+			 crypto_pwhash_MEMLIMIT_MODERATE);
+}
+
+static void signer_load_rejects_group_readable_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1(), *back = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+
+	save_signer_fast(s, d->file, NULL);
+	assert_int_equal(chmod(d->file, 0640), 0);
+	assert_int_equal(e2e_signer_load(&back, d->file, NULL, 0, NULL),
+			 E2E_ERR_PERMISSIONS);
+	assert_int_equal(e2e_signer_inspect(d->file, pk, NULL, NULL),
+			 E2E_ERR_PERMISSIONS);
+	e2e_signer_free(s);
+}
+
+/* The unencrypted file of signer1, line by line. */
+static void signer1_lines(const char *path, char lines[5][128])
+{
+	e2e_signer *s = signer1();
+	char *text, *p, *nl;
+	size_t i = 0;
+
+	save_signer_fast(s, path, NULL);
+	text = slurp(path);
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		if (*p == '#')
+			continue;
+		assert_true(i < 5);
+		snprintf(lines[i++], 128, "%.*s\n", (int)(nl - p), p);
+	}
+	assert_int_equal(i, 5);
+	free(text);
+	unlink(path);
+	e2e_signer_free(s);
+}
+
+static void expect_signer_error(const char *path, const char *text, int rc,
+				size_t line)
+{
+	e2e_signer *s = NULL;
+	size_t bad = 99;
+
+	write_file(path, 0600, text);
+	assert_int_equal(e2e_signer_load(&s, path, NULL, 0, &bad), rc);
+	assert_int_equal(bad, line);
+	if (rc == E2E_OK)
+		assert_non_null(s);
+	else
+		assert_null(s);
+	e2e_signer_free(s);
+}
+
+static void signer_load_reports_each_damaged_line(void **state)
+{
+	struct dir *d = *state;
+	char l[5][128], text[1024], other[64];
+	uint8_t other_seed[E2E_SIGN_SEEDBYTES] = {7};
+
+	signer1_lines(d->file, l);
+	snprintf(text, sizeof text, "%s%s%s%s%s", l[0], l[1], l[2], l[3], l[4]);
+	expect_signer_error(d->file, text, E2E_OK, 0);
+
+	/* truncated: the secret line missing, or cut */
+	snprintf(text, sizeof text, "%s%s%s%s", l[0], l[1], l[2], l[3]);
+	expect_signer_error(d->file, text, E2E_ERR_TRUNCATED, 5);
+	snprintf(text, sizeof text, "%s%s%s%s%.20s", l[0], l[1], l[2], l[3],
+		 l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_TRUNCATED, 5);
+	/* unknown version */
+	snprintf(text, sizeof text, "libe2e-signer-secret 9\n%s%s%s%s", l[1],
+		 l[2], l[3], l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE_VERSION, 1);
+	/* signer id not that of the public key */
+	snprintf(text, sizeof text, "%ssigner 0000000000000001\n%s%s%s", l[0],
+		 l[2], l[3], l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE, 2);
+	/* corrupt base64 in the public key */
+	snprintf(text, sizeof text, "%s%spublic @@@@\n%s%s", l[0], l[1], l[3],
+		 l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_BASE64, 3);
+	/* unknown kdf, costs beyond the maximum */
+	snprintf(text, sizeof text, "%s%s%skdf scrypt\n%s", l[0], l[1], l[2],
+		 l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE, 4);
+	snprintf(text, sizeof text,
+		 "%s%s%skdf argon2id 33 8192 AAAAAAAAAAAAAAAAAAAAAA==\n%s",
+		 l[0], l[1], l[2], l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE, 4);
+	/* a clear seed that is not the public key's */
+	sodium_bin2base64(other, sizeof other, other_seed, sizeof other_seed,
+			  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof text, "%s%s%s%ssecret %s\n", l[0], l[1], l[2],
+		 l[3], other);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE, 5);
+	/* anything after the secret */
+	snprintf(text, sizeof text, "%s%s%s%s%smore\n", l[0], l[1], l[2], l[3],
+		 l[4]);
+	expect_signer_error(d->file, text, E2E_ERR_KEYFILE, 6);
+}
+
+static void signer_load_rejects_costs_edited_in_encrypted_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1(), *back = NULL;
+	char *text, *kdf;
+
+	save_signer_fast(s, d->file, "pw");
+	text = slurp(d->file);
+	kdf = strstr(text, "kdf argon2id 1 8192 ");
+	assert_non_null(kdf);
+	kdf[13] = '2'; /* 2 passes instead of 1: bound as associated data */
+	write_file(d->file, 0600, text);
+	assert_int_equal(e2e_signer_load(&back, d->file, "pw", 2, NULL),
+			 E2E_ERR_PASSPHRASE);
+	free(text);
+	e2e_signer_free(s);
+}
+
+static void pubkey_round_trip_checks_signer_id(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], back[E2E_SIGN_PUBLICKEYBYTES];
+	char *text, want[64];
+	mode_t old = umask(077);
+
+	e2e_signer_public(s, pk);
+	assert_int_equal(e2e_pubkey_save(pk, d->file, E2E_SAVE_EXCL), E2E_OK);
+	umask(old);
+	assert_int_equal(file_mode(d->file), 0644);
+	assert_int_equal(e2e_pubkey_load(back, d->file, NULL), E2E_OK);
+	assert_memory_equal(pk, back, sizeof pk);
+	text = slurp(d->file);
+	snprintf(want, sizeof want, "\nsigner %016" PRIx64 "\n",
+		 e2e_signer_id(s));
+	assert_non_null(strstr(text, want));
+	/* a damaged id no longer matches the key */
+	strstr(text, want)[8] ^= 1;
+	write_file(d->file, 0644, text);
+	assert_int_equal(e2e_pubkey_load(back, d->file, NULL), E2E_ERR_KEYFILE);
+	free(text);
+	e2e_signer_free(s);
+}
+
+static void pubkey_load_rejects_secret_key_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	size_t line = 0;
+
+	save_signer_fast(s, d->file, NULL);
+	assert_int_equal(e2e_pubkey_load(pk, d->file, &line), E2E_ERR_KEYFILE);
+	assert_true(line > 0);
+	e2e_signer_free(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Trust files                                                            */
+/* ---------------------------------------------------------------------- */
+
+static void public_of(const uint8_t seed0, uint8_t pk[E2E_SIGN_PUBLICKEYBYTES])
+{
+	uint8_t seed[E2E_SIGN_SEEDBYTES] = {seed0};
+	e2e_signer *s = NULL;
+
+	assert_int_equal(e2e_signer_from_seed(&s, seed), E2E_OK);
+	e2e_signer_public(s, pk);
+	e2e_signer_free(s);
+}
+
+static void trust_round_trip_keeps_signers_filters_and_order(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL, *back = NULL;
+	uint8_t pk1[32], pk2[32], got[32];
+	const char *filters;
+
+	public_of(1, pk1);
+	public_of(2, pk2);
+	assert_int_equal(e2e_trust_new(&t), E2E_OK);
+	assert_int_equal(e2e_trust_add(t, pk2, "sensors/+/temp,alerts/#"),
+			 E2E_OK);
+	assert_int_equal(e2e_trust_add(t, pk1, "room 1/light"), E2E_OK);
+	assert_int_equal(e2e_trust_save(t, d->file, E2E_SAVE_EXCL), E2E_OK);
+	assert_int_equal(e2e_trust_load(&back, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_trust_count(back), 2);
+	assert_int_equal(e2e_trust_get(back, 0, got, &filters), E2E_OK);
+	assert_memory_equal(got, pk2, 32);
+	assert_string_equal(filters, "sensors/+/temp,alerts/#");
+	assert_int_equal(e2e_trust_get(back, 1, got, &filters), E2E_OK);
+	assert_memory_equal(got, pk1, 32);
+	assert_string_equal(filters, "room 1/light");
+	e2e_trust_free(t);
+	e2e_trust_free(back);
+}
+
+static void trust_file_without_signers_trusts_nobody(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+
+	write_file(d->file, 0644, "# nobody yet\nlibe2e-trust 1\n");
+	assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_trust_count(t), 0);
+	e2e_trust_free(t);
+}
+
+static void trust_save_refuses_filters_it_could_not_read_back(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+	uint8_t pk[32];
+
+	public_of(1, pk);
+	assert_int_equal(e2e_trust_new(&t), E2E_OK);
+	assert_int_equal(e2e_trust_add(t, pk, "a\nlibe2e-trust 1"), E2E_OK);
+	assert_int_equal(e2e_trust_save(t, d->file, 0), E2E_ERR_INVAL);
+	assert_int_equal(access(d->file, F_OK), -1);
+	e2e_trust_free(t);
+}
+
+static void expect_trust_error(const char *path, const char *text, int rc,
+			       size_t line)
+{
+	e2e_trust *t = (e2e_trust *)&t;
+	size_t bad = 99;
+
+	write_file(path, 0644, text);
+	assert_int_equal(e2e_trust_load(&t, path, &bad), rc);
+	assert_int_equal(bad, line);
+	if (rc == E2E_OK)
+		assert_non_null(t);
+	else
+		assert_null(t);
+	e2e_trust_free(t);
+}
+
+static void trust_load_reports_each_bad_line(void **state)
+{
+	struct dir *d = *state;
+	uint8_t pk[32];
+	char b64[64], good[160], text[512];
+
+	public_of(3, pk);
+	sodium_bin2base64(b64, sizeof b64, pk, sizeof pk,
+			  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(good, sizeof good, "%016" PRIx64 " %s a/#\n",
+		 e2e_signer_id_from_public(pk), b64);
+
+	snprintf(text, sizeof text, "libe2e-trust 1\n%s", good);
+	expect_trust_error(d->file, text, E2E_OK, 0);
+	expect_trust_error(d->file, "", E2E_ERR_EMPTY, 0);
+	expect_trust_error(d->file, "libe2e-trust 2\n", E2E_ERR_KEYFILE_VERSION,
+			   1);
+	/* duplicate signer */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%s# x\n%s", good, good);
+	expect_trust_error(d->file, text, E2E_ERR_DUPLICATE_KEY, 4);
+	/* invalid filter */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%.*s a/#/b\n",
+		 (int)(strlen(good) - 5), good);
+	expect_trust_error(d->file, text, E2E_ERR_KEYFILE, 2);
+	/* no filters */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%.*s\n",
+		 (int)(strlen(good) - 5), good);
+	expect_trust_error(d->file, text, E2E_ERR_KEYFILE, 2);
+	/* id that is not the key's */
+	snprintf(text, sizeof text, "libe2e-trust 1\n0000000000000000%s",
+		 good + 16);
+	expect_trust_error(d->file, text, E2E_ERR_KEYFILE, 2);
+	/* corrupt base64 */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%.17s%s", good, good + 18);
+	expect_trust_error(d->file, text, E2E_ERR_BASE64, 2);
+	/* truncated */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%.30s", good);
+	expect_trust_error(d->file, text, E2E_ERR_TRUNCATED, 2);
+}
+
+static void trust_save_keeps_the_mode_of_the_file_it_replaces(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+
+	write_file(d->file, 0600, "libe2e-trust 1\n");
+	assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_trust_save(t, d->file, 0), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	e2e_trust_free(t);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(keyring_round_trip_keeps_every_field),
+		T(keyring_file_is_created_mode_0600),
+		T(keyring_file_is_readable_text),
+		T(keyring_save_excl_refuses_existing_file),
+		T(keyring_save_replaces_without_leaving_temp_files),
+		T(keyring_save_refuses_keyring_without_primary),
+		T(keyring_save_rejects_unknown_flags),
+		T(keyring_load_reports_missing_file_as_io),
+		T(keyring_load_rejects_empty_file),
+		T(keyring_load_rejects_file_of_comments_only),
+		T(keyring_load_rejects_last_line_cut_short),
+		T(keyring_load_rejects_corrupt_base64),
+		T(keyring_load_rejects_key_of_wrong_length),
+		T(keyring_load_rejects_unknown_version),
+		T(keyring_load_rejects_other_file_type),
+		T(keyring_load_rejects_duplicate_key_id),
+		T(keyring_load_rejects_two_primaries),
+		T(keyring_load_rejects_keyring_without_primary),
+		T(keyring_load_rejects_keyring_without_keys),
+		T(keyring_load_rejects_group_or_world_access),
+		T(keyring_load_rejects_malformed_key_lines),
+		T(keyring_load_rejects_nul_byte),
+		T(keyring_load_accepts_comments_blanks_and_crlf),
+		T(crash_before_rename_leaves_the_old_keyring),
+		T(crash_during_exclusive_creation_leaves_no_file),
+		T(old_key_opens_until_disabled_then_is_unknown_once_deleted),
+		T(signer_round_trip_with_passphrase),
+		T(signer_file_never_holds_the_seed_in_clear_when_encrypted),
+		T(signer_round_trip_without_passphrase_is_marked),
+		T(signer_load_rejects_wrong_passphrase),
+		T(signer_inspect_reads_public_key_without_passphrase),
+		T(signer_save_rejects_empty_passphrase_and_bad_costs),
+		T(signer_default_costs_are_libsodium_moderate),
+		T(signer_load_rejects_group_readable_file),
+		T(signer_load_reports_each_damaged_line),
+		T(signer_load_rejects_costs_edited_in_encrypted_file),
+		T(pubkey_round_trip_checks_signer_id),
+		T(pubkey_load_rejects_secret_key_file),
+		T(trust_round_trip_keeps_signers_filters_and_order),
+		T(trust_file_without_signers_trusts_nobody),
+		T(trust_save_refuses_filters_it_could_not_read_back),
+		T(trust_load_reports_each_bad_line),
+		T(trust_save_keeps_the_mode_of_the_file_it_replaces),
+	};
+
+	if (e2e_init() != E2E_OK)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
