@@ -102,10 +102,14 @@ static const char short_options[] = "h:p:t:m:f:lsnq:ri:I:u:P:V:cdk:K:C:W:vNRF:";
 static const char pub_only[] = "mflsnr";
 static const char sub_only[] = "CWvNRF";
 static const int pub_only_long[] = {OPT_MODE, OPT_SIGN, OPT_SIGN_PASS_FILE, 0};
-static const int sub_only_long[] = {OPT_TRUST,	      OPT_REQUIRE_SIGNATURE,
-				    OPT_REQUIRE_ENCRYPTION, OPT_MAX_AGE,
-				    OPT_MAX_SKEW,	      OPT_WINDOW,
-				    OPT_ACCEPT_NO_CLOCK,    OPT_JSON,
+static const int sub_only_long[] = {OPT_TRUST,
+				    OPT_REQUIRE_SIGNATURE,
+				    OPT_REQUIRE_ENCRYPTION,
+				    OPT_MAX_AGE,
+				    OPT_MAX_SKEW,
+				    OPT_WINDOW,
+				    OPT_ACCEPT_NO_CLOCK,
+				    OPT_JSON,
 				    0};
 
 static const char usage_common[] =
@@ -239,14 +243,53 @@ void cli_debug(const struct cli_config *cfg, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t cli_utf8_seq(const uint8_t *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2, cp = s[0] & 0x1Fu;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3, cp = s[0] & 0x0Fu;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3Fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return 0;
+	return len;
+}
+
 void cli_put_safe(FILE *f, const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			fputc(c, f);
-		else
-			fprintf(f, "\\x%02x", c);
+	const uint8_t *u = (const uint8_t *)s;
+
+	for (size_t i = 0; i < len;) {
+		size_t l = cli_utf8_seq(u + i, len - i);
+		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
+		int control =
+			l == 1 ? (u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\')
+			       : (l == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0);
+		if (l && !control) {
+			fwrite(u + i, 1, l, f);
+			i += l;
+		} else {
+			fprintf(f, "\\x%02x", u[i]);
+			i++;
+		}
 	}
 }
 
@@ -368,8 +411,8 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 		cfg->port = (int)v;
 		return 0;
 	case 't': {
-		char **t = realloc(cfg->topics, (size_t)(cfg->topic_count + 1) *
-							sizeof *t);
+		char **t = realloc(cfg->topics,
+				   (size_t)(cfg->topic_count + 1) * sizeof *t);
 		if (!t)
 			return -1;
 		cfg->topics = t;
@@ -635,8 +678,7 @@ static int check_config(struct cli_config *cfg)
 	return 0;
 }
 
-int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc,
-	      char **argv)
+int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 {
 	int opt;
 
@@ -662,17 +704,21 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc,
 		}
 		if (opt == '?' || opt == ':') {
 			if (optopt && optopt < 256)
-				cli_err(cfg, "unknown option or missing "
-					     "argument: -%c (see --help)",
+				cli_err(cfg,
+					"unknown option or missing "
+					"argument: -%c (see --help)",
 					optopt);
 			else
-				cli_err(cfg, "unknown option or missing "
-					     "argument: %s (see --help)",
+				cli_err(cfg,
+					"unknown option or missing "
+					"argument: %s (see --help)",
 					argv[optind - 1]);
 			return CLI_EXIT_ERROR;
 		}
-		if ((tool == CLI_PUB && is_only(sub_only, sub_only_long, opt)) ||
-		    (tool == CLI_SUB && is_only(pub_only, pub_only_long, opt))) {
+		if ((tool == CLI_PUB &&
+		     is_only(sub_only, sub_only_long, opt)) ||
+		    (tool == CLI_SUB &&
+		     is_only(pub_only, pub_only_long, opt))) {
 			cli_err(cfg, "option %s is not for %s (see --help)",
 				argv[optind - 1], cfg->prog);
 			return CLI_EXIT_ERROR;
@@ -695,14 +741,14 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc,
 
 void cli_config_free(struct cli_config *cfg)
 {
-	char **strings[] = {&cfg->host,		&cfg->id,
-			    &cfg->id_prefix,	&cfg->username,
-			    &cfg->cafile,	&cfg->capath,
-			    &cfg->certfile,	&cfg->keyfile,
-			    &cfg->message,	&cfg->file,
-			    &cfg->format,	&cfg->keyring_path,
-			    &cfg->sign_path,	&cfg->sign_pass_file,
-			    &cfg->trust_path,	&cfg->state_path};
+	char **strings[] = {&cfg->host,       &cfg->id,
+			    &cfg->id_prefix,  &cfg->username,
+			    &cfg->cafile,     &cfg->capath,
+			    &cfg->certfile,   &cfg->keyfile,
+			    &cfg->message,    &cfg->file,
+			    &cfg->format,     &cfg->keyring_path,
+			    &cfg->sign_path,  &cfg->sign_pass_file,
+			    &cfg->trust_path, &cfg->state_path};
 
 	if (cfg->password) {
 		sodium_memzero(cfg->password, strlen(cfg->password));
@@ -800,8 +846,8 @@ static int load_signer(const struct cli_config *cfg, e2e_signer **out)
 			return -1;
 		}
 	}
-	rc = e2e_signer_load(out, cfg->sign_path, pass,
-			     pass ? strlen(pass) : 0, &bad_line);
+	rc = e2e_signer_load(out, cfg->sign_path, pass, pass ? strlen(pass) : 0,
+			     &bad_line);
 	if (pass) {
 		sodium_memzero(pass, strlen(pass));
 		free(pass);
@@ -824,8 +870,8 @@ int cli_keys_load(const struct cli_config *cfg, struct cli_keys *keys)
 		rc = e2e_keyring_load(&keys->keyring, cfg->keyring_path,
 				      &bad_line);
 		if (rc != E2E_OK) {
-			report_load_error(cfg, "keyring", cfg->keyring_path,
-					  rc, bad_line);
+			report_load_error(cfg, "keyring", cfg->keyring_path, rc,
+					  bad_line);
 			goto fail;
 		}
 	}
@@ -1012,9 +1058,9 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
 	on_connect_result(ctx, 0, resp ? resp->code : -1,
-			  resp && resp->message ? resp->message
-						: MQTTAsync_strerror(
-							  resp ? resp->code : -1));
+			  resp && resp->message
+				  ? resp->message
+				  : MQTTAsync_strerror(resp ? resp->code : -1));
 }
 
 static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *resp)
@@ -1034,8 +1080,7 @@ static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 		msg = resp->message;
 	if (resp)
 		code = resp->reasonCode ? (int)resp->reasonCode : resp->code;
-	on_connect_result(ctx, 0, code,
-			  msg ? msg : MQTTAsync_strerror(code));
+	on_connect_result(ctx, 0, code, msg ? msg : MQTTAsync_strerror(code));
 }
 
 static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
@@ -1047,8 +1092,10 @@ static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
 			snprintf(c->subscribe_err, sizeof c->subscribe_err,
 				 "%s", msg);
 		} else {
-			cli_err(c->cfg, "subscription refused after "
-					"reconnecting: %s", msg);
+			cli_err(c->cfg,
+				"subscription refused after "
+				"reconnecting: %s",
+				msg);
 		}
 	}
 	c->subscribed = 1;
@@ -1250,8 +1297,8 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 		snprintf(uri, sizeof uri, "%s://[%.512s]:%d",
 			 tls ? "ssl" : "tcp", cfg->host, port);
 	else
-		snprintf(uri, sizeof uri, "%s://%.512s:%d",
-			 tls ? "ssl" : "tcp", cfg->host, port);
+		snprintf(uri, sizeof uri, "%s://%.512s:%d", tls ? "ssl" : "tcp",
+			 cfg->host, port);
 
 	co.sendWhileDisconnected = 1;
 	co.maxBufferedMessages = 100000;
@@ -1280,7 +1327,8 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 			/* As mosquitto's -c: the session never expires. */
 			MQTTProperty p;
 			memset(&p, 0, sizeof p);
-			p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+			p.identifier =
+				MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
 			p.value.integer4 = 0xFFFFFFFFu;
 			MQTTProperties_add(&props, &p);
 			opts->connectProperties = &props;
@@ -1341,8 +1389,8 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (result == 0)
-		cli_debug(cfg, "connected%s", c->on_message ? " and subscribed"
-							    : "");
+		cli_debug(cfg, "connected%s",
+			  c->on_message ? " and subscribed" : "");
 out:
 	MQTTProperties_free(&props);
 	return result;
@@ -1399,8 +1447,8 @@ static void on_publish_fail5(void *ctx, MQTTAsync_failureData5 *resp)
  * away. */
 #define CLI_MAX_INFLIGHT 1000
 
-int cli_conn_publish(struct cli_conn *c, const char *topic,
-		     const void *payload, size_t len, int qos, int retain)
+int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
+		     size_t len, int qos, int retain)
 {
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;

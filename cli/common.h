@@ -24,7 +24,7 @@
 
 /* Exit codes (mosquitto's, plus ours documented in the man pages). */
 #define CLI_EXIT_OK 0
-#define CLI_EXIT_ERROR 1   /* usage, connection, key or state error */
+#define CLI_EXIT_ERROR 1    /* usage, connection, key or state error */
 #define CLI_EXIT_TIMEOUT 27 /* e2e-sub -W elapsed */
 
 enum cli_tool { CLI_PUB, CLI_SUB };
@@ -51,7 +51,7 @@ struct cli_config {
 	int keepalive;
 	int clean_session; /* -c clears it */
 	char *username;
-	char *password; /* wiped on exit, never printed */
+	char *password;   /* wiped on exit, never printed */
 	int mqtt_version; /* MQTTVERSION_3_1_1 or MQTTVERSION_5 ... */
 	int debug;
 	int quiet;
@@ -91,7 +91,7 @@ struct cli_config {
 	char *trust_path;
 	int require_signature;
 	int require_encryption;
-	int mode; /* -1: the primary key's suite; else an e2e_suite */
+	int mode;     /* -1: the primary key's suite; else an e2e_suite */
 	long max_age; /* -1: library default */
 	long max_skew;
 	long window;
@@ -112,8 +112,12 @@ void cli_err(const struct cli_config *cfg, const char *fmt, ...)
 void cli_debug(const struct cli_config *cfg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t cli_utf8_seq(const uint8_t *s, size_t n);
 /* Bytes from the broker (topics of rejected messages) may hold anything:
- * write them with control and non-ASCII bytes escaped as \xNN. */
+ * write them with control characters, backslashes and invalid UTF-8
+ * escaped as \xNN, so that they cannot forge or hide a line. */
 void cli_put_safe(FILE *f, const char *s, size_t len);
 
 /* The key material a tool works with; any member may be NULL. */
@@ -167,11 +171,11 @@ struct cli_conn {
 	int connect_done; /* the first connect finished, well or not */
 	int connect_rc;   /* its result: 0 or a Paho/MQTT code */
 	char connect_err[256];
-	int subscribed;  /* the first subscription finished */
+	int subscribed; /* the first subscription finished */
 	int subscribe_failed;
 	char subscribe_err[256];
-	long inflight;   /* publications not yet acknowledged */
-	long published;  /* acknowledged */
+	long inflight;  /* publications not yet acknowledged */
+	long published; /* acknowledged */
 	long publish_failed;
 	int disconnected; /* our disconnect finished */
 	cli_on_message on_message;
@@ -185,8 +189,8 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 		  int subscribe, cli_on_message on_message, void *ctx);
 /* Publish one payload (copied by Paho) to topic. Counts it in flight until
  * the broker acknowledges it. Returns 0 or -1 (reported). */
-int cli_conn_publish(struct cli_conn *c, const char *topic,
-		     const void *payload, size_t len, int qos, int retain);
+int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
+		     size_t len, int qos, int retain);
 /* Wait until every publication is acknowledged: 0, or -1 when SIGINT or
  * SIGTERM came first. */
 int cli_conn_drain(struct cli_conn *c);

@@ -87,8 +87,8 @@ static int state_load(struct pub *p, uint32_t *epoch)
 static int state_save(struct pub *p, uint32_t epoch)
 {
 	char buf[128];
-	int n = snprintf(buf, sizeof buf,
-			 STATE_MAGIC "\nepoch %" PRIu32 "\n", epoch);
+	int n = snprintf(buf, sizeof buf, STATE_MAGIC "\nepoch %" PRIu32 "\n",
+			 epoch);
 
 	if (cli_write_file_atomic(p->cfg.state_path, buf, (size_t)n)) {
 		cli_err(&p->cfg, "cannot write state file %s: %s",
@@ -201,7 +201,8 @@ static int check_keys(const struct cli_config *cfg, const struct cli_keys *k)
 	if (!k->keyring)
 		return 0;
 	if (e2e_keyring_primary(k->keyring, &info) != E2E_OK) {
-		cli_err(cfg, "keyring %s has no primary key", cfg->keyring_path);
+		cli_err(cfg, "keyring %s has no primary key",
+			cfg->keyring_path);
 		return -1;
 	}
 	if (cfg->mode >= 0 && (int)info.suite != cfg->mode) {
@@ -258,8 +259,9 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	if (cli_take_hup())
 		reload_keys(p);
 	if (len > E2E_PAYLOAD_MAX) {
-		cli_err(&p->cfg, "message of %zu bytes is too large (at most "
-				 "%u)",
+		cli_err(&p->cfg,
+			"message of %zu bytes is too large (at most "
+			"%u)",
 			len, E2E_PAYLOAD_MAX);
 		return -1;
 	}
@@ -301,8 +303,9 @@ static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
 		if (n == cap) {
 			uint8_t *nb;
 			if (cap > E2E_PAYLOAD_MAX) {
-				cli_err(&p->cfg, "%s is too large (at most %u "
-						 "bytes)",
+				cli_err(&p->cfg,
+					"%s is too large (at most %u "
+					"bytes)",
 					what, E2E_PAYLOAD_MAX);
 				free(b);
 				return -1;

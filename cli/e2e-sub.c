@@ -42,40 +42,10 @@ struct sub {
 /* Output                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2, cp = s[0] & 0x1Fu;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3, cp = s[0] & 0x0Fu;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return len;
-}
-
 static int utf8_valid(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(s + i, n - i);
+		size_t l = cli_utf8_seq(s + i, n - i);
 		if (!l)
 			return 0;
 		i += l;
@@ -88,7 +58,7 @@ static void json_string(FILE *f, const uint8_t *s, size_t n)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(s + i, n - i);
+		size_t l = cli_utf8_seq(s + i, n - i);
 		uint8_t c = s[i];
 		if (!l) {
 			fputs("\\ufffd", f);
@@ -114,7 +84,8 @@ static void json_string(FILE *f, const uint8_t *s, size_t n)
 
 static void put_base64(FILE *f, const uint8_t *s, size_t n)
 {
-	size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	size_t cap =
+		sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
 	char *b = malloc(cap);
 
 	if (!b)
@@ -215,8 +186,8 @@ static void print_format(FILE *f, const char *fmt, const struct delivery *d)
 				break;
 			case 'I':
 				localtime_r(&now.tv_sec, &tm);
-				strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%S%z",
-					 &tm);
+				strftime(tbuf, sizeof tbuf,
+					 "%Y-%m-%dT%H:%M:%S%z", &tm);
 				fputs(tbuf, f);
 				break;
 			case 'U':
@@ -389,8 +360,9 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	} else if (rc == E2E_ERR_REPLAY && m->dup) {
 		/* A QoS 1/2 redelivery of a message already delivered. */
 		s->duplicates++;
-		cli_debug(cfg, "dropped a redelivered duplicate on %s (seq %" PRIu64
-			       ":%" PRIu64 ")",
+		cli_debug(cfg,
+			  "dropped a redelivered duplicate on %s (seq %" PRIu64
+			  ":%" PRIu64 ")",
 			  topic, info.seq >> 32, info.seq & 0xFFFFFFFFu);
 	} else {
 		s->rejected++;
@@ -438,12 +410,14 @@ static int guard_setup(struct sub *s)
 	}
 	if (rc != E2E_OK) {
 		if (bad_line)
-			cli_err(cfg, "state file %s, line %zu: %s; move it "
-				     "away to start afresh",
+			cli_err(cfg,
+				"state file %s, line %zu: %s; move it "
+				"away to start afresh",
 				cfg->state_path, bad_line, e2e_strerror(rc));
 		else
-			cli_err(cfg, "state file %s: %s; move it away to start "
-				     "afresh",
+			cli_err(cfg,
+				"state file %s: %s; move it away to start "
+				"afresh",
 				cfg->state_path, e2e_strerror(rc));
 		return -1;
 	}
@@ -487,8 +461,9 @@ static void reload_keys(struct sub *s)
 	s->rcv.trust = fresh.trust;
 	pthread_mutex_unlock(&s->mu);
 	cli_keys_free(&old);
-	cli_err(&s->cfg, "reloaded keys: %zu in the keyring, %zu trusted "
-			 "signers",
+	cli_err(&s->cfg,
+		"reloaded keys: %zu in the keyring, %zu trusted "
+		"signers",
 		fresh.keyring ? e2e_keyring_count(fresh.keyring) : 0,
 		fresh.trust ? e2e_trust_count(fresh.trust) : 0);
 }
@@ -496,8 +471,8 @@ static void reload_keys(struct sub *s)
 static int run(struct sub *s)
 {
 	const struct cli_config *cfg = &s->cfg;
-	int64_t deadline = cfg->timeout ? cli_now_ms() + cfg->timeout * 1000
-					: 0;
+	int64_t deadline =
+		cfg->timeout ? cli_now_ms() + cfg->timeout * 1000 : 0;
 	int64_t last_save = cli_now_ms();
 	int rc = CLI_EXIT_OK;
 

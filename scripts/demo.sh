@@ -45,12 +45,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-run() { printf '   $ %s\n' "$*"; "$@"; }
+run() { printf '   $ %s\n' "$*" | sed "s|$bin/||"; "$@" >/dev/null; }
 # wait_for FILE TEXT [COUNT]: until FILE has COUNT lines containing TEXT
 # (at most 15 s).
 wait_for() {
 	i=0
-	while [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -lt "${3:-1}" ]; do
+	while :; do
+		n=$(grep -c -- "$2" "$1" 2>/dev/null) || true
+		[ "${n:-0}" -ge "${3:-1}" ] && break
 		i=$((i + 1))
 		if [ $i -gt 150 ]; then
 			echo "demo: gave up waiting for '$2' in $1" >&2
@@ -67,7 +69,7 @@ show_accepted() {
 }
 show_rejected() {
 	grep -- ' rejected ' "$work/sub.err" | sed -n "$1,\$p" |
-		sed 's/^/   subscriber refused   /'
+		sed 's/^/      /'
 }
 
 cd "$work"
@@ -145,7 +147,7 @@ cp pub.ring sub.ring && chmod 600 sub.ring
 kill -HUP "$sub_pid"
 wait_for sub.err "reloaded keys"
 echo "   subscriber reloaded (SIGHUP): $(grep 'reloaded keys' sub.err | tail -n 1 | sed 's/^e2e-sub: //')"
-run "$bin/e2e-keygen" keyring promote -K pub.ring "$new_key" >/dev/null
+run "$bin/e2e-keygen" keyring promote -K pub.ring "$new_key"
 kill -HUP "$pub_pid"
 wait_for pub.err "reloaded keyring"
 echo "   publisher reloaded (SIGHUP): $(grep 'reloaded keyring' pub.err | tail -n 1 | sed 's/^e2e-pub: //')"
@@ -154,8 +156,9 @@ for reading in "door open" "door closed"; do
 done
 wait_for sub.out '"payload"' 5
 show_accepted 4
-echo "   retire the old key at the subscriber:"
-run "$bin/e2e-keygen" keyring disable -K sub.ring "$first_key"
+echo "   retire the old key, and tell the subscriber:"
+run "$bin/e2e-keygen" keyring disable -K pub.ring "$first_key"
+cp pub.ring sub.ring && chmod 600 sub.ring
 kill -HUP "$sub_pid"
 wait_for sub.err "reloaded keys" 2
 if grep -q 'connection lost' sub.err pub.err; then
@@ -177,6 +180,7 @@ show_accepted 6
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -f last.bin
 wait_for sub.err ' rejected ' 1
+show_rejected 1
 echo "   b) changes one byte (the sequence number, to dodge the replay check)"
 cp last.bin tampered.bin
 byte=$(od -An -tu1 -j25 -N1 last.bin | tr -d ' ')
@@ -185,15 +189,17 @@ printf "\\$(printf '%03o' $(((byte + 1) % 256)))" |
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -f tampered.bin
 wait_for sub.err ' rejected ' 2
+show_rejected 2
 echo "   c) injects a plaintext command"
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -m '{"door":"unlock"}'
 wait_for sub.err ' rejected ' 3
+show_rejected 3
 echo "   d) replays a message sealed with the retired key $first_key"
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -f old.bin
 wait_for sub.err ' rejected ' 4
-show_rejected 1
+show_rejected 4
 echo "   and genuine traffic still flows:"
 echo "door closed" >&3
 wait_for sub.out '"payload"' 7

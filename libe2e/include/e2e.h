@@ -148,10 +148,12 @@ int e2e_init(void) E2E_WARN_UNUSED;
 
 size_t e2e_keybytes(void);
 size_t e2e_header_bytes(void);
+size_t e2e_salt_bytes(void);
 size_t e2e_tag_bytes(void);
 size_t e2e_sig_bytes(void);
 size_t e2e_sign_publickeybytes(void);
 size_t e2e_sign_secretkeybytes(void);
+size_t e2e_sign_seedbytes(void);
 size_t e2e_topic_max(void);
 size_t e2e_payload_max(void);
 size_t e2e_overhead_max(void);
@@ -403,9 +405,9 @@ int e2e_open(const e2e_receiver *r, const char *topic, const uint8_t *env,
 #define E2E_GUARD_ACCEPT_NO_CLOCK 0x1u
 
 typedef struct e2e_guard_opts {
-	uint32_t window;      /* positions per sender: multiple of 64, >= 64 */
-	uint32_t max_senders; /* tracked senders before eviction, >= 1 */
-	uint32_t max_retained_topics; /* tracked retained topics, >= 1 */
+	uint32_t window; /* positions per sender: multiple of 64, 64..65536 */
+	uint32_t max_senders; /* tracked senders before eviction, 1..2^24 */
+	uint32_t max_retained_topics; /* tracked retained topics, 1..2^24 */
 	uint32_t max_age;  /* seconds; 0: no age limit */
 	uint32_t max_skew; /* seconds a timestamp may be ahead of now */
 	uint32_t flags;    /* E2E_GUARD_* */

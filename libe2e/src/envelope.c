@@ -42,6 +42,11 @@ E2E_API size_t e2e_header_bytes(void)
 	return E2E_HEADER_BYTES;
 }
 
+E2E_API size_t e2e_salt_bytes(void)
+{
+	return E2E_SALT_BYTES;
+}
+
 E2E_API size_t e2e_tag_bytes(void)
 {
 	return E2E_TAG_BYTES;
@@ -60,6 +65,11 @@ E2E_API size_t e2e_sign_publickeybytes(void)
 E2E_API size_t e2e_sign_secretkeybytes(void)
 {
 	return E2E_SIGN_SECRETKEYBYTES;
+}
+
+E2E_API size_t e2e_sign_seedbytes(void)
+{
+	return E2E_SIGN_SEEDBYTES;
 }
 
 E2E_API size_t e2e_topic_max(void)

@@ -170,11 +170,13 @@ int e2e__kf_u64_parse(const char *s, uint64_t max, uint64_t *out)
 	if (*s == '\0' || strlen(s) > 20)
 		return E2E_ERR_KEYFILE;
 	for (; *s != '\0'; s++) {
+		uint64_t digit = (uint64_t)(*s - '0');
+
 		if (*s < '0' || *s > '9')
 			return E2E_ERR_KEYFILE;
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
+		if (v > max / 10 || (v == max / 10 && digit > max % 10))
 			return E2E_ERR_KEYFILE;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + digit;
 	}
 	*out = v;
 	return E2E_OK;

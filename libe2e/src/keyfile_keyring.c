@@ -51,7 +51,7 @@ E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 	e2e_key_info info = {0};
 	uint8_t *key = NULL;
 	char *buf = NULL;
-	size_t len = 0, primaries = 0, keys = 0, line = 0;
+	size_t len = 0, primaries = 0, line = 0;
 	int rc, saved;
 
 	if (bad_line != NULL)
@@ -87,13 +87,12 @@ E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 			rc = E2E_ERR_TWO_PRIMARIES;
 		if (rc == E2E_OK)
 			rc = e2e_keyring_add(kr, &info, key);
-		keys++;
 	}
 	if (rc != E2E_OK) {
 		line = r.line;
 		goto cleanup;
 	}
-	if (keys == 0 || primaries == 0)
+	if (primaries == 0) /* also when there is no key at all */
 		rc = E2E_ERR_NO_PRIMARY;
 cleanup:
 	saved = errno;

@@ -73,6 +73,13 @@ class Pair:
         self.sub = sub  # argv without -C
 
 
+def reap(proc):
+    """Wait for proc; return its CPU seconds (user + system)."""
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_utime + ru.ru_stime
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -103,13 +110,11 @@ class Subscriber:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
+        """Stop the subscriber; its stderr. self.cpu: its CPU seconds."""
+        self.cpu = 0.0
+        if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.cpu = reap(self.proc)
         self.out.close()
         err = self.proc.stderr.read().decode(errors="replace")
         self.proc.stderr.close()
@@ -137,7 +142,9 @@ def wait_subscribed(sub, pair, probe_file, bound=10.0):
 
 def one_run(pair, workdir, size, count, qos, bound):
     """Seconds for count messages from publisher start to the last one
-    printed by the subscriber."""
+    printed by the subscriber, and the CPU seconds the publisher and the
+    subscriber used for them (the subscriber's include its probes, a
+    negligible few)."""
     out_path = os.path.join(workdir, "sub.out")
     probe = payload_file(workdir, size, 1)
     data = payload_file(workdir, size, count)
@@ -158,35 +165,47 @@ def one_run(pair, workdir, size, count, qos, bound):
                         (pair.name, sub.lines() - base, count, bound))
                 time.sleep(POLL)
             t1 = time.monotonic()
-            if pub.wait(timeout=bound) != 0:
+            pub_cpu = reap(pub)
+            if pub.returncode != 0:
                 raise RuntimeError("%s publisher failed" % pair.name)
     finally:
         err = sub.stop()
     if "rejected" in err:
         raise RuntimeError("%s subscriber rejected messages:\n%s" %
                            (pair.name, err[:2000]))
-    return t1 - t0
+    return t1 - t0, pub_cpu, sub.cpu
 
 
 def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
-    print("%-6s %5s %4s %12s %12s %7s" %
-          ("bytes", "qos", "runs", "e2e msg/s", "plain msg/s", "ratio"))
+    """Messages/s of each pair, and CPU microseconds per message of each
+    publisher and subscriber (medians of runs)."""
+    print("%-6s %3s %4s %10s %10s %6s  %s" %
+          ("bytes", "qos", "runs", "e2e msg/s", "plain", "ratio",
+           "CPU us/msg: e2e-pub plain-pub e2e-sub plain-sub"))
     for size in sizes:
         for qos in qoses:
-            secs = {p.name: [] for p in pairs}
+            res = {p.name: [] for p in pairs}
             for _ in range(runs):
                 for p in pairs:
-                    secs[p.name].append(
+                    res[p.name].append(
                         one_run(p, workdir, size, count, qos, 300))
-            rate = {n: count / statistics.median(v) for n, v in secs.items()}
+
+            def med(name, i):
+                return statistics.median(r[i] for r in res[name])
+            rate = {n: count / med(n, 0) for n in res}
+            cpu = {(n, i): med(n, i) * 1e6 / count
+                   for n in res for i in (1, 2)}
             ratio = rate["e2e"] / rate["plain"]
-            print("%-6d %5d %4d %12.0f %12.0f %7.3f" %
-                  (size, qos, runs, rate["e2e"], rate["plain"], ratio))
+            print("%-6d %3d %4d %10.0f %10.0f %6.3f  %18.1f %9.1f %7.1f %9.1f"
+                  % (size, qos, runs, rate["e2e"], rate["plain"], ratio,
+                     cpu["e2e", 1], cpu["plain", 1], cpu["e2e", 2],
+                     cpu["plain", 2]))
             sys.stdout.flush()
             if csv:
-                csv.write("e2e,%d,%d,%d,%.1f,%.1f,%.4f\n" %
-                          (size, qos, count, rate["e2e"], rate["plain"],
-                           ratio))
+                csv.write("e2e,%d,%d,%d,%.1f,%.1f,%.4f,%.2f,%.2f,%.2f,%.2f\n"
+                          % (size, qos, count, rate["e2e"], rate["plain"],
+                             ratio, cpu["e2e", 1], cpu["plain", 1],
+                             cpu["e2e", 2], cpu["plain", 2]))
 
 
 def memory(pairs, workdir, marks, size, csv):
@@ -220,7 +239,7 @@ def memory(pairs, workdir, marks, size, csv):
                         raise RuntimeError("%s: stalled at %d messages" %
                                            (p.name, got))
                     time.sleep(0.01)
-                pub.wait(timeout=60)
+                reap(pub)
         finally:
             sub.stop()
 

@@ -403,7 +403,10 @@ class Signer(KeygenCase):
             if not chunk:
                 break
             seen += chunk
-            if pending and seen.rstrip().endswith(b":"):
+            # Answer each prompt once, after it is shown (input typed
+            # ahead of a prompt is discarded, as getpass does).
+            prompts = seen.count(b"Passphrase")
+            if pending and prompts > len(answers) - len(pending):
                 os.write(fd, pending.pop(0).encode() + b"\n")
         else:
             os.kill(pid, 9)  # it hung: fail, without hanging the tests

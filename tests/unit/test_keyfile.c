@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "internal.h"
+#include "keyfile.h"
 
 /* Argon2id at its cheapest: tests only, through the explicit API. */
 #define FAST_OPS 1u
@@ -539,7 +539,7 @@ static void crash_before_rename_leaves_the_old_keyring(void **state)
 {
 	struct dir *d = *state;
 	e2e_keyring *old = NULL, *next = three_keys(), *back = NULL;
-	char tmp[256];
+	char tmp[512];
 
 	write_file(d->file, 0600, HDR PRIMARY_A);
 	assert_int_equal(e2e_keyring_load(&old, d->file, NULL), E2E_OK);
@@ -1084,6 +1084,78 @@ static void trust_save_keeps_the_mode_of_the_file_it_replaces(void **state)
 	e2e_trust_free(t);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Value decoders                                                         */
+/* ---------------------------------------------------------------------- */
+
+static void decimal_parser_accepts_exactly_zero_to_max(void **state)
+{
+	uint64_t v = 99;
+
+	(void)state;
+	assert_int_equal(e2e__kf_u64_parse("0", 5, &v), E2E_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(e2e__kf_u64_parse("32", 32, &v), E2E_OK);
+	assert_int_equal(v, 32);
+	assert_int_equal(e2e__kf_u64_parse("33", 32, &v), E2E_ERR_KEYFILE);
+	assert_int_equal(e2e__kf_u64_parse("9", 5, &v), E2E_ERR_KEYFILE);
+	assert_int_equal(
+		e2e__kf_u64_parse("9223372036854775807", INT64_MAX, &v),
+		E2E_OK);
+	assert_true(v == (uint64_t)INT64_MAX);
+	assert_int_equal(
+		e2e__kf_u64_parse("9223372036854775808", INT64_MAX, &v),
+		E2E_ERR_KEYFILE);
+	assert_int_equal(
+		e2e__kf_u64_parse("18446744073709551616", UINT64_MAX, &v),
+		E2E_ERR_KEYFILE);
+	assert_int_equal(e2e__kf_u64_parse("", 5, &v), E2E_ERR_KEYFILE);
+	assert_int_equal(e2e__kf_u64_parse("+1", 5, &v), E2E_ERR_KEYFILE);
+	assert_int_equal(e2e__kf_u64_parse("1 ", 5, &v), E2E_ERR_KEYFILE);
+}
+
+static void every_loader_and_saver_rejects_null_arguments(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys(), *kout = NULL;
+	e2e_signer *s = signer1(), *sout = NULL;
+	e2e_trust *t = NULL, *tout = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES] = {0};
+
+	assert_int_equal(e2e_trust_new(&t), E2E_OK);
+	assert_int_equal(e2e_keyring_load(NULL, d->file, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_keyring_load(&kout, NULL, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_keyring_save(NULL, d->file, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_keyring_save(kr, NULL, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_load(NULL, d->file, NULL, 0, NULL),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_load(&sout, NULL, NULL, 0, NULL),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_save(NULL, d->file, NULL, 0, 0, 0, 0),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_save(s, NULL, NULL, 0, 0, 0, 0),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_inspect(NULL, pk, NULL, NULL),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_signer_inspect(d->file, NULL, NULL, NULL),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_pubkey_load(NULL, d->file, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_pubkey_load(pk, NULL, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_pubkey_save(NULL, d->file, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_pubkey_save(pk, NULL, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_trust_load(NULL, d->file, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_trust_load(&tout, NULL, NULL), E2E_ERR_INVAL);
+	assert_int_equal(e2e_trust_save(NULL, d->file, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_trust_save(t, NULL, 0), E2E_ERR_INVAL);
+	assert_null(kout);
+	assert_null(sout);
+	assert_null(tout);
+	assert_int_equal(count_entries(d->path), 0);
+	e2e_keyring_free(kr);
+	e2e_signer_free(s);
+	e2e_trust_free(t);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int main(void)
@@ -1132,6 +1204,8 @@ int main(void)
 		T(trust_save_refuses_filters_it_could_not_read_back),
 		T(trust_load_reports_each_bad_line),
 		T(trust_save_keeps_the_mode_of_the_file_it_replaces),
+		T(every_loader_and_saver_rejects_null_arguments),
+		cmocka_unit_test(decimal_parser_accepts_exactly_zero_to_max),
 	};
 
 	if (e2e_init() != E2E_OK)

@@ -164,6 +164,8 @@ PROTOTYPES = {
     "e2e_tag_bytes": (_sz, []),
     "e2e_sig_bytes": (_sz, []),
     "e2e_sign_publickeybytes": (_sz, []),
+    "e2e_sign_seedbytes": (_sz, []),
+    "e2e_salt_bytes": (_sz, []),
     "e2e_sign_secretkeybytes": (_sz, []),
     "e2e_topic_max": (_sz, []),
     "e2e_payload_max": (_sz, []),

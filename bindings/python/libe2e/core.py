@@ -170,12 +170,12 @@ def sign_secretkeybytes():
 
 def sign_seedbytes():
     """Bytes of an Ed25519 seed: a secret key is seed || public key."""
-    return C.e2e_sign_secretkeybytes() - C.e2e_sign_publickeybytes()
+    return C.e2e_sign_seedbytes()
 
 
 def salt_bytes():
-    """Bytes of the aead salt: what aead adds to mac's overhead."""
-    return (C.e2e_overhead(Suite.AEAD, 0) - C.e2e_overhead(Suite.MAC, 0))
+    """Bytes of the aead salt, right after the header."""
+    return C.e2e_salt_bytes()
 
 
 def topic_max():
