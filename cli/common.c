@@ -132,9 +132,9 @@ static const char usage_common[] =
 	"  --key FILE         client private key\n"
 	"  --insecure         do not check the server's hostname against its\n"
 	"                     certificate (the chain is still verified)\n"
-	"  --tls-version V    tlsv1.2, tlsv1.1 or tlsv1 (default: the highest "
-	"both\n"
-	"                     ends support)\n"
+	"  --tls-version V    lowest TLS version: tlsv1.2, tlsv1.1 or tlsv1\n"
+	"                     (default and tlsv1.3: the highest both ends "
+	"support)\n"
 	"  -q QOS             0, 1 or 2 (default 0)\n"
 	"  -d                 debug messages on stderr\n"
 	"  --quiet            no connection error messages\n"
@@ -379,8 +379,9 @@ static int parse_version(const char *s, int *out)
 
 static int parse_tls_version(const char *s, int *out)
 {
-	/* Paho can pin TLS 1.0 to 1.2; "tlsv1.3" keeps the default, which
-	 * negotiates the highest version both ends support. */
+	/* Paho sets a minimum version (1.0 to 1.2), not an exact one;
+	 * "tlsv1.3" keeps the default, which negotiates the highest version
+	 * both ends support. */
 	if (!strcmp(s, "tlsv1.3"))
 		*out = MQTT_SSL_VERSION_DEFAULT;
 	else if (!strcmp(s, "tlsv1.2"))
@@ -1085,6 +1086,8 @@ static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 
 static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
 {
+	if (ok)
+		cli_debug(c->cfg, "subscription acknowledged");
 	pthread_mutex_lock(&c->mu);
 	if (!ok) {
 		if (!c->subscribed) {
@@ -1209,7 +1212,7 @@ static void on_connected(void *ctx, char *cause)
 	c->connected = 1;
 	signal_cond(c);
 	pthread_mutex_unlock(&c->mu);
-	if (cause && strstr(cause, "reconnect"))
+	if (cause && strstr(cause, "reconnect") && !c->cfg->quiet)
 		cli_err(c->cfg, "reconnected");
 	if (c->on_message)
 		subscribe_all(c);
@@ -1496,18 +1499,23 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 
 int cli_conn_drain(struct cli_conn *c)
 {
-	int rc = 0;
+	/* After SIGINT/SIGTERM, give what is in flight a short grace period;
+	 * otherwise wait until a signal says stop. */
+	int64_t deadline = cli_stop_requested() ? cli_now_ms() + 3000 : 0;
+	long left;
 
 	pthread_mutex_lock(&c->mu);
 	while (c->inflight > 0) {
 		cond_wait_ms(c, 100);
-		if (interrupted()) {
-			rc = -1;
+		if (deadline ? cli_now_ms() >= deadline : interrupted())
 			break;
-		}
 	}
+	left = c->inflight;
 	pthread_mutex_unlock(&c->mu);
-	return rc;
+	if (left)
+		cli_err(c->cfg, "%ld message(s) not acknowledged by the broker",
+			left);
+	return left ? -1 : 0;
 }
 
 static void on_disconnect_done(void *ctx, MQTTAsync_successData *resp)

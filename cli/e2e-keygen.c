@@ -285,10 +285,13 @@ static int read_line_fd(int fd, char *buf, size_t *len)
 			continue;
 		if (r <= 0 || c == '\n')
 			break;
-		if (n == PASS_MAX)
+		if (n == PASS_MAX) {
+			sodium_memzero(&c, sizeof c);
 			return -1;
+		}
 		buf[n++] = c;
 	}
+	sodium_memzero(&c, sizeof c);
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';

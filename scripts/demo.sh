@@ -67,6 +67,11 @@ show_accepted() {
 	sed -n 's/^{"topic":"\([^"]*\)","payload":"\([^"]*\)".*"key_id":"\([0-9a-f]*\)".*"counter":\([0-9]*\).*/   subscriber accepted  \1  "\2"   (key \3, message #\4)/p' \
 		"$work/sub.out" | sed -n "$1,\$p"
 }
+# envelope N FILE: the Nth envelope the spy saw, as raw bytes.
+envelope() {
+	grep '^demo/' "$work/spy.out" | sed -n "$1p" | cut -d' ' -f2 |
+		python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' >"$2"
+}
 show_rejected() {
 	grep -- ' rejected ' "$work/sub.err" | sed -n "$1,\$p" |
 		sed 's/^/      /'
@@ -111,12 +116,17 @@ sub_pid=$!
 wait_for sub.err "connected and subscribed"
 echo "   e2e-sub -t 'demo/#' -K sub.ring --json      (PID $sub_pid)"
 # shellcheck disable=SC2086
-mosquitto_sub $conn -t 'demo/#' -F '%t %x' >spy.out 2>/dev/null &
+mosquitto_sub $conn -t 'demo/#' -t spy/ready -F '%t %x' >spy.out 2>/dev/null &
 spy_pid=$!
-# The spy also keeps the first envelope as raw bytes, to replay it later.
-# shellcheck disable=SC2086
-mosquitto_sub $conn -t 'demo/#' -C 1 -N >old.bin 2>/dev/null &
-cap_pid=$!
+# The spy says nothing when it is subscribed: knock until it hears.
+i=0
+until grep -q '^spy/ready' spy.out; do
+	i=$((i + 1))
+	[ $i -le 150 ] || { echo "demo: the spy did not subscribe" >&2; exit 1; }
+	# shellcheck disable=SC2086
+	mosquitto_pub $conn -t spy/ready -m knock
+	sleep 0.1
+done
 mkfifo feed
 # shellcheck disable=SC2086
 "$bin/e2e-pub" $conn -t demo/sensors/door -q 1 -l -K pub.ring -d \
@@ -126,17 +136,15 @@ exec 3>feed
 wait_for pub.err "connected"
 echo "   e2e-pub -t demo/sensors/door -l -K pub.ring  (PID $pub_pid, one message per line)"
 echo "   mosquitto_sub -t 'demo/#'                    (the spy: sees what the broker sees)"
-sleep 0.5 # let both spies subscribe: they say nothing when they are ready
 
 say "4. Three readings, sealed with key $first_key"
 for reading in "door closed" "door open" "door closed"; do
 	echo "$reading" >&3
 done
 wait_for sub.out '"payload"' 3
-wait "$cap_pid" 2>/dev/null || true
 show_accepted 1
 echo "   what the broker (and the spy) saw of the first one:"
-head -n 1 spy.out | cut -c1-100 | sed 's/^/   /; s/$/.../'
+grep '^demo/' spy.out | head -n 1 | cut -c1-100 | sed 's/^/   /; s/$/.../'
 echo "   = magic fd, flags, key id, timestamp, sender, sequence, salt, ciphertext, tag"
 
 say "5. Key rotation mid-stream, without restarting anything"
@@ -169,14 +177,11 @@ fi
 
 say "6. The attacker with broker access"
 echo "   a) replays the last genuine message, captured on the wire"
-# shellcheck disable=SC2086
-mosquitto_sub $conn -t demo/sensors/door -C 1 -N >last.bin 2>/dev/null &
-cap_pid=$!
-sleep 0.3
 echo "door open" >&3
 wait_for sub.out '"payload"' 6
-wait "$cap_pid" 2>/dev/null || true
 show_accepted 6
+wait_for spy.out '^demo/' 6
+envelope 6 last.bin
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -f last.bin
 wait_for sub.err ' rejected ' 1
@@ -196,6 +201,7 @@ mosquitto_pub $conn -t demo/sensors/door -m '{"door":"unlock"}'
 wait_for sub.err ' rejected ' 3
 show_rejected 3
 echo "   d) replays a message sealed with the retired key $first_key"
+envelope 1 old.bin
 # shellcheck disable=SC2086
 mosquitto_pub $conn -t demo/sensors/door -f old.bin
 wait_for sub.err ' rejected ' 4

@@ -11,7 +11,7 @@ pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
 case $what in
 demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
-            valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
+            valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
 bench) pkgs="$pkgs python3-paho-mqtt python3-cryptography gnuplot-nox" ;;
 *) echo "usage: $0 demo|test|bench" >&2; exit 1 ;;
 esac

@@ -18,7 +18,9 @@ Environment: MOSQUITTO (the broker binary), OPENSSL (for certificates),
 MOSQUITTO_PASSWD (optional, else found next to the usual places).
 
 Raw MQTT access for tests that play the attacker (capture, replay, inject):
-RawClient, built on Debian's python3-paho-mqtt.
+RawClient, built on Debian's python3-paho-mqtt. A broker that misbehaves in
+ways mosquitto never does (redelivery with the DUP flag, duplicates, any
+packet order): ScriptedBroker.
 """
 
 import os
@@ -27,9 +29,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
-__all__ = ["Broker", "RawClient", "free_port", "wait_for_port"]
+__all__ = ["Broker", "RawClient", "ScriptedBroker", "free_port",
+           "wait_for_port"]
 
 
 def free_port():
@@ -316,6 +320,120 @@ class RawClient:
     def close(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class ScriptedBroker:
+    """A minimal MQTT 3.1.1 "broker" on a free loopback port that accepts one
+    client and, once it has subscribed, sends it exactly the PUBLISH packets
+    a test scripts: what a misbehaving or malicious broker can do that
+    mosquitto never does (redeliver with the DUP flag, replay, reorder).
+
+        with ScriptedBroker() as sb:
+            ... start the client on sb.port ...
+            sb.wait_subscribed()
+            sb.publish("a/b", payload, qos=1, dup=False, packet_id=1)
+
+    It answers CONNECT, SUBSCRIBE and PINGREQ, and ignores acknowledgements.
+    """
+
+    def __init__(self):
+        self.host = "127.0.0.1"
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind((self.host, 0))
+        self.server.listen(1)
+        self.port = self.server.getsockname()[1]
+        self.conn = None
+        self._subscribed = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _remaining_length(n):
+        out = bytearray()
+        while True:
+            byte, n = n % 128, n // 128
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    def _packet(self, first, body):
+        return bytes([first]) + self._remaining_length(len(body)) + body
+
+    def _recv_exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.conn.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def _serve(self):
+        try:
+            self.conn, _ = self.server.accept()
+            while True:
+                first = self._recv_exact(1)[0]
+                length, shift = 0, 0
+                while True:
+                    b = self._recv_exact(1)[0]
+                    length += (b & 0x7F) << shift
+                    shift += 7
+                    if not b & 0x80:
+                        break
+                body = self._recv_exact(length)
+                kind = first >> 4
+                with self._lock:
+                    if kind == 1:  # CONNECT -> CONNACK accepted
+                        self.conn.sendall(self._packet(0x20, b"\x00\x00"))
+                    elif kind == 8:  # SUBSCRIBE -> SUBACK, granted QoS 1
+                        pid = body[:2]
+                        n = 0
+                        i = 2
+                        while i < len(body):
+                            tlen = int.from_bytes(body[i:i + 2], "big")
+                            i += 2 + tlen + 1
+                            n += 1
+                        self.conn.sendall(
+                            self._packet(0x90, pid + b"\x01" * n))
+                        self._subscribed.put(True)
+                    elif kind == 12:  # PINGREQ -> PINGRESP
+                        self.conn.sendall(self._packet(0xD0, b""))
+                    elif kind == 14:  # DISCONNECT
+                        return
+        except (EOFError, OSError):
+            return
+
+    def wait_subscribed(self, timeout=10):
+        self._subscribed.get(timeout=timeout)
+
+    def publish(self, topic, payload, qos=0, dup=False, retain=False,
+                packet_id=1):
+        """Send one PUBLISH to the client."""
+        t = topic.encode()
+        body = len(t).to_bytes(2, "big") + t
+        if qos:
+            body += packet_id.to_bytes(2, "big")
+        first = 0x30 | (0x08 if dup else 0) | (qos << 1) | (
+            0x01 if retain else 0)
+        with self._lock:
+            self.conn.sendall(self._packet(first, body + payload))
+
+    def close(self):
+        for s in (self.conn, self.server):
+            if s is not None:
+                try:
+                    s.close()
+                except OSError:
+                    pass
 
     def __enter__(self):
         return self

@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from broker import Broker, RawClient  # noqa: E402
+from broker import Broker, RawClient, ScriptedBroker  # noqa: E402
 
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(HERE, "..", ".."))
@@ -111,9 +111,18 @@ class Proc:
             self.stop()
             raise AssertionError("%s did not exit\nstderr:\n%s" % (
                 self.args[0], "\n".join(self.err_lines)))
+        self._close()
+        return rc
+
+    def _close(self):
         for t in self._threads:
             t.join(BOUND)
-        return rc
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
 
     def stop(self):
         """SIGTERM by PID and wait (SIGKILL as a last resort)."""
@@ -124,8 +133,7 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
-        for t in self._threads:
-            t.join(BOUND)
+        self._close()
         return self.p.returncode
 
 
@@ -461,6 +469,18 @@ class Options(CliCase):
         self.assertEqual(sub.finish(), 0)
         self.assertEqual(sub.out, b"1\n2\n")
 
+    def test_pub_line_mode_stops_cleanly_on_sigint(self):
+        sub = self.start_sub("-t", "opt/int", "-C", "1")
+        pub = Proc([PUB, *self.conn(), "-t", "opt/int", "-l", "-q", "1",
+                    "-K", self.keyring], stdin=subprocess.PIPE)
+        self.procs.append(pub)
+        pub.p.stdin.write(b"last words\n")
+        pub.p.stdin.flush()
+        self.assertEqual(sub.finish(), 0)
+        pub.p.send_signal(signal.SIGINT)
+        self.assertEqual(pub.finish(), 0, pub.err_lines)
+        self.assertEqual(sub.out, b"last words\n")
+
     def test_timeout_exits_27(self):
         sub = self.start_sub("-t", "opt/w", "-W", "1")
         self.assertEqual(sub.finish(), 27)
@@ -618,6 +638,22 @@ class State(CliCase):
         self.assertRejected(sub.wait_stderr(" rejected ")[0], "st/a",
                             "replay")
 
+    def test_sub_state_refuses_a_rollback_of_the_retained_message(self):
+        state = self.path("ret.state")
+        raw = self.raw()
+        raw.subscribe("st/r")
+        # One publisher, two retained messages: sequence n, then n + 1.
+        self.pub("-t", "st/r", "-l", "-r", "-q", "1", input=b"old\nnew\n")
+        _, old, _ = raw.next_message()
+        raw.next_message()
+        sub = self.start_sub("-t", "st/r", "-C", "1", "--state", state)
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"new\n")
+        raw.publish("st/r", old, retain=True)  # the broker rolls back
+        sub = self.start_sub("-t", "st/r", "--state", state, wait=False)
+        self.assertRejected(sub.wait_stderr(" rejected ")[0], "st/r",
+                            "stale-retained")
+
     def test_corrupt_sub_state_is_an_error_at_start(self):
         state = self.path("bad.state")
         with open(state, "w") as f:
@@ -730,6 +766,13 @@ class PasswordAndAcl(CliCase):
         self.assertEqual(sub.finish(), 0)
         self.assertEqual(sub.out, b"allowed\n")
 
+    def test_password_argument_is_hidden_from_ps(self):
+        sub = self.start_sub("-t", "acl/ps", *self.auth("bob", "bob-pw"))
+        with open("/proc/%d/cmdline" % sub.p.pid, "rb") as f:
+            cmdline = f.read()
+        self.assertIn(b"acl/ps", cmdline)
+        self.assertNotIn(b"bob-pw", cmdline)
+
     def test_password_from_the_environment(self):
         env = dict(os.environ, E2E_MQTT_PASSWORD="alice-pw")
         self.pub("-t", "acl/env", "-m", "x", "-u", "alice", env=env)
@@ -771,6 +814,59 @@ class BrokerRestart(CliCase):
         got = sub.out.split(b"\n")[:-1]
         self.assertEqual(sorted(got), sorted(b"m%d" % i for i in range(n)))
         self.assertEqual(sub.rejections(), [])
+
+    def test_clean_session_subscriber_resubscribes_after_reconnect(self):
+        sub = self.start_sub("-t", "rs/b", "-C", "2")
+        self.pub("-t", "rs/b", "-m", "before")
+        sub.wait_lines(1)
+        self.broker.restart()
+        sub.wait_stderr("subscription acknowledged", 2)
+        self.pub("-t", "rs/b", "-m", "after")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"before\nafter\n")
+
+
+class MisbehavingBroker(CliCase):
+    """What mosquitto never does but a broker may: send a message twice."""
+
+    def envelope(self, topic, text):
+        raw = self.raw()
+        raw.subscribe(topic)
+        self.pub("-t", topic, "-m", text)
+        return raw.next_message()[1]
+
+    def run_against(self, sends):
+        """e2e-sub on a scripted broker that sends sends (a list of
+        publish() keyword arguments), then a genuine "last"."""
+        last = self.envelope("dup/a", "last")
+        with ScriptedBroker() as sb:
+            p = Proc([SUB, "-h", sb.host, "-p", str(sb.port), "-t", "dup/#",
+                      "-q", "1", "-d", "-K", self.keyring])
+            self.procs.append(p)
+            sb.wait_subscribed()
+            for kw in sends:
+                sb.publish("dup/a", **kw)
+            sb.publish("dup/a", last, qos=1, packet_id=99)
+            lines = p.wait_lines(2)
+            p.stop()
+        return p, lines
+
+    def test_dup_redelivery_is_printed_once_and_dropped_silently(self):
+        env = self.envelope("dup/a", "once")
+        p, lines = self.run_against([
+            dict(payload=env, qos=1, packet_id=1),
+            dict(payload=env, qos=1, packet_id=1, dup=True)])
+        self.assertEqual(lines, [b"once", b"last"])
+        self.assertEqual(p.rejections(), [])
+        self.assertIn("1 redelivered duplicates dropped", p.err_lines[-1])
+
+    def test_replay_without_dup_flag_is_reported(self):
+        env = self.envelope("dup/a", "once")
+        p, lines = self.run_against([
+            dict(payload=env, qos=1, packet_id=1),
+            dict(payload=env, qos=1, packet_id=2)])
+        self.assertEqual(lines, [b"once", b"last"])
+        self.assertRejected(p.rejections()[0], "dup/a", "replay")
 
 
 def main():

@@ -443,6 +443,13 @@ class Signer(KeygenCase):
                    message=re.escape(pw) + ":1: empty passphrase")
         self.assertFalse(os.path.exists(self.path("s.key")))
 
+    def test_overlong_passphrase_is_refused(self):
+        pw = self.passfile("x" * 1025 + "\n")
+        self.fails("signer", "new", "-s", self.path("s.key"), "-p",
+                   self.path("s.pub"), "--passphrase-file", pw,
+                   message=re.escape(pw) + ":1: passphrase longer than 1024")
+        self.assertFalse(os.path.exists(self.path("s.key")))
+
     def test_pub_prints_the_public_key_without_passphrase(self):
         sec, pub, sid = self.new_signer()
         out = self.ok("signer", "pub", "-s", sec).split()
