@@ -388,6 +388,7 @@ typedef struct e2e_receiver {
  * window, tag, signature, and only then update the guard.
  *
  * out needs room for info.payload_len bytes (env_len is always enough).
+ * out must not overlap env; env is never written.
  * On error nothing is delivered: *out_len is 0, out is zeroed (up to the
  * smaller of out_cap and the payload length), and info, if not NULL, holds
  * the parsed header when parsing got that far (for diagnostics only).

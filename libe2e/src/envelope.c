@@ -4,12 +4,14 @@
  * Nothing on the seal and open paths allocates: associated data is assembled
  * in a fixed stack buffer, the MAC and the signature digest are computed by
  * streaming over the pieces, and the sender draws its salts from a pool
- * filled in batches, so a seal makes no system call.
+ * filled in batches, so a seal costs no CSPRNG call (only a getpid(), so
+ * that a forked child never reuses its parent's salts).
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -336,6 +338,7 @@ struct e2e_sender {
 	int no_clock;
 	const e2e_signer *signer;
 	unsigned salt_next; /* salts used from the pool */
+	pid_t salt_pid;     /* the process that filled the pool */
 	uint8_t salts[SALT_POOL * E2E_SALT_BYTES];
 };
 
@@ -394,9 +397,14 @@ void e2e__sender_set_next_seq(e2e_sender *s, uint64_t seq)
 
 static const uint8_t *next_salt(e2e_sender *s)
 {
-	if (s->salt_next >= SALT_POOL) {
+	pid_t pid = getpid();
+
+	/* A forked child must not reuse the parent's remaining salts: with
+	 * the same sender id and sequence they would repeat whole nonces. */
+	if (s->salt_next >= SALT_POOL || s->salt_pid != pid) {
 		randombytes_buf(s->salts, sizeof s->salts);
 		s->salt_next = 0;
+		s->salt_pid = pid;
 	}
 	return s->salts + E2E_SALT_BYTES * s->salt_next++;
 }
@@ -594,7 +602,7 @@ E2E_API int e2e_open(const e2e_receiver *r, const char *topic,
 	const uint8_t *signer_pk;
 	size_t tlen, wipe = 0;
 	uint64_t now;
-	int rc;
+	int rc, defer;
 
 	memset(&in, 0, sizeof in);
 	if (out_len != NULL)
@@ -626,12 +634,30 @@ E2E_API int e2e_open(const e2e_receiver *r, const char *topic,
 	if (r->guard != NULL && (rc = e2e_guard_check(r->guard, &in, topic,
 						      delivery, now)) != E2E_OK)
 		goto cleanup;
-	/* 6. Tag, 7. signature. */
-	if ((rc = verify_tag(key, &in, topic, tlen, env, out)) != E2E_OK)
+	/* 6. Tag, 7. signature. A signed aead envelope is decrypted only once
+	 * its signature verified: no unverified plaintext ever reaches out. */
+	defer = in.is_signed && in.suite == E2E_SUITE_AEAD;
+	if ((rc = verify_tag(key, &in, topic, tlen, env, defer ? NULL : out)) !=
+	    E2E_OK)
 		goto cleanup;
 	if (in.is_signed && (rc = verify_signature(signer_pk, env, env_len,
 						   topic, tlen)) != E2E_OK)
 		goto cleanup;
+	if (defer &&
+	    (rc = verify_tag(key, &in, topic, tlen, env, out)) != E2E_OK)
+		goto cleanup;
+	/* An authentic unsigned envelope under a trusted signer's id was made
+	 * by a shared-key holder posing as the signer: accepting it would let
+	 * it advance (and exhaust) the signer's replay window. */
+	if (!in.is_signed && r->trust != NULL) {
+		int allowed;
+
+		if (e2e__trust_lookup(r->trust, in.sender_id, topic,
+				      &allowed) != NULL) {
+			rc = E2E_ERR_UNSIGNED;
+			goto cleanup;
+		}
+	}
 	/* 8. Deliver; only now does the guard learn of the message. Clear
 	 * bodies are copied only once everything verified. */
 	if (in.suite != E2E_SUITE_AEAD && in.payload_len > 0)

@@ -55,15 +55,31 @@ static int dir_of(const char *path, char *dir, size_t cap)
 	return 0;
 }
 
+int e2e__fsync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	int dfd, rc;
+
+	if (dir_of(path, dir, sizeof dir) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	rc = fsync(dfd);
+	close(dfd);
+	return rc;
+}
+
 int e2e__atomic_write(const char *path, const void *data, size_t len,
 		      mode_t mode)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	char tmp[PATH_MAX];
 	uint32_t rnd = randombytes_random();
-	int fd = -1, dfd = -1, saved;
+	int fd = -1, saved;
 
-	if (dir_of(path, dir, sizeof dir) != 0 ||
-	    snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%08x", path, (long)getpid(),
+	if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%08x", path, (long)getpid(),
 		     rnd) >= (int)sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return E2E_ERR_IO;
@@ -82,12 +98,9 @@ int e2e__atomic_write(const char *path, const void *data, size_t len,
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
-	/* Make the rename itself durable. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	/* Make the rename itself durable. The new file is in place whatever
+	 * happens here; a failure only means it may not survive a power cut. */
+	(void)e2e__fsync_dir(path);
 	return E2E_OK;
 fail:
 	saved = errno;
@@ -108,7 +121,7 @@ int e2e__read_file(const char *path, size_t max, int secret, char **buf,
 
 	*buf = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return E2E_ERR_IO;
 	if (fstat(fd, &st) != 0)

@@ -548,10 +548,16 @@ E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 		return E2E_ERR_NOT_RETAINED;
 	e = sender_find(g, info->sender_id);
 	/* A retained message may legitimately be older than the sender's
-	 * window: its topic record decides instead. */
-	if (retained)
+	 * window: its topic record decides instead. But one whose sequence is
+	 * inside the window and marked seen was delivered already (its topic
+	 * record may have been evicted since). */
+	if (retained) {
 		rc = topic_verdict(g, info, topic);
-	else
+		if (rc == E2E_OK && e != NIL && info->seq <= g->senders[e].top &&
+		    g->senders[e].top - info->seq < g->opts.window &&
+		    window_seen(g, e, info->seq))
+			rc = E2E_ERR_REPLAY;
+	} else
 		rc = e == NIL ? E2E_OK : window_verdict(g, e, info->seq);
 	if (rc != E2E_OK)
 		return rc;

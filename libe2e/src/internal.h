@@ -97,6 +97,10 @@ uint64_t e2e__now(void);
 int e2e__atomic_write(const char *path, const void *data, size_t len,
 		      mode_t mode);
 
+/* fsync the directory holding path, so that a rename or link into it is
+ * durable. 0, or -1 with errno set. */
+int e2e__fsync_dir(const char *path);
+
 /*
  * Read a whole file (at most max bytes) into a malloc'd buffer with a
  * terminating NUL (not counted in *len). If secret is non-zero the buffer is

@@ -207,36 +207,17 @@ static int write_new_direct(const char *path, const void *data, size_t len,
 	if (fd < 0)
 		return errno == EEXIST ? E2E_ERR_EXISTS : E2E_ERR_IO;
 	if (fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0 &&
-	    fsync(fd) == 0 && close(fd) == 0)
-		return E2E_OK;
+	    fsync(fd) == 0) {
+		if (close(fd) == 0)
+			return E2E_OK;
+		fd = -1; /* closed even when close() fails: never twice */
+	}
 	saved = errno;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	unlink(path);
 	errno = saved;
 	return E2E_ERR_IO;
-}
-
-static void fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash == NULL   ? 1
-		   : slash == path ? 1
-				   : (size_t)(slash - path);
-	int dfd;
-
-	if (n >= sizeof dir)
-		return;
-	if (slash == NULL)
-		memcpy(dir, ".", 1);
-	else
-		memcpy(dir, path, n);
-	dir[n] = '\0';
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
 }
 
 /*
@@ -274,7 +255,7 @@ static int write_new(const char *path, const void *data, size_t len,
 	saved = errno;
 	unlink(tmp);
 	if (rc == E2E_OK)
-		fsync_dir_of(path);
+		(void)e2e__fsync_dir(path);
 	errno = saved;
 	return rc;
 }

@@ -28,6 +28,10 @@ static int parse_signer(const struct e2e__kf_line *l, e2e_trust *t)
 		return rc;
 	if (e2e_signer_id_from_public(pk) != e2e__load64(idb))
 		return E2E_ERR_KEYFILE;
+	/* A carriage return inside the filters (one before the newline was
+	 * already dropped) would load but could never be saved again. */
+	if (strchr(l->field[2], '\r') != NULL)
+		return E2E_ERR_KEYFILE;
 	rc = e2e_trust_add(t, pk, l->field[2]);
 	/* An invalid filter is a fault of the file, reported with its line. */
 	return rc == E2E_ERR_INVAL ? E2E_ERR_KEYFILE : rc;

@@ -9,6 +9,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "e2e.h"
@@ -337,6 +342,76 @@ static void trust_finds_each_of_many_signers(void **state)
 	e2e_trust_free(t);
 }
 
+/* ---- files ---------------------------------------------------------- */
+
+/* A FIFO in place of a key or state file must give an error at once, not
+ * block until some writer appears (alarm() fails the test if it blocks). */
+static void reading_a_fifo_fails_without_blocking(void **state)
+{
+	char dir[] = "/tmp/e2e-core-XXXXXX", path[64];
+	char *buf = NULL;
+	size_t len = 1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(e2e__read_file(path, 1024, 0, &buf, &len), E2E_ERR_IO);
+	alarm(0);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void reading_a_group_readable_secret_file_is_refused(void **state)
+{
+	char dir[] = "/tmp/e2e-core-XXXXXX", path[64];
+	char *buf = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/secret", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("x\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(e2e__read_file(path, 1024, 1, &buf, &len),
+			 E2E_ERR_PERMISSIONS);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(e2e__read_file(path, 1024, 1, &buf, &len), E2E_OK);
+	assert_int_equal(len, 2);
+	sodium_free(buf);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void atomic_write_replaces_the_file_with_the_given_mode(void **state)
+{
+	char dir[] = "/tmp/e2e-core-XXXXXX", path[64];
+	char *buf = NULL;
+	size_t len;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/state", dir);
+	assert_int_equal(e2e__atomic_write(path, "old\n", 4, 0600), E2E_OK);
+	assert_int_equal(e2e__atomic_write(path, "new!\n", 5, 0600), E2E_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(e2e__read_file(path, 1024, 0, &buf, &len), E2E_OK);
+	assert_string_equal(buf, "new!\n");
+	free(buf);
+	/* Nothing else (no temporary file) is left in the directory. */
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +436,11 @@ int main(void)
 		cmocka_unit_test(
 			trust_refuses_duplicate_signers_and_bad_filters),
 		cmocka_unit_test(trust_finds_each_of_many_signers),
+		cmocka_unit_test(reading_a_fifo_fails_without_blocking),
+		cmocka_unit_test(
+			reading_a_group_readable_secret_file_is_refused),
+		cmocka_unit_test(
+			atomic_write_replaces_the_file_with_the_given_mode),
 	};
 	return cmocka_run_group_tests_name("core", tests, setup, NULL);
 }

@@ -791,6 +791,31 @@ open_rejects_signature_transplanted_from_another_signer(void **state)
 	}
 }
 
+static void open_rejects_unsigned_envelope_under_trusted_signer_id(void **state)
+{
+	const struct fixture *f = *state;
+	e2e_seal_params p;
+	uint8_t env[BUF];
+	size_t env_len;
+	enum mode unsigned_modes[] = {MODE_AEAD, MODE_MAC};
+	size_t i;
+
+	/* A shared-key holder seals without a signature but under signer A's
+	 * id, with the last sequence number: accepted, it would close A's
+	 * replay window for good. */
+	for (i = 0; i < 2; i++) {
+		params_for(&p, f, unsigned_modes[i]);
+		p.sender_id = e2e_signer_id(f->a);
+		p.seq = UINT64_MAX;
+		assert_int_equal(e2e_seal_explicit(&p, TOPIC, hello, HELLO_LEN,
+						   env, sizeof env, &env_len),
+				 E2E_OK);
+		assert_rc(open_with(&f->r, TOPIC, env, env_len, 0),
+			  E2E_ERR_UNSIGNED, "%s",
+			  modes[unsigned_modes[i]].name);
+	}
+}
+
 static void open_rejects_untrusted_signer(void **state)
 {
 	const struct fixture *f = *state;
@@ -1346,6 +1371,8 @@ int main(void)
 		cmocka_unit_test(
 			open_rejects_signature_transplanted_from_another_signer),
 		cmocka_unit_test(open_rejects_untrusted_signer),
+		cmocka_unit_test(
+			open_rejects_unsigned_envelope_under_trusted_signer_id),
 		cmocka_unit_test(
 			open_without_trust_set_rejects_signed_envelopes),
 		cmocka_unit_test(open_rejects_signer_not_allowed_on_topic),

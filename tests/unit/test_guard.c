@@ -616,6 +616,7 @@ static void guard_refuses_duplicate_retained(void **state)
 	assert_int_equal(deliver_info(g, &i, "t/r", RETAINED), E2E_OK);
 	assert_int_equal(deliver_info(g, &i, "t/r", RETAINED), E2E_ERR_REPLAY);
 	/* Another topic has its own record. */
+	i.seq = 2;
 	assert_int_equal(deliver_info(g, &i, "t/other", RETAINED), E2E_OK);
 	e2e_guard_free(g);
 }
@@ -680,6 +681,24 @@ static void guard_refuses_retained_with_lower_sequence(void **state)
 	e2e_guard_free(g);
 }
 
+/* Once a topic's record is evicted, the same retained envelope served again
+ * must still be refused while its sequence is inside the sender's window. */
+static void
+guard_refuses_seen_retained_after_its_topic_was_evicted(void **state)
+{
+	e2e_guard *g = guard_with(256, 16, 1, 0); /* one retained topic */
+	e2e_info first = retained_msg(alice, 10, NOW - 1000);
+	e2e_info other = retained_msg(bob, 1, NOW - 10);
+
+	(void)state;
+	assert_int_equal(deliver_info(g, &first, "t/r1", RETAINED), E2E_OK);
+	/* A second topic evicts t/r1's record. */
+	assert_int_equal(deliver_info(g, &other, "t/r2", RETAINED), E2E_OK);
+	assert_int_equal(deliver_info(g, &first, "t/r1", RETAINED),
+			 E2E_ERR_REPLAY);
+	e2e_guard_free(g);
+}
+
 static void guard_retained_delivery_ignores_sender_window(void **state)
 {
 	e2e_guard *g = default_guard();
@@ -734,9 +753,18 @@ static void guard_evicts_least_recently_updated_topic(void **state)
 	assert_int_equal(deliver_info(g, &i, "t/a", RETAINED), E2E_OK);
 	i.seq = 4;
 	assert_int_equal(deliver_info(g, &i, "t/c", RETAINED), E2E_OK);
-	/* t/b was forgotten: its old message is no longer known there. */
-	i.seq = 2;
-	assert_int_equal(e2e_guard_check(g, &i, "t/b", RETAINED, NOW), E2E_OK);
+	/* t/b was forgotten: an older retained message from another sender
+	 * is no longer stale there, while it still is on t/a. */
+	{
+		e2e_info older = retained_msg(carol, 1, NOW - 200);
+
+		assert_int_equal(
+			e2e_guard_check(g, &older, "t/b", RETAINED, NOW),
+			E2E_OK);
+		assert_int_equal(
+			e2e_guard_check(g, &older, "t/a", RETAINED, NOW),
+			E2E_ERR_STALE_RETAINED);
+	}
 	i.seq = 3;
 	assert_int_equal(e2e_guard_check(g, &i, "t/a", RETAINED, NOW),
 			 E2E_ERR_REPLAY);
@@ -1249,6 +1277,8 @@ int main(void)
 		cmocka_unit_test(guard_refuses_retained_with_older_timestamp),
 		cmocka_unit_test(guard_does_not_compare_missing_timestamps),
 		cmocka_unit_test(guard_refuses_retained_with_lower_sequence),
+		cmocka_unit_test(
+			guard_refuses_seen_retained_after_its_topic_was_evicted),
 		cmocka_unit_test(guard_retained_delivery_ignores_sender_window),
 		cmocka_unit_test(guard_retained_delivery_updates_sender_window),
 		cmocka_unit_test(guard_live_message_does_not_roll_back_topic),

@@ -1070,6 +1070,10 @@ static void trust_load_reports_each_bad_line(void **state)
 	/* truncated */
 	snprintf(text, sizeof text, "libe2e-trust 1\n%.30s", good);
 	expect_trust_error(d->file, text, E2E_ERR_TRUNCATED, 2);
+	/* carriage return inside the filters: it could never be saved back */
+	snprintf(text, sizeof text, "libe2e-trust 1\n%.*s a/\rb\n",
+		 (int)(strlen(good) - 5), good);
+	expect_trust_error(d->file, text, E2E_ERR_KEYFILE, 2);
 }
 
 static void trust_save_keeps_the_mode_of_the_file_it_replaces(void **state)
