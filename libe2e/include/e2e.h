@@ -311,7 +311,9 @@ typedef struct e2e_sender_opts {
 	/* 0: a random sender id. Ignored with a signer: its id is used. */
 	uint64_t sender_id;
 	/* First epoch. 0: the current Unix time. A sender that restarts MUST
-	 * use a larger epoch than before (persist it, or use the clock). */
+	 * use a larger epoch than before: persist it, or rely on the clock
+	 * only if restarts are always more than a second apart (a signer's
+	 * id never changes, so a repeated epoch repeats sequence numbers). */
 	uint32_t epoch;
 	const e2e_signer *signer; /* borrowed; NULL: unsigned */
 	int no_clock;             /* 1: timestamps are 0 */
