@@ -434,15 +434,16 @@ class AdversarialCase(unittest.TestCase):
             self.assertEqual(out[-1], "", "partial last line")
             self.assertEqual(out[:-1], want,
                              "stdout is not exactly the genuine messages")
-            got = [REJECTED.match(line) for line in sub.rejections()]
+            lines = sub.rejections()
+            got = [REJECTED.match(line) for line in lines]
             self.assertEqual(len(got), len(exp), "one line per attack")
             for i, (m, (topic, reasons, payload)) in enumerate(zip(got,
                                                                    exp)):
-                self.assertIsNotNone(m, sub.rejections()[i])
+                self.assertIsNotNone(m, lines[i])
                 self.assertEqual(
                     (m.group(1), m.group(2) in reasons), (topic, True),
                     "attack %d (%r...): got %r, expected one of %s" % (
-                        i, payload[:48], sub.rejections()[i],
+                        i, payload[:48], lines[i],
                         sorted(str(r) for r in reasons)))
             for line in sub.err_lines:
                 self.assertNotIn("rror", line)
