@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build and run every test: the whole suite (unit, vectors, integration
 # through a real mosquitto, Python binding, fuzz corpus regression), then the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# every libFuzzer target for FUZZ_SECONDS (default 30) each.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -19,6 +20,14 @@ BUILD=$top/build-asan sh scripts/build.sh CC=$san_cc --enable-sanitizers
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j2 check-unit) ||
 	status=1
 sh scripts/test-summary.sh build-asan sanitizers || true
+
+echo "== fuzzing: every libFuzzer target for ${FUZZ_SECONDS:-30} s under ASan+UBSan (build-fuzz/)"
+if command -v clang >/dev/null 2>&1; then
+	FUZZ_BUILD_DIR=$top/build-fuzz sh tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" ||
+		status=1
+else
+	echo "clang is not installed: fuzzing skipped (scripts/install-deps.sh test installs it)"
+fi
 
 if [ $status -ne 0 ]; then
 	echo "FAILED: see the *.log files named above" >&2

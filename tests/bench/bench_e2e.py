@@ -7,8 +7,12 @@ same run; and e2e-sub's resident memory over a long stream.
                              [--sizes 64,1024] [--qos 0,1]
                              [--memory 100000,1000000] [--csv FILE]
 
+A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
+client library as e2e-pub and e2e-sub (Paho MQTTAsync) without libe2e, so
+that the cost of the client library and the cost of libe2e show apart.
+
 A benchmark, not a test: it prints figures. For each payload size and QoS,
-runs alternate between the two tool pairs; each run starts a subscriber
+runs alternate between the tool pairs; each run starts a subscriber
 (stdout to a file), waits until it is subscribed (probe messages until one
 arrives), then times the publisher sending N messages with -l until the
 subscriber has printed all N. Messages/s is N / that time; the figure is
@@ -177,11 +181,12 @@ def one_run(pair, workdir, size, count, qos, bound):
 
 
 def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
-    """Messages/s of each pair, and CPU microseconds per message of each
-    publisher and subscriber (medians of runs)."""
-    print("%-6s %3s %4s %10s %10s %6s  %s" %
-          ("bytes", "qos", "runs", "e2e msg/s", "plain", "ratio",
-           "CPU us/msg: e2e-pub plain-pub e2e-sub plain-sub"))
+    """Messages/s of each pair, its ratio to the plain mosquitto tools, and
+    CPU microseconds per message of its publisher and subscriber (medians
+    of runs; runs alternate between the pairs)."""
+    print("%-6s %3s %-6s %10s %7s %14s %14s" %
+          ("bytes", "qos", "pair", "msg/s", "ratio", "pub CPU us/msg",
+           "sub CPU us/msg"))
     for size in sizes:
         for qos in qoses:
             res = {p.name: [] for p in pairs}
@@ -189,23 +194,25 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                 for p in pairs:
                     res[p.name].append(
                         one_run(p, workdir, size, count, qos, 300))
-
-            def med(name, i):
-                return statistics.median(r[i] for r in res[name])
-            rate = {n: count / med(n, 0) for n in res}
-            cpu = {(n, i): med(n, i) * 1e6 / count
-                   for n in res for i in (1, 2)}
-            ratio = rate["e2e"] / rate["plain"]
-            print("%-6d %3d %4d %10.0f %10.0f %6.3f  %18.1f %9.1f %7.1f %9.1f"
-                  % (size, qos, runs, rate["e2e"], rate["plain"], ratio,
-                     cpu["e2e", 1], cpu["plain", 1], cpu["e2e", 2],
-                     cpu["plain", 2]))
+            rate = {}
+            for p in pairs:
+                r = res[p.name]
+                rate[p.name] = count / statistics.median(x[0] for x in r)
+                pub_us = statistics.median(x[1] for x in r) * 1e6 / count
+                sub_us = statistics.median(x[2] for x in r) * 1e6 / count
+                ratio = rate[p.name] / rate["plain"] if "plain" in rate \
+                    else float("nan")
+                print("%-6d %3d %-6s %10.0f %7.3f %14.1f %14.1f" %
+                      (size, qos, p.name, rate[p.name], ratio, pub_us,
+                       sub_us))
+                if csv:
+                    csv.write("e2e,%d,%d,%s,%d,%d,%.1f,%.2f,%.2f\n" %
+                              (size, qos, p.name, count, runs,
+                               rate[p.name], pub_us, sub_us))
+            e2e = rate["e2e"] / rate["plain"]
+            print("%-6d %3d %-6s %10s %7.3f   (e2e / plain, the target)" %
+                  (size, qos, "=>", "", e2e))
             sys.stdout.flush()
-            if csv:
-                csv.write("e2e,%d,%d,%d,%.1f,%.1f,%.4f,%.2f,%.2f,%.2f,%.2f\n"
-                          % (size, qos, count, rate["e2e"], rate["plain"],
-                             ratio, cpu["e2e", 1], cpu["plain", 1],
-                             cpu["e2e", 2], cpu["plain", 2]))
 
 
 def memory(pairs, workdir, marks, size, csv):
@@ -214,7 +221,7 @@ def memory(pairs, workdir, marks, size, csv):
     data = payload_file(workdir, size, total)
     probe = payload_file(workdir, size, 1)
     print("\n%-14s %12s %12s" % ("subscriber", "messages", "RSS KiB"))
-    for p in pairs:
+    for p in pairs[:2]:  # plain and e2e
         out_path = os.path.join(workdir, "mem.out")
         sub = Subscriber(p.sub + ["-q", "0"], out_path, size + 1)
         try:
@@ -255,6 +262,8 @@ def main():
     ap.add_argument("--memory", default="100000,1000000",
                     help="message counts at which e2e-sub's RSS is read "
                          "('' to skip)")
+    ap.add_argument("--no-paho", action="store_true",
+                    help="skip the plain Paho pair (paho_pub, paho_sub)")
     ap.add_argument("--csv")
     args = ap.parse_args()
 
@@ -275,11 +284,20 @@ def main():
                     extra="max_queued_messages 0") as b:
             conn = ["-h", b.host, "-p", str(b.port)]
             pairs = [
-                Pair("e2e", [e2e_pub, *conn, "-t", TOPIC, "-K", keyring],
-                     [e2e_sub, *conn, "-t", TOPIC, "-K", keyring]),
                 Pair("plain", [mpub, *conn, "-t", TOPIC],
                      [msub, *conn, "-t", TOPIC]),
+                Pair("e2e", [e2e_pub, *conn, "-t", TOPIC, "-K", keyring],
+                     [e2e_sub, *conn, "-t", TOPIC, "-K", keyring]),
             ]
+            bench = os.path.join(builddir, "tests", "bench")
+            ppub = os.path.join(bench, "paho_pub")
+            psub = os.path.join(bench, "paho_sub")
+            if (os.access(ppub, os.X_OK) and os.access(psub, os.X_OK)
+                    and not args.no_paho):
+                # The client library alone: Paho MQTTAsync without libe2e,
+                # the same library as e2e-pub and e2e-sub.
+                pairs.append(Pair("paho", [ppub, *conn, "-t", TOPIC],
+                                  [psub, *conn, "-t", TOPIC]))
             print("bench_e2e: mosquitto on 127.0.0.1:%d, %d messages per "
                   "run, median of %d runs\n" % (b.port, args.messages,
                                                  args.runs))

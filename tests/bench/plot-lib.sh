@@ -11,8 +11,19 @@ command -v gnuplot >/dev/null 2>&1 || {
 	echo "plot-lib.sh: gnuplot not found (Debian: gnuplot-nox)" >&2
 	exit 1
 }
-sel() { # mode column: the rows of one mode's seal+open
-	printf "< awk -F, '\$1==\"lib\" && \$2==\"%s\" && \$3==\"seal+open\"' '%s'" "$1" "$csv"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# One file per mode: its seal+open rows.
+for m in aead mac aead+sig mac+sig sig; do
+	awk -F, -v m="$m" '$1 == "lib" && $2 == m && $3 == "seal+open"' \
+		"$csv" >"$tmp/$m.csv"
+done
+if [ ! -s "$tmp/aead.csv" ]; then
+	echo "plot-lib.sh: no envelope figures in $csv (bench_lib --only?): no plot"
+	exit 0
+fi
+sel() {
+	printf '%s/%s.csv' "$tmp" "$1"
 }
 gnuplot <<GP
 set terminal pngcairo size 1400,560 font ",10"
@@ -20,7 +31,8 @@ set output '$png'
 set datafile separator ','
 set multiplot layout 1,2 title "libe2e vs raw libsodium, seal+open, median of runs"
 set logscale x 2
-set format x '%.0s%cB'
+set xtics ("16 B" 16, "64 B" 64, "256 B" 256, "1 KiB" 1024, "16 KiB" 16384, \
+	   "64 KiB" 65536, "1 MiB" 1048576)
 set xlabel 'payload'
 set key top left
 set grid
@@ -38,8 +50,8 @@ plot "$(sel aead)" using 4:7 with linespoints lw 2 lc 1 pt 7 title 'aead (libe2e
 unset logscale y
 set ylabel 'time libe2e / time raw'
 set title 'ratio (1 = as fast as the raw primitive)'
-set key top right
-set yrange [0.5:*]
+set key bottom left
+set yrange [0.5:1.25]
 plot "$(sel aead)" using 4:9 with linespoints lw 2 lc 1 pt 7 title 'aead', \
      "$(sel mac)" using 4:9 with linespoints lw 2 lc 2 pt 7 title 'mac', \
      "$(sel aead+sig)" using 4:9 with linespoints lw 2 lc 3 pt 7 title 'aead+sig', \
