@@ -591,6 +591,82 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 	return -1;
 }
 
+static int check_pub(struct cli_config *cfg)
+{
+	if (cfg->topic_count > 1) {
+		cli_err(cfg, "only one topic (-t) may be given");
+		return -1;
+	}
+	if (strpbrk(cfg->topics[0], "+#")) {
+		cli_err(cfg, "cannot publish to a topic filter: %s",
+			cfg->topics[0]);
+		return -1;
+	}
+	if (cfg->source == CLI_SRC_NONE) {
+		cli_err(cfg, "a message is needed (-m, -f, -s, -l or -n)");
+		return -1;
+	}
+	if (!cfg->keyring_path && !cfg->sign_path) {
+		cli_err(cfg, "a keyring (-K) or a signing key (--sign) is "
+			     "needed");
+		return -1;
+	}
+	if (cfg->mode >= 0 && !cfg->keyring_path) {
+		cli_err(cfg, "--mode needs a keyring (-K)");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_sub(struct cli_config *cfg)
+{
+	for (int i = 0; i < cfg->topic_count; i++) {
+		if (e2e_filter_check(cfg->topics[i]) != E2E_OK) {
+			cli_err(cfg, "invalid topic filter: %s",
+				cfg->topics[i]);
+			return -1;
+		}
+	}
+	if (!cfg->keyring_path && !cfg->trust_path) {
+		cli_err(cfg, "a keyring (-K) or a trust file (--trust) is "
+			     "needed");
+		return -1;
+	}
+	if (cfg->require_signature && !cfg->trust_path) {
+		cli_err(cfg, "--require-signature needs --trust");
+		return -1;
+	}
+	if (cfg->json && cfg->format) {
+		cli_err(cfg, "--json and -F exclude each other");
+		return -1;
+	}
+	return 0;
+}
+
+/* Defaults that depend on other options: host, client id, password from
+ * the environment. */
+static int fill_defaults(struct cli_config *cfg)
+{
+	char buf[64];
+
+	if (!cfg->password && cfg->username) {
+		const char *env = getenv("E2E_MQTT_PASSWORD");
+		if (env && !(cfg->password = strdup(env)))
+			return -1;
+	}
+	if (!cfg->host && set_string(&cfg->host, "localhost"))
+		return -1;
+	if (cfg->id)
+		return 0;
+	if (cfg->id_prefix)
+		snprintf(buf, sizeof buf, "%.40s%ld", cfg->id_prefix,
+			 (long)getpid());
+	else
+		snprintf(buf, sizeof buf, "%s-%ld-%08x", cfg->prog,
+			 (long)getpid(), (unsigned)randombytes_random());
+	return set_string(&cfg->id, buf);
+}
+
 /* Cross-option rules, after every option is known. */
 static int check_config(struct cli_config *cfg)
 {
@@ -598,52 +674,8 @@ static int check_config(struct cli_config *cfg)
 		cli_err(cfg, "a topic is needed (-t)");
 		return -1;
 	}
-	if (cfg->tool == CLI_PUB) {
-		if (cfg->topic_count > 1) {
-			cli_err(cfg, "only one topic (-t) may be given");
-			return -1;
-		}
-		if (strpbrk(cfg->topics[0], "+#")) {
-			cli_err(cfg, "cannot publish to a topic filter: %s",
-				cfg->topics[0]);
-			return -1;
-		}
-		if (cfg->source == CLI_SRC_NONE) {
-			cli_err(cfg, "a message is needed (-m, -f, -s, -l or "
-				     "-n)");
-			return -1;
-		}
-		if (!cfg->keyring_path && !cfg->sign_path) {
-			cli_err(cfg, "a keyring (-K) or a signing key (--sign) "
-				     "is needed");
-			return -1;
-		}
-		if (cfg->mode >= 0 && !cfg->keyring_path) {
-			cli_err(cfg, "--mode needs a keyring (-K)");
-			return -1;
-		}
-	} else {
-		for (int i = 0; i < cfg->topic_count; i++) {
-			if (e2e_filter_check(cfg->topics[i]) != E2E_OK) {
-				cli_err(cfg, "invalid topic filter: %s",
-					cfg->topics[i]);
-				return -1;
-			}
-		}
-		if (!cfg->keyring_path && !cfg->trust_path) {
-			cli_err(cfg, "a keyring (-K) or a trust file (--trust) "
-				     "is needed");
-			return -1;
-		}
-		if (cfg->require_signature && !cfg->trust_path) {
-			cli_err(cfg, "--require-signature needs --trust");
-			return -1;
-		}
-		if (cfg->json && cfg->format) {
-			cli_err(cfg, "--json and -F exclude each other");
-			return -1;
-		}
-	}
+	if (cfg->tool == CLI_PUB ? check_pub(cfg) : check_sub(cfg))
+		return -1;
 	if (!cfg->clean_session && !cfg->id) {
 		cli_err(cfg, "a persistent session (-c) needs a client id "
 			     "(-i)");
@@ -653,28 +685,11 @@ static int check_config(struct cli_config *cfg)
 		cli_err(cfg, "--cert and --key go together");
 		return -1;
 	}
-	if (!cfg->password) {
-		const char *env = getenv("E2E_MQTT_PASSWORD");
-		if (env && !(cfg->password = strdup(env)))
-			return -1;
-	}
+	if (fill_defaults(cfg))
+		return -1;
 	if (cfg->password && !cfg->username) {
 		cli_err(cfg, "a password needs a username (-u)");
 		return -1;
-	}
-	if (!cfg->host && set_string(&cfg->host, "localhost"))
-		return -1;
-	if (!cfg->id) {
-		uint32_t r = randombytes_random();
-		char buf[64];
-		if (cfg->id_prefix)
-			snprintf(buf, sizeof buf, "%.40s%ld", cfg->id_prefix,
-				 (long)getpid());
-		else
-			snprintf(buf, sizeof buf, "%s-%ld-%08x", cfg->prog,
-				 (long)getpid(), (unsigned)r);
-		if (set_string(&cfg->id, buf))
-			return -1;
 	}
 	return 0;
 }
@@ -1086,9 +1101,9 @@ static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 
 static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
 {
-	if (ok)
-		cli_debug(c->cfg, "subscription acknowledged");
 	pthread_mutex_lock(&c->mu);
+	if (ok && c->subscribed)
+		cli_debug(c->cfg, "subscribed again after reconnecting");
 	if (!ok) {
 		if (!c->subscribed) {
 			c->subscribe_failed = 1;
@@ -1274,17 +1289,103 @@ static int interrupted(void)
 	return cli_stop_requested();
 }
 
+static int uses_tls(const struct cli_config *cfg)
+{
+	return cfg->cafile || cfg->capath || cfg->certfile;
+}
+
+static void make_uri(const struct cli_config *cfg, char *uri, size_t cap)
+{
+	int tls = uses_tls(cfg);
+	int port = cfg->port ? cfg->port : (tls ? 8883 : 1883);
+
+	/* IPv6 literals need brackets in a URI. */
+	snprintf(uri, cap,
+		 strchr(cfg->host, ':') ? "%s://[%.512s]:%d" : "%s://%.512s:%d",
+		 tls ? "ssl" : "tcp", cfg->host, port);
+}
+
+static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
+{
+	const struct cli_config *cfg = c->cfg;
+
+	ssl->trustStore = cfg->cafile;
+	ssl->CApath = cfg->capath;
+	ssl->keyStore = cfg->certfile;
+	ssl->privateKey = cfg->keyfile;
+	ssl->enableServerCertAuth = 1; /* the chain, always */
+	ssl->verify = !cfg->insecure;  /* the host name */
+	ssl->sslVersion = cfg->tls_version;
+	ssl->ssl_error_cb = on_ssl_error;
+	ssl->ssl_error_context = c;
+}
+
+/* The first connection (and subscription): 0, or -1 when it failed or a
+ * signal came first. */
+static int wait_first_connection(struct cli_conn *c, const char *uri)
+{
+	const struct cli_config *cfg = c->cfg;
+	int result = -1;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->connect_done ||
+	       (c->connect_rc == 0 && c->on_message && !c->subscribed)) {
+		cond_wait_ms(c, 100);
+		if (interrupted()) {
+			pthread_mutex_unlock(&c->mu);
+			return -1;
+		}
+	}
+	if (c->connect_rc != 0) {
+		if (!cfg->quiet)
+			cli_err(cfg, "cannot connect to %s: %s", uri,
+				c->connect_err);
+	} else if (c->subscribe_failed) {
+		cli_err(cfg, "subscription refused: %s", c->subscribe_err);
+	} else {
+		result = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (result == 0)
+		cli_debug(cfg, "connected%s",
+			  c->on_message ? " and subscribed" : "");
+	return result;
+}
+
+static int create_client(struct cli_conn *c, const char *uri)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	int rc;
+
+	/* Publications made while the connection is down wait in memory. */
+	co.sendWhileDisconnected = 1;
+	co.maxBufferedMessages = 100000;
+	co.MQTTVersion = c->cfg->mqtt_version >= MQTTVERSION_5
+				 ? MQTTVERSION_5
+				 : MQTTVERSION_DEFAULT;
+	rc = MQTTAsync_createWithOptions(&c->client, uri, c->cfg->id,
+					 MQTTCLIENT_PERSISTENCE_NONE, NULL,
+					 &co);
+	if (rc != MQTTASYNC_SUCCESS) {
+		cli_err(c->cfg, "cannot create MQTT client for %s: %s", uri,
+			MQTTAsync_strerror(rc));
+		c->client = NULL;
+		return -1;
+	}
+	MQTTAsync_setCallbacks(c->client, c, on_connection_lost,
+			       on_message_arrived, NULL);
+	MQTTAsync_setConnected(c->client, c, on_connected);
+	return 0;
+}
+
 int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 		  int subscribe, cli_on_message on_message, void *ctx)
 {
-	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	MQTTAsync_connectOptions v3 = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_connectOptions v5 = MQTTAsync_connectOptions_initializer5;
 	MQTTAsync_connectOptions *opts;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
-	int tls = cfg->cafile || cfg->capath || cfg->certfile;
-	int port = cfg->port ? cfg->port : (tls ? 8883 : 1883);
 	char uri[600];
 	int rc, result = -1;
 
@@ -1294,32 +1395,9 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 	c->ctx = ctx;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-
-	/* IPv6 literals need brackets in a URI. */
-	if (strchr(cfg->host, ':'))
-		snprintf(uri, sizeof uri, "%s://[%.512s]:%d",
-			 tls ? "ssl" : "tcp", cfg->host, port);
-	else
-		snprintf(uri, sizeof uri, "%s://%.512s:%d", tls ? "ssl" : "tcp",
-			 cfg->host, port);
-
-	co.sendWhileDisconnected = 1;
-	co.maxBufferedMessages = 100000;
-	co.MQTTVersion = cfg->mqtt_version >= MQTTVERSION_5
-				 ? MQTTVERSION_5
-				 : MQTTVERSION_DEFAULT;
-	rc = MQTTAsync_createWithOptions(&c->client, uri, cfg->id,
-					 MQTTCLIENT_PERSISTENCE_NONE, NULL,
-					 &co);
-	if (rc != MQTTASYNC_SUCCESS) {
-		cli_err(cfg, "cannot create MQTT client for %s: %s", uri,
-			MQTTAsync_strerror(rc));
-		c->client = NULL;
+	make_uri(cfg, uri, sizeof uri);
+	if (create_client(c, uri))
 		return -1;
-	}
-	MQTTAsync_setCallbacks(c->client, c, on_connection_lost,
-			       on_message_arrived, NULL);
-	MQTTAsync_setConnected(c->client, c, on_connected);
 
 	if (cfg->mqtt_version >= MQTTVERSION_5) {
 		opts = &v5;
@@ -1352,54 +1430,26 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 	opts->maxRetryInterval = 8;
 	opts->maxInflight = 1024;
 	opts->context = c;
-	if (tls) {
-		ssl.trustStore = cfg->cafile;
-		ssl.CApath = cfg->capath;
-		ssl.keyStore = cfg->certfile;
-		ssl.privateKey = cfg->keyfile;
-		ssl.enableServerCertAuth = 1;
-		ssl.verify = !cfg->insecure;
-		ssl.sslVersion = cfg->tls_version;
-		ssl.ssl_error_cb = on_ssl_error;
-		ssl.ssl_error_context = c;
+	if (uses_tls(cfg)) {
+		set_tls(c, &ssl);
 		opts->ssl = &ssl;
 	}
 
 	cli_debug(cfg, "connecting to %s as %s", uri, cfg->id);
 	rc = MQTTAsync_connect(c->client, opts);
-	if (rc != MQTTASYNC_SUCCESS) {
+	if (rc != MQTTASYNC_SUCCESS)
 		cli_err(cfg, "cannot connect to %s: %s", uri,
 			MQTTAsync_strerror(rc));
-		goto out;
-	}
-	pthread_mutex_lock(&c->mu);
-	while (!c->connect_done ||
-	       (c->connect_rc == 0 && c->on_message && !c->subscribed)) {
-		cond_wait_ms(c, 100);
-		if (interrupted()) {
-			pthread_mutex_unlock(&c->mu);
-			goto out;
-		}
-	}
-	if (c->connect_rc != 0) {
-		if (!cfg->quiet)
-			cli_err(cfg, "cannot connect to %s: %s", uri,
-				c->connect_err);
-	} else if (c->subscribe_failed) {
-		cli_err(cfg, "subscription refused: %s", c->subscribe_err);
-	} else {
-		result = 0;
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (result == 0)
-		cli_debug(cfg, "connected%s",
-			  c->on_message ? " and subscribed" : "");
-out:
+	else
+		result = wait_first_connection(c, uri);
 	MQTTProperties_free(&props);
 	return result;
 }
 
-static void on_publish_result(struct cli_conn *c, int ok, const char *msg)
+/* refused: the broker said no (an MQTT 5 reason code); otherwise the
+ * message was lost on the way. */
+static void on_publish_result(struct cli_conn *c, int ok, int refused,
+			      const char *msg)
 {
 	pthread_mutex_lock(&c->mu);
 	c->inflight--;
@@ -1407,42 +1457,110 @@ static void on_publish_result(struct cli_conn *c, int ok, const char *msg)
 		c->published++;
 	} else {
 		c->publish_failed++;
-		cli_err(c->cfg, "publish to %s refused: %s", c->cfg->topics[0],
-			msg);
+		if (refused)
+			cli_err(c->cfg,
+				"publish to %s refused by the broker: %s",
+				c->cfg->topics[0], msg);
+		else
+			cli_err(c->cfg, "publish to %s failed: %s",
+				c->cfg->topics[0], msg);
 	}
 	signal_cond(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
+/*
+ * One publication, kept until the broker acknowledges it. Paho discards
+ * what is queued or in flight when a connection breaks (even with a
+ * persistent session, for commands not yet written); such a publication is
+ * sent again, the same envelope with the same sequence number, so nothing
+ * is lost. If the broker did get the first copy, the subscriber refuses
+ * the second as a replay: at least once, never twice on its stdout.
+ */
+struct cli_pending {
+	struct cli_conn *c;
+	int qos;
+	int retain;
+	int attempts;
+	size_t len;
+	char *topic; /* points into data, after the payload */
+	uint8_t data[];
+};
+
+#define CLI_MAX_ATTEMPTS 20
+
+static int send_pending(struct cli_pending *p);
+
+static void pending_done(struct cli_pending *p, int ok, int refused, int code,
+			 const char *msg)
+{
+	if (!ok && !refused && p->attempts < CLI_MAX_ATTEMPTS &&
+	    (code == MQTTASYNC_OPERATION_INCOMPLETE ||
+	     code == MQTTASYNC_DISCONNECTED || code == MQTTASYNC_FAILURE)) {
+		cli_debug(p->c->cfg, "publication discarded by a "
+				     "disconnection: sending it again");
+		if (send_pending(p) == MQTTASYNC_SUCCESS)
+			return;
+	}
+	on_publish_result(p->c, ok, refused, msg);
+	free(p);
+}
+
 static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
 {
 	(void)resp;
-	on_publish_result(ctx, 1, NULL);
+	pending_done(ctx, 1, 0, 0, NULL);
 }
 
 static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
 {
-	on_publish_result(ctx, 0,
-			  resp && resp->message
-				  ? resp->message
-				  : MQTTAsync_strerror(resp ? resp->code : -1));
+	int code = resp ? resp->code : -1;
+
+	pending_done(ctx, 0, 0, code,
+		     resp && resp->message ? resp->message
+					   : MQTTAsync_strerror(code));
 }
 
 static void on_publish_ok5(void *ctx, MQTTAsync_successData5 *resp)
 {
 	if (resp && resp->reasonCode >= 0x80)
-		on_publish_result(ctx, 0,
-				  MQTTReasonCode_toString(resp->reasonCode));
+		pending_done(ctx, 0, 1, 0,
+			     MQTTReasonCode_toString(resp->reasonCode));
 	else
-		on_publish_result(ctx, 1, NULL);
+		pending_done(ctx, 1, 0, 0, NULL);
 }
 
 static void on_publish_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-	on_publish_result(ctx, 0,
-			  resp && resp->reasonCode
-				  ? MQTTReasonCode_toString(resp->reasonCode)
-				  : MQTTAsync_strerror(resp ? resp->code : -1));
+	int code = resp ? resp->code : -1;
+
+	if (resp && resp->reasonCode >= 0x80)
+		pending_done(ctx, 0, 1, code,
+			     MQTTReasonCode_toString(resp->reasonCode));
+	else
+		pending_done(ctx, 0, 0, code, MQTTAsync_strerror(code));
+}
+
+/* Hand the publication to Paho (which copies the payload). */
+static int send_pending(struct cli_pending *p)
+{
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+	p->attempts++;
+	msg.payload = p->data;
+	msg.payloadlen = (int)p->len;
+	msg.qos = p->qos;
+	msg.retained = p->retain;
+	ro.context = p;
+	if (is_v5(p->c)) {
+		ro.onSuccess5 = on_publish_ok5;
+		ro.onFailure5 = on_publish_fail5;
+	} else {
+		ro.onSuccess = on_publish_ok;
+		ro.onFailure = on_publish_fail;
+	}
+	return MQTTAsync_sendMessage(p->c->client, p->topic, &msg, &ro);
 }
 
 /* At most this many publications wait for their acknowledgement: enough
@@ -1453,38 +1571,40 @@ static void on_publish_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain)
 {
-	MQTTAsync_message msg = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	size_t tlen = strlen(topic);
+	struct cli_pending *p;
 	int rc;
 
-	if (len > INT_MAX) {
+	if (len > INT_MAX || len > SIZE_MAX - sizeof *p - tlen - 1) {
 		cli_err(c->cfg, "message too large");
 		return -1;
 	}
+	if (!(p = malloc(sizeof *p + len + tlen + 1))) {
+		cli_err(c->cfg, "out of memory");
+		return -1;
+	}
+	p->c = c;
+	p->qos = qos;
+	p->retain = retain;
+	p->attempts = 0;
+	p->len = len;
+	memcpy(p->data, payload, len);
+	p->topic = (char *)p->data + len;
+	memcpy(p->topic, topic, tlen + 1);
+
 	pthread_mutex_lock(&c->mu);
 	while (c->inflight >= CLI_MAX_INFLIGHT) {
 		cond_wait_ms(c, 100);
 		if (interrupted()) {
 			pthread_mutex_unlock(&c->mu);
+			free(p);
 			return -1;
 		}
 	}
 	c->inflight++;
 	pthread_mutex_unlock(&c->mu);
 
-	msg.payload = (void *)payload;
-	msg.payloadlen = (int)len;
-	msg.qos = qos;
-	msg.retained = retain;
-	ro.context = c;
-	if (is_v5(c)) {
-		ro.onSuccess5 = on_publish_ok5;
-		ro.onFailure5 = on_publish_fail5;
-	} else {
-		ro.onSuccess = on_publish_ok;
-		ro.onFailure = on_publish_fail;
-	}
-	rc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+	rc = send_pending(p);
 	if (rc != MQTTASYNC_SUCCESS) {
 		pthread_mutex_lock(&c->mu);
 		c->inflight--;
@@ -1492,6 +1612,7 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		pthread_mutex_unlock(&c->mu);
 		cli_err(c->cfg, "cannot publish to %s: %s", topic,
 			MQTTAsync_strerror(rc));
+		free(p);
 		return -1;
 	}
 	return 0;

@@ -30,7 +30,7 @@ for tool in "$MOSQUITTO" mosquitto_pub mosquitto_sub; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-demo.XXXXXX")
-broker_pid= sub_pid= pub_pid= spy_pid=
+broker_pid='' sub_pid='' pub_pid='' spy_pid=''
 cleanup() {
 	exec 3>&- 2>/dev/null || true
 	for pid in $pub_pid $sub_pid $spy_pid $broker_pid; do
@@ -44,7 +44,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+else
+	say() { printf '\n%s\n' "$*"; }
+fi
 run() { printf '   $ %s\n' "$*" | sed "s|$bin/||"; "$@" >/dev/null; }
 # wait_for FILE TEXT [COUNT]: until FILE has COUNT lines containing TEXT
 # (at most 15 s).
@@ -176,7 +180,7 @@ else
 fi
 
 say "6. The attacker with broker access"
-echo "   a) replays the last genuine message, captured on the wire"
+echo "   a) records a genuine message as it goes by, then sends it again"
 echo "door open" >&3
 wait_for sub.out '"payload"' 6
 show_accepted 6
@@ -189,6 +193,7 @@ show_rejected 1
 echo "   b) changes one byte (the sequence number, to dodge the replay check)"
 cp last.bin tampered.bin
 byte=$(od -An -tu1 -j25 -N1 last.bin | tr -d ' ')
+# shellcheck disable=SC2059 # an octal escape built on purpose
 printf "\\$(printf '%03o' $(((byte + 1) % 256)))" |
 	dd of=tampered.bin bs=1 seek=25 conv=notrunc 2>/dev/null
 # shellcheck disable=SC2086

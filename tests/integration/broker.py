@@ -343,8 +343,10 @@ class ScriptedBroker:
     It answers CONNECT, SUBSCRIBE and PINGREQ, and ignores acknowledgements.
     """
 
-    def __init__(self):
+    def __init__(self, granted_qos=1):
+        """granted_qos: the return code of every SUBACK (0x80: refused)."""
         self.host = "127.0.0.1"
+        self.granted_qos = granted_qos
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind((self.host, 0))
@@ -394,7 +396,7 @@ class ScriptedBroker:
                 with self._lock:
                     if kind == 1:  # CONNECT -> CONNACK accepted
                         self.conn.sendall(self._packet(0x20, b"\x00\x00"))
-                    elif kind == 8:  # SUBSCRIBE -> SUBACK, granted QoS 1
+                    elif kind == 8:  # SUBSCRIBE -> SUBACK
                         pid = body[:2]
                         n = 0
                         i = 2
@@ -402,8 +404,8 @@ class ScriptedBroker:
                             tlen = int.from_bytes(body[i:i + 2], "big")
                             i += 2 + tlen + 1
                             n += 1
-                        self.conn.sendall(
-                            self._packet(0x90, pid + b"\x01" * n))
+                        self.conn.sendall(self._packet(
+                            0x90, pid + bytes([self.granted_qos]) * n))
                         self._subscribed.put(True)
                     elif kind == 12:  # PINGREQ -> PINGRESP
                         self.conn.sendall(self._packet(0xD0, b""))

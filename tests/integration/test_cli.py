@@ -267,6 +267,27 @@ class RoundTrip(CliCase):
         self.assertEqual(sub.finish(), 0)
         self.assertEqual(sub.out, b"signed only\n")
 
+    def test_passphrase_protected_signing_key(self):
+        with open(self.path("pass"), "w") as f:
+            f.write("correct horse\n")
+        keygen("signer", "new", "-s", self.path("sk"), "-p", self.path("pk"),
+               "--passphrase-file", self.path("pass"))
+        keygen("trust", "add", "--trust", self.path("trust"), "-p",
+               self.path("pk"), "--topics", "rt/pass")
+        sub = self.start_sub("-t", "rt/pass", "-C", "2", "--trust",
+                             self.path("trust"), "--require-signature")
+        self.pub("-t", "rt/pass", "-m", "from file", "--sign",
+                 self.path("sk"), "--sign-pass-file", self.path("pass"))
+        env = dict(os.environ, E2E_SIGN_PASSPHRASE="correct horse")
+        self.pub("-t", "rt/pass", "-m", "from env", "--sign",
+                 self.path("sk"), env=env)
+        env["E2E_SIGN_PASSPHRASE"] = "wrong"
+        r = self.pub("-t", "rt/pass", "-m", "x", "--sign", self.path("sk"),
+                     env=env, expect=1)
+        self.assertIn(b"passphrase", r.stderr)
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"from file\nfrom env\n")
+
     def test_unsigned_refused_when_signature_required(self):
         self.signer()
         sub = self.start_sub("-t", "rt/req", "--trust", self.path("trust"),
@@ -592,6 +613,38 @@ class Rotation(CliCase):
         self.assertEqual(
             [line for line in sub.err_lines if "connection lost" in line], [])
 
+    def test_sub_reload_of_the_trust_file_accepts_a_new_signer(self):
+        keygen("signer", "new", "-s", self.path("sk"), "-p", self.path("pk"),
+               "--no-passphrase")
+        keygen("signer", "new", "-s", self.path("sk2"), "-p",
+               self.path("pk2"), "--no-passphrase")
+        keygen("trust", "add", "--trust", self.path("trust"), "-p",
+               self.path("pk"), "--topics", "rot/t")
+        sub = self.start_sub("-t", "rot/t", "--trust", self.path("trust"),
+                             "--require-signature")
+        self.pub("-t", "rot/t", "-m", "newcomer", "--sign", self.path("sk2"))
+        self.assertRejected(sub.wait_stderr(" rejected ")[0], "rot/t",
+                            "untrusted-signer")
+        keygen("trust", "add", "--trust", self.path("trust"), "-p",
+               self.path("pk2"), "--topics", "rot/t")
+        sub.p.send_signal(signal.SIGHUP)
+        sub.wait_stderr("2 trusted signers")
+        self.pub("-t", "rot/t", "-m", "welcome", "--sign", self.path("sk2"))
+        self.assertEqual(sub.wait_lines(1), [b"welcome"])
+
+    def test_sub_keeps_its_keys_when_the_new_file_is_broken(self):
+        good = self.path("good-ring")
+        shutil.copy(self.keyring, good)
+        os.chmod(good, 0o600)
+        sub = self.start_sub("-t", "rot/b")
+        with open(self.keyring, "a") as f:
+            f.write("this line is not a key\n")
+        sub.p.send_signal(signal.SIGHUP)
+        sub.wait_stderr("keeping the previous keys")
+        self.pub("-t", "rot/b", "-m", "still works", "-K", good,
+                 keyring=False)
+        self.assertEqual(sub.wait_lines(1), [b"still works"])
+
     def test_pub_reload_seals_with_the_new_primary(self):
         shutil.copy(self.keyring, self.path("sub-ring"))
         os.chmod(self.path("sub-ring"), 0o600)
@@ -813,14 +866,42 @@ class BrokerRestart(CliCase):
         self.assertEqual(sub.finish(), 0)
         got = sub.out.split(b"\n")[:-1]
         self.assertEqual(sorted(got), sorted(b"m%d" % i for i in range(n)))
-        self.assertEqual(sub.rejections(), [])
+        # A copy sent again after the broker had the first one is refused
+        # as a replay (at least once); nothing else may be refused.
+        for line in sub.rejections():
+            self.assertIn(": replay: ", line)
+
+    def test_clean_session_publisher_resends_what_a_disconnection_lost(self):
+        n = 300
+        sub = self.start_sub("-t", "rs/c", "-q", "1", "-c", "-i",
+                             "rs-sub-c", "-C", str(n))
+        pub = Proc([PUB, *self.conn(), "-t", "rs/c", "-l", "-q", "1", "-d",
+                    "-K", self.keyring], stdin=subprocess.PIPE)
+        self.procs.append(pub)
+        pub.wait_stderr("connected")
+        for i in range(n):
+            pub.p.stdin.write(b"m%d\n" % i)
+            pub.p.stdin.flush()
+            if i == n // 3:
+                sub.wait_lines(n // 6)
+                self.broker.stop()
+            if i == 2 * n // 3:
+                self.broker.start()
+        pub.p.stdin.close()
+        self.assertEqual(pub.finish(), 0, pub.err_lines)
+        self.assertEqual(sub.finish(), 0)
+        got = sub.out.split(b"\n")[:-1]
+        self.assertEqual(sorted(got), sorted(b"m%d" % i for i in range(n)))
+        # A copy the broker had after all is refused, never printed twice.
+        for line in sub.rejections():
+            self.assertIn(": replay: ", line)
 
     def test_clean_session_subscriber_resubscribes_after_reconnect(self):
         sub = self.start_sub("-t", "rs/b", "-C", "2")
         self.pub("-t", "rs/b", "-m", "before")
         sub.wait_lines(1)
         self.broker.restart()
-        sub.wait_stderr("subscription acknowledged", 2)
+        sub.wait_stderr("subscribed again after reconnecting")
         self.pub("-t", "rs/b", "-m", "after")
         self.assertEqual(sub.finish(), 0)
         self.assertEqual(sub.out, b"before\nafter\n")
@@ -859,6 +940,17 @@ class MisbehavingBroker(CliCase):
         self.assertEqual(lines, [b"once", b"last"])
         self.assertEqual(p.rejections(), [])
         self.assertIn("1 redelivered duplicates dropped", p.err_lines[-1])
+
+    def test_refused_subscription_is_reported(self):
+        # mosquitto's acl_file grants every subscription and withholds the
+        # messages; a broker that refuses (SUBACK 0x80) gets a clear error.
+        with ScriptedBroker(granted_qos=0x80) as sb:
+            p = Proc([SUB, "-h", sb.host, "-p", str(sb.port), "-t", "x/#",
+                      "-K", self.keyring])
+            self.procs.append(p)
+            self.assertEqual(p.finish(), 1)
+        self.assertTrue(any("subscription refused" in line
+                            for line in p.err_lines), p.err_lines)
 
     def test_replay_without_dup_flag_is_reported(self):
         env = self.envelope("dup/a", "once")
