@@ -4,11 +4,11 @@
  * Nothing on the seal and open paths allocates: associated data is assembled
  * in a fixed stack buffer, the MAC and the signature digest are computed by
  * streaming over the pieces, and the sender draws its salts from a pool
- * filled in batches, so a seal costs no CSPRNG call (only a getpid(), so
- * that a forked child never reuses its parent's salts).
+ * filled in batches, so a seal costs no CSPRNG call and no system call.
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -331,14 +331,36 @@ fail:
 /* Senders                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A forked child must not seal with the rest of its parent's salt pool:
+ * with the same sender id and sequence number it would repeat whole nonces.
+ * A fork handler counts forks in the child, so noticing one costs a load,
+ * not a getpid() system call per seal. Only if the handler could not be
+ * registered do we compare process ids instead.
+ */
+static volatile unsigned long fork_count;
+static int fork_handler_ok;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void count_fork_in_child(void)
+{
+	fork_count++;
+}
+
+static void register_fork_handler(void)
+{
+	fork_handler_ok = pthread_atfork(NULL, NULL, count_fork_in_child) == 0;
+}
+
 struct e2e_sender {
 	uint64_t id;
 	uint64_t next_seq;
 	int exhausted; /* the last sequence number has been used */
 	int no_clock;
 	const e2e_signer *signer;
-	unsigned salt_next; /* salts used from the pool */
-	pid_t salt_pid;     /* the process that filled the pool */
+	unsigned salt_next;       /* salts used from the pool */
+	unsigned long salt_forks; /* fork_count when the pool was filled */
+	pid_t salt_pid;           /* the process that filled the pool */
 	uint8_t salts[SALT_POOL * E2E_SALT_BYTES];
 };
 
@@ -350,6 +372,7 @@ E2E_API int e2e_sender_new(e2e_sender **out, const e2e_sender_opts *opts)
 	if (out == NULL)
 		return E2E_ERR_INVAL;
 	*out = NULL;
+	(void)pthread_once(&fork_handler_once, register_fork_handler);
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return E2E_ERR_NOMEM;
@@ -395,16 +418,20 @@ void e2e__sender_set_next_seq(e2e_sender *s, uint64_t seq)
 	s->exhausted = 0;
 }
 
+static int pool_is_parents(const e2e_sender *s)
+{
+	if (fork_handler_ok)
+		return s->salt_forks != fork_count;
+	return s->salt_pid != getpid();
+}
+
 static const uint8_t *next_salt(e2e_sender *s)
 {
-	pid_t pid = getpid();
-
-	/* A forked child must not reuse the parent's remaining salts: with
-	 * the same sender id and sequence they would repeat whole nonces. */
-	if (s->salt_next >= SALT_POOL || s->salt_pid != pid) {
+	if (s->salt_next >= SALT_POOL || pool_is_parents(s)) {
 		randombytes_buf(s->salts, sizeof s->salts);
 		s->salt_next = 0;
-		s->salt_pid = pid;
+		s->salt_forks = fork_count;
+		s->salt_pid = getpid();
 	}
 	return s->salts + E2E_SALT_BYTES * s->salt_next++;
 }
