@@ -16,10 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <sodium.h>
 
 #include "common.h"
+
+/* Payload buffers above this size are given back after each message. */
+#define BUF_KEEP_MAX (1u << 20)
 
 struct sub {
 	struct cli_config cfg;
@@ -318,8 +324,7 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	struct sub *s = ctx;
 	const struct cli_config *cfg = &s->cfg;
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
-	size_t need = m->payloadlen > 0 ? (size_t)m->payloadlen : 1;
-	size_t out_len = 0;
+	size_t need = 1, out_len = 0;
 	uint32_t delivery = m->retained ? E2E_DELIVERY_RETAINED : 0;
 	e2e_info info;
 	int rc;
@@ -327,6 +332,11 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	pthread_mutex_lock(&s->mu);
 	if (s->done || (cfg->no_stale_retained && m->retained))
 		goto out;
+	/* Size the buffer by what the header says the payload is: garbage
+	 * (which e2e_open refuses while parsing) costs no allocation. */
+	if (e2e_parse(m->payload, (size_t)m->payloadlen, &info) == E2E_OK &&
+	    info.payload_len > 0)
+		need = info.payload_len;
 	if (need > s->cap) {
 		uint8_t *nb = malloc(need);
 		if (!nb) {
@@ -367,6 +377,14 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	} else {
 		s->rejected++;
 		print_rejected(cfg, topic, tlen, rc, &info, m);
+	}
+	/* Give a large buffer back at once, so that one huge message (an
+	 * attacker's, say) does not pin its memory for the process's life. */
+	if (s->cap > BUF_KEEP_MAX) {
+		sodium_memzero(s->buf, s->cap);
+		free(s->buf);
+		s->buf = NULL;
+		s->cap = 0;
 	}
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -523,6 +541,12 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&s, 0, sizeof s);
+#ifdef __GLIBC__
+	/* A fixed threshold: blocks of 1 MiB and more (huge payloads, ours
+	 * and Paho's) are mapped and unmapped, never kept in the heap, so a
+	 * flood of big garbage does not leave e2e-sub's memory inflated. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	if (e2e_init() != E2E_OK) {
 		fputs("e2e-sub: cannot initialise libsodium\n", stderr);
 		return CLI_EXIT_ERROR;
