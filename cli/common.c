@@ -1378,26 +1378,16 @@ static int create_client(struct cli_conn *c, const char *uri)
 	return 0;
 }
 
-int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
-		  int subscribe, cli_on_message on_message, void *ctx)
+/* Start connecting the client (Paho copies the options). */
+static int start_connect(struct cli_conn *c, const char *uri)
 {
+	const struct cli_config *cfg = c->cfg;
 	MQTTAsync_connectOptions v3 = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_connectOptions v5 = MQTTAsync_connectOptions_initializer5;
 	MQTTAsync_connectOptions *opts;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
-	char uri[600];
-	int rc, result = -1;
-
-	memset(c, 0, sizeof *c);
-	c->cfg = cfg;
-	c->on_message = subscribe ? on_message : NULL;
-	c->ctx = ctx;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	make_uri(cfg, uri, sizeof uri);
-	if (create_client(c, uri))
-		return -1;
+	int rc;
 
 	if (cfg->mqtt_version >= MQTTVERSION_5) {
 		opts = &v5;
@@ -1440,10 +1430,27 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
 	if (rc != MQTTASYNC_SUCCESS)
 		cli_err(cfg, "cannot connect to %s: %s", uri,
 			MQTTAsync_strerror(rc));
-	else
-		result = wait_first_connection(c, uri);
 	MQTTProperties_free(&props);
-	return result;
+	return rc == MQTTASYNC_SUCCESS ? 0 : -1;
+}
+
+int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
+		  int subscribe, cli_on_message on_message, void *ctx)
+{
+	char uri[600];
+
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->on_message = subscribe ? on_message : NULL;
+	c->ctx = ctx;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	make_uri(cfg, uri, sizeof uri);
+	if (create_client(c, uri))
+		return -1;
+	if (start_connect(c, uri))
+		return -1;
+	return wait_first_connection(c, uri);
 }
 
 /* refused: the broker said no (an MQTT 5 reason code); otherwise the
@@ -1479,6 +1486,7 @@ static void on_publish_result(struct cli_conn *c, int ok, int refused,
  */
 struct cli_pending {
 	struct cli_conn *c;
+	struct cli_pending *next; /* on c->resend */
 	int qos;
 	int retain;
 	int attempts;
@@ -1491,18 +1499,37 @@ struct cli_pending {
 
 static int send_pending(struct cli_pending *p);
 
+/*
+ * Runs on Paho's threads, sometimes with Paho's own lock held (a failed
+ * write): calling Paho from here would break that lock, so a publication to
+ * send again is queued for the main thread (cli_conn_service).
+ *
+ * MQTTASYNC_FAILURE is a socket error while Paho wrote the PUBLISH: Paho
+ * 1.3 has then already stored it for retransmission with the session, but
+ * frees its topic and payload, so after the reconnect it sends garbage
+ * under that packet id; the broker disconnects it as malformed, and again
+ * after every reconnect. That client is made afresh before re-sending.
+ */
 static void pending_done(struct cli_pending *p, int ok, int refused, int code,
 			 const char *msg)
 {
+	struct cli_conn *c = p->c;
+
 	if (!ok && !refused && p->attempts < CLI_MAX_ATTEMPTS &&
 	    (code == MQTTASYNC_OPERATION_INCOMPLETE ||
 	     code == MQTTASYNC_DISCONNECTED || code == MQTTASYNC_FAILURE)) {
-		cli_debug(p->c->cfg, "publication discarded by a "
-				     "disconnection: sending it again");
-		if (send_pending(p) == MQTTASYNC_SUCCESS)
-			return;
+		cli_debug(c->cfg, "publication discarded by a "
+				  "disconnection: sending it again");
+		pthread_mutex_lock(&c->mu);
+		if (code == MQTTASYNC_FAILURE && p->qos > 0)
+			c->poisoned = 1;
+		p->next = c->resend;
+		c->resend = p;
+		signal_cond(c);
+		pthread_mutex_unlock(&c->mu);
+		return;
 	}
-	on_publish_result(p->c, ok, refused, msg);
+	on_publish_result(c, ok, refused, msg);
 	free(p);
 }
 
@@ -1563,6 +1590,62 @@ static int send_pending(struct cli_pending *p)
 	return MQTTAsync_sendMessage(p->c->client, p->topic, &msg, &ro);
 }
 
+/* Replace a client whose session Paho corrupted (see pending_done): what
+ * it still held comes back through pending_done, to be sent again. */
+static void renew_client(struct cli_conn *c)
+{
+	char uri[600];
+
+	if (!c->cfg->quiet)
+		cli_err(c->cfg, "write failed as the connection broke: "
+				"starting the MQTT client afresh");
+	MQTTAsync_destroy(&c->client);
+	make_uri(c->cfg, uri, sizeof uri);
+	if (create_client(c, uri) == 0 && start_connect(c, uri) != 0) {
+		MQTTAsync_destroy(&c->client);
+		c->client = NULL;
+	}
+}
+
+void cli_conn_service(struct cli_conn *c)
+{
+	struct cli_pending *list, *p;
+	int poisoned;
+
+	pthread_mutex_lock(&c->mu);
+	poisoned = c->poisoned;
+	c->poisoned = 0;
+	if (poisoned)
+		c->connected = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (poisoned && c->client)
+		renew_client(c);
+
+	pthread_mutex_lock(&c->mu);
+	p = c->resend;
+	c->resend = NULL;
+	pthread_mutex_unlock(&c->mu);
+	/* Queued newest first: sent again in the order Paho gave them back,
+	 * the order of their sequence numbers. */
+	list = NULL;
+	while (p) {
+		struct cli_pending *next = p->next;
+
+		p->next = list;
+		list = p;
+		p = next;
+	}
+	while ((p = list)) {
+		int rc = c->client ? send_pending(p) : MQTTASYNC_FAILURE;
+
+		list = p->next;
+		if (rc != MQTTASYNC_SUCCESS) {
+			on_publish_result(c, 0, 0, MQTTAsync_strerror(rc));
+			free(p);
+		}
+	}
+}
+
 /* At most this many publications wait for their acknowledgement: enough
  * to keep the link busy, small enough to bound memory while the broker is
  * away. */
@@ -1584,6 +1667,7 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		return -1;
 	}
 	p->c = c;
+	p->next = NULL;
 	p->qos = qos;
 	p->retain = retain;
 	p->attempts = 0;
@@ -1592,9 +1676,15 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 	p->topic = (char *)p->data + len;
 	memcpy(p->topic, topic, tlen + 1);
 
+	cli_conn_service(c);
 	pthread_mutex_lock(&c->mu);
 	while (c->inflight >= CLI_MAX_INFLIGHT) {
 		cond_wait_ms(c, 100);
+		if (c->resend) {
+			pthread_mutex_unlock(&c->mu);
+			cli_conn_service(c);
+			pthread_mutex_lock(&c->mu);
+		}
 		if (interrupted()) {
 			pthread_mutex_unlock(&c->mu);
 			free(p);
@@ -1627,6 +1717,12 @@ int cli_conn_drain(struct cli_conn *c)
 
 	pthread_mutex_lock(&c->mu);
 	while (c->inflight > 0) {
+		if (c->resend) {
+			pthread_mutex_unlock(&c->mu);
+			cli_conn_service(c);
+			pthread_mutex_lock(&c->mu);
+			continue;
+		}
 		cond_wait_ms(c, 100);
 		if (deadline ? cli_now_ms() >= deadline : interrupted())
 			break;
@@ -1692,6 +1788,12 @@ void cli_conn_close(struct cli_conn *c)
 		pthread_mutex_unlock(&c->mu);
 	}
 	MQTTAsync_destroy(&c->client);
+	while (c->resend) {
+		struct cli_pending *p = c->resend;
+
+		c->resend = p->next;
+		free(p);
+	}
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 }

@@ -161,6 +161,8 @@ int64_t cli_now_ms(void);
 typedef int (*cli_on_message)(void *ctx, char *topic, int topic_len,
 			      MQTTAsync_message *msg);
 
+struct cli_pending;
+
 struct cli_conn {
 	const struct cli_config *cfg;
 	MQTTAsync client;
@@ -178,6 +180,11 @@ struct cli_conn {
 	long published; /* acknowledged */
 	long publish_failed;
 	int disconnected; /* our disconnect finished */
+	/* Publications Paho gave back unacknowledged, to send again from the
+	 * main thread (never from a Paho callback); poisoned: Paho's own copy
+	 * of one is corrupt, the client must be made afresh first. */
+	struct cli_pending *resend;
+	int poisoned;
 	cli_on_message on_message;
 	void *ctx;
 };
@@ -191,6 +198,9 @@ int cli_conn_open(struct cli_conn *c, const struct cli_config *cfg,
  * the broker acknowledges it. Returns 0 or -1 (reported). */
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain);
+/* Send again what Paho gave back unacknowledged (main thread only; also
+ * done by cli_conn_publish and cli_conn_drain). */
+void cli_conn_service(struct cli_conn *c);
 /* Wait until every publication is acknowledged: 0, or -1 when SIGINT or
  * SIGTERM came first. */
 int cli_conn_drain(struct cli_conn *c);

@@ -391,6 +391,7 @@ static int publish_lines(struct pub *p)
 			reload_keys(p);
 		if (cli_stop_requested())
 			break;
+		cli_conn_service(&p->conn);
 		if (poll(&pfd, 1, 200) == 0)
 			continue;
 		if (n == cap) {
