@@ -72,43 +72,59 @@ int e2e__fsync_dir(const char *path)
 	return rc;
 }
 
+int e2e__temp_name(char tmp[PATH_MAX], const char *path)
+{
+	if (snprintf(tmp, PATH_MAX, "%s.tmp-%ld-%08x", path, (long)getpid(),
+		     (unsigned)randombytes_random()) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int e2e__write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int saved;
+
+	if (fd < 0)
+		return errno == EEXIST ? E2E_ERR_EXISTS : E2E_ERR_IO;
+	/* The umask may have cleared bits we asked for; never add any. */
+	if (fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0 &&
+	    fsync(fd) == 0) {
+		if (close(fd) == 0)
+			return E2E_OK;
+		fd = -1; /* closed even when close() fails: never twice */
+	}
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	errno = saved;
+	return E2E_ERR_IO;
+}
+
 int e2e__atomic_write(const char *path, const void *data, size_t len,
 		      mode_t mode)
 {
 	char tmp[PATH_MAX];
-	uint32_t rnd = randombytes_random();
-	int fd = -1, saved;
+	int rc, saved;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%08x", path, (long)getpid(),
-		     rnd) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (e2e__temp_name(tmp, path) != 0)
+		return E2E_ERR_IO;
+	rc = e2e__write_new(tmp, data, len, mode);
+	if (rc != E2E_OK)
+		return E2E_ERR_IO; /* EXISTS here is a stray temporary name */
+	if (rename(tmp, path) != 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
 		return E2E_ERR_IO;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return E2E_ERR_IO;
-	/* The umask may have cleared bits we asked for; never add any. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
 	/* Make the rename itself durable. The new file is in place whatever
 	 * happens here; a failure only means it may not survive a power cut. */
 	(void)e2e__fsync_dir(path);
 	return E2E_OK;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return E2E_ERR_IO;
 }
 
 int e2e__read_file(const char *path, size_t max, int secret, char **buf,

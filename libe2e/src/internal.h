@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <sys/types.h>
 
 #include "e2e.h"
@@ -96,6 +97,15 @@ uint64_t e2e__now(void);
  */
 int e2e__atomic_write(const char *path, const void *data, size_t len,
 		      mode_t mode);
+
+/* A fresh temporary name next to path (path.tmp-PID-RANDOM). 0, or -1 with
+ * errno ENAMETOOLONG. */
+int e2e__temp_name(char tmp[PATH_MAX], const char *path);
+
+/* Create path, which must not exist, holding data, durably (O_EXCL, exactly
+ * mode, fsync). On failure nothing is left at path. E2E_OK, E2E_ERR_EXISTS,
+ * or E2E_ERR_IO with errno set. */
+int e2e__write_new(const char *path, const void *data, size_t len, mode_t mode);
 
 /* fsync the directory holding path, so that a rename or link into it is
  * durable. 0, or -1 with errno set. */

@@ -182,44 +182,6 @@ int e2e__kf_u64_parse(const char *s, uint64_t max, uint64_t *out)
 	return E2E_OK;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Create path (which must not exist) holding data, durably. */
-static int write_new_direct(const char *path, const void *data, size_t len,
-			    mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	int saved;
-
-	if (fd < 0)
-		return errno == EEXIST ? E2E_ERR_EXISTS : E2E_ERR_IO;
-	if (fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0 &&
-	    fsync(fd) == 0) {
-		if (close(fd) == 0)
-			return E2E_OK;
-		fd = -1; /* closed even when close() fails: never twice */
-	}
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	errno = saved;
-	return E2E_ERR_IO;
-}
-
 /*
  * Exclusive creation that is also atomic: the data goes to a temporary file
  * first, which link(2) then gives its final name only if that name is free.
@@ -231,14 +193,11 @@ static int write_new(const char *path, const void *data, size_t len,
 	char tmp[PATH_MAX];
 	int rc, saved;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%08x", path, (long)getpid(),
-		     (unsigned)randombytes_random()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (e2e__temp_name(tmp, path) != 0)
 		return E2E_ERR_IO;
-	}
 	if (access(path, F_OK) == 0)
 		return E2E_ERR_EXISTS;
-	rc = write_new_direct(tmp, data, len, mode);
+	rc = e2e__write_new(tmp, data, len, mode);
 	if (rc != E2E_OK)
 		return rc == E2E_ERR_EXISTS ? E2E_ERR_IO : rc;
 	if (link(tmp, path) == 0) {
@@ -248,7 +207,7 @@ static int write_new(const char *path, const void *data, size_t len,
 	} else if (errno == EPERM || errno == ENOTSUP || errno == ENOSYS) {
 		/* A file system without hard links: plain O_EXCL creation. */
 		unlink(tmp);
-		return write_new_direct(path, data, len, mode);
+		return e2e__write_new(path, data, len, mode);
 	} else {
 		rc = E2E_ERR_IO;
 	}
