@@ -227,6 +227,9 @@ def soak(n, workdir):
     if big:
         print("soak: after two 16 MiB attacker payloads: %d KiB -> %d KiB "
               "(not asserted)" % tuple(big))
+    if len(after) < 2:
+        failures.append("fewer than two memory samples after warm-up: "
+                        "growth not measured")
     if growth > LIMIT_KIB:
         failures.append("RSS grew by %d KiB after warm-up" % growth)
     if state["lines"] != n_genuine:

@@ -51,7 +51,12 @@ def valgrind_cmd(valgrind, log):
 def main():
     valgrind = shutil.which("valgrind")
     if not valgrind:
-        print("valgrind not installed: skipped")
+        # LIBE2E_TEST_STRICT=1 (CI) turns the missing prerequisite into a
+        # failure, as bindings/python/tests/support.py does.
+        if os.environ.get("LIBE2E_TEST_STRICT") == "1":
+            print("FAIL: valgrind not installed (LIBE2E_TEST_STRICT=1)")
+            return 1
+        print("SKIP: valgrind not installed")
         return 77
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     workdir = tempfile.mkdtemp(prefix="e2e-vg-")

@@ -448,6 +448,13 @@ static void seal_rejects_invalid_topics(void **state)
 		seal_error(f, &p, "sensors/#", HELLO_LEN, E2E_ERR_TOPIC);
 		seal_error(f, &p, "a+b", HELLO_LEN, E2E_ERR_TOPIC);
 	}
+	/* A wildcard in the last byte of a topic of the greatest length. */
+	longest[E2E_TOPIC_MAX - 1] = '#';
+	longest[E2E_TOPIC_MAX] = '\0';
+	for (m = 0; m < MODE_COUNT; m++) {
+		params_for(&p, f, (enum mode)m);
+		seal_error(f, &p, longest, HELLO_LEN, E2E_ERR_TOPIC);
+	}
 	free(longest);
 }
 

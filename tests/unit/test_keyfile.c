@@ -285,6 +285,21 @@ static void keyring_save_excl_refuses_existing_file(void **state)
 	e2e_keyring_free(kr);
 }
 
+static void keyring_save_into_missing_directory_is_io_error(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = three_keys();
+	char path[192];
+
+	/* Both the atomic replace and the exclusive creation fail cleanly
+	 * when the directory is not there, and create nothing. */
+	snprintf(path, sizeof path, "%s/missing/file", d->path);
+	assert_int_equal(e2e_keyring_save(kr, path, 0), E2E_ERR_IO);
+	assert_int_equal(e2e_keyring_save(kr, path, E2E_SAVE_EXCL), E2E_ERR_IO);
+	assert_int_equal(count_entries(d->path), 0);
+	e2e_keyring_free(kr);
+}
+
 static void keyring_save_replaces_without_leaving_temp_files(void **state)
 {
 	struct dir *d = *state;
@@ -1169,6 +1184,7 @@ int main(void)
 		T(keyring_file_is_created_mode_0600),
 		T(keyring_file_is_readable_text),
 		T(keyring_save_excl_refuses_existing_file),
+		T(keyring_save_into_missing_directory_is_io_error),
 		T(keyring_save_replaces_without_leaving_temp_files),
 		T(keyring_save_refuses_keyring_without_primary),
 		T(keyring_save_rejects_unknown_flags),

@@ -284,6 +284,14 @@ int main(void)
 
 	if (e2e_init() != E2E_OK)
 		return 1;
+	/* An empty vector file would otherwise run zero tests and pass. */
+	if (N_POSITIVE == 0 || N_NEGATIVE == 0) {
+		fprintf(stderr,
+			"envelope-v1 vectors: %zu positive, %zu negative: "
+			"the generated header is empty\n",
+			(size_t)N_POSITIVE, (size_t)N_NEGATIVE);
+		return 1;
+	}
 	tests = calloc(2 * N_POSITIVE + N_NEGATIVE, sizeof *tests);
 	if (tests == NULL)
 		return 1;

@@ -720,6 +720,12 @@ class KeyFileTests(unittest.TestCase):
         self.assertEqual(cm.exception.reason, "keyfile")
         self.assertIsInstance(cm.exception.bad_line, int)
 
+    def test_absent_keyring_is_an_io_error(self):
+        with self.assertRaises(e2e.E2EError) as cm:
+            e2e.Keyring.load(self.path("absent"))
+        self.assertEqual(cm.exception.code, e2e.ERR_IO)
+        self.assertFalse(os.path.exists(self.path("absent")))
+
     def keyring_lines(self):
         """A saved two-key keyring: its lines, and the indexes of the header
         line, of the enabled key and of the primary key."""
