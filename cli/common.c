@@ -169,8 +169,11 @@ static void usage(enum cli_tool tool)
 		       "(else E2E_SIGN_PASSPHRASE,\n"
 		       "                     else asked on the terminal)\n"
 		       "  --state FILE       keep the sequence epoch across "
-		       "restarts\n"
-		       "SIGHUP reloads the keyring without reconnecting.\n\n");
+		       "restarts (signed, without\n"
+		       "                     it: in $XDG_STATE_HOME/libe2e)\n"
+		       "SIGHUP reloads the keyring without reconnecting.\n"
+		       "Publications lost to a broken connection are sent "
+		       "again.\n\n");
 	} else {
 		printf("e2e-sub: receive and verify end-to-end protected MQTT "
 		       "messages.\n"
@@ -1059,8 +1062,6 @@ static void on_connect_result(struct cli_conn *c, int ok, int code,
 		snprintf(c->connect_err, sizeof c->connect_err, "%s",
 			 msg ? msg : "");
 	}
-	if (ok)
-		c->connected = 1;
 	signal_cond(c);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -1223,10 +1224,6 @@ static void on_connected(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
 
-	pthread_mutex_lock(&c->mu);
-	c->connected = 1;
-	signal_cond(c);
-	pthread_mutex_unlock(&c->mu);
 	if (cause && strstr(cause, "reconnect") && !c->cfg->quiet)
 		cli_err(c->cfg, "reconnected");
 	if (c->on_message)
@@ -1237,9 +1234,6 @@ static void on_connection_lost(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
 
-	pthread_mutex_lock(&c->mu);
-	c->connected = 0;
-	pthread_mutex_unlock(&c->mu);
 	if (!c->cfg->quiet)
 		cli_err(c->cfg, "connection lost%s%s; reconnecting",
 			cause ? ": " : "", cause ? cause : "");
@@ -1615,8 +1609,6 @@ void cli_conn_service(struct cli_conn *c)
 	pthread_mutex_lock(&c->mu);
 	poisoned = c->poisoned;
 	c->poisoned = 0;
-	if (poisoned)
-		c->connected = 0;
 	pthread_mutex_unlock(&c->mu);
 	if (poisoned && c->client)
 		renew_client(c);

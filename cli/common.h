@@ -169,7 +169,6 @@ struct cli_conn {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* Under mu. */
-	int connected;
 	int connect_done; /* the first connect finished, well or not */
 	int connect_rc;   /* its result: 0 or a Paho/MQTT code */
 	char connect_err[256];

@@ -326,14 +326,19 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
 	size_t need = 1, out_len = 0;
 	uint32_t delivery = m->retained ? E2E_DELIVERY_RETAINED : 0;
-	e2e_info info;
+	e2e_info info = {0};
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
 	if (s->done || (cfg->no_stale_retained && m->retained))
 		goto out;
+	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
+		rc = E2E_ERR_TOPIC;
+		goto verdict;
+	}
 	/* Size the buffer by what the header says the payload is: garbage
-	 * (which e2e_open refuses while parsing) costs no allocation. */
+	 * fails e2e_parse, as it would fail e2e_open's own first step, and
+	 * costs no allocation. e2e_open fills info whatever the outcome. */
 	if (e2e_parse(m->payload, (size_t)m->payloadlen, &info) == E2E_OK &&
 	    info.payload_len > 0)
 		need = info.payload_len;
@@ -351,12 +356,9 @@ static int on_message(void *ctx, char *topic, int topic_len,
 		s->buf = nb;
 		s->cap = need;
 	}
-	memset(&info, 0, sizeof info);
-	if (memchr(topic, '\0', tlen)) /* a NUL inside the topic name */
-		rc = E2E_ERR_TOPIC;
-	else
-		rc = e2e_open(&s->rcv, topic, m->payload, (size_t)m->payloadlen,
-			      delivery, s->buf, s->cap, &out_len, &info);
+	rc = e2e_open(&s->rcv, topic, m->payload, (size_t)m->payloadlen,
+		      delivery, s->buf, s->cap, &out_len, &info);
+verdict:
 	if (rc == E2E_OK) {
 		struct delivery d = {topic, s->buf, out_len, &info, m};
 		print_accepted(cfg, &d);
