@@ -104,7 +104,9 @@ extern "C" {
 	XX(ERR_TRUNCATED, -38, "keyfile", "key file is truncated")             \
 	XX(ERR_BASE64, -39, "keyfile",                                         \
 	   "key file has corrupt base64 or a value of the wrong length")      \
-	XX(ERR_NO_PRIMARY, -40, "keyfile", "keyring file has no primary key")
+	XX(ERR_NO_PRIMARY, -40, "keyfile", "keyring file has no primary key")  \
+	XX(ERR_NOT_SUBSCRIBED, -41, "not-subscribed",                          \
+	   "topic matches none of the subscribed filters")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -270,6 +272,14 @@ int e2e_trust_get(const e2e_trust *t, size_t index,
 int e2e_topic_matches(const char *filter, const char *topic);
 /* E2E_OK for a valid filter ('+' and '#' only as whole levels, '#' last). */
 int e2e_filter_check(const char *filter) E2E_WARN_UNUSED;
+/*
+ * 1 when a message on topic can be a delivery for the subscription, else 0.
+ * A subscription is a filter as given to SUBSCRIBE: an MQTT 5 shared
+ * subscription "$share/GROUP/FILTER" is matched by its FILTER, other
+ * filters as e2e_topic_matches() does. A malformed subscription matches
+ * nothing.
+ */
+int e2e_subscription_matches(const char *subscription, const char *topic);
 
 /* ------------------------------------------------------------------------ */
 /* Sealing                                                                  */
@@ -382,12 +392,23 @@ typedef struct e2e_receiver {
 	e2e_guard *guard;  /* NULL: no replay or freshness checks */
 	uint32_t require;  /* E2E_REQUIRE_* */
 	uint64_t now;      /* Unix seconds; 0: read the system clock */
+	/*
+	 * The subscriptions this receiver made (filters as given to SUBSCRIBE,
+	 * "$share/GROUP/" prefixes included). A subscriber SHOULD set them: a
+	 * broker can deliver a genuine envelope sealed for a topic nobody
+	 * subscribed to, and it verifies, being authentic for that topic.
+	 * With filter_count > 0, e2e_open() refuses every topic that matches
+	 * none of them (E2E_ERR_NOT_SUBSCRIBED) before anything else.
+	 * filter_count 0: every topic is taken (the caller checks).
+	 */
+	const char *const *filters;
+	size_t filter_count;
 } e2e_receiver;
 
 /*
  * Verify and open an envelope received on topic. Processing order (see
- * docs/ENVELOPE.md): parse, key lookup, policy, replay pre-check, time
- * window, tag, signature, and only then update the guard.
+ * docs/ENVELOPE.md): subscription check, parse, key lookup, policy, replay
+ * pre-check, time window, tag, signature, and only then update the guard.
  *
  * out needs room for info.payload_len bytes (env_len is always enough).
  * out must not overlap env; env is never written.

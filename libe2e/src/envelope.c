@@ -621,6 +621,16 @@ static int verify_signature(const uint8_t *pk, const uint8_t *env,
 	return E2E_OK;
 }
 
+static int subscribed(const e2e_receiver *r, const char *topic)
+{
+	if (r->filters == NULL)
+		return 0;
+	for (size_t i = 0; i < r->filter_count; i++)
+		if (e2e_subscription_matches(r->filters[i], topic))
+			return 1;
+	return 0;
+}
+
 E2E_API int e2e_open(const e2e_receiver *r, const char *topic,
 		     const uint8_t *env, size_t env_len, uint32_t delivery,
 		     uint8_t *out, size_t out_cap, size_t *out_len,
@@ -641,10 +651,18 @@ E2E_API int e2e_open(const e2e_receiver *r, const char *topic,
 		rc = E2E_ERR_INVAL;
 		goto cleanup;
 	}
-	/* 1. Parse. */
-	if ((rc = e2e_parse(env, env_len, &in)) != E2E_OK)
+	/* 1. Parse (its verdict comes after step 0; the length it finds
+	 * tells how much of out to wipe on any error). */
+	rc = e2e_parse(env, env_len, &in);
+	if (rc == E2E_OK)
+		wipe = in.payload_len < out_cap ? in.payload_len : out_cap;
+	/* 0. Only topics someone subscribed to, before anything else: an
+	 * envelope authentic for another topic must not count as a delivery
+	 * on this subscription. */
+	if (r->filter_count > 0 && !subscribed(r, topic))
+		rc = E2E_ERR_NOT_SUBSCRIBED;
+	if (rc != E2E_OK)
 		goto cleanup;
-	wipe = in.payload_len < out_cap ? in.payload_len : out_cap;
 	tlen = strnlen(topic, E2E_TOPIC_MAX + 1);
 	if (tlen == 0 || tlen > E2E_TOPIC_MAX) {
 		rc = E2E_ERR_TOPIC;

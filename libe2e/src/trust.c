@@ -102,6 +102,35 @@ E2E_API int e2e_topic_matches(const char *filter, const char *topic)
 	return matches(filter, n, topic);
 }
 
+/* The filter of a subscription: "$share/GROUP/FILTER" gives FILTER (MQTT 5,
+ * section 4.8.2: GROUP is one level without wildcards, FILTER is not empty);
+ * NULL for a malformed shared subscription. */
+static const char *subscription_filter(const char *s)
+{
+	static const char share[] = "$share/";
+	const char *group = s + sizeof share - 1, *p;
+
+	if (strncmp(s, share, sizeof share - 1) != 0)
+		return s;
+	for (p = group; *p != '/'; p++)
+		if (*p == '\0' || *p == '+' || *p == '#')
+			return NULL;
+	if (p == group || p[1] == '\0')
+		return NULL;
+	return p + 1;
+}
+
+E2E_API int e2e_subscription_matches(const char *subscription,
+				     const char *topic)
+{
+	const char *filter;
+
+	if (subscription == NULL)
+		return 0;
+	filter = subscription_filter(subscription);
+	return filter != NULL && e2e_topic_matches(filter, topic);
+}
+
 /* Normalise "a/+ , b/#" into "a/+,b/#", validating every filter. */
 static int normalise(const char *in, char **out)
 {

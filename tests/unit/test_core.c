@@ -256,6 +256,32 @@ static void topic_filters_match_as_mqtt_specifies(void **state)
 				      "maison/température/salon"));
 }
 
+static void subscriptions_match_by_their_filter(void **state)
+{
+	(void)state;
+	assert_true(e2e_subscription_matches("a/#", "a/b"));
+	assert_false(e2e_subscription_matches("a/#", "b"));
+	/* A shared subscription is matched by the filter after its group. */
+	assert_true(e2e_subscription_matches("$share/g/a/+", "a/b"));
+	assert_false(e2e_subscription_matches("$share/g/a/+", "b/b"));
+	assert_true(e2e_subscription_matches("$share/g/#", "x/y"));
+	/* The group is never part of the topic. */
+	assert_false(e2e_subscription_matches("$share/a/b", "a/b"));
+	assert_true(e2e_subscription_matches("$share/a/b", "b"));
+	/* Malformed shares match nothing: no group, wildcard group, no
+	 * filter. */
+	assert_false(e2e_subscription_matches("$share//a", "a"));
+	assert_false(e2e_subscription_matches("$share/+/a", "a"));
+	assert_false(e2e_subscription_matches("$share/#/a", "a"));
+	assert_false(e2e_subscription_matches("$share/g/", "g"));
+	assert_false(e2e_subscription_matches("$share/g", "g"));
+	/* "$shared/..." is an ordinary filter, matched as such. */
+	assert_true(e2e_subscription_matches("$shared/x", "$shared/x"));
+	assert_false(e2e_subscription_matches(NULL, "a"));
+	assert_false(e2e_subscription_matches("a", NULL));
+	assert_false(e2e_subscription_matches("a/+/", "a//x"));
+}
+
 static void invalid_filters_are_refused_and_never_match(void **state)
 {
 	(void)state;
@@ -431,6 +457,7 @@ int main(void)
 		cmocka_unit_test(
 			signer_from_secret_refuses_mismatched_public_half),
 		cmocka_unit_test(topic_filters_match_as_mqtt_specifies),
+		cmocka_unit_test(subscriptions_match_by_their_filter),
 		cmocka_unit_test(invalid_filters_are_refused_and_never_match),
 		cmocka_unit_test(trust_allows_a_signer_only_on_its_filters),
 		cmocka_unit_test(

@@ -610,6 +610,54 @@ static void open_rejects_topic_with_shared_prefix(void **state)
 		  "mac");
 }
 
+static void open_rejects_topic_nobody_subscribed_to(void **state)
+{
+	const struct fixture *f = *state;
+	static const char *const subs[] = {"other/#", "$share/g/sensors/+/x"};
+	e2e_receiver r = receiver(f);
+	uint8_t env[BUF];
+	size_t env_len;
+	int m;
+
+	/* A genuine envelope for TOPIC, delivered to a receiver that never
+	 * subscribed to it: refused before any key or tag is looked at, so
+	 * even a payload that is not an envelope gets the same answer. */
+	r.filters = subs;
+	r.filter_count = 2;
+	for (m = 0; m < MODE_COUNT; m++) {
+		seal_hello(f, (enum mode)m, TOPIC, env, &env_len);
+		assert_rc(open_with(&r, TOPIC, env, env_len, 0),
+			  E2E_ERR_NOT_SUBSCRIBED, "%s", modes[m].name);
+	}
+	assert_rc(open_with(&r, TOPIC, (const uint8_t *)"{}", 2, 0),
+		  E2E_ERR_NOT_SUBSCRIBED, "json");
+}
+
+static void open_accepts_topic_of_any_subscribed_filter(void **state)
+{
+	const struct fixture *f = *state;
+	static const char *const plain[] = {"other/#", "sensors/#"};
+	static const char *const shared[] = {"other/#", "$share/g/sensors/+"};
+	e2e_receiver r = receiver(f);
+	uint8_t env[BUF];
+	size_t env_len;
+
+	seal_hello(f, MODE_AEAD, TOPIC, env, &env_len);
+	r.filters = plain;
+	r.filter_count = 2;
+	assert_rc(open_with(&r, TOPIC, env, env_len, 0), E2E_OK, "plain");
+	r.filters = shared;
+	assert_rc(open_with(&r, TOPIC, env, env_len, 0), E2E_OK, "shared");
+	/* No filters at all: the caller checks (the v1 behaviour). */
+	r.filters = NULL;
+	r.filter_count = 0;
+	assert_rc(open_with(&r, TOPIC, env, env_len, 0), E2E_OK, "none");
+	/* A count without filters refuses rather than reads nothing. */
+	r.filter_count = 1;
+	assert_rc(open_with(&r, TOPIC, env, env_len, 0), E2E_ERR_NOT_SUBSCRIBED,
+		  "NULL filters");
+}
+
 static void open_rejects_wrong_key(void **state)
 {
 	const struct fixture *f = *state;
@@ -1365,6 +1413,8 @@ int main(void)
 		cmocka_unit_test(open_rejects_invalid_topics),
 		cmocka_unit_test(open_rejects_moved_topic),
 		cmocka_unit_test(open_rejects_topic_with_shared_prefix),
+		cmocka_unit_test(open_rejects_topic_nobody_subscribed_to),
+		cmocka_unit_test(open_accepts_topic_of_any_subscribed_filter),
 		cmocka_unit_test(open_rejects_wrong_key),
 		cmocka_unit_test(open_rejects_unknown_key_id),
 		cmocka_unit_test(open_without_keyring_rejects_keyed_envelopes),

@@ -117,6 +117,8 @@ class ReceiverStruct(ctypes.Structure):
         ("guard", ctypes.c_void_p),
         ("require", ctypes.c_uint32),
         ("now", ctypes.c_uint64),
+        ("filters", ctypes.POINTER(ctypes.c_char_p)),
+        ("filter_count", ctypes.c_size_t),
     ]
 
 
@@ -200,6 +202,7 @@ PROTOTYPES = {
     "e2e_trust_get": (_int, [_vp, _sz, _out, _pstr]),
     "e2e_topic_matches": (_int, [_str, _str]),
     "e2e_filter_check": (_int, [_str]),
+    "e2e_subscription_matches": (_int, [_str, _str]),
     "e2e_seal_explicit": (_int, [ctypes.POINTER(SealParamsStruct), _str,
                                  _buf, _sz, _out, _sz, _psz]),
     "e2e_sender_new": (_int, [_pvp, ctypes.POINTER(SenderOptsStruct)]),
