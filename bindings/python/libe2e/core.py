@@ -173,7 +173,8 @@ def escape(text):
     byte that is not part of well-formed UTF-8 becomes \\xHH (two
     lowercase hex digits); everything else is kept. Backslash being
     escaped, the result is unambiguous: "\\x5c" is a backslash that was
-    there. This is e2e-sub's rule for the topics it prints.
+    there. The form is e2e-sub's for the topics it prints (cli_put_safe),
+    with the bidirectional controls and separators added.
     """
     if isinstance(text, str):
         data = text.encode("utf-8", "surrogatepass")
