@@ -43,9 +43,10 @@ def format_rejection(err):
     escaped (:func:`libe2e.escape`) so that a topic chosen by the broker
     cannot add lines or terminal controls to a log."""
     topic = getattr(err, "raw_topic", None)
-    return "rejected %s: %s: %s" % (
+    line = "rejected %s: %s: %s" % (
         escape(err.topic if topic is None else topic), err.reason,
         err.message)
+    return line + " (%s)" % escape(err.detail) if err.detail else line
 
 
 def _log_rejection(err, mqtt_message):
@@ -124,12 +125,22 @@ class Subscriber:
             else self._subs.filters
 
     def subscribe(self, client, topic, qos=0, **kwargs):
-        """Add topic (a filter) to the subscriptions checked, then
+        """Add topic to the subscriptions checked, then
         ``client.subscribe(topic, qos, **kwargs)``; return paho's result.
-        Call it again from ``on_connect`` after a reconnection: a filter
-        already there is not added twice."""
-        if topic not in self.filters:
-            self._subs = _Subscriptions(self.filters + (topic,))
+
+        topic is what paho takes: a filter, a (filter, qos) tuple or a list
+        of them. Call it again from ``on_connect`` after a reconnection: a
+        filter already there is not added twice."""
+        if isinstance(topic, (str, bytes)):
+            names = [topic]
+        elif isinstance(topic, tuple):
+            names = [topic[0]]
+        else:
+            names = [t[0] for t in topic]
+        filters = self.filters
+        new = tuple(n for n in dict.fromkeys(names) if n not in filters)
+        if new:
+            self._subs = _Subscriptions(filters + new)
         return client.subscribe(topic, qos, **kwargs)
 
     def attach(self, client):

@@ -109,6 +109,15 @@ class SubscriberHelper(unittest.TestCase):
         sub.subscribe(Client(), "e2e/py/#", 1)  # again, after a reconnect
         self.assertEqual(calls, [("e2e/py/#", 1, ("e2e/py/#",))] * 2)
 
+    def test_subscribe_takes_paho_lists_of_filters(self):
+        class Client:
+            def subscribe(self, topic, qos):
+                pass
+
+        self.sub.subscribe(Client(), [("a/#", 1), ("b/+", 0)])
+        self.sub.subscribe(Client(), ("c", 1))
+        self.assertEqual(self.sub.filters, ("e2e/py/#", "a/#", "b/+", "c"))
+
     def test_state_needs_a_receiver_with_a_guard(self):
         with self.assertRaises(ValueError):
             e2e.mqtt.Subscriber(e2e.Receiver(self.kr), self.got.on_accept,
@@ -183,6 +192,9 @@ class FromAMisbehavingBroker(unittest.TestCase):
         err = self.got.rejected.get_nowait()
         self.assertEqual((err.reason, err.raw_topic),
                          ("bad-topic", b"e2e/py/\xff\xfe"))
+        self.assertEqual(e2e.mqtt.format_rejection(err),
+                         "rejected e2e/py/\\xff\\xfe: bad-topic: %s "
+                         "(topic is not UTF-8)" % err.message)
 
     def test_genuine_envelope_for_an_unsubscribed_topic_is_not_subscribed(
             self):
