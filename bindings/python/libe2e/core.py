@@ -679,7 +679,8 @@ class Info:
 
     def _struct(self):
         return _native.InfoStruct(
-            Suite(self.suite), int(bool(self.signed)), int(bool(self.retained)),
+            Suite(self.suite), int(bool(self.signed)),
+            int(bool(self.retained)),
             _u32(self.key_id, "key id"), _u64(self.sender_id, "sender id"),
             _u64(self.seq, "seq"), _u32(self.timestamp, "timestamp"),
             _usize(self.payload_len, "payload length"))
@@ -773,7 +774,8 @@ class Sender(_Handle):
         self.keyring = keyring
         self.signer = signer
         opts = _native.SenderOptsStruct(
-            _u64(sender_id, "sender id"), _u32(epoch, "epoch"), signer._ptr if signer is not None else None,
+            _u64(sender_id, "sender id"), _u32(epoch, "epoch"),
+            signer._ptr if signer is not None else None,
             1 if no_clock else 0)
         self._adopt(_new(C.e2e_sender_new, ctypes.byref(opts)))
 

@@ -838,7 +838,7 @@ class Subscriptions(unittest.TestCase):
     def setUp(self):
         self.kr, self.sender = support.keyring_and_sender(self)
 
-    def test_genuine_envelope_for_an_unsubscribed_topic_is_not_subscribed(self):
+    def test_envelope_for_an_unsubscribed_topic_is_not_subscribed(self):
         rx = e2e.Receiver(self.kr, filters=["sensors/kitchen/#"])
         with self.assertRaises(e2e.Rejected) as cm:
             rx.open("alerts/fire", self.sender.seal("alerts/fire", b"x"))
