@@ -5,8 +5,10 @@
                      [--require-signature] -t TOPIC [-C COUNT]
 
 Prints "TOPIC PAYLOAD" for each verified message and one line on stderr for
-each rejected one ("rejected TOPIC: REASON: detail"). With -C, exits after
-COUNT verified messages (or fails after 30 s).
+each rejected one ("rejected TOPIC: REASON: detail"), control characters
+escaped (libe2e.escape), so each message is one line. With -C, exits after
+COUNT verified messages (or fails after 30 s). With --state FILE, the replay
+state survives a restart (loaded now, saved every second and on exit).
 """
 import argparse
 import sys
@@ -25,6 +27,7 @@ ap.add_argument("--trust", help="trust file: signers accepted, on which topics")
 ap.add_argument("--require-signature", action="store_true")
 ap.add_argument("-t", "--topic", required=True)
 ap.add_argument("-C", "--count", type=int, default=0)
+ap.add_argument("--state", help="replay-state file (as e2e-sub --state)")
 args = ap.parse_args()
 
 keyring = libe2e.Keyring.load(args.keyring) if args.keyring else None
@@ -38,7 +41,7 @@ count = 0
 
 def accept(msg):  # only verified bytes get here
     global count
-    print(msg.topic, msg.payload.decode("utf-8", "replace"), flush=True)
+    print(libe2e.escape(msg.topic), libe2e.escape(msg.payload), flush=True)
     count += 1
     if count == args.count:
         done.set()
@@ -53,9 +56,12 @@ def subscribed(client, userdata, mid, granted_qos):
 
 
 client = mqtt.Client()
-client.on_message = libe2e.mqtt.Subscriber(receiver, accept, reject)
+# Subscribing through the Subscriber tells it the filters: a message on any
+# other topic is refused as "not-subscribed".
+sub = libe2e.mqtt.Subscriber(receiver, accept, reject, state=args.state)
+client.on_message = sub
 client.on_subscribe = subscribed
-client.on_connect = lambda c, u, f, rc: c.subscribe(args.topic, qos=1)
+client.on_connect = lambda c, u, f, rc: sub.subscribe(c, args.topic, qos=1)
 client.connect(args.host, args.port)
 client.loop_start()
 try:
@@ -65,4 +71,5 @@ try:
 finally:
     client.disconnect()
     client.loop_stop()
+    sub.close()  # saves the replay state a last time
 sys.exit(0 if not args.count or count == args.count else 1)

@@ -419,8 +419,9 @@ class ScriptedBroker:
 
     def publish(self, topic, payload, qos=0, dup=False, retain=False,
                 packet_id=1):
-        """Send one PUBLISH to the client."""
-        t = topic.encode()
+        """Send one PUBLISH to the client. topic: str, or bytes sent as
+        they are (a NUL, bytes that are not UTF-8)."""
+        t = topic if isinstance(topic, bytes) else topic.encode()
         body = len(t).to_bytes(2, "big") + t
         if qos:
             body += packet_id.to_bytes(2, "big")

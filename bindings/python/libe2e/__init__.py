@@ -27,11 +27,12 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    REQUIRE_ENCRYPTION, REQUIRE_SIGNATURE, SEAL_RETAINED,
                    E2EError, Guard, Info, KeyInfo, Keyring, KeyState,
                    Message, Receiver, Rejected, Sender, Signer, Suite, Trust,
-                   TrustEntry, filter_check, header_bytes, keybytes,
+                   TrustEntry, escape, filter_check, header_bytes, keybytes,
                    overhead, overhead_max, parse, payload_max, salt_bytes,
                    seal_explicit, sealed_len, sig_bytes, sign_publickeybytes,
                    sign_secretkeybytes, sign_seedbytes,
-                   signer_id_from_public, tag_bytes, topic_matches, topic_max)
+                   signer_id_from_public, subscription_matches, tag_bytes,
+                   topic_matches, topic_max)
 from . import core as _core
 from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
                        save_public_key)  # also adds load/save methods
@@ -47,7 +48,8 @@ __all__ = [
     "Rejected", "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
     "Signer", "Trust", "TrustEntry", "Sender", "Guard", "Receiver",
     "Message", "Info", "parse", "seal_explicit", "topic_matches",
-    "filter_check", "signer_id_from_public", "keybytes", "header_bytes",
+    "filter_check", "subscription_matches", "escape",
+    "signer_id_from_public", "keybytes", "header_bytes",
     "tag_bytes", "sig_bytes", "salt_bytes", "sign_publickeybytes",
     "sign_secretkeybytes", "sign_seedbytes", "topic_max", "payload_max",
     "overhead", "overhead_max", "sealed_len", "SEAL_RETAINED",

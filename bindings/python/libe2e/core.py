@@ -16,6 +16,7 @@ use one per thread or a lock.
 import ctypes
 import dataclasses
 import enum
+import operator
 import os
 import time
 
@@ -82,15 +83,21 @@ class E2EError(Exception):
 class Rejected(E2EError):
     """A receiver refused a message.
 
-    Besides the :class:`E2EError` attributes: ``topic`` (str) and ``info``
-    (the parsed header as :class:`Info` when parsing got that far, else
-    None; for diagnostics only: nothing in it is authentic).
+    Besides the :class:`E2EError` attributes: ``topic`` (str, as received:
+    print it through :func:`escape`), ``raw_topic`` (the topic's bytes as
+    received, which ``topic`` may not show exactly when they are not UTF-8)
+    and ``info`` (the parsed header as :class:`Info` when parsing got that
+    far, else None; for diagnostics only: nothing in it is authentic).
     """
 
-    def __init__(self, code, topic, info=None):
-        super().__init__(code)
+    def __init__(self, code, topic, info=None, raw_topic=None, detail=""):
+        super().__init__(code, detail)
         self.topic = topic
         self.info = info
+        if raw_topic is None:
+            raw_topic = (topic.encode("utf-8", "surrogatepass")
+                         if isinstance(topic, str) else bytes(topic))
+        self.raw_topic = raw_topic
 
 
 def _check(rc, detail=""):
@@ -110,6 +117,81 @@ def _topic(topic):
         # A C string cannot carry it, and MQTT forbids U+0000 in topics.
         raise E2EError(ERRORS["E2E_ERR_TOPIC"], "topic contains a NUL byte")
     return topic
+
+
+def _int_in(value, lo, hi, what):
+    """value as an int in lo..hi, else TypeError / ValueError. Every int
+    that goes into a C field or argument passes here: ctypes would silently
+    keep only its low bits (key id 2**32 + 5 becoming key id 5)."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an int, not %s"
+                        % (what, type(value).__name__)) from None
+    if not lo <= v <= hi:
+        raise ValueError("%s must be in %d..%d, not %d" % (what, lo, hi, v))
+    return v
+
+
+def _u32(value, what):
+    return _int_in(value, 0, (1 << 32) - 1, what)
+
+
+def _u64(value, what):
+    return _int_in(value, 0, (1 << 64) - 1, what)
+
+
+def _usize(value, what):
+    return _int_in(value, 0, (1 << 8 * ctypes.sizeof(ctypes.c_size_t)) - 1,
+                   what)
+
+
+def _i64(value, what):
+    return _int_in(value, -(1 << 63), (1 << 63) - 1, what)
+
+
+def _now(now):
+    """Unix seconds for the C side: None reads the clock."""
+    return int(time.time()) if now is None else _u64(now, "now")
+
+
+# What escape() writes as \\xHH: C0 controls, backslash, DEL, C1 controls,
+# the line and paragraph separators and the bidirectional embeddings,
+# overrides and isolates (U+202A..U+202E, U+2066..U+2069).
+_ESCAPED = frozenset(
+    list(range(0x20)) + [0x5C, 0x7F] + list(range(0x80, 0xA0))
+    + [0x2028, 0x2029] + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A)))
+
+
+def escape(text):
+    """A str safe to print on one line of a log or a terminal.
+
+    text is a str or bytes (a topic or payload as received). Every byte of
+    a character in the escaped set (C0 controls, backslash, DEL, C1
+    controls, U+2028, U+2029, U+202A..U+202E, U+2066..U+2069) and every
+    byte that is not part of well-formed UTF-8 becomes \\xHH (two
+    lowercase hex digits); everything else is kept. Backslash being
+    escaped, the result is unambiguous: "\\x5c" is a backslash that was
+    there. The form is e2e-sub's for the topics it prints (cli_put_safe),
+    with the bidirectional controls and separators added.
+    """
+    if isinstance(text, str):
+        data = text.encode("utf-8", "surrogatepass")
+    else:
+        data = bytes(text)
+    out = []
+    # surrogateescape maps each byte that is not well-formed UTF-8 (stray,
+    # truncated, overlong, surrogate) to U+DC80..U+DCFF, one per byte.
+    for ch in data.decode("utf-8", "surrogateescape"):
+        cp = ord(ch)
+        if 0xDC80 <= cp <= 0xDCFF:
+            out.append("\\x%02x" % (cp - 0xDC00))
+        elif cp in _ESCAPED:
+            out.append("".join("\\x%02x" % b for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _bytes(data, what):
@@ -198,7 +280,8 @@ def overhead(suite, signed=False):
 
 def sealed_len(suite, signed, n):
     """Envelope length for an n-byte payload; 0 when invalid or too large."""
-    return C.e2e_sealed_len(Suite(suite), 1 if signed else 0, n)
+    return C.e2e_sealed_len(Suite(suite), 1 if signed else 0,
+                            _usize(n, "payload length"))
 
 
 # ---------------------------------------------------------------------------
@@ -313,6 +396,10 @@ def _new(fn, *args):
 # Keyring
 # ---------------------------------------------------------------------------
 
+def _created(created):
+    return int(time.time()) if created is None else _i64(created, "created")
+
+
 class Keyring(_Handle):
     """Shared keys, each with an id, a suite, a state and a creation time.
 
@@ -332,9 +419,9 @@ class Keyring(_Handle):
         """Add a known key (bytes of keybytes()). Adding a primary demotes
         the previous primary to enabled."""
         key = _fixed(key, keybytes(), "key")
-        info = _native.KeyInfoStruct(
-            key_id, Suite(suite), KeyState(state),
-            int(time.time()) if created is None else created)
+        key_id = _u32(key_id, "key id")
+        info = _native.KeyInfoStruct(key_id, Suite(suite), KeyState(state),
+                                     _created(created))
         _check(C.e2e_keyring_add(self._ptr, ctypes.byref(info), key),
                "key id %d" % key_id)
 
@@ -343,8 +430,7 @@ class Keyring(_Handle):
         """Add a fresh random key under a fresh random id; return the id."""
         out = ctypes.c_uint32()
         _check(C.e2e_keyring_generate(
-            self._ptr, Suite(suite), KeyState(state),
-            int(time.time()) if created is None else created,
+            self._ptr, Suite(suite), KeyState(state), _created(created),
             ctypes.byref(out)))
         return out.value
 
@@ -357,6 +443,7 @@ class Keyring(_Handle):
         return self.generate(suite, KeyState.PRIMARY)
 
     def set_state(self, key_id, state):
+        key_id = _u32(key_id, "key id")
         _check(C.e2e_keyring_set_state(self._ptr, key_id, KeyState(state)),
                "key id %d" % key_id)
 
@@ -373,10 +460,12 @@ class Keyring(_Handle):
 
     def remove(self, key_id):
         """Delete a key (not the primary)."""
+        key_id = _u32(key_id, "key id")
         _check(C.e2e_keyring_remove(self._ptr, key_id), "key id %d" % key_id)
 
     def find(self, key_id):
         """KeyInfo of key_id; E2EError (ERR_NOT_FOUND) when absent."""
+        key_id = _u32(key_id, "key id")
         out = _native.KeyInfoStruct()
         _check(C.e2e_keyring_find(self._ptr, key_id, ctypes.byref(out)),
                "key id %d" % key_id)
@@ -402,6 +491,10 @@ class Keyring(_Handle):
             yield KeyInfo._from(out)
 
     def __contains__(self, key_id):
+        try:
+            key_id = _u32(key_id, "key id")
+        except (TypeError, ValueError):
+            return False  # no such id can be in a keyring
         out = _native.KeyInfoStruct()
         return C.e2e_keyring_find(self._ptr, key_id, ctypes.byref(out)) == 0
 
@@ -506,6 +599,48 @@ def topic_matches(topic_filter, topic):
     return C.e2e_topic_matches(_topic(topic_filter), _topic(topic)) == 1
 
 
+def subscription_matches(subscription, topic):
+    """True when a message on topic can be a delivery for the subscription
+    (a filter as given to SUBSCRIBE; "$share/GROUP/FILTER" is matched by
+    FILTER). A malformed subscription, or a NUL byte in either, matches
+    nothing."""
+    try:
+        sub, t = _topic(subscription), _topic(topic)
+    except E2EError:
+        return False
+    return C.e2e_subscription_matches(sub, t) == 1
+
+
+class _Subscriptions:
+    """Subscription filters as given, and the C array e2e_open reads (kept
+    alive here for as long as the object lives)."""
+
+    def __init__(self, filters):
+        if filters is None:
+            filters = ()
+        elif isinstance(filters, (str, bytes)):
+            filters = (filters,)
+        filters = tuple(filters)
+        encoded = []
+        for f in filters:
+            try:
+                encoded.append(_topic(f))
+            except E2EError:
+                raise ValueError("subscription %r contains a NUL byte"
+                                 % (f,)) from None
+        self.filters = filters
+        self.count = len(encoded)
+        self.array = (ctypes.c_char_p * self.count)(*encoded) \
+            if encoded else None
+
+    def set(self, r):
+        """Point an e2e_receiver at the array."""
+        if self.array is not None:
+            r.filters = ctypes.cast(self.array,
+                                    ctypes.POINTER(ctypes.c_char_p))
+        r.filter_count = self.count
+
+
 def filter_check(topic_filter):
     """Raise E2EError unless topic_filter is a valid MQTT filter."""
     _check(C.e2e_filter_check(_topic(topic_filter)),
@@ -543,10 +678,12 @@ class Info:
                    s.key_id, s.sender_id, s.seq, s.timestamp, s.payload_len)
 
     def _struct(self):
-        return _native.InfoStruct(self.suite, int(self.signed),
-                                  int(self.retained), self.key_id,
-                                  self.sender_id, self.seq, self.timestamp,
-                                  self.payload_len)
+        return _native.InfoStruct(
+            Suite(self.suite), int(bool(self.signed)),
+            int(bool(self.retained)),
+            _u32(self.key_id, "key id"), _u64(self.sender_id, "sender id"),
+            _u64(self.seq, "seq"), _u32(self.timestamp, "timestamp"),
+            _usize(self.payload_len, "payload length"))
 
 
 def _check_info_layout():
@@ -585,10 +722,10 @@ def seal_explicit(topic, payload, *, suite, sender_id, seq, key=None,
     suite = Suite(suite)
     p = _native.SealParamsStruct()
     p.suite = suite
-    p.key_id = key_id
-    p.sender_id = sender_id
-    p.seq = seq
-    p.timestamp = timestamp
+    p.key_id = _u32(key_id, "key id")
+    p.sender_id = _u64(sender_id, "sender id")
+    p.seq = _u64(seq, "seq")
+    p.timestamp = _u32(timestamp, "timestamp")
     p.flags = SEAL_RETAINED if retained else 0
     keep = []  # keep the buffers alive during the call
     if key is not None:
@@ -637,7 +774,8 @@ class Sender(_Handle):
         self.keyring = keyring
         self.signer = signer
         opts = _native.SenderOptsStruct(
-            sender_id, epoch, signer._ptr if signer is not None else None,
+            _u64(sender_id, "sender id"), _u32(epoch, "epoch"),
+            signer._ptr if signer is not None else None,
             1 if no_clock else 0)
         self._adopt(_new(C.e2e_sender_new, ctypes.byref(opts)))
 
@@ -694,7 +832,7 @@ class Guard(_Handle):
                             ("max_retained_topics", max_retained_topics),
                             ("max_age", max_age), ("max_skew", max_skew)):
             if value is not None:
-                setattr(o, name, value)
+                setattr(o, name, _u32(value, name))
         if accept_no_clock:
             o.flags |= GUARD_ACCEPT_NO_CLOCK
         self.options = {name: getattr(o, name) for name, _ in o._fields_}
@@ -712,7 +850,7 @@ class Guard(_Handle):
         s = info._struct()
         rc = C.e2e_guard_check(self._ptr, ctypes.byref(s), _topic(topic),
                                DELIVERY_RETAINED if retained else 0,
-                               int(time.time()) if now is None else now)
+                               _now(now))
         if rc != 0:
             raise Rejected(rc, topic, info)
 
@@ -720,8 +858,7 @@ class Guard(_Handle):
         """Record an accepted message (after check() and verification)."""
         s = info._struct()
         C.e2e_guard_commit(self._ptr, ctypes.byref(s), _topic(topic),
-                           DELIVERY_RETAINED if retained else 0,
-                           int(time.time()) if now is None else now)
+                           DELIVERY_RETAINED if retained else 0, _now(now))
 
     @property
     def sender_count(self):
@@ -770,15 +907,32 @@ class Receiver:
     keyring None: only signature-only messages can be accepted; trust None:
     no signed message is accepted; guard None: no replay or freshness check
     at all (only for tests and one-shot tools).
+
+    filters: the subscriptions made (filters as given to SUBSCRIBE,
+    "$share/GROUP/" prefixes included). When there are any, a topic that
+    matches none of them is refused as "not-subscribed" before anything
+    else: a broker can deliver a genuine envelope sealed for a topic nobody
+    subscribed to, and it verifies, being authentic for that topic.
     """
 
     def __init__(self, keyring=None, trust=None, guard=None, *,
-                 require_encryption=False, require_signature=False):
+                 require_encryption=False, require_signature=False,
+                 filters=None):
         self.keyring = keyring
         self.trust = trust
         self.guard = guard
         self.require_encryption = require_encryption
         self.require_signature = require_signature
+        self.filters = filters
+
+    @property
+    def filters(self):
+        """The subscriptions checked (a tuple; empty: no check)."""
+        return self._subs.filters
+
+    @filters.setter
+    def filters(self, filters):
+        self._subs = _Subscriptions(filters)
 
     def _struct(self, now):
         r = _native.ReceiverStruct()
@@ -787,18 +941,31 @@ class Receiver:
         r.guard = self.guard._ptr if self.guard is not None else None
         r.require = ((REQUIRE_ENCRYPTION if self.require_encryption else 0)
                      | (REQUIRE_SIGNATURE if self.require_signature else 0))
-        r.now = 0 if now is None else now
+        r.now = 0 if now is None else _u64(now, "now")
         return r
 
-    def open(self, topic, envelope, retained=False, now=None):
+    def open(self, topic, envelope, retained=False, now=None, filters=None):
         """Verify an envelope received on topic and return the Message.
 
         retained: the broker delivered it with the retain flag. now: Unix
-        seconds (None: the system clock). Raises Rejected with the reason.
+        seconds (None: the system clock). filters: subscriptions to check
+        instead of the receiver's own (None: the receiver's). Raises
+        Rejected with the reason; a topic with a NUL byte (which no C
+        string and no MQTT topic can hold) is "bad-topic".
         """
-        t = _topic(topic)
+        try:
+            t = _topic(topic)
+        except E2EError as err:  # a NUL byte
+            raw = topic.encode("utf-8") if isinstance(topic, str) \
+                else bytes(topic)
+            raise Rejected(err.code, raw.decode("utf-8", "replace"), None,
+                           raw, err.detail) from None
         env = _bytes(envelope, "envelope")
+        subs = self._subs if filters is None else (
+            filters if isinstance(filters, _Subscriptions)
+            else _Subscriptions(filters))
         r = self._struct(now)
+        subs.set(r)  # subs holds the array until e2e_open returns
         out = ctypes.create_string_buffer(max(len(env), 1))
         n = ctypes.c_size_t()
         info = _native.InfoStruct()
@@ -815,7 +982,7 @@ class Receiver:
                 if C.e2e_parse(env, len(env), ctypes.byref(
                         _native.InfoStruct())) == 0:
                     parsed = Info._from(info)
-                raise Rejected(rc, topic_text, parsed)
+                raise Rejected(rc, topic_text, parsed, t)
             return Message(topic_text, out.raw[:n.value], Info._from(info),
                            bool(retained))
         finally:

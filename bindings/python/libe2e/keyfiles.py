@@ -19,7 +19,7 @@ import os
 
 from . import _native
 from .core import (ERRORS, E2EError, Keyring, Signer, Trust, _check, _fixed, _path,
-                   sign_publickeybytes)
+                   _u64, _usize, sign_publickeybytes)
 from ._native import C
 
 SAVE_EXCL = 0x1
@@ -124,6 +124,8 @@ def _signer_save(self, path, passphrase=None, *, opslimit=0, memlimit=0,
     """Write the secret key to path (mode 0600). passphrase None stores the
     seed unencrypted (as ``e2e-keygen --no-passphrase``); opslimit and
     memlimit 0 pick the library's Argon2id defaults."""
+    opslimit = _u64(opslimit, "opslimit")
+    memlimit = _usize(memlimit, "memlimit")
     pw, n = _pass(passphrase)
     if pw is not None and n == 0:
         raise E2EError(ERRORS["E2E_ERR_INVAL"], "empty passphrase")

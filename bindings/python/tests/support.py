@@ -79,6 +79,17 @@ def needs_guard(obj):
     return obj
 
 
+def keyring_and_sender(test):
+    """A keyring with a primary key and a Sender on it, both closed when
+    the test (a unittest.TestCase) is cleaned up."""
+    kr = libe2e.Keyring()
+    test.addCleanup(kr.close)
+    kr.generate()
+    sender = libe2e.Sender(kr)
+    test.addCleanup(sender.close)
+    return kr, sender
+
+
 def program(name):
     """Path of a program built in the build tree, or None."""
     for sub in ("cli", "examples", "."):
@@ -156,6 +167,19 @@ class Broker:
         return False
 
 
+def scripted_broker():
+    """A started tests/integration/broker.py ScriptedBroker (.host, .port):
+    a fake broker that sends exactly the PUBLISH packets a test scripts,
+    for attacks mosquitto itself refuses to relay (a NUL in a topic)."""
+    sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+    try:
+        import broker
+    except ImportError as exc:
+        raise unittest.SkipTest(
+            "tests/integration/broker.py missing: %s" % exc)
+    return broker.ScriptedBroker()
+
+
 def paho():
     """The paho.mqtt.client module, or SkipTest."""
     try:
@@ -182,11 +206,15 @@ def connect(broker, client_id, on_message=None):
     return c
 
 
-def subscribe(client, topic, qos=1):
-    """Subscribe and wait for SUBACK."""
+def subscribe(client, topic, qos=1, via=None):
+    """Subscribe (through via.subscribe, a libe2e.mqtt.Subscriber, when
+    given) and wait for SUBACK."""
     import threading
     done = threading.Event()
     client.on_subscribe = lambda *a: done.set()
-    client.subscribe(topic, qos)
+    if via is not None:
+        via.subscribe(client, topic, qos)
+    else:
+        client.subscribe(topic, qos)
     if not done.wait(10):
         raise RuntimeError("no SUBACK for %s" % topic)

@@ -2,6 +2,7 @@
 """The Python binding against the real library: sizes, errors, keys,
 sealing and opening in every mode, and every rejection a receiver gives."""
 
+import dataclasses
 import os
 import stat
 import subprocess
@@ -827,6 +828,194 @@ class KeyFileTests(unittest.TestCase):
             t.save(self.path("trust"))
             with e2e.Trust.load(self.path("trust")) as loaded:
                 self.assertEqual(list(loaded), list(t))
+
+
+@needs("e2e_seal", "e2e_open", "e2e_subscription_matches")
+class Subscriptions(unittest.TestCase):
+    """A receiver given its subscriptions refuses every other topic before
+    any cryptography (issue 11 item 1)."""
+
+    def setUp(self):
+        self.kr, self.sender = support.keyring_and_sender(self)
+
+    def test_envelope_for_an_unsubscribed_topic_is_not_subscribed(self):
+        rx = e2e.Receiver(self.kr, filters=["sensors/kitchen/#"])
+        with self.assertRaises(e2e.Rejected) as cm:
+            rx.open("alerts/fire", self.sender.seal("alerts/fire", b"x"))
+        self.assertEqual(cm.exception.reason, "not-subscribed")
+
+    def test_topic_check_comes_before_parsing(self):
+        rx = e2e.Receiver(self.kr, filters=["sensors/kitchen/#"])
+        with self.assertRaises(e2e.Rejected) as cm:
+            rx.open("alerts/fire", b"not an envelope")
+        self.assertEqual(cm.exception.reason, "not-subscribed")
+
+    def test_subscribed_topic_is_opened(self):
+        rx = e2e.Receiver(self.kr, filters=["alerts/#", "sensors/+/temp"])
+        msg = rx.open(TOPIC, self.sender.seal(TOPIC, b"21.5"))
+        self.assertEqual(msg.payload, b"21.5")
+
+    def test_shared_subscription_matches_by_its_filter(self):
+        rx = e2e.Receiver(self.kr, filters=["$share/workers/sensors/#"])
+        self.assertEqual(rx.open(TOPIC, self.sender.seal(TOPIC, b"v"))
+                         .payload, b"v")
+
+    def test_filters_given_to_open_replace_the_receivers(self):
+        rx = e2e.Receiver(self.kr, filters=["sensors/#"])
+        with self.assertRaises(e2e.Rejected) as cm:
+            rx.open(TOPIC, self.sender.seal(TOPIC, b"v"), filters=["a/b"])
+        self.assertEqual(cm.exception.reason, "not-subscribed")
+
+    def test_filter_list_changed_after_construction_is_not_used(self):
+        filters = ["sensors/#"]
+        rx = e2e.Receiver(self.kr, filters=filters)
+        filters[0] = "other/#"
+        del filters
+        import gc
+        gc.collect()
+        self.assertEqual(rx.open(TOPIC, self.sender.seal(TOPIC, b"v"))
+                         .payload, b"v")
+
+    def test_subscription_with_a_nul_byte_is_a_value_error(self):
+        with self.assertRaises(ValueError):
+            e2e.Receiver(self.kr, filters=["a/\0b"])
+
+    def test_subscription_matches_strips_the_share_prefix(self):
+        self.assertTrue(e2e.subscription_matches("$share/g/a/+", "a/b"))
+        self.assertFalse(e2e.subscription_matches("$share/g/a/+", "b/b"))
+        self.assertFalse(e2e.subscription_matches("$share//a/+", "a/b"))
+        self.assertFalse(e2e.subscription_matches("a/#", "a/\0b"))
+
+
+@needs("e2e_open")
+class TopicsAsReceived(unittest.TestCase):
+    """What a broker puts in a topic reaches the caller as a Rejected with
+    a reason, and prints escaped (issue 11 item 7)."""
+
+    def test_topic_with_a_nul_byte_is_rejected_as_bad_topic(self):
+        with e2e.Keyring() as kr:
+            kr.generate()
+            with self.assertRaises(e2e.Rejected) as cm:
+                e2e.Receiver(kr).open("sensors/a\0b", b"x")
+        self.assertEqual((cm.exception.reason, cm.exception.raw_topic),
+                         ("bad-topic", b"sensors/a\0b"))
+
+    def test_escape_writes_controls_as_hex_bytes(self):
+        self.assertEqual(e2e.escape("a\nb\rc\td\x1be\x7ff\x00"),
+                         "a\\x0ab\\x0dc\\x09d\\x1be\\x7ff\\x00")
+
+    def test_escape_writes_c1_controls_as_hex_bytes(self):
+        self.assertEqual(e2e.escape("a\x85b\x9b"), "a\\xc2\\x85b\\xc2\\x9b")
+
+    def test_escape_writes_bidi_controls_and_separators_as_hex_bytes(self):
+        for ch in ("\u202a", "\u202e", "\u2066", "\u2069", "\u2028",
+                   "\u2029"):
+            with self.subTest(ch=hex(ord(ch))):
+                want = "".join("\\x%02x" % b for b in ch.encode())
+                self.assertEqual(e2e.escape("a" + ch + "b"),
+                                 "a" + want + "b")
+
+    def test_escape_writes_a_backslash_as_hex_so_output_is_unambiguous(self):
+        self.assertEqual(e2e.escape("a\\x0ab"), "a\\x5cx0ab")
+
+    def test_escape_writes_each_byte_that_is_not_utf8(self):
+        self.assertEqual(e2e.escape(b"a\xff\xe2\x80b\xed\xa0\x80"),
+                         "a\\xff\\xe2\\x80b\\xed\\xa0\\x80")
+
+    def test_escape_keeps_printable_unicode(self):
+        self.assertEqual(e2e.escape("k\u00fcche/\u6e29\u5ea6 \U0001f321"),
+                         "k\u00fcche/\u6e29\u5ea6 \U0001f321")
+
+
+@needs("e2e_seal_explicit", "e2e_sender_new", "e2e_guard_new")
+class IntegerRanges(unittest.TestCase):
+    """Every int that goes into a C field or argument is range-checked:
+    ctypes would keep only its low bits (issue 11 item 7)."""
+
+    def setUp(self):
+        self.kr = e2e.Keyring()
+        self.kr.generate()
+
+    def tearDown(self):
+        self.kr.close()
+
+    def assertValueError(self, fn, *args, **kw):
+        with self.assertRaises(ValueError) as cm:
+            fn(*args, **kw)
+        return str(cm.exception)
+
+    def test_key_id_above_32_bits_is_not_truncated(self):
+        msg = self.assertValueError(self.kr.add, (1 << 32) + 5,
+                                    bytes(e2e.keybytes()))
+        self.assertIn("key id must be in 0..4294967295", msg)
+        self.assertNotIn(5, self.kr)
+
+    def test_sender_id_above_64_bits_is_not_truncated(self):
+        self.assertValueError(e2e.Sender, self.kr, sender_id=(1 << 64) + 7)
+
+    def test_epoch_above_32_bits_is_not_truncated(self):
+        self.assertValueError(e2e.Sender, self.kr, epoch=(1 << 32) + 1)
+
+    def test_negative_epoch_is_not_wrapped(self):
+        self.assertValueError(e2e.Sender, self.kr, epoch=-1)
+
+    def test_guard_option_above_32_bits_is_not_truncated(self):
+        self.assertValueError(e2e.Guard, max_age=(1 << 32) + 10)
+
+    def test_every_int_argument_is_range_checked(self):
+        key = bytes(e2e.keybytes())
+        salt = bytes(e2e.salt_bytes())
+        seal = dict(suite=e2e.Suite.AEAD, key=key, key_id=1, sender_id=1,
+                    seq=1, salt=salt)
+        info = e2e.parse(e2e.seal_explicit(TOPIC, b"x", **seal))
+        g = e2e.Guard()
+        self.addCleanup(g.close)
+        rx = e2e.Receiver(self.kr, guard=g)
+        signer = e2e.Signer()
+        self.addCleanup(signer.close)
+        tmp = tempfile.TemporaryDirectory(prefix="e2e-py-ranges-")
+        self.addCleanup(tmp.cleanup)
+        nowhere = os.path.join(tmp.name, "no-such-dir", "signer.sec")
+        big32, big64 = 1 << 32, 1 << 64
+        calls = {
+            "seal key_id": lambda: e2e.seal_explicit(
+                TOPIC, b"x", **dict(seal, key_id=big32 + 1)),
+            "seal sender_id": lambda: e2e.seal_explicit(
+                TOPIC, b"x", **dict(seal, sender_id=big64)),
+            "seal seq": lambda: e2e.seal_explicit(
+                TOPIC, b"x", **dict(seal, seq=-1)),
+            "seal timestamp": lambda: e2e.seal_explicit(
+                TOPIC, b"x", **dict(seal, timestamp=big32 + 5)),
+            "keyring created": lambda: self.kr.generate(created=1 << 63),
+            "keyring set_state": lambda: self.kr.promote(big32 + 1),
+            "keyring find": lambda: self.kr.find(big32 + 1),
+            "keyring remove": lambda: self.kr.remove(big32 + 1),
+            "guard window": lambda: e2e.Guard(window=big32 + 64),
+            "guard max_senders": lambda: e2e.Guard(max_senders=big32 + 1),
+            "guard max_retained_topics": lambda: e2e.Guard(
+                max_retained_topics=-1),
+            "guard max_skew": lambda: e2e.Guard(max_skew=big32),
+            "guard check now": lambda: g.check(info, TOPIC, now=-1),
+            "guard commit now": lambda: g.commit(info, TOPIC, now=big64),
+            "info seq": lambda: g.check(
+                dataclasses.replace(info, seq=big64 + 1), TOPIC),
+            "info key_id": lambda: g.check(
+                dataclasses.replace(info, key_id=big32), TOPIC),
+            "open now": lambda: rx.open(TOPIC, b"x", now=-1),
+            "sealed_len n": lambda: e2e.sealed_len(e2e.Suite.AEAD, False,
+                                                   big64 + 1),
+            "signer save opslimit": lambda: signer.save(
+                nowhere, "pw", opslimit=big64),
+            "signer save memlimit": lambda: signer.save(
+                nowhere, "pw", memlimit=-1),
+        }
+        for name, call in calls.items():
+            with self.subTest(name):
+                self.assertRaises(ValueError, call)
+
+    def test_non_int_is_a_type_error(self):
+        with self.assertRaises(TypeError):
+            e2e.Sender(self.kr, epoch=1.5)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ class Interop(unittest.TestCase):
                                  sub)
         self.addCleanup(client.loop_stop)
         self.addCleanup(client.disconnect)
-        support.subscribe(client, "interop/#")
+        support.subscribe(client, "interop/#", via=sub)
         return accepted, rejected
 
     def python_publisher(self, sender):
