@@ -724,8 +724,6 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 	cfg->mode = -1;
 	cfg->max_age = -1;
 	cfg->max_skew = -1;
-	if (take_environment(cfg))
-		return CLI_EXIT_ERROR;
 
 	opterr = 0;
 	optind = 1;
@@ -767,7 +765,7 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 			argv[optind]);
 		return CLI_EXIT_ERROR;
 	}
-	if (check_config(cfg))
+	if (take_environment(cfg) || check_config(cfg))
 		return CLI_EXIT_ERROR;
 	return -1;
 }
