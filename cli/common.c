@@ -330,8 +330,8 @@ static char *take_secret(char *arg)
 static char *env_sign_pass;
 static size_t env_sign_pass_len;
 
-/* Take the variables this tool reads out of the environment, first thing:
- * 0, or -1 (reported). */
+/* Take the variables this tool reads out of the environment, whether it
+ * uses them or not, once the options are read: 0, or -1 (reported). */
 static int take_environment(struct cli_config *cfg)
 {
 	size_t len;
