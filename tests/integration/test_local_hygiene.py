@@ -135,6 +135,33 @@ class SecretsInProc(HygieneCase):
         self.assertEqual(sub.out, b"signed\n")
 
 
+class FilesOthersMayChange(HygieneCase):
+    """Item 8.3 through the tools: a file others may write is refused, a
+    directory others may write is a warning."""
+
+    def test_sub_refuses_a_trust_file_others_may_write(self):
+        self.encrypted_signer("unused")
+        os.chmod(self.path("trust"), 0o666)
+        r = subprocess.run([SUB, *self.conn(), "-t", "hy/f", "-W", "1",
+                            "-K", self.keyring, "--trust", self.path("trust")],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"trust file %s: file is writable by others"
+                      % self.path("trust").encode(), r.stderr)
+
+    def test_sub_warns_about_a_directory_others_may_write(self):
+        shared = self.path("shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        ring = os.path.join(shared, "ring")
+        keygen("keyring", "init", "-K", ring)
+        sub = self.start_sub("-t", "hy/d", "-K", ring, keyring=False)
+        line, = sub.wait_stderr("warning:")
+        self.assertEqual(line, "e2e-sub: warning: keyring %s: directory %s "
+                         "may be written by other users, who could replace "
+                         "the file" % (ring, shared))
+
+
 class NoCoreDump(HygieneCase):
     """SIGQUIT (default action: core dump) with RLIMIT_CORE raised: the
     kernel must not dump, as its wait status tells (WCOREDUMP), and no core
