@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "common.h"
+#include "passphrase.h"
 
 /* Long-only options. */
 enum {
@@ -148,7 +148,11 @@ static void usage(enum cli_tool tool)
 		       "-n) [-K KEYRING] [--sign KEY] [options]\n\n"
 		       "Message:\n"
 		       "  -t TOPIC           topic to publish to (once)\n"
-		       "  -m MSG             the message\n"
+		       "  -m MSG             the message (wiped from the "
+		       "command line at start; other\n"
+		       "                     users can read it until then: "
+		       "-f, -s and -l keep it out\n"
+		       "                     of argv entirely)\n"
 		       "  -f FILE            the contents of FILE as one "
 		       "message\n"
 		       "  -s                 all of stdin as one message\n"
@@ -309,35 +313,42 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-/* Keep a copy and hide the original from ps. */
+/* Keep a secret copy and hide the original from ps (/proc/PID/cmdline):
+ * passwords (-P) and messages (-m). */
 static char *take_secret(char *arg)
 {
-	char *copy = strdup(arg);
+	size_t len = strlen(arg);
+	char *copy = cli_secret_dup(arg, len);
+
 	if (copy)
-		sodium_memzero(arg, strlen(arg));
+		sodium_memzero(arg, len);
 	return copy;
 }
 
-/* The first line of a file, for passwords and passphrases. NULL on error
- * (errno set). */
-static char *read_first_line(const char *path)
-{
-	char buf[1024];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *line = NULL;
+/* E2E_SIGN_PASSPHRASE, taken out of the environment by cli_parse and
+ * wiped by load_signer once used (or by cli_config_free). */
+static char *env_sign_pass;
+static size_t env_sign_pass_len;
 
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	line = strdup(buf);
-	sodium_memzero(buf, sizeof buf);
-	return line;
+/* Take the variables this tool reads out of the environment, whether it
+ * uses them or not, once the options are read: 0, or -1 (reported). */
+static int take_environment(struct cli_config *cfg)
+{
+	size_t len;
+	int rc = cli_secret_getenv("E2E_MQTT_PASSWORD", &cfg->env_password,
+				   &len);
+
+	if (rc == CLI_PASS_OK && cfg->tool == CLI_PUB) {
+		rc = cli_secret_getenv("E2E_SIGN_PASSPHRASE", &env_sign_pass,
+				       &env_sign_pass_len);
+		if (rc != CLI_PASS_OK)
+			cli_err(cfg, "E2E_SIGN_PASSPHRASE: passphrase %s",
+				cli_pass_strerror(rc));
+	} else if (rc != CLI_PASS_OK) {
+		cli_err(cfg, "E2E_MQTT_PASSWORD: password %s",
+			cli_pass_strerror(rc));
+	}
+	return rc == CLI_PASS_OK ? 0 : -1;
 }
 
 static int set_string(char **dst, const char *src)
@@ -428,7 +439,8 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 	case 'm':
 		if (set_source(cfg, CLI_SRC_ARG))
 			return -1;
-		return set_string(&cfg->message, arg);
+		cfg->message = take_secret(arg);
+		return cfg->message ? 0 : -1;
 	case 'f':
 		if (set_source(cfg, CLI_SRC_FILE))
 			return -1;
@@ -456,22 +468,23 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 	case 'u':
 		return set_string(&cfg->username, arg);
 	case 'P':
-		if (cfg->password)
-			sodium_memzero(cfg->password, strlen(cfg->password));
-		free(cfg->password);
+		cli_secret_free(cfg->password);
 		cfg->password = take_secret(arg);
 		return cfg->password ? 0 : -1;
-	case OPT_PW_FILE:
-		if (cfg->password)
-			sodium_memzero(cfg->password, strlen(cfg->password));
-		free(cfg->password);
-		cfg->password = read_first_line(arg);
-		if (!cfg->password) {
+	case OPT_PW_FILE: {
+		size_t len;
+		int rc;
+
+		cli_secret_free(cfg->password);
+		rc = cli_pass_read_file(arg, &cfg->password, &len);
+		if (rc == CLI_PASS_TOO_LONG)
+			cli_err(cfg, "%s:1: password %s", arg,
+				cli_pass_strerror(rc));
+		else if (rc != CLI_PASS_OK)
 			cli_err(cfg, "cannot read password file %s: %s", arg,
-				strerror(errno));
-			return -1;
-		}
-		return 0;
+				cli_pass_strerror(rc));
+		return rc == CLI_PASS_OK ? 0 : -1;
+	}
 	case 'V':
 		if (parse_version(arg, &cfg->mqtt_version)) {
 			cli_err(cfg,
@@ -653,9 +666,8 @@ static int fill_defaults(struct cli_config *cfg)
 	char buf[64];
 
 	if (!cfg->password && cfg->username) {
-		const char *env = getenv("E2E_MQTT_PASSWORD");
-		if (env && !(cfg->password = strdup(env)))
-			return -1;
+		cfg->password = cfg->env_password;
+		cfg->env_password = NULL;
 	}
 	if (!cfg->host && set_string(&cfg->host, "localhost"))
 		return -1;
@@ -753,27 +765,26 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 			argv[optind]);
 		return CLI_EXIT_ERROR;
 	}
-	if (check_config(cfg))
+	if (take_environment(cfg) || check_config(cfg))
 		return CLI_EXIT_ERROR;
 	return -1;
 }
 
 void cli_config_free(struct cli_config *cfg)
 {
-	char **strings[] = {&cfg->host,       &cfg->id,
-			    &cfg->id_prefix,  &cfg->username,
-			    &cfg->cafile,     &cfg->capath,
-			    &cfg->certfile,   &cfg->keyfile,
-			    &cfg->message,    &cfg->file,
-			    &cfg->format,     &cfg->keyring_path,
-			    &cfg->sign_path,  &cfg->sign_pass_file,
-			    &cfg->trust_path, &cfg->state_path};
+	char **strings[] = {
+		&cfg->host,           &cfg->id,           &cfg->id_prefix,
+		&cfg->username,       &cfg->cafile,       &cfg->capath,
+		&cfg->certfile,       &cfg->keyfile,      &cfg->file,
+		&cfg->format,         &cfg->keyring_path, &cfg->sign_path,
+		&cfg->sign_pass_file, &cfg->trust_path,   &cfg->state_path};
 
-	if (cfg->password) {
-		sodium_memzero(cfg->password, strlen(cfg->password));
-		free(cfg->password);
-		cfg->password = NULL;
-	}
+	cli_secret_free(cfg->password);
+	cli_secret_free(cfg->env_password);
+	cli_secret_free(cfg->message);
+	cli_secret_free(env_sign_pass);
+	cfg->password = cfg->env_password = cfg->message = NULL;
+	env_sign_pass = NULL;
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -795,6 +806,11 @@ static void report_load_error(const struct cli_config *cfg, const char *what,
 	if (rc == E2E_ERR_IO)
 		cli_err(cfg, "cannot read %s %s: %s", what, path,
 			strerror(errno));
+	else if (rc == E2E_ERR_WRITABLE)
+		cli_err(cfg,
+			"%s %s: %s; only you or root may own it and write "
+			"it (chmod go-w)",
+			what, path, e2e_strerror(rc));
 	else if (bad_line)
 		cli_err(cfg, "%s %s, line %zu: %s", what, path, bad_line,
 			e2e_strerror(rc));
@@ -802,31 +818,54 @@ static void report_load_error(const struct cli_config *cfg, const char *what,
 		cli_err(cfg, "%s %s: %s", what, path, e2e_strerror(rc));
 }
 
-/* Ask on the terminal, without echo. NULL when there is no terminal. */
-static char *prompt_passphrase(const char *path)
+void cli_warn_unsafe_dir(const struct cli_config *cfg, const char *what,
+			 const char *path)
 {
-	struct termios old, quiet;
-	char buf[1024];
-	char *pass = NULL;
-	FILE *tty = fopen("/dev/tty", "r+");
+	char dir[PATH_MAX];
 
-	if (!tty)
-		return NULL;
-	fprintf(tty, "Passphrase for %s: ", path);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	if (e2e_path_check(path, dir, sizeof dir) == E2E_ERR_WRITABLE)
+		cli_err(cfg,
+			"warning: %s %s: directory %s may be written by "
+			"other users, who could replace the file",
+			what, path, dir);
+}
+
+/* The passphrase of an encrypted signing key: --sign-pass-file, else
+ * E2E_SIGN_PASSPHRASE, else the terminal. A secret string, or NULL
+ * (reported). */
+static char *signer_passphrase(const struct cli_config *cfg, size_t *len)
+{
+	char prompt[PATH_MAX + 32];
+	char *pass = NULL;
+	int rc;
+
+	if (cfg->sign_pass_file) {
+		rc = cli_pass_read_file(cfg->sign_pass_file, &pass, len);
+		if (rc == CLI_PASS_TOO_LONG)
+			cli_err(cfg, "%s:1: passphrase %s", cfg->sign_pass_file,
+				cli_pass_strerror(rc));
+		else if (rc != CLI_PASS_OK)
+			cli_err(cfg, "cannot read %s: %s", cfg->sign_pass_file,
+				cli_pass_strerror(rc));
+		return pass;
 	}
-	if (fgets(buf, sizeof buf, tty)) {
-		buf[strcspn(buf, "\r\n")] = '\0';
-		pass = strdup(buf);
+	if (env_sign_pass) {
+		/* Used once: the signing key is never loaded again. */
+		pass = env_sign_pass;
+		*len = env_sign_pass_len;
+		env_sign_pass = NULL;
+		return pass;
 	}
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	fclose(tty);
-	sodium_memzero(buf, sizeof buf);
+	snprintf(prompt, sizeof prompt, "Passphrase for %s: ", cfg->sign_path);
+	rc = cli_pass_prompt(prompt, &pass, len);
+	if (rc == CLI_PASS_NO_TTY)
+		cli_err(cfg,
+			"signing key %s is protected by a passphrase: "
+			"give --sign-pass-file or E2E_SIGN_PASSPHRASE",
+			cfg->sign_path);
+	else if (rc != CLI_PASS_OK)
+		cli_err(cfg, "passphrase for %s: %s", cfg->sign_path,
+			cli_pass_strerror(rc));
 	return pass;
 }
 
@@ -834,7 +873,7 @@ static int load_signer(const struct cli_config *cfg, e2e_signer **out)
 {
 	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
 	int encrypted = 0, rc;
-	size_t bad_line = 0;
+	size_t bad_line = 0, pass_len = 0;
 	char *pass = NULL;
 
 	rc = e2e_signer_inspect(cfg->sign_path, pk, &encrypted, &bad_line);
@@ -843,39 +882,16 @@ static int load_signer(const struct cli_config *cfg, e2e_signer **out)
 				  bad_line);
 		return -1;
 	}
-	if (encrypted) {
-		const char *env = getenv("E2E_SIGN_PASSPHRASE");
-		if (cfg->sign_pass_file) {
-			pass = read_first_line(cfg->sign_pass_file);
-			if (!pass) {
-				cli_err(cfg, "cannot read %s: %s",
-					cfg->sign_pass_file, strerror(errno));
-				return -1;
-			}
-		} else if (env) {
-			pass = strdup(env);
-		} else {
-			pass = prompt_passphrase(cfg->sign_path);
-		}
-		if (!pass) {
-			cli_err(cfg,
-				"signing key %s is protected by a passphrase: "
-				"give --sign-pass-file or E2E_SIGN_PASSPHRASE",
-				cfg->sign_path);
-			return -1;
-		}
-	}
-	rc = e2e_signer_load(out, cfg->sign_path, pass, pass ? strlen(pass) : 0,
-			     &bad_line);
-	if (pass) {
-		sodium_memzero(pass, strlen(pass));
-		free(pass);
-	}
+	if (encrypted && !(pass = signer_passphrase(cfg, &pass_len)))
+		return -1;
+	rc = e2e_signer_load(out, cfg->sign_path, pass, pass_len, &bad_line);
+	cli_secret_free(pass);
 	if (rc != E2E_OK) {
 		report_load_error(cfg, "signing key", cfg->sign_path, rc,
 				  bad_line);
 		return -1;
 	}
+	cli_warn_unsafe_dir(cfg, "signing key", cfg->sign_path);
 	return 0;
 }
 
@@ -893,6 +909,7 @@ int cli_keys_load(const struct cli_config *cfg, struct cli_keys *keys)
 					  bad_line);
 			goto fail;
 		}
+		cli_warn_unsafe_dir(cfg, "keyring", cfg->keyring_path);
 	}
 	if (cfg->trust_path) {
 		rc = e2e_trust_load(&keys->trust, cfg->trust_path, &bad_line);
@@ -901,6 +918,7 @@ int cli_keys_load(const struct cli_config *cfg, struct cli_keys *keys)
 					  rc, bad_line);
 			goto fail;
 		}
+		cli_warn_unsafe_dir(cfg, "trust file", cfg->trust_path);
 	}
 	if (cfg->sign_path && load_signer(cfg, &keys->signer))
 		goto fail;

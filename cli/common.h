@@ -51,8 +51,9 @@ struct cli_config {
 	int keepalive;
 	int clean_session; /* -c clears it */
 	char *username;
-	char *password;   /* wiped on exit, never printed */
-	int mqtt_version; /* MQTTVERSION_3_1_1 or MQTTVERSION_5 ... */
+	char *password;     /* secret string (passphrase.h), never printed */
+	char *env_password; /* E2E_MQTT_PASSWORD, taken out of environ */
+	int mqtt_version;   /* MQTTVERSION_3_1_1 or MQTTVERSION_5 ... */
 	int debug;
 	int quiet;
 
@@ -71,7 +72,7 @@ struct cli_config {
 
 	/* e2e-pub. */
 	enum cli_pub_source source;
-	char *message;
+	char *message; /* -m: a secret string, wiped from argv */
 	char *file;
 	int retain;
 
@@ -131,6 +132,10 @@ struct cli_keys {
  * itself; returns 0 or -1. On success *keys owns everything. */
 int cli_keys_load(const struct cli_config *cfg, struct cli_keys *keys);
 void cli_keys_free(struct cli_keys *keys);
+/* Warn (on stderr) when another user could replace the file at path
+ * through a directory above it (e2e_path_check); what: "trust file"... */
+void cli_warn_unsafe_dir(const struct cli_config *cfg, const char *what,
+			 const char *path);
 
 /* Block SIGINT, SIGTERM, SIGHUP and SIGUSR1 in this thread (and in every
  * thread created after, Paho's included), ignore SIGPIPE. The main thread

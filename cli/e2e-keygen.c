@@ -13,22 +13,21 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "e2e.h"
+#include "passphrase.h"
 
 #define PROG "e2e-keygen"
-#define PASS_MAX 1024 /* bytes of a passphrase, newline excluded */
 
 static const char usage_text[] =
 	"Usage: " PROG " keyring init -K FILE [--suite aead|mac] [--force]\n"
@@ -118,6 +117,10 @@ static void fail_file(const char *path, size_t line, int rc)
 		fail("%s: %s", path, strerror(errno));
 	else if (rc == E2E_ERR_PERMISSIONS)
 		fail("%s: %s; run: chmod 600 %s", path, e2e_strerror(rc), path);
+	else if (rc == E2E_ERR_WRITABLE)
+		fail("%s: %s; only you or root may own it and write it (chmod "
+		     "go-w)",
+		     path, e2e_strerror(rc));
 	else if (rc == E2E_ERR_EXISTS)
 		fail("%s: %s (use --force to overwrite)", path,
 		     e2e_strerror(rc));
@@ -125,6 +128,19 @@ static void fail_file(const char *path, size_t line, int rc)
 		fail("%s:%zu: %s", path, line, e2e_strerror(rc));
 	else
 		fail("%s: %s", path, e2e_strerror(rc));
+}
+
+/* A file loaded from a directory other users may write: they could replace
+ * it. A warning, not an error (e2e_path_check). */
+static void warn_unsafe_dir(const char *path)
+{
+	char dir[PATH_MAX];
+
+	if (e2e_path_check(path, dir, sizeof dir) == E2E_ERR_WRITABLE)
+		fprintf(stderr,
+			PROG ": warning: %s: directory %s may be written by "
+			     "other users, who could replace the file\n",
+			path, dir);
 }
 
 static int parse_options(int argc, char **argv, struct opts *o)
@@ -259,148 +275,63 @@ static int parse_suite(const char *s, e2e_suite *suite)
 /* Passphrases: from the terminal without echo, or from a file            */
 /* ---------------------------------------------------------------------- */
 
-static struct termios saved_tty;
-static volatile sig_atomic_t tty_fd = -1;
-
-/* A signal while echo is off must not leave the terminal without echo. */
-static void restore_tty_and_die(int sig)
+/* The message for a failed read of a passphrase (from file, or from the
+ * terminal when file is NULL). */
+static void fail_pass(const char *file, int status)
 {
-	if (tty_fd >= 0)
-		tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Read one line into buf (sodium_malloc'd, PASS_MAX + 1 bytes); *len gets
- * its length without the newline. */
-static int read_line_fd(int fd, char *buf, size_t *len)
-{
-	size_t n = 0;
-	char c;
-
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || c == '\n')
-			break;
-		if (n == PASS_MAX) {
-			sodium_memzero(&c, sizeof c);
-			return -1;
-		}
-		buf[n++] = c;
-	}
-	sodium_memzero(&c, sizeof c);
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*len = n;
-	return 0;
-}
-
-static int ask_tty(const char *prompt, char *buf, size_t *len)
-{
-	struct sigaction sa, old[4];
-	static const int sigs[4] = {SIGINT, SIGTERM, SIGQUIT, SIGTSTP};
-	struct termios t;
-	int fd, rc, i;
-
-	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	if (status == CLI_PASS_NO_TTY)
 		fail("no terminal to read the passphrase from; use "
 		     "--passphrase-file FILE or --no-passphrase");
-		return -1;
-	}
-	if (tcgetattr(fd, &saved_tty) != 0) {
-		fail("/dev/tty: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = restore_tty_and_die;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 4; i++)
-		sigaction(sigs[i], &sa, &old[i]);
-	tty_fd = fd;
-	t = saved_tty;
-	t.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK);
-	t.c_lflag |= ECHONL;
-	/* Echo off before the prompt: an answer typed as soon as the prompt
-	 * shows must not be echoed. */
-	tcsetattr(fd, TCSAFLUSH, &t);
-	(void)!write(fd, prompt, strlen(prompt));
-	rc = read_line_fd(fd, buf, len);
-	tcsetattr(fd, TCSAFLUSH, &saved_tty);
-	tty_fd = -1;
-	for (i = 0; i < 4; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	close(fd);
-	if (rc != 0)
-		fail("passphrase longer than %d bytes", PASS_MAX);
-	return rc;
-}
-
-/* The first line of path, without its newline. */
-static int read_pass_file(const char *path, char *buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
-
-	if (fd < 0) {
-		fail("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	rc = read_line_fd(fd, buf, len);
-	close(fd);
-	if (rc != 0)
-		fail("%s:1: passphrase longer than %d bytes", path, PASS_MAX);
-	return rc;
+	else if (status == CLI_PASS_TOO_LONG)
+		fail("%s%spassphrase %s", file ? file : "", file ? ":1: " : "",
+		     cli_pass_strerror(status));
+	else
+		fail("%s: %s", file ? file : "/dev/tty",
+		     cli_pass_strerror(status));
 }
 
 /*
- * Get a passphrase into buf: from file when given, otherwise from the
- * terminal, asked twice when confirm is set (a new passphrase). An empty
- * passphrase is refused: --no-passphrase says it explicitly.
+ * Get a passphrase (a secret string in *pass, cli_secret_free): from file
+ * when given, otherwise from the terminal, asked twice when confirm is set
+ * (a new passphrase). An empty passphrase is refused: --no-passphrase says
+ * it explicitly.
  */
 static int get_passphrase(const char *file, const char *prompt, int confirm,
-			  char *buf, size_t *len)
+			  char **pass, size_t *len)
 {
-	char *again;
+	char *again = NULL;
 	size_t again_len = 0;
 	int rc;
 
-	if (file != NULL) {
-		if (read_pass_file(file, buf, len) != 0)
-			return -1;
-		if (*len == 0) {
-			fail("%s:1: empty passphrase (use --no-passphrase for "
-			     "an unencrypted key)",
-			     file);
-			return -1;
-		}
-		return 0;
-	}
-	if (ask_tty(prompt, buf, len) != 0)
+	rc = file != NULL ? cli_pass_read_file(file, pass, len)
+			  : cli_pass_prompt(prompt, pass, len);
+	if (rc != CLI_PASS_OK) {
+		fail_pass(file, rc);
 		return -1;
+	}
 	if (*len == 0) {
-		fail("empty passphrase (use --no-passphrase for an "
-		     "unencrypted key)");
-		return -1;
+		fail("%s%sempty passphrase (use --no-passphrase for an "
+		     "unencrypted key)",
+		     file ? file : "", file ? ":1: " : "");
+		goto refuse;
 	}
-	if (!confirm)
+	if (file != NULL || !confirm)
 		return 0;
-	again = sodium_malloc(PASS_MAX + 1);
-	if (again == NULL) {
-		fail("out of memory");
-		return -1;
+	rc = cli_pass_prompt("Passphrase (again): ", &again, &again_len);
+	if (rc != CLI_PASS_OK) {
+		fail_pass(NULL, rc);
+		goto refuse;
 	}
-	rc = ask_tty("Passphrase (again): ", again, &again_len);
-	if (rc == 0 && (again_len != *len || sodium_memcmp(again, buf, *len))) {
-		fail("the passphrases do not match");
-		rc = -1;
-	}
-	sodium_free(again);
-	return rc;
+	rc = again_len != *len || sodium_memcmp(again, *pass, *len) != 0;
+	cli_secret_free(again);
+	if (rc == 0)
+		return 0;
+	fail("the passphrases do not match");
+refuse:
+	cli_secret_free(*pass);
+	*pass = NULL;
+	*len = 0;
+	return -1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -416,6 +347,7 @@ static int load_keyring(const char *path, e2e_keyring **kr)
 		fail_file(path, line, rc);
 		return -1;
 	}
+	warn_unsafe_dir(path);
 	return 0;
 }
 
@@ -586,16 +518,9 @@ static int signer_new(const struct opts *o, int unused)
 	if (!o->force && (refuse_existing(o->secret) != 0 ||
 			  refuse_existing(o->public) != 0))
 		return -1;
-	if (!o->no_pass) {
-		pass = sodium_malloc(PASS_MAX + 1);
-		if (pass == NULL) {
-			fail("out of memory");
-			return -1;
-		}
-		if (get_passphrase(o->pass_file, "Passphrase: ", 1, pass,
-				   &pass_len) != 0)
-			goto cleanup;
-	}
+	if (!o->no_pass && get_passphrase(o->pass_file, "Passphrase: ", 1,
+					  &pass, &pass_len) != 0)
+		goto cleanup;
 	if (e2e_signer_generate(&s) != E2E_OK) {
 		fail("out of memory");
 		goto cleanup;
@@ -618,8 +543,7 @@ static int signer_new(const struct opts *o, int unused)
 	rc = 0;
 cleanup:
 	e2e_signer_free(s);
-	if (pass != NULL)
-		sodium_free(pass);
+	cli_secret_free(pass);
 	return rc;
 }
 
@@ -667,14 +591,9 @@ static int signer_passwd(const struct opts *o, int unused)
 		     "other");
 		return -1;
 	}
-	pass = sodium_malloc(PASS_MAX + 1);
-	if (pass == NULL) {
-		fail("out of memory");
-		return -1;
-	}
 	err = e2e_signer_inspect(o->secret, pk, &encrypted, &line);
 	if (err == E2E_OK && encrypted &&
-	    get_passphrase(o->pass_file, "Old passphrase: ", 0, pass,
+	    get_passphrase(o->pass_file, "Old passphrase: ", 0, &pass,
 			   &pass_len) != 0)
 		goto cleanup;
 	if (err == E2E_OK)
@@ -684,9 +603,11 @@ static int signer_passwd(const struct opts *o, int unused)
 		fail_file(o->secret, line, err);
 		goto cleanup;
 	}
+	cli_secret_free(pass);
+	pass = NULL;
 	pass_len = 0;
 	if (!o->no_pass && get_passphrase(o->new_pass_file, "New passphrase: ",
-					  1, pass, &pass_len) != 0)
+					  1, &pass, &pass_len) != 0)
 		goto cleanup;
 	err = e2e_signer_save(s, o->secret, o->no_pass ? NULL : pass, pass_len,
 			      0, 0, 0);
@@ -697,7 +618,7 @@ static int signer_passwd(const struct opts *o, int unused)
 	rc = 0;
 cleanup:
 	e2e_signer_free(s);
-	sodium_free(pass);
+	cli_secret_free(pass);
 	return rc;
 }
 
@@ -720,6 +641,7 @@ static int trust_add(const struct opts *o, int unused)
 		fail_file(o->public, line, err);
 		return -1;
 	}
+	warn_unsafe_dir(o->public);
 	id = e2e_signer_id_from_public(pk);
 	err = e2e_trust_load(&t, o->trust, &line);
 	if (err == E2E_ERR_IO && errno == ENOENT) {
@@ -731,6 +653,8 @@ static int trust_add(const struct opts *o, int unused)
 		fail_file(o->trust, line, err);
 		goto cleanup;
 	}
+	if (flags == 0)
+		warn_unsafe_dir(o->trust);
 	err = e2e_trust_add(t, pk, o->topics);
 	if (err == E2E_ERR_INVAL) {
 		fail("invalid topic filters '%s' (MQTT filters separated by "
@@ -770,6 +694,7 @@ static int trust_list(const struct opts *o, int unused)
 		fail_file(o->trust, line, err);
 		return -1;
 	}
+	warn_unsafe_dir(o->trust);
 	for (i = 0; i < e2e_trust_count(t); i++) {
 		if (e2e_trust_get(t, i, pk, &filters) != E2E_OK)
 			break;
@@ -831,6 +756,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	cli_protect_process();
 	if ((argc >= 2 && is_help(argv[1])) ||
 	    (argc >= 3 && is_help(argv[2]))) {
 		usage(stdout);

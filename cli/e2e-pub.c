@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "passphrase.h"
 
 struct pub {
 	struct cli_config cfg;
@@ -495,6 +496,9 @@ int main(int argc, char **argv)
 	struct pub p;
 	int rc;
 
+	/* First: no core dump may hold the password, the passphrase or a
+	 * message. */
+	cli_protect_process();
 	memset(&p, 0, sizeof p);
 	if (e2e_init() != E2E_OK) {
 		fputs("e2e-pub: cannot initialise libsodium\n", stderr);

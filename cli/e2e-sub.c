@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "passphrase.h"
 
 /* Payload buffers above this size are given back after each message. */
 #define BUF_KEEP_MAX (1u << 20)
@@ -428,6 +429,13 @@ static int guard_setup(struct sub *s)
 			strerror(errno));
 		return -1;
 	}
+	if (rc == E2E_ERR_WRITABLE) {
+		cli_err(cfg,
+			"state file %s: %s; only you or root may own it and "
+			"write it (chmod go-w)",
+			cfg->state_path, e2e_strerror(rc));
+		return -1;
+	}
 	if (rc != E2E_OK) {
 		if (bad_line)
 			cli_err(cfg,
@@ -441,6 +449,7 @@ static int guard_setup(struct sub *s)
 				cfg->state_path, e2e_strerror(rc));
 		return -1;
 	}
+	cli_warn_unsafe_dir(cfg, "state file", cfg->state_path);
 	cli_debug(cfg, "loaded replay state of %zu senders from %s",
 		  e2e_guard_sender_count(s->guard), cfg->state_path);
 	return 0;
@@ -542,6 +551,8 @@ int main(int argc, char **argv)
 	struct sub s;
 	int rc;
 
+	/* First: no core dump may hold the password or a payload. */
+	cli_protect_process();
 	memset(&s, 0, sizeof s);
 #ifdef __GLIBC__
 	/* A fixed threshold: blocks of 1 MiB and more (huge payloads, ours

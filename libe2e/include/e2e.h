@@ -106,7 +106,9 @@ extern "C" {
 	   "key file has corrupt base64 or a value of the wrong length")      \
 	XX(ERR_NO_PRIMARY, -40, "keyfile", "keyring file has no primary key")  \
 	XX(ERR_NOT_SUBSCRIBED, -41, "not-subscribed",                          \
-	   "topic matches none of the subscribed filters")
+	   "topic matches none of the subscribed filters")                    \
+	XX(ERR_WRITABLE, -42, "permissions",                                   \
+	   "file is writable by others or owned by another user")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -470,9 +472,11 @@ size_t e2e_guard_bytes_per_sender(const e2e_guard *g);
 int e2e_guard_save(const e2e_guard *g, const char *path) E2E_WARN_UNUSED;
 /*
  * Replace the guard's state with the file's. E2E_ERR_IO (see errno) when it
- * cannot be read, E2E_ERR_STATE_CORRUPT when it is not a valid state file;
- * then *bad_line (if not NULL) is the 1-based line at fault (0: the file as a
- * whole) and the guard is unchanged.
+ * cannot be read, E2E_ERR_WRITABLE when group or others may write it or
+ * another user than the effective user or root owns it (as key files),
+ * E2E_ERR_STATE_CORRUPT when it is not a valid state file; then *bad_line (if
+ * not NULL) is the 1-based line at fault (0: the file as a whole) and the
+ * guard is unchanged.
  */
 int e2e_guard_load(e2e_guard *g, const char *path,
 		   size_t *bad_line) E2E_WARN_UNUSED;
@@ -493,6 +497,13 @@ int e2e_guard_load(e2e_guard *g, const char *path,
  * Secret files (keyrings, signer secret keys) are refused with
  * E2E_ERR_PERMISSIONS when their mode gives group or others any access, as
  * ssh refuses private keys; they are written with mode 0600.
+ *
+ * Every file the library loads (these, trust files, public keys, the replay
+ * state of e2e_guard_load) is refused with E2E_ERR_WRITABLE when group or
+ * others may write it, or when a user other than the effective user and
+ * root owns it: whoever can change it could add a signer or a key, or make
+ * a receiver forget what it has seen. e2e_path_check looks at the
+ * directories above.
  *
  * Every saver writes a whole new file: with E2E_SAVE_EXCL it creates path
  * and fails with E2E_ERR_EXISTS when path exists; without it, it replaces
@@ -571,6 +582,18 @@ int e2e_trust_load(e2e_trust **out, const char *path,
 		   size_t *bad_line) E2E_WARN_UNUSED;
 int e2e_trust_save(const e2e_trust *t, const char *path,
 		   uint32_t flags) E2E_WARN_UNUSED;
+
+/*
+ * Whether the directories above path (symlinks resolved) let another user
+ * replace the file: E2E_OK when each one up to / is owned by the effective
+ * user or root and is writable by group or others only with the sticky bit
+ * (as /tmp); E2E_ERR_WRITABLE otherwise, with the offending directory
+ * nearest to the file in dir (when dir_cap > 0; cut to fit). E2E_ERR_IO
+ * (see errno) when path cannot be resolved. The loaders do not refuse
+ * such files: this is a warning for the application to give, since the
+ * library never prints (the e2e tools print it).
+ */
+int e2e_path_check(const char *path, char *dir, size_t dir_cap);
 
 /* E2E_KEYFILES_END */
 

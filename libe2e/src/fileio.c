@@ -127,6 +127,13 @@ int e2e__atomic_write(const char *path, const void *data, size_t len,
 	return E2E_OK;
 }
 
+/* Only the effective user (or root) can change it. */
+static int owner_only(const struct stat *st)
+{
+	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+	       (st->st_uid == geteuid() || st->st_uid == 0);
+}
+
 int e2e__read_file(const char *path, size_t max, int secret, char **buf,
 		   size_t *len)
 {
@@ -148,6 +155,10 @@ int e2e__read_file(const char *path, size_t max, int secret, char **buf,
 	}
 	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		rc = E2E_ERR_PERMISSIONS;
+		goto out;
+	}
+	if (!owner_only(&st)) {
+		rc = E2E_ERR_WRITABLE;
 		goto out;
 	}
 	if (st.st_size == 0) {
@@ -192,4 +203,45 @@ out:
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+/* Nobody but the effective user or root can rename or replace entries of
+ * this directory: writable by others only with the sticky bit. */
+static int dir_is_safe(const struct stat *st)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return 0;
+	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
+	       (st->st_mode & S_ISVTX) != 0;
+}
+
+E2E_API int e2e_path_check(const char *path, char *dir, size_t dir_cap)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (dir != NULL && dir_cap > 0)
+		dir[0] = '\0';
+	if (path == NULL)
+		return E2E_ERR_INVAL;
+	if (realpath(path, real) == NULL)
+		return E2E_ERR_IO;
+	/* From the file's directory up to /, nearest first. */
+	while ((slash = strrchr(real, '/')) != NULL) {
+		if (slash == real)
+			slash[1] = '\0'; /* "/" itself, last */
+		else
+			*slash = '\0';
+		if (stat(real, &st) != 0)
+			return E2E_ERR_IO;
+		if (!dir_is_safe(&st)) {
+			if (dir != NULL && dir_cap > 0)
+				snprintf(dir, dir_cap, "%s", real);
+			return E2E_ERR_WRITABLE;
+		}
+		if (slash == real)
+			break;
+	}
+	return E2E_OK;
 }

@@ -47,10 +47,10 @@ class Proc:
     """A running tool whose stdout and stderr are collected by threads, so
     a test can wait for a line without ever blocking forever."""
 
-    def __init__(self, args, stdin=subprocess.DEVNULL, env=None):
+    def __init__(self, args, stdin=subprocess.DEVNULL, env=None, **popen):
         self.args = args
         self.p = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env)
+                                  stderr=subprocess.PIPE, env=env, **popen)
         self.out = b""
         self.err_lines = []
         self._cv = threading.Condition()

@@ -1148,6 +1148,50 @@ static void guard_load_of_missing_file_is_io_error(void **state)
 	e2e_guard_free(h);
 }
 
+/* Whoever may write the state file can make the receiver forget every
+ * sender it has seen (issue 11, item 8.3): refused, guard unchanged. */
+static void guard_load_refuses_state_others_may_write(void **state)
+{
+	e2e_guard *g = populated_guard(256), *h = populated_guard(256);
+	e2e_guard *fresh = guard_with(256, 3, 8, 0);
+	static const mode_t bad[] = {0666, 0620, 0602};
+	char path[128];
+	size_t i;
+
+	(void)state;
+	path_in_tmp(path, sizeof path, "writable.state");
+	assert_int_equal(e2e_guard_save(fresh, path), E2E_OK);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(chmod(path, bad[i]), 0);
+		assert_load_fails(h, path, E2E_ERR_WRITABLE, 0);
+		assert_populated_state(h, 256);
+	}
+	/* Readable by others is not the danger: it loads. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(e2e_guard_load(g, path, NULL), E2E_OK);
+	assert_int_equal(e2e_guard_sender_count(g), 0);
+	e2e_guard_free(fresh);
+	e2e_guard_free(h);
+	e2e_guard_free(g);
+}
+
+static void guard_load_refuses_state_of_another_user(void **state)
+{
+	e2e_guard *h = populated_guard(256), *fresh = guard_with(256, 3, 8, 0);
+	char path[128];
+
+	(void)state;
+	if (geteuid() != 0) /* only root can give a file away */
+		skip();
+	path_in_tmp(path, sizeof path, "foreign.state");
+	assert_int_equal(e2e_guard_save(fresh, path), E2E_OK);
+	assert_int_equal(chown(path, 54321, 54321), 0);
+	assert_load_fails(h, path, E2E_ERR_WRITABLE, 0);
+	assert_populated_state(h, 256);
+	e2e_guard_free(fresh);
+	e2e_guard_free(h);
+}
+
 #define HEAD "# state\nlibe2e-replay-state 1\nwindow 64\nfloor 5\n"
 #define S_A \
 	"s a11ce00000000001 0000000000000064 1700000000 0 8000000000000001\n"
@@ -1300,6 +1344,8 @@ int main(void)
 		cmocka_unit_test(guard_load_refuses_garbage),
 		cmocka_unit_test(guard_load_refuses_empty_file),
 		cmocka_unit_test(guard_load_of_missing_file_is_io_error),
+		cmocka_unit_test(guard_load_refuses_state_others_may_write),
+		cmocka_unit_test(guard_load_refuses_state_of_another_user),
 		cmocka_unit_test(guard_load_points_at_the_bad_line),
 		cmocka_unit_test(guard_load_refuses_wrong_checksum),
 	};

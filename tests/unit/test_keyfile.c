@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1104,6 +1105,177 @@ static void trust_save_keeps_the_mode_of_the_file_it_replaces(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Files other users could change (issue 11, item 8.3)                    */
+/* ---------------------------------------------------------------------- */
+
+#define OTHER_UID 54321 /* a user that owns nothing here */
+
+static void trust_load_rejects_file_others_may_write(void **state)
+{
+	struct dir *d = *state;
+	static const mode_t bad[] = {0664, 0646, 0666, 0620, 0602};
+	static const mode_t good[] = {0644, 0640, 0604, 0600, 0444};
+	e2e_trust *t = NULL;
+	size_t i, line = 99;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		write_file(d->file, bad[i], "libe2e-trust 1\n");
+		assert_int_equal(e2e_trust_load(&t, d->file, &line),
+				 E2E_ERR_WRITABLE);
+		assert_null(t);
+		assert_int_equal(line, 0);
+	}
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		write_file(d->file, good[i], "libe2e-trust 1\n");
+		assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_OK);
+		e2e_trust_free(t);
+		t = NULL;
+	}
+}
+
+/* Only root can give a file away; elsewhere the test cannot be made. */
+static void give_away(const char *path)
+{
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chown(path, OTHER_UID, OTHER_UID), 0);
+}
+
+static void trust_load_rejects_file_owned_by_another_user(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+
+	write_file(d->file, 0644, "libe2e-trust 1\n");
+	give_away(d->file);
+	assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_ERR_WRITABLE);
+	assert_null(t);
+	/* Root's files are trusted, as ssh trusts them. */
+	assert_int_equal(chown(d->file, 0, 0), 0);
+	assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_OK);
+	e2e_trust_free(t);
+}
+
+static void pubkey_load_rejects_file_others_may_write(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = signer1();
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+
+	e2e_signer_public(s, pk);
+	assert_int_equal(e2e_pubkey_save(pk, d->file, E2E_SAVE_EXCL), E2E_OK);
+	assert_int_equal(chmod(d->file, 0666), 0);
+	assert_int_equal(e2e_pubkey_load(pk, d->file, NULL), E2E_ERR_WRITABLE);
+	e2e_signer_free(s);
+}
+
+static void keyring_load_rejects_file_owned_by_another_user(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+
+	write_file(d->file, 0600, HDR PRIMARY_A);
+	give_away(d->file);
+	assert_int_equal(e2e_keyring_load(&kr, d->file, NULL),
+			 E2E_ERR_WRITABLE);
+	assert_null(kr);
+}
+
+static void path_check_accepts_private_directory(void **state)
+{
+	struct dir *d = *state;
+	char dir[PATH_MAX] = "x";
+
+	write_file(d->file, 0644, "x");
+	/* Above it: /tmp (1777, sticky) and / (root's). */
+	assert_int_equal(e2e_path_check(d->file, dir, sizeof dir), E2E_OK);
+	assert_string_equal(dir, "");
+}
+
+static void path_check_flags_directory_others_may_write(void **state)
+{
+	struct dir *d = *state;
+	static const mode_t bad[] = {0777, 0770, 0703};
+	char dir[PATH_MAX];
+	size_t i;
+
+	write_file(d->file, 0644, "x");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(chmod(d->path, bad[i]), 0);
+		assert_int_equal(e2e_path_check(d->file, dir, sizeof dir),
+				 E2E_ERR_WRITABLE);
+		assert_string_equal(dir, d->path);
+	}
+	/* The sticky bit stops others renaming our files, as in /tmp. */
+	assert_int_equal(chmod(d->path, 01777), 0);
+	assert_int_equal(e2e_path_check(d->file, dir, sizeof dir), E2E_OK);
+	assert_int_equal(chmod(d->path, 0700), 0);
+}
+
+static void path_check_names_the_nearest_unsafe_ancestor(void **state)
+{
+	struct dir *d = *state;
+	char sub[256], file[300], dir[8];
+
+	snprintf(sub, sizeof sub, "%s/sub", d->path);
+	snprintf(file, sizeof file, "%s/f", sub);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_file(file, 0644, "x");
+	assert_int_equal(chmod(d->path, 0777), 0);
+	/* Cut to the room given, always terminated. */
+	assert_int_equal(e2e_path_check(file, dir, sizeof dir),
+			 E2E_ERR_WRITABLE);
+	assert_int_equal(strlen(dir), sizeof dir - 1);
+	assert_memory_equal(dir, d->path, sizeof dir - 1);
+	assert_int_equal(chmod(d->path, 0700), 0);
+	unlink(file);
+	rmdir(sub);
+}
+
+static void path_check_follows_symlinks_to_the_real_directory(void **state)
+{
+	struct dir *d = *state;
+	char sub[256], target[300], dir[PATH_MAX];
+
+	/* A safe-looking name whose file lives in a directory others may
+	 * write. */
+	snprintf(sub, sizeof sub, "%s/open", d->path);
+	snprintf(target, sizeof target, "%s/f", sub);
+	assert_int_equal(mkdir(sub, 0777), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	write_file(target, 0644, "x");
+	assert_int_equal(symlink(target, d->file), 0);
+	assert_int_equal(e2e_path_check(d->file, dir, sizeof dir),
+			 E2E_ERR_WRITABLE);
+	assert_string_equal(dir, sub);
+	unlink(target);
+	rmdir(sub);
+}
+
+static void path_check_flags_directory_of_another_user(void **state)
+{
+	struct dir *d = *state;
+	char dir[PATH_MAX];
+
+	write_file(d->file, 0644, "x");
+	give_away(d->path);
+	assert_int_equal(e2e_path_check(d->file, dir, sizeof dir),
+			 E2E_ERR_WRITABLE);
+	assert_string_equal(dir, d->path);
+	assert_int_equal(chown(d->path, 0, 0), 0);
+}
+
+static void path_check_of_missing_file_is_io_error(void **state)
+{
+	struct dir *d = *state;
+	char dir[16];
+
+	assert_int_equal(e2e_path_check(d->file, dir, sizeof dir), E2E_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(e2e_path_check(NULL, dir, sizeof dir), E2E_ERR_INVAL);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Value decoders                                                         */
 /* ---------------------------------------------------------------------- */
 
@@ -1224,6 +1396,16 @@ int main(void)
 		T(trust_save_refuses_filters_it_could_not_read_back),
 		T(trust_load_reports_each_bad_line),
 		T(trust_save_keeps_the_mode_of_the_file_it_replaces),
+		T(trust_load_rejects_file_others_may_write),
+		T(trust_load_rejects_file_owned_by_another_user),
+		T(pubkey_load_rejects_file_others_may_write),
+		T(keyring_load_rejects_file_owned_by_another_user),
+		T(path_check_accepts_private_directory),
+		T(path_check_flags_directory_others_may_write),
+		T(path_check_names_the_nearest_unsafe_ancestor),
+		T(path_check_follows_symlinks_to_the_real_directory),
+		T(path_check_flags_directory_of_another_user),
+		T(path_check_of_missing_file_is_io_error),
 		T(every_loader_and_saver_rejects_null_arguments),
 		cmocka_unit_test(decimal_parser_accepts_exactly_zero_to_max),
 	};

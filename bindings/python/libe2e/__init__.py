@@ -35,7 +35,8 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    topic_matches, topic_max)
 from . import core as _core
 from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
-                       save_public_key)  # also adds load/save methods
+                       save_public_key,
+                       unsafe_directory)  # also adds load/save methods
 
 # ERR_BAD_TAG, ERR_REPLAY, ...: the library's own codes.
 globals().update({k: v for k, v in vars(_core).items()
@@ -55,5 +56,5 @@ __all__ = [
     "overhead", "overhead_max", "sealed_len", "SEAL_RETAINED",
     "REQUIRE_ENCRYPTION", "REQUIRE_SIGNATURE", "DELIVERY_RETAINED",
     "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
-    "save_public_key",
+    "save_public_key", "unsafe_directory",
 ] + sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))

@@ -7,7 +7,9 @@ functions :func:`load_public_key` / :func:`save_public_key`.
 Loaders raise :class:`E2EError` with a ``bad_line`` attribute: the 1-based
 line at fault, or 0 when the error concerns the whole file. Secret files are
 refused when group or others may read them (``ERR_PERMISSIONS``) and are
-written with mode 0600. Savers replace a file atomically, or with
+written with mode 0600. Every file (trust files and public keys too) is
+refused when group or others may write it or another user than the
+effective user or root owns it (``ERR_WRITABLE``). Savers replace a file atomically, or with
 ``exclusive=True`` refuse to overwrite one (``ERR_EXISTS``).
 
 Passphrases are ``str`` (UTF-8) or ``bytes``. Python cannot wipe them from
@@ -47,7 +49,8 @@ for _name, _res, _args in (
         ("e2e_pubkey_load", ctypes.c_int, [_out, _str, _psz]),
         ("e2e_pubkey_save", ctypes.c_int, [_str, _str, _u32]),
         ("e2e_trust_load", ctypes.c_int, [_pvp, _str, _psz]),
-        ("e2e_trust_save", ctypes.c_int, [_vp, _str, _u32])):
+        ("e2e_trust_save", ctypes.c_int, [_vp, _str, _u32]),
+        ("e2e_path_check", ctypes.c_int, [_str, _out, _sz])):
     _native.declare(_name, _res, _args)
 
 
@@ -171,6 +174,21 @@ def save_public_key(public_key, path, exclusive=False):
     pk = _fixed(public_key, sign_publickeybytes(), "public key")
     _check(C.e2e_pubkey_save(pk, _path(path), _save_flags(exclusive)),
            os.fspath(path))
+
+
+def unsafe_directory(path):
+    """The directory above path through which another user could replace
+    the file (writable by group or others without the sticky bit, or owned
+    by another user than the effective user or root; symlinks resolved), or
+    None. The loaders refuse such a file only when the file itself is
+    writable by others (ERR_WRITABLE): this is the warning to give."""
+    p = _path(path)
+    buf = ctypes.create_string_buffer(4096)
+    rc = C.e2e_path_check(p, buf, len(buf))
+    if rc == ERRORS["E2E_ERR_WRITABLE"]:
+        return os.fsdecode(buf.value)
+    _check(rc, os.fspath(path))
+    return None
 
 
 # -- trust files ------------------------------------------------------------

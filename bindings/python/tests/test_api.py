@@ -786,6 +786,25 @@ class KeyFileTests(unittest.TestCase):
         err = self.assertKeyringRefused(bad, "E2E_ERR_KEYFILE")
         self.assertEqual(err.bad_line, second + 1)
 
+    def test_trust_file_others_may_write_is_refused(self):
+        with e2e.Trust() as t:
+            t.save(self.path("trust"))
+        os.chmod(self.path("trust"), 0o666)
+        with self.assertRaises(e2e.E2EError) as cm:
+            e2e.Trust.load(self.path("trust"))
+        self.assertEqual(cm.exception.code, e2e.ERR_WRITABLE)
+        self.assertEqual(cm.exception.bad_line, 0)
+
+    def test_unsafe_directory_names_a_directory_others_may_write(self):
+        self.kr.save(self.path("kr"))
+        self.assertIsNone(e2e.unsafe_directory(self.path("kr")))
+        os.chmod(self.tmp.name, 0o777)
+        self.assertEqual(e2e.unsafe_directory(self.path("kr")),
+                         os.path.realpath(self.tmp.name))
+        os.chmod(self.tmp.name, 0o1777)  # sticky, as /tmp
+        self.assertIsNone(e2e.unsafe_directory(self.path("kr")))
+        os.chmod(self.tmp.name, 0o700)
+
     def test_missing_keyring_is_io(self):
         with self.assertRaises(e2e.E2EError) as cm:
             e2e.Keyring.load(self.path("absent"))
