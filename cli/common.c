@@ -322,8 +322,13 @@ void cli_put_safe(FILE *f, const char *s, size_t len)
 
 	for (size_t i = 0; i < len;) {
 		uint32_t cp = 0;
-		size_t l = cli_utf8_seq(u + i, len - i, &cp);
+		size_t l;
 
+		if (u[i] >= 0x20 && u[i] < 0x7F && u[i] != '\\') {
+			i++; /* printable ASCII, the common case */
+			continue;
+		}
+		l = cli_utf8_seq(u + i, len - i, &cp);
 		if (l && cp != '\\' && !cli_char_unsafe(cp)) {
 			i += l;
 			continue;
