@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ enum {
 	OPT_ACCEPT_NO_CLOCK,
 	OPT_STATE,
 	OPT_JSON,
+	OPT_RAW_OUTPUT,
 	OPT_PW_FILE,
 	OPT_QUIET,
 };
@@ -93,6 +95,7 @@ static const struct option long_options[] = {
 	{"accept-no-clock", no_argument, NULL, OPT_ACCEPT_NO_CLOCK},
 	{"state", required_argument, NULL, OPT_STATE},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"raw-output", no_argument, NULL, OPT_RAW_OUTPUT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -110,6 +113,7 @@ static const int sub_only_long[] = {OPT_TRUST,
 				    OPT_WINDOW,
 				    OPT_ACCEPT_NO_CLOCK,
 				    OPT_JSON,
+				    OPT_RAW_OUTPUT,
 				    0};
 
 static const char usage_common[] =
@@ -197,6 +201,13 @@ static void usage(enum cli_tool tool)
 		       "percent; \\n \\t \\\\ escapes\n"
 		       "  --json             one JSON object per accepted "
 		       "message\n"
+		       "  --raw-output       topics and payloads byte for "
+		       "byte; "
+		       "by default \\ and\n"
+		       "                     control, bidi and non-UTF-8 bytes "
+		       "are escaped\n"
+		       "                     (\\\\ \\n \\r \\t \\xHH "
+		       "\\u{HHHH}), one line per message\n"
 		       "  -C COUNT           exit after COUNT accepted "
 		       "messages\n"
 		       "  -W SECONDS         exit with code 27 after SECONDS\n"
@@ -251,15 +262,16 @@ void cli_debug(const struct cli_config *cfg, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-size_t cli_utf8_seq(const uint8_t *s, size_t n)
+ * (overlong forms, surrogates and code points above U+10FFFF included);
+ * its code point in *cp_out when cp_out is not NULL. */
+size_t cli_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp_out)
 {
 	uint32_t cp;
 	size_t len;
 
 	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 1, cp = s[0];
+	else if (s[0] >= 0xC2 && s[0] <= 0xDF)
 		len = 2, cp = s[0] & 0x1Fu;
 	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
 		len = 3, cp = s[0] & 0x0Fu;
@@ -277,27 +289,65 @@ size_t cli_utf8_seq(const uint8_t *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
 		return 0;
+	if (cp_out)
+		*cp_out = cp;
 	return len;
+}
+
+/* C0 controls, DEL, C1 controls (U+0080..U+009F), the line and paragraph
+ * separators U+2028/U+2029, and the bidirectional embeddings, overrides and
+ * isolates U+202A..U+202E and U+2066..U+2069: what can end a line, drive a
+ * terminal or reorder the text a reader sees. */
+int cli_char_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* One byte below 0x80 as \\, \n, \r, \t or \xHH. */
+static void put_escaped_byte(FILE *f, uint8_t c)
+{
+	const char *named = c == '\\'   ? "\\\\"
+			    : c == '\n' ? "\\n"
+			    : c == '\r' ? "\\r"
+			    : c == '\t' ? "\\t"
+					: NULL;
+
+	if (named)
+		fputs(named, f);
+	else
+		fprintf(f, "\\x%02x", c);
 }
 
 void cli_put_safe(FILE *f, const char *s, size_t len)
 {
 	const uint8_t *u = (const uint8_t *)s;
+	size_t run = 0; /* start of the bytes not yet written, all safe */
 
 	for (size_t i = 0; i < len;) {
-		size_t l = cli_utf8_seq(u + i, len - i);
-		/* C1 controls are U+0080..U+009F: C2 80..C2 9F. */
-		int control =
-			l == 1 ? (u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\')
-			       : (l == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0);
-		if (l && !control) {
-			fwrite(u + i, 1, l, f);
-			i += l;
-		} else {
-			fprintf(f, "\\x%02x", u[i]);
-			i++;
+		uint32_t cp = 0;
+		size_t l;
+
+		if (u[i] >= 0x20 && u[i] < 0x7F && u[i] != '\\') {
+			i++; /* printable ASCII, the common case */
+			continue;
 		}
+		l = cli_utf8_seq(u + i, len - i, &cp);
+		if (l && cp != '\\' && !cli_char_unsafe(cp)) {
+			i += l;
+			continue;
+		}
+		fwrite(u + run, 1, i - run, f);
+		if (!l)
+			fprintf(f, "\\x%02x", u[i]); /* not UTF-8: one byte */
+		else if (cp < 0x80)
+			put_escaped_byte(f, (uint8_t)cp);
+		else
+			fprintf(f, "\\u{%04" PRIx32 "}", cp);
+		i += l ? l : 1;
+		run = i;
 	}
+	fwrite(u + run, 1, len - run, f);
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -602,6 +652,9 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 		return set_string(&cfg->state_path, arg);
 	case OPT_JSON:
 		cfg->json = 1;
+		return 0;
+	case OPT_RAW_OUTPUT:
+		cfg->raw_output = 1;
 		return 0;
 	}
 	return -1;

@@ -84,6 +84,7 @@ struct cli_config {
 	long timeout;   /* -W seconds, 0: none */
 	char *format;   /* -F */
 	int json;
+	int raw_output; /* --raw-output: topics and payloads unescaped */
 
 	/* Payload security. */
 	char *keyring_path;
@@ -114,11 +115,23 @@ void cli_debug(const struct cli_config *cfg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes), 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-size_t cli_utf8_seq(const uint8_t *s, size_t n);
-/* Bytes from the broker (topics of rejected messages) may hold anything:
- * write them with control characters, backslashes and invalid UTF-8
- * escaped as \xNN, so that they cannot forge or hide a line. */
+ * (overlong forms, surrogates and code points above U+10FFFF included);
+ * its code point in *cp when cp is not NULL. */
+size_t cli_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp);
+/* 1 for a code point that must never reach a reader's line or terminal as
+ * it is: C0 controls, DEL, C1 controls, U+2028/U+2029 and the bidi
+ * embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069). */
+int cli_char_unsafe(uint32_t cp);
+/*
+ * Bytes from the broker or a sender (topics, payloads) may hold anything:
+ * write them so that they stay on one line and cannot drive the terminal or
+ * reorder what is shown. Backslash becomes \\; newline, carriage return and
+ * tab become \n, \r and \t; any other C0 control, DEL, and every byte that
+ * is not part of valid UTF-8 become \xHH (one byte); the other unsafe code
+ * points become \u{HHHH} (the code point, UTF-8 in the original).
+ * Everything else is written as it is, so the original bytes can always be
+ * recovered (e2e-sub(1), "OUTPUT").
+ */
 void cli_put_safe(FILE *f, const char *s, size_t len);
 
 /* The key material a tool works with; any member may be NULL. */

@@ -1,7 +1,8 @@
 /*
  * e2e-sub: subscribe, verify every message with libe2e, print the accepted
- * ones exactly as mosquitto_sub would and refuse the rest, one stderr line
- * each: "e2e-sub: rejected TOPIC: REASON: detail".
+ * ones as mosquitto_sub would (but with their topics and payloads escaped,
+ * one line per message, unless --raw-output) and refuse the rest, one
+ * stderr line each: "e2e-sub: rejected TOPIC: REASON: detail".
  *
  * Verification is e2e_open() alone; this file decides only what to print.
  * Messages arrive on Paho's thread; the keys, the replay guard and the
@@ -52,7 +53,7 @@ struct sub {
 static int utf8_valid(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t l = cli_utf8_seq(s + i, n - i);
+		size_t l = cli_utf8_seq(s + i, n - i, NULL);
 		if (!l)
 			return 0;
 		i += l;
@@ -60,12 +61,15 @@ static int utf8_valid(const uint8_t *s, size_t n)
 	return 1;
 }
 
-/* A JSON string; invalid UTF-8 becomes U+FFFD. */
+/* A JSON string; invalid UTF-8 becomes U+FFFD. Beyond what JSON requires,
+ * DEL, C1 controls, U+2028/U+2029 and the bidi controls are escaped too
+ * (\uXXXX: the same string to a JSON reader, inert on a terminal). */
 static void json_string(FILE *f, const uint8_t *s, size_t n)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
-		size_t l = cli_utf8_seq(s + i, n - i);
+		uint32_t cp = 0;
+		size_t l = cli_utf8_seq(s + i, n - i, &cp);
 		uint8_t c = s[i];
 		if (!l) {
 			fputs("\\ufffd", f);
@@ -80,8 +84,8 @@ static void json_string(FILE *f, const uint8_t *s, size_t n)
 			fputs("\\r", f);
 		else if (c == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
+		else if (cli_char_unsafe(cp))
+			fprintf(f, "\\u%04" PRIx32, cp);
 		else
 			fwrite(s + i, 1, l, f);
 		i += l;
@@ -110,6 +114,17 @@ static void put_hex(FILE *f, const uint8_t *s, size_t n, int upper)
 		fputc(digits[s[i] >> 4], f);
 		fputc(digits[s[i] & 15], f);
 	}
+}
+
+/* A topic or payload on stdout: escaped (cli_put_safe) unless
+ * --raw-output, so that one accepted message is one line. */
+static void put_text(const struct cli_config *cfg, FILE *f, const void *s,
+		     size_t n)
+{
+	if (cfg->raw_output)
+		fwrite(s, 1, n, f);
+	else
+		cli_put_safe(f, s, n);
 }
 
 struct delivery {
@@ -154,8 +169,10 @@ static void print_json(FILE *f, const struct delivery *d)
 }
 
 /* mosquitto_sub's -F, the subset documented in e2e-sub(1). */
-static void print_format(FILE *f, const char *fmt, const struct delivery *d)
+static void print_format(const struct cli_config *cfg, FILE *f,
+			 const struct delivery *d)
 {
+	const char *fmt = cfg->format;
 	struct timespec now;
 	struct tm tm;
 	char tbuf[64];
@@ -168,10 +185,10 @@ static void print_format(FILE *f, const char *fmt, const struct delivery *d)
 				fputc('%', f);
 				break;
 			case 't':
-				fputs(d->topic, f);
+				put_text(cfg, f, d->topic, strlen(d->topic));
 				break;
 			case 'p':
-				fwrite(d->payload, 1, d->len, f);
+				put_text(cfg, f, d->payload, d->len);
 				break;
 			case 'l':
 				fprintf(f, "%zu", d->len);
@@ -245,7 +262,8 @@ static void print_format(FILE *f, const char *fmt, const struct delivery *d)
 }
 
 /* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
- * empty payload prints "topic (null)" with -v and nothing without. */
+ * empty payload prints "topic (null)" with -v and nothing without. Topics
+ * and payloads are escaped unless --raw-output (put_text). */
 static void print_accepted(const struct cli_config *cfg,
 			   const struct delivery *d)
 {
@@ -255,20 +273,22 @@ static void print_accepted(const struct cli_config *cfg,
 		print_json(f, d);
 		fputc('\n', f);
 	} else if (cfg->format) {
-		print_format(f, cfg->format, d);
+		print_format(cfg, f, d);
 		if (cfg->eol)
 			fputc('\n', f);
 	} else if (cfg->verbose) {
 		if (d->len) {
-			fprintf(f, "%s ", d->topic);
-			fwrite(d->payload, 1, d->len, f);
+			put_text(cfg, f, d->topic, strlen(d->topic));
+			fputc(' ', f);
+			put_text(cfg, f, d->payload, d->len);
 			if (cfg->eol)
 				fputc('\n', f);
 		} else if (cfg->eol) {
-			fprintf(f, "%s (null)\n", d->topic);
+			put_text(cfg, f, d->topic, strlen(d->topic));
+			fputs(" (null)\n", f);
 		}
 	} else if (d->len) {
-		fwrite(d->payload, 1, d->len, f);
+		put_text(cfg, f, d->payload, d->len);
 		if (cfg->eol)
 			fputc('\n', f);
 	}
@@ -281,6 +301,34 @@ static int is_parse_error(int rc)
 	       rc == E2E_ERR_RESERVED || rc == E2E_ERR_MALFORMED;
 }
 
+/* Start a stderr line that names a topic the broker chose: "e2e-sub: WHAT
+ * TOPIC", the topic always escaped (whatever --raw-output says). stderr
+ * stays locked until end_topic_line(), so that no other thread's line
+ * lands inside this one. */
+static void begin_topic_line(const struct cli_config *cfg, const char *what,
+			     const char *topic, size_t topic_len)
+{
+	flockfile(stderr);
+	fprintf(stderr, "%s: %s ", cfg->prog, what);
+	cli_put_safe(stderr, topic, topic_len);
+}
+
+static void end_topic_line(void)
+{
+	fputc('\n', stderr);
+	fflush(stderr);
+	funlockfile(stderr);
+}
+
+/* Whether the payload parses as an envelope header (whose facts are then
+ * worth printing). */
+static int parses(const MQTTAsync_message *m)
+{
+	e2e_info in;
+
+	return e2e_parse(m->payload, (size_t)m->payloadlen, &in) == E2E_OK;
+}
+
 /* "e2e-sub: rejected TOPIC: REASON: detail (facts from the header)".
  * The header facts are unauthenticated: they help find the sender or the
  * missing key, nothing more. */
@@ -290,10 +338,10 @@ static void print_rejected(const struct cli_config *cfg, const char *topic,
 {
 	FILE *f = stderr;
 
-	fprintf(f, "%s: rejected ", cfg->prog);
-	cli_put_safe(f, topic, topic_len);
+	begin_topic_line(cfg, "rejected", topic, topic_len);
 	fprintf(f, ": %s: %s", e2e_reason(rc), e2e_strerror(rc));
-	if (is_parse_error(rc)) {
+	if (is_parse_error(rc) ||
+	    (rc == E2E_ERR_NOT_SUBSCRIBED && !parses(m))) {
 		if (m->payloadlen == 0)
 			fputs(" (empty payload)", f);
 		else
@@ -311,8 +359,7 @@ static void print_rejected(const struct cli_config *cfg, const char *topic,
 			fputs(", retained", f);
 		fputc(')', f);
 	}
-	fputc('\n', f);
-	fflush(f);
+	end_topic_line();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -346,8 +393,10 @@ static int on_message(void *ctx, char *topic, int topic_len,
 	if (need > s->cap) {
 		uint8_t *nb = malloc(need);
 		if (!nb) {
-			cli_err(cfg, "out of memory: message on %s dropped",
-				topic);
+			begin_topic_line(cfg, "out of memory: message on",
+					 topic, tlen);
+			fputs(" dropped", stderr);
+			end_topic_line();
 			goto out;
 		}
 		if (s->buf) {
@@ -373,10 +422,14 @@ verdict:
 	} else if (rc == E2E_ERR_REPLAY && m->dup) {
 		/* A QoS 1/2 redelivery of a message already delivered. */
 		s->duplicates++;
-		cli_debug(cfg,
-			  "dropped a redelivered duplicate on %s (seq %" PRIu64
-			  ":%" PRIu64 ")",
-			  topic, info.seq >> 32, info.seq & 0xFFFFFFFFu);
+		if (cfg->debug) {
+			begin_topic_line(cfg,
+					 "dropped a redelivered duplicate on",
+					 topic, tlen);
+			fprintf(stderr, " (seq %" PRIu64 ":%" PRIu64 ")",
+				info.seq >> 32, info.seq & 0xFFFFFFFFu);
+			end_topic_line();
+		}
 	} else {
 		s->rejected++;
 		print_rejected(cfg, topic, tlen, rc, &info, m);
@@ -510,6 +563,10 @@ static int run(struct sub *s)
 	s->rcv.keyring = s->keys.keyring;
 	s->rcv.trust = s->keys.trust;
 	s->rcv.guard = s->guard;
+	/* Only what we subscribed to: a broker may deliver a genuine envelope
+	 * sealed for any other topic, and it would verify. */
+	s->rcv.filters = (const char *const *)cfg->topics;
+	s->rcv.filter_count = (size_t)cfg->topic_count;
 	s->rcv.require = (cfg->require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
 			 (cfg->require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
 	if (cli_conn_open(&s->conn, cfg, 1, on_message, s))

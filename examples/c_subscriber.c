@@ -4,8 +4,9 @@
  *   c_subscriber HOST PORT KEYRING TOPIC COUNT
  *
  * Prints each verified payload on stdout and each rejected message on
- * stderr with its reason; exits after COUNT verified messages (or after
- * 30 s without one). Build: cc c_subscriber.c -le2e -lpaho-mqtt3cs
+ * stderr with its reason (a topic TOPIC does not match: not-subscribed);
+ * exits after COUNT verified messages (or after 30 s without one).
+ * Build: cc c_subscriber.c -le2e -lpaho-mqtt3cs
  */
 #include <MQTTClient.h>
 #include <e2e.h>
@@ -33,9 +34,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "libe2e: %s\n", e2e_strerror(rc));
 		goto cleanup;
 	}
+	/* Only our subscription's topics: a broker can deliver a genuine
+	 * envelope sealed for any other topic, and it would verify. */
+	const char *const filters[] = {argv[4]};
 	e2e_receiver rx = {.keyring = kr,
 			   .guard = guard,
-			   .require = E2E_REQUIRE_ENCRYPTION};
+			   .require = E2E_REQUIRE_ENCRYPTION,
+			   .filters = filters,
+			   .filter_count = 1};
 
 	/* 2. Connect and subscribe as usual. */
 	snprintf(uri, sizeof uri, "tcp://%s:%s", argv[1], argv[2]);

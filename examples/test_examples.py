@@ -137,6 +137,29 @@ class PublishSubscribe(unittest.TestCase):
         self.assertIn("%s genuine" % TOPIC, out)
         self.assertIn("rejected %s: not-e2e" % TOPIC, err)
 
+    def test_c_subscriber_refuses_topics_it_did_not_subscribe_to(self):
+        # What mosquitto never does, a hostile broker can: deliver to a
+        # subscriber of TOPIC a genuine envelope sealed for another topic.
+        sys.path.insert(0, os.path.join(support.SRCDIR, "tests",
+                                        "integration"))
+        from broker import ScriptedBroker
+        kr = e2e.Keyring.load(self.keyring)
+        self.addCleanup(kr.close)
+        with e2e.Sender(kr) as sender:
+            other = sender.seal("examples/other", b"not yours")
+            mine = sender.seal(TOPIC, b"yours")
+        with ScriptedBroker() as sb:
+            sub = Subscriber(c_example("c_subscriber") + [
+                sb.host, str(sb.port), self.keyring, TOPIC, "1"],
+                ready_on_stderr=False)
+            sb.wait_subscribed()
+            sb.publish("examples/other", other, qos=1, packet_id=1)
+            sb.publish(TOPIC, mine, qos=1, packet_id=2)
+            rc, out, err = sub.finish()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), ["%s yours" % TOPIC])
+        self.assertIn("rejected examples/other: not-subscribed", err)
+
 
 @needs("e2e_seal_explicit", "e2e_open")
 @support.needs_guard

@@ -341,6 +341,9 @@ class ScriptedBroker:
             sb.publish("a/b", payload, qos=1, dup=False, packet_id=1)
 
     It answers CONNECT, SUBSCRIBE and PINGREQ, and ignores acknowledgements.
+    What the client publishes (QoS 0 or 1, acknowledged) is kept:
+
+        topic, payload = sb.next_published()   # topic as bytes
     """
 
     def __init__(self, granted_qos=1):
@@ -354,6 +357,7 @@ class ScriptedBroker:
         self.port = self.server.getsockname()[1]
         self.conn = None
         self._subscribed = queue.Queue()
+        self._published = queue.Queue()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -407,6 +411,13 @@ class ScriptedBroker:
                         self.conn.sendall(self._packet(
                             0x90, pid + bytes([self.granted_qos]) * n))
                         self._subscribed.put(True)
+                    elif kind == 3:  # PUBLISH (QoS 1 -> PUBACK)
+                        tlen = int.from_bytes(body[:2], "big")
+                        rest = body[2 + tlen:]
+                        if (first >> 1) & 3:
+                            self.conn.sendall(self._packet(0x40, rest[:2]))
+                            rest = rest[2:]
+                        self._published.put((body[2:2 + tlen], rest))
                     elif kind == 12:  # PINGREQ -> PINGRESP
                         self.conn.sendall(self._packet(0xD0, b""))
                     elif kind == 14:  # DISCONNECT
@@ -416,6 +427,10 @@ class ScriptedBroker:
 
     def wait_subscribed(self, timeout=10):
         self._subscribed.get(timeout=timeout)
+
+    def next_published(self, timeout=10):
+        """(topic bytes, payload) of the next PUBLISH the client sent."""
+        return self._published.get(timeout=timeout)
 
     def publish(self, topic, payload, qos=0, dup=False, retain=False,
                 packet_id=1):
