@@ -162,19 +162,20 @@ _ESCAPED = frozenset(
     list(range(0x20)) + [0x5C, 0x7F] + list(range(0x80, 0xA0))
     + [0x2028, 0x2029] + list(range(0x202A, 0x202F))
     + list(range(0x2066, 0x206A)))
+_NAMED = {0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
 def escape(text):
     """A str safe to print on one line of a log or a terminal.
 
-    text is a str or bytes (a topic or payload as received). Every byte of
-    a character in the escaped set (C0 controls, backslash, DEL, C1
-    controls, U+2028, U+2029, U+202A..U+202E, U+2066..U+2069) and every
-    byte that is not part of well-formed UTF-8 becomes \\xHH (two
-    lowercase hex digits); everything else is kept. Backslash being
-    escaped, the result is unambiguous: "\\x5c" is a backslash that was
-    there. The form is e2e-sub's for the topics it prints (cli_put_safe),
-    with the bidirectional controls and separators added.
+    text is a str or bytes (a topic or payload as received). The form is
+    e2e-sub's (cli_put_safe, e2e-sub(1) OUTPUT): a backslash becomes
+    \\\\, newline, carriage return and tab \\n \\r \\t, other C0
+    controls, DEL and every byte that is not part of well-formed UTF-8
+    \\xHH (two lowercase hex digits, one per byte), and the C1 controls,
+    U+2028, U+2029, U+202A..U+202E and U+2066..U+2069 \\u{HHHH};
+    everything else is kept. The backslash being escaped, the result is
+    unambiguous and the original bytes can be recovered.
     """
     if isinstance(text, str):
         data = text.encode("utf-8", "surrogatepass")
@@ -187,8 +188,10 @@ def escape(text):
         cp = ord(ch)
         if 0xDC80 <= cp <= 0xDCFF:
             out.append("\\x%02x" % (cp - 0xDC00))
+        elif cp in _NAMED:
+            out.append(_NAMED[cp])
         elif cp in _ESCAPED:
-            out.append("".join("\\x%02x" % b for b in ch.encode("utf-8")))
+            out.append("\\x%02x" % cp if cp < 0x80 else "\\u{%04x}" % cp)
         else:
             out.append(ch)
     return "".join(out)

@@ -919,23 +919,23 @@ class TopicsAsReceived(unittest.TestCase):
         self.assertEqual((cm.exception.reason, cm.exception.raw_topic),
                          ("bad-topic", b"sensors/a\0b"))
 
-    def test_escape_writes_controls_as_hex_bytes(self):
+    def test_escape_names_line_controls_and_writes_others_as_hex(self):
         self.assertEqual(e2e.escape("a\nb\rc\td\x1be\x7ff\x00"),
-                         "a\\x0ab\\x0dc\\x09d\\x1be\\x7ff\\x00")
+                         "a\\nb\\rc\\td\\x1be\\x7ff\\x00")
 
-    def test_escape_writes_c1_controls_as_hex_bytes(self):
-        self.assertEqual(e2e.escape("a\x85b\x9b"), "a\\xc2\\x85b\\xc2\\x9b")
+    def test_escape_writes_c1_controls_as_code_points(self):
+        self.assertEqual(e2e.escape("a\x85b\x9b"), "a\\u{0085}b\\u{009b}")
 
-    def test_escape_writes_bidi_controls_and_separators_as_hex_bytes(self):
+    def test_escape_writes_bidi_controls_and_separators_as_code_points(self):
         for ch in ("\u202a", "\u202e", "\u2066", "\u2069", "\u2028",
                    "\u2029"):
             with self.subTest(ch=hex(ord(ch))):
-                want = "".join("\\x%02x" % b for b in ch.encode())
+                want = "\\u{%04x}" % ord(ch)
                 self.assertEqual(e2e.escape("a" + ch + "b"),
                                  "a" + want + "b")
 
-    def test_escape_writes_a_backslash_as_hex_so_output_is_unambiguous(self):
-        self.assertEqual(e2e.escape("a\\x0ab"), "a\\x5cx0ab")
+    def test_escape_doubles_a_backslash_so_output_is_unambiguous(self):
+        self.assertEqual(e2e.escape("a\\x0ab"), "a\\\\x0ab")
 
     def test_escape_writes_each_byte_that_is_not_utf8(self):
         self.assertEqual(e2e.escape(b"a\xff\xe2\x80b\xed\xa0\x80"),

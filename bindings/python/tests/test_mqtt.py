@@ -218,7 +218,7 @@ class FromAMisbehavingBroker(unittest.TestCase):
         self.assertEqual(
             [line for line in logs.output if "rejected" in line],
             ["WARNING:libe2e.mqtt:rejected "
-             "e2e/py/x\\x0a\\xe2\\x80\\xaeFAKE \\x1b[31m\\x5c: not-e2e: "
+             "e2e/py/x\\n\\u{202e}FAKE \\x1b[31m\\\\: not-e2e: "
              "not an e2e envelope"])
 
     def test_exception_in_on_reject_is_logged_and_later_messages_arrive(
