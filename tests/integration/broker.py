@@ -65,11 +65,12 @@ def _run(cmd, **kw):
                    stderr=subprocess.PIPE, **kw)
 
 
-def make_certificates(directory, openssl=None, server_name="localhost"):
-    """Create a CA, a server certificate for server_name (DNS SAN) and a
-    client certificate signed by it, with EC P-256 keys. Returns a dict of
-    paths: ca_cert, ca_key, server_cert, server_key, client_cert,
-    client_key."""
+def make_certificates(directory, openssl=None, server_ip="127.0.0.1"):
+    """Create a CA, a server certificate for the address server_ip (an IP
+    SAN, so that no test depends on name resolution: a minimal system may
+    have no /etc/hosts and "localhost" then names nothing) and a client
+    certificate signed by it, with EC P-256 keys. Returns a dict of paths:
+    ca_cert, ca_key, server_cert, server_key, client_cert, client_key."""
     openssl = openssl or os.environ.get("OPENSSL") or "openssl"
     d = directory
     p = {name: os.path.join(d, name) for name in (
@@ -84,11 +85,11 @@ def make_certificates(directory, openssl=None, server_name="localhost"):
           "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     with open(p["server.ext"], "w") as f:
         f.write("basicConstraints=CA:FALSE\n"
-                "subjectAltName=DNS:%s\n"
-                "extendedKeyUsage=serverAuth\n" % server_name)
+                "subjectAltName=IP:%s\n"
+                "extendedKeyUsage=serverAuth\n" % server_ip)
     with open(p["client.ext"], "w") as f:
         f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
-    for who, cn in (("server", server_name), ("client", "libe2e test client")):
+    for who, cn in (("server", server_ip), ("client", "libe2e test client")):
         _run([openssl, "req", *ec, "-keyout", p[who + ".key"],
               "-out", p[who + ".csr"], "-subj", "/CN=" + cn])
         _run([openssl, "x509", "-req", "-in", p[who + ".csr"],
@@ -119,8 +120,9 @@ class Broker:
     """One mosquitto process with its own configuration in workdir.
 
     tls: also open a TLS listener (self-made CA, server certificate for
-         "localhost", client certificate); require_certificate makes it
-         demand the client certificate.
+         the address cert_ip, default 127.0.0.1 where the listener is,
+         client certificate); require_certificate makes it demand the
+         client certificate.
     users: {name: password}: a password file; anonymous access is then
          refused on every listener.
     acl: the text of an ACL file (mosquitto's syntax).
@@ -129,7 +131,8 @@ class Broker:
     """
 
     def __init__(self, workdir, tls=False, require_certificate=False,
-                 users=None, acl=None, persistence=False, extra=""):
+                 users=None, acl=None, persistence=False, extra="",
+                 cert_ip="127.0.0.1"):
         self.workdir = os.path.abspath(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.binary = os.environ.get("MOSQUITTO") or shutil.which(
@@ -148,7 +151,7 @@ class Broker:
         self.log_path = os.path.join(self.workdir, "mosquitto.log")
         self.certs = None
         if tls:
-            self.certs = make_certificates(self.workdir)
+            self.certs = make_certificates(self.workdir, server_ip=cert_ip)
 
     # Certificate paths, for the clients.
     @property
