@@ -4,9 +4,10 @@
  * The message is sealed for its topic with the keyring's primary key (and
  * signed with --sign), then published through Paho MQTTAsync. SIGHUP reloads
  * the keyring without dropping the connection, so a rotation takes effect at
- * the next message. --state keeps the sequence epoch: every start uses a
- * larger epoch than the last, so (sender, sequence) pairs never repeat even
- * without a clock.
+ * the next message. --state keeps the sender's sequence numbers in an epoch
+ * file (e2e_epoch_reserve), locked for the whole run: every start is above
+ * every earlier one, so (sender, sequence) pairs never repeat even when the
+ * clock was set back, and a second publisher of the same file is refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -40,12 +41,13 @@ struct pub {
 /* ------------------------------------------------------------------------ */
 
 /*
- * A signed publisher's sender id is its signer id, the same at every start,
- * so two starts in the same second would reuse sequence numbers if the
- * epoch came from the clock alone (the second run's messages would be
- * refused as replays). Without --state, a signer therefore keeps its epoch
- * in $XDG_STATE_HOME/libe2e (default ~/.local/state/libe2e), one file per
- * signer id. NULL when no such directory can be made: the clock is used.
+ * A signed publisher's sender id is its signer id, the same at every start:
+ * the clock alone keeps its starts apart only while the clock never goes
+ * back, and two publishers of one signer would share the id (the receivers
+ * refusing one of them as replay). Without --state, a signer therefore keeps
+ * an epoch file in $XDG_STATE_HOME/libe2e (default ~/.local/state/libe2e),
+ * one per signer id, whose lock also refuses a second publisher. NULL when
+ * no such directory can be made: the clock is used.
  */
 static char *default_state_path(const struct pub *p)
 {
