@@ -1064,50 +1064,6 @@ int64_t cli_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int cli_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	const unsigned char *p = data;
-	int fd, saved;
-
-	if (!tmp)
-		return -1;
-	snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		goto fail;
-	fchmod(fd, 0600);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail_fd;
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) || close(fd)) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	if (rename(tmp, path))
-		goto fail_unlink;
-	free(tmp);
-	return 0;
-fail_fd:
-	close(fd);
-fail_unlink:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-fail:
-	saved = errno;
-	free(tmp);
-	errno = saved;
-	return -1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* MQTT                                                                     */
 /* ------------------------------------------------------------------------ */

@@ -166,10 +166,6 @@ int cli_stop_requested(void);
 /* Wake the main thread (from a Paho callback). */
 void cli_wake_main(void);
 
-/* Write data to path atomically (temporary file, fsync, rename), mode 0600.
- * Returns 0 or -1 with errno set. */
-int cli_write_file_atomic(const char *path, const void *data, size_t len);
-
 /* Monotonic milliseconds. */
 int64_t cli_now_ms(void);
 

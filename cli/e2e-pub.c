@@ -4,9 +4,10 @@
  * The message is sealed for its topic with the keyring's primary key (and
  * signed with --sign), then published through Paho MQTTAsync. SIGHUP reloads
  * the keyring without dropping the connection, so a rotation takes effect at
- * the next message. --state keeps the sequence epoch: every start uses a
- * larger epoch than the last, so (sender, sequence) pairs never repeat even
- * without a clock.
+ * the next message. --state keeps the sender's sequence numbers in an epoch
+ * file (e2e_epoch_reserve), locked for the whole run: every start is above
+ * every earlier one, so (sender, sequence) pairs never repeat even when the
+ * clock was set back, and a second publisher of the same file is refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -32,7 +33,7 @@ struct pub {
 	struct cli_keys keys;
 	e2e_sender *sender;
 	struct cli_conn conn;
-	uint32_t saved_epoch; /* the epoch last written to --state */
+	e2e_epoch_lock *epoch; /* --state, held for the whole run */
 	int failed;
 };
 
@@ -40,73 +41,14 @@ struct pub {
 /* --state: the epoch                                                       */
 /* ------------------------------------------------------------------------ */
 
-#define STATE_MAGIC "e2e-pub-state 1"
-
-/* Read the epoch of the last run. 0 with *epoch = 0 when the file does not
- * exist yet; -1 (reported) when it cannot be read or is corrupt. */
-static int state_load(struct pub *p, uint32_t *epoch)
-{
-	char buf[256], extra;
-	unsigned long long v;
-	ssize_t n;
-	int fd = open(p->cfg.state_path, O_RDONLY | O_CLOEXEC);
-	char *line2;
-
-	*epoch = 0;
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		cli_err(&p->cfg, "cannot read state file %s: %s",
-			p->cfg.state_path, strerror(errno));
-		return -1;
-	}
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0) {
-		cli_err(&p->cfg, "cannot read state file %s: %s",
-			p->cfg.state_path, strerror(errno));
-		return -1;
-	}
-	buf[n] = '\0';
-	/* Line 1: the magic; line 2: "epoch N"; nothing else. */
-	line2 = strchr(buf, '\n');
-	if (!line2 || (size_t)(line2 - buf) != strlen(STATE_MAGIC) ||
-	    memcmp(buf, STATE_MAGIC, strlen(STATE_MAGIC)) != 0 ||
-	    sscanf(line2 + 1, "epoch %llu%c", &v, &extra) != 2 ||
-	    extra != '\n' || v > UINT32_MAX ||
-	    strchr(line2 + 1, '\n')[1] != '\0') {
-		cli_err(&p->cfg,
-			"state file %s is corrupt (expected '%s' then "
-			"'epoch N'); move it away to start afresh",
-			p->cfg.state_path, STATE_MAGIC);
-		return -1;
-	}
-	*epoch = (uint32_t)v;
-	return 0;
-}
-
-static int state_save(struct pub *p, uint32_t epoch)
-{
-	char buf[128];
-	int n = snprintf(buf, sizeof buf, STATE_MAGIC "\nepoch %" PRIu32 "\n",
-			 epoch);
-
-	if (cli_write_file_atomic(p->cfg.state_path, buf, (size_t)n)) {
-		cli_err(&p->cfg, "cannot write state file %s: %s",
-			p->cfg.state_path, strerror(errno));
-		return -1;
-	}
-	p->saved_epoch = epoch;
-	return 0;
-}
-
 /*
- * A signed publisher's sender id is its signer id, the same at every start,
- * so two starts in the same second would reuse sequence numbers if the
- * epoch came from the clock alone (the second run's messages would be
- * refused as replays). Without --state, a signer therefore keeps its epoch
- * in $XDG_STATE_HOME/libe2e (default ~/.local/state/libe2e), one file per
- * signer id. NULL when no such directory can be made: the clock is used.
+ * A signed publisher's sender id is its signer id, the same at every start:
+ * the clock alone keeps its starts apart only while the clock never goes
+ * back, and two publishers of one signer would share the id (the receivers
+ * refusing one of them as replay). Without --state, a signer therefore keeps
+ * an epoch file in $XDG_STATE_HOME/libe2e (default ~/.local/state/libe2e),
+ * one per signer id, whose lock also refuses a second publisher. NULL when
+ * no such directory can be made: the clock is used.
  */
 static char *default_state_path(const struct pub *p)
 {
@@ -140,16 +82,60 @@ static char *default_state_path(const struct pub *p)
 	return strdup(path);
 }
 
-/* The first epoch of this run: larger than any before it. Concurrent
- * starts are serialised by a lock on STATE.lock. */
-static int choose_epoch(struct pub *p, uint32_t *epoch)
+/* Why a state file cannot be used, with the remedy. */
+static void epoch_error(const struct pub *p, int rc, long holder)
 {
-	uint32_t last;
-	uint64_t now = (uint64_t)time(NULL);
-	char lock_path[PATH_MAX];
-	int lock_fd, rc;
+	const char *path = p->cfg.state_path;
 
-	*epoch = 0; /* 0: the library uses the clock */
+	if (rc == E2E_ERR_LOCKED && holder > 0)
+		cli_err(&p->cfg,
+			"state file %s is in use by another publisher, PID "
+			"%ld: with the same signer the receivers would refuse "
+			"one of the two as replay; stop it, or give this one "
+			"its own --state and signer",
+			path, holder);
+	else if (rc == E2E_ERR_LOCKED)
+		cli_err(&p->cfg,
+			"state file %s is in use by another publisher; stop "
+			"it, or give this one its own --state and signer",
+			path);
+	else if (rc == E2E_ERR_UNSAFE_FILE && errno == ELOOP)
+		cli_err(&p->cfg,
+			"state file %s or its .lock is a symbolic link, which "
+			"is never followed; remove the link (and check who "
+			"can write its directory)",
+			path);
+	else if (rc == E2E_ERR_UNSAFE_FILE)
+		cli_err(&p->cfg,
+			"state file %s or its .lock is owned by another "
+			"user; remove it (and check who can write its "
+			"directory)",
+			path);
+	else if (rc == E2E_ERR_STATE_CORRUPT)
+		cli_err(&p->cfg,
+			"state file %s is corrupt (expected 'e2e-pub-state' "
+			"then 'next N' or 'epoch N'); move it away to start "
+			"afresh",
+			path);
+	else if (rc == E2E_ERR_SEQ_EXHAUSTED)
+		cli_err(&p->cfg,
+			"state file %s: epochs exhausted; this signer cannot "
+			"publish again without repeating sequence numbers",
+			path);
+	else
+		cli_err(&p->cfg, "state file %s: %s", path,
+			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+}
+
+/* The first sequence number of this run: above every one used before, and
+ * locked for the whole run (e2e_epoch_reserve). 0: no state file, the
+ * library takes the clock. */
+static int reserve_seq(struct pub *p, uint64_t *first)
+{
+	long holder = 0;
+	int rc;
+
+	*first = 0;
 	if (!p->cfg.state_path && p->keys.signer) {
 		p->cfg.state_path = default_state_path(p);
 		if (!p->cfg.state_path) {
@@ -161,33 +147,17 @@ static int choose_epoch(struct pub *p, uint32_t *epoch)
 	}
 	if (!p->cfg.state_path)
 		return 0;
-	snprintf(lock_path, sizeof lock_path, "%s.lock", p->cfg.state_path);
-	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock_fd >= 0) {
-		struct flock fl;
-		memset(&fl, 0, sizeof fl);
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		while (fcntl(lock_fd, F_SETLKW, &fl) < 0 && errno == EINTR)
-			;
+	rc = e2e_epoch_reserve(&p->epoch, p->cfg.state_path, first, &holder);
+	if (rc != E2E_OK) {
+		epoch_error(p, rc, holder);
+		return -1;
 	}
-	rc = -1;
-	if (state_load(p, &last))
-		goto out;
-	if (last == UINT32_MAX) {
-		cli_err(&p->cfg, "state file %s: epochs exhausted",
-			p->cfg.state_path);
-		goto out;
-	}
-	*epoch = last + 1;
-	if (now > *epoch && now <= UINT32_MAX)
-		*epoch = (uint32_t)now;
-	/* Written before the first message, so a crash cannot reuse it. */
-	rc = state_save(p, *epoch);
-out:
-	if (lock_fd >= 0)
-		close(lock_fd);
-	return rc;
+	if ((*first >> 32) > (uint64_t)time(NULL) + 1)
+		cli_err(&p->cfg,
+			"warning: state file %s is ahead of the clock (was "
+			"the clock set back?): starting at epoch %" PRIu64,
+			p->cfg.state_path, *first >> 32);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -272,6 +242,13 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 		return -1;
 	}
 	seq = e2e_sender_next_seq(p->sender);
+	if (p->epoch && (rc = e2e_epoch_renew(p->epoch, seq)) != E2E_OK) {
+		cli_err(&p->cfg, "cannot extend state file %s: %s",
+			p->cfg.state_path,
+			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+		free(out);
+		return -1;
+	}
 	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags, out,
 		      cap, &out_len);
 	if (rc != E2E_OK) {
@@ -448,20 +425,21 @@ static int run(struct pub *p)
 	e2e_sender_opts so;
 	uint8_t *msg = NULL;
 	size_t len = 0;
-	uint32_t epoch;
+	uint64_t first;
 	int rc = -1;
 
 	if (cli_keys_load(&p->cfg, &p->keys) || check_keys(&p->cfg, &p->keys))
 		return -1;
-	if (choose_epoch(p, &epoch))
+	if (reserve_seq(p, &first))
 		return -1;
 	memset(&so, 0, sizeof so);
-	so.epoch = epoch;
+	so.epoch = (uint32_t)(first >> 32); /* 0: the clock */
 	so.signer = p->keys.signer;
 	if ((rc = e2e_sender_new(&p->sender, &so)) != E2E_OK) {
 		cli_err(&p->cfg, "cannot create sender: %s", e2e_strerror(rc));
 		return -1;
 	}
+	e2e_sender_advance(p->sender, first);
 	rc = -1;
 	if (p->cfg.source != CLI_SRC_LINES && read_message(p, &msg, &len))
 		return -1;
@@ -513,12 +491,13 @@ int main(int argc, char **argv)
 	}
 	rc = run(&p) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 	cli_conn_close(&p.conn);
-	if (p.sender && p.cfg.state_path) {
-		/* The epoch moves on when the counter wraps: keep the
-		 * largest one used. */
-		uint32_t used = (uint32_t)(e2e_sender_next_seq(p.sender) >> 32);
-		if (used > p.saved_epoch && state_save(&p, used))
-			rc = CLI_EXIT_ERROR;
+	/* Every sequence number used is below the sender's next one. */
+	if (p.epoch &&
+	    e2e_epoch_release(p.epoch, p.sender ? e2e_sender_next_seq(p.sender)
+						: 0) != E2E_OK) {
+		cli_err(&p.cfg, "cannot write state file %s: %s",
+			p.cfg.state_path, strerror(errno));
+		rc = CLI_EXIT_ERROR;
 	}
 	e2e_sender_free(p.sender);
 	cli_keys_free(&p.keys);

@@ -108,7 +108,10 @@ extern "C" {
 	XX(ERR_NOT_SUBSCRIBED, -41, "not-subscribed",                          \
 	   "topic matches none of the subscribed filters")                    \
 	XX(ERR_WRITABLE, -42, "permissions",                                   \
-	   "file is writable by others or owned by another user")
+	   "file is writable by others or owned by another user")\
+	XX(ERR_LOCKED, -43, "locked", "file is locked by another sender")      \
+	XX(ERR_UNSAFE_FILE, -44, "unsafe-file",                                \
+	   "file is a symbolic link or owned by another user")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -322,10 +325,12 @@ typedef struct e2e_sender e2e_sender;
 typedef struct e2e_sender_opts {
 	/* 0: a random sender id. Ignored with a signer: its id is used. */
 	uint64_t sender_id;
-	/* First epoch. 0: the current Unix time. A sender that restarts MUST
-	 * use a larger epoch than before: persist it, or rely on the clock
-	 * only if restarts are always more than a second apart (a signer's
-	 * id never changes, so a repeated epoch repeats sequence numbers). */
+	/* First epoch (the counter starts at 0). 0: the clock, in units of
+	 * 2^-32 s (the epoch is the Unix second, the counter starts at its
+	 * fraction), which later starts exceed as long as the clock does not
+	 * go back. A sender that restarts MUST start above every sequence
+	 * number it used before (a signer's id never changes): persist them
+	 * with e2e_epoch_reserve, or rely on the clock. */
 	uint32_t epoch;
 	const e2e_signer *signer; /* borrowed; NULL: unsigned */
 	int no_clock;             /* 1: timestamps are 0 */
@@ -338,6 +343,42 @@ void e2e_sender_free(e2e_sender *s); /* NULL-safe */
 uint64_t e2e_sender_id(const e2e_sender *s);
 /* The sequence number the next seal will use. */
 uint64_t e2e_sender_next_seq(const e2e_sender *s);
+/* Move the next sequence number forward to seq (e2e_epoch_reserve's
+ * first_seq); a smaller seq changes nothing: a sender never goes back. */
+void e2e_sender_advance(e2e_sender *s, uint64_t seq);
+
+/*
+ * Epoch files: sequence numbers that never repeat across restarts
+ * (docs/ENVELOPE.md section 9). The file records a bound above every
+ * sequence number its sender has used; a new start takes the larger of that
+ * bound and the clock (Unix time in units of 2^-32 s: the epoch is the
+ * second, the counter starts at its fraction), so that the sender never runs
+ * ahead of its clock and a start that lost the file is still above every
+ * earlier one.
+ *
+ * e2e_epoch_reserve locks path (through path.lock, which records the
+ * holder's PID) for as long as the caller holds *out, reads the bound
+ * (E2E_ERR_STATE_CORRUPT if the file is not an epoch file), waits up to one
+ * second for the clock when the bound is ahead of it (a longer lead, a clock
+ * stepped back, is kept: *first_seq is then ahead of the clock), writes a
+ * new bound atomically and only then returns the first sequence number to
+ * use. A second holder of the same path, in any process, gets E2E_ERR_LOCKED
+ * with *holder_pid (if not NULL) set to the first one's PID (0 if unknown).
+ * The file, the lock file and the atomic writer's temporary file are never
+ * followed through a symbolic link, and files owned by another user are
+ * refused: E2E_ERR_UNSAFE_FILE with errno ELOOP or EPERM. E2E_ERR_IO sets
+ * errno; E2E_ERR_SEQ_EXHAUSTED when the bound is the last sequence number.
+ *
+ * Before each seal, e2e_epoch_renew(lock, e2e_sender_next_seq(s)): E2E_OK at
+ * once while next_seq is covered, otherwise one more file write; do not seal
+ * when it fails. e2e_epoch_release records next_seq (0: leaves the file as
+ * it is), unlocks and frees; NULL-safe.
+ */
+typedef struct e2e_epoch_lock e2e_epoch_lock;
+int e2e_epoch_reserve(e2e_epoch_lock **out, const char *path,
+		      uint64_t *first_seq, long *holder_pid) E2E_WARN_UNUSED;
+int e2e_epoch_renew(e2e_epoch_lock *lock, uint64_t next_seq) E2E_WARN_UNUSED;
+int e2e_epoch_release(e2e_epoch_lock *lock, uint64_t next_seq);
 
 /*
  * Seal msg for topic with the keyring's primary key (and the sender's signer

@@ -386,14 +386,20 @@ E2E_API int e2e_sender_new(e2e_sender **out, const e2e_sender_opts *opts)
 		while (s->id == 0)
 			randombytes_buf(&s->id, sizeof s->id);
 	epoch = opts != NULL ? opts->epoch : 0;
-	if (epoch == 0)
-		epoch = (uint32_t)e2e__now();
-	s->next_seq = (uint64_t)epoch << 32;
+	/* From the clock at its full resolution, as e2e_epoch_reserve does:
+	 * a restart within the same second still starts higher. */
+	s->next_seq = epoch != 0 ? (uint64_t)epoch << 32 : e2e__now_seq();
 	s->signer = opts != NULL ? opts->signer : NULL;
 	s->no_clock = opts != NULL && opts->no_clock;
 	s->salt_next = SALT_POOL; /* filled on first use */
 	*out = s;
 	return E2E_OK;
+}
+
+E2E_API void e2e_sender_advance(e2e_sender *s, uint64_t seq)
+{
+	if (s != NULL && seq > s->next_seq)
+		s->next_seq = seq;
 }
 
 E2E_API void e2e_sender_free(e2e_sender *s)

@@ -20,6 +20,19 @@ uint64_t e2e__now(void)
 	return t < 0 ? 0 : (uint64_t)t;
 }
 
+uint64_t e2e__now_seq(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+		return 0;
+	if ((uint64_t)ts.tv_sec > UINT32_MAX)
+		return UINT64_MAX;
+	/* tv_nsec < 10^9, so the fraction is below 2^32. */
+	return ((uint64_t)ts.tv_sec << 32) |
+	       (((uint64_t)ts.tv_nsec << 32) / 1000000000u);
+}
+
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
@@ -102,6 +115,35 @@ int e2e__write_new(const char *path, const void *data, size_t len, mode_t mode)
 	unlink(path);
 	errno = saved;
 	return E2E_ERR_IO;
+}
+
+int e2e__open_own(const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	int fd, rc = E2E_ERR_IO, saved;
+
+	/* O_NONBLOCK: a FIFO planted at path must not hang the open. */
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		  mode);
+	if (fd < 0)
+		return errno == ELOOP ? E2E_ERR_UNSAFE_FILE : E2E_ERR_IO;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		rc = E2E_ERR_UNSAFE_FILE;
+		errno = EPERM;
+		goto fail;
+	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 int e2e__atomic_write(const char *path, const void *data, size_t len,

@@ -89,6 +89,11 @@ static inline uint64_t e2e__load64(const uint8_t *p)
 /* Current Unix time in seconds (0 if the clock is unusable). */
 uint64_t e2e__now(void);
 
+/* Current Unix time in units of 2^-32 s, the sequence number a sender that
+ * starts now takes (docs/ENVELOPE.md section 9): the second in the high 32
+ * bits, its fraction in the low 32. 0 if the clock is unusable. */
+uint64_t e2e__now_seq(void);
+
 /*
  * Replace path atomically with data: write a temporary file in the same
  * directory (O_EXCL, given mode), fsync it, rename it over path, fsync the
@@ -106,6 +111,12 @@ int e2e__temp_name(char tmp[PATH_MAX], const char *path);
  * mode, fsync). On failure nothing is left at path. E2E_OK, E2E_ERR_EXISTS,
  * or E2E_ERR_IO with errno set. */
 int e2e__write_new(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Open path (flags as open(2), plus O_CREAT's mode) without following a
+ * symbolic link, and only if it is a regular file owned by the effective
+ * user: the descriptor, or E2E_ERR_UNSAFE_FILE (errno ELOOP for a link,
+ * EPERM for another owner), or E2E_ERR_IO with errno set. */
+int e2e__open_own(const char *path, int flags, mode_t mode);
 
 /* fsync the directory holding path, so that a rename or link into it is
  * durable. 0, or -1 with errno set. */

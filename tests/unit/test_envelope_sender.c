@@ -116,16 +116,46 @@ static void sender_starts_at_counter_zero_of_given_epoch(void **state)
 	e2e_sender_free(s);
 }
 
-static void sender_default_epoch_is_current_time(void **state)
+/* The Unix time in units of 2^-32 s: the epoch is the second, the counter
+ * starts at its fraction (docs/ENVELOPE.md section 9). */
+static void
+sender_default_start_is_the_clock_in_fractions_of_a_second(void **state)
 {
-	uint64_t before = (uint64_t)time(NULL), after, epoch;
+	uint64_t before = e2e__now_seq(), after;
 	e2e_sender *s = new_sender(1, 0, NULL, 0);
 
 	(void)state;
-	after = (uint64_t)time(NULL);
-	epoch = e2e_sender_next_seq(s) >> 32;
-	assert_in_range(epoch, before, after);
-	assert_int_equal(e2e_sender_next_seq(s) & 0xFFFFFFFFu, 0);
+	after = e2e__now_seq();
+	assert_in_range(e2e_sender_next_seq(s), before, after);
+	assert_in_range(e2e_sender_next_seq(s) >> 32, (uint64_t)time(NULL) - 1,
+			(uint64_t)time(NULL));
+	e2e_sender_free(s);
+}
+
+/* Two starts of one signer within a second, without a state file. */
+static void clock_senders_started_in_the_same_second_never_repeat(void **state)
+{
+	e2e_sender *a = new_sender(1, 0, NULL, 0), *b;
+	uint64_t used;
+
+	(void)state;
+	e2e__sender_set_next_seq(a, e2e_sender_next_seq(a) + 100);
+	used = e2e_sender_next_seq(a);
+	e2e_sender_free(a);
+	b = new_sender(1, 0, NULL, 0);
+	assert_true(e2e_sender_next_seq(b) > used);
+	e2e_sender_free(b);
+}
+
+static void advance_moves_forward_only(void **state)
+{
+	e2e_sender *s = new_sender(1, 9, NULL, 0);
+
+	(void)state;
+	e2e_sender_advance(s, ((uint64_t)9 << 32) + 5);
+	assert_int_equal(e2e_sender_next_seq(s), ((uint64_t)9 << 32) + 5);
+	e2e_sender_advance(s, (uint64_t)9 << 32);
+	assert_int_equal(e2e_sender_next_seq(s), ((uint64_t)9 << 32) + 5);
 	e2e_sender_free(s);
 }
 
@@ -430,7 +460,11 @@ int main(void)
 		cmocka_unit_test(sender_draws_a_fresh_random_id),
 		cmocka_unit_test(signed_sender_uses_signer_id),
 		cmocka_unit_test(sender_starts_at_counter_zero_of_given_epoch),
-		cmocka_unit_test(sender_default_epoch_is_current_time),
+		cmocka_unit_test(
+			sender_default_start_is_the_clock_in_fractions_of_a_second),
+		cmocka_unit_test(
+			clock_senders_started_in_the_same_second_never_repeat),
+		cmocka_unit_test(advance_moves_forward_only),
 		cmocka_unit_test(seal_uses_one_sequence_number_per_message),
 		cmocka_unit_test(failed_seal_does_not_use_a_sequence_number),
 		cmocka_unit_test(counter_wrap_moves_to_next_epoch),

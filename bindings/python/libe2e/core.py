@@ -760,27 +760,66 @@ def seal_explicit(topic, payload, *, suite, sender_id, seq, key=None,
             _wipe(b)
 
 
+def _state_detail(rc, path, holder):
+    """What E2EError says about a state file e2e_epoch_reserve refused."""
+    if rc == ERRORS["E2E_ERR_LOCKED"] and holder > 0:
+        return "%s is in use by PID %d" % (path, holder)
+    return os.fsdecode(path)
+
+
 class Sender(_Handle):
     """One publisher: its sender id, sequence numbers and salts.
 
     ``keyring`` supplies the primary key to seal with (None: signature only,
     which needs a signer); ``signer`` signs every message and makes the
-    sender id its signer id. ``epoch`` (0: the current Unix time) MUST grow
-    at each start of a publisher; ``no_clock`` writes timestamp 0.
+    sender id its signer id. A publisher's sequence numbers MUST grow at
+    each start: ``epoch`` 0 starts at the clock (in units of 2^-32 s, never
+    repeated by a later start while the clock does not go back), another
+    value at that epoch's counter 0; ``state`` (a path) keeps them in an
+    epoch file (e2e_epoch_reserve, as e2e-pub --state), locked until
+    close(): a second Sender on the same file raises E2EError
+    ``ERR_LOCKED`` naming the holder's PID. ``no_clock`` writes timestamp 0.
     """
 
     _free = "e2e_sender_free"
 
     def __init__(self, keyring=None, signer=None, *, sender_id=0, epoch=0,
-                 no_clock=False):
+                 no_clock=False, state=None):
         super().__init__()
         self.keyring = keyring
         self.signer = signer
+        self._epoch = None
+        first = ctypes.c_uint64(0)
+        if state is not None:
+            lock, holder = ctypes.c_void_p(), ctypes.c_long(0)
+            rc = C.e2e_epoch_reserve(ctypes.byref(lock), os.fsencode(state),
+                                     ctypes.byref(first),
+                                     ctypes.byref(holder))
+            if rc != 0:
+                raise E2EError(rc, _state_detail(rc, state, holder.value))
+            self._epoch = lock.value
+            epoch = first.value >> 32
         opts = _native.SenderOptsStruct(
             _u64(sender_id, "sender id"), _u32(epoch, "epoch"),
             signer._ptr if signer is not None else None,
             1 if no_clock else 0)
-        self._adopt(_new(C.e2e_sender_new, ctypes.byref(opts)))
+        try:
+            self._adopt(_new(C.e2e_sender_new, ctypes.byref(opts)))
+        except BaseException:
+            self._release()
+            raise
+        C.e2e_sender_advance(self._ptr, first.value)
+
+    def _release(self):
+        lock, self._epoch = self._epoch, None
+        if lock is not None:
+            used = C.e2e_sender_next_seq(self._p) if self._p else 0
+            C.e2e_epoch_release(lock, used)
+
+    def close(self):
+        """Record the state file (if any), unlock it, free the sender."""
+        self._release()
+        super().close()
 
     @property
     def id(self):
@@ -802,6 +841,10 @@ class Sender(_Handle):
         if self.signer is not None:
             self.signer._ptr
         kr = self.keyring._ptr if self.keyring is not None else None
+        if self._epoch is not None:
+            _check(C.e2e_epoch_renew(self._epoch,
+                                     C.e2e_sender_next_seq(self._ptr)),
+                   "extending the state file")
         cap = len(msg) + overhead_max()
         out = ctypes.create_string_buffer(cap)
         n = ctypes.c_size_t()

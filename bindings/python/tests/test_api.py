@@ -558,6 +558,50 @@ class OpenRejections(unittest.TestCase):
         self.assertTrue(self.rx.open(TOPIC, env, retained=True).retained)
 
 
+@needs("e2e_epoch_reserve", "e2e_epoch_renew", "e2e_epoch_release",
+       "e2e_sender_advance")
+class SenderStateFile(unittest.TestCase):
+    """Sender(state=PATH): e2e_epoch_reserve through the binding."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.tmp.name, "sender.state")
+        self.kr = e2e.Keyring()
+        self.kr.generate()
+
+    def tearDown(self):
+        self.kr.close()
+        self.tmp.cleanup()
+
+    def test_restarts_start_above_every_earlier_sequence(self):
+        last = -1
+        for _ in range(20):
+            with e2e.Sender(self.kr, sender_id=9, state=self.state) as s:
+                first = s.next_seq
+                self.assertGreater(first, last)
+                for _ in range(3):
+                    last = e2e.parse(s.seal(TOPIC, b"x")).seq
+        os.unlink(self.state)  # lost: the clock alone is still above
+        with e2e.Sender(self.kr, sender_id=9) as s:
+            self.assertGreater(s.next_seq, last)
+
+    def test_second_sender_on_the_same_file_is_refused_naming_the_pid(self):
+        with e2e.Sender(self.kr, state=self.state):
+            with self.assertRaises(e2e.E2EError) as cm:
+                e2e.Sender(self.kr, state=self.state)
+            self.assertEqual(cm.exception.name, "E2E_ERR_LOCKED")
+            self.assertIn("PID %d" % os.getpid(), str(cm.exception))
+        e2e.Sender(self.kr, state=self.state).close()  # free again
+
+    def test_symlinked_state_file_is_refused(self):
+        target = os.path.join(self.tmp.name, "target")
+        os.symlink(target, self.state)
+        with self.assertRaises(e2e.E2EError) as cm:
+            e2e.Sender(self.kr, state=self.state)
+        self.assertEqual(cm.exception.name, "E2E_ERR_UNSAFE_FILE")
+        self.assertFalse(os.path.lexists(target))
+
+
 @needs_guard
 @needs("e2e_seal", "e2e_open", "e2e_guard_save", "e2e_guard_load")
 class GuardTests(unittest.TestCase):

@@ -73,9 +73,12 @@ class Interop(unittest.TestCase):
         return ["-h", self.broker.host, "-p", str(self.broker.port)]
 
     def e2e_pub(self, *args):
+        # A signed e2e-pub keeps its epoch under XDG_STATE_HOME: here, in
+        # the test's directory, never in the user's home.
+        env = dict(os.environ, XDG_STATE_HOME=os.path.join(self.tmp, "xdg"))
         r = subprocess.run([tool("e2e-pub"), *self.addr(), "-q", "1",
                             "-t", TOPIC, *args], capture_output=True,
-                           text=True, timeout=60)
+                           text=True, timeout=60, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def e2e_sub_until(self, args, publish, count=1):
