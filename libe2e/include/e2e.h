@@ -108,7 +108,7 @@ extern "C" {
 	XX(ERR_NOT_SUBSCRIBED, -41, "not-subscribed",                          \
 	   "topic matches none of the subscribed filters")                    \
 	XX(ERR_WRITABLE, -42, "permissions",                                   \
-	   "file is writable by others or owned by another user")\
+	   "file is writable by others or owned by another user")              \
 	XX(ERR_LOCKED, -43, "locked", "file is locked by another sender")      \
 	XX(ERR_UNSAFE_FILE, -44, "unsafe-file",                                \
 	   "file is a symbolic link or owned by another user")
