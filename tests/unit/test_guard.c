@@ -984,24 +984,36 @@ guard_refuses_unmarked_clockless_signer_once_marks_are_lost(void **state)
 	e2e_guard_free(g);
 }
 
-static void guard_refuses_retained_rollback_after_topic_flood(void **state)
+/* A guard whose topic table (8 records) held alice's signed retained
+ * message on a/x (sequence EPOCH(2) | 1, an hour old), then was flooded
+ * with 20 retained-intent messages on b/N from bob, signed or not. */
+static e2e_guard *topic_flooded_guard(int flood_signed)
 {
 	e2e_guard *g = guard_with(256, 16, 8, 0);
-	e2e_info old = retained_msg(alice, EPOCH(1) | 1, NOW - 86400);
 	e2e_info cur = retained_msg(alice, EPOCH(2) | 1, NOW - 3600);
 	e2e_info f = retained_msg(bob, 0, NOW);
 	char topic[32];
 	uint32_t n;
 
-	(void)state;
-	old.is_signed = cur.is_signed = f.is_signed = 1;
+	cur.is_signed = 1;
+	f.is_signed = flood_signed;
 	assert_int_equal(deliver_info(g, &cur, "a/x", RETAINED), E2E_OK);
-	/* Another signer, allowed on b/#, fills the topic table. */
 	for (n = 1; n <= 20; n++) {
 		snprintf(topic, sizeof topic, "b/%u", n);
 		f.seq = n;
 		assert_int_equal(deliver_info(g, &f, topic, LIVE), E2E_OK);
 	}
+	return g;
+}
+
+static void guard_refuses_retained_rollback_after_topic_flood(void **state)
+{
+	/* Another signer, allowed on b/#, fills the topic table. */
+	e2e_guard *g = topic_flooded_guard(1);
+	e2e_info old = retained_msg(alice, EPOCH(1) | 1, NOW - 86400);
+
+	(void)state;
+	old.is_signed = 1;
 	/* a/x's record is gone; the day-old message is older than what the
 	 * evictions forgot. */
 	assert_int_equal(e2e_guard_check(g, &old, "a/x", RETAINED, NOW),
@@ -1011,26 +1023,14 @@ static void guard_refuses_retained_rollback_after_topic_flood(void **state)
 
 static void guard_unsigned_topic_flood_keeps_signed_records(void **state)
 {
-	e2e_guard *g = guard_with(256, 16, 8, 0);
-	e2e_info old = retained_msg(alice, EPOCH(1) | 1, NOW - 86400);
-	e2e_info cur = retained_msg(alice, EPOCH(2) | 1, NOW - 3600);
+	e2e_guard *g = topic_flooded_guard(0);
+	e2e_info old = retained_msg(alice, EPOCH(2), NOW - 3600);
 	e2e_info other = retained_msg(carol, 1, NOW - 7200);
-	e2e_info f = retained_msg(bob, 0, NOW);
-	char topic[32];
-	uint32_t n;
 
 	(void)state;
-	old.is_signed = cur.is_signed = other.is_signed = 1;
-	assert_int_equal(deliver_info(g, &cur, "a/x", RETAINED), E2E_OK);
-	for (n = 1; n <= 20; n++) {
-		snprintf(topic, sizeof topic, "b/%u", n);
-		f.seq = n;
-		assert_int_equal(deliver_info(g, &f, topic, LIVE), E2E_OK);
-	}
+	old.is_signed = other.is_signed = 1;
 	/* The record of a/x survives unsigned traffic (a lower sequence of
-	 * the same sender is stale only by the record)... */
-	old.seq = EPOCH(2);
-	old.timestamp = NOW - 3600;
+	 * the same sender, as old, is stale only by the record)... */
 	assert_int_equal(e2e_guard_check(g, &old, "a/x", RETAINED, NOW),
 			 E2E_ERR_STALE_RETAINED);
 	/* ...and the unsigned floor does not refuse signers' retained
