@@ -404,7 +404,9 @@ int e2e_open(const e2e_receiver *r, const char *topic, const uint8_t *env,
 /* ------------------------------------------------------------------------ */
 
 /* Accept the first message of an unknown sender whose timestamp is 0
- * (a sender without a clock): trust on first use. */
+ * (a sender without a clock): trust on first use. A signer evicted from the
+ * guard is not a first contact again: it must resume above the highest
+ * sequence accepted from it (docs/ENVELOPE.md section 7). */
 #define E2E_GUARD_ACCEPT_NO_CLOCK 0x1u
 
 typedef struct e2e_guard_opts {
