@@ -39,6 +39,7 @@ enum {
 	OPT_REQUIRE_ENCRYPTION,
 	OPT_MAX_AGE,
 	OPT_MAX_SKEW,
+	OPT_MAX_RETAINED_AGE,
 	OPT_WINDOW,
 	OPT_ACCEPT_NO_CLOCK,
 	OPT_STATE,
@@ -91,6 +92,7 @@ static const struct option long_options[] = {
 	{"require-encryption", no_argument, NULL, OPT_REQUIRE_ENCRYPTION},
 	{"max-age", required_argument, NULL, OPT_MAX_AGE},
 	{"max-skew", required_argument, NULL, OPT_MAX_SKEW},
+	{"max-retained-age", required_argument, NULL, OPT_MAX_RETAINED_AGE},
 	{"window", required_argument, NULL, OPT_WINDOW},
 	{"accept-no-clock", no_argument, NULL, OPT_ACCEPT_NO_CLOCK},
 	{"state", required_argument, NULL, OPT_STATE},
@@ -110,6 +112,7 @@ static const int sub_only_long[] = {OPT_TRUST,
 				    OPT_REQUIRE_ENCRYPTION,
 				    OPT_MAX_AGE,
 				    OPT_MAX_SKEW,
+				    OPT_MAX_RETAINED_AGE,
 				    OPT_WINDOW,
 				    OPT_ACCEPT_NO_CLOCK,
 				    OPT_JSON,
@@ -221,6 +224,9 @@ static void usage(enum cli_tool tool)
 		       "  --max-age SECONDS  oldest message accepted (default "
 		       "300, 0: no limit)\n"
 		       "  --max-skew SECONDS clock skew allowed (default 30)\n"
+		       "  --max-retained-age SECONDS\n"
+		       "                     oldest retained message accepted "
+		       "(default 0: no limit)\n"
 		       "  --window N         replay window per sender "
 		       "(multiple of 64)\n"
 		       "  --accept-no-clock  accept senders without a clock "
@@ -635,6 +641,12 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 	case OPT_MAX_SKEW:
 		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_skew)) {
 			cli_err(cfg, "invalid --max-skew '%s'", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_MAX_RETAINED_AGE:
+		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_retained_age)) {
+			cli_err(cfg, "invalid --max-retained-age '%s'", arg);
 			return -1;
 		}
 		return 0;

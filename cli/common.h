@@ -96,6 +96,7 @@ struct cli_config {
 	int mode;     /* -1: the primary key's suite; else an e2e_suite */
 	long max_age; /* -1: library default */
 	long max_skew;
+	long max_retained_age; /* 0: no limit */
 	long window;
 	int accept_no_clock;
 	char *state_path;

@@ -465,6 +465,7 @@ static int guard_setup(struct sub *s)
 		o.max_skew = (uint32_t)cfg->max_skew;
 	if (cfg->window > 0)
 		o.window = (uint32_t)cfg->window;
+	o.max_retained_age = (uint32_t)cfg->max_retained_age;
 	if (cfg->accept_no_clock)
 		o.flags |= E2E_GUARD_ACCEPT_NO_CLOCK;
 	if ((rc = e2e_guard_new(&s->guard, &o)) != E2E_OK) {

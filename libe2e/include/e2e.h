@@ -468,7 +468,9 @@ int e2e_open(const e2e_receiver *r, const char *topic, const uint8_t *env,
 /* ------------------------------------------------------------------------ */
 
 /* Accept the first message of an unknown sender whose timestamp is 0
- * (a sender without a clock): trust on first use. */
+ * (a sender without a clock): trust on first use. A signer evicted from the
+ * guard is not a first contact again: it must resume above the highest
+ * sequence accepted from it (docs/ENVELOPE.md section 7). */
 #define E2E_GUARD_ACCEPT_NO_CLOCK 0x1u
 
 typedef struct e2e_guard_opts {
@@ -478,6 +480,9 @@ typedef struct e2e_guard_opts {
 	uint32_t max_age;  /* seconds; 0: no age limit */
 	uint32_t max_skew; /* seconds a timestamp may be ahead of now */
 	uint32_t flags;    /* E2E_GUARD_* */
+	/* Seconds a retained delivery may be old (its timestamp before now),
+	 * else too-old; 0: no limit. Appended last: keep it last. */
+	uint32_t max_retained_age;
 } e2e_guard_opts;
 
 #define E2E_GUARD_DEFAULT_WINDOW 256u
@@ -485,6 +490,7 @@ typedef struct e2e_guard_opts {
 #define E2E_GUARD_DEFAULT_MAX_RETAINED 4096u
 #define E2E_GUARD_DEFAULT_MAX_AGE 300u
 #define E2E_GUARD_DEFAULT_MAX_SKEW 30u
+#define E2E_GUARD_DEFAULT_MAX_RETAINED_AGE 0u
 
 void e2e_guard_opts_default(e2e_guard_opts *o);
 /* opts NULL: defaults. Allocates everything up front. */

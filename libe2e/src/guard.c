@@ -11,6 +11,16 @@
  * collide) and are chained, by index, in a list from the most to the least
  * recently accepted. Retained topics are kept the same way. Everything is
  * allocated by e2e_guard_new(): check and commit never allocate.
+ *
+ * Both tables hold two classes of entries, unsigned and signed (made or
+ * refreshed by a message whose signature verified against the trust set),
+ * each on its own LRU list with its own eviction floor. A class holding at
+ * least its share of the table (signed: half, unsigned: the rest) gives up
+ * its own least recent entry to a newcomer of its class; below its share it
+ * takes the other class's, so that shared-key holders cannot evict trusted
+ * signers' entries and the other way round. Signers evicted from the sender
+ * table leave a high-water mark (their highest accepted sequence number)
+ * that outlives the eviction; see docs/REPLAY-STATE.md section 1.
  */
 #include "internal.h"
 
@@ -26,7 +36,8 @@
 #define ITEMS_MAX (1u << 24)
 #define DIGEST_BYTES 16u
 #define CHECKSUM_BYTES 32u
-#define STATE_MAGIC "libe2e-replay-state 1"
+#define STATE_MAGIC "libe2e-replay-state "
+#define STATE_VERSION 2
 #define STATE_MAX_BYTES ((size_t)1 << 30)
 
 struct link {
@@ -37,6 +48,15 @@ struct link {
 struct lru {
 	uint32_t head; /* most recent */
 	uint32_t tail; /* least recent: evicted first */
+};
+
+enum { UNSIGNED = 0, SIGNED = 1 };
+
+/* The two classes sharing one table: a list, a count and a floor each. */
+struct classes {
+	struct lru lru[2];
+	uint32_t n[2];
+	uint32_t floor[2]; /* never above the receiver's clock when raised */
 };
 
 struct sender {
@@ -50,29 +70,41 @@ struct topic {
 	uint8_t digest[DIGEST_BYTES]; /* BLAKE2b-128 of the topic */
 	uint64_t sender;
 	uint64_t seq;
-	uint32_t ts;
+	uint32_t ts; /* at most the receiver's clock when recorded */
+	uint8_t cls; /* SIGNED once a signed message set it */
+};
+
+/* What survives a signer's eviction: its highest accepted sequence. */
+struct mark {
+	uint64_t id;
+	uint64_t top;
 };
 
 struct e2e_guard {
 	e2e_guard_opts opts;
 	uint32_t words; /* window / 64 */
-	uint32_t floor; /* eviction floor */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 
 	struct sender *senders; /* opts.max_senders */
+	uint8_t *scls;          /* class of each sender entry */
 	struct link *slink;
 	uint64_t *bits; /* opts.max_senders * words */
 	uint32_t *sidx; /* entry index + 1, 0: empty */
 	uint32_t smask;
 	uint32_t nsenders;
-	struct lru slru;
+	struct classes sk; /* floors: the eviction floors */
 
 	struct topic *topics; /* opts.max_retained_topics */
 	struct link *tlink;
 	uint32_t *tidx;
 	uint32_t tmask;
 	uint32_t ntopics;
-	struct lru tlru;
+	struct classes tk; /* floors: the retained floors */
+
+	struct mark *marks; /* opts.max_senders; never removed */
+	uint32_t *midx;     /* sized and hashed like sidx */
+	uint32_t nmarks;
+	uint32_t marks_lost; /* 1: a signer was evicted with no room to mark */
 };
 
 /* ---- options, creation --------------------------------------------------- */
@@ -87,6 +119,7 @@ E2E_API void e2e_guard_opts_default(e2e_guard_opts *o)
 	o->max_age = E2E_GUARD_DEFAULT_MAX_AGE;
 	o->max_skew = E2E_GUARD_DEFAULT_MAX_SKEW;
 	o->flags = 0;
+	o->max_retained_age = E2E_GUARD_DEFAULT_MAX_RETAINED_AGE;
 }
 
 static int opts_valid(const e2e_guard_opts *o)
@@ -115,10 +148,14 @@ static void *alloc_array(size_t n, size_t size)
 	return calloc(n, size);
 }
 
-static void lru_init(struct lru *l)
+static void classes_init(struct classes *k)
 {
-	l->head = NIL;
-	l->tail = NIL;
+	int c;
+
+	for (c = 0; c < 2; c++) {
+		k->lru[c].head = NIL;
+		k->lru[c].tail = NIL;
+	}
 }
 
 E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
@@ -143,6 +180,9 @@ E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
 	g->smask = table_size(opts->max_senders) - 1;
 	g->tmask = table_size(opts->max_retained_topics) - 1;
 	g->senders = alloc_array(opts->max_senders, sizeof *g->senders);
+	g->scls = alloc_array(opts->max_senders, sizeof *g->scls);
+	g->marks = alloc_array(opts->max_senders, sizeof *g->marks);
+	g->midx = alloc_array((size_t)g->smask + 1, sizeof *g->midx);
 	g->slink = alloc_array(opts->max_senders, sizeof *g->slink);
 	g->bits = alloc_array((size_t)opts->max_senders * g->words,
 			      sizeof *g->bits);
@@ -150,15 +190,16 @@ E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
 	g->topics = alloc_array(opts->max_retained_topics, sizeof *g->topics);
 	g->tlink = alloc_array(opts->max_retained_topics, sizeof *g->tlink);
 	g->tidx = alloc_array((size_t)g->tmask + 1, sizeof *g->tidx);
-	if (g->senders == NULL || g->slink == NULL || g->bits == NULL ||
-	    g->sidx == NULL || g->topics == NULL || g->tlink == NULL ||
-	    g->tidx == NULL) {
+	if (g->senders == NULL || g->scls == NULL || g->slink == NULL ||
+	    g->bits == NULL || g->sidx == NULL || g->topics == NULL ||
+	    g->tlink == NULL || g->tidx == NULL || g->marks == NULL ||
+	    g->midx == NULL) {
 		e2e_guard_free(g);
 		return E2E_ERR_NOMEM;
 	}
 	crypto_shorthash_keygen(g->key);
-	lru_init(&g->slru);
-	lru_init(&g->tlru);
+	classes_init(&g->sk);
+	classes_init(&g->tk);
 	*out = g;
 	return E2E_OK;
 }
@@ -168,6 +209,9 @@ E2E_API void e2e_guard_free(e2e_guard *g)
 	if (g == NULL)
 		return;
 	free(g->senders);
+	free(g->scls);
+	free(g->marks);
+	free(g->midx);
 	free(g->slink);
 	free(g->bits);
 	free(g->sidx);
@@ -190,9 +234,11 @@ E2E_API size_t e2e_guard_bytes_per_sender(const e2e_guard *g)
 	if (g == NULL)
 		return 0;
 	n = g->opts.max_senders;
-	total = n * (sizeof(struct sender) + sizeof(struct link) +
+	/* The marks table is sized like the sender table and counted here. */
+	total = n * (sizeof(struct sender) + sizeof(uint8_t) +
+		     sizeof(struct link) + sizeof(struct mark) +
 		     (size_t)g->words * sizeof(uint64_t)) +
-		((size_t)g->smask + 1) * sizeof(uint32_t);
+		2 * ((size_t)g->smask + 1) * sizeof(uint32_t);
 	return (total + n - 1) / n;
 }
 
@@ -229,6 +275,65 @@ static void lru_touch(struct lru *l, struct link *k, uint32_t i)
 	lru_push_head(l, k, i);
 }
 
+/* ---- the two classes ----------------------------------------------------- */
+
+static int class_of(const e2e_info *info)
+{
+	return info->is_signed ? SIGNED : UNSIGNED;
+}
+
+/* ts, or now when ts is ahead of it: no floor or record may be later than
+ * the receiver's own clock, or a timestamp stamped up to max_skew ahead
+ * would lock out everyone whose clock is right. */
+static uint32_t clamp_now(uint32_t ts, uint64_t now)
+{
+	return (uint64_t)ts > now ? (uint32_t)now : ts;
+}
+
+static void class_raise(struct classes *k, int c, uint32_t ts, uint64_t now)
+{
+	ts = clamp_now(ts, now);
+	if (ts > k->floor[c])
+		k->floor[c] = ts;
+}
+
+static void class_push(struct classes *k, struct link *l, uint32_t i, int c)
+{
+	lru_push_head(&k->lru[c], l, i);
+	k->n[c]++;
+}
+
+/*
+ * The entry a newcomer of class c replaces in a full table of cap entries,
+ * unlinked from its list; *vc is its class. A class holding at least its
+ * share (signed: cap / 2, unsigned: the rest) gives up its own least recent
+ * entry; below its share it takes the other class's, so neither class can
+ * push the other below its share.
+ */
+static uint32_t class_evict(struct classes *k, struct link *l, uint32_t cap,
+			    int c, int *vc)
+{
+	uint32_t share = c == SIGNED ? cap / 2 : cap - cap / 2, i;
+	int v = k->n[c] >= share ? c : !c;
+
+	if (k->n[v] == 0)
+		v = !v;
+	i = k->lru[v].tail;
+	lru_unlink(&k->lru[v], l, i);
+	k->n[v]--;
+	*vc = v;
+	return i;
+}
+
+/* Entry i of class from becomes class to (and the most recent there). */
+static void class_move(struct classes *k, struct link *l, uint32_t i, int from,
+		       int to)
+{
+	lru_unlink(&k->lru[from], l, i);
+	k->n[from]--;
+	class_push(k, l, i, to);
+}
+
 /* ---- hash tables --------------------------------------------------------- */
 
 static uint32_t keyed_hash(const e2e_guard *g, const uint8_t *in, size_t len)
@@ -250,6 +355,45 @@ static uint32_t sender_home(const e2e_guard *g, uint64_t id)
 static uint32_t topic_home(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
 {
 	return keyed_hash(g, d, DIGEST_BYTES) & g->tmask;
+}
+
+/* A signer's high-water mark: NULL if it has none. The marks table is
+ * sized like the sender table and holds at most max_senders marks. */
+static uint32_t mark_slot(const e2e_guard *g, uint64_t id)
+{
+	uint32_t i = sender_home(g, id), v;
+
+	while ((v = g->midx[i]) != 0 && g->marks[v - 1].id != id)
+		i = (i + 1) & g->smask;
+	return i;
+}
+
+static const struct mark *mark_find(const e2e_guard *g, uint64_t id)
+{
+	uint32_t v = g->midx[mark_slot(g, id)];
+
+	return v == 0 ? NULL : &g->marks[v - 1];
+}
+
+/* Remember that signer id reached sequence top. Marks are never removed;
+ * when there is no room for a new one, the guard remembers that it forgot
+ * (and refuses clockless first contacts of unmarked signers from then). */
+static void mark_raise(e2e_guard *g, uint64_t id, uint64_t top)
+{
+	uint32_t i = mark_slot(g, id), v = g->midx[i];
+
+	if (v != 0) {
+		if (top > g->marks[v - 1].top)
+			g->marks[v - 1].top = top;
+		return;
+	}
+	if (g->nmarks == g->opts.max_senders) {
+		g->marks_lost = 1;
+		return;
+	}
+	g->marks[g->nmarks].id = id;
+	g->marks[g->nmarks].top = top;
+	g->midx[i] = ++g->nmarks;
 }
 
 /* The slot holding id, or the empty slot where it would go. The table is
@@ -328,54 +472,62 @@ static void topic_unslot(e2e_guard *g, uint32_t i)
 }
 
 /*
- * Make an entry for a sender that has none, evicting the least recently
- * accepted sender when the table is full: the eviction floor rises to the
- * evicted sender's largest timestamp, so that its old messages are refused
- * as too old once it is forgotten. The new entry is the most recent; its
- * window is the caller's to fill.
+ * Make an entry of class cls for a sender that has none, evicting a sender
+ * when the table is full (class_evict): the evicted class's eviction floor
+ * rises to the evicted sender's largest timestamp (at most now), so that
+ * its old messages are refused as too old once it is forgotten, and an
+ * evicted signer leaves its high-water mark. The new entry is the most
+ * recent of its class; its window is the caller's to fill.
  */
-static uint32_t sender_add(e2e_guard *g, uint64_t id)
+static uint32_t sender_add(e2e_guard *g, uint64_t id, int cls, uint64_t now)
 {
-	uint32_t e, floor = g->floor;
+	/* The sender being added is not the one evicted just now, so the
+	 * floor from before this eviction covers its own past. */
+	uint32_t e, floor = g->sk.floor[cls];
+	int v;
 
 	if (g->nsenders < g->opts.max_senders) {
 		e = g->nsenders++;
 	} else {
-		e = g->slru.tail;
-		if (g->senders[e].max_ts > g->floor)
-			g->floor = g->senders[e].max_ts;
+		e = class_evict(&g->sk, g->slink, g->opts.max_senders, cls, &v);
+		class_raise(&g->sk, v, g->senders[e].max_ts, now);
+		if (v == SIGNED)
+			mark_raise(g, g->senders[e].id, g->senders[e].top);
 		sender_unslot(g, sender_slot(g, g->senders[e].id));
-		lru_unlink(&g->slru, g->slink, e);
 	}
-	/* The sender being added is not the one evicted just now, so the
-	 * floor from before this eviction covers its own past. */
 	g->senders[e].id = id;
 	g->senders[e].top = 0;
 	g->senders[e].max_ts = 0;
 	g->senders[e].floor = floor;
+	g->scls[e] = (uint8_t)cls;
 	memset(g->bits + (size_t)e * g->words, 0, g->words * sizeof(uint64_t));
 	g->sidx[sender_slot(g, id)] = e + 1;
-	lru_push_head(&g->slru, g->slink, e);
+	class_push(&g->sk, g->slink, e, cls);
 	return e;
 }
 
-/* A record for a topic that has none, evicting the least recently updated
- * one when full. */
-static uint32_t topic_add(e2e_guard *g, const uint8_t d[DIGEST_BYTES])
+/* A record of class cls for a topic that has none, evicting one when full
+ * (class_evict); the evicted class's retained floor rises to the evicted
+ * record's timestamp. */
+static uint32_t topic_add(e2e_guard *g, const uint8_t d[DIGEST_BYTES], int cls,
+			  uint64_t now)
 {
 	uint32_t t;
+	int v;
 
 	if (g->ntopics < g->opts.max_retained_topics) {
 		t = g->ntopics++;
 	} else {
-		t = g->tlru.tail;
+		t = class_evict(&g->tk, g->tlink, g->opts.max_retained_topics,
+				cls, &v);
+		class_raise(&g->tk, v, g->topics[t].ts, now);
 		topic_unslot(g, topic_slot(g, g->topics[t].digest));
-		lru_unlink(&g->tlru, g->tlink, t);
 	}
 	memset(&g->topics[t], 0, sizeof g->topics[t]);
 	memcpy(g->topics[t].digest, d, DIGEST_BYTES);
+	g->topics[t].cls = (uint8_t)cls;
 	g->tidx[topic_slot(g, d)] = t + 1;
-	lru_push_head(&g->tlru, g->tlink, t);
+	class_push(&g->tk, g->tlink, t, cls);
 	return t;
 }
 
@@ -504,8 +656,19 @@ static int topic_verdict(const e2e_guard *g, const e2e_info *info,
 
 	topic_digest(topic, d);
 	t = topic_find(g, d);
-	if (t == NIL)
-		return E2E_OK;
+	if (t == NIL) {
+		/* The topic may have been evicted: nothing older than what
+		 * evictions forgot is accepted. A signed delivery answers to
+		 * the signed floor only, so that shared-key holders flooding
+		 * the table cannot refuse signers' retained messages. */
+		uint32_t floor = g->tk.floor[SIGNED];
+
+		if (!info->is_signed && g->tk.floor[UNSIGNED] > floor)
+			floor = g->tk.floor[UNSIGNED];
+		return info->timestamp != 0 && info->timestamp < floor
+			       ? E2E_ERR_STALE_RETAINED
+			       : E2E_OK;
+	}
 	r = &g->topics[t];
 	if (r->sender == info->sender_id && r->seq == info->seq)
 		return E2E_ERR_REPLAY;
@@ -521,16 +684,24 @@ static int time_verdict(const e2e_guard *g, const e2e_info *info, uint32_t e,
 	if (ts == 0) {
 		if (e == NIL && !(g->opts.flags & E2E_GUARD_ACCEPT_NO_CLOCK))
 			return E2E_ERR_NO_TIMESTAMP;
+		/* Once a signer's mark was lost, an unmarked clockless signer
+		 * may be one that was forgotten: no trust on first use. */
+		if (e == NIL && !retained && info->is_signed && g->marks_lost &&
+		    mark_find(g, info->sender_id) == NULL)
+			return E2E_ERR_NO_TIMESTAMP;
 		return E2E_OK;
 	}
 	if (!retained && g->opts.max_age != 0 && now > ts &&
 	    now - ts > g->opts.max_age)
 		return E2E_ERR_TOO_OLD;
+	if (retained && g->opts.max_retained_age != 0 && now > ts &&
+	    now - ts > g->opts.max_retained_age)
+		return E2E_ERR_TOO_OLD;
 	if (ts > now && ts - now > g->opts.max_skew)
 		return E2E_ERR_FUTURE;
 	/* Retained deliveries are old by design and answer to their topic
 	 * record instead of the floor. */
-	floor = e == NIL ? g->floor : g->senders[e].floor;
+	floor = e == NIL ? g->sk.floor[class_of(info)] : g->senders[e].floor;
 	if (!retained && ts <= floor)
 		return E2E_ERR_TOO_OLD;
 	return E2E_OK;
@@ -553,27 +724,37 @@ E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 	 * record may have been evicted since). */
 	if (retained) {
 		rc = topic_verdict(g, info, topic);
-		if (rc == E2E_OK && e != NIL && info->seq <= g->senders[e].top &&
+		if (rc == E2E_OK && e != NIL &&
+		    info->seq <= g->senders[e].top &&
 		    g->senders[e].top - info->seq < g->opts.window &&
 		    window_seen(g, e, info->seq))
 			rc = E2E_ERR_REPLAY;
-	} else
-		rc = e == NIL ? E2E_OK : window_verdict(g, e, info->seq);
+	} else if (e != NIL) {
+		rc = window_verdict(g, e, info->seq);
+	} else {
+		/* A signer forgotten by eviction resumes above its mark. */
+		const struct mark *m =
+			info->is_signed ? mark_find(g, info->sender_id) : NULL;
+
+		rc = m != NULL && info->seq <= m->top ? E2E_ERR_REPLAY : E2E_OK;
+	}
 	if (rc != E2E_OK)
 		return rc;
 	return time_verdict(g, info, e, retained, now);
 }
 
-static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic)
+static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic,
+			 uint64_t now)
 {
 	uint8_t d[DIGEST_BYTES];
 	struct topic *r;
 	uint32_t t;
+	int cls = class_of(info);
 
 	topic_digest(topic, d);
 	t = topic_find(g, d);
 	if (t == NIL) {
-		t = topic_add(g, d);
+		t = topic_add(g, d, cls, now);
 	} else {
 		/* Keep the newest: a live message overtaken by a newer one
 		 * must not roll the record back. */
@@ -581,12 +762,38 @@ static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic)
 		if (is_stale(r, info) ||
 		    (r->sender == info->sender_id && r->seq == info->seq))
 			return;
-		lru_touch(&g->tlru, g->tlink, t);
+		/* A record stays signed once a signer set it, so that
+		 * unsigned traffic cannot evict it afterwards. */
+		if (cls == SIGNED && r->cls == UNSIGNED) {
+			class_move(&g->tk, g->tlink, t, UNSIGNED, SIGNED);
+			r->cls = SIGNED;
+		} else {
+			lru_touch(&g->tk.lru[r->cls], g->tlink, t);
+		}
 	}
 	r = &g->topics[t];
 	r->sender = info->sender_id;
 	r->seq = info->seq;
-	r->ts = info->timestamp;
+	r->ts = clamp_now(info->timestamp, now);
+}
+
+/* A new entry for a sender, resuming from its high-water mark when it is
+ * a signer that was evicted before: everything up to the mark is seen. */
+static uint32_t commit_new_sender(e2e_guard *g, const e2e_info *info,
+				  uint64_t now)
+{
+	int cls = class_of(info);
+	uint32_t e = sender_add(g, info->sender_id, cls, now);
+	const struct mark *m =
+		cls == SIGNED ? mark_find(g, info->sender_id) : NULL;
+
+	if (m != NULL) {
+		g->senders[e].top = m->top;
+		memset(window_of(g, e), 0xff, g->words * sizeof(uint64_t));
+	} else {
+		g->senders[e].top = info->seq;
+	}
+	return e;
 }
 
 E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
@@ -597,22 +804,25 @@ E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
 	struct sender *s;
 
 	(void)delivery;
-	(void)now;
 	if (g == NULL || info == NULL)
 		return;
 	e = sender_find(g, info->sender_id);
 	if (e == NIL) {
-		e = sender_add(g, info->sender_id);
-		g->senders[e].top = info->seq;
+		e = commit_new_sender(g, info, now);
+	} else if (info->is_signed && g->scls[e] == UNSIGNED) {
+		/* Made unsigned (a version 1 state file, or a trust set that
+		 * changed): signed from now on. */
+		class_move(&g->sk, g->slink, e, UNSIGNED, SIGNED);
+		g->scls[e] = SIGNED;
 	} else {
-		lru_touch(&g->slru, g->slink, e);
+		lru_touch(&g->sk.lru[g->scls[e]], g->slink, e);
 	}
 	window_record(g, e, info->seq);
 	s = &g->senders[e];
 	if (info->timestamp > s->max_ts)
 		s->max_ts = info->timestamp;
 	if (info->retained && topic != NULL)
-		commit_topic(g, info, topic);
+		commit_topic(g, info, topic, now);
 }
 
 /* ---- save ---------------------------------------------------------------- */
@@ -635,6 +845,18 @@ static size_t put_sender(const e2e_guard *g, uint32_t e, char *p)
 	return n;
 }
 
+/* The four floors, in file order, by number. */
+static const char *const floor_names[4] = {
+	"floor", "signed-floor", "retained-floor", "signed-retained-floor"};
+
+static uint32_t *floor_at(e2e_guard *g, int i)
+{
+	return i < 2 ? &g->sk.floor[i] : &g->tk.floor[i - 2];
+}
+
+static const char *const sender_sections[2] = {"senders", "signed-senders"};
+static const char *const topic_sections[2] = {"topics", "signed-topics"};
+
 static size_t put_topic(const struct topic *r, char *p)
 {
 	char hex[2 * DIGEST_BYTES + 1];
@@ -648,22 +870,25 @@ static size_t put_topic(const struct topic *r, char *p)
 E2E_API int e2e_guard_save(const e2e_guard *g, const char *path)
 {
 	/* Longest lines: "s" id top max_ts floor bitmap; "t" digest sender
-	 * seq ts; the header lines fit in 200 bytes. */
+	 * seq ts; "m" id top; the header lines fit in 400 bytes. */
 	size_t sline = 2 + 17 + 17 + 11 + 11 + g->opts.window / 4 + 1;
 	size_t tline = 2 + 33 + 17 + 17 + 11;
+	size_t mline = 2 + 17 + 17;
 	size_t cap, len = 0;
 	uint8_t sum[CHECKSUM_BYTES];
 	char hex[2 * CHECKSUM_BYTES + 1], *buf;
 	uint32_t i;
-	int rc;
+	int rc, c;
 
 	if (g == NULL || path == NULL)
 		return E2E_ERR_INVAL;
-	if (g->nsenders > (SIZE_MAX / 2) / sline ||
-	    g->ntopics > (SIZE_MAX / 2) / tline)
+	if (g->nsenders > (SIZE_MAX / 4) / sline ||
+	    g->ntopics > (SIZE_MAX / 4) / tline ||
+	    g->nmarks > (SIZE_MAX / 4) / mline)
 		return E2E_ERR_NOMEM;
-	cap = 200 + (size_t)g->nsenders * sline + (size_t)g->ntopics * tline +
-	      sizeof "checksum \n" + 2 * CHECKSUM_BYTES;
+	cap = 400 + (size_t)g->nsenders * sline + (size_t)g->ntopics * tline +
+	      (size_t)g->nmarks * mline + sizeof "checksum \n" +
+	      2 * CHECKSUM_BYTES;
 	buf = malloc(cap);
 	if (buf == NULL)
 		return E2E_ERR_NOMEM;
@@ -671,16 +896,33 @@ E2E_API int e2e_guard_save(const e2e_guard *g, const char *path)
 		buf,
 		"# libe2e replay state: do not edit, it is "
 		"checksummed (docs/REPLAY-STATE.md)\n" STATE_MAGIC
-		"\nwindow %" PRIu32 "\nfloor %" PRIu32 "\nsenders %" PRIu32
-		"\n",
-		g->opts.window, g->floor, g->nsenders);
+		"%d\nwindow %" PRIu32 "\n",
+		STATE_VERSION, g->opts.window);
+	for (c = 0; c < 4; c++)
+		len += (size_t)sprintf(buf + len, "%s %" PRIu32 "\n",
+				       floor_names[c],
+				       *floor_at((e2e_guard *)g, c));
+	len += (size_t)sprintf(buf + len,
+			       "marks-lost %" PRIu32 "\nmarks %" PRIu32 "\n",
+			       g->marks_lost, g->nmarks);
+	for (i = 0; i < g->nmarks; i++)
+		len += (size_t)sprintf(buf + len,
+				       "m %016" PRIx64 " %016" PRIx64 "\n",
+				       g->marks[i].id, g->marks[i].top);
 	/* Least recent first, so that loading in file order rebuilds the
 	 * same order (and a smaller table keeps the most recent). */
-	for (i = g->slru.tail; i != NIL; i = g->slink[i].prev)
-		len += put_sender(g, i, buf + len);
-	len += (size_t)sprintf(buf + len, "topics %" PRIu32 "\n", g->ntopics);
-	for (i = g->tlru.tail; i != NIL; i = g->tlink[i].prev)
-		len += put_topic(&g->topics[i], buf + len);
+	for (c = 0; c < 2; c++) {
+		len += (size_t)sprintf(buf + len, "%s %" PRIu32 "\n",
+				       sender_sections[c], g->sk.n[c]);
+		for (i = g->sk.lru[c].tail; i != NIL; i = g->slink[i].prev)
+			len += put_sender(g, i, buf + len);
+	}
+	for (c = 0; c < 2; c++) {
+		len += (size_t)sprintf(buf + len, "%s %" PRIu32 "\n",
+				       topic_sections[c], g->tk.n[c]);
+		for (i = g->tk.lru[c].tail; i != NIL; i = g->tlink[i].prev)
+			len += put_topic(&g->topics[i], buf + len);
+	}
 	crypto_generichash(sum, sizeof sum, (const unsigned char *)buf, len,
 			   NULL, 0);
 	sodium_bin2hex(hex, sizeof hex, sum, sizeof sum);
@@ -824,7 +1066,8 @@ static int header_line(struct reader *r, const char *name, uint64_t max,
  * A saved window larger than ours is cut to ours; a smaller one is widened
  * with positions marked seen, as they lay below the saved window and were
  * refused before. */
-static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window)
+static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window,
+		       int cls, uint64_t now)
 {
 	const char *p = r->s, *end = r->s + r->n, *bitmap;
 	uint64_t id, top, v, *b;
@@ -842,7 +1085,7 @@ static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window)
 			return 0; /* the top itself is always seen */
 	if (p != end || sender_find(g, id) != NIL)
 		return 0;
-	e = sender_add(g, id);
+	e = sender_add(g, id, cls, now);
 	g->senders[e].top = top;
 	g->senders[e].max_ts = max_ts;
 	g->senders[e].floor = floor;
@@ -859,8 +1102,22 @@ static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window)
 	return 1;
 }
 
+/* "m id top" */
+static int mark_line(e2e_guard *g, struct reader *r)
+{
+	const char *p = r->s, *end = r->s + r->n;
+	uint64_t id, top;
+
+	if (!take_word(&p, end, "m ") || !take_hex64(&p, end, &id) ||
+	    !take_word(&p, end, " ") || !take_hex64(&p, end, &top) ||
+	    p != end || mark_find(g, id) != NULL)
+		return 0;
+	mark_raise(g, id, top); /* beyond max_senders: marks_lost */
+	return 1;
+}
+
 /* "t digest sender seq ts" */
-static int topic_line(e2e_guard *g, struct reader *r)
+static int topic_line(e2e_guard *g, struct reader *r, int cls, uint64_t now)
 {
 	const char *p = r->s, *end = r->s + r->n;
 	uint8_t d[DIGEST_BYTES];
@@ -873,7 +1130,7 @@ static int topic_line(e2e_guard *g, struct reader *r)
 	    !take_word(&p, end, " ") || !take_u32(&p, end, &ts) || p != end ||
 	    topic_find(g, d) != NIL)
 		return 0;
-	t = topic_add(g, d);
+	t = topic_add(g, d, cls, now);
 	g->topics[t].sender = sender;
 	g->topics[t].seq = seq;
 	g->topics[t].ts = ts;
@@ -898,33 +1155,79 @@ static int checksum_line(struct reader *r, const char *buf)
 	return sodium_memcmp(want, got, sizeof got) == 0;
 }
 
-/* Parse the whole file into the fresh guard g. 0, or the line at fault. */
-static size_t parse_state(e2e_guard *g, const char *buf, size_t len)
+/* "libe2e-replay-state V": the version, or 0 for any other line. */
+static int version_line(struct reader *r)
+{
+	size_t n = strlen(STATE_MAGIC);
+
+	if (!next_line(r) || r->n != n + 1 || memcmp(r->s, STATE_MAGIC, n) != 0)
+		return 0;
+	return r->s[n] == '1' || r->s[n] == '2' ? r->s[n] - '0' : 0;
+}
+
+/* The floors, and in version 2 the signers' marks. Version 1 had one
+ * floor for every sender: it becomes both sender floors. Floors are never
+ * later than now, even when a file says so. */
+static int floors_and_marks(e2e_guard *g, struct reader *r, int version,
+			    uint64_t now)
+{
+	uint64_t v, count, i;
+	int c;
+
+	for (c = 0; c < (version == 1 ? 1 : 4); c++) {
+		if (!header_line(r, floor_names[c], UINT32_MAX, &v))
+			return 0;
+		*floor_at(g, c) = clamp_now((uint32_t)v, now);
+	}
+	if (version == 1) {
+		g->sk.floor[SIGNED] = g->sk.floor[UNSIGNED];
+		return 1;
+	}
+	if (!header_line(r, "marks-lost", 1, &v))
+		return 0;
+	g->marks_lost = (uint32_t)v;
+	if (!header_line(r, "marks", UINT32_MAX, &count))
+		return 0;
+	for (i = 0; i < count; i++)
+		if (!next_line(r) || !mark_line(g, r))
+			return 0;
+	return 1;
+}
+
+/* Parse the whole file into the fresh guard g. 0, or the line at fault.
+ * Version 1 files (one class) load as unsigned entries. */
+static size_t parse_state(e2e_guard *g, const char *buf, size_t len,
+			  uint64_t now)
 {
 	struct reader r = {buf, buf + len, 0, NULL, 0};
-	uint64_t window, floor, count, i;
+	uint64_t window, count, i;
+	int version, c, classes;
 
 	if (!next_line(&r) || r.n == 0 || r.s[0] != '#')
 		return r.line;
-	if (!next_line(&r) || r.n != strlen(STATE_MAGIC) ||
-	    memcmp(r.s, STATE_MAGIC, r.n) != 0)
+	if ((version = version_line(&r)) == 0)
 		return r.line;
+	classes = version == 1 ? 1 : 2;
 	if (!header_line(&r, "window", WINDOW_MAX, &window) || window < 64 ||
 	    window % 64 != 0)
 		return r.line;
-	if (!header_line(&r, "floor", UINT32_MAX, &floor))
+	if (!floors_and_marks(g, &r, version, now))
 		return r.line;
-	g->floor = (uint32_t)floor;
-	if (!header_line(&r, "senders", UINT32_MAX, &count))
-		return r.line;
-	for (i = 0; i < count; i++)
-		if (!next_line(&r) || !sender_line(g, &r, (uint32_t)window))
+	for (c = 0; c < classes; c++) {
+		if (!header_line(&r, sender_sections[c], UINT32_MAX, &count))
 			return r.line;
-	if (!header_line(&r, "topics", UINT32_MAX, &count))
-		return r.line;
-	for (i = 0; i < count; i++)
-		if (!next_line(&r) || !topic_line(g, &r))
+		for (i = 0; i < count; i++)
+			if (!next_line(&r) ||
+			    !sender_line(g, &r, (uint32_t)window, c, now))
+				return r.line;
+	}
+	for (c = 0; c < classes; c++) {
+		if (!header_line(&r, topic_sections[c], UINT32_MAX, &count))
 			return r.line;
+		for (i = 0; i < count; i++)
+			if (!next_line(&r) || !topic_line(g, &r, c, now))
+				return r.line;
+	}
 	if (!checksum_line(&r, buf))
 		return r.line;
 	if (r.p != r.end)
@@ -951,7 +1254,7 @@ E2E_API int e2e_guard_load(e2e_guard *g, const char *path, size_t *bad_line)
 	rc = e2e_guard_new(&fresh, &g->opts);
 	if (rc != E2E_OK)
 		goto cleanup;
-	bad = parse_state(fresh, buf, len);
+	bad = parse_state(fresh, buf, len, e2e__now());
 	if (bad != 0) {
 		rc = E2E_ERR_STATE_CORRUPT;
 		if (bad_line != NULL)

@@ -219,6 +219,8 @@ static void guard_defaults_match_the_header(void **state)
 	assert_int_equal(o.max_age, E2E_GUARD_DEFAULT_MAX_AGE);
 	assert_int_equal(o.max_skew, E2E_GUARD_DEFAULT_MAX_SKEW);
 	assert_int_equal(o.flags, 0);
+	assert_int_equal(o.max_retained_age,
+			 E2E_GUARD_DEFAULT_MAX_RETAINED_AGE);
 }
 
 static void guard_bytes_per_sender_grows_with_the_window(void **state)
@@ -753,13 +755,18 @@ static void guard_evicts_least_recently_updated_topic(void **state)
 	assert_int_equal(deliver_info(g, &i, "t/a", RETAINED), E2E_OK);
 	i.seq = 4;
 	assert_int_equal(deliver_info(g, &i, "t/c", RETAINED), E2E_OK);
-	/* t/b was forgotten: an older retained message from another sender
-	 * is no longer stale there, while it still is on t/a. */
+	/* t/b was forgotten: there, the retained floor (its record's
+	 * timestamp) refuses an older message from another sender and
+	 * accepts one as new as the record was; t/a still has its record. */
 	{
 		e2e_info older = retained_msg(carol, 1, NOW - 200);
+		e2e_info as_new = retained_msg(carol, 2, NOW - 100);
 
 		assert_int_equal(
 			e2e_guard_check(g, &older, "t/b", RETAINED, NOW),
+			E2E_ERR_STALE_RETAINED);
+		assert_int_equal(
+			e2e_guard_check(g, &as_new, "t/b", RETAINED, NOW),
 			E2E_OK);
 		assert_int_equal(
 			e2e_guard_check(g, &older, "t/a", RETAINED, NOW),
@@ -808,6 +815,274 @@ static void guard_retained_delivery_ignores_eviction_floor(void **state)
 	assert_int_equal(deliver(g, bob, 1, NOW), E2E_OK); /* floor NOW-10 */
 	assert_int_equal(verdict(g, alice, 3, NOW - 20), E2E_ERR_TOO_OLD);
 	/* A retained message is old by design; its topic record guards it. */
+	assert_int_equal(e2e_guard_check(g, &r, "t/r", RETAINED, NOW), E2E_OK);
+	e2e_guard_free(g);
+}
+
+/* ---- security round 2 (issue 11): floors, classes, marks ------------------
+ */
+
+static e2e_info signed_msg(uint64_t signer, uint64_t seq, uint32_t ts)
+{
+	e2e_info i = msg(signer, seq, ts);
+
+	i.is_signed = 1;
+	return i;
+}
+
+/* deliver_info() at a receiver time other than NOW. */
+static int deliver_at(e2e_guard *g, const e2e_info *i, const char *topic,
+		      uint32_t delivery, uint64_t now)
+{
+	int rc = e2e_guard_check(g, i, topic, delivery, now);
+
+	if (rc == E2E_OK)
+		e2e_guard_commit(g, i, topic, delivery, now);
+	return rc;
+}
+
+/* n unsigned senders never seen before, each stamped ts: what a shared-key
+ * holder can send to evict everyone. */
+static void unsigned_flood(e2e_guard *g, uint32_t n, uint32_t ts)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++)
+		assert_int_equal(deliver(g, 0xF100D00000000000u + k, 1, ts),
+				 E2E_OK);
+}
+
+static void guard_floor_never_passes_the_receivers_clock(void **state)
+{
+	e2e_guard *g = guard_with(256, 8, 16, 0);
+	e2e_info fresh = msg(alice, 1, NOW + 1);
+
+	(void)state;
+	/* Stamped as far ahead as max_skew allows, the flood evicts its own
+	 * entries over and over; the floor stops at the receiver's clock. */
+	unsigned_flood(g, 64, NOW + E2E_GUARD_DEFAULT_MAX_SKEW);
+	/* One second later, a new sender whose clock is right is accepted. */
+	assert_int_equal(deliver_at(g, &fresh, "t/live", LIVE, NOW + 1),
+			 E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_unsigned_flood_does_not_evict_a_signer(void **state)
+{
+	e2e_guard *g = guard_with(256, 8, 16, 0);
+	e2e_info s1 = signed_msg(alice, 1, NOW), s2 = signed_msg(alice, 2, NOW);
+
+	(void)state;
+	assert_int_equal(deliver_info(g, &s1, "t/live", LIVE), E2E_OK);
+	unsigned_flood(g, 1000, NOW + E2E_GUARD_DEFAULT_MAX_SKEW);
+	/* alice's entry is still there (her window remembers 1) and her
+	 * next message is accepted. */
+	assert_int_equal(e2e_guard_check(g, &s1, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(deliver_info(g, &s2, "t/live", LIVE), E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_unsigned_flood_does_not_lock_out_a_new_signer(void **state)
+{
+	e2e_guard *g = guard_with(256, 8, 16, 0);
+	e2e_info s = signed_msg(bob, EPOCH(3) | 1, NOW - 5);
+
+	(void)state;
+	unsigned_flood(g, 1000, NOW + E2E_GUARD_DEFAULT_MAX_SKEW);
+	/* The signed floor is raised only by evicting signers. */
+	assert_int_equal(deliver_info(g, &s, "t/live", LIVE), E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_signers_beyond_their_share_evict_each_other(void **state)
+{
+	/* 4 entries: signers are guaranteed 2, unsigned senders 2. */
+	e2e_guard *g = guard_with(256, 4, 16, 0);
+	e2e_info a = signed_msg(alice, 1, NOW - 30),
+		 b = signed_msg(bob, 1, NOW - 20),
+		 c = signed_msg(carol, 1, NOW - 10);
+
+	(void)state;
+	unsigned_flood(g, 2, NOW);
+	assert_int_equal(deliver_info(g, &a, "t/live", LIVE), E2E_OK);
+	assert_int_equal(deliver_info(g, &b, "t/live", LIVE), E2E_OK);
+	/* At their share, a third signer evicts the least recent signer,
+	 * not an unsigned sender, and raises the signed floor. */
+	assert_int_equal(deliver_info(g, &c, "t/live", LIVE), E2E_OK);
+	assert_int_equal(verdict(g, 0xF100D00000000000u, 1, NOW),
+			 E2E_ERR_REPLAY);
+	a.seq = 2;
+	assert_int_equal(e2e_guard_check(g, &a, "t/live", LIVE, NOW),
+			 E2E_ERR_TOO_OLD);
+	e2e_guard_free(g);
+}
+
+static void guard_refuses_clockless_signer_replay_after_eviction(void **state)
+{
+	/* 2 entries: one is the signers' share. */
+	e2e_guard *g = guard_with(256, 2, 16, E2E_GUARD_ACCEPT_NO_CLOCK);
+	e2e_info a = signed_msg(alice, 0, 0), b = signed_msg(bob, 1, 0),
+		 c = signed_msg(carol, 1, 0);
+	uint64_t n;
+
+	(void)state;
+	for (n = 1; n <= 5; n++) {
+		a.seq = EPOCH(1) | n;
+		assert_int_equal(deliver_info(g, &a, "t/live", LIVE), E2E_OK);
+	}
+	assert_int_equal(deliver_info(g, &b, "t/live", LIVE), E2E_OK);
+	assert_int_equal(deliver_info(g, &c, "t/live", LIVE), E2E_OK);
+	/* alice was evicted: her old messages are not a new first contact. */
+	a.seq = EPOCH(1) | 3;
+	assert_int_equal(e2e_guard_check(g, &a, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	a.seq = EPOCH(1) | 5;
+	assert_int_equal(e2e_guard_check(g, &a, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	/* She resumes above her mark, and the positions up to it stay seen. */
+	a.seq = EPOCH(1) | 7;
+	assert_int_equal(deliver_info(g, &a, "t/live", LIVE), E2E_OK);
+	a.seq = EPOCH(1) | 4;
+	assert_int_equal(e2e_guard_check(g, &a, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	a.seq = EPOCH(1) | 6;
+	assert_int_equal(deliver_info(g, &a, "t/live", LIVE), E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void
+guard_refuses_unmarked_clockless_signer_once_marks_are_lost(void **state)
+{
+	/* Marks for at most 2 signers. */
+	e2e_guard *g = guard_with(256, 2, 16, E2E_GUARD_ACCEPT_NO_CLOCK);
+	e2e_info s = signed_msg(0, 1, 0);
+	uint64_t id;
+
+	(void)state;
+	for (id = 1; id <= 5; id++) {
+		s.sender_id = id;
+		assert_int_equal(deliver_info(g, &s, "t/live", LIVE), E2E_OK);
+	}
+	/* Signer 3 was evicted with no room left for its mark: it, and any
+	 * signer without a mark, may have been forgotten. */
+	s.sender_id = 3;
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, NOW),
+			 E2E_ERR_NO_TIMESTAMP);
+	s.sender_id = 7;
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, NOW),
+			 E2E_ERR_NO_TIMESTAMP);
+	/* Marked signers resume above their marks; clocked signers and
+	 * unsigned senders are not concerned. */
+	s.sender_id = 1;
+	s.seq = 2;
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, NOW), E2E_OK);
+	s.sender_id = 7;
+	s.timestamp = NOW;
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, NOW), E2E_OK);
+	assert_int_equal(verdict(g, 8, 1, 0), E2E_OK);
+	e2e_guard_free(g);
+}
+
+/* A guard whose topic table (8 records) held alice's signed retained
+ * message on a/x (sequence EPOCH(2) | 1, an hour old), then was flooded
+ * with 20 retained-intent messages on b/N from bob, signed or not. */
+static e2e_guard *topic_flooded_guard(int flood_signed)
+{
+	e2e_guard *g = guard_with(256, 16, 8, 0);
+	e2e_info cur = retained_msg(alice, EPOCH(2) | 1, NOW - 3600);
+	e2e_info f = retained_msg(bob, 0, NOW);
+	char topic[32];
+	uint32_t n;
+
+	cur.is_signed = 1;
+	f.is_signed = flood_signed;
+	assert_int_equal(deliver_info(g, &cur, "a/x", RETAINED), E2E_OK);
+	for (n = 1; n <= 20; n++) {
+		snprintf(topic, sizeof topic, "b/%u", n);
+		f.seq = n;
+		assert_int_equal(deliver_info(g, &f, topic, LIVE), E2E_OK);
+	}
+	return g;
+}
+
+static void guard_refuses_retained_rollback_after_topic_flood(void **state)
+{
+	/* Another signer, allowed on b/#, fills the topic table. */
+	e2e_guard *g = topic_flooded_guard(1);
+	e2e_info old = retained_msg(alice, EPOCH(1) | 1, NOW - 86400);
+
+	(void)state;
+	old.is_signed = 1;
+	/* a/x's record is gone; the day-old message is older than what the
+	 * evictions forgot. */
+	assert_int_equal(e2e_guard_check(g, &old, "a/x", RETAINED, NOW),
+			 E2E_ERR_STALE_RETAINED);
+	e2e_guard_free(g);
+}
+
+static void guard_unsigned_topic_flood_keeps_signed_records(void **state)
+{
+	e2e_guard *g = topic_flooded_guard(0);
+	e2e_info old = retained_msg(alice, EPOCH(2), NOW - 3600);
+	e2e_info other = retained_msg(carol, 1, NOW - 7200);
+
+	(void)state;
+	old.is_signed = other.is_signed = 1;
+	/* The record of a/x survives unsigned traffic (a lower sequence of
+	 * the same sender, as old, is stale only by the record)... */
+	assert_int_equal(e2e_guard_check(g, &old, "a/x", RETAINED, NOW),
+			 E2E_ERR_STALE_RETAINED);
+	/* ...and the unsigned floor does not refuse signers' retained
+	 * messages on other topics. */
+	assert_int_equal(e2e_guard_check(g, &other, "c/y", RETAINED, NOW),
+			 E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_retained_record_never_passes_the_receivers_clock(void **state)
+{
+	e2e_guard *g = default_guard();
+	e2e_info ahead = retained_msg(bob, 1, NOW + E2E_GUARD_DEFAULT_MAX_SKEW);
+	e2e_info genuine = retained_msg(alice, 1, NOW + 1);
+
+	(void)state;
+	assert_int_equal(deliver_info(g, &ahead, "t/r", LIVE), E2E_OK);
+	assert_int_equal(deliver_at(g, &genuine, "t/r", RETAINED, NOW + 1),
+			 E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_max_retained_age_refuses_older_retained(void **state)
+{
+	e2e_guard_opts o;
+	e2e_guard *g = NULL;
+	e2e_info r = retained_msg(alice, 1, NOW - 3601);
+
+	(void)state;
+	e2e_guard_opts_default(&o);
+	o.max_retained_age = 3600;
+	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
+	assert_int_equal(e2e_guard_new(&g, &o), E2E_OK);
+	assert_int_equal(e2e_guard_check(g, &r, "t/r", RETAINED, NOW),
+			 E2E_ERR_TOO_OLD);
+	r.timestamp = NOW - 3600;
+	assert_int_equal(e2e_guard_check(g, &r, "t/r", RETAINED, NOW), E2E_OK);
+	/* A clockless message has no age to judge. */
+	r.timestamp = 0;
+	assert_int_equal(e2e_guard_check(g, &r, "t/r", RETAINED, NOW), E2E_OK);
+	/* Live deliveries answer to max_age only. */
+	r.timestamp = NOW - 200;
+	assert_int_equal(e2e_guard_check(g, &r, "t/r", LIVE, NOW), E2E_OK);
+	e2e_guard_free(g);
+}
+
+static void guard_max_retained_age_is_off_by_default(void **state)
+{
+	e2e_guard *g = default_guard();
+	e2e_info r = retained_msg(alice, 1, NOW - 10 * 365 * 86400u);
+
+	(void)state;
 	assert_int_equal(e2e_guard_check(g, &r, "t/r", RETAINED, NOW), E2E_OK);
 	e2e_guard_free(g);
 }
@@ -897,7 +1172,7 @@ static void guard_save_is_stable_through_load(void **state)
 	b = read_all(p2, &lb);
 	assert_int_equal(la, lb);
 	assert_memory_equal(a, b, la);
-	assert_non_null(strstr(a, "\nlibe2e-replay-state 1\n"));
+	assert_non_null(strstr(a, "\nlibe2e-replay-state 2\n"));
 	free(a);
 	free(b);
 	e2e_guard_free(h);
@@ -1201,6 +1476,73 @@ static void guard_load_refuses_state_of_another_user(void **state)
 	"t 000102030405060708090a0b0c0d0e0f a11ce00000000001 " \
 	"0000000000000064 1700000000\n"
 
+static void guard_save_load_keeps_classes_marks_and_floors(void **state)
+{
+	/* 2 entries: one is the signers' share. */
+	e2e_guard *g = guard_with(256, 2, 4, E2E_GUARD_ACCEPT_NO_CLOCK);
+	e2e_guard *h = guard_with(256, 2, 4, E2E_GUARD_ACCEPT_NO_CLOCK);
+	e2e_info a = signed_msg(alice, EPOCH(1) | 9, 0);
+	e2e_info b = signed_msg(bob, 1, NOW), c = signed_msg(carol, 1, NOW);
+	e2e_info d = signed_msg(dave, 1, NOW),
+		 r = retained_msg(bob, 2, NOW - 60);
+	e2e_info old = retained_msg(bob, 0, NOW - 120);
+	e2e_info f = retained_msg(0xF100D00000000000u, 1, NOW);
+	char path[128], topic[32];
+	uint32_t n;
+
+	(void)state;
+	r.is_signed = old.is_signed = 1;
+	assert_int_equal(deliver_info(g, &a, "t/live", LIVE), E2E_OK);
+	assert_int_equal(deliver_info(g, &b, "t/live", LIVE), E2E_OK);
+	assert_int_equal(deliver_info(g, &r, "t/r", RETAINED), E2E_OK);
+	assert_int_equal(deliver_info(g, &c, "t/live", LIVE), E2E_OK);
+	assert_int_equal(deliver_info(g, &d, "t/live", LIVE), E2E_OK);
+	/* alice (clockless) was evicted by the signers: her mark is kept. */
+	path_in_tmp(path, sizeof path, "classes.state");
+	assert_int_equal(e2e_guard_save(g, path), E2E_OK);
+	assert_int_equal(e2e_guard_load(h, path, NULL), E2E_OK);
+	a.seq = EPOCH(1) | 8;
+	assert_int_equal(e2e_guard_check(h, &a, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	/* Loaded signers are still signers: unsigned traffic cannot evict
+	 * them, nor the signed record of t/r. */
+	for (n = 1; n <= 20; n++) {
+		snprintf(topic, sizeof topic, "u/%u", n);
+		f.sender_id++;
+		f.timestamp = NOW + n; /* each one newer than the floor */
+		assert_int_equal(deliver_info(h, &f, topic, LIVE), E2E_OK);
+	}
+	d.seq = 1;
+	assert_int_equal(e2e_guard_check(h, &d, "t/live", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(e2e_guard_check(h, &old, "t/r", RETAINED, NOW),
+			 E2E_ERR_STALE_RETAINED);
+	e2e_guard_free(h);
+	e2e_guard_free(g);
+}
+
+static void guard_loads_version_1_state_files(void **state)
+{
+	e2e_guard *g = guard_with(64, 4, 4, 0);
+	e2e_info s = signed_msg(carol, 1, 1699999000);
+	char path[128];
+
+	(void)state;
+	path_in_tmp(path, sizeof path, "v1.state");
+	write_checksummed(path,
+			  "# state\nlibe2e-replay-state 1\nwindow 64\n"
+			  "floor 1699999000\nsenders 1\n" S_A "topics 1\n" T_X);
+	assert_int_equal(e2e_guard_load(g, path, NULL), E2E_OK);
+	assert_int_equal(verdict(g, alice, 0x64, NOW), E2E_ERR_REPLAY);
+	/* Version 1 had one floor for all senders: it covers signers too. */
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, 1699999100),
+			 E2E_ERR_TOO_OLD);
+	s.timestamp = 1699999001;
+	assert_int_equal(e2e_guard_check(g, &s, "t/live", LIVE, 1699999100),
+			 E2E_OK);
+	e2e_guard_free(g);
+}
+
 static void guard_load_points_at_the_bad_line(void **state)
 {
 	static const struct {
@@ -1208,7 +1550,7 @@ static void guard_load_points_at_the_bad_line(void **state)
 		size_t line;
 	} cases[] = {
 		{HEAD "senders 1\n" S_A "topics 1\n" T_X, 0},
-		{"# state\nlibe2e-replay-state 2\n", 2},
+		{"# state\nlibe2e-replay-state 3\n", 2},
 		{"state\nlibe2e-replay-state 1\n", 1},
 		{"# state\nlibe2e-replay-state 1\nwindow 100\n", 3},
 		{"# state\nlibe2e-replay-state 1\nwindow 064\n", 3},
@@ -1330,6 +1672,24 @@ int main(void)
 		cmocka_unit_test(guard_survives_heavy_topic_churn),
 		cmocka_unit_test(
 			guard_retained_delivery_ignores_eviction_floor),
+		cmocka_unit_test(guard_floor_never_passes_the_receivers_clock),
+		cmocka_unit_test(guard_unsigned_flood_does_not_evict_a_signer),
+		cmocka_unit_test(
+			guard_unsigned_flood_does_not_lock_out_a_new_signer),
+		cmocka_unit_test(
+			guard_signers_beyond_their_share_evict_each_other),
+		cmocka_unit_test(
+			guard_refuses_clockless_signer_replay_after_eviction),
+		cmocka_unit_test(
+			guard_refuses_unmarked_clockless_signer_once_marks_are_lost),
+		cmocka_unit_test(
+			guard_refuses_retained_rollback_after_topic_flood),
+		cmocka_unit_test(
+			guard_unsigned_topic_flood_keeps_signed_records),
+		cmocka_unit_test(
+			guard_retained_record_never_passes_the_receivers_clock),
+		cmocka_unit_test(guard_max_retained_age_refuses_older_retained),
+		cmocka_unit_test(guard_max_retained_age_is_off_by_default),
 		cmocka_unit_test(guard_save_load_round_trip),
 		cmocka_unit_test(guard_save_is_stable_through_load),
 		cmocka_unit_test(guard_check_leaves_saved_state_byte_identical),
@@ -1347,6 +1707,9 @@ int main(void)
 		cmocka_unit_test(guard_load_refuses_state_others_may_write),
 		cmocka_unit_test(guard_load_refuses_state_of_another_user),
 		cmocka_unit_test(guard_load_points_at_the_bad_line),
+		cmocka_unit_test(
+			guard_save_load_keeps_classes_marks_and_floors),
+		cmocka_unit_test(guard_loads_version_1_state_files),
 		cmocka_unit_test(guard_load_refuses_wrong_checksum),
 	};
 

@@ -130,6 +130,7 @@ class GuardOptsStruct(ctypes.Structure):
         ("max_age", ctypes.c_uint32),
         ("max_skew", ctypes.c_uint32),
         ("flags", ctypes.c_uint32),
+        ("max_retained_age", ctypes.c_uint32),
     ]
 
 

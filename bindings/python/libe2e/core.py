@@ -863,7 +863,8 @@ class Guard(_Handle):
 
     Keyword options override the library's defaults (e2e_guard_opts_default):
     window (multiple of 64), max_senders, max_retained_topics, max_age
-    (seconds, 0: no limit), max_skew (seconds), accept_no_clock (trust on
+    (seconds, 0: no limit), max_skew (seconds), max_retained_age (seconds a
+    retained delivery may be old, 0: no limit), accept_no_clock (trust on
     first use for senders without a clock).
     """
 
@@ -871,12 +872,13 @@ class Guard(_Handle):
 
     def __init__(self, *, window=None, max_senders=None,
                  max_retained_topics=None, max_age=None, max_skew=None,
-                 accept_no_clock=False):
+                 accept_no_clock=False, max_retained_age=None):
         super().__init__()
         o = self.default_options()
         for name, value in (("window", window), ("max_senders", max_senders),
                             ("max_retained_topics", max_retained_topics),
-                            ("max_age", max_age), ("max_skew", max_skew)):
+                            ("max_age", max_age), ("max_skew", max_skew),
+                            ("max_retained_age", max_retained_age)):
             if value is not None:
                 setattr(o, name, _u32(value, name))
         if accept_no_clock:

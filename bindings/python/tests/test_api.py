@@ -669,6 +669,17 @@ class GuardTests(unittest.TestCase):
         self.rx.open(TOPIC, new, retained=True)
         self.rejects("stale-retained", old, retained=True)
 
+    def test_max_retained_age_refuses_older_retained(self):
+        env = self.sender.seal(TOPIC, b"x", retained=True)
+        ts = e2e.parse(env).timestamp
+        with e2e.Guard(max_retained_age=60) as g:
+            self.assertEqual(g.options["max_retained_age"], 60)
+            rx = e2e.Receiver(self.kr, guard=g)
+            self.rejects("too-old", env, rx=rx, retained=True, now=ts + 61)
+            self.assertEqual(
+                rx.open(TOPIC, env, retained=True, now=ts + 60).payload,
+                b"x")
+
     def test_rejected_message_leaves_the_guard_unchanged(self):
         env = self.sender.seal(TOPIC, b"x")
         with self.assertRaises(e2e.Rejected):
