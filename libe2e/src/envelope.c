@@ -208,16 +208,17 @@ static void sig_message(uint8_t msg[SIGMSG_BYTES], const uint8_t *unsigned_env,
 }
 
 /* Topic length for sealing, or 0 when the topic is not a valid name (empty,
- * too long, or holding a wildcard). One pass over at most E2E_TOPIC_MAX + 1
- * bytes, like strnlen(). */
+ * too long, or holding a wildcard). Reads at most E2E_TOPIC_MAX + 1 bytes.
+ * libc's vectorised strnlen() and memchr() are about three times cheaper
+ * than one byte-by-byte pass at typical topic lengths (docs/PERFORMANCE.md). */
 static size_t seal_topic_len(const char *topic)
 {
-	size_t n;
+	size_t n = strnlen(topic, E2E_TOPIC_MAX + 1);
 
-	for (n = 0; n <= E2E_TOPIC_MAX && topic[n] != '\0'; n++)
-		if (topic[n] == '+' || topic[n] == '#')
-			return 0;
-	return n > E2E_TOPIC_MAX ? 0 : n;
+	if (n > E2E_TOPIC_MAX || memchr(topic, '+', n) != NULL ||
+	    memchr(topic, '#', n) != NULL)
+		return 0;
+	return n;
 }
 
 /* ------------------------------------------------------------------------ */
