@@ -1519,7 +1519,9 @@ static void on_publish_result(struct cli_conn *c, int ok, int refused,
  */
 struct cli_pending {
 	struct cli_conn *c;
-	struct cli_pending *next; /* on c->resend */
+	struct cli_pending *next;          /* on c->resend */
+	struct cli_pending *older, *newer; /* c->oldest ... c->newest */
+	unsigned long order;               /* c->next_order when published */
 	int qos;
 	int retain;
 	int attempts;
@@ -1531,6 +1533,29 @@ struct cli_pending {
 #define CLI_MAX_ATTEMPTS 20
 
 static int send_pending(struct cli_pending *p);
+
+/* A publication leaves the unacknowledged list (mu held). */
+static void forget(struct cli_conn *c, struct cli_pending *p)
+{
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		c->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		c->newest = p->older;
+}
+
+/* Done with a publication: acknowledged, refused or given up. */
+static void release(struct cli_pending *p)
+{
+	pthread_mutex_lock(&p->c->mu);
+	forget(p->c, p);
+	signal_cond(p->c); /* a publication may be waiting for room */
+	pthread_mutex_unlock(&p->c->mu);
+	free(p);
+}
 
 /*
  * Runs on Paho's threads, sometimes with Paho's own lock held (a failed
@@ -1563,7 +1588,7 @@ static void pending_done(struct cli_pending *p, int ok, int refused, int code,
 		return;
 	}
 	on_publish_result(c, ok, refused, msg);
-	free(p);
+	release(p);
 }
 
 static void on_publish_ok(void *ctx, MQTTAsync_successData *resp)
@@ -1672,15 +1697,31 @@ void cli_conn_service(struct cli_conn *c)
 		list = p->next;
 		if (rc != MQTTASYNC_SUCCESS) {
 			on_publish_result(c, 0, 0, MQTTAsync_strerror(rc));
-			free(p);
+			release(p);
 		}
 	}
 }
 
-/* At most this many publications wait for their acknowledgement: enough
- * to keep the link busy, small enough to bound memory while the broker is
- * away. */
-#define CLI_MAX_INFLIGHT 1000
+/*
+ * A new publication waits while the oldest one not yet acknowledged is this
+ * many sequence numbers behind it. After a reconnect Paho 1.3 may
+ * retransmit what was in flight after what was queued while disconnected,
+ * so an unacknowledged publication can reach the broker after newer ones;
+ * a receiver accepts it only inside its replay window (E2E_GUARD_DEFAULT_
+ * WINDOW = 256 positions: highest - seq < window). Never letting the
+ * newest run 256 or more ahead of the oldest unacknowledged keeps every
+ * retransmission inside a default window, so a broker restart loses
+ * nothing (docs/HARDENING.md, "Security round 2"). It also bounds memory
+ * while the broker is away.
+ */
+#define CLI_MAX_SPAN E2E_GUARD_DEFAULT_WINDOW
+
+/* How far the next publication would be ahead of the oldest unacknowledged
+ * one (mu held). */
+static unsigned long span(const struct cli_conn *c)
+{
+	return c->oldest ? c->next_order - c->oldest->order : 0;
+}
 
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain)
@@ -1709,7 +1750,7 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 
 	cli_conn_service(c);
 	pthread_mutex_lock(&c->mu);
-	while (c->inflight >= CLI_MAX_INFLIGHT) {
+	while (span(c) >= CLI_MAX_SPAN) {
 		cond_wait_ms(c, 100);
 		if (c->resend) {
 			pthread_mutex_unlock(&c->mu);
@@ -1723,6 +1764,14 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		}
 	}
 	c->inflight++;
+	p->order = c->next_order++;
+	p->older = c->newest;
+	p->newer = NULL;
+	if (c->newest)
+		c->newest->newer = p;
+	else
+		c->oldest = p;
+	c->newest = p;
 	pthread_mutex_unlock(&c->mu);
 
 	rc = send_pending(p);
@@ -1730,6 +1779,7 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		pthread_mutex_lock(&c->mu);
 		c->inflight--;
 		c->publish_failed++;
+		forget(c, p);
 		pthread_mutex_unlock(&c->mu);
 		cli_err(c->cfg, "cannot publish to %s: %s", topic,
 			MQTTAsync_strerror(rc));

@@ -199,6 +199,10 @@ struct cli_conn {
 	 * of one is corrupt, the client must be made afresh first. */
 	struct cli_pending *resend;
 	int poisoned;
+	/* Every publication not yet acknowledged, oldest first, numbered in
+	 * publication order (= the order of the sequence numbers). */
+	struct cli_pending *oldest, *newest;
+	unsigned long next_order;
 	cli_on_message on_message;
 	void *ctx;
 };

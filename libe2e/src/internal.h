@@ -61,6 +61,10 @@ const uint8_t *e2e__trust_lookup(const e2e_trust *t, uint64_t signer_id,
  * counter wrap or the last sequence number by sealing takes 2^32 seals). */
 void e2e__sender_set_next_seq(e2e_sender *s, uint64_t seq);
 
+/* Detect forks by process id, as where MADV_WIPEONFORK is missing (on), or
+ * by the wipe-on-fork page again when there is one (off). Tests only. */
+void e2e__sender_detect_forks_by_pid(int on);
+
 static inline void e2e__store32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);

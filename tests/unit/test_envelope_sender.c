@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -267,45 +265,6 @@ static void every_aead_seal_draws_a_fresh_salt(void **state)
 	e2e_sender_free(s);
 }
 
-/* A forked child must not seal with the rest of its parent's salt pool:
- * with the same sender id and sequence number it would repeat the nonce. */
-static void forked_child_never_reuses_the_parents_salts(void **state)
-{
-	const struct fixture *f = *state;
-	uint8_t env[BUF], child_salt[E2E_SALT_BYTES];
-	e2e_sender *s = new_sender(1, 9, NULL, 0);
-	size_t env_len;
-	int fds[2], status;
-	pid_t pid;
-
-	/* Seal once so the pool holds unused salts, then fork. */
-	assert_int_equal(e2e_seal(s, f->kr, TOPIC, hello, HELLO_LEN, 0, env,
-				  sizeof env, &env_len),
-			 E2E_OK);
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int ok = e2e_seal(s, f->kr, TOPIC, hello, HELLO_LEN, 0, env,
-				  sizeof env, &env_len) == E2E_OK &&
-			 write(fds[1], env + 26, E2E_SALT_BYTES) ==
-				 (ssize_t)E2E_SALT_BYTES;
-		_exit(ok ? 0 : 1);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], child_salt, sizeof child_salt),
-			 (ssize_t)sizeof child_salt);
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(e2e_seal(s, f->kr, TOPIC, hello, HELLO_LEN, 0, env,
-				  sizeof env, &env_len),
-			 E2E_OK);
-	/* Same sender id and sequence number in both: the salts must differ. */
-	assert_memory_not_equal(env + 26, child_salt, E2E_SALT_BYTES);
-	e2e_sender_free(s);
-}
-
 static void timestamp_is_current_time(void **state)
 {
 	const struct fixture *f = *state;
@@ -471,7 +430,6 @@ int main(void)
 		cmocka_unit_test(sequence_exhausted_after_last_epoch),
 		cmocka_unit_test(largest_epoch_is_usable),
 		cmocka_unit_test(every_aead_seal_draws_a_fresh_salt),
-		cmocka_unit_test(forked_child_never_reuses_the_parents_salts),
 		cmocka_unit_test(timestamp_is_current_time),
 		cmocka_unit_test(clockless_sender_seals_timestamp_zero),
 		cmocka_unit_test(seal_uses_the_primary_key_and_its_suite),

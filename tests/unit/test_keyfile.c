@@ -1305,6 +1305,178 @@ static void decimal_parser_accepts_exactly_zero_to_max(void **state)
 	assert_int_equal(e2e__kf_u64_parse("1 ", 5, &v), E2E_ERR_KEYFILE);
 }
 
+/* ---------------------------------------------------------------------- */
+/* What the format leaves to the reader (docs/KEYFILES.md section 1)      */
+/* ---------------------------------------------------------------------- */
+
+/* A trust line for signer seed0 with the given filters field. */
+static void trust_line(char *out, size_t cap, uint8_t seed0,
+		       const char *filters)
+{
+	uint8_t pk[32];
+	char b64[64];
+
+	public_of(seed0, pk);
+	sodium_bin2base64(b64, sizeof b64, pk, sizeof pk,
+			  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(out, cap, "%016" PRIx64 " %s %s\n",
+		 e2e_signer_id_from_public(pk), b64, filters);
+}
+
+static void comments_may_hold_invalid_utf8(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+
+	write_file(d->file, 0600,
+		   "# caf\xe9 \xff\xfe \xc3\n" HDR "# \x80\x80\n" PRIMARY_A);
+	assert_int_equal(e2e_keyring_load(&kr, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_keyring_count(kr), 1);
+	e2e_keyring_free(kr);
+}
+
+static void trust_filters_are_kept_byte_for_byte_even_invalid_utf8(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+	char line[160], text[256];
+	const char *filters;
+	uint8_t pk[32];
+
+	trust_line(line, sizeof line, 3, "caf\xe9/#");
+	snprintf(text, sizeof text, "libe2e-trust 1\n%s", line);
+	write_file(d->file, 0644, text);
+	assert_int_equal(e2e_trust_load(&t, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_trust_get(t, 0, pk, &filters), E2E_OK);
+	assert_string_equal(filters, "caf\xe9/#");
+	assert_int_equal(e2e_topic_matches(filters, "caf\xe9/x"), 1);
+	assert_int_equal(e2e_topic_matches(filters, "caf\xc3\xa9/x"), 0);
+	e2e_trust_free(t);
+}
+
+/* A trust file of exactly size bytes: the header, then comment lines. */
+static void write_trust_of_size(const char *path, size_t size)
+{
+	char *text = malloc(size + 1);
+	size_t n = strlen("libe2e-trust 1\n");
+
+	assert_non_null(text);
+	memcpy(text, "libe2e-trust 1\n", n);
+	memset(text + n, '#', size - n);
+	for (; n + 80 < size; n += 80)
+		text[n + 79] = '\n';
+	text[size - 1] = '\n';
+	text[size] = '\0';
+	write_file(path, 0644, text);
+	free(text);
+}
+
+static void file_over_4_mib_is_refused_unread_as_io_efbig(void **state)
+{
+	struct dir *d = *state;
+	e2e_trust *t = NULL;
+	size_t line = 99;
+
+	write_trust_of_size(d->file, E2E_KEYFILE_MAX);
+	assert_int_equal(e2e_trust_load(&t, d->file, &line), E2E_OK);
+	e2e_trust_free(t);
+	t = NULL;
+	write_trust_of_size(d->file, E2E_KEYFILE_MAX + 1);
+	errno = 0;
+	assert_int_equal(e2e_trust_load(&t, d->file, &line), E2E_ERR_IO);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(line, 0);
+	assert_null(t);
+}
+
+static void file_of_comments_only_is_truncated_at_line_0(void **state)
+{
+	struct dir *d = *state;
+	const char *only = "# a comment\n\n   \t\n  # another\r\n";
+	e2e_signer *s = NULL;
+	uint8_t pk[32];
+	size_t line = 99;
+
+	expect_keyring_error(d->file, only, E2E_ERR_TRUNCATED, 0);
+	expect_trust_error(d->file, only, E2E_ERR_TRUNCATED, 0);
+	write_file(d->file, 0644, only);
+	assert_int_equal(e2e_pubkey_load(pk, d->file, &line),
+			 E2E_ERR_TRUNCATED);
+	assert_int_equal(line, 0);
+	write_file(d->file, 0600, only);
+	line = 99;
+	assert_int_equal(e2e_signer_load(&s, d->file, NULL, 0, &line),
+			 E2E_ERR_TRUNCATED);
+	assert_int_equal(line, 0);
+	assert_null(s);
+}
+
+static void header_accepts_any_blanks_around_its_two_fields(void **state)
+{
+	struct dir *d = *state;
+	static const char *const headers[] = {
+		"libe2e-trust 1\n",    "  libe2e-trust 1\n",
+		"\tlibe2e-trust\t1\n", "libe2e-trust  \t 1\n",
+		"libe2e-trust 1 \t\n", "libe2e-trust 1\r\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
+		expect_trust_error(d->file, headers[i], E2E_OK, 0);
+}
+
+static void header_with_a_third_field_is_an_unknown_version(void **state)
+{
+	struct dir *d = *state;
+
+	expect_trust_error(d->file, "# c\nlibe2e-trust 1 x\n",
+			   E2E_ERR_KEYFILE_VERSION, 2);
+	expect_keyring_error(d->file, "libe2e-keyring 1 1\n" PRIMARY_A,
+			     E2E_ERR_KEYFILE_VERSION, 1);
+}
+
+static void header_version_is_exactly_the_string_1(void **state)
+{
+	struct dir *d = *state;
+	static const char *const headers[] = {
+		"libe2e-trust 01\n", "libe2e-trust 1.0\n", "libe2e-trust v1\n",
+		"libe2e-trust +1\n", "libe2e-trust\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
+		expect_trust_error(d->file, headers[i], E2E_ERR_KEYFILE_VERSION,
+				   1);
+}
+
+static void header_magic_is_case_sensitive(void **state)
+{
+	struct dir *d = *state;
+
+	expect_trust_error(d->file, "LIBE2E-TRUST 1\n", E2E_ERR_KEYFILE, 1);
+	expect_trust_error(d->file, "libe2e-trust1\n", E2E_ERR_KEYFILE, 1);
+}
+
+static void trust_load_refuses_empty_filters(void **state)
+{
+	struct dir *d = *state;
+	static const char *const filters[] = {
+		"a/#,", ",a/#", "a/#,,b", "a/#, ,b", ",", " , ",
+	};
+	char line[160], text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+		trust_line(line, sizeof line, 3, filters[i]);
+		snprintf(text, sizeof text, "libe2e-trust 1\n%s", line);
+		expect_trust_error(d->file, text, E2E_ERR_KEYFILE, 2);
+	}
+	/* Blanks around the commas are not empty filters. */
+	trust_line(line, sizeof line, 3, "a/# ,\tb , c");
+	snprintf(text, sizeof text, "libe2e-trust 1\n%s", line);
+	expect_trust_error(d->file, text, E2E_OK, 0);
+}
+
 static void every_loader_and_saver_rejects_null_arguments(void **state)
 {
 	struct dir *d = *state;
@@ -1406,6 +1578,15 @@ int main(void)
 		T(path_check_follows_symlinks_to_the_real_directory),
 		T(path_check_flags_directory_of_another_user),
 		T(path_check_of_missing_file_is_io_error),
+		T(comments_may_hold_invalid_utf8),
+		T(trust_filters_are_kept_byte_for_byte_even_invalid_utf8),
+		T(file_over_4_mib_is_refused_unread_as_io_efbig),
+		T(file_of_comments_only_is_truncated_at_line_0),
+		T(header_accepts_any_blanks_around_its_two_fields),
+		T(header_with_a_third_field_is_an_unknown_version),
+		T(header_version_is_exactly_the_string_1),
+		T(header_magic_is_case_sensitive),
+		T(trust_load_refuses_empty_filters),
 		T(every_loader_and_saver_rejects_null_arguments),
 		cmocka_unit_test(decimal_parser_accepts_exactly_zero_to_max),
 	};

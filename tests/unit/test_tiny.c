@@ -43,6 +43,8 @@ struct vec_receiver {
 	uint32_t delivery;
 	const char *topic;
 	uint64_t now;
+	int check_freshness;
+	const char *freshness_error;
 };
 
 struct vec_positive {

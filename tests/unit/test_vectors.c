@@ -7,7 +7,11 @@
  *   seal_reproduces/NAME  e2e_seal_explicit() gives the envelope byte for byte
  *   open_accepts/NAME     e2e_open() returns the payload and the header fields
  *   open_rejects/NAME     e2e_open() fails with exactly the listed error
- * The receivers have no replay guard (the vectors are stateless).
+ *   open_with_guard/NAME  the same with a fresh default replay guard, which
+ *                         checks freshness: the listed result when the
+ *                         vector says check_freshness, else its
+ *                         freshness_error
+ * The other receivers have no replay guard (the vectors are stateless).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +46,8 @@ struct vec_receiver {
 	uint32_t delivery; /* E2E_DELIVERY_* */
 	const char *topic; /* as received */
 	uint64_t now;
+	int check_freshness;         /* same result with a replay guard */
+	const char *freshness_error; /* else what a guard gives (e2e.h name) */
 };
 
 struct vec_positive {
@@ -266,6 +272,32 @@ static void open_rejects(void **state)
 	assert_int_equal(len, 0);
 }
 
+/* Any vector, opened by a receiver with a new guard of default options. */
+static void open_with_guard(void **state)
+{
+	struct fixture *f = *state;
+	const struct vec_receiver *rx = f->pos ? &f->pos->rx : &f->neg->rx;
+	const uint8_t *env = f->pos ? f->pos->env : f->neg->env;
+	size_t env_len = f->pos ? f->pos->env_len : f->neg->env_len, len = 1;
+	const char *want = f->pos ? "E2E_OK" : f->neg->error_name;
+	e2e_guard *g = NULL;
+	e2e_receiver r;
+	int err;
+
+	if (!rx->check_freshness) {
+		assert_non_null(rx->freshness_error);
+		want = rx->freshness_error;
+	}
+	build_receiver(f, rx);
+	assert_ok(e2e_guard_new(&g, NULL));
+	r = (e2e_receiver){f->kr, f->trust, g, rx->require, rx->now};
+	assert_true(env_len <= sizeof buf);
+	err = e2e_open(&r, rx->topic, env, env_len, rx->delivery, buf,
+		       sizeof buf, &len, NULL);
+	e2e_guard_free(g);
+	assert_string_equal(e2e_err_name(err), want);
+}
+
 static char *test_name(const char *prefix, const char *name)
 {
 	size_t n = strlen(prefix) + strlen(name) + 2;
@@ -292,7 +324,7 @@ int main(void)
 			(size_t)N_POSITIVE, (size_t)N_NEGATIVE);
 		return 1;
 	}
-	tests = calloc(2 * N_POSITIVE + N_NEGATIVE, sizeof *tests);
+	tests = calloc(3 * N_POSITIVE + 2 * N_NEGATIVE, sizeof *tests);
 	if (tests == NULL)
 		return 1;
 	for (i = 0; i < N_POSITIVE; i++) {
@@ -304,12 +336,20 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){
 			test_name("open_accepts", vec_positives[i].name),
 			open_accepts, setup_positive, teardown, v};
+		tests[n++] = (struct CMUnitTest){
+			test_name("open_with_guard", vec_positives[i].name),
+			open_with_guard, setup_positive, teardown, v};
 	}
-	for (i = 0; i < N_NEGATIVE; i++)
+	for (i = 0; i < N_NEGATIVE; i++) {
+		void *v = (void *)&vec_negatives[i];
+
 		tests[n++] = (struct CMUnitTest){
 			test_name("open_rejects", vec_negatives[i].name),
-			open_rejects, setup_negative, teardown,
-			(void *)&vec_negatives[i]};
+			open_rejects, setup_negative, teardown, v};
+		tests[n++] = (struct CMUnitTest){
+			test_name("open_with_guard", vec_negatives[i].name),
+			open_with_guard, setup_negative, teardown, v};
+	}
 	for (i = 0; i < n; i++)
 		if (tests[i].name == NULL)
 			return 1;

@@ -50,6 +50,9 @@ TAG_BYTES = 16
 SIG_BYTES = 64
 TOPIC_MAX = 4096
 SIG_CONTEXT = b"libe2e-v1-sig"
+# Section 7's defaults for a receiver that checks freshness.
+MAX_AGE = 300
+MAX_SKEW = 30
 
 # Error names of e2e.h and their rejection tokens (ENVELOPE.md section 8).
 REASONS = {
@@ -64,6 +67,9 @@ REASONS = {
     "E2E_ERR_UNSIGNED": "unsigned",
     "E2E_ERR_UNTRUSTED_SIGNER": "untrusted-signer",
     "E2E_ERR_NOT_RETAINED": "not-retained",
+    "E2E_ERR_TOO_OLD": "too-old",
+    "E2E_ERR_FUTURE": "future",
+    "E2E_ERR_NO_TIMESTAMP": "no-timestamp",
     "E2E_ERR_BAD_TAG": "bad-tag",
     "E2E_ERR_BAD_SIGNATURE": "bad-signature",
 }
@@ -262,8 +268,22 @@ def overhead(suite, signed):
     return n + (SIG_BYTES if signed else 0)
 
 
-def open_env(rx, env):
-    """rx: the receiver of a vector (see README.md)."""
+def check_time(rx, env):
+    """Step 5 at a fresh receiver with the defaults of section 7 (no trust
+    on first use for senders without a clock, eviction floor 0)."""
+    ts = struct.unpack(">I", env[6:10])[0]
+    if ts == 0:
+        return "E2E_ERR_NO_TIMESTAMP"
+    if not rx["delivered_retained"] and rx["now"] - ts > MAX_AGE:
+        return "E2E_ERR_TOO_OLD"
+    if ts - rx["now"] > MAX_SKEW:
+        return "E2E_ERR_FUTURE"
+    return None
+
+
+def open_env(rx, env, freshness=False):
+    """rx: the receiver of a vector (see README.md). freshness: also check
+    timestamps (step 5) as a fresh receiver with the defaults would."""
     # 1. Parse.
     if len(env) < 1:
         return "E2E_ERR_MALFORMED", None
@@ -321,7 +341,10 @@ def open_env(rx, env):
     if rx["delivered_retained"] and not flags & FLAG_RETAINED:
         return "E2E_ERR_NOT_RETAINED", None
 
-    # 4-5. Replay and time: no replay state in these vectors.
+    # 4. Replay: a fresh receiver has no replay state to refuse anything.
+    # 5. Time, only when asked (see check_freshness in README.md).
+    if freshness and check_time(rx, env):
+        return check_time(rx, env), None
 
     # 6. Tag.
     end = len(env) - (SIG_BYTES if signed else 0)
@@ -714,9 +737,21 @@ def negatives():
 # --------------------------------------------------------------------------
 
 
+def mark_freshness(vec):
+    """Say whether the vector's result holds at a receiver that checks
+    freshness too, and if not, what that receiver gives instead."""
+    env, rx = bytes.fromhex(vec["envelope"]), vec["receiver"]
+    plain, _ = open_env(rx, env)
+    fresh, _ = open_env(rx, env, freshness=True)
+    rx["check_freshness"] = fresh == plain
+    rx["freshness_error"] = None if fresh == plain else fresh
+
+
 def main():
     self_check()
     pos, neg = positives(), negatives()
+    for vec in pos + neg:
+        mark_freshness(vec)
     names = [x["name"] for x in pos + neg]
     assert len(names) == len(set(names)), "duplicate vector names"
     for p in pos:

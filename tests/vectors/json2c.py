@@ -97,11 +97,13 @@ def receiver(o, rx):
         require.append("E2E_REQUIRE_ENCRYPTION")
     if rx["require_signature"]:
         require.append("E2E_REQUIRE_SIGNATURE")
-    return ("{%s, %d, %s, %d, %s, %s, %s, %dU}"
+    fresh_err = rx["freshness_error"]
+    return ("{%s, %d, %s, %d, %s, %s, %s, %dU, %d, %s}"
             % (keys, len(rx["keys"]), signers, len(rx["signers"]),
                " | ".join(require) or "0",
                "E2E_DELIVERY_RETAINED" if rx["delivered_retained"] else "0",
-               c_string(rx["topic"]), rx["now"]))
+               c_string(rx["topic"]), rx["now"], int(rx["check_freshness"]),
+               c_string(fresh_err) if fresh_err else "NULL"))
 
 
 def main():
