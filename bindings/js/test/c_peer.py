@@ -57,7 +57,7 @@ def describe(req, objs):
     out = {}
     if "keyring" in objs:
         out["keyring"] = [{"id": k.id, "suite": str(k.suite),
-                           "state": str(k.state), "created": k.created}
+                           "state": str(k.state), "created": str(k.created)}
                           for k in objs["keyring"]]
     if "trust" in objs:
         out["trust"] = [{"public_key": t.public_key.hex(),
