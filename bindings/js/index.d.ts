@@ -199,7 +199,7 @@ export interface ReceiverOptions {
   requireEncryption?: boolean;
   requireSignature?: boolean;
   /** The subscriptions made ("$share/GROUP/" included); a topic matching none is not-subscribed. */
-  filters?: Iterable<string>;
+  filters?: string | Iterable<string>;
 }
 
 export interface Message {

@@ -228,7 +228,8 @@ export class Receiver {
     this.trust = opts.trust || null;
     this.requireEncryption = Boolean(opts.requireEncryption);
     this.requireSignature = Boolean(opts.requireSignature);
-    this.filters = opts.filters ? Array.from(opts.filters) : [];
+    const f = opts.filters;
+    this.filters = typeof f === 'string' ? [f] : f ? Array.from(f) : [];
     if (opts.guard) fail(ERR.INVAL, 'the replay guard is not implemented in the JS package yet');
   }
 
