@@ -11,7 +11,11 @@ pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
 case $what in
 demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
-            valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
+            valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi nodejs"
+      # bindings/js: Debian's nodejs (18) and npm (9). A nodejs that already
+      # brings its own npm (and conflicts with Debian's npm package, as
+      # other distributions' nodejs packages do) is kept as it is.
+      command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm" ;;
 bench) pkgs="$pkgs python3-paho-mqtt python3-cryptography gnuplot-nox" ;;
 *) echo "usage: $0 demo|test|bench" >&2; exit 1 ;;
 esac

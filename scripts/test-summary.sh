@@ -1,7 +1,9 @@
 #!/bin/sh
 # Count test cases (not programs) from the logs of automake's test harness:
 # cmocka's "[  PASSED  ] N test(s)" / "[  FAILED  ] N test(s)" lines and
-# Python unittest's "Ran N tests" / "FAILED (failures=F, errors=E)".
+# Python unittest's "Ran N tests" / "FAILED (failures=F, errors=E)", and
+# node --test's TAP totals "# pass N", "# fail N", "# cancelled N",
+# "# skipped N" (bindings/js).
 #   scripts/test-summary.sh BUILDDIR... [LABEL]
 set -u
 dirs=""
@@ -29,6 +31,9 @@ cat /dev/null $logs | awk -v label="$label" '
 }
 /^OK \(skipped=[0-9]+\)/ { t = $0; sub(/.*skipped=/, "", t); sub(/\).*/, "", t); pyskip += t }
 /^PASS: [0-9]+ passed/ { pass += $2 }
+/^# pass [0-9]+$/ { pass += $3 }
+/^# (fail|cancelled) [0-9]+$/ { fail += $3 }
+/^# skipped [0-9]+$/ { skip += $3 }
 END {
 	p = pass + py - pyfail - pyskip; f = fail + pyfail; s = skip + pyskip
 	if (label != "") printf "%s: ", label

@@ -1,0 +1,258 @@
+// Type declarations for libe2e (hand-written; the package is plain ES
+// modules). 64-bit values (sender ids, sequence numbers, signer ids) are
+// BigInt; key ids and timestamps are numbers.
+
+export type Suite = 'aead' | 'mac' | 'none';
+export type KeySuite = 'aead' | 'mac';
+export type KeyState = 'primary' | 'enabled' | 'disabled';
+/** A topic as published: a string, or its UTF-8 bytes as received. */
+export type Topic = string | Uint8Array;
+export type Payload = Uint8Array | string;
+
+// ---- errors ----------------------------------------------------------------
+
+/** Error values (negative) by name without the E2E_ERR_ prefix: ERR.BAD_TAG === -22. */
+export declare const ERR: Readonly<Record<string, number>> & {
+  readonly OK: 0; readonly INVAL: -1; readonly TOPIC: -5; readonly NOT_E2E: -6; readonly VERSION: -7;
+  readonly RESERVED: -8; readonly MALFORMED: -9; readonly UNKNOWN_KEY: -10; readonly DISABLED_KEY: -11;
+  readonly SUITE_MISMATCH: -12; readonly UNENCRYPTED: -13; readonly UNSIGNED: -14;
+  readonly UNTRUSTED_SIGNER: -15; readonly NOT_RETAINED: -20; readonly BAD_TAG: -22;
+  readonly BAD_SIGNATURE: -23; readonly NO_KEY: -24; readonly SEQ_EXHAUSTED: -25; readonly IO: -26;
+  readonly KEYFILE: -28; readonly KEYFILE_VERSION: -29; readonly PERMISSIONS: -30; readonly PASSPHRASE: -31;
+  readonly DUPLICATE_KEY: -32; readonly TWO_PRIMARIES: -33; readonly EXISTS: -34; readonly NOT_FOUND: -35;
+  readonly IS_PRIMARY: -36; readonly EMPTY: -37; readonly TRUNCATED: -38; readonly BASE64: -39;
+  readonly NO_PRIMARY: -40; readonly NOT_SUBSCRIBED: -41; readonly WRITABLE: -42;
+};
+/** "E2E_ERR_BAD_TAG" for ERR.BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
+export declare function errName(code: number): string;
+/** The stable rejection token ("bad-tag", "replay", ...); "unknown" otherwise. */
+export declare function reason(code: number): string;
+/** A one-line English sentence without a final period. */
+export declare function strerror(code: number): string;
+/** Every error as [value, name, reason, message]: the C library's list. */
+export declare function errorTable(): Array<[number, string, string, string]>;
+
+export declare class E2EError extends Error {
+  /** Negative error value (compare with ERR). */
+  readonly code: number;
+  /** "E2E_ERR_BAD_TAG" */
+  readonly errName: string;
+  /** "bad-tag" */
+  readonly reason: string;
+  readonly detail?: string;
+  constructor(code: number, detail?: string);
+}
+
+/** A refused message. info: the parsed header when parsing got that far (not authentic). */
+export declare class Rejected extends E2EError {
+  readonly topic: string;
+  readonly info: Info | null;
+}
+
+/** A key file error; line is 1-based, 0 when the file as a whole is at fault. */
+export declare class KeyFileError extends E2EError {
+  readonly line: number;
+}
+
+// ---- bytes -----------------------------------------------------------------
+
+export declare function toHex(b: Uint8Array): string;
+export declare function fromHex(s: string): Uint8Array;
+export declare function toBase64(b: Uint8Array): string;
+
+// ---- topics ----------------------------------------------------------------
+
+export declare const TOPIC_MAX: 4096;
+/** MQTT matching ('+' one level, '#' the rest; leading wildcards never match '$' topics). */
+export declare function topicMatches(filter: string, topic: string): boolean;
+/** As topicMatches, "$share/GROUP/FILTER" matched by its FILTER; malformed: false. */
+export declare function subscriptionMatches(subscription: string, topic: string): boolean;
+export declare function filterValid(filter: string): boolean;
+/** Throws E2EError(ERR.INVAL) for an invalid filter. */
+export declare function filterCheck(filter: string): void;
+
+// ---- keys ------------------------------------------------------------------
+
+export declare const KEYBYTES: 32;
+export declare const SIGN_PUBLICKEYBYTES: 32;
+export declare const SIGN_SEEDBYTES: 32;
+
+export interface KeyInfo {
+  id: number;
+  suite: KeySuite;
+  state: KeyState;
+  /** Unix seconds; a BigInt above 2^53. */
+  created: number | bigint;
+}
+
+export declare class Keyring {
+  /** Adding a primary demotes the previous primary to enabled. */
+  add(key: { id: number; suite?: KeySuite; state?: KeyState; created?: number | bigint; key: Uint8Array }): void;
+  /** A fresh random key under a fresh random id; returns the id. */
+  generate(opts?: { suite?: KeySuite; state?: KeyState; created?: number }): number;
+  /** Promoting demotes the old primary; the primary cannot be disabled (ERR.IS_PRIMARY). */
+  setState(id: number, state: KeyState): void;
+  remove(id: number): void;
+  readonly size: number;
+  /** In increasing id order; no key material. */
+  list(): KeyInfo[];
+  find(id: number): KeyInfo | null;
+  primary(): KeyInfo | null;
+  /** Overwrite every key with zeros and forget them. */
+  wipe(): void;
+}
+
+/** First 8 bytes, big-endian, of BLAKE2b-256(public key). */
+export declare function signerIdFromPublic(publicKey: Uint8Array): bigint;
+
+export declare class Signer {
+  constructor(seed: Uint8Array);
+  static fromSeed(seed: Uint8Array): Signer;
+  static generate(): Signer;
+  readonly publicKey: Uint8Array;
+  readonly id: bigint;
+  sign(message: Uint8Array): Uint8Array;
+  wipe(): void;
+}
+
+export interface TrustEntry {
+  id: bigint;
+  publicKey: Uint8Array;
+  filters: string[];
+}
+
+export declare class Trust {
+  /** filters: an array or a comma-separated list. ERR.INVAL, ERR.DUPLICATE_KEY. */
+  add(publicKey: Uint8Array, filters: string | string[]): void;
+  readonly size: number;
+  list(): TrustEntry[];
+  has(signerId: bigint): boolean;
+}
+
+// ---- envelopes -------------------------------------------------------------
+
+export declare const MAGIC_V1: 0xfd;
+export declare const HEADER_BYTES: 26;
+export declare const SALT_BYTES: 8;
+export declare const TAG_BYTES: 16;
+export declare const SIG_BYTES: 64;
+export declare const PAYLOAD_MAX: number;
+export declare const OVERHEAD_MAX: 114;
+/** Bytes an envelope adds; 0 for an invalid suite or unsigned 'none'. */
+export declare function overhead(suite: Suite, signed: boolean): number;
+
+/** What a header says; authentic only once open() returned it. */
+export interface Info {
+  suite: Suite;
+  signed: boolean;
+  /** Retained intent, from the header. */
+  retained: boolean;
+  keyId: number;
+  timestamp: number;
+  /** The signer id when signed. */
+  senderId: bigint;
+  /** epoch (high 32 bits) || counter (low 32). */
+  seq: bigint;
+  payloadLength: number;
+}
+
+/** Check the structure; nothing verified. Throws E2EError (not-e2e, malformed). */
+export declare function parse(envelope: Uint8Array): Info;
+
+export interface SealParams {
+  suite: Suite;
+  keyId?: number;
+  key?: Uint8Array;
+  signer?: Signer;
+  senderId: bigint | number;
+  seq: bigint | number;
+  timestamp?: number;
+  retained?: boolean;
+  /** 8 bytes, aead only. */
+  salt?: Uint8Array;
+}
+
+/** Every input given, the salt included (vectors, other implementations). */
+export declare function sealExplicit(p: SealParams, topic: string, payload: Payload): Uint8Array;
+
+export interface SenderOptions {
+  /** 0/absent: random. Ignored with a signer (its id is used). */
+  senderId?: bigint | number;
+  /** 0/absent: the current Unix time. MUST grow at each start. */
+  epoch?: number;
+  signer?: Signer;
+  /** Timestamps 0. */
+  noClock?: boolean;
+}
+
+export declare class Sender {
+  constructor(opts?: SenderOptions);
+  readonly id: bigint;
+  readonly nextSeq: bigint;
+  /** keyring null: signature only (needs a signer). retained: exactly when the PUBLISH has the retain flag. */
+  seal(keyring: Keyring | null, topic: string, payload: Payload, opts?: { retained?: boolean }): Uint8Array;
+}
+
+export interface ReceiverOptions {
+  keyring?: Keyring | null;
+  trust?: Trust | null;
+  requireEncryption?: boolean;
+  requireSignature?: boolean;
+  /** The subscriptions made ("$share/GROUP/" included); a topic matching none is not-subscribed. */
+  filters?: string | Iterable<string>;
+}
+
+export interface Message {
+  topic: string;
+  payload: Uint8Array;
+  info: Info;
+  /** Delivered by the broker as retained. */
+  retained: boolean;
+}
+
+/** No replay guard yet: opens as a C receiver without a guard. */
+export declare class Receiver {
+  constructor(opts?: ReceiverOptions);
+  keyring: Keyring | null;
+  trust: Trust | null;
+  requireEncryption: boolean;
+  requireSignature: boolean;
+  filters: string[];
+  /** Throws Rejected with the stable reason. retained: the broker delivered it with the retain flag. */
+  open(topic: Topic, envelope: Uint8Array, opts?: { retained?: boolean }): Message;
+}
+
+// ---- key files (text; src/node.js reads and writes files) ------------------
+
+export declare const KEYFILE_MAX: number;
+export declare const SIGNER_OPSLIMIT: 3;
+export declare const SIGNER_MEMLIMIT: 268435456;
+export declare const SIGNER_OPSLIMIT_MAX: 32;
+export declare const SIGNER_MEMLIMIT_MAX: 1073741824;
+
+export type KeyFileData = string | Uint8Array;
+export type Passphrase = string | Uint8Array;
+
+export interface SignerSaveOptions {
+  /** Argon2id passes (0/absent: 3). */
+  opslimit?: number;
+  /** Argon2id memory in bytes (0/absent: 256 MiB). */
+  memlimit?: number;
+  /** Fixed randomness, for tests only. */
+  salt?: Uint8Array;
+  nonce?: Uint8Array;
+}
+
+export declare function parseKeyring(data: KeyFileData): Keyring;
+export declare function serializeKeyring(keyring: Keyring): string;
+export declare function parseSigner(data: KeyFileData, passphrase?: Passphrase | null): Signer;
+export declare function inspectSigner(data: KeyFileData): {
+  id: bigint; publicKey: Uint8Array; encrypted: boolean; opslimit?: number; memlimit?: number;
+};
+export declare function serializeSigner(signer: Signer, passphrase?: Passphrase | null, opts?: SignerSaveOptions): string;
+export declare function parsePublicKey(data: KeyFileData): Uint8Array;
+export declare function serializePublicKey(publicKey: Uint8Array): string;
+export declare function parseTrust(data: KeyFileData): Trust;
+export declare function serializeTrust(trust: Trust): string;
+/** libsodium crypto_pwhash ARGON2ID13: t = opslimit, m = floor(memlimit / 1024) KiB, p = 1, 32 bytes. */
+export declare function deriveKey(passphrase: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number): Uint8Array;

@@ -1,0 +1,33 @@
+// Shared by the tests: where the tree is, and the vectors' receivers.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keyring, Receiver, Trust, fromHex } from '../src/index.js';
+
+export const HERE = dirname(fileURLToPath(import.meta.url));
+export const SRCDIR = process.env.top_srcdir || join(HERE, '..', '..', '..');
+export const BUILDDIR = process.env.top_builddir || join(SRCDIR, 'build');
+export const STRICT = process.env.LIBE2E_TEST_STRICT === '1';
+
+export function loadVectors(name = 'envelope-v1.json') {
+  return JSON.parse(readFileSync(join(SRCDIR, 'tests', 'vectors', name), 'utf8'));
+}
+
+/** A Receiver built from a vector's "receiver" object. */
+export function vectorReceiver(r) {
+  const keyring = new Keyring();
+  for (const k of r.keys) {
+    keyring.add({ id: parseInt(k.key_id, 16), suite: k.suite, state: k.state, key: fromHex(k.key) });
+  }
+  const trust = new Trust();
+  for (const s of r.signers) trust.add(fromHex(s.public_key), s.filters);
+  return new Receiver({
+    keyring, trust, requireEncryption: r.require_encryption, requireSignature: r.require_signature,
+  });
+}
+
+/** A prerequisite is missing: skip, or fail under LIBE2E_TEST_STRICT=1 (CI). */
+export function skipOrFail(t, why) {
+  if (STRICT) throw new Error(`prerequisite missing (LIBE2E_TEST_STRICT=1): ${why}`);
+  t.skip(why);
+}
