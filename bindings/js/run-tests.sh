@@ -24,7 +24,12 @@ echo "node $("$node" --version), npm $(npm --version)"
 lock=$here/package-lock.json
 stamp=$here/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ "$here/package.json" -nt "$stamp" ]; then
-	npm ci --prefix "$here" --no-audit --no-fund --prefer-offline || {
+	# npm's cache goes beside node_modules, not into $HOME (make check
+	# gives the tests a home of their own and fails if anything is left
+	# there; a user's ~/.npm is not ours to fill either).
+	npm_config_cache=$here/node_modules/.npm-cache \
+		npm_config_update_notifier=false \
+		npm ci --prefix "$here" --no-audit --no-fund --prefer-offline || {
 		echo "FAIL: npm ci could not install the pinned dependencies"
 		exit 1
 	}

@@ -47,6 +47,8 @@ const TABLE = [
   [-40, "E2E_ERR_NO_PRIMARY", "keyfile", "keyring file has no primary key"],
   [-41, "E2E_ERR_NOT_SUBSCRIBED", "not-subscribed", "topic matches none of the subscribed filters"],
   [-42, "E2E_ERR_WRITABLE", "permissions", "file is writable by others or owned by another user"],
+  [-43, "E2E_ERR_LOCKED", "locked", "file is locked by another sender"],
+  [-44, "E2E_ERR_UNSAFE_FILE", "unsafe-file", "file is a symbolic link or owned by another user"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */

@@ -84,7 +84,9 @@ test('e2e-pub through mosquitto to JS: aead, signed aead and signature-only, ret
     ['js/c2j/none', ['--sign', f.secret], 'none', true],
   ];
   for (const [i, [topic, args]] of cases.entries()) {
-    const r = await run(E2E_PUB, ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-r', '-m', `hello ${i}`, ...args]);
+    // --state in the test's directory: a signer's epoch file goes nowhere else.
+    const r = await run(E2E_PUB, ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-r', '-m', `hello ${i}`,
+      '--state', join(dir, `pub-${i}.state`), ...args]);
     assert.equal(r.code, 0, r.stderr);
   }
   const sub = await run(TOOLS.sub, ['-h', '127.0.0.1', '-p', String(port), '-t', 'js/c2j/#', '-C', String(cases.length),
