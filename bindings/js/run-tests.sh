@@ -12,6 +12,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 skip=77
 [ "${LIBE2E_TEST_STRICT:-0}" = 1 ] && skip=1
 node=${NODE:-node}
+# npm's cache and logs go beside node_modules, not into $HOME (make check
+# gives the tests a home of their own and fails if anything is left there;
+# a user's ~/.npm is not ours to fill either). Even "npm --version" logs.
+npm_config_cache=$here/node_modules/.npm-cache
+npm_config_update_notifier=false
+export npm_config_cache npm_config_update_notifier
 if ! command -v "$node" >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "SKIP: node or npm is not installed (scripts/install-deps.sh test installs them)"
 	exit $skip
@@ -24,12 +30,7 @@ echo "node $("$node" --version), npm $(npm --version)"
 lock=$here/package-lock.json
 stamp=$here/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ "$here/package.json" -nt "$stamp" ]; then
-	# npm's cache goes beside node_modules, not into $HOME (make check
-	# gives the tests a home of their own and fails if anything is left
-	# there; a user's ~/.npm is not ours to fill either).
-	npm_config_cache=$here/node_modules/.npm-cache \
-		npm_config_update_notifier=false \
-		npm ci --prefix "$here" --no-audit --no-fund --prefer-offline || {
+	npm ci --prefix "$here" --no-audit --no-fund --prefer-offline || {
 		echo "FAIL: npm ci could not install the pinned dependencies"
 		exit 1
 	}
