@@ -3,7 +3,9 @@
 # cmocka's "[  PASSED  ] N test(s)" / "[  FAILED  ] N test(s)" lines and
 # Python unittest's "Ran N tests" / "FAILED (failures=F, errors=E)", and
 # node --test's TAP totals "# pass N", "# fail N", "# cancelled N",
-# "# skipped N" (bindings/js).
+# "# skipped N" (bindings/js). A program that failed without a failed case
+# in its log (it stopped early: a crash, an install step, a timeout) counts
+# as one failure, so a failing run never reads "0 failed".
 #   scripts/test-summary.sh BUILDDIR... [LABEL]
 set -u
 dirs=""
@@ -16,7 +18,13 @@ for d in $dirs; do
 	logs="$logs $(find "$d" -name '*.log' ! -name test-suite.log ! -name config.log 2>/dev/null)"
 done
 # shellcheck disable=SC2086
-cat /dev/null $logs | awk -v label="$label" '
+awk -v label="$label" '
+function close_log() {
+	if (progfailed && fail + pyfail == fails_before) fail++
+	progfailed = 0; fails_before = fail + pyfail
+}
+FNR == 1 { close_log() }
+/^(FAIL|ERROR) .* \(exit status: [0-9]+\)$/ { progfailed = 1 }
 /^\[  PASSED  \] [0-9]+ test/ { pass += $4 }
 /^\[  FAILED  \] [0-9]+ test/ { fail += $4 }
 /^\[  SKIPPED \] [0-9]+ test/ { skip += $4 }
@@ -35,7 +43,8 @@ cat /dev/null $logs | awk -v label="$label" '
 /^# (fail|cancelled) [0-9]+$/ { fail += $3 }
 /^# skipped [0-9]+$/ { skip += $3 }
 END {
+	close_log()
 	p = pass + py - pyfail - pyskip; f = fail + pyfail; s = skip + pyskip
 	if (label != "") printf "%s: ", label
 	printf "%d passed, %d failed, %d skipped\n", p, f, s
-}'
+}' /dev/null $logs
