@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "longopt.h"
 #include "passphrase.h"
 
 /* Long-only options. */
@@ -776,7 +777,9 @@ static int check_config(struct cli_config *cfg)
 
 int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 {
-	int opt;
+	int opt, longindex;
+	const char *given;
+	char name[64];
 
 	memset(cfg, 0, sizeof *cfg);
 	cfg->tool = tool;
@@ -792,8 +795,23 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, short_options, long_options,
-				  NULL)) != -1) {
+	while ((longindex = -1, opt = getopt_long(argc, argv, short_options,
+						  long_options, &longindex)) !=
+	       -1) {
+		if (longindex >= 0 && opt != '?' && opt != ':' &&
+		    (given = cli_long_option_abbreviated(long_options, argv,
+							 longindex))) {
+			cli_err(cfg,
+				"unknown option %s (long options are not "
+				"abbreviated: did you mean --%s? see --help)",
+				given, long_options[longindex].name);
+			return CLI_EXIT_ERROR;
+		}
+		if (longindex >= 0)
+			snprintf(name, sizeof name, "--%s",
+				 long_options[longindex].name);
+		else
+			snprintf(name, sizeof name, "-%c", opt);
 		if (opt == OPT_HELP) {
 			usage(tool);
 			return CLI_EXIT_OK;
@@ -816,7 +834,7 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 		    (tool == CLI_SUB &&
 		     is_only(pub_only, pub_only_long, opt))) {
 			cli_err(cfg, "option %s is not for %s (see --help)",
-				argv[optind - 1], cfg->prog);
+				name, cfg->prog);
 			return CLI_EXIT_ERROR;
 		}
 		if (apply_option(cfg, opt, optarg)) {

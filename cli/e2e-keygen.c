@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "e2e.h"
+#include "longopt.h"
 #include "passphrase.h"
 
 #define PROG "e2e-keygen"
@@ -145,12 +146,24 @@ static void warn_unsafe_dir(const char *path)
 
 static int parse_options(int argc, char **argv, struct opts *o)
 {
-	int c;
+	int c, longindex;
+	const char *given;
 
 	memset(o, 0, sizeof *o);
 	optind = 3;
-	while ((c = getopt_long(argc, argv, "K:s:p:fh", long_options, NULL)) !=
+	while ((longindex = -1, c = getopt_long(argc, argv, "K:s:p:fh",
+						long_options, &longindex)) !=
 	       -1) {
+		if (longindex >= 0 && c != '?' && c != ':' &&
+		    (given = cli_long_option_abbreviated(long_options, argv,
+							 longindex))) {
+			fprintf(stderr,
+				PROG ": unknown option %s (long options are "
+				     "not abbreviated: did you mean --%s? see "
+				     "--help)\n",
+				given, long_options[longindex].name);
+			return -1;
+		}
 		switch (c) {
 		case 'K':
 			o->keyring = optarg, o->given |= OPT_KEYRING;

@@ -526,6 +526,40 @@ class Options(CliCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn(b"--no-such-option", r.stderr)
 
+    def usage_error(self, tool, *args):
+        r = subprocess.run([tool, *args], capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        return lines[0]
+
+    def test_long_options_are_never_abbreviated(self):
+        # getopt_long took "--remove-retained" as --remove-retained-stale
+        # (-R): e2e-sub ran, removed nothing, and exited 27 after -W.
+        self.assertEqual(
+            self.usage_error(SUB, "--remove-retained", "-t", "opt/a",
+                             "-K", self.keyring, "-W", "1"),
+            "e2e-sub: unknown option --remove-retained (long options are "
+            "not abbreviated: did you mean --remove-retained-stale? see "
+            "--help)")
+        self.assertIn("unknown option --keyr ",
+                      self.usage_error(PUB, "--keyr", self.keyring, "-t",
+                                       "opt/a", "-m", "x"))
+        self.assertIn("unknown option --max-a=5 ",
+                      self.usage_error(SUB, "--max-a=5", "-t", "opt/a",
+                                       "-K", self.keyring))
+
+    def test_an_option_of_the_other_tool_is_named_not_its_argument(self):
+        self.assertEqual(self.usage_error(PUB, "-C", "3", "-t", "opt/a"),
+                         "e2e-pub: option -C is not for e2e-pub "
+                         "(see --help)")
+        self.assertEqual(self.usage_error(PUB, "--count", "3", "-t", "a"),
+                         "e2e-pub: option --count is not for e2e-pub "
+                         "(see --help)")
+        self.assertEqual(self.usage_error(SUB, "-m", "x", "-t", "opt/a"),
+                         "e2e-sub: option -m is not for e2e-sub "
+                         "(see --help)")
+
     def test_pub_refuses_a_filter_as_topic(self):
         r = self.pub("-t", "opt/#", "-m", "x", expect=1)
         self.assertIn(b"topic filter", r.stderr)

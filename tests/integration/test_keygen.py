@@ -123,6 +123,13 @@ class Usage(KeygenCase):
         self.fails("keyring", "list", "-K", "x", "--suite", "mac",
                    message="keyring list does not take --suite")
 
+    def test_long_options_are_never_abbreviated(self):
+        self.fails("keyring", "init", "--keyr", "k",
+                   message=r"unknown option --keyr \(long options are not "
+                   r"abbreviated: did you mean --keyring\? see --help\)$",
+                   untouched=())
+        self.assertFalse(os.path.exists(self.path("k")))
+
     def test_required_option_missing_is_refused(self):
         self.fails("keyring", "init", message="keyring init needs -K")
 
