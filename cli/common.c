@@ -778,7 +778,6 @@ static int check_config(struct cli_config *cfg)
 int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 {
 	int opt, longindex;
-	const char *given;
 	char name[64];
 
 	memset(cfg, 0, sizeof *cfg);
@@ -799,14 +798,9 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool, int argc, char **argv)
 						  long_options, &longindex)) !=
 	       -1) {
 		if (longindex >= 0 && opt != '?' && opt != ':' &&
-		    (given = cli_long_option_abbreviated(long_options, argv,
-							 longindex))) {
-			cli_err(cfg,
-				"unknown option %s (long options are not "
-				"abbreviated: did you mean --%s? see --help)",
-				given, long_options[longindex].name);
+		    cli_long_option_check(cfg->prog, long_options, argv,
+					  longindex))
 			return CLI_EXIT_ERROR;
-		}
 		if (longindex >= 0)
 			snprintf(name, sizeof name, "--%s",
 				 long_options[longindex].name);

@@ -147,7 +147,6 @@ static void warn_unsafe_dir(const char *path)
 static int parse_options(int argc, char **argv, struct opts *o)
 {
 	int c, longindex;
-	const char *given;
 
 	memset(o, 0, sizeof *o);
 	optind = 3;
@@ -155,15 +154,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 						long_options, &longindex)) !=
 	       -1) {
 		if (longindex >= 0 && c != '?' && c != ':' &&
-		    (given = cli_long_option_abbreviated(long_options, argv,
-							 longindex))) {
-			fprintf(stderr,
-				PROG ": unknown option %s (long options are "
-				     "not abbreviated: did you mean --%s? see "
-				     "--help)\n",
-				given, long_options[longindex].name);
+		    cli_long_option_check(PROG, long_options, argv, longindex))
 			return -1;
-		}
 		switch (c) {
 		case 'K':
 			o->keyring = optarg, o->given |= OPT_KEYRING;

@@ -1,11 +1,13 @@
 /* Long options matched exactly (longopt.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "longopt.h"
 
-const char *cli_long_option_abbreviated(const struct option *opts, char **argv,
-					int longindex)
+/* NULL when the option was spelled out in full, else the element given. */
+static const char *abbreviated(const struct option *opts, char **argv,
+			       int longindex)
 {
 	const struct option *o = &opts[longindex];
 	const char *el, *name;
@@ -25,4 +27,18 @@ const char *cli_long_option_abbreviated(const struct option *opts, char **argv,
 	if (len == strlen(o->name) && strncmp(name, o->name, len) == 0)
 		return NULL;
 	return el;
+}
+
+int cli_long_option_check(const char *prog, const struct option *opts,
+			  char **argv, int longindex)
+{
+	const char *given = abbreviated(opts, argv, longindex);
+
+	if (given == NULL)
+		return 0;
+	fprintf(stderr,
+		"%s: unknown option %s (long options are not abbreviated: "
+		"did you mean --%s? see --help)\n",
+		prog, given, opts[longindex].name);
+	return -1;
 }

@@ -11,11 +11,12 @@
 
 /*
  * Call right after getopt_long() returned a long option (longindex >= 0),
- * before anything can change argv. NULL when the command line spelled the
- * option out in full; otherwise the element it gave (a prefix), for the
- * error message.
+ * before anything can change argv. 0 when the command line spelled the
+ * option out in full; otherwise -1, after one line on stderr:
+ * "PROG: unknown option --keyr (long options are not abbreviated: did you
+ * mean --keyring? see --help)".
  */
-const char *cli_long_option_abbreviated(const struct option *opts, char **argv,
-					int longindex);
+int cli_long_option_check(const char *prog, const struct option *opts,
+			  char **argv, int longindex);
 
 #endif
