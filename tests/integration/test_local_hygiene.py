@@ -149,6 +149,23 @@ class FilesOthersMayChange(HygieneCase):
         self.assertIn(b"trust file %s: file is writable by others"
                       % self.path("trust").encode(), r.stderr)
 
+    def test_sub_refuses_a_state_file_others_may_write(self):
+        # Whatever it holds: a state file others may write is refused
+        # before it is read, with the remedy, and e2e-sub does not start.
+        state = self.path("state")
+        with open(state, "w") as f:
+            f.write("libe2e-replay-state 2\n")
+        os.chmod(state, 0o666)
+        r = subprocess.run([SUB, *self.conn(), "-t", "hy/s", "-W", "1",
+                            "-K", self.keyring, "--state", state],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(
+            r.stderr.decode().splitlines(),
+            ["e2e-sub: state file %s: file is writable by others or owned "
+             "by another user; only you or root may own it and write it "
+             "(chmod go-w)" % state])
+
     def test_sub_warns_about_a_directory_others_may_write(self):
         shared = self.path("shared")
         os.mkdir(shared)
