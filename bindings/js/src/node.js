@@ -176,3 +176,25 @@ export function loadGuard(guard, path, opts) {
 export function saveGuard(guard, path) {
   writeKeyFile(path, guard.serialize(), 0o600);
 }
+
+/**
+ * State file hooks for E2ESubscriber ('libe2e/mqtt'), as e2e-sub --state:
+ * load() treats a missing file as a first start (false) and throws any
+ * other error (a corrupt file is never loaded partly: move it away);
+ * save() writes it atomically.
+ */
+export function stateFile(path) {
+  return {
+    path,
+    load(guard) {
+      try {
+        loadGuard(guard, path);
+        return true;
+      } catch (e) {
+        if (e.code === ERR.IO && e.syscallCode === 'ENOENT') return false;
+        throw e;
+      }
+    },
+    save(guard) { saveGuard(guard, path); },
+  };
+}
