@@ -44,6 +44,8 @@ export interface SubscriberOptions {
   trust?: Trust | null;
   requireEncryption?: boolean;
   requireSignature?: boolean;
+  /** Subscriptions made elsewhere (a persistent session's), taken as subscribe() takes its own. */
+  filters?: string | string[];
   /** A Guard, options for a new one (default: the defaults), or false: none. */
   guard?: Guard | GuardOptions | false;
   /** Loaded at once, saved at most once a second when changed and on close. */

@@ -62,8 +62,9 @@ export class E2ESubscriber {
     this.guard = guard;
     this.receiver = new Receiver({
       keyring: opts.keyring, trust: opts.trust, requireEncryption: opts.requireEncryption,
-      requireSignature: opts.requireSignature, guard,
+      requireSignature: opts.requireSignature, guard, filters: opts.filters,
     });
+    for (const flt of this.receiver.filters) filterCheck(flt);
     this.state = opts.state || null;
     if (this.state && !guard) fail(ERR.INVAL, 'state needs a guard');
     this.onMessage = opts.onMessage || (() => {});
