@@ -14,6 +14,11 @@ precision in JavaScript). Requests ("op"):
             filters, guard, messages: [{topic, envelope, retained}]}:
             [{payload, info}] or [{reason, error}] per message, one receiver
   save_signer {seed, path, passphrase?, opslimit, memlimit}
+  guard     {options, load?, steps: [guard-cases.json deliver/check
+            steps], save?}: the C guard (e2e_guard through the binding)
+            with options (e2e_guard_opts names), a state file loaded
+            first, the steps run, the state saved to save; answers
+            {results: [reason per step]}
   mqtt_sub  {port, filters, keyring?, trust?, count, timeout, state?}:
             subscribe through mosquitto on 127.0.0.1:port with paho
             (python3-paho-mqtt) and libe2e.mqtt.Subscriber, a default
@@ -110,6 +115,29 @@ def save_signer(req):
     return {"id": "%016x" % s.id}
 
 
+def guard(req):
+    opts = dict(req.get("options", {}))
+    g = e2e.Guard(**opts)
+    if req.get("load"):
+        g.load(req["load"])
+    out = []
+    for s in req["steps"]:
+        info = e2e.Info(e2e.Suite.AEAD,
+                        s["signed"], s["retained"], 1,
+                        int(s["sender"], 16), int(s["seq"], 16), s["ts"], 0)
+        retained = s["delivery"] == "retained"
+        try:
+            g.check(info, s["topic"], retained, s["now"])
+            if s["op"] == "deliver":
+                g.commit(info, s["topic"], retained, s["now"])
+            out.append("ok")
+        except e2e.Rejected as err:
+            out.append(err.reason)
+    if req.get("save"):
+        g.save(req["save"])
+    return {"results": out}
+
+
 def mqtt_sub(req, objs):
     import threading
     import time
@@ -166,6 +194,8 @@ def main():
     op = req["op"]
     if op == "save_signer":
         ans = save_signer(req)
+    elif op == "guard":
+        ans = guard(req)
     else:
         try:
             objs = load(req)
