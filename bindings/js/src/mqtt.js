@@ -34,7 +34,7 @@ export class E2EPublisher {
   publish(topic, payload, options = {}) {
     const env = this.sender.seal(this.keyring, topic, payload, { retained: Boolean(options.retain) });
     // MQTT.js writes any Uint8Array as the payload (mqtt-packet sizes a
-    // non-Buffer with Buffer.byteLength, which takes typed arrays).
+    // non-Buffer with byteLength, which takes typed arrays).
     return this.client.publishAsync(topic, env, options);
   }
 }
