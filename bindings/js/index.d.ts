@@ -22,7 +22,9 @@ export declare const ERR: Readonly<Record<string, number>> & {
   readonly DUPLICATE_KEY: -32; readonly TWO_PRIMARIES: -33; readonly EXISTS: -34; readonly NOT_FOUND: -35;
   readonly IS_PRIMARY: -36; readonly EMPTY: -37; readonly TRUNCATED: -38; readonly BASE64: -39;
   readonly NO_PRIMARY: -40; readonly NOT_SUBSCRIBED: -41; readonly WRITABLE: -42;
-  readonly LOCKED: -43; readonly UNSAFE_FILE: -44;
+  readonly LOCKED: -43; readonly UNSAFE_FILE: -44; readonly REPLAY: -16; readonly TOO_OLD: -17;
+  readonly FUTURE: -18; readonly NO_TIMESTAMP: -19; readonly STALE_RETAINED: -21; readonly TOO_LARGE: -4;
+  readonly STATE_CORRUPT: -27;
 };
 /** "E2E_ERR_BAD_TAG" for ERR.BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
 export declare function errName(code: number): string;
@@ -194,7 +196,66 @@ export declare class Sender {
   seal(keyring: Keyring | null, topic: string, payload: Payload, opts?: { retained?: boolean }): Uint8Array;
 }
 
+// ---- replay guard ----------------------------------------------------------
+
+/** e2e_guard_opts in camelCase. */
+export interface GuardOptions {
+  /** Positions per sender: a multiple of 64, 64..65536 (256). */
+  window?: number;
+  /** Tracked senders, 1..2^24 (4096); half is the signers' share. */
+  maxSenders?: number;
+  /** Tracked retained topics, 1..2^24 (4096). */
+  maxRetainedTopics?: number;
+  /** Seconds; 0: no age limit (300). */
+  maxAge?: number;
+  /** Seconds a timestamp may be ahead (30). */
+  maxSkew?: number;
+  /** Seconds a retained delivery may be old; 0: no limit (0). */
+  maxRetainedAge?: number;
+  /** Trust on first use for clockless senders (false). */
+  acceptNoClock?: boolean;
+}
+
+export declare const GUARD_DEFAULTS: Readonly<Required<GuardOptions>>;
+/** 1 GiB: larger state files are neither written nor read. */
+export declare const STATE_MAX_BYTES: number;
+
+/** A state file that does not load; line is 1-based, 0: the file as a whole. */
+export declare class StateFileError extends E2EError {
+  readonly line: number;
+}
+
+/** Header fields the guard reads (an Info does). */
+export interface GuardInfo {
+  senderId: bigint;
+  seq: bigint;
+  timestamp: number;
+  signed: boolean;
+  /** Retained intent. */
+  retained: boolean;
+}
+
+/** The replay guard of docs/ENVELOPE.md section 7, as the C library's. */
+export declare class Guard {
+  constructor(opts?: GuardOptions);
+  readonly options: Readonly<Required<GuardOptions>>;
+  readonly senderCount: number;
+  readonly topicCount: number;
+  /** ERR.OK (0) or REPLAY, TOO_OLD, FUTURE, NO_TIMESTAMP, NOT_RETAINED, STALE_RETAINED; changes nothing. */
+  check(info: GuardInfo, topic: Topic, opts?: { retained?: boolean; now?: number }): number;
+  /** Record an accepted message (after check and full verification). */
+  commit(info: GuardInfo, topic: Topic, opts?: { retained?: boolean; now?: number }): void;
+  /** The state file (docs/REPLAY-STATE.md, version 2). */
+  serialize(): string;
+  /** Replace the state with a state file's (versions 1, 2); StateFileError, guard unchanged. */
+  load(data: string | Uint8Array, opts?: { now?: number }): void;
+}
+
 export interface ReceiverOptions {
+  /** Replay and freshness checks; null/absent: none. */
+  guard?: Guard | null;
+  /** Unix seconds for the guard; 0/absent: the system clock at each open. */
+  now?: number;
   keyring?: Keyring | null;
   trust?: Trust | null;
   requireEncryption?: boolean;
@@ -211,16 +272,18 @@ export interface Message {
   retained: boolean;
 }
 
-/** No replay guard yet: opens as a C receiver without a guard. */
+/** Opens in the order of docs/ENVELOPE.md section 6, the guard's steps included. */
 export declare class Receiver {
   constructor(opts?: ReceiverOptions);
+  guard: Guard | null;
+  now: number;
   keyring: Keyring | null;
   trust: Trust | null;
   requireEncryption: boolean;
   requireSignature: boolean;
   filters: string[];
   /** Throws Rejected with the stable reason. retained: the broker delivered it with the retain flag. */
-  open(topic: Topic, envelope: Uint8Array, opts?: { retained?: boolean }): Message;
+  open(topic: Topic, envelope: Uint8Array, opts?: { retained?: boolean; now?: number }): Message;
 }
 
 // ---- key files (text; src/node.js reads and writes files) ------------------

@@ -1,5 +1,6 @@
 // libe2e/node: key files on disk (Node only), with the C library's checks.
-import type { Keyring, Passphrase, Signer, SignerSaveOptions, Trust } from './index.js';
+import type { Guard, Keyring, Passphrase, Signer, SignerSaveOptions, Trust } from './index.js';
+import type { StateHooks } from './mqtt.js';
 
 export interface SaveOptions {
   /** Create the file; ERR.EXISTS when it exists. Otherwise replace atomically. */
@@ -21,3 +22,9 @@ export declare function saveSigner(signer: Signer, path: string, passphrase?: Pa
   opts?: SignerSaveOptions & SaveOptions): void;
 export declare function savePublicKey(publicKey: Uint8Array, path: string, opts?: SaveOptions): void;
 export declare function saveTrust(trust: Trust, path: string, opts?: SaveOptions): void;
+/** e2e_guard_load: ERR.IO (syscallCode 'ENOENT' when missing), ERR.WRITABLE, StateFileError(ERR.STATE_CORRUPT, line). */
+export declare function loadGuard(guard: Guard, path: string, opts?: { now?: number }): void;
+/** e2e_guard_save: atomically, mode 0600. */
+export declare function saveGuard(guard: Guard, path: string): void;
+/** e2e-sub --state for E2ESubscriber: a missing file is a first start. */
+export declare function stateFile(path: string): StateHooks & { readonly path: string };

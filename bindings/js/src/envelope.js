@@ -8,6 +8,7 @@ import { ERR, E2EError, Rejected, fail } from './errors.js';
 import { concat, isBytes, load32, load64, u16, u32, u64, wipe, U64_MAX } from './bytes.js';
 import { topicBytes, subscriptionMatches } from './topic.js';
 import { KEYBYTES, SUITES, SUITE, fixedBytes, u32Value, u64Value, verifySignature } from './keys.js';
+import { Guard } from './guard.js';
 
 export const MAGIC_V1 = 0xfd;
 export const HEADER_BYTES = 26;
@@ -216,11 +217,10 @@ export class Sender {
  * signature-only envelopes), trust (null: no signed one), requireEncryption,
  * requireSignature, filters (the subscriptions made, "$share/GROUP/"
  * prefixes included: a topic that matches none is refused as
- * not-subscribed before anything else; empty/absent: no check)}.
- *
- * There is no replay guard in this version of the JS package: every
- * envelope is opened as by a C receiver without a guard (no replay, no
- * freshness checks).
+ * not-subscribed before anything else; empty/absent: no check), guard (a
+ * Guard: replay and freshness checks, updated by every accepted message;
+ * null/absent: none, as a C receiver without a guard), now (Unix seconds
+ * for the guard; 0/absent: the system clock at each open)}.
  */
 export class Receiver {
   constructor(opts = {}) {
@@ -230,7 +230,9 @@ export class Receiver {
     this.requireSignature = Boolean(opts.requireSignature);
     const f = opts.filters;
     this.filters = typeof f === 'string' ? [f] : f ? Array.from(f) : [];
-    if (opts.guard) fail(ERR.INVAL, 'the replay guard is not implemented in the JS package yet');
+    if (opts.guard != null && !(opts.guard instanceof Guard)) fail(ERR.INVAL, 'guard must be a Guard');
+    this.guard = opts.guard || null;
+    this.now = opts.now ? u32Value(opts.now, 'now') : 0;
   }
 
   /**
@@ -239,7 +241,7 @@ export class Receiver {
    * Returns {topic, payload, info, retained}; throws Rejected (reason) when
    * the message is refused, E2EError for an API misuse.
    */
-  open(topic, envelope, { retained = false } = {}) {
+  open(topic, envelope, { retained = false, now } = {}) {
     if (!isBytes(envelope)) fail(ERR.INVAL, 'envelope must be a Uint8Array');
     const topicText = typeof topic === 'string' ? topic : safeText(topic);
     let info = null;
@@ -274,7 +276,12 @@ export class Receiver {
       signerPk = e.publicKey;
     }
     if (retained && !info.retained) reject(ERR.NOT_RETAINED);
-    // 4-5. Replay pre-check and time window: no guard in this version.
+    // 4-5. Replay pre-check and time window.
+    const clock = now || this.now || Math.floor(Date.now() / 1000);
+    if (this.guard) {
+      const rc = this.guard.check(info, topicText, { retained, now: clock });
+      if (rc !== ERR.OK) reject(rc);
+    }
     // 6. Tag, 7. signature.
     const hlen = headerLen(info.suite);
     const sigLen = info.signed ? SIG_BYTES : 0;
@@ -305,7 +312,8 @@ export class Receiver {
       wipe(payload);
       reject(ERR.UNSIGNED);
     }
-    // 8. Deliver.
+    // 8. Only now: update the guard, and deliver.
+    if (this.guard) this.guard.commit(info, topicText, { retained, now: clock });
     if (payload === null) payload = Uint8Array.from(envelope.subarray(hlen, hlen + info.payloadLength));
     return { topic: topicText, payload, info, retained: Boolean(retained) };
   }

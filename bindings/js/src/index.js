@@ -8,6 +8,7 @@ export {
   MAGIC_V1, HEADER_BYTES, SALT_BYTES, TAG_BYTES, SIG_BYTES, PAYLOAD_MAX, OVERHEAD_MAX,
   overhead, parse, sealExplicit, Sender, Receiver,
 } from './envelope.js';
+export { Guard, GUARD_DEFAULTS, StateFileError, STATE_MAX_BYTES } from './guard.js';
 export {
   KeyFileError, KEYFILE_MAX, SIGNER_OPSLIMIT, SIGNER_MEMLIMIT, SIGNER_OPSLIMIT_MAX, SIGNER_MEMLIMIT_MAX,
   parseKeyring, serializeKeyring, parseSigner, inspectSigner, serializeSigner, parsePublicKey,

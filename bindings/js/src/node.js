@@ -8,6 +8,7 @@ import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readSyn
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from '@noble/hashes/utils';
 import { ERR } from './errors.js';
+import { StateFileError, STATE_MAX_BYTES } from './guard.js';
 import { toHex } from './bytes.js';
 import {
   KEYFILE_MAX, KeyFileError, parseKeyring, parsePublicKey, parseSigner, parseTrust, inspectSigner,
@@ -21,11 +22,16 @@ function ownerOk(st) {
 
 /** The bytes of a key file, with the C library's checks. */
 export function readKeyFile(path, secret) {
+  return readChecked(path, secret, KEYFILE_MAX, (code, detail) => new KeyFileError(code, 0, detail));
+}
+
+/** A file the library loads: regular, not writable by others, owned by us or root, at most max bytes. */
+function readChecked(path, secret, max, error) {
   let fd;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
   } catch (e) {
-    const err = new KeyFileError(ERR.IO, 0, `${path}: ${e.message}`);
+    const err = error(ERR.IO, `${path}: ${e.message}`);
     err.cause = e;
     err.errno = e.errno;
     err.syscallCode = e.code;
@@ -33,11 +39,11 @@ export function readKeyFile(path, secret) {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new KeyFileError(ERR.IO, 0, `${path}: not a regular file`);
-    if (secret && (st.mode & 0o077) !== 0) throw new KeyFileError(ERR.PERMISSIONS, 0, path);
-    if ((st.mode & 0o022) !== 0 || !ownerOk(st)) throw new KeyFileError(ERR.WRITABLE, 0, path);
-    if (st.size === 0) throw new KeyFileError(ERR.EMPTY, 0, path);
-    if (st.size > KEYFILE_MAX) throw new KeyFileError(ERR.IO, 0, `${path}: larger than 4 MiB`);
+    if (!st.isFile()) throw error(ERR.IO, `${path}: not a regular file`);
+    if (secret && (st.mode & 0o077) !== 0) throw error(ERR.PERMISSIONS, path);
+    if ((st.mode & 0o022) !== 0 || !ownerOk(st)) throw error(ERR.WRITABLE, path);
+    if (st.size === 0) throw error(ERR.EMPTY, path);
+    if (st.size > max) throw error(ERR.IO, `${path}: larger than ${max} bytes`);
     const buf = new Uint8Array(st.size);
     let got = 0;
     while (got < buf.length) {
@@ -45,7 +51,7 @@ export function readKeyFile(path, secret) {
       if (n <= 0) break;
       got += n;
     }
-    if (got === 0) throw new KeyFileError(ERR.EMPTY, 0, path);
+    if (got === 0) throw error(ERR.EMPTY, path);
     return buf.subarray(0, got);
   } finally {
     closeSync(fd);
@@ -142,4 +148,53 @@ export function savePublicKey(publicKey, path, opts) {
 
 export function saveTrust(trust, path, opts) {
   writeKeyFile(path, serializeTrust(trust), 0o644, opts);
+}
+
+/**
+ * Replace guard's state with the state file's (e2e_guard_load): ERR.IO
+ * (errno, syscallCode 'ENOENT' for a missing file: a first start),
+ * ERR.WRITABLE (group or others may write it, or another user owns it),
+ * ERR.STATE_CORRUPT with line (0: empty); on error the guard is unchanged.
+ */
+export function loadGuard(guard, path, opts) {
+  let b;
+  try {
+    b = readChecked(path, false, STATE_MAX_BYTES, (code, detail) => new StateFileError(code, 0, detail));
+  } catch (e) {
+    if (e.code === ERR.EMPTY) throw new StateFileError(ERR.STATE_CORRUPT, 0, `${path}: the file is empty`);
+    throw e;
+  }
+  try {
+    guard.load(b, opts);
+  } catch (e) {
+    if (e instanceof StateFileError) e.message = `${e.message}: ${path}`;
+    throw e;
+  }
+}
+
+/** Save guard's state atomically, mode 0600 (e2e_guard_save). */
+export function saveGuard(guard, path) {
+  writeKeyFile(path, guard.serialize(), 0o600);
+}
+
+/**
+ * State file hooks for E2ESubscriber ('libe2e/mqtt'), as e2e-sub --state:
+ * load() treats a missing file as a first start (false) and throws any
+ * other error (a corrupt file is never loaded partly: move it away);
+ * save() writes it atomically.
+ */
+export function stateFile(path) {
+  return {
+    path,
+    load(guard) {
+      try {
+        loadGuard(guard, path);
+        return true;
+      } catch (e) {
+        if (e.code === ERR.IO && e.syscallCode === 'ENOENT') return false;
+        throw e;
+      }
+    },
+    save(guard) { saveGuard(guard, path); },
+  };
 }

@@ -23,4 +23,8 @@ test('the dependencies are pinned to exact versions that support Node 18', () =>
   const pkg = JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8'));
   assert.deepEqual(pkg.dependencies, { '@noble/ciphers': '1.3.0', '@noble/curves': '1.9.7', '@noble/hashes': '1.8.0' });
   assert.equal(pkg.engines.node, '>=18');
+  // MQTT.js only for 'libe2e/mqtt', which wraps the caller's client: an
+  // optional peer, pinned for the tests (5.x supports Node >= 16).
+  assert.deepEqual(pkg.devDependencies, { mqtt: '5.16.0' });
+  assert.deepEqual(pkg.peerDependenciesMeta, { mqtt: { optional: true } });
 });

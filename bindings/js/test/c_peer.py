@@ -14,6 +14,18 @@ precision in JavaScript). Requests ("op"):
             filters, guard, messages: [{topic, envelope, retained}]}:
             [{payload, info}] or [{reason, error}] per message, one receiver
   save_signer {seed, path, passphrase?, opslimit, memlimit}
+  guard     {options, load?, steps: [guard-cases.json deliver/check
+            steps], save?}: the C guard (e2e_guard through the binding)
+            with options (e2e_guard_opts names), a state file loaded
+            first, the steps run, the state saved to save; answers
+            {results: [reason per step]}
+  mqtt_sub  {port, filters, keyring?, trust?, count, timeout, state?}:
+            subscribe through mosquitto on 127.0.0.1:port with paho
+            (python3-paho-mqtt) and libe2e.mqtt.Subscriber, a default
+            guard (state: its state file); {ready} goes to stderr once
+            subscribed; answers {accepted: [{topic, payload, retained,
+            info}], rejected: [{topic, reason}]} after count accepted
+            ones or timeout seconds
 Exit status 0, or 2 with the error on stderr for a malformed request; a
 load error is an answer {"load_error": name, "reason", "line"}.
 """
@@ -103,11 +115,87 @@ def save_signer(req):
     return {"id": "%016x" % s.id}
 
 
+def guard(req):
+    opts = dict(req.get("options", {}))
+    g = e2e.Guard(**opts)
+    if req.get("load"):
+        g.load(req["load"])
+    out = []
+    for s in req["steps"]:
+        info = e2e.Info(e2e.Suite.AEAD,
+                        s["signed"], s["retained"], 1,
+                        int(s["sender"], 16), int(s["seq"], 16), s["ts"], 0)
+        retained = s["delivery"] == "retained"
+        try:
+            g.check(info, s["topic"], retained, s["now"])
+            if s["op"] == "deliver":
+                g.commit(info, s["topic"], retained, s["now"])
+            out.append("ok")
+        except e2e.Rejected as err:
+            out.append(err.reason)
+    if req.get("save"):
+        g.save(req["save"])
+    return {"results": out}
+
+
+def mqtt_sub(req, objs):
+    import threading
+    import time
+
+    import libe2e.mqtt
+    import paho.mqtt.client as paho
+
+    out = {"accepted": [], "rejected": []}
+    done = threading.Event()
+    subscribed = threading.Event()
+
+    def accept(msg):
+        out["accepted"].append({"topic": msg.topic,
+                                "payload": msg.payload.hex(),
+                                "retained": msg.retained,
+                                "info": info_json(msg.info)})
+        if len(out["accepted"]) >= req["count"]:
+            done.set()
+
+    def reject(err, m):
+        out["rejected"].append({"topic": err.topic, "reason": err.reason})
+
+    r = e2e.Receiver(objs.get("keyring"), objs.get("trust"), e2e.Guard())
+    sub = libe2e.mqtt.Subscriber(r, accept, reject, state=req.get("state"))
+    client = paho.Client(client_id="c-peer-%d" % os.getpid(),
+                         clean_session=True)
+    client.on_message = sub
+    acks = []
+
+    def on_subscribe(*a):
+        acks.append(1)
+        if len(acks) == len(req["filters"]):
+            subscribed.set()
+
+    client.on_subscribe = on_subscribe
+    client.connect("127.0.0.1", req["port"])
+    client.loop_start()
+    for f in req["filters"]:
+        sub.subscribe(client, f, qos=1)
+    if subscribed.wait(10):
+        sys.stderr.write("ready\n")
+        sys.stderr.flush()
+    deadline = time.monotonic() + req["timeout"]
+    while not done.is_set() and time.monotonic() < deadline:
+        done.wait(0.05)
+    client.disconnect()
+    client.loop_stop()
+    sub.close()
+    return out
+
+
 def main():
     req = json.load(sys.stdin)
     op = req["op"]
     if op == "save_signer":
         ans = save_signer(req)
+    elif op == "guard":
+        ans = guard(req)
     else:
         try:
             objs = load(req)
@@ -115,7 +203,8 @@ def main():
             json.dump({"load_error": err.name, "reason": err.reason,
                        "line": getattr(err, "bad_line", None)}, sys.stdout)
             return 0
-        ans = {"describe": describe, "seal": seal, "open": open_}[op](
+        ans = {"describe": describe, "seal": seal, "open": open_,
+               "mqtt_sub": mqtt_sub}[op](
             req, objs)
     json.dump(ans, sys.stdout)
     return 0

@@ -1,4 +1,5 @@
 // Shared by the tests: where the tree is, and the vectors' receivers.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,4 +31,14 @@ export function vectorReceiver(r) {
 export function skipOrFail(t, why) {
   if (STRICT) throw new Error(`prerequisite missing (LIBE2E_TEST_STRICT=1): ${why}`);
   t.skip(why);
+}
+
+/** One request to test/c_peer.py: the C library through the Python binding. */
+export function peer(req) {
+  const out = execFileSync('/usr/bin/python3', [join(HERE, 'c_peer.py')], {
+    input: JSON.stringify(req),
+    env: { ...process.env, top_srcdir: SRCDIR, LIBE2E_BUILDDIR: BUILDDIR },
+    timeout: 60000,
+  });
+  return JSON.parse(out.toString());
 }

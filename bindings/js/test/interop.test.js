@@ -16,23 +16,13 @@ import {
   inspectSignerFile, loadKeyring, loadPublicKey, loadSigner, loadTrust, saveKeyring, savePublicKey,
   saveSigner, saveTrust,
 } from '../src/node.js';
-import { BUILDDIR, HERE, SRCDIR, skipOrFail } from './helpers.js';
+import { BUILDDIR, peer, skipOrFail } from './helpers.js';
 
 const KEYGEN = join(BUILDDIR, 'cli', 'e2e-keygen');
 const PYTHON = '/usr/bin/python3';
-const PEER = join(HERE, 'c_peer.py');
 const TOPIC = 'interop/line1/temp';
 let dir;
 let missing = null;
-
-function peer(req) {
-  const out = execFileSync(PYTHON, [PEER], {
-    input: JSON.stringify(req),
-    env: { ...process.env, top_srcdir: SRCDIR, LIBE2E_BUILDDIR: BUILDDIR },
-    timeout: 60000,
-  });
-  return JSON.parse(out.toString());
-}
 
 function keygen(...args) {
   return execFileSync(KEYGEN, args, { timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();

@@ -1,142 +1,319 @@
-// Through a real mosquitto (its own config, a free loopback port, stopped
-// by PID): envelopes published by e2e-pub reach JS as the broker delivers
-// them (captured raw by mosquitto_sub) and open there; envelopes sealed by
-// JS and published raw by mosquitto_pub are opened by e2e-sub, which also
-// refuses a forged one with the reason JS gives. Retained publications make
-// the order of publisher and subscriber irrelevant (no race to subscribe),
-// and so exercise the retained path (retained intent, delivered retained).
+// Interop through a real mosquitto (test/broker.js: its own config, a free
+// loopback port, stopped by PID), both ways: e2e-pub publishes and the JS
+// subscriber (libe2e/mqtt over MQTT.js) opens; the JS publisher publishes
+// and e2e-sub and the Python binding (libe2e.mqtt over paho, through
+// test/c_peer.py) open. Every mode, signed, retained, keys rotated by
+// e2e-keygen, and a replay-state file handed from a JS subscriber to
+// e2e-sub and back without a replay getting through.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Receiver, Rejected, Sender, fromHex, toHex } from '../src/index.js';
-import { loadKeyring, loadSigner, loadTrust } from '../src/node.js';
-import { BUILDDIR, skipOrFail } from './helpers.js';
+import mqtt from 'mqtt';
+import { Guard, toHex } from '../src/index.js';
+import { E2EPublisher, E2ESubscriber } from '../src/mqtt.js';
+import { loadKeyring, loadSigner, loadTrust, saveKeyring, stateFile } from '../src/node.js';
+import { BUILDDIR, HERE, SRCDIR, skipOrFail } from './helpers.js';
+import { PYTHON, TOOLS, missingTools, run, startBroker, waitFor } from './broker.js';
 
-const MOSQUITTO = process.env.MOSQUITTO || '/usr/sbin/mosquitto';
-const TOOLS = { pub: '/usr/bin/mosquitto_pub', sub: '/usr/bin/mosquitto_sub' };
-const KEYGEN = join(BUILDDIR, 'cli', 'e2e-keygen');
-const E2E_PUB = join(BUILDDIR, 'cli', 'e2e-pub');
-const E2E_SUB = join(BUILDDIR, 'cli', 'e2e-sub');
+const text = (b) => new TextDecoder().decode(b);
 let dir;
 let broker = null;
-let port = 0;
-let missing = null;
+let missing = missingTools();
 let f = null;
+let macId = 0;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-function canConnect(p) {
-  return new Promise((resolve) => {
-    const c = createConnection({ port: p, host: '127.0.0.1' });
-    c.on('connect', () => { c.destroy(); resolve(true); });
-    c.on('error', () => resolve(false));
-  });
-}
-
-function run(file, args, timeout = 20000) {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const kg = async (...a) => {
+  const r = await run(TOOLS.keygen, a);
+  assert.equal(r.code, 0, `e2e-keygen ${a.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+};
 
 before(async () => {
-  for (const p of [MOSQUITTO, TOOLS.pub, TOOLS.sub, KEYGEN, E2E_PUB, E2E_SUB]) {
-    if (!existsSync(p)) { missing = `${p} is missing (build the tree; scripts/install-deps.sh test)`; return; }
-  }
+  if (missing) return;
   dir = mkdtempSync(join(tmpdir(), 'e2e-js-mqtt-'));
-  port = await freePort();
-  writeFileSync(join(dir, 'mosquitto.conf'),
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-  broker = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  broker.stderr.on('data', (d) => { log += d; });
-  for (let i = 0; i < 100 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!(await canConnect(port))) { missing = `mosquitto did not start on port ${port}: ${log}`; return; }
-  const kg = (...a) => execFileSync(KEYGEN, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-  f = { ring: join(dir, 'ring'), secret: join(dir, 'signer.key'), pub: join(dir, 'signer.pub'), trust: join(dir, 'trust') };
-  kg('keyring', 'init', '-K', f.ring);
-  kg('signer', 'new', '-s', f.secret, '-p', f.pub, '--no-passphrase');
-  kg('trust', 'add', '--trust', f.trust, '-p', f.pub, '--topics', 'js/#');
+  broker = await startBroker(dir);
+  f = {
+    ring: join(dir, 'ring'), macRing: join(dir, 'mac.ring'), secret: join(dir, 'signer.key'),
+    pub: join(dir, 'signer.pub'), trust: join(dir, 'trust'),
+  };
+  await kg('keyring', 'init', '-K', f.ring);
+  await kg('keyring', 'add', '-K', f.ring, '--suite', 'mac');
+  await kg('signer', 'new', '-s', f.secret, '-p', f.pub, '--no-passphrase');
+  await kg('trust', 'add', '--trust', f.trust, '-p', f.pub, '--topics', 'js/#');
+  // The same keys with the mac key primary, written by JS, for mac mode.
+  const ring = loadKeyring(f.ring);
+  macId = ring.list().find((k) => k.suite === 'mac').id;
+  ring.setState(macId, 'primary');
+  saveKeyring(ring, f.macRing);
 });
 
-after(() => {
-  if (broker && broker.exitCode === null) broker.kill('SIGTERM');
+after(async () => {
+  if (broker) await broker.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('e2e-pub through mosquitto to JS: aead, signed aead and signature-only, retained', async (t) => {
-  if (missing) return skipOrFail(t, missing);
-  const cases = [
-    ['js/c2j/aead', ['-K', f.ring], 'aead', false],
-    ['js/c2j/signed', ['-K', f.ring, '--sign', f.secret], 'aead', true],
-    ['js/c2j/none', ['--sign', f.secret], 'none', true],
-  ];
-  for (const [i, [topic, args]] of cases.entries()) {
-    // --state in the test's directory: a signer's epoch file goes nowhere else.
-    const r = await run(E2E_PUB, ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-r', '-m', `hello ${i}`,
-      '--state', join(dir, `pub-${i}.state`), ...args]);
-    assert.equal(r.code, 0, r.stderr);
-  }
-  const sub = await run(TOOLS.sub, ['-h', '127.0.0.1', '-p', String(port), '-t', 'js/c2j/#', '-C', String(cases.length),
-    '-W', '10', '-F', '%r %t %x']);
-  assert.equal(sub.code, 0, sub.stderr);
-  const got = new Map(sub.stdout.trim().split('\n').map((l) => { const [ret, topic, hex] = l.split(' '); return [topic, { ret, hex }]; }));
-  const receiver = new Receiver({ keyring: loadKeyring(f.ring), trust: loadTrust(f.trust), filters: ['js/#'] });
-  cases.forEach(([topic, , suite, signed], i) => {
-    const m = got.get(topic);
-    assert.ok(m, `${topic} not delivered: ${sub.stdout}`);
-    assert.equal(m.ret, '1');
-    const msg = receiver.open(topic, fromHex(m.hex), { retained: true });
-    assert.equal(new TextDecoder().decode(msg.payload), `hello ${i}`);
-    assert.equal(msg.info.suite, suite);
-    assert.equal(msg.info.signed, signed);
-    assert.equal(msg.info.retained, true);
-    assert.throws(() => receiver.open('js/c2j/moved', fromHex(m.hex), { retained: true }), (e) => e instanceof Rejected &&
-      e.reason === (signed && suite === 'none' ? 'bad-signature' : 'bad-tag'));
+/** A connected MQTT.js client (closed by the caller). */
+async function connect(opts = {}) {
+  return mqtt.connectAsync(broker.url, { reconnectPeriod: 0, connectTimeout: 10000, ...opts });
+}
+
+/** A JS subscriber on filter collecting accepted and rejected messages. */
+async function jsSubscriber(filter, opts = {}) {
+  const client = await connect();
+  const got = { accepted: [], rejected: [], duplicates: [] };
+  const sub = new E2ESubscriber(client, {
+    keyring: loadKeyring(f.ring), trust: loadTrust(f.trust), ...opts,
+    onMessage: (m) => got.accepted.push(m),
+    onRejected: (e) => got.rejected.push(e),
+    onDuplicate: (i) => got.duplicates.push(i),
   });
+  await sub.subscribe(filter, { qos: 1 });
+  return { client, sub, got, close: async () => { sub.close(); await client.endAsync(); } };
+}
+
+// [name, e2e-pub arguments, suite, signed]
+const MODES = () => [
+  ['aead', ['-K', f.ring], 'aead', false],
+  ['mac', ['-K', f.macRing], 'mac', false],
+  ['aead-signed', ['-K', f.ring, '--sign', f.secret], 'aead', true],
+  ['mac-signed', ['-K', f.macRing, '--sign', f.secret], 'mac', true],
+  ['none-signed', ['--sign', f.secret], 'none', true],
+];
+
+function e2ePub(topic, message, args, extra = []) {
+  // --state in the test's directory: a signer's epoch file goes nowhere else.
+  return run(TOOLS.pub, ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', '-t', topic, '-m', message,
+    '--state', join(dir, `pub-${topic.replace(/\//g, '_')}.state`), ...args, ...extra]);
+}
+
+/** e2e-sub running until it exits; resolves once it has subscribed. */
+async function e2eSub(args) {
+  const child = spawn(TOOLS.sub, ['-h', '127.0.0.1', '-p', String(broker.port), '-d', '-F', '%t %p', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => { out.stdout += d; });
+  child.stderr.on('data', (d) => { out.stderr += d; });
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  await waitFor(() => /subscribed/.test(out.stderr) || child.exitCode !== null, 10000, 'e2e-sub to subscribe');
+  return { out, exited };
+}
+
+/** test/c_peer.py mqtt_sub: the Python binding's subscriber; resolves once subscribed. */
+async function pythonSubscriber(req) {
+  const child = spawn(PYTHON, ['-B', join(HERE, 'c_peer.py')], {
+    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, top_srcdir: SRCDIR, LIBE2E_BUILDDIR: BUILDDIR },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  child.stdin.end(JSON.stringify({ op: 'mqtt_sub', port: broker.port, ...req }));
+  await waitFor(() => /ready/.test(stderr) || child.exitCode !== null, 15000, 'the Python subscriber');
+  return { result: async () => { const code = await exited; assert.equal(code, 0, stderr); return JSON.parse(stdout); } };
+}
+
+test('e2e-pub to the JS subscriber through mosquitto: every mode, signed and unsigned', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  const s = await jsSubscriber('js/c2j/live/#');
+  try {
+    for (const [name, args] of MODES()) {
+      const r = await e2ePub(`js/c2j/live/${name}`, `hello ${name}`, args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await waitFor(() => s.got.accepted.length === MODES().length, 10000, 'every mode');
+    assert.deepEqual(s.got.rejected, []);
+    for (const [name, , suite, signed] of MODES()) {
+      const m = s.got.accepted.find((x) => x.topic === `js/c2j/live/${name}`);
+      assert.ok(m, name);
+      assert.equal(text(m.payload), `hello ${name}`);
+      assert.equal(m.info.suite, suite, name);
+      assert.equal(m.info.signed, signed, name);
+      assert.equal(m.retained, false);
+    }
+  } finally {
+    await s.close();
+  }
 });
 
-test('JS through mosquitto to e2e-sub: accepted ones printed, a forged one refused with the reason JS gives', async (t) => {
+test('e2e-pub retained to the JS subscriber: delivered as retained, opened on the retained path', async (t) => {
   if (missing) return skipOrFail(t, missing);
-  const kr = loadKeyring(f.ring);
-  const signer = loadSigner(f.secret);
-  const plain = new Sender();
-  const signed = new Sender({ signer });
-  const msgs = [
-    ['js/j2c/aead', plain.seal(kr, 'js/j2c/aead', 'from js 0', { retained: true })],
-    ['js/j2c/signed', signed.seal(kr, 'js/j2c/signed', 'from js 1', { retained: true })],
-    ['js/j2c/none', signed.seal(null, 'js/j2c/none', 'from js 2', { retained: true })],
-    // Sealed for another topic: the broker "moves" it.
-    ['js/j2c/forged', plain.seal(kr, 'js/j2c/elsewhere', 'forged', { retained: true })],
-  ];
-  for (const [topic, env] of msgs) {
-    const p = join(dir, topic.replace(/\//g, '_'));
-    writeFileSync(p, env);
-    const r = await run(TOOLS.pub, ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-r', '-f', p]);
+  for (const [name, args] of MODES()) {
+    const r = await e2ePub(`js/c2j/ret/${name}`, `kept ${name}`, args, ['-r']);
     assert.equal(r.code, 0, r.stderr);
   }
-  const sub = await run(E2E_SUB, ['-h', '127.0.0.1', '-p', String(port), '-t', 'js/j2c/#', '-K', f.ring, '--trust', f.trust,
-    '-W', '2', '-F', '%t %p']);
-  // No -C: the broker may deliver the retained messages in any order, so
-  // e2e-sub runs until -W ends it (exit code 27) with every one seen.
-  assert.equal(sub.code, 27, `${sub.stdout}\n${sub.stderr}`);
-  const lines = sub.stdout.trim().split('\n').sort();
-  assert.deepEqual(lines, ['js/j2c/aead from js 0', 'js/j2c/none from js 2', 'js/j2c/signed from js 1']);
-  assert.match(sub.stderr, /e2e-sub: rejected js\/j2c\/forged: bad-tag/);
-  const receiver = new Receiver({ keyring: kr, trust: loadTrust(f.trust) });
-  assert.throws(() => receiver.open('js/j2c/forged', msgs[3][1], { retained: true }), (e) => e.reason === 'bad-tag');
-  assert.equal(toHex(receiver.open('js/j2c/aead', msgs[0][1], { retained: true }).payload),
-    toHex(new TextEncoder().encode('from js 0')));
+  // Subscribed after publication: the broker delivers them retained.
+  const s = await jsSubscriber('js/c2j/ret/#');
+  try {
+    await waitFor(() => s.got.accepted.length === MODES().length, 10000, 'every retained message');
+    assert.deepEqual(s.got.rejected, []);
+    for (const m of s.got.accepted) {
+      assert.equal(m.retained, true);
+      assert.equal(m.info.retained, true);
+      assert.equal(text(m.payload), `kept ${m.topic.split('/').pop()}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+/** Seal every mode with the JS publisher on prefix/NAME. */
+async function jsPublishEveryMode(prefix, opts = {}) {
+  const client = await connect();
+  try {
+    const ring = loadKeyring(f.ring);
+    const macRing = loadKeyring(f.macRing);
+    const signer = loadSigner(f.secret);
+    const pubs = {
+      aead: new E2EPublisher(client, { keyring: ring }),
+      mac: new E2EPublisher(client, { keyring: macRing }),
+      'aead-signed': new E2EPublisher(client, { keyring: ring, signer }),
+      'mac-signed': null,
+      'none-signed': null,
+    };
+    // One Sender per signer: its sequence numbers must not repeat.
+    pubs['mac-signed'] = new E2EPublisher(client, { keyring: macRing, sender: pubs['aead-signed'].sender });
+    pubs['none-signed'] = new E2EPublisher(client, { keyring: null, sender: pubs['aead-signed'].sender });
+    for (const [name, p] of Object.entries(pubs)) await p.publish(`${prefix}/${name}`, `from js ${name}`, { qos: 1, ...opts });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+test('the JS publisher to e2e-sub through mosquitto: every mode opened and printed', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  const sub = await e2eSub(['-t', 'js/j2c/#', '-q', '1', '-K', f.ring, '--trust', f.trust, '-C', '5', '-W', '20']);
+  await jsPublishEveryMode('js/j2c');
+  const code = await sub.exited;
+  assert.equal(code, 0, sub.out.stderr);
+  assert.deepEqual(sub.out.stdout.trim().split('\n').sort(),
+    MODES().map(([n]) => `js/j2c/${n} from js ${n}`).sort());
+  assert.doesNotMatch(sub.out.stderr, /e2e-sub: rejected/);
+});
+
+test('the JS publisher to the Python binding through mosquitto: every mode', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  const py = await pythonSubscriber({ filters: ['js/j2py/#'], keyring: f.ring, trust: f.trust, count: 5, timeout: 20 });
+  await jsPublishEveryMode('js/j2py');
+  const res = await py.result();
+  assert.deepEqual(res.rejected, []);
+  assert.deepEqual(res.accepted.map((m) => [m.topic, text(Buffer.from(m.payload, 'hex'))]).sort(),
+    MODES().map(([n]) => [`js/j2py/${n}`, `from js ${n}`]).sort());
+  for (const m of res.accepted) {
+    const [, , suite, signed] = MODES().find(([n]) => m.topic.endsWith(`/${n}`));
+    assert.equal(m.info.suite, suite);
+    assert.equal(m.info.signed, signed);
+  }
+});
+
+test('the JS publisher retained to e2e-sub: accepted on the retained path', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  await jsPublishEveryMode('js/j2c-ret', { retain: true });
+  const sub = await e2eSub(['-t', 'js/j2c-ret/#', '-K', f.ring, '--trust', f.trust, '-C', '5', '-W', '20',
+    '-F', '%r %t %p']);
+  assert.equal(await sub.exited, 0, sub.out.stderr);
+  assert.deepEqual(sub.out.stdout.trim().split('\n').sort(),
+    MODES().map(([n]) => `1 js/j2c-ret/${n} from js ${n}`).sort());
+});
+
+test('keys rotated by e2e-keygen: the new primary seals in C and JS, the old key opens until disabled', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  const ring = join(dir, 'rot.ring');
+  await kg('keyring', 'init', '-K', ring);
+  const oldId = loadKeyring(ring).primary().id;
+  const s = await jsSubscriber('js/rot/#', { keyring: loadKeyring(ring), trust: null });
+  try {
+    assert.equal((await e2ePub('js/rot/old', 'sealed with the old key', ['-K', ring])).code, 0);
+    await kg('keyring', 'rotate', '-K', ring);
+    const rotated = loadKeyring(ring);
+    const newId = rotated.primary().id;
+    assert.notEqual(newId, oldId);
+    assert.equal((await e2ePub('js/rot/new', 'sealed with the new key', ['-K', ring])).code, 0);
+    await waitFor(() => s.got.accepted.length + s.got.rejected.length === 2, 10000, 'both');
+    // The subscriber still has the keyring from before the rotation.
+    assert.equal(text(s.got.accepted[0].payload), 'sealed with the old key');
+    assert.equal(s.got.rejected[0].reason, 'unknown-key');
+    // Reloaded (as e2e-sub on SIGHUP): both open.
+    s.sub.receiver.keyring = rotated;
+    assert.equal((await e2ePub('js/rot/new2', 'new key again', ['-K', ring])).code, 0);
+    assert.equal((await e2ePub('js/rot/old2', 'old key', ['-K', f.ring])).code, 0); // another ring: unknown
+    await waitFor(() => s.got.accepted.length + s.got.rejected.length === 4, 10000, 'after reload');
+    assert.equal(text(s.got.accepted[1].payload), 'new key again');
+    assert.equal(s.got.accepted[1].info.keyId, newId);
+    // JS seals with the rotated keyring; e2e-sub, given the file, opens it.
+    await kg('keyring', 'disable', '-K', ring, oldId.toString(16).padStart(8, '0'));
+    const sub = await e2eSub(['-t', 'js/rot2/#', '-q', '1', '-K', ring, '-C', '1', '-W', '20']);
+    const client = await connect();
+    try {
+      // An envelope under the disabled key (JS keeps a copy with it primary).
+      const withOld = loadKeyring(ring);
+      withOld.setState(oldId, 'primary');
+      await new E2EPublisher(client, { keyring: withOld }).publish('js/rot2/disabled', 'old key', { qos: 1 });
+      await new E2EPublisher(client, { keyring: loadKeyring(ring) }).publish('js/rot2/rotated', 'rotated', { qos: 1 });
+    } finally {
+      await client.endAsync();
+    }
+    assert.equal(await sub.exited, 0, sub.out.stderr);
+    assert.equal(sub.out.stdout.trim(), 'js/rot2/rotated rotated');
+    assert.match(sub.out.stderr, /rejected js\/rot2\/disabled: disabled-key/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a replay-state file handed from a JS subscriber to e2e-sub and back lets no replay through', async (t) => {
+  if (missing) return skipOrFail(t, missing);
+  const state = join(dir, 'handover.state');
+  // A raw client keeps every envelope as the broker delivered it.
+  const raw = await connect();
+  const captured = [];
+  raw.on('message', (topic, payload) => captured.push({ topic, payload: Buffer.from(payload) }));
+  await raw.subscribeAsync('js/hand/#', { qos: 1 });
+  const replayAll = async () => {
+    for (const m of captured.slice()) {
+      const p = join(dir, 'replayed.env');
+      writeFileSync(p, m.payload);
+      const r = await run(TOOLS.mosquittoPub, ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', '-t', m.topic, '-f', p]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  };
+  try {
+    // 1. JS accepts three messages and saves its state on close.
+    const js1 = await jsSubscriber('js/hand/#', { state: stateFile(state), guard: new Guard() });
+    for (let i = 1; i <= 3; i++) {
+      assert.equal((await e2ePub(`js/hand/${i}`, `message ${i}`, ['-K', f.ring, ...(i === 2 ? ['--sign', f.secret] : [])])).code, 0);
+    }
+    await waitFor(() => js1.got.accepted.length === 3 && captured.length === 3, 10000, 'three messages');
+    await js1.close();
+    // 2. e2e-sub starts from the JS state: the three replayed are refused,
+    //    a fourth message is printed, and its state is saved at exit.
+    const c = await e2eSub(['-t', 'js/hand/#', '-q', '1', '-K', f.ring, '--trust', f.trust, '--state', state, '-C', '1', '-W', '20']);
+    await replayAll();
+    assert.equal((await e2ePub('js/hand/4', 'message 4', ['-K', f.ring])).code, 0);
+    assert.equal(await c.exited, 0, c.out.stderr);
+    assert.equal(c.out.stdout.trim(), 'js/hand/4 message 4');
+    assert.equal((c.out.stderr.match(/rejected js\/hand\/[123]: replay/g) || []).length, 3, c.out.stderr);
+    await waitFor(() => captured.length === 7, 10000, 'the replays and the fourth');
+    // 3. JS starts from the state e2e-sub saved: all four replayed are
+    //    refused, a fifth is accepted.
+    const js2 = await jsSubscriber('js/hand/#', { state: stateFile(state), guard: new Guard() });
+    try {
+      const seen = captured.filter((m, i) => captured.findIndex((x) => toHex(x.payload) === toHex(m.payload)) === i);
+      captured.length = 0;
+      captured.push(...seen);
+      assert.equal(captured.length, 4);
+      await replayAll();
+      assert.equal((await e2ePub('js/hand/5', 'message 5', ['-K', f.ring])).code, 0);
+      await waitFor(() => js2.got.accepted.length === 1 && js2.got.rejected.length === 4, 10000, 'the replays refused');
+      assert.equal(text(js2.got.accepted[0].payload), 'message 5');
+      assert.deepEqual(js2.got.rejected.map((e) => e.reason), ['replay', 'replay', 'replay', 'replay']);
+    } finally {
+      await js2.close();
+    }
+  } finally {
+    await raw.endAsync();
+  }
 });
