@@ -166,6 +166,8 @@ E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
 	k->suite = (uint8_t)info->suite;
 	k->state = (uint8_t)info->state;
 	k->created = info->created;
+	k->activates = 0;
+	k->disables = 0;
 	memcpy(k->key, key, E2E_KEYBYTES);
 	return E2E_OK;
 }
@@ -276,5 +278,147 @@ E2E_API int e2e_keyring_primary(const e2e_keyring *kr, e2e_key_info *info)
 	if (k == NULL)
 		return E2E_ERR_NO_KEY;
 	fill_info(k, info);
+	return E2E_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schedules (docs/KEYDIST.md section 8)                                    */
+/* ------------------------------------------------------------------------ */
+
+int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t)
+{
+	return k->state == E2E_KEY_DISABLED ||
+	       (k->disables != 0 && t >= k->disables);
+}
+
+/* The key that became primary last by time t: the one with the latest
+ * activation time that has come (the larger id on a tie, keys being in
+ * increasing id order), else the stored primary. */
+static const struct e2e__key *latest_at(const e2e_keyring *kr, uint64_t t)
+{
+	const struct e2e__key *best = NULL, *k;
+	size_t i;
+
+	for (i = 0; i < kr->count; i++) {
+		k = &kr->keys[i];
+		if (k->activates != 0 && k->activates <= t &&
+		    (best == NULL || k->activates >= best->activates))
+			best = k;
+	}
+	return best != NULL ? best : e2e__keyring_primary(kr);
+}
+
+const struct e2e__key *e2e__keyring_primary_at(const e2e_keyring *kr,
+					       uint64_t t)
+{
+	const struct e2e__key *k;
+
+	if (kr == NULL)
+		return NULL;
+	/* A disabled latest primary leaves no primary: falling back to the
+	 * key it replaced would revive a key the admin retired. */
+	k = latest_at(kr, t);
+	return k != NULL && !e2e__key_disabled_at(k, t) ? k : NULL;
+}
+
+static uint64_t clock_or(uint64_t now)
+{
+	return now != 0 ? now : e2e__now();
+}
+
+void e2e__keyring_replace(e2e_keyring *kr, struct e2e__key *keys, size_t count,
+			  size_t cap)
+{
+	if (kr->keys != NULL)
+		sodium_free(kr->keys);
+	kr->keys = keys;
+	kr->count = count;
+	kr->cap = cap;
+}
+
+E2E_API int e2e_keyring_schedule(e2e_keyring *kr, uint32_t id,
+				 uint64_t activates, uint64_t disables)
+{
+	struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || activates > E2E__TIME_MAX || disables > E2E__TIME_MAX)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	k->activates = activates;
+	k->disables = disables;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_schedule_get(const e2e_keyring *kr, uint32_t id,
+				     uint64_t *activates, uint64_t *disables)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || activates == NULL || disables == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	*activates = k->activates;
+	*disables = k->disables;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_state_at(const e2e_keyring *kr, uint32_t id,
+				 uint64_t now, e2e_key_state *state)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || state == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	now = clock_or(now);
+	if (e2e__key_disabled_at(k, now))
+		*state = E2E_KEY_DISABLED;
+	else if (e2e__keyring_primary_at(kr, now) == k)
+		*state = E2E_KEY_PRIMARY;
+	else
+		*state = E2E_KEY_ENABLED;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_primary_at(const e2e_keyring *kr, uint64_t now,
+				   e2e_key_info *info)
+{
+	const struct e2e__key *k;
+
+	if (kr == NULL || info == NULL)
+		return E2E_ERR_INVAL;
+	k = e2e__keyring_primary_at(kr, clock_or(now));
+	if (k == NULL)
+		return E2E_ERR_NO_KEY;
+	fill_info(k, info);
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_advance(e2e_keyring *kr, uint64_t now)
+{
+	const struct e2e__key *latest;
+	size_t i;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	now = clock_or(now);
+	latest = latest_at(kr, now);
+	for (i = 0; i < kr->count; i++) {
+		struct e2e__key *k = &kr->keys[i];
+
+		if (e2e__key_disabled_at(k, now))
+			k->state = E2E_KEY_DISABLED;
+		else if (k == latest)
+			k->state = E2E_KEY_PRIMARY;
+		else if (k->state == E2E_KEY_PRIMARY)
+			k->state = E2E_KEY_ENABLED;
+		if (k->activates != 0 && k->activates <= now)
+			k->activates = 0;
+		if (k->disables != 0 && k->disables <= now)
+			k->disables = 0;
+	}
 	return E2E_OK;
 }
