@@ -576,7 +576,7 @@ def check(pos, neg):
 
 
 def sizes():
-    """Body bytes for the docs (section 6): 2 keys without filters."""
+    """Envelope bytes for the docs (section 4): 2 keys without filters."""
     def size(members, keys=2):
         return (4 + 1 + 1 + len(GROUP) + 16 + 1 + keys * 24 + 2 +
                 members * (8 + 1 + BOX_OVERHEAD + SLOT_KEY_BYTES * keys) +
