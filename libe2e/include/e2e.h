@@ -120,7 +120,9 @@ extern "C" {
 	XX(ERR_NOT_RECIPIENT, -48, "not-recipient",                            \
 	   "key update holds no keys for this member")                        \
 	XX(ERR_BAD_SLOT, -49, "bad-slot",                                      \
-	   "this member's keys in the update do not open or do not match")
+	   "this member's keys in the update do not open or do not match")    \
+	XX(ERR_KEY_TOPIC, -50, "key-topic",                                    \
+	   "the key is not for this topic")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -570,12 +572,33 @@ int e2e_keyring_schedule_get(const e2e_keyring *kr, uint32_t id,
 /* The state of key id at time now (0: the clock). */
 int e2e_keyring_state_at(const e2e_keyring *kr, uint32_t id, uint64_t now,
 			 e2e_key_state *state) E2E_WARN_UNUSED;
-/* The primary at time now (0: the clock); E2E_ERR_NO_KEY when none. */
+/* The primary of the keys without topic filters at time now (0: the
+ * clock); E2E_ERR_NO_KEY when none. */
 int e2e_keyring_primary_at(const e2e_keyring *kr, uint64_t now,
 			   e2e_key_info *info) E2E_WARN_UNUSED;
 /* Store the states at time now (0: the clock) and forget the schedule
  * times that have passed; the state at now and later does not change. */
 int e2e_keyring_advance(e2e_keyring *kr, uint64_t now) E2E_WARN_UNUSED;
+
+/*
+ * Per-topic keys. A key may carry MQTT topic filters ("tenant-a/#,+/x");
+ * keys with the same filters (none for most keys) form a scope, each with
+ * at most one primary and its own schedule: adding or promoting a primary
+ * demotes only the primary of its scope. e2e_seal seals with the primary
+ * of the first scope (in increasing key id order) whose filters match the
+ * topic, else with the primary of the keys without filters; e2e_open
+ * refuses a key used on a topic its filters do not match
+ * (E2E_ERR_KEY_TOPIC, after the key's state and suite).
+ * e2e_keyring_set_filters: filters NULL or "" removes them; E2E_ERR_INVAL
+ * for invalid filters or filters with blanks (the keyring file separates
+ * fields with blanks), E2E_ERR_TWO_PRIMARIES when a primary would join a
+ * scope that has one. e2e_keyring_get_filters gives "" for none (the
+ * string stays valid until the key changes or the keyring is freed).
+ */
+int e2e_keyring_set_filters(e2e_keyring *kr, uint32_t id,
+			    const char *filters) E2E_WARN_UNUSED;
+int e2e_keyring_get_filters(const e2e_keyring *kr, uint32_t id,
+			    const char **filters) E2E_WARN_UNUSED;
 
 /* A member (device) key pair: X25519, the secret in sodium_malloc memory. */
 #define E2E_MEMBER_PUBLICKEYBYTES 32u
@@ -694,8 +717,9 @@ int e2e_update_key_get(const e2e_update *u, size_t index,
  * the table lists (same id and suite), with the table's state and schedule,
  * stored as of now (0: the clock); every key the table does not list is
  * removed. The update is the whole key set, so a member that missed
- * updates converges. A key with topic filters is refused (E2E_ERR_INVAL)
- * until keyrings hold filters. On error kr is unchanged.
+ * updates converges. Keys keep the table's topic filters; E2E_ERR_INVAL
+ * when a filter holds a blank (keyring files cannot store it). On error kr
+ * is unchanged.
  */
 int e2e_update_apply(const e2e_update *u, e2e_keyring *kr,
 		     uint64_t now) E2E_WARN_UNUSED;

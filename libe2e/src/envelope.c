@@ -505,9 +505,12 @@ E2E_API int e2e_seal(e2e_sender *s, const e2e_keyring *kr, const char *topic,
 		rc = E2E_ERR_SEQ_EXHAUSTED;
 		goto fail;
 	}
-	/* The primary at the time the envelope says it was sealed: a
-	 * keyring's schedule switches keys by itself. */
-	if (kr != NULL && (k = e2e__keyring_primary_at(kr, now)) == NULL) {
+	/* The primary for the topic at the time the envelope says it was
+	 * sealed: a keyring's schedule switches keys by itself. (A NULL topic
+	 * is refused by e2e_seal_explicit.) */
+	if (kr != NULL &&
+	    (k = topic != NULL ? e2e__keyring_seal_key(kr, now, topic)
+			       : e2e__keyring_primary_at(kr, now)) == NULL) {
 		rc = E2E_ERR_NO_KEY;
 		goto fail;
 	}
@@ -607,6 +610,10 @@ static int lookup_and_policy(const e2e_receiver *r, const e2e_info *info,
 			return E2E_ERR_DISABLED_KEY;
 		if (k->suite != (uint8_t)info->suite)
 			return E2E_ERR_SUITE_MISMATCH;
+		/* A per-topic key (a tenant's, a device's) opens only its
+		 * topics: another holder of it must not reach the rest. */
+		if (!e2e__key_allows(k, topic))
+			return E2E_ERR_KEY_TOPIC;
 		*key = k;
 	}
 	if ((r->require & E2E_REQUIRE_ENCRYPTION) &&

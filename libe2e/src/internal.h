@@ -41,6 +41,7 @@ struct e2e__key {
 	int64_t created;
 	uint64_t activates; /* pending: primary from then on; 0: none */
 	uint64_t disables;  /* disabled from then on; 0: never */
+	char *filters;      /* malloc'd topic filters "a/+,b/#"; NULL: none */
 	uint8_t key[E2E_KEYBYTES];
 };
 
@@ -51,6 +52,16 @@ const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr);
 /* The primary at time t under the schedule (e2e.h, e2e_keyring_schedule). */
 const struct e2e__key *e2e__keyring_primary_at(const e2e_keyring *kr,
 					       uint64_t t);
+/* The key to seal a message on topic with at time t: the primary of the
+ * first scope (keys with the same filters) in increasing id order whose
+ * filters match topic, else the primary of the keys without filters. */
+const struct e2e__key *e2e__keyring_seal_key(const e2e_keyring *kr, uint64_t t,
+					     const char *topic);
+/* 1 when key k may be used on topic: it has no filters, or one matches. */
+int e2e__key_allows(const struct e2e__key *k, const char *topic);
+/* A malloc'd copy of filters a keyring can hold (valid, no blanks), NULL
+ * for "" or NULL; *rc E2E_OK, E2E_ERR_INVAL or E2E_ERR_NOMEM. */
+char *e2e__filters_dup(const char *filters, int *rc);
 /* 1 when key k is disabled at time t. */
 int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t);
 /* The largest Unix time a schedule may name (the wire format's limit). */
@@ -58,8 +69,9 @@ int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t);
 
 /*
  * Replace the keys of kr with the count keys of keys (sorted by id, at
- * most one stored primary), which kr takes over (a sodium_malloc'd array of
- * cap entries); the old array is wiped and freed.
+ * most one stored primary per scope), which kr takes over (a sodium_malloc'd
+ * array of cap entries, and each key's filters); the old array and filters
+ * are wiped and freed.
  */
 void e2e__keyring_replace(e2e_keyring *kr, struct e2e__key *keys, size_t count,
 			  size_t cap);

@@ -131,17 +131,21 @@ static const uint8_t *take(struct rd *r, size_t n)
 	return at;
 }
 
-/* Primary keys take over in activation order: two at the same time would
- * leave the order to the id, which nobody chose. */
-static int primaries_distinct(const struct ukey *k, size_t n)
+/* Primary keys of a scope (the same filters) take over in activation
+ * order: two at the same time would leave the order to the id, which
+ * nobody chose. */
+static int primaries_distinct(const e2e_update *u)
 {
+	const struct ukey *k = u->keys;
 	size_t i, j;
 
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
+	for (i = 0; i < u->nkeys; i++)
+		for (j = i + 1; j < u->nkeys; j++)
 			if (k[i].state == E2E_KEY_PRIMARY &&
 			    k[j].state == E2E_KEY_PRIMARY &&
-			    k[i].activates == k[j].activates)
+			    k[i].activates == k[j].activates &&
+			    strcmp(u->filters + k[i].filters,
+				   u->filters + k[j].filters) == 0)
 				return 0;
 	return 1;
 }
@@ -232,8 +236,8 @@ int e2e__update_parse(e2e_update *u, const uint8_t *body, size_t len)
 			goto fail;
 		last = u->keys[i].id;
 	}
-	if (!primaries_distinct(u->keys, u->nkeys) ||
-	    parse_slots(u, &r) != E2E_OK || r.pos != len)
+	if (!primaries_distinct(u) || parse_slots(u, &r) != E2E_OK ||
+	    r.pos != len)
 		goto fail;
 	return E2E_OK;
 fail:
@@ -429,9 +433,16 @@ static const uint8_t *material(const struct ukey *k, const e2e_keyring *kr,
 	return held->key;
 }
 
-/* The primary key of the new set that took over last by now (activation
- * time 0: from the start), or NULL. */
+static const char *filters_of(const e2e_update *u, const struct ukey *k)
+{
+	return u->filters + k->filters;
+}
+
+/* The primary key of k's scope (keys with the same filters) in the new set
+ * that took over last by now (activation time 0: from the start), or
+ * NULL. */
 static const struct ukey *latest_primary(const e2e_update *u,
+					 const struct ukey *of,
 					 const e2e_keyring *kr, uint64_t now)
 {
 	const struct ukey *best = NULL;
@@ -441,6 +452,7 @@ static const struct ukey *latest_primary(const e2e_update *u,
 	for (i = 0; i < u->nkeys; i++) {
 		const struct ukey *k = &u->keys[i];
 		if (k->state == E2E_KEY_PRIMARY && k->activates <= now &&
+		    strcmp(filters_of(u, k), filters_of(u, of)) == 0 &&
 		    material(k, kr, &created, 0) != NULL &&
 		    (best == NULL || k->activates > best->activates))
 			best = k;
@@ -453,7 +465,6 @@ static const struct ukey *latest_primary(const e2e_update *u,
 static void entry(const struct ukey *k, const uint8_t *key, int64_t created,
 		  const struct ukey *latest, uint64_t now, struct e2e__key *e)
 {
-	memset(e, 0, sizeof *e);
 	e->id = k->id;
 	e->suite = k->suite;
 	e->created = created;
@@ -475,35 +486,37 @@ static void entry(const struct ukey *k, const uint8_t *key, int64_t created,
 
 E2E_API int e2e_update_apply(const e2e_update *u, e2e_keyring *kr, uint64_t now)
 {
-	const struct ukey *latest;
 	const uint8_t *key;
 	struct e2e__key *keys;
 	int64_t created;
 	size_t i, n = 0;
+	int rc = E2E_OK;
 
 	if (u == NULL || !u->valid || kr == NULL)
 		return E2E_ERR_INVAL;
 	now = now != 0 ? now : e2e__now();
-	for (i = 0; i < u->nkeys; i++) {
-		const struct ukey *k = &u->keys[i];
-		/* Keyrings do not hold topic filters yet: taking such a key
-		 * without them would widen its use to every topic. */
-		if (u->filters[k->filters] != '\0' &&
-		    material(k, kr, &created, 0) != NULL)
-			return E2E_ERR_INVAL;
-	}
 	keys = sodium_malloc(E2E_UPDATE_KEYS_MAX * sizeof *keys);
 	if (keys == NULL)
 		return E2E_ERR_NOMEM;
-	latest = latest_primary(u, kr, now);
+	memset(keys, 0, E2E_UPDATE_KEYS_MAX * sizeof *keys);
 	/* The table is in increasing id order, and so is the new keyring;
 	 * keys it does not list are gone. */
-	for (i = 0; i < u->nkeys; i++) {
+	for (i = 0; i < u->nkeys && rc == E2E_OK; i++) {
 		const struct ukey *k = &u->keys[i];
 
 		key = material(k, kr, &created, (int64_t)u->issued);
-		if (key != NULL)
-			entry(k, key, created, latest, now, &keys[n++]);
+		if (key == NULL)
+			continue;
+		entry(k, key, created, latest_primary(u, k, kr, now), now,
+		      &keys[n]);
+		/* A filter with a blank cannot be kept in a keyring file. */
+		keys[n++].filters = e2e__filters_dup(filters_of(u, k), &rc);
+	}
+	if (rc != E2E_OK) {
+		for (i = 0; i < n; i++)
+			free(keys[i].filters);
+		sodium_free(keys);
+		return rc;
 	}
 	e2e__keyring_replace(kr, keys, n, E2E_UPDATE_KEYS_MAX);
 	return E2E_OK;

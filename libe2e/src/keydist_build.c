@@ -54,7 +54,8 @@ static int key_ok(const e2e_update_key *k)
 	       filters_ok(filters_of(k));
 }
 
-/* The table: valid keys, distinct ids, primaries at distinct times. */
+/* The table: valid keys, distinct ids, the primaries of a scope (the same
+ * filters) at distinct times. */
 static int keys_ok(const e2e_update_params *p)
 {
 	size_t i, j;
@@ -68,9 +69,11 @@ static int keys_ok(const e2e_update_params *p)
 			return 0;
 		for (j = i + 1; j < p->key_count; j++) {
 			const e2e_update_key *b = &p->keys[j];
-			if (a->id == b->id || (a->state == E2E_KEY_PRIMARY &&
-					       b->state == E2E_KEY_PRIMARY &&
-					       a->activates == b->activates))
+			if (a->id == b->id ||
+			    (a->state == E2E_KEY_PRIMARY &&
+			     b->state == E2E_KEY_PRIMARY &&
+			     a->activates == b->activates &&
+			     strcmp(filters_of(a), filters_of(b)) == 0))
 				return 0;
 		}
 	}

@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -53,13 +54,30 @@ E2E_API int e2e_keyring_new(e2e_keyring **out)
 	return E2E_OK;
 }
 
+static void free_filters(struct e2e__key *keys, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(keys[i].filters);
+		keys[i].filters = NULL;
+	}
+}
+
 E2E_API void e2e_keyring_free(e2e_keyring *kr)
 {
 	if (kr == NULL)
 		return;
-	if (kr->keys != NULL)
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
 		sodium_free(kr->keys); /* sodium_free wipes */
+	}
 	sodium_free(kr);
+}
+
+/* Keys with the same filters (none counting as "") form a scope: each
+ * scope has at most one primary, and follows its own schedule. */
+static int same_scope(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
 /* Index of the first key whose id is >= id. */
@@ -92,27 +110,28 @@ const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr, uint32_t id)
 	return find(kr, id);
 }
 
-const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr)
+/* The stored primary of the scope of filters, or NULL. */
+static struct e2e__key *scope_primary(const e2e_keyring *kr,
+				      const char *filters)
 {
-	size_t i;
-
-	if (kr == NULL)
-		return NULL;
-	for (i = 0; i < kr->count; i++) {
-		if (kr->keys[i].state == E2E_KEY_PRIMARY)
+	for (size_t i = 0; i < kr->count; i++)
+		if (kr->keys[i].state == E2E_KEY_PRIMARY &&
+		    same_scope(kr->keys[i].filters, filters))
 			return &kr->keys[i];
-	}
 	return NULL;
 }
 
-static void demote_primary(e2e_keyring *kr)
+const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr)
 {
-	size_t i;
+	return kr != NULL ? scope_primary(kr, NULL) : NULL;
+}
 
-	for (i = 0; i < kr->count; i++) {
-		if (kr->keys[i].state == E2E_KEY_PRIMARY)
-			kr->keys[i].state = E2E_KEY_ENABLED;
-	}
+static void demote_primary(e2e_keyring *kr, const char *filters)
+{
+	struct e2e__key *k = scope_primary(kr, filters);
+
+	if (k != NULL)
+		k->state = E2E_KEY_ENABLED;
 }
 
 static int grow(e2e_keyring *kr)
@@ -127,8 +146,10 @@ static int grow(e2e_keyring *kr)
 		return E2E_ERR_NOMEM;
 	if (kr->count > 0)
 		memcpy(keys, kr->keys, kr->count * sizeof *keys);
-	if (kr->keys != NULL)
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
 		sodium_free(kr->keys);
+	}
 	kr->keys = keys;
 	kr->cap = cap;
 	return E2E_OK;
@@ -157,7 +178,7 @@ E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
 	if (kr->count == kr->cap && (rc = grow(kr)) != E2E_OK)
 		return rc;
 	if (info->state == E2E_KEY_PRIMARY)
-		demote_primary(kr);
+		demote_primary(kr, NULL);
 	memmove(&kr->keys[i + 1], &kr->keys[i],
 		(kr->count - i) * sizeof kr->keys[0]);
 	kr->count++;
@@ -168,6 +189,7 @@ E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
 	k->created = info->created;
 	k->activates = 0;
 	k->disables = 0;
+	k->filters = NULL;
 	memcpy(k->key, key, E2E_KEYBYTES);
 	return E2E_OK;
 }
@@ -209,8 +231,8 @@ E2E_API int e2e_keyring_set_state(e2e_keyring *kr, uint32_t id,
 		return E2E_ERR_NOT_FOUND;
 	if (k->state == E2E_KEY_PRIMARY && state != E2E_KEY_PRIMARY)
 		return E2E_ERR_IS_PRIMARY;
-	if (state == E2E_KEY_PRIMARY)
-		demote_primary(kr);
+	if (state == E2E_KEY_PRIMARY && k->state != E2E_KEY_PRIMARY)
+		demote_primary(kr, k->filters);
 	k->state = (uint8_t)state;
 	return E2E_OK;
 }
@@ -227,6 +249,7 @@ E2E_API int e2e_keyring_remove(e2e_keyring *kr, uint32_t id)
 	if (k->state == E2E_KEY_PRIMARY)
 		return E2E_ERR_IS_PRIMARY;
 	i = (size_t)(k - kr->keys);
+	free(k->filters);
 	memmove(&kr->keys[i], &kr->keys[i + 1],
 		(kr->count - i - 1) * sizeof kr->keys[0]);
 	kr->count--;
@@ -291,10 +314,11 @@ int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t)
 	       (k->disables != 0 && t >= k->disables);
 }
 
-/* The key that became primary last by time t: the one with the latest
- * activation time that has come (the larger id on a tie, keys being in
- * increasing id order), else the stored primary. */
-static const struct e2e__key *latest_at(const e2e_keyring *kr, uint64_t t)
+/* The key of a scope that became primary last by time t: the one with the
+ * latest activation time that has come (the larger id on a tie, keys being
+ * in increasing id order), else the scope's stored primary. */
+static const struct e2e__key *latest_at(const e2e_keyring *kr,
+					const char *scope, uint64_t t)
 {
 	const struct e2e__key *best = NULL, *k;
 	size_t i;
@@ -302,23 +326,68 @@ static const struct e2e__key *latest_at(const e2e_keyring *kr, uint64_t t)
 	for (i = 0; i < kr->count; i++) {
 		k = &kr->keys[i];
 		if (k->activates != 0 && k->activates <= t &&
+		    same_scope(k->filters, scope) &&
 		    (best == NULL || k->activates >= best->activates))
 			best = k;
 	}
-	return best != NULL ? best : e2e__keyring_primary(kr);
+	return best != NULL ? best : scope_primary(kr, scope);
+}
+
+/* A disabled latest primary leaves its scope without one: falling back to
+ * the key it replaced would revive a key the admin retired. */
+static const struct e2e__key *primary_of(const e2e_keyring *kr,
+					 const char *scope, uint64_t t)
+{
+	const struct e2e__key *k = latest_at(kr, scope, t);
+
+	return k != NULL && !e2e__key_disabled_at(k, t) ? k : NULL;
 }
 
 const struct e2e__key *e2e__keyring_primary_at(const e2e_keyring *kr,
 					       uint64_t t)
 {
+	return kr != NULL ? primary_of(kr, NULL, t) : NULL;
+}
+
+int e2e__key_allows(const struct e2e__key *k, const char *topic)
+{
+	const char *f = k->filters, *comma;
+	char one[E2E_UPDATE_FILTERS_MAX + 1];
+	size_t n;
+
+	if (f == NULL || *f == '\0')
+		return 1;
+	for (;;) {
+		comma = strchr(f, ',');
+		n = comma != NULL ? (size_t)(comma - f) : strlen(f);
+		if (n < sizeof one) {
+			memcpy(one, f, n);
+			one[n] = '\0';
+			if (e2e_topic_matches(one, topic))
+				return 1;
+		}
+		if (comma == NULL)
+			return 0;
+		f = comma + 1;
+	}
+}
+
+const struct e2e__key *e2e__keyring_seal_key(const e2e_keyring *kr, uint64_t t,
+					     const char *topic)
+{
 	const struct e2e__key *k;
 
 	if (kr == NULL)
 		return NULL;
-	/* A disabled latest primary leaves no primary: falling back to the
-	 * key it replaced would revive a key the admin retired. */
-	k = latest_at(kr, t);
-	return k != NULL && !e2e__key_disabled_at(k, t) ? k : NULL;
+	/* Scoped keys first, in id order; the first key of a scope whose
+	 * filters match stands for its scope. */
+	for (size_t i = 0; i < kr->count; i++) {
+		k = &kr->keys[i];
+		if (k->filters != NULL && e2e__key_allows(k, topic) &&
+		    (k = primary_of(kr, k->filters, t)) != NULL)
+			return k;
+	}
+	return primary_of(kr, NULL, t);
 }
 
 static uint64_t clock_or(uint64_t now)
@@ -329,8 +398,10 @@ static uint64_t clock_or(uint64_t now)
 void e2e__keyring_replace(e2e_keyring *kr, struct e2e__key *keys, size_t count,
 			  size_t cap)
 {
-	if (kr->keys != NULL)
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
 		sodium_free(kr->keys);
+	}
 	kr->keys = keys;
 	kr->count = count;
 	kr->cap = cap;
@@ -376,7 +447,7 @@ E2E_API int e2e_keyring_state_at(const e2e_keyring *kr, uint32_t id,
 	now = clock_or(now);
 	if (e2e__key_disabled_at(k, now))
 		*state = E2E_KEY_DISABLED;
-	else if (e2e__keyring_primary_at(kr, now) == k)
+	else if (primary_of(kr, k->filters, now) == k)
 		*state = E2E_KEY_PRIMARY;
 	else
 		*state = E2E_KEY_ENABLED;
@@ -399,19 +470,27 @@ E2E_API int e2e_keyring_primary_at(const e2e_keyring *kr, uint64_t now,
 
 E2E_API int e2e_keyring_advance(e2e_keyring *kr, uint64_t now)
 {
-	const struct e2e__key *latest;
+	const struct e2e__key **latest;
 	size_t i;
 
 	if (kr == NULL)
 		return E2E_ERR_INVAL;
 	now = clock_or(now);
-	latest = latest_at(kr, now);
+	if (kr->count == 0)
+		return E2E_OK;
+	/* Every scope's latest primary first: storing states as we go would
+	 * change what the scope's later keys see. */
+	latest = malloc(kr->count * sizeof *latest);
+	if (latest == NULL)
+		return E2E_ERR_NOMEM;
+	for (i = 0; i < kr->count; i++)
+		latest[i] = latest_at(kr, kr->keys[i].filters, now);
 	for (i = 0; i < kr->count; i++) {
 		struct e2e__key *k = &kr->keys[i];
 
 		if (e2e__key_disabled_at(k, now))
 			k->state = E2E_KEY_DISABLED;
-		else if (k == latest)
+		else if (k == latest[i])
 			k->state = E2E_KEY_PRIMARY;
 		else if (k->state == E2E_KEY_PRIMARY)
 			k->state = E2E_KEY_ENABLED;
@@ -420,5 +499,80 @@ E2E_API int e2e_keyring_advance(e2e_keyring *kr, uint64_t now)
 		if (k->disables != 0 && k->disables <= now)
 			k->disables = 0;
 	}
+	free(latest);
+	return E2E_OK;
+}
+
+/* Filters a keyring can hold and its file can give back: valid (as in a
+ * key update) and without blanks, which separate the file's fields. */
+static int filters_holdable(const char *f, size_t n)
+{
+	char *copy;
+	int rc;
+
+	if (n > E2E_UPDATE_FILTERS_MAX || strpbrk(f, " \t\r\n") != NULL)
+		return 0;
+	if ((copy = malloc(n + 1)) == NULL)
+		return 0;
+	memcpy(copy, f, n + 1);
+	rc = e2e__filters_check(copy, n);
+	free(copy);
+	return rc == E2E_OK;
+}
+
+char *e2e__filters_dup(const char *f, int *rc)
+{
+	size_t n = f != NULL ? strlen(f) : 0;
+	char *copy;
+
+	*rc = E2E_OK;
+	if (n == 0)
+		return NULL;
+	if (!filters_holdable(f, n)) {
+		*rc = E2E_ERR_INVAL;
+		return NULL;
+	}
+	if ((copy = malloc(n + 1)) == NULL)
+		*rc = E2E_ERR_NOMEM;
+	else
+		memcpy(copy, f, n + 1);
+	return copy;
+}
+
+E2E_API int e2e_keyring_set_filters(e2e_keyring *kr, uint32_t id,
+				    const char *filters)
+{
+	struct e2e__key *k = find(kr, id), *p;
+	char *copy;
+	int rc;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	copy = e2e__filters_dup(filters, &rc);
+	if (rc != E2E_OK)
+		return rc;
+	/* A primary moved into a scope that has one would make two. */
+	p = scope_primary(kr, copy);
+	if (k->state == E2E_KEY_PRIMARY && p != NULL && p != k) {
+		free(copy);
+		return E2E_ERR_TWO_PRIMARIES;
+	}
+	free(k->filters);
+	k->filters = copy;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_get_filters(const e2e_keyring *kr, uint32_t id,
+				    const char **filters)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || filters == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	*filters = k->filters != NULL ? k->filters : "";
 	return E2E_OK;
 }

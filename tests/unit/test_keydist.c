@@ -440,7 +440,26 @@ static void open_refuses_replayed_counter(void **state)
 	assert_ok(open_as(w, w->alice, 3));
 }
 
-static void apply_refuses_key_with_filters_and_changes_nothing(void **state)
+static void apply_keeps_topic_filters(void **state)
+{
+	struct world *w = *state;
+	e2e_update_key scoped = k_new;
+	const uint32_t ids[] = {NEW_ID};
+	e2e_keyring *kr = NULL;
+	const char *filters;
+
+	scoped.filters = "plant-7/+/temp";
+	publish(w, 1, &scoped, 1, ids, 1, NULL, 0);
+	assert_ok(open_as(w, w->alice, 0));
+	assert_ok(e2e_keyring_new(&kr));
+	assert_ok(e2e_update_apply(w->u, kr, T + 1));
+	assert_ok(e2e_keyring_get_filters(kr, NEW_ID, &filters));
+	assert_string_equal(filters, "plant-7/+/temp");
+	assert_ok(open_at(kr, NEW_ID, key_new, T + 1)); /* TOPIC matches */
+	e2e_keyring_free(kr);
+}
+
+static void apply_refuses_filter_with_blank_and_changes_nothing(void **state)
 {
 	struct world *w = *state;
 	e2e_update_key scoped = k_new;
@@ -448,7 +467,8 @@ static void apply_refuses_key_with_filters_and_changes_nothing(void **state)
 	e2e_key_info held = {OLD_ID, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 3};
 	e2e_keyring *kr = NULL;
 
-	scoped.filters = "plant-7/+/temp";
+	/* A valid MQTT filter, but keyring files separate fields by blanks. */
+	scoped.filters = "plant 7/#";
 	publish(w, 1, &scoped, 1, ids, 1, NULL, 0);
 	assert_ok(open_as(w, w->alice, 0));
 	assert_ok(e2e_keyring_new(&kr));
@@ -559,8 +579,9 @@ int main(void)
 			apply_keeps_listed_held_key_with_its_new_schedule),
 		cmocka_unit_test(removed_member_gets_no_slot),
 		cmocka_unit_test(open_refuses_replayed_counter),
+		cmocka_unit_test(apply_keeps_topic_filters),
 		cmocka_unit_test(
-			apply_refuses_key_with_filters_and_changes_nothing),
+			apply_refuses_filter_with_blank_and_changes_nothing),
 		cmocka_unit_test(build_refuses_what_the_format_cannot_say),
 		cmocka_unit_test(update_body_grows_by_slot_bytes_per_member),
 	};

@@ -228,7 +228,8 @@ static void open_and_check(const struct kd_positive *v,
 	e2e_member_free(m);
 }
 
-/* The keys a member applies are the vector's, byte for byte. */
+/* The keys a member applies are the vector's, byte for byte, with their
+ * topic filters. */
 static void apply_and_check(const struct kd_positive *v,
 			    const struct kd_opener *o)
 {
@@ -236,30 +237,23 @@ static void apply_and_check(const struct kd_positive *v,
 	e2e_update *u = NULL;
 	e2e_keyring *kr = NULL;
 	e2e_update_opener op = opener_of(o, &m);
-	int filtered = 0;
+	const char *filters;
 
-	for (size_t j = 0; j < o->nexpect; j++)
-		filtered |= vector_key(v, o->expect[j])->filters[0] != '\0';
 	assert_ok(e2e_update_new(&u));
 	assert_ok(e2e_keyring_new(&kr));
 	assert_ok(e2e_update_open(u, &op, o->topic, v->env, v->env_len,
 				  E2E_DELIVERY_RETAINED));
-	if (filtered) {
-		/* Until keyrings hold topic filters. */
-		assert_int_equal(e2e_update_apply(u, kr, o->now),
-				 E2E_ERR_INVAL);
-		assert_int_equal(e2e_keyring_count(kr), 0);
-	} else {
-		assert_ok(e2e_update_apply(u, kr, o->now));
-		assert_int_equal(e2e_keyring_count(kr), o->nexpect);
-		for (size_t j = 0; j < o->nexpect; j++) {
-			const struct e2e__key *k =
-				e2e__keyring_lookup(kr, o->expect[j]);
-			assert_non_null(k);
-			assert_memory_equal(k->key,
-					    vector_key(v, o->expect[j])->key,
-					    E2E_KEYBYTES);
-		}
+	assert_ok(e2e_update_apply(u, kr, o->now));
+	assert_int_equal(e2e_keyring_count(kr), o->nexpect);
+	for (size_t j = 0; j < o->nexpect; j++) {
+		const struct kd_key *want = vector_key(v, o->expect[j]);
+		const struct e2e__key *k =
+			e2e__keyring_lookup(kr, o->expect[j]);
+
+		assert_non_null(k);
+		assert_memory_equal(k->key, want->key, E2E_KEYBYTES);
+		assert_ok(e2e_keyring_get_filters(kr, want->id, &filters));
+		assert_string_equal(filters, want->filters);
 	}
 	e2e_keyring_free(kr);
 	e2e_update_free(u);

@@ -249,11 +249,12 @@ def parse_body(b):
         last = kid
         keys.append(dict(id=kid, suite=suite, state=state, activates=act,
                          disables=dis, filters=flt))
-    # Primary keys take over in the order of their activation times: two at
-    # the same time would leave the order to the key ids.
-    acts = [k["activates"] for k in keys if k["state"] == 2]
+    # The primary keys of a scope (the same filters) take over in the order
+    # of their activation times: two at the same time would leave the order
+    # to the key ids.
+    acts = [(k["filters"], k["activates"]) for k in keys if k["state"] == 2]
     if len(acts) != len(set(acts)):
-        raise BadUpdate("primaries at the same time")
+        raise BadUpdate("primaries of a scope at the same time")
     nrcpt = num(2)
     slots, last = {}, -1
     for _ in range(nrcpt):

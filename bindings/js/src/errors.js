@@ -54,6 +54,7 @@ const TABLE = [
   [-47, "E2E_ERR_ROLLBACK", "rollback", "key update is older than the one already applied"],
   [-48, "E2E_ERR_NOT_RECIPIENT", "not-recipient", "key update holds no keys for this member"],
   [-49, "E2E_ERR_BAD_SLOT", "bad-slot", "this member's keys in the update do not open or do not match"],
+  [-50, "E2E_ERR_KEY_TOPIC", "key-topic", "the key is not for this topic"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */

@@ -279,6 +279,8 @@ PROTOTYPES = {
                                     ctypes.POINTER(c_enum)]),
     "e2e_keyring_primary_at": (_int, [_vp, _u64, _pki]),
     "e2e_keyring_advance": (_int, [_vp, _u64]),
+    "e2e_keyring_set_filters": (_int, [_vp, _u32, _str]),
+    "e2e_keyring_get_filters": (_int, [_vp, _u32, _pstr]),
     "e2e_member_generate": (_int, [_pvp]),
     "e2e_member_from_secret": (_int, [_pvp, _buf]),
     "e2e_member_free": (None, [_vp]),
