@@ -520,6 +520,29 @@ static void build_refuses_what_the_format_cannot_say(void **state)
 	assert_int_equal(len, e2e_update_body_len(&p));
 }
 
+static void primaries_of_two_scopes_may_share_an_activation_time(void **state)
+{
+	struct world *w = *state;
+	e2e_update_key site = k_new, tenant = k_new;
+	const uint32_t ids[] = {OLD_ID, NEW_ID};
+	e2e_keyring *kr = NULL;
+	e2e_key_state st;
+
+	site.id = OLD_ID;
+	site.key = key_old;
+	tenant.filters = "tenant-a/#";
+	e2e_update_key keys[] = {site, tenant};
+	publish(w, 2, keys, 2, ids, 2, NULL, 0);
+	assert_ok(open_as(w, w->alice, 1));
+	assert_ok(e2e_keyring_new(&kr));
+	assert_ok(e2e_update_apply(w->u, kr, T));
+	assert_ok(e2e_keyring_state_at(kr, OLD_ID, T, &st));
+	assert_int_equal(st, E2E_KEY_PRIMARY);
+	assert_ok(e2e_keyring_state_at(kr, NEW_ID, T, &st));
+	assert_int_equal(st, E2E_KEY_PRIMARY);
+	e2e_keyring_free(kr);
+}
+
 static void update_body_grows_by_slot_bytes_per_member(void **state)
 {
 	struct world *w = *state;
@@ -583,6 +606,8 @@ int main(void)
 		cmocka_unit_test(
 			apply_refuses_filter_with_blank_and_changes_nothing),
 		cmocka_unit_test(build_refuses_what_the_format_cannot_say),
+		cmocka_unit_test(
+			primaries_of_two_scopes_may_share_an_activation_time),
 		cmocka_unit_test(update_body_grows_by_slot_bytes_per_member),
 	};
 	int failed;
