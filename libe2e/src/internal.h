@@ -92,6 +92,8 @@ int e2e__update_parse(e2e_update *u, const uint8_t *body, size_t len);
 /* A key's filters s[0..n) (s[n] is NUL; commas are cut and restored):
  * E2E_OK for "" or comma-separated valid filters without NUL. */
 int e2e__filters_check(char *s, size_t n);
+/* The same check on a C string (which it copies): 1 when valid. */
+int e2e__filters_valid(const char *filters);
 typedef void (*e2e__ephemeral_fn)(void *ctx, size_t recipient, uint8_t esk[32]);
 void e2e__update_set_ephemeral(e2e__ephemeral_fn fn, void *ctx);
 

@@ -99,6 +99,22 @@ int e2e__filters_check(char *s, size_t n)
 	}
 }
 
+int e2e__filters_valid(const char *f)
+{
+	size_t n = strlen(f);
+	char *copy;
+	int rc;
+
+	if (n > E2E_UPDATE_FILTERS_MAX)
+		return 0;
+	if ((copy = malloc(n + 1)) == NULL)
+		return 0;
+	memcpy(copy, f, n + 1);
+	rc = e2e__filters_check(copy, n);
+	free(copy);
+	return rc == E2E_OK;
+}
+
 static int group_ok(const uint8_t *g, size_t n)
 {
 	size_t i;

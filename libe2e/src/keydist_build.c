@@ -28,22 +28,6 @@ static const char *filters_of(const e2e_update_key *k)
 	return k->filters != NULL ? k->filters : "";
 }
 
-static int filters_ok(const char *f)
-{
-	size_t n = strlen(f);
-	char *copy;
-	int rc;
-
-	if (n > E2E_UPDATE_FILTERS_MAX)
-		return 0;
-	if ((copy = malloc(n + 1)) == NULL)
-		return 0;
-	memcpy(copy, f, n + 1);
-	rc = e2e__filters_check(copy, n);
-	free(copy);
-	return rc == E2E_OK;
-}
-
 static int key_ok(const e2e_update_key *k)
 {
 	return k->id != 0 &&
@@ -51,7 +35,7 @@ static int key_ok(const e2e_update_key *k)
 	       (unsigned)k->state <= E2E_KEY_PRIMARY &&
 	       k->activates <= E2E__TIME_MAX && k->disables <= E2E__TIME_MAX &&
 	       (k->key != NULL || k->state == E2E_KEY_DISABLED) &&
-	       filters_ok(filters_of(k));
+	       e2e__filters_valid(filters_of(k));
 }
 
 /* The table: valid keys, distinct ids, the primaries of a scope (the same

@@ -505,19 +505,9 @@ E2E_API int e2e_keyring_advance(e2e_keyring *kr, uint64_t now)
 
 /* Filters a keyring can hold and its file can give back: valid (as in a
  * key update) and without blanks, which separate the file's fields. */
-static int filters_holdable(const char *f, size_t n)
+static int filters_holdable(const char *f)
 {
-	char *copy;
-	int rc;
-
-	if (n > E2E_UPDATE_FILTERS_MAX || strpbrk(f, " \t\r\n") != NULL)
-		return 0;
-	if ((copy = malloc(n + 1)) == NULL)
-		return 0;
-	memcpy(copy, f, n + 1);
-	rc = e2e__filters_check(copy, n);
-	free(copy);
-	return rc == E2E_OK;
+	return strpbrk(f, " \t\r\n") == NULL && e2e__filters_valid(f);
 }
 
 char *e2e__filters_dup(const char *f, int *rc)
@@ -528,7 +518,7 @@ char *e2e__filters_dup(const char *f, int *rc)
 	*rc = E2E_OK;
 	if (n == 0)
 		return NULL;
-	if (!filters_holdable(f, n)) {
+	if (!filters_holdable(f)) {
 		*rc = E2E_ERR_INVAL;
 		return NULL;
 	}

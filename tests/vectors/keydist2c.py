@@ -92,17 +92,7 @@ def main():
         neg.append("{%s, %s, %d, %s, %s, %s, %s}"
                    % (c_string(n["name"]), env, elen, opener(o, n["opener"]),
                       n["error"], c_string(n["error"]), c_string(n["reason"])))
-    o.emit()
-    o.emit("static const struct kd_positive kd_positives[] = {")
-    for item in pos:
-        o.emit("\t%s," % item)
-    o.emit("};")
-    o.emit()
-    o.emit("static const struct kd_negative kd_negatives[] = {")
-    for item in neg:
-        o.emit("\t%s," % item)
-    o.emit("};")
-    sys.stdout.write("\n".join(o.lines) + "\n")
+    o.tables("kd", pos, neg)
 
 
 if __name__ == "__main__":
