@@ -245,7 +245,8 @@ int e2e__update_parse(e2e_update *u, const uint8_t *body, size_t len)
 	u->counter = e2e__load64(p);
 	u->issued = e2e__load64(p + 8);
 	u->nkeys = p[16];
-	if (u->counter == 0 || u->nkeys == 0 || u->nkeys > E2E_UPDATE_KEYS_MAX)
+	if (u->counter == 0 || u->issued > E2E__TIME_MAX || u->nkeys == 0 ||
+	    u->nkeys > E2E_UPDATE_KEYS_MAX)
 		goto fail;
 	for (i = 0; i < u->nkeys; i++) {
 		if (parse_key(u, &r, &u->keys[i], last, &foff) != E2E_OK)

@@ -99,7 +99,8 @@ static int params_ok(const e2e_update_params *p)
 {
 	size_t i, glen;
 
-	if (p == NULL || p->group == NULL || p->counter == 0 || !keys_ok(p) ||
+	if (p == NULL || p->group == NULL || p->counter == 0 ||
+	    p->issued > E2E__TIME_MAX || !keys_ok(p) ||
 	    p->recipient_count > E2E_UPDATE_RECIPIENTS_MAX ||
 	    (p->recipients == NULL && p->recipient_count > 0))
 		return 0;

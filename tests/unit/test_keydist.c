@@ -496,6 +496,9 @@ static void build_refuses_what_the_format_cannot_say(void **state)
 	assert_err(e2e_update_build(&p, out, sizeof out, &len), E2E_ERR_INVAL);
 	assert_int_equal(len, 0);
 	p.counter = 1;
+	p.issued = (uint64_t)1 << 63; /* times stay below 2^63 */
+	assert_int_equal(e2e_update_body_len(&p), 0);
+	p.issued = ISSUED;
 	p.group = "plant 7";
 	assert_int_equal(e2e_update_body_len(&p), 0);
 	p.group = "plant-7";

@@ -229,6 +229,8 @@ def parse_body(b):
     counter, issued = num(8), num(8)
     if counter == 0:
         raise BadUpdate("counter 0")
+    if issued >= 1 << 63:
+        raise BadUpdate("time")
     nkeys = num(1)
     if not 1 <= nkeys <= KEYS_MAX:
         raise BadUpdate("key count")
