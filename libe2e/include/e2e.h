@@ -111,7 +111,18 @@ extern "C" {
 	   "file is writable by others or owned by another user")              \
 	XX(ERR_LOCKED, -43, "locked", "file is locked by another sender")      \
 	XX(ERR_UNSAFE_FILE, -44, "unsafe-file",                                \
-	   "file is a symbolic link or owned by another user")
+	   "file is a symbolic link or owned by another user")                \
+	XX(ERR_BAD_UPDATE, -45, "bad-update", "malformed key update")          \
+	XX(ERR_WRONG_GROUP, -46, "wrong-group",                                \
+	   "key update is for another group")                                 \
+	XX(ERR_ROLLBACK, -47, "rollback",                                      \
+	   "key update is older than the one already applied")                \
+	XX(ERR_NOT_RECIPIENT, -48, "not-recipient",                            \
+	   "key update holds no keys for this member")                        \
+	XX(ERR_BAD_SLOT, -49, "bad-slot",                                      \
+	   "this member's keys in the update do not open or do not match")    \
+	XX(ERR_KEY_TOPIC, -50, "key-topic",                                    \
+	   "the key is not for this topic")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,
@@ -527,6 +538,193 @@ int e2e_guard_save(const e2e_guard *g, const char *path) E2E_WARN_UNUSED;
  */
 int e2e_guard_load(e2e_guard *g, const char *path,
 		   size_t *bad_line) E2E_WARN_UNUSED;
+
+/* ------------------------------------------------------------------------ */
+/* Key schedules and key updates (docs/KEYDIST.md)                          */
+/* ------------------------------------------------------------------------ */
+
+/* E2E_KEYDIST_BEGIN — declarations for key distribution, kept together. */
+
+/*
+ * A key's schedule: the time it becomes primary (activates) and the time it
+ * is disabled (disables), Unix seconds, 0 for none. A keyring's state at a
+ * time t is (docs/KEYDIST.md section 8):
+ *  - a key whose disable time has come (disables != 0, t >= disables) is
+ *    disabled, as is a key stored disabled;
+ *  - the key that became primary last is, among keys whose activation time
+ *    has come (activates != 0, activates <= t), the one with the latest
+ *    activation time (the larger id on a tie), else the stored primary; it
+ *    is the primary unless it is disabled at t (then there is none: the key
+ *    it replaced is never revived);
+ *  - every other key has its stored state (a stored primary that another
+ *    key superseded is enabled).
+ * e2e_seal picks the primary at the clock's time, e2e_open judges a key's
+ * state at the receiver's now, so a keyring switches at T by itself.
+ * e2e_keyring_get, _find and _primary report the stored states;
+ * e2e_keyring_state_at and _primary_at the states at a time.
+ */
+int e2e_keyring_schedule(e2e_keyring *kr, uint32_t id, uint64_t activates,
+			 uint64_t disables) E2E_WARN_UNUSED;
+/* E2E_ERR_NOT_FOUND when the key is absent. */
+int e2e_keyring_schedule_get(const e2e_keyring *kr, uint32_t id,
+			     uint64_t *activates,
+			     uint64_t *disables) E2E_WARN_UNUSED;
+/* The state of key id at time now (0: the clock). */
+int e2e_keyring_state_at(const e2e_keyring *kr, uint32_t id, uint64_t now,
+			 e2e_key_state *state) E2E_WARN_UNUSED;
+/* The primary of the keys without topic filters at time now (0: the
+ * clock); E2E_ERR_NO_KEY when none. */
+int e2e_keyring_primary_at(const e2e_keyring *kr, uint64_t now,
+			   e2e_key_info *info) E2E_WARN_UNUSED;
+/* Store the states at time now (0: the clock) and forget the schedule
+ * times that have passed; the state at now and later does not change. */
+int e2e_keyring_advance(e2e_keyring *kr, uint64_t now) E2E_WARN_UNUSED;
+
+/*
+ * Per-topic keys. A key may carry MQTT topic filters ("tenant-a/#,+/x");
+ * keys with the same filters (none for most keys) form a scope, each with
+ * at most one primary and its own schedule: adding or promoting a primary
+ * demotes only the primary of its scope. e2e_seal seals with the primary
+ * of the first scope (in increasing key id order) whose filters match the
+ * topic, else with the primary of the keys without filters; e2e_open
+ * refuses a key used on a topic its filters do not match
+ * (E2E_ERR_KEY_TOPIC, after the key's state and suite).
+ * e2e_keyring_set_filters: filters NULL or "" removes them; E2E_ERR_INVAL
+ * for invalid filters or filters with blanks (the keyring file separates
+ * fields with blanks), E2E_ERR_TWO_PRIMARIES when a primary would join a
+ * scope that has one. e2e_keyring_get_filters gives "" for none (the
+ * string stays valid until the key changes or the keyring is freed).
+ */
+int e2e_keyring_set_filters(e2e_keyring *kr, uint32_t id,
+			    const char *filters) E2E_WARN_UNUSED;
+int e2e_keyring_get_filters(const e2e_keyring *kr, uint32_t id,
+			    const char **filters) E2E_WARN_UNUSED;
+
+/* A member (device) key pair: X25519, the secret in sodium_malloc memory. */
+#define E2E_MEMBER_PUBLICKEYBYTES 32u
+#define E2E_MEMBER_SECRETKEYBYTES 32u
+typedef struct e2e_member e2e_member;
+
+int e2e_member_generate(e2e_member **out) E2E_WARN_UNUSED;
+int e2e_member_from_secret(e2e_member **out,
+			   const uint8_t sk[E2E_MEMBER_SECRETKEYBYTES])
+	E2E_WARN_UNUSED;
+void e2e_member_free(e2e_member *m); /* wipes; NULL-safe */
+void e2e_member_public(const e2e_member *m,
+		       uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES]);
+/* For saving it to a key file; wipe the copy after use. */
+void e2e_member_secret(const e2e_member *m,
+		       uint8_t sk[E2E_MEMBER_SECRETKEYBYTES]);
+/* A member id: the first 8 bytes, big-endian, of BLAKE2b-256(public key). */
+uint64_t e2e_member_id(const e2e_member *m);
+uint64_t e2e_member_id_from_public(const uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES]);
+
+/* Limits of a key update (docs/KEYDIST.md section 4). */
+#define E2E_UPDATE_GROUP_MAX 64u    /* bytes of a group name */
+#define E2E_UPDATE_KEYS_MAX 64u     /* keys in one update */
+#define E2E_UPDATE_FILTERS_MAX 4096u /* bytes of one key's filters */
+#define E2E_UPDATE_RECIPIENTS_MAX 65535u
+/* Bytes of one recipient's slot holding n keys. */
+#define E2E_UPDATE_SLOT_BYTES(n) (8u + 1u + 48u + 36u * (size_t)(n))
+
+/* One key of an update's key table. */
+typedef struct e2e_update_key {
+	uint32_t id;
+	e2e_suite suite;     /* aead or mac */
+	e2e_key_state state; /* primary: from activates on */
+	uint64_t activates;  /* Unix seconds; 0: now */
+	uint64_t disables;   /* Unix seconds; 0: never */
+	const char *filters; /* "a/+,b/#", "" for none; NULL counts as "" */
+	/* Building: the key (NULL for a disabled key). Opening: NULL; then
+	 * in_slot says whether the member's slot gave the key. */
+	const uint8_t *key;
+	int in_slot;
+} e2e_update_key;
+
+/* One recipient of an update, for building: its public key and the ids
+ * of the table's keys it gets (none disabled). */
+typedef struct e2e_update_recipient {
+	const uint8_t *public_key; /* E2E_MEMBER_PUBLICKEYBYTES */
+	const uint32_t *key_ids;
+	size_t key_id_count;
+} e2e_update_recipient;
+
+typedef struct e2e_update_params {
+	const char *group;  /* 1..64 bytes of [A-Za-z0-9._-] */
+	uint64_t counter;   /* > 0, larger than every earlier update's */
+	uint64_t issued;    /* Unix seconds */
+	const e2e_update_key *keys; /* any order, distinct ids */
+	size_t key_count;           /* 1..E2E_UPDATE_KEYS_MAX */
+	const e2e_update_recipient *recipients; /* any order */
+	size_t recipient_count;
+} e2e_update_params;
+
+/* Bytes of the update body for p, 0 when p is invalid. */
+size_t e2e_update_body_len(const e2e_update_params *p);
+/*
+ * Build the body of an update (docs/KEYDIST.md section 4): keys sorted by
+ * id, recipients by member id, each slot sealed with crypto_box_seal to its
+ * recipient. The admin then seals the body as a retained suite-none
+ * envelope signed by its signer on the update topic (e2e_seal with kr NULL,
+ * or e2e_seal_explicit). E2E_ERR_INVAL for invalid parameters,
+ * E2E_ERR_BUFFER_TOO_SMALL.
+ */
+int e2e_update_build(const e2e_update_params *p, uint8_t *out, size_t out_cap,
+		     size_t *out_len) E2E_WARN_UNUSED;
+
+/* An opened update: its table and the keys of one member's slot, in
+ * sodium_malloc memory. */
+typedef struct e2e_update e2e_update;
+
+int e2e_update_new(e2e_update **out) E2E_WARN_UNUSED;
+void e2e_update_free(e2e_update *u); /* wipes; NULL-safe */
+
+/* What a member checks an update against. */
+typedef struct e2e_update_opener {
+	const uint8_t *admin_public_key; /* E2E_SIGN_PUBLICKEYBYTES */
+	const char *group;
+	const e2e_member *member;
+	/* The counter of the last update applied; 0: none yet. */
+	uint64_t last_counter;
+} e2e_update_opener;
+
+/*
+ * Verify and open an update received on topic (docs/KEYDIST.md section 7):
+ * an envelope that is not suite none gives E2E_ERR_BAD_UPDATE; then the
+ * envelope's checks (e2e_open: signed by the admin, for this topic, not
+ * retained unless sealed so; no replay guard: the counter does that job),
+ * the body (BAD_UPDATE), the group (WRONG_GROUP), the counter (ROLLBACK
+ * when below last_counter, REPLAY when equal), the member's slot
+ * (NOT_RECIPIENT), the sealed box and its key ids (BAD_SLOT). On error u
+ * holds nothing.
+ */
+int e2e_update_open(e2e_update *u, const e2e_update_opener *o,
+		    const char *topic, const uint8_t *env, size_t env_len,
+		    uint32_t delivery) E2E_WARN_UNUSED;
+/* Of an opened update; 0 or "" otherwise. */
+uint64_t e2e_update_counter(const e2e_update *u);
+uint64_t e2e_update_issued(const e2e_update *u);
+const char *e2e_update_group(const e2e_update *u);
+size_t e2e_update_key_count(const e2e_update *u);
+/* The index-th key of the table (increasing ids); filters stays valid
+ * until u is opened again or freed; key is NULL. */
+int e2e_update_key_get(const e2e_update *u, size_t index,
+		       e2e_update_key *key) E2E_WARN_UNUSED;
+
+/*
+ * Make kr hold what the update gives this member (docs/KEYDIST.md
+ * section 8): every key of its slot, and every key kr already holds that
+ * the table lists (same id and suite), with the table's state and schedule,
+ * stored as of now (0: the clock); every key the table does not list is
+ * removed. The update is the whole key set, so a member that missed
+ * updates converges. Keys keep the table's topic filters; E2E_ERR_INVAL
+ * when a filter holds a blank (keyring files cannot store it). On error kr
+ * is unchanged.
+ */
+int e2e_update_apply(const e2e_update *u, e2e_keyring *kr,
+		     uint64_t now) E2E_WARN_UNUSED;
+
+/* E2E_KEYDIST_END */
 
 /* ------------------------------------------------------------------------ */
 /* Key files (docs/KEYFILES.md)                                             */

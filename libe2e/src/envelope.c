@@ -491,6 +491,7 @@ E2E_API int e2e_seal(e2e_sender *s, const e2e_keyring *kr, const char *topic,
 {
 	e2e_seal_params p;
 	const struct e2e__key *k = NULL;
+	uint64_t now = e2e__now();
 	int rc;
 
 	if (out_len != NULL)
@@ -504,7 +505,12 @@ E2E_API int e2e_seal(e2e_sender *s, const e2e_keyring *kr, const char *topic,
 		rc = E2E_ERR_SEQ_EXHAUSTED;
 		goto fail;
 	}
-	if (kr != NULL && (k = e2e__keyring_primary(kr)) == NULL) {
+	/* The primary for the topic at the time the envelope says it was
+	 * sealed: a keyring's schedule switches keys by itself. (A NULL topic
+	 * is refused by e2e_seal_explicit.) */
+	if (kr != NULL &&
+	    (k = topic != NULL ? e2e__keyring_seal_key(kr, now, topic)
+			       : e2e__keyring_primary_at(kr, now)) == NULL) {
 		rc = E2E_ERR_NO_KEY;
 		goto fail;
 	}
@@ -515,7 +521,7 @@ E2E_API int e2e_seal(e2e_sender *s, const e2e_keyring *kr, const char *topic,
 	p.signer = s->signer;
 	p.sender_id = s->id;
 	p.seq = s->next_seq;
-	p.timestamp = s->no_clock ? 0 : (uint32_t)e2e__now();
+	p.timestamp = s->no_clock ? 0 : (uint32_t)now;
 	p.flags = flags;
 	p.salt = p.suite == E2E_SUITE_AEAD ? next_salt(s) : NULL;
 	/* e2e_seal_explicit zeroes out itself on failure. */
@@ -587,7 +593,7 @@ E2E_API int e2e_parse(const uint8_t *env, size_t env_len, e2e_info *info)
 
 /* Steps 2 and 3 of the processing order: key lookup, then policy. */
 static int lookup_and_policy(const e2e_receiver *r, const e2e_info *info,
-			     const char *topic, uint32_t delivery,
+			     const char *topic, uint32_t delivery, uint64_t now,
 			     const struct e2e__key **key,
 			     const uint8_t **signer_pk)
 {
@@ -600,10 +606,14 @@ static int lookup_and_policy(const e2e_receiver *r, const e2e_info *info,
 				: NULL;
 		if (k == NULL)
 			return E2E_ERR_UNKNOWN_KEY;
-		if (k->state == E2E_KEY_DISABLED)
+		if (e2e__key_disabled_at(k, now))
 			return E2E_ERR_DISABLED_KEY;
 		if (k->suite != (uint8_t)info->suite)
 			return E2E_ERR_SUITE_MISMATCH;
+		/* A per-topic key (a tenant's, a device's) opens only its
+		 * topics: another holder of it must not reach the rest. */
+		if (!e2e__key_allows(k, topic))
+			return E2E_ERR_KEY_TOPIC;
 		*key = k;
 	}
 	if ((r->require & E2E_REQUIRE_ENCRYPTION) &&
@@ -719,12 +729,13 @@ E2E_API int e2e_open(const e2e_receiver *r, const char *topic,
 		rc = E2E_ERR_BUFFER_TOO_SMALL;
 		goto cleanup;
 	}
-	/* 2. Key lookup, 3. policy. */
-	rc = lookup_and_policy(r, &in, topic, delivery, &key, &signer_pk);
+	/* 2. Key lookup (a key's state at now: keyrings follow their
+	 * schedule), 3. policy. */
+	now = r->now != 0 ? r->now : e2e__now();
+	rc = lookup_and_policy(r, &in, topic, delivery, now, &key, &signer_pk);
 	if (rc != E2E_OK)
 		goto cleanup;
 	/* 4. Replay pre-check and 5. time window, without changing state. */
-	now = r->now != 0 ? r->now : e2e__now();
 	if (r->guard != NULL && (rc = e2e_guard_check(r->guard, &in, topic,
 						      delivery, now)) != E2E_OK)
 		goto cleanup;

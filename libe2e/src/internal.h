@@ -39,13 +39,63 @@ struct e2e__key {
 	uint8_t suite; /* e2e_suite */
 	uint8_t state; /* e2e_key_state */
 	int64_t created;
+	uint64_t activates; /* pending: primary from then on; 0: none */
+	uint64_t disables;  /* disabled from then on; 0: never */
+	char *filters;      /* malloc'd topic filters "a/+,b/#"; NULL: none */
 	uint8_t key[E2E_KEYBYTES];
 };
 
 /* NULL when absent. O(log n). */
 const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr, uint32_t id);
-/* NULL when there is no primary. */
+/* NULL when there is no primary. The stored primary, schedule ignored. */
 const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr);
+/* The primary at time t under the schedule (e2e.h, e2e_keyring_schedule). */
+const struct e2e__key *e2e__keyring_primary_at(const e2e_keyring *kr,
+					       uint64_t t);
+/* The key to seal a message on topic with at time t: the primary of the
+ * first scope (keys with the same filters) in increasing id order whose
+ * filters match topic, else the primary of the keys without filters. */
+const struct e2e__key *e2e__keyring_seal_key(const e2e_keyring *kr, uint64_t t,
+					     const char *topic);
+/* 1 when key k may be used on topic: it has no filters, or one matches. */
+int e2e__key_allows(const struct e2e__key *k, const char *topic);
+/* A malloc'd copy of filters a keyring can hold (valid, no blanks), NULL
+ * for "" or NULL; *rc E2E_OK, E2E_ERR_INVAL or E2E_ERR_NOMEM. */
+char *e2e__filters_dup(const char *filters, int *rc);
+/* 1 when key k is disabled at time t. */
+int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t);
+/* The largest Unix time a schedule may name (the wire format's limit). */
+#define E2E__TIME_MAX ((uint64_t)INT64_MAX)
+
+/*
+ * Replace the keys of kr with the count keys of keys (sorted by id, at
+ * most one stored primary per scope), which kr takes over (a sodium_malloc'd
+ * array of cap entries, and each key's filters); the old array and filters
+ * are wiped and freed.
+ */
+void e2e__keyring_replace(e2e_keyring *kr, struct e2e__key *keys, size_t count,
+			  size_t cap);
+
+/* A member's X25519 secret and public keys (32 bytes each). */
+const uint8_t *e2e__member_secret(const e2e_member *m);
+const uint8_t *e2e__member_public(const e2e_member *m);
+
+/*
+ * Key updates (keydist.c). e2e__update_parse checks a body against every
+ * rule of docs/KEYDIST.md section 4 and fills u's table (no slot opened):
+ * E2E_OK or E2E_ERR_BAD_UPDATE (fuzzing reaches it without a signature).
+ * The ephemeral hook, for tests only, makes e2e_update_build seal slot i
+ * with the ephemeral secret key fn writes (the vectors' fixed keys) instead
+ * of crypto_box_seal's random one; NULL restores crypto_box_seal.
+ */
+int e2e__update_parse(e2e_update *u, const uint8_t *body, size_t len);
+/* A key's filters s[0..n) (s[n] is NUL; commas are cut and restored):
+ * E2E_OK for "" or comma-separated valid filters without NUL. */
+int e2e__filters_check(char *s, size_t n);
+/* The same check on a C string (which it copies): 1 when valid. */
+int e2e__filters_valid(const char *filters);
+typedef void (*e2e__ephemeral_fn)(void *ctx, size_t recipient, uint8_t esk[32]);
+void e2e__update_set_ephemeral(e2e__ephemeral_fn fn, void *ctx);
 
 /* The signer's 64-byte libsodium secret key (seed || public key). */
 const uint8_t *e2e__signer_secret(const e2e_signer *s);

@@ -3,6 +3,7 @@
  *
  *   libe2e-keyring 1
  *   <id: 8 hex> <suite> <state> <created: Unix seconds> <key: base64>
+ *       [activates=<Unix s>] [disables=<Unix s>] [topics=<filters>]
  */
 #include "keyfile.h"
 
@@ -14,6 +15,43 @@
 
 #define KEYRING_MAGIC "libe2e-keyring"
 #define KEYRING_FIELDS 5
+#define KEYRING_OPTIONAL 3
+
+/* The key's schedule and filters, from the optional fields after the five
+ * of every line (docs/KEYFILES.md): each at most once, in any order. */
+struct extra {
+	uint64_t activates, disables;
+	char *topics; /* points into the line; NULL: none */
+};
+
+static int parse_extra(const struct e2e__kf_line *l, struct extra *x)
+{
+	static const char *const names[KEYRING_OPTIONAL] = {
+		"activates=", "disables=", "topics="};
+	int seen[KEYRING_OPTIONAL] = {0};
+	size_t i, j, n;
+	int rc;
+
+	memset(x, 0, sizeof *x);
+	for (i = KEYRING_FIELDS; i < l->n; i++) {
+		for (j = 0; j < KEYRING_OPTIONAL; j++)
+			if (strncmp(l->field[i], names[j], strlen(names[j])) ==
+			    0)
+				break;
+		if (j == KEYRING_OPTIONAL || seen[j]++)
+			return E2E_ERR_KEYFILE;
+		n = strlen(names[j]);
+		if (j == 2) {
+			x->topics = l->field[i] + n;
+			continue;
+		}
+		rc = e2e__kf_u64_parse(l->field[i] + n, INT64_MAX,
+				       j == 0 ? &x->activates : &x->disables);
+		if (rc != E2E_OK)
+			return rc;
+	}
+	return E2E_OK;
+}
 
 /* Parse one key line into info and key (sodium_malloc'd by the caller). */
 static int parse_key(const struct e2e__kf_line *l, e2e_key_info *info,
@@ -23,7 +61,7 @@ static int parse_key(const struct e2e__kf_line *l, e2e_key_info *info,
 	uint64_t created;
 	int rc;
 
-	if (l->n != KEYRING_FIELDS)
+	if (l->n < KEYRING_FIELDS || l->n > KEYRING_FIELDS + KEYRING_OPTIONAL)
 		return E2E_ERR_KEYFILE;
 	if (e2e__kf_hex_decode(l->field[0], id, sizeof id) != E2E_OK)
 		return E2E_ERR_KEYFILE;
@@ -42,6 +80,49 @@ static int parse_key(const struct e2e__kf_line *l, e2e_key_info *info,
 	return e2e__kf_b64_decode(l->field[4], key, E2E_KEYBYTES);
 }
 
+/* Add a key with its schedule and filters. A second primary in a scope
+ * would silently demote the first: refused instead, the file is
+ * ambiguous. */
+static int add_key(e2e_keyring *kr, const e2e_key_info *info,
+		   const uint8_t *key, const struct extra *x)
+{
+	e2e_key_info as = *info;
+	int rc;
+
+	/* Added as enabled, promoted once in its scope. */
+	if (as.state == E2E_KEY_PRIMARY)
+		as.state = E2E_KEY_ENABLED;
+	rc = e2e_keyring_add(kr, &as, key);
+	if (rc == E2E_OK)
+		rc = e2e_keyring_schedule(kr, info->id, x->activates,
+					  x->disables);
+	if (rc == E2E_OK && x->topics != NULL) {
+		rc = e2e_keyring_set_filters(kr, info->id, x->topics);
+		if (rc == E2E_ERR_INVAL)
+			rc = E2E_ERR_KEYFILE;
+	}
+	if (rc == E2E_OK && info->state == E2E_KEY_PRIMARY) {
+		const char *f;
+		e2e_key_info p;
+		size_t i, n = e2e_keyring_count(kr);
+
+		if (e2e_keyring_get_filters(kr, info->id, &f) != E2E_OK)
+			return E2E_ERR_INVAL;
+		for (i = 0; i < n && rc == E2E_OK; i++) {
+			const char *pf;
+			if (e2e_keyring_get(kr, i, &p) == E2E_OK &&
+			    p.state == E2E_KEY_PRIMARY &&
+			    e2e_keyring_get_filters(kr, p.id, &pf) == E2E_OK &&
+			    strcmp(pf, f) == 0)
+				rc = E2E_ERR_TWO_PRIMARIES;
+		}
+		if (rc == E2E_OK)
+			rc = e2e_keyring_set_state(kr, info->id,
+						   E2E_KEY_PRIMARY);
+	}
+	return rc;
+}
+
 E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 			     size_t *bad_line)
 {
@@ -49,6 +130,7 @@ E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 	struct e2e__kf_line l;
 	e2e_keyring *kr = NULL;
 	e2e_key_info info = {0};
+	struct extra x;
 	uint8_t *key = NULL;
 	char *buf = NULL;
 	size_t len = 0, primaries = 0, line = 0;
@@ -80,13 +162,12 @@ E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 			break;
 		if (rc == 1)
 			rc = parse_key(&l, &info, key);
-		/* Adding a second primary would silently demote the first:
-		 * refuse it instead, the file is ambiguous. */
-		if (rc == E2E_OK && info.state == E2E_KEY_PRIMARY &&
-		    ++primaries > 1)
-			rc = E2E_ERR_TWO_PRIMARIES;
 		if (rc == E2E_OK)
-			rc = e2e_keyring_add(kr, &info, key);
+			rc = parse_extra(&l, &x);
+		if (rc == E2E_OK)
+			rc = add_key(kr, &info, key, &x);
+		if (rc == E2E_OK && info.state == E2E_KEY_PRIMARY)
+			primaries++;
 	}
 	if (rc != E2E_OK) {
 		line = r.line;
@@ -115,15 +196,27 @@ E2E_API int e2e_keyring_save(const e2e_keyring *kr, const char *path,
 {
 	struct e2e__kf_buf b = {0};
 	e2e_key_info info = {0};
-	size_t i, n;
+	size_t i, n, cap;
 	int rc;
 
 	if (kr == NULL || path == NULL)
 		return E2E_ERR_INVAL;
-	if (e2e__keyring_primary(kr) == NULL)
-		return E2E_ERR_NO_PRIMARY;
 	n = e2e_keyring_count(kr);
-	rc = e2e__kf_buf_init(&b, 512 + n * 128, 1);
+	for (i = 0; i < n; i++)
+		if (e2e_keyring_get(kr, i, &info) == E2E_OK &&
+		    info.state == E2E_KEY_PRIMARY)
+			break;
+	if (i == n)
+		return E2E_ERR_NO_PRIMARY;
+	/* 128 bytes a line, 64 more for the times, and the filters. */
+	cap = 512 + n * 192;
+	for (i = 0; i < n; i++) {
+		const char *f = "";
+		if (e2e_keyring_get(kr, i, &info) == E2E_OK &&
+		    e2e_keyring_get_filters(kr, info.id, &f) == E2E_OK)
+			cap += strlen(f) + 8;
+	}
+	rc = e2e__kf_buf_init(&b, cap, 1);
 	if (rc != E2E_OK)
 		return rc;
 	e2e__kf_buf_printf(
@@ -147,6 +240,16 @@ E2E_API int e2e_keyring_save(const e2e_keyring *kr, const char *path,
 				   e2e_key_state_name(info.state),
 				   info.created);
 		e2e__kf_buf_b64(&b, k->key, E2E_KEYBYTES);
+		/* Optional fields only when set: a keyring without schedules
+		 * or filters is written as before. */
+		if (k->activates != 0)
+			e2e__kf_buf_printf(&b, " activates=%" PRIu64,
+					   k->activates);
+		if (k->disables != 0)
+			e2e__kf_buf_printf(&b, " disables=%" PRIu64,
+					   k->disables);
+		if (k->filters != NULL)
+			e2e__kf_buf_printf(&b, " topics=%s", k->filters);
 		e2e__kf_buf_printf(&b, "\n");
 	}
 	if (rc == E2E_OK)

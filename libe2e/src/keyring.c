@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -53,13 +54,30 @@ E2E_API int e2e_keyring_new(e2e_keyring **out)
 	return E2E_OK;
 }
 
+static void free_filters(struct e2e__key *keys, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(keys[i].filters);
+		keys[i].filters = NULL;
+	}
+}
+
 E2E_API void e2e_keyring_free(e2e_keyring *kr)
 {
 	if (kr == NULL)
 		return;
-	if (kr->keys != NULL)
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
 		sodium_free(kr->keys); /* sodium_free wipes */
+	}
 	sodium_free(kr);
+}
+
+/* Keys with the same filters (none counting as "") form a scope: each
+ * scope has at most one primary, and follows its own schedule. */
+static int same_scope(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
 /* Index of the first key whose id is >= id. */
@@ -92,27 +110,28 @@ const struct e2e__key *e2e__keyring_lookup(const e2e_keyring *kr, uint32_t id)
 	return find(kr, id);
 }
 
-const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr)
+/* The stored primary of the scope of filters, or NULL. */
+static struct e2e__key *scope_primary(const e2e_keyring *kr,
+				      const char *filters)
 {
-	size_t i;
-
-	if (kr == NULL)
-		return NULL;
-	for (i = 0; i < kr->count; i++) {
-		if (kr->keys[i].state == E2E_KEY_PRIMARY)
+	for (size_t i = 0; i < kr->count; i++)
+		if (kr->keys[i].state == E2E_KEY_PRIMARY &&
+		    same_scope(kr->keys[i].filters, filters))
 			return &kr->keys[i];
-	}
 	return NULL;
 }
 
-static void demote_primary(e2e_keyring *kr)
+const struct e2e__key *e2e__keyring_primary(const e2e_keyring *kr)
 {
-	size_t i;
+	return kr != NULL ? scope_primary(kr, NULL) : NULL;
+}
 
-	for (i = 0; i < kr->count; i++) {
-		if (kr->keys[i].state == E2E_KEY_PRIMARY)
-			kr->keys[i].state = E2E_KEY_ENABLED;
-	}
+static void demote_primary(e2e_keyring *kr, const char *filters)
+{
+	struct e2e__key *k = scope_primary(kr, filters);
+
+	if (k != NULL)
+		k->state = E2E_KEY_ENABLED;
 }
 
 static int grow(e2e_keyring *kr)
@@ -127,8 +146,10 @@ static int grow(e2e_keyring *kr)
 		return E2E_ERR_NOMEM;
 	if (kr->count > 0)
 		memcpy(keys, kr->keys, kr->count * sizeof *keys);
-	if (kr->keys != NULL)
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
 		sodium_free(kr->keys);
+	}
 	kr->keys = keys;
 	kr->cap = cap;
 	return E2E_OK;
@@ -157,7 +178,7 @@ E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
 	if (kr->count == kr->cap && (rc = grow(kr)) != E2E_OK)
 		return rc;
 	if (info->state == E2E_KEY_PRIMARY)
-		demote_primary(kr);
+		demote_primary(kr, NULL);
 	memmove(&kr->keys[i + 1], &kr->keys[i],
 		(kr->count - i) * sizeof kr->keys[0]);
 	kr->count++;
@@ -166,6 +187,9 @@ E2E_API int e2e_keyring_add(e2e_keyring *kr, const e2e_key_info *info,
 	k->suite = (uint8_t)info->suite;
 	k->state = (uint8_t)info->state;
 	k->created = info->created;
+	k->activates = 0;
+	k->disables = 0;
+	k->filters = NULL;
 	memcpy(k->key, key, E2E_KEYBYTES);
 	return E2E_OK;
 }
@@ -207,8 +231,8 @@ E2E_API int e2e_keyring_set_state(e2e_keyring *kr, uint32_t id,
 		return E2E_ERR_NOT_FOUND;
 	if (k->state == E2E_KEY_PRIMARY && state != E2E_KEY_PRIMARY)
 		return E2E_ERR_IS_PRIMARY;
-	if (state == E2E_KEY_PRIMARY)
-		demote_primary(kr);
+	if (state == E2E_KEY_PRIMARY && k->state != E2E_KEY_PRIMARY)
+		demote_primary(kr, k->filters);
 	k->state = (uint8_t)state;
 	return E2E_OK;
 }
@@ -225,6 +249,7 @@ E2E_API int e2e_keyring_remove(e2e_keyring *kr, uint32_t id)
 	if (k->state == E2E_KEY_PRIMARY)
 		return E2E_ERR_IS_PRIMARY;
 	i = (size_t)(k - kr->keys);
+	free(k->filters);
 	memmove(&kr->keys[i], &kr->keys[i + 1],
 		(kr->count - i - 1) * sizeof kr->keys[0]);
 	kr->count--;
@@ -276,5 +301,268 @@ E2E_API int e2e_keyring_primary(const e2e_keyring *kr, e2e_key_info *info)
 	if (k == NULL)
 		return E2E_ERR_NO_KEY;
 	fill_info(k, info);
+	return E2E_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schedules (docs/KEYDIST.md section 8)                                    */
+/* ------------------------------------------------------------------------ */
+
+int e2e__key_disabled_at(const struct e2e__key *k, uint64_t t)
+{
+	return k->state == E2E_KEY_DISABLED ||
+	       (k->disables != 0 && t >= k->disables);
+}
+
+/* The key of a scope that became primary last by time t: the one with the
+ * latest activation time that has come (the larger id on a tie, keys being
+ * in increasing id order), else the scope's stored primary. */
+static const struct e2e__key *latest_at(const e2e_keyring *kr,
+					const char *scope, uint64_t t)
+{
+	const struct e2e__key *best = NULL, *k;
+	size_t i;
+
+	for (i = 0; i < kr->count; i++) {
+		k = &kr->keys[i];
+		if (k->activates != 0 && k->activates <= t &&
+		    same_scope(k->filters, scope) &&
+		    (best == NULL || k->activates >= best->activates))
+			best = k;
+	}
+	return best != NULL ? best : scope_primary(kr, scope);
+}
+
+/* A disabled latest primary leaves its scope without one: falling back to
+ * the key it replaced would revive a key the admin retired. */
+static const struct e2e__key *primary_of(const e2e_keyring *kr,
+					 const char *scope, uint64_t t)
+{
+	const struct e2e__key *k = latest_at(kr, scope, t);
+
+	return k != NULL && !e2e__key_disabled_at(k, t) ? k : NULL;
+}
+
+const struct e2e__key *e2e__keyring_primary_at(const e2e_keyring *kr,
+					       uint64_t t)
+{
+	return kr != NULL ? primary_of(kr, NULL, t) : NULL;
+}
+
+int e2e__key_allows(const struct e2e__key *k, const char *topic)
+{
+	const char *f = k->filters, *comma;
+	char one[E2E_UPDATE_FILTERS_MAX + 1];
+	size_t n;
+
+	if (f == NULL || *f == '\0')
+		return 1;
+	for (;;) {
+		comma = strchr(f, ',');
+		n = comma != NULL ? (size_t)(comma - f) : strlen(f);
+		if (n < sizeof one) {
+			memcpy(one, f, n);
+			one[n] = '\0';
+			if (e2e_topic_matches(one, topic))
+				return 1;
+		}
+		if (comma == NULL)
+			return 0;
+		f = comma + 1;
+	}
+}
+
+const struct e2e__key *e2e__keyring_seal_key(const e2e_keyring *kr, uint64_t t,
+					     const char *topic)
+{
+	const struct e2e__key *k;
+
+	if (kr == NULL)
+		return NULL;
+	/* Scoped keys first, in id order; the first key of a scope whose
+	 * filters match stands for its scope. */
+	for (size_t i = 0; i < kr->count; i++) {
+		k = &kr->keys[i];
+		if (k->filters != NULL && e2e__key_allows(k, topic) &&
+		    (k = primary_of(kr, k->filters, t)) != NULL)
+			return k;
+	}
+	return primary_of(kr, NULL, t);
+}
+
+static uint64_t clock_or(uint64_t now)
+{
+	return now != 0 ? now : e2e__now();
+}
+
+void e2e__keyring_replace(e2e_keyring *kr, struct e2e__key *keys, size_t count,
+			  size_t cap)
+{
+	if (kr->keys != NULL) {
+		free_filters(kr->keys, kr->count);
+		sodium_free(kr->keys);
+	}
+	kr->keys = keys;
+	kr->count = count;
+	kr->cap = cap;
+}
+
+E2E_API int e2e_keyring_schedule(e2e_keyring *kr, uint32_t id,
+				 uint64_t activates, uint64_t disables)
+{
+	struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || activates > E2E__TIME_MAX || disables > E2E__TIME_MAX)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	k->activates = activates;
+	k->disables = disables;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_schedule_get(const e2e_keyring *kr, uint32_t id,
+				     uint64_t *activates, uint64_t *disables)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || activates == NULL || disables == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	*activates = k->activates;
+	*disables = k->disables;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_state_at(const e2e_keyring *kr, uint32_t id,
+				 uint64_t now, e2e_key_state *state)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || state == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	now = clock_or(now);
+	if (e2e__key_disabled_at(k, now))
+		*state = E2E_KEY_DISABLED;
+	else if (primary_of(kr, k->filters, now) == k)
+		*state = E2E_KEY_PRIMARY;
+	else
+		*state = E2E_KEY_ENABLED;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_primary_at(const e2e_keyring *kr, uint64_t now,
+				   e2e_key_info *info)
+{
+	const struct e2e__key *k;
+
+	if (kr == NULL || info == NULL)
+		return E2E_ERR_INVAL;
+	k = e2e__keyring_primary_at(kr, clock_or(now));
+	if (k == NULL)
+		return E2E_ERR_NO_KEY;
+	fill_info(k, info);
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_advance(e2e_keyring *kr, uint64_t now)
+{
+	const struct e2e__key **latest;
+	size_t i;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	now = clock_or(now);
+	if (kr->count == 0)
+		return E2E_OK;
+	/* Every scope's latest primary first: storing states as we go would
+	 * change what the scope's later keys see. */
+	latest = malloc(kr->count * sizeof *latest);
+	if (latest == NULL)
+		return E2E_ERR_NOMEM;
+	for (i = 0; i < kr->count; i++)
+		latest[i] = latest_at(kr, kr->keys[i].filters, now);
+	for (i = 0; i < kr->count; i++) {
+		struct e2e__key *k = &kr->keys[i];
+
+		if (e2e__key_disabled_at(k, now))
+			k->state = E2E_KEY_DISABLED;
+		else if (k == latest[i])
+			k->state = E2E_KEY_PRIMARY;
+		else if (k->state == E2E_KEY_PRIMARY)
+			k->state = E2E_KEY_ENABLED;
+		if (k->activates != 0 && k->activates <= now)
+			k->activates = 0;
+		if (k->disables != 0 && k->disables <= now)
+			k->disables = 0;
+	}
+	free(latest);
+	return E2E_OK;
+}
+
+/* Filters a keyring can hold and its file can give back: valid (as in a
+ * key update) and without blanks, which separate the file's fields. */
+static int filters_holdable(const char *f)
+{
+	return strpbrk(f, " \t\r\n") == NULL && e2e__filters_valid(f);
+}
+
+char *e2e__filters_dup(const char *f, int *rc)
+{
+	size_t n = f != NULL ? strlen(f) : 0;
+	char *copy;
+
+	*rc = E2E_OK;
+	if (n == 0)
+		return NULL;
+	if (!filters_holdable(f)) {
+		*rc = E2E_ERR_INVAL;
+		return NULL;
+	}
+	if ((copy = malloc(n + 1)) == NULL)
+		*rc = E2E_ERR_NOMEM;
+	else
+		memcpy(copy, f, n + 1);
+	return copy;
+}
+
+E2E_API int e2e_keyring_set_filters(e2e_keyring *kr, uint32_t id,
+				    const char *filters)
+{
+	struct e2e__key *k = find(kr, id), *p;
+	char *copy;
+	int rc;
+
+	if (kr == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	copy = e2e__filters_dup(filters, &rc);
+	if (rc != E2E_OK)
+		return rc;
+	/* A primary moved into a scope that has one would make two. */
+	p = scope_primary(kr, copy);
+	if (k->state == E2E_KEY_PRIMARY && p != NULL && p != k) {
+		free(copy);
+		return E2E_ERR_TWO_PRIMARIES;
+	}
+	free(k->filters);
+	k->filters = copy;
+	return E2E_OK;
+}
+
+E2E_API int e2e_keyring_get_filters(const e2e_keyring *kr, uint32_t id,
+				    const char **filters)
+{
+	const struct e2e__key *k = find(kr, id);
+
+	if (kr == NULL || filters == NULL)
+		return E2E_ERR_INVAL;
+	if (k == NULL)
+		return E2E_ERR_NOT_FOUND;
+	*filters = k->filters != NULL ? k->filters : "";
 	return E2E_OK;
 }

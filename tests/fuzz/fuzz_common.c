@@ -103,6 +103,25 @@ const struct fuzz_world *fuzz_world_get(void)
 	return &world;
 }
 
+size_t fuzz_seal_update(const uint8_t *body, size_t len, uint8_t *out,
+			size_t cap)
+{
+	const struct fuzz_world *w = fuzz_world_get();
+	e2e_seal_params p;
+	size_t n = 0;
+
+	memset(&p, 0, sizeof p);
+	p.suite = E2E_SUITE_NONE;
+	p.signer = w->signer[0];
+	p.sender_id = e2e_signer_id(w->signer[0]);
+	p.seq = 1;
+	p.timestamp = FUZZ_NOW;
+	p.flags = E2E_SEAL_RETAINED;
+	FUZZ_CHECK(e2e_seal_explicit(&p, FUZZ_UPDATE_TOPIC, body, len, out, cap,
+				     &n) == E2E_OK);
+	return n;
+}
+
 /* Scratch files: a private directory, emptied and removed at exit. */
 #define MAX_TMP 8
 static char tmp_dir[256];

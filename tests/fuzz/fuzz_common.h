@@ -40,6 +40,18 @@ struct fuzz_world {
 	uint8_t key_disabled[E2E_KEYBYTES];
 };
 
+/* Key updates: the member the update target opens as (its X25519 secret
+ * key is 32 bytes of FUZZ_MEMBER_BYTE), the group, the update topic; the
+ * admin is signer A. */
+#define FUZZ_MEMBER_BYTE 0x5Au
+#define FUZZ_UPDATE_GROUP "fuzz"
+#define FUZZ_UPDATE_TOPIC "e2e/keys/fuzz"
+
+/* Seal body as the admin's retained suite-none update envelope on the
+ * update topic; returns its length (aborts when out is too small). */
+size_t fuzz_seal_update(const uint8_t *body, size_t len, uint8_t *out,
+			size_t cap);
+
 /* e2e_init(), once; every target calls it first. */
 void fuzz_init(void);
 

@@ -3,8 +3,9 @@
  *
  * Oracles: a refused file returns no keyring and names a line within the
  * file; an accepted keyring has keys with non-zero, increasing ids, a valid
- * suite and state, and exactly one primary; it saves, loads back to the same
- * keys, and saves again to the same bytes.
+ * suite and state, valid topic filters, at least one primary and at most
+ * one per scope (keys with the same filters); it saves, loads back to the
+ * same keys, schedules and filters, and saves again to the same bytes.
  */
 #include <string.h>
 
@@ -13,7 +14,8 @@
 static void check_keys(const e2e_keyring *kr)
 {
 	size_t n = e2e_keyring_count(kr), primaries = 0;
-	e2e_key_info info, prev;
+	e2e_key_info info, prev, other;
+	const char *f, *g;
 
 	FUZZ_CHECK(n >= 1);
 	for (size_t i = 0; i < n; i++) {
@@ -25,11 +27,20 @@ static void check_keys(const e2e_keyring *kr)
 		FUZZ_CHECK(info.state == E2E_KEY_DISABLED ||
 			   info.state == E2E_KEY_ENABLED ||
 			   info.state == E2E_KEY_PRIMARY);
+		FUZZ_CHECK(e2e_keyring_get_filters(kr, info.id, &f) == E2E_OK);
+		FUZZ_CHECK(strchr(f, ' ') == NULL);
 		primaries += info.state == E2E_KEY_PRIMARY;
+		for (size_t j = 0; j < i && info.state == E2E_KEY_PRIMARY;
+		     j++) {
+			FUZZ_CHECK(e2e_keyring_get(kr, j, &other) == E2E_OK);
+			FUZZ_CHECK(e2e_keyring_get_filters(kr, other.id, &g) ==
+				   E2E_OK);
+			FUZZ_CHECK(other.state != E2E_KEY_PRIMARY ||
+				   strcmp(f, g) != 0);
+		}
 		prev = info;
 	}
-	FUZZ_CHECK(primaries == 1);
-	FUZZ_CHECK(e2e_keyring_primary(kr, &info) == E2E_OK);
+	FUZZ_CHECK(primaries >= 1);
 }
 
 static void check_same_keys(const e2e_keyring *a, const e2e_keyring *b)
@@ -38,10 +49,21 @@ static void check_same_keys(const e2e_keyring *a, const e2e_keyring *b)
 
 	FUZZ_CHECK(e2e_keyring_count(a) == e2e_keyring_count(b));
 	for (size_t i = 0; i < e2e_keyring_count(a); i++) {
+		uint64_t xa, xd, ya, yd;
+		const char *xf, *yf;
+
 		FUZZ_CHECK(e2e_keyring_get(a, i, &x) == E2E_OK);
 		FUZZ_CHECK(e2e_keyring_get(b, i, &y) == E2E_OK);
 		FUZZ_CHECK(x.id == y.id && x.suite == y.suite &&
 			   x.state == y.state && x.created == y.created);
+		FUZZ_CHECK(e2e_keyring_schedule_get(a, x.id, &xa, &xd) ==
+			   E2E_OK);
+		FUZZ_CHECK(e2e_keyring_schedule_get(b, y.id, &ya, &yd) ==
+			   E2E_OK);
+		FUZZ_CHECK(xa == ya && xd == yd);
+		FUZZ_CHECK(e2e_keyring_get_filters(a, x.id, &xf) == E2E_OK);
+		FUZZ_CHECK(e2e_keyring_get_filters(b, y.id, &yf) == E2E_OK);
+		FUZZ_CHECK(strcmp(xf, yf) == 0);
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
+#include "internal.h"
 
 static const char *root;
 
@@ -267,6 +268,72 @@ static void keyfiles(void)
 	put_file_variants("signer", "encrypted", tmp);
 }
 
+/* The ephemeral keys of the seeds' sealed boxes: fixed, as all else. */
+static void fixed_ephemeral(void *ctx, size_t i, uint8_t esk[32])
+{
+	(void)ctx;
+	memset(esk, 0x70 + (int)i, 32);
+}
+
+/* An input of the update target: control bytes, then body or envelope. */
+static void put_update(const char *name, uint8_t control, uint8_t last,
+		       const uint8_t *data, size_t len)
+{
+	static uint8_t in[8192];
+
+	FUZZ_CHECK(len + 2 <= sizeof in);
+	in[0] = control;
+	in[1] = last;
+	memcpy(in + 2, data, len);
+	put("update", name, in, len + 2);
+}
+
+static void updates(void)
+{
+	static const uint8_t k1[32] = {1}, k2[32] = {2}, k3[32] = {3};
+	uint8_t member_pk[32], other_pk[32], sk[32], body[4096], env[4200];
+	const uint32_t mine[] = {0x10000001u, 0x10000002u}, theirs[] = {0x300u};
+	e2e_update_key keys[] = {
+		{0x10000001u, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 0,
+		 FUZZ_NOW + 3600, "", k1, 0},
+		{0x10000002u, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, FUZZ_NOW + 100,
+		 0, "", k2, 0},
+		{0x300u, E2E_SUITE_MAC, E2E_KEY_ENABLED, 0, 0,
+		 "fuzz/#,fuzz/+/x", k3, 0},
+		{0x7fu, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 0, 0, "", NULL, 0},
+	};
+	e2e_update_recipient r[2] = {{member_pk, mine, 2},
+				     {other_pk, theirs, 1}};
+	e2e_update_params p = {FUZZ_UPDATE_GROUP, 5, FUZZ_NOW, keys, 4, r, 2};
+	e2e_member *m;
+	size_t len = 0, elen;
+
+	memset(sk, FUZZ_MEMBER_BYTE, sizeof sk);
+	FUZZ_CHECK(e2e_member_from_secret(&m, sk) == E2E_OK);
+	e2e_member_public(m, member_pk);
+	e2e_member_free(m);
+	memset(sk, 0x33, sizeof sk);
+	FUZZ_CHECK(e2e_member_from_secret(&m, sk) == E2E_OK);
+	e2e_member_public(m, other_pk);
+	e2e_member_free(m);
+	e2e__update_set_ephemeral(fixed_ephemeral, NULL);
+	FUZZ_CHECK(e2e_update_build(&p, body, sizeof body, &len) == E2E_OK);
+	elen = fuzz_seal_update(body, len, env, sizeof env);
+	put_update("body-valid", 1, 0, body, len);
+	put_update("body-replayed", 1, 5, body, len);
+	put_update("env-valid", 2, 0, env, elen);
+	put_update("env-not-retained-delivery", 0, 4, env, elen);
+	put_update("body-truncated", 1, 0, body, len - 7);
+	/* Only the other member: not a recipient. */
+	p.recipients = r + 1;
+	p.recipient_count = 1;
+	FUZZ_CHECK(e2e_update_build(&p, body, sizeof body, &len) == E2E_OK);
+	put_update("body-other-member", 1, 0, body, len);
+	e2e__update_set_ephemeral(NULL, NULL);
+	put_update("body-header-only", 1, 0,
+		   (const uint8_t *)"e2ku\x01\x04fuzz", 10);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -279,5 +346,6 @@ int main(int argc, char **argv)
 	reseals();
 	keyfiles();
 	states();
+	updates();
 	return 0;
 }

@@ -14,7 +14,7 @@ set -eu
 
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-open parse guard_load keyring signer pubkey trust}
+targets=${*:-open parse guard_load keyring signer pubkey trust update}
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/libe2e-fuzz-build}
 timeout=${FUZZ_TIMEOUT:-10}

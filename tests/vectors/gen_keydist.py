@@ -229,6 +229,8 @@ def parse_body(b):
     counter, issued = num(8), num(8)
     if counter == 0:
         raise BadUpdate("counter 0")
+    if issued >= 1 << 63:
+        raise BadUpdate("time")
     nkeys = num(1)
     if not 1 <= nkeys <= KEYS_MAX:
         raise BadUpdate("key count")
@@ -241,15 +243,20 @@ def parse_body(b):
             raise BadUpdate("key entry")
         if act >= 1 << 63 or dis >= 1 << 63:
             raise BadUpdate("time")
-        try:
-            flt = flt.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadUpdate("filters")
+        # Filters are bytes, compared with topics byte for byte as the
+        # envelope's topic binding does; no text decoding is involved.
+        flt = flt.decode("latin-1")
         if flt and any(not f or not filter_ok(f) for f in flt.split(",")):
             raise BadUpdate("filters")
         last = kid
         keys.append(dict(id=kid, suite=suite, state=state, activates=act,
                          disables=dis, filters=flt))
+    # The primary keys of a scope (the same filters) take over in the order
+    # of their activation times: two at the same time would leave the order
+    # to the key ids.
+    acts = [(k["filters"], k["activates"]) for k in keys if k["state"] == 2]
+    if len(acts) != len(set(acts)):
+        raise BadUpdate("primaries of a scope at the same time")
     nrcpt = num(2)
     slots, last = {}, -1
     for _ in range(nrcpt):
@@ -276,6 +283,10 @@ def filter_ok(f):
 
 def open_update(o, env):
     """Section 7: returns ("ok", update, material) or (error, None, None)."""
+    # Step 0: update topics never start with '$' (the admin is trusted on
+    # every topic, as the MQTT filter "#", which does not match those).
+    if o["topic"].startswith("$"):
+        return "E2E_ERR_TOPIC", None, None
     # Step 1: an envelope that parses (ENVELOPE.md section 6 step 1) but is
     # not of suite none is not an update.
     if (len(env) >= 2 and env[0] == env1.MAGIC_V1 and not env[1] & 0xF0
@@ -511,6 +522,10 @@ def negatives(pos):
     bad = bad[:o] + bad[o + e:o + 2 * e] + bad[o:o + e] + bad[o + 2 * e:]
     neg("keys_out_of_order", "key ids not in increasing order",
         resign(bad), a_grp, "E2E_ERR_BAD_UPDATE")
+    bad = build_body(GROUP, 8, ISSUED, [K_OLD, dict(K_NEW, activates=0)],
+                     [rcpt("alice", [K_OLD["id"], K_NEW["id"]])])
+    neg("primaries_same_activation", "two primary keys with the same "
+        "activation time (0)", resign(bad), a_grp, "E2E_ERR_BAD_UPDATE")
     bad = bytearray(build_body(GROUP, 0, ISSUED, [K_OLD],
                                [rcpt("alice", [K_OLD["id"]])]))
     neg("counter_zero", "update counter 0", resign(bytes(bad)), a_grp,
@@ -524,11 +539,14 @@ def negatives(pos):
         a_grp, "E2E_ERR_BAD_UPDATE")
     neg("not_e2e", "a plain JSON payload on the update topic",
         b'{"keys":[]}', a_grp, "E2E_ERR_NOT_E2E")
+    neg("dollar_topic", "a genuine update delivered on a topic starting "
+        "with '$'", genv, dict(a_grp, topic="$" + ROOT), "E2E_ERR_TOPIC")
     return out
 
 
 REASONS = {
     "E2E_ERR_NOT_E2E": "not-e2e",
+    "E2E_ERR_TOPIC": "bad-topic",
     "E2E_ERR_UNTRUSTED_SIGNER": "untrusted-signer",
     "E2E_ERR_BAD_SIGNATURE": "bad-signature",
     "E2E_ERR_NOT_RETAINED": "not-retained",
@@ -561,7 +579,7 @@ def check(pos, neg):
 
 
 def sizes():
-    """Body bytes for the docs (section 6): 2 keys without filters."""
+    """Envelope bytes for the docs (section 4): 2 keys without filters."""
     def size(members, keys=2):
         return (4 + 1 + 1 + len(GROUP) + 16 + 1 + keys * 24 + 2 +
                 members * (8 + 1 + BOX_OVERHEAD + SLOT_KEY_BYTES * keys) +

@@ -47,6 +47,18 @@ class Out:
         return name, len(data)
 
 
+    def tables(self, prefix, pos, neg):
+        """Emit PREFIX_positives and PREFIX_negatives (of struct
+        PREFIX_positive / _negative) and write everything to stdout."""
+        for kind, items in (("positive", pos), ("negative", neg)):
+            self.emit()
+            self.emit("static const struct %s_%s %s_%ss[] = {"
+                      % (prefix, kind, prefix, kind))
+            for item in items:
+                self.emit("\t%s," % item)
+            self.emit("};")
+        sys.stdout.write("\n".join(self.lines) + "\n")
+
     def optional(self, prefix, hexstr):
         """An array for hexstr, or NULL when the value is null."""
         if hexstr is None:
@@ -139,17 +151,7 @@ def main():
         neg.append("{%s, %s, %d, %s, %s, %s, %s}"
                    % (c_string(n["name"]), env, elen, rx, n["error"],
                       c_string(n["error"]), c_string(n["reason"])))
-    o.emit()
-    o.emit("static const struct vec_positive vec_positives[] = {")
-    for item in pos:
-        o.emit("\t%s," % item)
-    o.emit("};")
-    o.emit()
-    o.emit("static const struct vec_negative vec_negatives[] = {")
-    for item in neg:
-        o.emit("\t%s," % item)
-    o.emit("};")
-    sys.stdout.write("\n".join(o.lines) + "\n")
+    o.tables("vec", pos, neg)
 
 
 if __name__ == "__main__":

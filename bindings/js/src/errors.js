@@ -49,6 +49,12 @@ const TABLE = [
   [-42, "E2E_ERR_WRITABLE", "permissions", "file is writable by others or owned by another user"],
   [-43, "E2E_ERR_LOCKED", "locked", "file is locked by another sender"],
   [-44, "E2E_ERR_UNSAFE_FILE", "unsafe-file", "file is a symbolic link or owned by another user"],
+  [-45, "E2E_ERR_BAD_UPDATE", "bad-update", "malformed key update"],
+  [-46, "E2E_ERR_WRONG_GROUP", "wrong-group", "key update is for another group"],
+  [-47, "E2E_ERR_ROLLBACK", "rollback", "key update is older than the one already applied"],
+  [-48, "E2E_ERR_NOT_RECIPIENT", "not-recipient", "key update holds no keys for this member"],
+  [-49, "E2E_ERR_BAD_SLOT", "bad-slot", "this member's keys in the update do not open or do not match"],
+  [-50, "E2E_ERR_KEY_TOPIC", "key-topic", "the key is not for this topic"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */

@@ -37,6 +37,8 @@ from . import core as _core
 from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
                        save_public_key,
                        unsafe_directory)  # also adds load/save methods
+from .keydist import (Member, Update, UpdateKey, build_update,  # noqa
+                      member_id_from_public)  # also adds Keyring schedules
 
 # ERR_BAD_TAG, ERR_REPLAY, ...: the library's own codes.
 globals().update({k: v for k, v in vars(_core).items()
@@ -56,5 +58,6 @@ __all__ = [
     "overhead", "overhead_max", "sealed_len", "SEAL_RETAINED",
     "REQUIRE_ENCRYPTION", "REQUIRE_SIGNATURE", "DELIVERY_RETAINED",
     "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
-    "save_public_key", "unsafe_directory",
+    "save_public_key", "unsafe_directory", "Member", "Update", "UpdateKey",
+    "build_update", "member_id_from_public",
 ] + sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))

@@ -134,6 +134,48 @@ class GuardOptsStruct(ctypes.Structure):
     ]
 
 
+class UpdateKeyStruct(ctypes.Structure):
+    _fields_ = [
+        ("id", ctypes.c_uint32),
+        ("suite", c_enum),
+        ("state", c_enum),
+        ("activates", ctypes.c_uint64),
+        ("disables", ctypes.c_uint64),
+        ("filters", ctypes.c_char_p),
+        ("key", ctypes.c_void_p),
+        ("in_slot", ctypes.c_int),
+    ]
+
+
+class UpdateRecipientStruct(ctypes.Structure):
+    _fields_ = [
+        ("public_key", ctypes.c_void_p),
+        ("key_ids", ctypes.POINTER(ctypes.c_uint32)),
+        ("key_id_count", ctypes.c_size_t),
+    ]
+
+
+class UpdateParamsStruct(ctypes.Structure):
+    _fields_ = [
+        ("group", ctypes.c_char_p),
+        ("counter", ctypes.c_uint64),
+        ("issued", ctypes.c_uint64),
+        ("keys", ctypes.POINTER(UpdateKeyStruct)),
+        ("key_count", ctypes.c_size_t),
+        ("recipients", ctypes.POINTER(UpdateRecipientStruct)),
+        ("recipient_count", ctypes.c_size_t),
+    ]
+
+
+class UpdateOpenerStruct(ctypes.Structure):
+    _fields_ = [
+        ("admin_public_key", ctypes.c_void_p),
+        ("group", ctypes.c_char_p),
+        ("member", ctypes.c_void_p),
+        ("last_counter", ctypes.c_uint64),
+    ]
+
+
 # ---------------------------------------------------------------------------
 # Prototypes: name -> (restype, argtypes). A function the loaded library
 # lacks (an older build, or one still being written) is left out of `lib`
@@ -229,6 +271,36 @@ PROTOTYPES = {
     "e2e_guard_bytes_per_sender": (_sz, [_vp]),
     "e2e_guard_save": (_int, [_vp, _str]),
     "e2e_guard_load": (_int, [_vp, _str, _psz]),
+    # Key schedules and key updates (docs/KEYDIST.md)
+    "e2e_keyring_schedule": (_int, [_vp, _u32, _u64, _u64]),
+    "e2e_keyring_schedule_get": (_int, [_vp, _u32, ctypes.POINTER(_u64),
+                                        ctypes.POINTER(_u64)]),
+    "e2e_keyring_state_at": (_int, [_vp, _u32, _u64,
+                                    ctypes.POINTER(c_enum)]),
+    "e2e_keyring_primary_at": (_int, [_vp, _u64, _pki]),
+    "e2e_keyring_advance": (_int, [_vp, _u64]),
+    "e2e_keyring_set_filters": (_int, [_vp, _u32, _str]),
+    "e2e_keyring_get_filters": (_int, [_vp, _u32, _pstr]),
+    "e2e_member_generate": (_int, [_pvp]),
+    "e2e_member_from_secret": (_int, [_pvp, _buf]),
+    "e2e_member_free": (None, [_vp]),
+    "e2e_member_public": (None, [_vp, _out]),
+    "e2e_member_secret": (None, [_vp, _out]),
+    "e2e_member_id": (_u64, [_vp]),
+    "e2e_member_id_from_public": (_u64, [_buf]),
+    "e2e_update_body_len": (_sz, [ctypes.POINTER(UpdateParamsStruct)]),
+    "e2e_update_build": (_int, [ctypes.POINTER(UpdateParamsStruct), _out,
+                                _sz, _psz]),
+    "e2e_update_new": (_int, [_pvp]),
+    "e2e_update_free": (None, [_vp]),
+    "e2e_update_open": (_int, [_vp, ctypes.POINTER(UpdateOpenerStruct),
+                               _str, _buf, _sz, _u32]),
+    "e2e_update_counter": (_u64, [_vp]),
+    "e2e_update_issued": (_u64, [_vp]),
+    "e2e_update_group": (_str, [_vp]),
+    "e2e_update_key_count": (_sz, [_vp]),
+    "e2e_update_key_get": (_int, [_vp, _sz, ctypes.POINTER(UpdateKeyStruct)]),
+    "e2e_update_apply": (_int, [_vp, _vp, _u64]),
 }
 
 _missing = set()
