@@ -11,6 +11,7 @@ pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
 case $what in
 demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
+            python3-pip python3-setuptools python3-venv python3-mypy
             valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi nodejs"
       # bindings/js: Debian's nodejs (18) and npm (9). A nodejs that already
       # brings its own npm (and conflicts with Debian's npm package, as

@@ -14,7 +14,10 @@ Quick start::
         assert msg.payload == b"21.5"
 
 Errors raise :class:`E2EError` (``.code``, ``.name``, ``.reason``,
-``.message``); a refused message raises its subclass :class:`Rejected`.
+``.message``); a refused message raises its subclass :class:`Rejected`, a
+file the library cannot read or write its subclass :class:`FileError`,
+which is also the OSError of its errno (a missing key file is both an
+E2EError and a ``FileNotFoundError``). The package is typed (PEP 561).
 See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md.
 
 The shared library is found through ``LIBE2E_LIBRARY`` (a path to
@@ -25,7 +28,9 @@ library path.
 from ._native import LibraryNotFoundError, has_symbol, library_path
 from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    REQUIRE_ENCRYPTION, REQUIRE_SIGNATURE, SEAL_RETAINED,
-                   E2EError, Guard, Info, KeyInfo, Keyring, KeyState,
+                   E2EError, E2EFileExistsError, E2EFileNotFoundError,
+                   E2EIsADirectoryError, E2ENotADirectoryError,
+                   E2EPermissionError, FileError, Guard, Info, KeyInfo, Keyring, KeyState,
                    Message, Receiver, Rejected, Sender, Signer, Suite, Trust,
                    TrustEntry, escape, filter_check, header_bytes, keybytes,
                    overhead, overhead_max, parse, payload_max, salt_bytes,
@@ -34,9 +39,8 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    signer_id_from_public, subscription_matches, tag_bytes,
                    topic_matches, topic_max)
 from . import core as _core
-from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
-                       save_public_key,
-                       unsafe_directory)  # also adds load/save methods
+from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,
+                       save_public_key, unsafe_directory)
 
 # ERR_BAD_TAG, ERR_REPLAY, ...: the library's own codes.
 globals().update({k: v for k, v in vars(_core).items()
@@ -46,7 +50,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LibraryNotFoundError", "library_path", "has_symbol", "E2EError",
-    "Rejected", "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
+    "Rejected", "FileError", "E2EFileNotFoundError", "E2EPermissionError",
+    "E2EFileExistsError", "E2EIsADirectoryError", "E2ENotADirectoryError",
+    "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
     "Signer", "Trust", "TrustEntry", "Sender", "Guard", "Receiver",
     "Message", "Info", "parse", "seal_explicit", "topic_matches",
     "filter_check", "subscription_matches", "escape",
@@ -57,4 +63,5 @@ __all__ = [
     "REQUIRE_ENCRYPTION", "REQUIRE_SIGNATURE", "DELIVERY_RETAINED",
     "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
     "save_public_key", "unsafe_directory",
-] + sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))
+]
+__all__ += sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))
