@@ -125,7 +125,7 @@ class Packaging(unittest.TestCase):
         env.pop("top_builddir", None)
         r = run([PYTHON, "-c", code], env=env, cwd=self.tmp)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("libe2e.LibraryNotFoundError: libe2e shared library "
+        self.assertIn("LibraryNotFoundError: libe2e shared library "
                       "not found; looked in:", r.stderr)
         self.assertIn("installed name: libe2e.so.0", r.stderr)
         self.assertIn("Set LIBE2E_LIBRARY to the path of libe2e.so", r.stderr)
