@@ -18,7 +18,9 @@ Errors raise :class:`E2EError` (``.code``, ``.name``, ``.reason``,
 file the library cannot read or write its subclass :class:`FileError`,
 which is also the OSError of its errno (a missing key file is both an
 E2EError and a ``FileNotFoundError``). The package is typed (PEP 561).
-See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md.
+See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md: in
+the source tree, and installed with the same paths under the documentation
+directory (``make install``: /usr/local/share/doc/libe2e/ by default).
 
 The shared library is found through ``LIBE2E_LIBRARY`` (a path to
 libe2e.so), else ``LIBE2E_BUILDDIR`` (a build tree), else the system's

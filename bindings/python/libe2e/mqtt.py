@@ -18,7 +18,8 @@ QoS 1/2 retransmission) is not a rejection worth a report: it is counted in
 Subscribe through the Subscriber (``sub.subscribe(client, "sensors/#")``)
 or give it ``filters=``, so that a message on a topic nobody subscribed to
 is refused as "not-subscribed"; give it ``state=PATH`` so that a restarted
-subscriber still refuses replays (see bindings/python/README.md).
+subscriber still refuses replays (see bindings/python/README.md, also
+installed under /usr/local/share/doc/libe2e/ by default).
 
 Publisher side::
 
