@@ -7,7 +7,6 @@ both the package and a program written against its public API."""
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
