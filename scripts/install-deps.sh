@@ -1,16 +1,18 @@
 #!/bin/sh
 # Install what libe2e needs on Debian 12, as root.
-#   scripts/install-deps.sh demo   build + run the demo
+#   scripts/install-deps.sh demo   build + run the demo (and man, for the
+#                                  tools' pages: minimal Debian lacks it)
 #   scripts/install-deps.sh test   also everything the test suite uses
 #   scripts/install-deps.sh bench  also gnuplot for the benchmark plots
 set -eu
 what=${1:-test}
 pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
       libsodium-dev libpaho-mqtt-dev libcmocka-dev mosquitto mosquitto-clients
-      openssl python3"
+      openssl python3 man-db"
 case $what in
 demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
+            python3-pip python3-setuptools python3-venv python3-mypy
             valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi nodejs"
       # bindings/js: Debian's nodejs (18) and npm (9). A nodejs that already
       # brings its own npm (and conflicts with Debian's npm package, as

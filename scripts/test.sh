@@ -2,7 +2,10 @@
 # Build and run every test: the whole suite (unit, vectors, integration
 # through a real mosquitto, Python binding, fuzz corpus regression), then the
 # unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# every libFuzzer target for FUZZ_SECONDS (default 30) each.
+# every libFuzzer target for FUZZ_SECONDS (default 30) each. On failure it
+# names the logs of the tests that failed and prints only those
+# (scripts/test-failures.sh); the last line is the total of all three,
+# fuzz targets included (scripts/test-summary.sh).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -22,18 +25,24 @@ BUILD=$top/build-asan sh scripts/build.sh CC=$san_cc --enable-sanitizers
 sh scripts/test-summary.sh build-asan sanitizers || true
 
 echo "== fuzzing: every libFuzzer target for ${FUZZ_SECONDS:-30} s under ASan+UBSan (build-fuzz/)"
+# run.sh's table, kept for the reports below (one line per target).
+fuzz=$top/build-fuzz/fuzz-summary.txt
+mkdir -p "$top/build-fuzz"
+rm -f "$fuzz"
 if command -v clang >/dev/null 2>&1; then
-	FUZZ_BUILD_DIR=$top/build-fuzz sh tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" ||
-		status=1
+	# The table is shown as it is made and saved; run.sh's status passes
+	# through a file (sh has no pipefail).
+	{ FUZZ_BUILD_DIR=$top/build-fuzz sh tests/fuzz/run.sh \
+		"${FUZZ_SECONDS:-30}" 2>&1; echo $? >"$fuzz.status"; } |
+		tee "$fuzz"
+	[ "$(cat "$fuzz.status")" -eq 0 ] || status=1
+	rm -f "$fuzz.status"
 else
 	echo "clang is not installed: fuzzing skipped (scripts/install-deps.sh test installs it)"
 fi
 
-if [ $status -ne 0 ]; then
-	echo "FAILED: see the *.log files named above" >&2
-	for f in build/test-suite.log build-asan/test-suite.log; do
-		[ -f "$f" ] && sed -n '1,200p' "$f" >&2
-	done
+if [ $status -ne 0 ] && sh scripts/test-failures.sh build build-asan "$fuzz" >&2; then
+	echo "FAILED, but no test log records a failure: see the output above (a build step?)" >&2
 fi
-sh scripts/test-summary.sh build build-asan total
+sh scripts/test-summary.sh build build-asan "$fuzz" total
 exit $status

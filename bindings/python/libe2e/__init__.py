@@ -14,8 +14,13 @@ Quick start::
         assert msg.payload == b"21.5"
 
 Errors raise :class:`E2EError` (``.code``, ``.name``, ``.reason``,
-``.message``); a refused message raises its subclass :class:`Rejected`.
-See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md.
+``.message``); a refused message raises its subclass :class:`Rejected`, a
+file the library cannot read or write its subclass :class:`FileError`,
+which is also the OSError of its errno (a missing key file is both an
+E2EError and a ``FileNotFoundError``). The package is typed (PEP 561).
+See bindings/python/README.md, docs/ENVELOPE.md and docs/KEYFILES.md: in
+the source tree, and installed with the same paths under the documentation
+directory (``make install``: /usr/local/share/doc/libe2e/ by default).
 
 The shared library is found through ``LIBE2E_LIBRARY`` (a path to
 libe2e.so), else ``LIBE2E_BUILDDIR`` (a build tree), else the system's
@@ -25,7 +30,9 @@ library path.
 from ._native import LibraryNotFoundError, has_symbol, library_path
 from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    REQUIRE_ENCRYPTION, REQUIRE_SIGNATURE, SEAL_RETAINED,
-                   E2EError, Guard, Info, KeyInfo, Keyring, KeyState,
+                   E2EError, E2EFileExistsError, E2EFileNotFoundError,
+                   E2EIsADirectoryError, E2ENotADirectoryError,
+                   E2EPermissionError, FileError, Guard, Info, KeyInfo, Keyring, KeyState,
                    Message, Receiver, Rejected, Sender, Signer, Suite, Trust,
                    TrustEntry, escape, filter_check, header_bytes, keybytes,
                    overhead, overhead_max, parse, payload_max, salt_bytes,
@@ -34,9 +41,8 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    signer_id_from_public, subscription_matches, tag_bytes,
                    topic_matches, topic_max)
 from . import core as _core
-from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,  # noqa
-                       save_public_key,
-                       unsafe_directory)  # also adds load/save methods
+from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,
+                       save_public_key, unsafe_directory)
 from .keydist import (Member, Update, UpdateKey, build_update,  # noqa
                       member_id_from_public)  # also adds Keyring schedules
 
@@ -48,7 +54,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LibraryNotFoundError", "library_path", "has_symbol", "E2EError",
-    "Rejected", "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
+    "Rejected", "FileError", "E2EFileNotFoundError", "E2EPermissionError",
+    "E2EFileExistsError", "E2EIsADirectoryError", "E2ENotADirectoryError",
+    "ERRORS", "Suite", "KeyState", "KeyInfo", "Keyring",
     "Signer", "Trust", "TrustEntry", "Sender", "Guard", "Receiver",
     "Message", "Info", "parse", "seal_explicit", "topic_matches",
     "filter_check", "subscription_matches", "escape",
@@ -60,4 +68,5 @@ __all__ = [
     "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
     "save_public_key", "unsafe_directory", "Member", "Update", "UpdateKey",
     "build_update", "member_id_from_public",
-] + sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))
+]
+__all__ += sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))

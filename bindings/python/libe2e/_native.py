@@ -5,9 +5,12 @@ package. This module mirrors ``libe2e/include/e2e.h``; when the header
 changes, this file changes with it.
 """
 
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Dict, List, Tuple
 
 __all__ = ["LibraryNotFoundError", "C", "library_path", "has_symbol"]
 
@@ -16,7 +19,7 @@ class LibraryNotFoundError(ImportError):
     """libe2e.so could not be found or loaded; the message lists where."""
 
 
-def _candidates():
+def _candidates() -> Tuple[List[Tuple[str, str]], bool]:
     """Where to look for the shared library, in order, with a label each."""
     env = os.environ.get("LIBE2E_LIBRARY")
     if env:
@@ -35,7 +38,7 @@ def _candidates():
     return found, False
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     candidates, explicit = _candidates()
     tried = []
     for label, path in candidates:
@@ -43,7 +46,9 @@ def _load():
             tried.append("%s: %s (no such file)" % (label, path))
             continue
         try:
-            return ctypes.CDLL(path), path
+            # use_errno: E2E_ERR_IO leaves errno set, and the binding
+            # raises the matching OSError (FileNotFoundError, ...).
+            return ctypes.CDLL(path, use_errno=True), path
         except OSError as exc:
             tried.append("%s: %s (%s)" % (label, path, exc))
     hint = "" if explicit else (
@@ -199,7 +204,7 @@ _pki = ctypes.POINTER(KeyInfoStruct)
 _pinfo = ctypes.POINTER(InfoStruct)
 _pgopts = ctypes.POINTER(GuardOptsStruct)
 
-PROTOTYPES = {
+PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "e2e_err_name": (_str, [_int]),
     "e2e_strerror": (_str, [_int]),
     "e2e_reason": (_str, [_int]),
@@ -303,13 +308,13 @@ PROTOTYPES = {
     "e2e_update_apply": (_int, [_vp, _vp, _u64]),
 }
 
-_missing = set()
+_missing: set[str] = set()
 
 
 class _Lib:
     """The library's functions as attributes, with their prototypes set."""
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name in _missing:
             raise NotImplementedError(
                 "%s: the loaded libe2e (%s) does not provide this function"
@@ -317,7 +322,7 @@ class _Lib:
         raise AttributeError(name)
 
 
-def declare(name, restype, argtypes):
+def declare(name: str, restype: Any, argtypes: List[Any]) -> bool:
     """Bind one C function into `lib` if the library has it."""
     try:
         fn = getattr(lib, name)
@@ -336,6 +341,6 @@ for _name, (_res, _args) in PROTOTYPES.items():
     declare(_name, _res, _args)
 
 
-def has_symbol(name):
+def has_symbol(name: str) -> bool:
     """True when the loaded library provides the C function `name`."""
     return name in C.__dict__

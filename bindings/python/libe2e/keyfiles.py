@@ -1,11 +1,14 @@
 """Key files (docs/KEYFILES.md): keyrings, signer keys and trust files.
 
-Adds ``Keyring.load``/``save``, ``Signer.load``/``save``/``inspect`` and
-``Trust.load``/``save`` to the classes of :mod:`libe2e.core`, and the
-functions :func:`load_public_key` / :func:`save_public_key`.
+The code behind ``Keyring.load``/``save``, ``Signer.load``/``save``/
+``inspect`` and ``Trust.load``/``save`` (declared in :mod:`libe2e.core`,
+which calls here), and the functions :func:`load_public_key` /
+:func:`save_public_key`.
 
 Loaders raise :class:`E2EError` with a ``bad_line`` attribute: the 1-based
-line at fault, or 0 when the error concerns the whole file. Secret files are
+line at fault, or 0 when the error concerns the whole file. A file that
+cannot be read or written raises :class:`libe2e.FileError`, also the
+OSError of its errno: a missing file is a ``FileNotFoundError``. Secret files are
 refused when group or others may read them (``ERR_PERMISSIONS``) and are
 written with mode 0600. Every file (trust files and public keys too) is
 refused when group or others may write it or another user than the
@@ -16,12 +19,16 @@ Passphrases are ``str`` (UTF-8) or ``bytes``. Python cannot wipe them from
 its own memory: prefer short-lived objects and avoid keeping them around.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
+from typing import Any, List, Optional, Tuple, Type, Union
 
 from . import _native
-from .core import (ERRORS, E2EError, Keyring, Signer, Trust, _check, _fixed, _path,
-                   _u64, _usize, sign_publickeybytes)
+from .core import (ERRORS, Buffer, E2EError, Keyring, Signer, StrPath,
+                   Trust, _check, _error, _fixed, _path, _u64, _usize,
+                   sign_publickeybytes)
 from ._native import C
 
 SAVE_EXCL = 0x1
@@ -35,7 +42,7 @@ _u32 = ctypes.c_uint32
 _ull = ctypes.c_ulonglong
 _out = ctypes.c_void_p
 
-for _name, _res, _args in (
+_KEYFILE_PROTOTYPES: Tuple[Tuple[str, Any, List[Any]], ...] = (
         ("e2e_keyfile_max", _sz, []),
         ("e2e_keyring_load", ctypes.c_int, [_pvp, _str, _psz]),
         ("e2e_keyring_save", ctypes.c_int, [_vp, _str, _u32]),
@@ -50,26 +57,27 @@ for _name, _res, _args in (
         ("e2e_pubkey_save", ctypes.c_int, [_str, _str, _u32]),
         ("e2e_trust_load", ctypes.c_int, [_pvp, _str, _psz]),
         ("e2e_trust_save", ctypes.c_int, [_vp, _str, _u32]),
-        ("e2e_path_check", ctypes.c_int, [_str, _out, _sz])):
+        ("e2e_path_check", ctypes.c_int, [_str, _out, _sz]))
+for _name, _res, _args in _KEYFILE_PROTOTYPES:
     _native.declare(_name, _res, _args)
 
 
-def _load_check(rc, path, bad):
+def _load_check(rc: int, path: bytes, bad: ctypes.c_size_t) -> None:
     if rc != 0:
         where = os.fsdecode(path)
         if bad.value:
             where += ":%d" % bad.value
-        err = E2EError(rc, where)
+        err = _error(rc, where, path)
         err.bad_line = bad.value
         err.path = os.fsdecode(path)
         raise err
 
 
-def _save_flags(exclusive):
+def _save_flags(exclusive: bool) -> int:
     return SAVE_EXCL if exclusive else 0
 
 
-def _pass(passphrase):
+def _pass(passphrase: Union[str, bytes, None]) -> Tuple[Optional[bytes], int]:
     if passphrase is None:
         return None, 0
     if isinstance(passphrase, str):
@@ -78,14 +86,14 @@ def _pass(passphrase):
     return passphrase, len(passphrase)
 
 
-def keyfile_max():
+def keyfile_max() -> int:
     """Largest key file the loaders read, in bytes."""
-    return C.e2e_keyfile_max()
+    return int(C.e2e_keyfile_max())
 
 
 # -- keyrings ---------------------------------------------------------------
 
-def _keyring_load(cls, path):
+def _keyring_load(cls: Type[Keyring], path: StrPath) -> Keyring:
     """Load a keyring file (exactly one primary key)."""
     p = _path(path)
     ptr = ctypes.c_void_p()
@@ -98,19 +106,18 @@ def _keyring_load(cls, path):
     return kr
 
 
-def _keyring_save(self, path, exclusive=False):
+def _keyring_save(self: Keyring, path: StrPath,
+                  exclusive: bool = False) -> None:
     """Write the keyring to path (mode 0600, atomically)."""
     _check(C.e2e_keyring_save(self._ptr, _path(path),
-                              _save_flags(exclusive)), os.fspath(path))
-
-
-Keyring.load = classmethod(_keyring_load)
-Keyring.save = _keyring_save
+                              _save_flags(exclusive)), os.fsdecode(path),
+           path)
 
 
 # -- signers ----------------------------------------------------------------
 
-def _signer_load(cls, path, passphrase=None):
+def _signer_load(cls: Type[Signer], path: StrPath,
+                 passphrase: Union[str, bytes, None] = None) -> Signer:
     """Load a signer secret key file; the passphrase is ignored for an
     unencrypted file. Wrong or missing passphrase: ERR_PASSPHRASE."""
     p = _path(path)
@@ -122,8 +129,10 @@ def _signer_load(cls, path, passphrase=None):
     return cls(ptr)
 
 
-def _signer_save(self, path, passphrase=None, *, opslimit=0, memlimit=0,
-                 exclusive=False):
+def _signer_save(self: Signer, path: StrPath,
+                 passphrase: Union[str, bytes, None] = None, *,
+                 opslimit: int = 0, memlimit: int = 0,
+                 exclusive: bool = False) -> None:
     """Write the secret key to path (mode 0600). passphrase None stores the
     seed unencrypted (as ``e2e-keygen --no-passphrase``); opslimit and
     memlimit 0 pick the library's Argon2id defaults."""
@@ -134,10 +143,10 @@ def _signer_save(self, path, passphrase=None, *, opslimit=0, memlimit=0,
         raise E2EError(ERRORS["E2E_ERR_INVAL"], "empty passphrase")
     _check(C.e2e_signer_save(self._ptr, _path(path), pw, n, opslimit,
                              memlimit, _save_flags(exclusive)),
-           os.fspath(path))
+           os.fsdecode(path), path)
 
 
-def _signer_inspect(path):
+def _signer_inspect(path: StrPath) -> Tuple[bytes, bool]:
     """(public_key, is_encrypted) of a signer secret key file, without the
     passphrase."""
     p = _path(path)
@@ -149,18 +158,7 @@ def _signer_inspect(path):
     return pk.raw, bool(enc.value)
 
 
-def _signer_save_public(self, path, exclusive=False):
-    """Write this signer's public key file (mode 0644)."""
-    save_public_key(self.public_key, path, exclusive)
-
-
-Signer.load = classmethod(_signer_load)
-Signer.save = _signer_save
-Signer.inspect = staticmethod(_signer_inspect)
-Signer.save_public = _signer_save_public
-
-
-def load_public_key(path):
+def load_public_key(path: StrPath) -> bytes:
     """The public key (bytes) of a signer public key file."""
     p = _path(path)
     pk = ctypes.create_string_buffer(sign_publickeybytes())
@@ -169,14 +167,15 @@ def load_public_key(path):
     return pk.raw
 
 
-def save_public_key(public_key, path, exclusive=False):
+def save_public_key(public_key: Buffer, path: StrPath,
+                    exclusive: bool = False) -> None:
     """Write a signer public key file."""
     pk = _fixed(public_key, sign_publickeybytes(), "public key")
     _check(C.e2e_pubkey_save(pk, _path(path), _save_flags(exclusive)),
-           os.fspath(path))
+           os.fsdecode(path), path)
 
 
-def unsafe_directory(path):
+def unsafe_directory(path: StrPath) -> Optional[str]:
     """The directory above path through which another user could replace
     the file (writable by group or others without the sticky bit, or owned
     by another user than the effective user or root; symlinks resolved), or
@@ -187,13 +186,13 @@ def unsafe_directory(path):
     rc = C.e2e_path_check(p, buf, len(buf))
     if rc == ERRORS["E2E_ERR_WRITABLE"]:
         return os.fsdecode(buf.value)
-    _check(rc, os.fspath(path))
+    _check(rc, os.fsdecode(path), path)
     return None
 
 
 # -- trust files ------------------------------------------------------------
 
-def _trust_load(cls, path):
+def _trust_load(cls: Type[Trust], path: StrPath) -> Trust:
     """Load a trust file (signers and their topic filters)."""
     p = _path(path)
     ptr = ctypes.c_void_p()
@@ -206,10 +205,6 @@ def _trust_load(cls, path):
     return t
 
 
-def _trust_save(self, path, exclusive=False):
+def _trust_save(self: Trust, path: StrPath, exclusive: bool = False) -> None:
     _check(C.e2e_trust_save(self._ptr, _path(path), _save_flags(exclusive)),
-           os.fspath(path))
-
-
-Trust.load = classmethod(_trust_load)
-Trust.save = _trust_save
+           os.fsdecode(path), path)

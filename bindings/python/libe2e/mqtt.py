@@ -18,27 +18,33 @@ QoS 1/2 retransmission) is not a rejection worth a report: it is counted in
 Subscribe through the Subscriber (``sub.subscribe(client, "sensors/#")``)
 or give it ``filters=``, so that a message on a topic nobody subscribed to
 is refused as "not-subscribed"; give it ``state=PATH`` so that a restarted
-subscriber still refuses replays (see bindings/python/README.md).
+subscriber still refuses replays (see bindings/python/README.md, also
+installed under /usr/local/share/doc/libe2e/ by default).
 
 Publisher side::
 
     pub = libe2e.mqtt.Publisher(client, sender)
     pub.publish("sensors/1/temp", b"21.5", qos=1, retain=True)
+    pub.publish("sensors/1/name", "Küche")    # a str: its UTF-8 bytes
 """
+
+from __future__ import annotations
 
 import atexit
 import logging
 import os
 import threading
+from typing import Any, Callable, Literal, Optional
 
-from .core import ERRORS, Rejected, _Subscriptions, escape
+from .core import (ERRORS, Filters, Message, Payload, Receiver,
+                   Rejected, Sender, StrPath, Topic, _Subscriptions, escape)
 
 __all__ = ["Subscriber", "Publisher", "format_rejection"]
 
 log = logging.getLogger("libe2e.mqtt")
 
 
-def format_rejection(err):
+def format_rejection(err: Rejected) -> str:
     """One line like e2e-sub's: 'rejected TOPIC: REASON: detail', the topic
     escaped (:func:`libe2e.escape`) so that a topic chosen by the broker
     cannot add lines or terminal controls to a log."""
@@ -49,11 +55,11 @@ def format_rejection(err):
     return line + " (%s)" % escape(err.detail) if err.detail else line
 
 
-def _log_rejection(err, mqtt_message):
+def _log_rejection(err: Rejected, mqtt_message: Any) -> None:
     log.warning("%s", format_rejection(err))
 
 
-def _raw_topic(message):
+def _raw_topic(message: Any) -> bytes:
     """The topic's bytes as the broker sent them (paho 1.6 keeps them in
     ``_topic``; its ``topic`` property raises on bytes that are not
     UTF-8)."""
@@ -83,9 +89,12 @@ class Subscriber:
     ``errors``, and the loop goes on.
     """
 
-    def __init__(self, receiver, on_accept, on_reject=None,
-                 on_duplicate=None, *, filters=None, state=None,
-                 save_interval=1.0):
+    def __init__(self, receiver: Receiver,
+                 on_accept: Callable[[Message], Any],
+                 on_reject: Optional[Callable[[Rejected, Any], Any]] = None,
+                 on_duplicate: Optional[Callable[[Rejected, Any], Any]] = None,
+                 *, filters: Filters = None, state: Optional[StrPath] = None,
+                 save_interval: float = 1.0) -> None:
         self.receiver = receiver
         self.on_accept = on_accept
         self.on_reject = on_reject if on_reject is not None else \
@@ -101,17 +110,18 @@ class Subscriber:
         self._dirty = False
         self._closed = False
         self._stop = threading.Event()
-        self._saver = None
+        self._saver: Optional[threading.Thread] = None
         self.state = state
         self.save_interval = save_interval
         if state is None:
             return
-        if receiver.guard is None:
+        guard = receiver.guard
+        if guard is None:
             raise ValueError("state needs a receiver with a guard")
         if save_interval < 0:
             raise ValueError("save_interval must be >= 0")
         if os.path.lexists(state):  # else created by the first save
-            receiver.guard.load(state)
+            guard.load(state)
         atexit.register(self.close)
         if save_interval > 0:
             self._saver = threading.Thread(target=self._save_loop,
@@ -119,12 +129,13 @@ class Subscriber:
             self._saver.start()
 
     @property
-    def filters(self):
+    def filters(self) -> tuple[str | bytes, ...]:
         """The subscriptions checked (a tuple; empty: none checked)."""
         return self.receiver.filters if self._subs is None \
             else self._subs.filters
 
-    def subscribe(self, client, topic, qos=0, **kwargs):
+    def subscribe(self, client: Any, topic: Any, qos: int = 0,
+                  **kwargs: Any) -> Any:
         """Add topic to the subscriptions checked, then
         ``client.subscribe(topic, qos, **kwargs)``; return paho's result.
 
@@ -143,12 +154,12 @@ class Subscriber:
             self._subs = _Subscriptions(filters + new)
         return client.subscribe(topic, qos, **kwargs)
 
-    def attach(self, client):
+    def attach(self, client: Any) -> Subscriber:
         """Install as client.on_message; return self."""
         client.on_message = self
         return self
 
-    def __call__(self, client, userdata, message):
+    def __call__(self, client: Any, userdata: Any, message: Any) -> None:
         try:
             self._deliver(message)
         except Exception:
@@ -159,7 +170,7 @@ class Subscriber:
                 topic = "?"
             log.exception("message on %s dropped", topic)
 
-    def _deliver(self, message):
+    def _deliver(self, message: Any) -> None:
         if self._closed:
             raise RuntimeError("Subscriber is closed")
         raw = _raw_topic(message)
@@ -199,32 +210,35 @@ class Subscriber:
         else:
             self._reject(rejected, message)
 
-    def _reject(self, err, message):
+    def _reject(self, err: Rejected, message: Any) -> None:
         self.rejected += 1
         self.on_reject(err, message)
 
     # Replay state ----------------------------------------------------------
 
-    def _save_locked(self):
+    def _save_locked(self) -> None:
         if self.state is None or not self._dirty:
             return
-        self.receiver.guard.save(self.state)
+        guard = self.receiver.guard
+        if guard is None:
+            raise ValueError("the receiver has no guard (closed?)")
+        guard.save(self.state)
         self._dirty = False
 
-    def save(self):
+    def save(self) -> None:
         """Save the replay state now if it changed (E2EError on failure)."""
         with self._lock:
             self._save_locked()
 
-    def _save_loop(self):
+    def _save_loop(self) -> None:
         while not self._stop.wait(self.save_interval):
             try:
                 self.save()
             except Exception:
                 log.exception("cannot save the replay state to %s",
-                              escape(os.fsencode(self.state)))
+                              escape(os.fsencode(self.state or "")))
 
-    def close(self):
+    def close(self) -> None:
         """Stop saving periodically and save the state a last time. Call it
         once the client's loop has stopped: later messages are dropped (and
         counted in ``errors``). Idempotent."""
@@ -238,10 +252,10 @@ class Subscriber:
             atexit.unregister(self.close)
             self.save()
 
-    def __enter__(self):
+    def __enter__(self) -> Subscriber:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 
@@ -253,12 +267,14 @@ class Publisher:
     receiver checks.
     """
 
-    def __init__(self, client, sender):
+    def __init__(self, client: Any, sender: Sender) -> None:
         self.client = client
         self.sender = sender
 
-    def publish(self, topic, payload, qos=0, retain=False):
-        """Seal payload (bytes) for topic and publish it; return paho's
-        MQTTMessageInfo."""
+    def publish(self, topic: Topic, payload: Payload, qos: int = 0,
+                retain: bool = False) -> Any:
+        """Seal payload for topic and publish it; return paho's
+        MQTTMessageInfo. payload is bytes, or a str sealed as its UTF-8
+        bytes (as paho publishes a str)."""
         envelope = self.sender.seal(topic, payload, retained=retain)
         return self.client.publish(topic, envelope, qos=qos, retain=retain)

@@ -3,7 +3,10 @@
 sealing and opening in every mode, and every rejection a receiver gives."""
 
 import dataclasses
+import errno
 import os
+import pathlib
+import pickle
 import stat
 import subprocess
 import sys
@@ -348,10 +351,34 @@ class RoundTrips(unittest.TestCase):
         env = sender.seal(TOPIC.encode(), bytearray(b"ab"))
         self.assertEqual(rx.open(TOPIC, env).payload, b"ab")
 
-    def test_str_payload_is_a_type_error(self):
+    def test_str_payload_is_sealed_as_its_utf8_bytes(self):
+        sender, rx = self.make(e2e.Suite.AEAD, False)
+        env = sender.seal(TOPIC, "caf\u00e9 \u2603")
+        self.assertEqual(rx.open(TOPIC, env).payload,
+                         "caf\u00e9 \u2603".encode("utf-8"))
+
+    def test_explicit_seal_of_a_str_equals_that_of_its_utf8_bytes(self):
+        args = dict(suite=e2e.Suite.MAC, key=bytes(e2e.keybytes()),
+                    key_id=7, sender_id=1, seq=2, timestamp=3)
+        self.assertEqual(e2e.seal_explicit(TOPIC, "\u00e9t\u00e9", **args),
+                         e2e.seal_explicit(TOPIC, "\u00e9t\u00e9".encode(),
+                                           **args))
+
+    def test_str_payload_that_is_not_utf8_encodable_is_refused(self):
         sender, _ = self.make(e2e.Suite.AEAD, False)
+        with self.assertRaises(UnicodeEncodeError):
+            sender.seal(TOPIC, "lone \udc80 surrogate")
+
+    def test_other_payload_types_are_a_type_error(self):
+        sender, _ = self.make(e2e.Suite.AEAD, False)
+        for payload in (21.5, 3, None, ["x"]):
+            with self.subTest(payload=payload), self.assertRaises(TypeError):
+                sender.seal(TOPIC, payload)
+
+    def test_str_envelope_is_a_type_error(self):
+        _, rx = self.make(e2e.Suite.AEAD, False)
         with self.assertRaises(TypeError):
-            sender.seal(TOPIC, "text")
+            rx.open(TOPIC, "not bytes")
 
     def test_rotated_key_still_opens_older_messages(self):
         sender, rx = self.make(e2e.Suite.AEAD, False)
@@ -361,6 +388,44 @@ class RoundTrips(unittest.TestCase):
         self.assertEqual(e2e.parse(after).key_id, new)
         self.assertEqual(rx.open(TOPIC, before).payload, b"old")
         self.assertEqual(rx.open(TOPIC, after).payload, b"new")
+
+
+@needs("e2e_seal", "e2e_open")
+class ReceiverContext(unittest.TestCase):
+    def setUp(self):
+        self.kr, self.sender = support.keyring_and_sender(self)
+
+    def test_with_block_gives_the_receiver_and_closes_it(self):
+        env = self.sender.seal(TOPIC, b"x")
+        with e2e.Receiver(self.kr) as rx:
+            self.assertEqual(rx.open(TOPIC, env).payload, b"x")
+            self.assertFalse(rx.closed)
+        self.assertTrue(rx.closed)
+        with self.assertRaisesRegex(ValueError, "Receiver is closed"):
+            rx.open(TOPIC, env)
+
+    def test_closing_the_receiver_leaves_its_keyring_and_guard_open(self):
+        guard = e2e.Guard()
+        self.addCleanup(guard.close)
+        with e2e.Receiver(self.kr, guard=guard):
+            pass
+        self.assertFalse(self.kr.closed)
+        self.assertFalse(guard.closed)
+        self.assertEqual(len(self.kr), 1)
+
+    def test_closed_receiver_cannot_be_entered_again(self):
+        rx = e2e.Receiver(self.kr)
+        rx.close()
+        rx.close()  # idempotent
+        with self.assertRaises(ValueError):
+            with rx:
+                pass
+
+    def test_exception_in_the_block_propagates_and_closes(self):
+        with self.assertRaises(KeyError):
+            with e2e.Receiver(self.kr) as rx:
+                raise KeyError("x")
+        self.assertTrue(rx.closed)
 
 
 @needs("e2e_seal", "e2e_open", "e2e_seal_explicit")
@@ -902,6 +967,96 @@ class KeyFileTests(unittest.TestCase):
             t.save(self.path("trust"))
             with e2e.Trust.load(self.path("trust")) as loaded:
                 self.assertEqual(list(loaded), list(t))
+
+
+@needs("e2e_keyring_load", "e2e_keyring_save", "e2e_signer_load",
+       "e2e_pubkey_load", "e2e_trust_load", "e2e_guard_load")
+class FileErrors(unittest.TestCase):
+    """A file the library cannot read or write is an E2EError (ERR_IO,
+    reason io) and the OSError of the errno the library left."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.absent = os.path.join(self.tmp.name, "absent")
+        self.in_absent_dir = os.path.join(self.absent, "file")
+
+    def assertMissing(self, cm, path):
+        err = cm.exception
+        self.assertIsInstance(err, FileNotFoundError)
+        self.assertIsInstance(err, e2e.E2EError)
+        self.assertIsInstance(err, e2e.FileError)
+        self.assertEqual(err.errno, errno.ENOENT)
+        self.assertEqual(err.filename, path)
+        self.assertEqual(err.code, e2e.ERR_IO)
+        self.assertEqual(err.reason, "io")
+        self.assertIn(os.strerror(errno.ENOENT), str(err))
+        self.assertIn(path, str(err))
+
+    def test_missing_keyring_is_file_not_found(self):
+        with self.assertRaises(FileNotFoundError) as cm:
+            e2e.Keyring.load(self.absent)
+        self.assertMissing(cm, self.absent)
+
+    def test_missing_keyring_is_still_caught_as_e2e_error(self):
+        with self.assertRaises(e2e.E2EError) as cm:
+            e2e.Keyring.load(self.absent)
+        self.assertEqual(cm.exception.bad_line, 0)
+
+    def test_missing_signer_public_key_and_trust_are_file_not_found(self):
+        for load in (e2e.Signer.load, e2e.Signer.inspect,
+                     e2e.load_public_key, e2e.Trust.load):
+            with self.subTest(load=load.__qualname__):
+                with self.assertRaises(FileNotFoundError) as cm:
+                    load(self.absent)
+                self.assertMissing(cm, self.absent)
+
+    @needs_guard
+    def test_missing_replay_state_is_file_not_found(self):
+        with e2e.Guard() as guard:
+            with self.assertRaises(FileNotFoundError) as cm:
+                guard.load(self.absent)
+            self.assertMissing(cm, self.absent)
+            with self.assertRaises(FileNotFoundError) as cm:
+                guard.save(self.in_absent_dir)
+            self.assertMissing(cm, self.in_absent_dir)
+
+    def test_saving_into_a_missing_directory_is_file_not_found(self):
+        with e2e.Keyring() as kr:
+            kr.generate()
+            with self.assertRaises(FileNotFoundError) as cm:
+                kr.save(self.in_absent_dir)
+            self.assertMissing(cm, self.in_absent_dir)
+
+    @needs("e2e_epoch_reserve")
+    def test_sender_state_in_a_missing_directory_is_file_not_found(self):
+        with self.assertRaises(FileNotFoundError) as cm:
+            e2e.Sender(None, e2e.Signer(), state=self.in_absent_dir)
+        self.assertMissing(cm, self.in_absent_dir)
+
+    def test_a_path_as_bytes_or_pathlike_is_named_as_text(self):
+        for path in (os.fsencode(self.absent), pathlib.Path(self.absent)):
+            with self.subTest(path=path):
+                with self.assertRaises(FileNotFoundError) as cm:
+                    e2e.Keyring.load(path)
+                self.assertEqual(cm.exception.filename, self.absent)
+
+    def test_other_errnos_give_their_own_oserror(self):
+        # A path through a regular file: ENOTDIR, as os.open would say.
+        plain = os.path.join(self.tmp.name, "plain")
+        open(plain, "w").close()
+        with self.assertRaises(NotADirectoryError) as cm:
+            e2e.Keyring.load(os.path.join(plain, "kr"))
+        self.assertIsInstance(cm.exception, e2e.E2EError)
+        self.assertEqual(cm.exception.errno, errno.ENOTDIR)
+
+    def test_file_error_survives_pickling(self):
+        with self.assertRaises(FileNotFoundError) as cm:
+            e2e.Keyring.load(self.absent)
+        copy = pickle.loads(pickle.dumps(cm.exception))
+        self.assertIs(type(copy), type(cm.exception))
+        self.assertEqual(str(copy), str(cm.exception))
+        self.assertEqual(copy.errno, errno.ENOENT)
 
 
 @needs("e2e_seal", "e2e_open", "e2e_subscription_matches")

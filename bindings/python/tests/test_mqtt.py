@@ -287,6 +287,13 @@ class ThroughMosquitto(WithMosquitto):
         got = [self.got.accepted.get(timeout=10).payload for _ in range(20)]
         self.assertEqual(got, [b"m%d" % i for i in range(20)])
 
+    def test_str_payload_is_published_as_its_utf8_bytes(self):
+        # paho publishes a str as its UTF-8 bytes; the Publisher seals them.
+        with e2e.Sender(self.kr) as s:
+            self.publish(s, TOPIC, "K\u00fcche 21.5 \u00b0C")
+        msg = self.got.accepted.get(timeout=10)
+        self.assertEqual(msg.payload, "K\u00fcche 21.5 \u00b0C".encode())
+
     def test_signed_message_arrives_with_its_signer(self):
         with e2e.Sender(self.kr, self.signer) as s:
             self.publish(s, TOPIC, b"signed")
