@@ -127,6 +127,7 @@ struct last {
 struct e2e_guard {
 	e2e_guard_opts opts;
 	uint32_t words; /* window / 64 */
+	uint32_t wmask; /* window - 1 when a power of two, else 0 */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 
 	uint8_t *slots; /* nslots records of stride bytes, line-aligned */
@@ -254,6 +255,8 @@ E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
 		return E2E_ERR_NOMEM;
 	g->opts = *opts;
 	g->words = opts->window / 64;
+	if ((opts->window & (opts->window - 1)) == 0)
+		g->wmask = opts->window - 1;
 	g->stride = sizeof(struct rec) + (size_t)g->words * sizeof(uint64_t);
 	g->nslots = sender_slots(opts->max_senders);
 	g->nmidx = mark_slots(opts->max_senders);
@@ -708,9 +711,16 @@ static uint64_t *window_of(const e2e_guard *g, uint32_t e)
 	return rec_at(g, e)->bits;
 }
 
+/* x mod window: a mask for windows that are powers of two (the default),
+ * a division for the others. */
+static uint64_t wpos(const e2e_guard *g, uint64_t x)
+{
+	return g->wmask != 0 ? x & g->wmask : x % g->opts.window;
+}
+
 static int window_seen(const e2e_guard *g, uint32_t e, uint64_t seq)
 {
-	uint64_t pos = seq % g->opts.window;
+	uint64_t pos = wpos(g, seq);
 
 	return (int)((window_of(g, e)[pos / 64] >> (pos % 64)) & 1u);
 }
@@ -725,8 +735,9 @@ static int window_verdict(const e2e_guard *g, uint32_t e, uint64_t seq)
 		return E2E_ERR_REPLAY;
 	return E2E_OK;
 }
+
 /* Clear count (< window) ring positions from pos on. */
-static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
+static void ring_clear(const e2e_guard *g, uint64_t *b, uint64_t pos,
 		       uint64_t count)
 {
 	while (count > 0) {
@@ -736,7 +747,7 @@ static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
 			n = count;
 		mask = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1) << off;
 		b[pos / 64] &= ~mask;
-		pos = (pos + n) % window;
+		pos = wpos(g, pos + n);
 		count -= n;
 	}
 }
@@ -748,7 +759,7 @@ static void window_record(e2e_guard *g, uint32_t e, uint64_t seq)
 	struct rec *s = rec_at(g, e);
 	uint64_t *b = window_of(g, e);
 	uint32_t w = g->opts.window;
-	uint64_t pos = seq % w;
+	uint64_t pos = wpos(g, seq);
 
 	if (seq > s->top) {
 		uint64_t d = seq - s->top;
@@ -756,7 +767,7 @@ static void window_record(e2e_guard *g, uint32_t e, uint64_t seq)
 		if (d >= w)
 			memset(b, 0, g->words * sizeof *b);
 		else
-			ring_clear(b, w, (s->top % w + 1) % w, d);
+			ring_clear(g, b, wpos(g, wpos(g, s->top) + 1), d);
 		s->top = seq;
 	} else if (s->top - seq >= w) {
 		return;
