@@ -117,10 +117,12 @@ struct mark {
 	uint64_t top;
 };
 
-/* The last sender id checked or committed and its keyed hash. */
+/* The last sender id checked or committed, its keyed hash, and the slot
+ * where it was found (NIL: not found; only a hint, checked before use). */
 struct last {
 	uint64_t id;
 	uint64_t hash;
+	uint32_t slot;
 	int valid;
 };
 
@@ -441,6 +443,7 @@ static uint64_t sender_hash(const e2e_guard *g, uint64_t id)
 	if (!l->valid || l->id != id) {
 		l->hash = id_hash(g, id);
 		l->id = id;
+		l->slot = NIL;
 		l->valid = 1;
 	}
 	return l->hash;
@@ -535,14 +538,25 @@ static uint32_t topic_slot(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
 	return i;
 }
 
-/* The slot of sender id, NIL if it has none; *h is the id's hash. */
+/* The slot of sender id, NIL if it has none; *h is the id's hash. The
+ * commit after a check of the same sender finds the slot in the cache: the
+ * record there is checked, since records move when others are evicted. */
 static uint32_t sender_find(const e2e_guard *g, uint64_t id, uint64_t *h)
 {
+	struct last *l = g->last;
+	const struct rec *s;
 	uint32_t i;
 
 	*h = sender_hash(g, id);
+	if (l->slot != NIL) {
+		s = rec_at(g, l->slot);
+		if (s->meta != 0 && s->id == id)
+			return l->slot;
+	}
 	i = sender_slot(g, id, *h);
-	return rec_at(g, i)->meta == 0 ? NIL : i;
+	i = rec_at(g, i)->meta == 0 ? NIL : i;
+	l->slot = i;
+	return i;
 }
 
 static uint32_t topic_find(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
