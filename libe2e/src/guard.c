@@ -5,22 +5,35 @@
  * Per sender the guard keeps the highest accepted sequence number ("top"), a
  * ring bitmap of the last `window` positions (sequence s lives at bit
  * s mod window), the largest accepted timestamp and the eviction floor in
- * force when the entry was made. Senders live in a fixed array, are found
- * through an open-addressing table (linear probing, at most half full,
- * hashed with a per-guard SipHash key so that ids cannot be picked to
- * collide) and are chained, by index, in a list from the most to the least
- * recently accepted. Retained topics are kept the same way. Everything is
- * allocated by e2e_guard_new(): check and commit never allocate.
+ * force when the entry was made. Each sender is one record stored inline in
+ * an open-addressing table (linear probing, at most 64 % full, hashed with a
+ * per-guard SipHash key so that ids cannot be picked to collide): with the
+ * default window of 256 positions a record is 64 bytes, one cache line, and
+ * a check reads nothing else. The hash is computed once per message: the
+ * check leaves it in a one-entry cache that the commit of the same sender
+ * reuses. Retained topics are kept in a separate table with exact LRU lists.
+ * Everything is allocated by e2e_guard_new(): check and commit never
+ * allocate.
  *
  * Both tables hold two classes of entries, unsigned and signed (made or
  * refreshed by a message whose signature verified against the trust set),
- * each on its own LRU list with its own eviction floor. A class holding at
+ * each with its own eviction order and its own floor. A class holding at
  * least its share of the table (signed: half, unsigned: the rest) gives up
- * its own least recent entry to a newcomer of its class; below its share it
- * takes the other class's, so that shared-key holders cannot evict trusted
- * signers' entries and the other way round. Signers evicted from the sender
- * table leave a high-water mark (their highest accepted sequence number)
- * that outlives the eviction; see docs/REPLAY-STATE.md section 1.
+ * one of its own entries to a newcomer of its class; below its share it
+ * takes one of the other class's, so that shared-key holders cannot evict
+ * trusted signers' entries and the other way round. Signers evicted from the
+ * sender table leave a high-water mark (their highest accepted sequence
+ * number) that outlives the eviction; see docs/REPLAY-STATE.md section 1.
+ *
+ * Senders are evicted by CLOCK, not by an exact LRU list: the senders are
+ * kept, in the order they were first recorded, on a ring of positions (one
+ * 32-bit word per sender: the slot and the class); a commit only sets a
+ * reference bit in its own record. A class's hand walks the ring over that
+ * class's senders, clearing reference bits, and evicts the first one whose
+ * bit is clear (accepted at most once since the hand last passed it); the
+ * newcomer takes its position, just behind the hand. That is "not recently
+ * accepted" rather than "least recently accepted" (docs/REPLAY-STATE.md
+ * section 1); the eviction floor keeps eviction safe whichever sender goes.
  */
 #include "internal.h"
 
@@ -39,6 +52,7 @@
 #define STATE_MAGIC "libe2e-replay-state "
 #define STATE_VERSION 2
 #define STATE_MAX_BYTES ((size_t)1 << 30)
+#define LINE 64u
 
 struct link {
 	uint32_t prev; /* towards the most recent */
@@ -52,19 +66,42 @@ struct lru {
 
 enum { UNSIGNED = 0, SIGNED = 1 };
 
-/* The two classes sharing one table: a list, a count and a floor each. */
+/* The two classes sharing the topic table: a list, a count and a floor. */
 struct classes {
 	struct lru lru[2];
 	uint32_t n[2];
 	uint32_t floor[2]; /* never above the receiver's clock when raised */
 };
 
-struct sender {
+/* The two classes sharing the sender table: a count, a floor and a CLOCK
+ * hand (a position on the ring) each. */
+struct sclasses {
+	uint32_t n[2];
+	uint32_t floor[2]; /* never above the receiver's clock when raised */
+	uint32_t hand[2];
+};
+
+/*
+ * One sender, inline in its slot: 32 bytes and the window (words of 64
+ * positions); 64 bytes with the default window. meta is 0 for an empty
+ * slot, else the sender's ring position + 1, its class and its reference
+ * bit. hash is the low half of the id's keyed hash, so that moving records
+ * and probing on eviction never hash again.
+ */
+struct rec {
 	uint64_t id;
 	uint64_t top;    /* highest accepted sequence number */
 	uint32_t max_ts; /* largest accepted timestamp, 0: none */
 	uint32_t floor; /* the guard's eviction floor when the entry was made */
+	uint32_t hash;
+	uint32_t meta;
+	uint64_t bits[];
 };
+
+#define META_POS 0x01ffffffu /* ring position + 1 */
+#define META_SIGNED 0x20000000u
+#define META_REF 0x40000000u
+#define RING_SIGNED 0x80000000u /* ring entries: slot | RING_SIGNED */
 
 struct topic {
 	uint8_t digest[DIGEST_BYTES]; /* BLAKE2b-128 of the topic */
@@ -80,19 +117,31 @@ struct mark {
 	uint64_t top;
 };
 
+/* The last sender id checked or committed, its keyed hash, and the slot
+ * where it was found (NIL: not found; only a hint, checked before use). */
+struct last {
+	uint64_t id;
+	uint64_t hash;
+	uint32_t slot;
+	int valid;
+};
+
 struct e2e_guard {
 	e2e_guard_opts opts;
 	uint32_t words; /* window / 64 */
+	uint32_t wmask; /* window - 1 when a power of two, else 0 */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 
-	struct sender *senders; /* opts.max_senders */
-	uint8_t *scls;          /* class of each sender entry */
-	struct link *slink;
-	uint64_t *bits; /* opts.max_senders * words */
-	uint32_t *sidx; /* entry index + 1, 0: empty */
-	uint32_t smask;
+	uint8_t *slots; /* nslots records of stride bytes, line-aligned */
+	void *slots_mem;
+	size_t stride;
+	uint32_t nslots;
+	uint32_t *ring; /* opts.max_senders positions: slot | RING_SIGNED */
 	uint32_t nsenders;
-	struct classes sk; /* floors: the eviction floors */
+	struct sclasses sk; /* floors: the eviction floors */
+	/* Written by e2e_guard_check(), which leaves the guard's state as it
+	 * was: hence a pointer (the guard is not thread-safe, e2e.h). */
+	struct last *last;
 
 	struct topic *topics; /* opts.max_retained_topics */
 	struct link *tlink;
@@ -102,7 +151,8 @@ struct e2e_guard {
 	struct classes tk; /* floors: the retained floors */
 
 	struct mark *marks; /* opts.max_senders; never removed */
-	uint32_t *midx;     /* sized and hashed like sidx */
+	uint32_t *midx;     /* mark index + 1, 0: empty */
+	uint32_t nmidx;
 	uint32_t nmarks;
 	uint32_t marks_lost; /* 1: a signer was evicted with no room to mark */
 };
@@ -131,7 +181,7 @@ static int opts_valid(const e2e_guard_opts *o)
 	       (o->flags & ~E2E_GUARD_ACCEPT_NO_CLOCK) == 0;
 }
 
-/* The table size for n items: a power of two, at least 2n. */
+/* The topic table size for n items: a power of two, at least 2n. */
 static uint32_t table_size(uint32_t n)
 {
 	uint32_t size = 2;
@@ -139,6 +189,20 @@ static uint32_t table_size(uint32_t n)
 	while (size < 2 * n)
 		size *= 2;
 	return size;
+}
+
+/* Sender slots for n senders: 1.59 n + 1, so that the table is at most
+ * 63 % full and a probe always ends on an empty slot. */
+static uint32_t sender_slots(uint32_t n)
+{
+	return n + n / 2 + n / 16 + n / 32 + 1;
+}
+
+/* Mark index slots: the marks are few and looked up rarely (a signer's
+ * first contact, a signer's eviction), so the index may be nearly full. */
+static uint32_t mark_slots(uint32_t n)
+{
+	return n + n / 16 + 1;
 }
 
 static void *alloc_array(size_t n, size_t size)
@@ -156,6 +220,22 @@ static void classes_init(struct classes *k)
 		k->lru[c].head = NIL;
 		k->lru[c].tail = NIL;
 	}
+}
+
+/* Zeroed and aligned to a cache line; calloc leaves untouched pages
+ * unallocated. */
+static int alloc_slots(e2e_guard *g)
+{
+	size_t n = g->nslots;
+
+	if (n > (SIZE_MAX - LINE) / g->stride)
+		return 0;
+	g->slots_mem = calloc(1, n * g->stride + LINE);
+	if (g->slots_mem == NULL)
+		return 0;
+	g->slots = (uint8_t *)g->slots_mem +
+		   (LINE - (uintptr_t)g->slots_mem % LINE) % LINE;
+	return 1;
 }
 
 E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
@@ -177,28 +257,26 @@ E2E_API int e2e_guard_new(e2e_guard **out, const e2e_guard_opts *opts)
 		return E2E_ERR_NOMEM;
 	g->opts = *opts;
 	g->words = opts->window / 64;
-	g->smask = table_size(opts->max_senders) - 1;
+	if ((opts->window & (opts->window - 1)) == 0)
+		g->wmask = opts->window - 1;
+	g->stride = sizeof(struct rec) + (size_t)g->words * sizeof(uint64_t);
+	g->nslots = sender_slots(opts->max_senders);
+	g->nmidx = mark_slots(opts->max_senders);
 	g->tmask = table_size(opts->max_retained_topics) - 1;
-	g->senders = alloc_array(opts->max_senders, sizeof *g->senders);
-	g->scls = alloc_array(opts->max_senders, sizeof *g->scls);
+	g->ring = alloc_array(opts->max_senders, sizeof *g->ring);
+	g->last = calloc(1, sizeof *g->last);
 	g->marks = alloc_array(opts->max_senders, sizeof *g->marks);
-	g->midx = alloc_array((size_t)g->smask + 1, sizeof *g->midx);
-	g->slink = alloc_array(opts->max_senders, sizeof *g->slink);
-	g->bits = alloc_array((size_t)opts->max_senders * g->words,
-			      sizeof *g->bits);
-	g->sidx = alloc_array((size_t)g->smask + 1, sizeof *g->sidx);
+	g->midx = alloc_array(g->nmidx, sizeof *g->midx);
 	g->topics = alloc_array(opts->max_retained_topics, sizeof *g->topics);
 	g->tlink = alloc_array(opts->max_retained_topics, sizeof *g->tlink);
 	g->tidx = alloc_array((size_t)g->tmask + 1, sizeof *g->tidx);
-	if (g->senders == NULL || g->scls == NULL || g->slink == NULL ||
-	    g->bits == NULL || g->sidx == NULL || g->topics == NULL ||
-	    g->tlink == NULL || g->tidx == NULL || g->marks == NULL ||
-	    g->midx == NULL) {
+	if (!alloc_slots(g) || g->ring == NULL || g->last == NULL ||
+	    g->topics == NULL || g->tlink == NULL || g->tidx == NULL ||
+	    g->marks == NULL || g->midx == NULL) {
 		e2e_guard_free(g);
 		return E2E_ERR_NOMEM;
 	}
 	crypto_shorthash_keygen(g->key);
-	classes_init(&g->sk);
 	classes_init(&g->tk);
 	*out = g;
 	return E2E_OK;
@@ -208,13 +286,11 @@ E2E_API void e2e_guard_free(e2e_guard *g)
 {
 	if (g == NULL)
 		return;
-	free(g->senders);
-	free(g->scls);
+	free(g->slots_mem);
+	free(g->ring);
+	free(g->last);
 	free(g->marks);
 	free(g->midx);
-	free(g->slink);
-	free(g->bits);
-	free(g->sidx);
 	free(g->topics);
 	free(g->tlink);
 	free(g->tidx);
@@ -234,15 +310,14 @@ E2E_API size_t e2e_guard_bytes_per_sender(const e2e_guard *g)
 	if (g == NULL)
 		return 0;
 	n = g->opts.max_senders;
-	/* The marks table is sized like the sender table and counted here. */
-	total = n * (sizeof(struct sender) + sizeof(uint8_t) +
-		     sizeof(struct link) + sizeof(struct mark) +
-		     (size_t)g->words * sizeof(uint64_t)) +
-		2 * ((size_t)g->smask + 1) * sizeof(uint32_t);
+	/* The slots (about 1.6 per sender), the ring, and the marks table,
+	 * which is sized for every sender and counted here. */
+	total = (size_t)g->nslots * g->stride + n * sizeof(uint32_t) +
+		n * sizeof(struct mark) + (size_t)g->nmidx * sizeof(uint32_t);
 	return (total + n - 1) / n;
 }
 
-/* ---- LRU lists by index -------------------------------------------------- */
+/* ---- LRU lists by index (topics) ----------------------------------------- */
 
 static void lru_unlink(struct lru *l, struct link *k, uint32_t i)
 {
@@ -290,11 +365,11 @@ static uint32_t clamp_now(uint32_t ts, uint64_t now)
 	return (uint64_t)ts > now ? (uint32_t)now : ts;
 }
 
-static void class_raise(struct classes *k, int c, uint32_t ts, uint64_t now)
+static void floor_raise(uint32_t *floor, uint32_t ts, uint64_t now)
 {
 	ts = clamp_now(ts, now);
-	if (ts > k->floor[c])
-		k->floor[c] = ts;
+	if (ts > *floor)
+		*floor = ts;
 }
 
 static void class_push(struct classes *k, struct link *l, uint32_t i, int c)
@@ -304,21 +379,28 @@ static void class_push(struct classes *k, struct link *l, uint32_t i, int c)
 }
 
 /*
- * The entry a newcomer of class c replaces in a full table of cap entries,
- * unlinked from its list; *vc is its class. A class holding at least its
- * share (signed: cap / 2, unsigned: the rest) gives up its own least recent
- * entry; below its share it takes the other class's, so neither class can
- * push the other below its share.
+ * The class that gives up an entry to a newcomer of class c in a full table
+ * of cap entries with n[] entries per class. A class holding at least its
+ * share (signed: cap / 2, unsigned: the rest) gives up its own; below its
+ * share it takes the other class's, so neither class can push the other
+ * below its share.
  */
+static int victim_class(const uint32_t n[2], uint32_t cap, int c)
+{
+	uint32_t share = c == SIGNED ? cap / 2 : cap - cap / 2;
+	int v = n[c] >= share ? c : !c;
+
+	return n[v] == 0 ? !v : v;
+}
+
+/* The topic a newcomer of class c replaces (victim_class, then the least
+ * recent of that class), unlinked from its list; *vc is its class. */
 static uint32_t class_evict(struct classes *k, struct link *l, uint32_t cap,
 			    int c, int *vc)
 {
-	uint32_t share = c == SIGNED ? cap / 2 : cap - cap / 2, i;
-	int v = k->n[c] >= share ? c : !c;
+	int v = victim_class(k->n, cap, c);
+	uint32_t i = k->lru[v].tail;
 
-	if (k->n[v] == 0)
-		v = !v;
-	i = k->lru[v].tail;
 	lru_unlink(&k->lru[v], l, i);
 	k->n[v]--;
 	*vc = v;
@@ -336,41 +418,78 @@ static void class_move(struct classes *k, struct link *l, uint32_t i, int from,
 
 /* ---- hash tables --------------------------------------------------------- */
 
-static uint32_t keyed_hash(const e2e_guard *g, const uint8_t *in, size_t len)
+static uint64_t keyed_hash(const e2e_guard *g, const uint8_t *in, size_t len)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 
 	crypto_shorthash(h, in, len, g->key);
-	return e2e__load32(h);
+	return e2e__load64(h);
 }
 
-static uint32_t sender_home(const e2e_guard *g, uint64_t id)
+static uint64_t id_hash(const e2e_guard *g, uint64_t id)
 {
 	uint8_t in[8];
 
 	e2e__store64(in, id);
-	return keyed_hash(g, in, sizeof in) & g->smask;
+	return keyed_hash(g, in, sizeof in);
+}
+
+/* The id's keyed hash, from the one-entry cache when the last check or
+ * commit was for the same id: one SipHash per message. */
+static uint64_t sender_hash(const e2e_guard *g, uint64_t id)
+{
+	struct last *l = g->last;
+
+	if (!l->valid || l->id != id) {
+		l->hash = id_hash(g, id);
+		l->id = id;
+		l->slot = NIL;
+		l->valid = 1;
+	}
+	return l->hash;
+}
+
+/* h mod n without a division (Lemire's multiply-shift on 32 bits). */
+static uint32_t reduce(uint32_t h, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)h * n) >> 32);
 }
 
 static uint32_t topic_home(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
 {
-	return keyed_hash(g, d, DIGEST_BYTES) & g->tmask;
+	return (uint32_t)keyed_hash(g, d, DIGEST_BYTES) & g->tmask;
 }
 
-/* A signer's high-water mark: NULL if it has none. The marks table is
- * sized like the sender table and holds at most max_senders marks. */
-static uint32_t mark_slot(const e2e_guard *g, uint64_t id)
+static struct rec *rec_at(const e2e_guard *g, uint32_t slot)
 {
-	uint32_t i = sender_home(g, id), v;
+	return (struct rec *)(void *)(g->slots + (size_t)slot * g->stride);
+}
+
+static int rec_cls(const struct rec *s)
+{
+	return (s->meta & META_SIGNED) != 0 ? SIGNED : UNSIGNED;
+}
+
+static uint32_t rec_pos(const struct rec *s)
+{
+	return (s->meta & META_POS) - 1;
+}
+
+/* A signer's high-water mark: NULL if it has none. The mark index is
+ * probed from the high half of the id's hash. */
+static uint32_t mark_slot(const e2e_guard *g, uint64_t id, uint64_t h)
+{
+	uint32_t i = reduce((uint32_t)(h >> 32), g->nmidx), v;
 
 	while ((v = g->midx[i]) != 0 && g->marks[v - 1].id != id)
-		i = (i + 1) & g->smask;
+		if (++i == g->nmidx)
+			i = 0;
 	return i;
 }
 
-static const struct mark *mark_find(const e2e_guard *g, uint64_t id)
+static const struct mark *mark_find(const e2e_guard *g, uint64_t id, uint64_t h)
 {
-	uint32_t v = g->midx[mark_slot(g, id)];
+	uint32_t v = g->midx[mark_slot(g, id, h)];
 
 	return v == 0 ? NULL : &g->marks[v - 1];
 }
@@ -378,9 +497,9 @@ static const struct mark *mark_find(const e2e_guard *g, uint64_t id)
 /* Remember that signer id reached sequence top. Marks are never removed;
  * when there is no room for a new one, the guard remembers that it forgot
  * (and refuses clockless first contacts of unmarked signers from then). */
-static void mark_raise(e2e_guard *g, uint64_t id, uint64_t top)
+static void mark_raise(e2e_guard *g, uint64_t id, uint64_t h, uint64_t top)
 {
-	uint32_t i = mark_slot(g, id), v = g->midx[i];
+	uint32_t i = mark_slot(g, id, h), v = g->midx[i];
 
 	if (v != 0) {
 		if (top > g->marks[v - 1].top)
@@ -396,14 +515,16 @@ static void mark_raise(e2e_guard *g, uint64_t id, uint64_t top)
 	g->midx[i] = ++g->nmarks;
 }
 
-/* The slot holding id, or the empty slot where it would go. The table is
- * never more than half full, so the probe ends. */
-static uint32_t sender_slot(const e2e_guard *g, uint64_t id)
+/* The slot holding id (hash h), or the empty slot where it would go. The
+ * table is never full, so the probe ends. */
+static uint32_t sender_slot(const e2e_guard *g, uint64_t id, uint64_t h)
 {
-	uint32_t i = sender_home(g, id), v;
+	uint32_t i = reduce((uint32_t)h, g->nslots);
+	const struct rec *s;
 
-	while ((v = g->sidx[i]) != 0 && g->senders[v - 1].id != id)
-		i = (i + 1) & g->smask;
+	while ((s = rec_at(g, i))->meta != 0 && s->id != id)
+		if (++i == g->nslots)
+			i = 0;
 	return i;
 }
 
@@ -417,11 +538,25 @@ static uint32_t topic_slot(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
 	return i;
 }
 
-static uint32_t sender_find(const e2e_guard *g, uint64_t id)
+/* The slot of sender id, NIL if it has none; *h is the id's hash. The
+ * commit after a check of the same sender finds the slot in the cache: the
+ * record there is checked, since records move when others are evicted. */
+static uint32_t sender_find(const e2e_guard *g, uint64_t id, uint64_t *h)
 {
-	uint32_t v = g->sidx[sender_slot(g, id)];
+	struct last *l = g->last;
+	const struct rec *s;
+	uint32_t i;
 
-	return v == 0 ? NIL : v - 1;
+	*h = sender_hash(g, id);
+	if (l->slot != NIL) {
+		s = rec_at(g, l->slot);
+		if (s->meta != 0 && s->id == id)
+			return l->slot;
+	}
+	i = sender_slot(g, id, *h);
+	i = rec_at(g, i)->meta == 0 ? NIL : i;
+	l->slot = i;
+	return i;
 }
 
 static uint32_t topic_find(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
@@ -431,26 +566,30 @@ static uint32_t topic_find(const e2e_guard *g, const uint8_t d[DIGEST_BYTES])
 	return v == 0 ? NIL : v - 1;
 }
 
-/* Empty slot i of a linear-probing table by shifting back the entries after
- * it that would no longer be reachable (no tombstones, so probes stay short
- * however many evictions happen). */
+/* Empty slot i by shifting back the records after it that would no longer
+ * be reachable (no tombstones, so probes stay short however many evictions
+ * happen); a moved record's ring position follows it. */
 static void sender_unslot(e2e_guard *g, uint32_t i)
 {
-	uint32_t j = i, home, v;
+	uint32_t j = i, home, n = g->nslots;
+	struct rec *s;
 
 	for (;;) {
-		j = (j + 1) & g->smask;
-		v = g->sidx[j];
-		if (v == 0)
+		if (++j == n)
+			j = 0;
+		s = rec_at(g, j);
+		if (s->meta == 0)
 			break;
-		home = sender_home(g, g->senders[v - 1].id);
-		/* Entry j may move to i unless its home lies in (i, j]. */
-		if (((j - home) & g->smask) >= ((j - i) & g->smask)) {
-			g->sidx[i] = v;
+		home = reduce(s->hash, n);
+		/* Record j may move to i unless its home lies in (i, j]. */
+		if ((j + n - home) % n >= (j + n - i) % n) {
+			memcpy(rec_at(g, i), s, g->stride);
+			g->ring[rec_pos(s)] =
+				i | (s->meta & META_SIGNED ? RING_SIGNED : 0);
 			i = j;
 		}
 	}
-	g->sidx[i] = 0;
+	rec_at(g, i)->meta = 0;
 }
 
 static void topic_unslot(e2e_guard *g, uint32_t i)
@@ -471,39 +610,81 @@ static void topic_unslot(e2e_guard *g, uint32_t i)
 	g->tidx[i] = 0;
 }
 
+/* The ring position of the sender of class v that CLOCK evicts: v's hand
+ * walks the ring, skipping the other class, clearing reference bits, and
+ * stops at the first sender of v whose bit is clear. v has at least one
+ * sender, so two turns of the ring are enough. */
+static uint32_t clock_victim(e2e_guard *g, int v)
+{
+	uint32_t n = g->nsenders, p = g->sk.hand[v], k, e;
+	uint32_t want = v == SIGNED ? RING_SIGNED : 0;
+	struct rec *s;
+
+	for (k = 0; k < 2 * n; k++, p = p + 1 == n ? 0 : p + 1) {
+		e = g->ring[p];
+		if ((e & RING_SIGNED) != want)
+			continue;
+		s = rec_at(g, e & ~RING_SIGNED);
+		if ((s->meta & META_REF) == 0)
+			break;
+		s->meta &= ~META_REF;
+	}
+	g->sk.hand[v] = p + 1 == n ? 0 : p + 1;
+	return p;
+}
+
 /*
- * Make an entry of class cls for a sender that has none, evicting a sender
- * when the table is full (class_evict): the evicted class's eviction floor
- * rises to the evicted sender's largest timestamp (at most now), so that
- * its old messages are refused as too old once it is forgotten, and an
- * evicted signer leaves its high-water mark. The new entry is the most
- * recent of its class; its window is the caller's to fill.
+ * Make a record of class cls for sender id (hash h), which has none,
+ * evicting a sender when the table is full (victim_class, then
+ * clock_victim): the evicted class's eviction floor rises to the evicted
+ * sender's largest timestamp (at most now), so that its old messages are
+ * refused as too old once it is forgotten, and an evicted signer leaves its
+ * high-water mark. The newcomer takes the evicted sender's ring position
+ * with its reference bit clear; its window is the caller's to fill.
  */
-static uint32_t sender_add(e2e_guard *g, uint64_t id, int cls, uint64_t now)
+static uint32_t sender_add(e2e_guard *g, uint64_t id, uint64_t h, int cls,
+			   uint64_t now)
 {
 	/* The sender being added is not the one evicted just now, so the
 	 * floor from before this eviction covers its own past. */
-	uint32_t e, floor = g->sk.floor[cls];
+	uint32_t pos, e, floor = g->sk.floor[cls];
+	struct rec *s;
 	int v;
 
 	if (g->nsenders < g->opts.max_senders) {
-		e = g->nsenders++;
+		pos = g->nsenders++;
 	} else {
-		e = class_evict(&g->sk, g->slink, g->opts.max_senders, cls, &v);
-		class_raise(&g->sk, v, g->senders[e].max_ts, now);
+		v = victim_class(g->sk.n, g->opts.max_senders, cls);
+		pos = clock_victim(g, v);
+		e = g->ring[pos] & ~RING_SIGNED;
+		s = rec_at(g, e);
+		floor_raise(&g->sk.floor[v], s->max_ts, now);
 		if (v == SIGNED)
-			mark_raise(g, g->senders[e].id, g->senders[e].top);
-		sender_unslot(g, sender_slot(g, g->senders[e].id));
+			mark_raise(g, s->id, id_hash(g, s->id), s->top);
+		g->sk.n[v]--;
+		sender_unslot(g, e);
 	}
-	g->senders[e].id = id;
-	g->senders[e].top = 0;
-	g->senders[e].max_ts = 0;
-	g->senders[e].floor = floor;
-	g->scls[e] = (uint8_t)cls;
-	memset(g->bits + (size_t)e * g->words, 0, g->words * sizeof(uint64_t));
-	g->sidx[sender_slot(g, id)] = e + 1;
-	class_push(&g->sk, g->slink, e, cls);
+	e = sender_slot(g, id, h);
+	s = rec_at(g, e);
+	memset(s, 0, g->stride);
+	s->id = id;
+	s->floor = floor;
+	s->hash = (uint32_t)h;
+	s->meta = (pos + 1) | (cls == SIGNED ? META_SIGNED : 0);
+	g->ring[pos] = e | (cls == SIGNED ? RING_SIGNED : 0);
+	g->sk.n[cls]++;
 	return e;
+}
+
+/* Sender record e (of class UNSIGNED) becomes SIGNED. */
+static void sender_sign(e2e_guard *g, uint32_t e)
+{
+	struct rec *s = rec_at(g, e);
+
+	s->meta |= META_SIGNED;
+	g->ring[rec_pos(s)] |= RING_SIGNED;
+	g->sk.n[UNSIGNED]--;
+	g->sk.n[SIGNED]++;
 }
 
 /* A record of class cls for a topic that has none, evicting one when full
@@ -520,7 +701,7 @@ static uint32_t topic_add(e2e_guard *g, const uint8_t d[DIGEST_BYTES], int cls,
 	} else {
 		t = class_evict(&g->tk, g->tlink, g->opts.max_retained_topics,
 				cls, &v);
-		class_raise(&g->tk, v, g->topics[t].ts, now);
+		floor_raise(&g->tk.floor[v], g->topics[t].ts, now);
 		topic_unslot(g, topic_slot(g, g->topics[t].digest));
 	}
 	memset(&g->topics[t], 0, sizeof g->topics[t]);
@@ -541,19 +722,26 @@ static void topic_digest(const char *topic, uint8_t d[DIGEST_BYTES])
 
 static uint64_t *window_of(const e2e_guard *g, uint32_t e)
 {
-	return g->bits + (size_t)e * g->words;
+	return rec_at(g, e)->bits;
+}
+
+/* x mod window: a mask for windows that are powers of two (the default),
+ * a division for the others. */
+static uint64_t wpos(const e2e_guard *g, uint64_t x)
+{
+	return g->wmask != 0 ? x & g->wmask : x % g->opts.window;
 }
 
 static int window_seen(const e2e_guard *g, uint32_t e, uint64_t seq)
 {
-	uint64_t pos = seq % g->opts.window;
+	uint64_t pos = wpos(g, seq);
 
 	return (int)((window_of(g, e)[pos / 64] >> (pos % 64)) & 1u);
 }
 
 static int window_verdict(const e2e_guard *g, uint32_t e, uint64_t seq)
 {
-	uint64_t top = g->senders[e].top;
+	uint64_t top = rec_at(g, e)->top;
 
 	if (seq > top)
 		return E2E_OK;
@@ -563,7 +751,7 @@ static int window_verdict(const e2e_guard *g, uint32_t e, uint64_t seq)
 }
 
 /* Clear count (< window) ring positions from pos on. */
-static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
+static void ring_clear(const e2e_guard *g, uint64_t *b, uint64_t pos,
 		       uint64_t count)
 {
 	while (count > 0) {
@@ -573,7 +761,7 @@ static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
 			n = count;
 		mask = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1) << off;
 		b[pos / 64] &= ~mask;
-		pos = (pos + n) % window;
+		pos = wpos(g, pos + n);
 		count -= n;
 	}
 }
@@ -582,10 +770,10 @@ static void ring_clear(uint64_t *b, uint32_t window, uint64_t pos,
  * sequence below the window is not recorded (nothing can hold it). */
 static void window_record(e2e_guard *g, uint32_t e, uint64_t seq)
 {
-	struct sender *s = &g->senders[e];
+	struct rec *s = rec_at(g, e);
 	uint64_t *b = window_of(g, e);
 	uint32_t w = g->opts.window;
-	uint64_t pos = seq % w;
+	uint64_t pos = wpos(g, seq);
 
 	if (seq > s->top) {
 		uint64_t d = seq - s->top;
@@ -593,7 +781,7 @@ static void window_record(e2e_guard *g, uint32_t e, uint64_t seq)
 		if (d >= w)
 			memset(b, 0, g->words * sizeof *b);
 		else
-			ring_clear(b, w, (s->top % w + 1) % w, d);
+			ring_clear(g, b, wpos(g, wpos(g, s->top) + 1), d);
 		s->top = seq;
 	} else if (s->top - seq >= w) {
 		return;
@@ -638,6 +826,7 @@ static void ring_put64(uint64_t *b, uint32_t window, uint64_t pos, uint64_t v)
 }
 
 /* ---- check and commit ---------------------------------------------------- */
+/* ---- check and commit ---------------------------------------------------- */
 
 static int is_stale(const struct topic *r, const e2e_info *info)
 {
@@ -676,7 +865,7 @@ static int topic_verdict(const e2e_guard *g, const e2e_info *info,
 }
 
 static int time_verdict(const e2e_guard *g, const e2e_info *info, uint32_t e,
-			int retained, uint64_t now)
+			uint64_t h, int retained, uint64_t now)
 {
 	uint64_t ts = info->timestamp;
 	uint32_t floor;
@@ -687,7 +876,7 @@ static int time_verdict(const e2e_guard *g, const e2e_info *info, uint32_t e,
 		/* Once a signer's mark was lost, an unmarked clockless signer
 		 * may be one that was forgotten: no trust on first use. */
 		if (e == NIL && !retained && info->is_signed && g->marks_lost &&
-		    mark_find(g, info->sender_id) == NULL)
+		    mark_find(g, info->sender_id, h) == NULL)
 			return E2E_ERR_NO_TIMESTAMP;
 		return E2E_OK;
 	}
@@ -701,7 +890,7 @@ static int time_verdict(const e2e_guard *g, const e2e_info *info, uint32_t e,
 		return E2E_ERR_FUTURE;
 	/* Retained deliveries are old by design and answer to their topic
 	 * record instead of the floor. */
-	floor = e == NIL ? g->sk.floor[class_of(info)] : g->senders[e].floor;
+	floor = e == NIL ? g->sk.floor[class_of(info)] : rec_at(g, e)->floor;
 	if (!retained && ts <= floor)
 		return E2E_ERR_TOO_OLD;
 	return E2E_OK;
@@ -712,12 +901,13 @@ E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 {
 	int retained = (delivery & E2E_DELIVERY_RETAINED) != 0, rc;
 	uint32_t e;
+	uint64_t h;
 
 	if (g == NULL || info == NULL || (retained && topic == NULL))
 		return E2E_ERR_INVAL;
 	if (retained && !info->retained)
 		return E2E_ERR_NOT_RETAINED;
-	e = sender_find(g, info->sender_id);
+	e = sender_find(g, info->sender_id, &h);
 	/* A retained message may legitimately be older than the sender's
 	 * window: its topic record decides instead. But one whose sequence is
 	 * inside the window and marked seen was delivered already (its topic
@@ -725,8 +915,8 @@ E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 	if (retained) {
 		rc = topic_verdict(g, info, topic);
 		if (rc == E2E_OK && e != NIL &&
-		    info->seq <= g->senders[e].top &&
-		    g->senders[e].top - info->seq < g->opts.window &&
+		    info->seq <= rec_at(g, e)->top &&
+		    rec_at(g, e)->top - info->seq < g->opts.window &&
 		    window_seen(g, e, info->seq))
 			rc = E2E_ERR_REPLAY;
 	} else if (e != NIL) {
@@ -734,13 +924,14 @@ E2E_API int e2e_guard_check(const e2e_guard *g, const e2e_info *info,
 	} else {
 		/* A signer forgotten by eviction resumes above its mark. */
 		const struct mark *m =
-			info->is_signed ? mark_find(g, info->sender_id) : NULL;
+			info->is_signed ? mark_find(g, info->sender_id, h)
+					: NULL;
 
 		rc = m != NULL && info->seq <= m->top ? E2E_ERR_REPLAY : E2E_OK;
 	}
 	if (rc != E2E_OK)
 		return rc;
-	return time_verdict(g, info, e, retained, now);
+	return time_verdict(g, info, e, h, retained, now);
 }
 
 static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic,
@@ -777,21 +968,21 @@ static void commit_topic(e2e_guard *g, const e2e_info *info, const char *topic,
 	r->ts = clamp_now(info->timestamp, now);
 }
 
-/* A new entry for a sender, resuming from its high-water mark when it is
+/* A new record for a sender, resuming from its high-water mark when it is
  * a signer that was evicted before: everything up to the mark is seen. */
 static uint32_t commit_new_sender(e2e_guard *g, const e2e_info *info,
-				  uint64_t now)
+				  uint64_t h, uint64_t now)
 {
 	int cls = class_of(info);
-	uint32_t e = sender_add(g, info->sender_id, cls, now);
+	uint32_t e = sender_add(g, info->sender_id, h, cls, now);
 	const struct mark *m =
-		cls == SIGNED ? mark_find(g, info->sender_id) : NULL;
+		cls == SIGNED ? mark_find(g, info->sender_id, h) : NULL;
 
 	if (m != NULL) {
-		g->senders[e].top = m->top;
+		rec_at(g, e)->top = m->top;
 		memset(window_of(g, e), 0xff, g->words * sizeof(uint64_t));
 	} else {
-		g->senders[e].top = info->seq;
+		rec_at(g, e)->top = info->seq;
 	}
 	return e;
 }
@@ -801,24 +992,25 @@ E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
 			      uint64_t now)
 {
 	uint32_t e;
-	struct sender *s;
+	uint64_t h;
+	struct rec *s;
 
 	(void)delivery;
 	if (g == NULL || info == NULL)
 		return;
-	e = sender_find(g, info->sender_id);
+	e = sender_find(g, info->sender_id, &h);
 	if (e == NIL) {
-		e = commit_new_sender(g, info, now);
-	} else if (info->is_signed && g->scls[e] == UNSIGNED) {
-		/* Made unsigned (a version 1 state file, or a trust set that
-		 * changed): signed from now on. */
-		class_move(&g->sk, g->slink, e, UNSIGNED, SIGNED);
-		g->scls[e] = SIGNED;
+		e = commit_new_sender(g, info, h, now);
 	} else {
-		lru_touch(&g->sk.lru[g->scls[e]], g->slink, e);
+		if (info->is_signed && rec_cls(rec_at(g, e)) == UNSIGNED) {
+			/* Made unsigned (a version 1 state file, or a trust
+			 * set that changed): signed from now on. */
+			sender_sign(g, e);
+		}
+		rec_at(g, e)->meta |= META_REF;
 	}
 	window_record(g, e, info->seq);
-	s = &g->senders[e];
+	s = rec_at(g, e);
 	if (info->timestamp > s->max_ts)
 		s->max_ts = info->timestamp;
 	if (info->retained && topic != NULL)
@@ -829,7 +1021,7 @@ E2E_API void e2e_guard_commit(e2e_guard *g, const e2e_info *info,
 
 static size_t put_sender(const e2e_guard *g, uint32_t e, char *p)
 {
-	const struct sender *s = &g->senders[e];
+	const struct rec *s = rec_at(g, e);
 	const uint64_t *b = window_of(g, e);
 	uint32_t m, w = g->opts.window;
 	size_t n;
@@ -845,6 +1037,20 @@ static size_t put_sender(const e2e_guard *g, uint32_t e, char *p)
 	return n;
 }
 
+/* The senders of class c in the order c's hand meets them (the first is
+ * the next CLOCK would look at), so that loading in file order rebuilds
+ * the same ring and a smaller table keeps the last ones. */
+static size_t put_senders(const e2e_guard *g, int c, char *p)
+{
+	uint32_t want = c == SIGNED ? RING_SIGNED : 0, k, pos = g->sk.hand[c];
+	size_t n = 0;
+
+	for (k = 0; k < g->nsenders;
+	     k++, pos = pos + 1 == g->nsenders ? 0 : pos + 1)
+		if ((g->ring[pos] & RING_SIGNED) == want)
+			n += put_sender(g, g->ring[pos] & ~RING_SIGNED, p + n);
+	return n;
+}
 /* The four floors, in file order, by number. */
 static const char *const floor_names[4] = {
 	"floor", "signed-floor", "retained-floor", "signed-retained-floor"};
@@ -909,13 +1115,13 @@ E2E_API int e2e_guard_save(const e2e_guard *g, const char *path)
 		len += (size_t)sprintf(buf + len,
 				       "m %016" PRIx64 " %016" PRIx64 "\n",
 				       g->marks[i].id, g->marks[i].top);
-	/* Least recent first, so that loading in file order rebuilds the
-	 * same order (and a smaller table keeps the most recent). */
+	/* Senders in their hand's order (put_senders), topics least recent
+	 * first, so that loading in file order rebuilds the same order (and
+	 * a smaller table keeps the most recent). */
 	for (c = 0; c < 2; c++) {
 		len += (size_t)sprintf(buf + len, "%s %" PRIu32 "\n",
 				       sender_sections[c], g->sk.n[c]);
-		for (i = g->sk.lru[c].tail; i != NIL; i = g->slink[i].prev)
-			len += put_sender(g, i, buf + len);
+		len += put_senders(g, c, buf + len);
 	}
 	for (c = 0; c < 2; c++) {
 		len += (size_t)sprintf(buf + len, "%s %" PRIu32 "\n",
@@ -1070,8 +1276,9 @@ static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window,
 		       int cls, uint64_t now)
 {
 	const char *p = r->s, *end = r->s + r->n, *bitmap;
-	uint64_t id, top, v, *b;
+	uint64_t id, top, v, h, *b;
 	uint32_t max_ts, floor, m, e;
+	struct rec *s;
 
 	if (!take_word(&p, end, "s ") || !take_hex64(&p, end, &id) ||
 	    !take_word(&p, end, " ") || !take_hex64(&p, end, &top) ||
@@ -1083,13 +1290,14 @@ static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window,
 	for (m = 0; m < saved_window / 64; m++)
 		if (!take_hex64(&p, end, &v) || (m == 0 && !(v >> 63)))
 			return 0; /* the top itself is always seen */
-	if (p != end || sender_find(g, id) != NIL)
+	if (p != end || sender_find(g, id, &h) != NIL)
 		return 0;
-	e = sender_add(g, id, cls, now);
-	g->senders[e].top = top;
-	g->senders[e].max_ts = max_ts;
-	g->senders[e].floor = floor;
-	b = window_of(g, e);
+	e = sender_add(g, id, h, cls, now);
+	s = rec_at(g, e);
+	s->top = top;
+	s->max_ts = max_ts;
+	s->floor = floor;
+	b = s->bits;
 	for (m = 0; m < g->words; m++) {
 		v = ~(uint64_t)0;
 		if (m < saved_window / 64) {
@@ -1106,13 +1314,15 @@ static int sender_line(e2e_guard *g, struct reader *r, uint32_t saved_window,
 static int mark_line(e2e_guard *g, struct reader *r)
 {
 	const char *p = r->s, *end = r->s + r->n;
-	uint64_t id, top;
+	uint64_t id, top, h;
 
 	if (!take_word(&p, end, "m ") || !take_hex64(&p, end, &id) ||
-	    !take_word(&p, end, " ") || !take_hex64(&p, end, &top) ||
-	    p != end || mark_find(g, id) != NULL)
+	    !take_word(&p, end, " ") || !take_hex64(&p, end, &top) || p != end)
 		return 0;
-	mark_raise(g, id, top); /* beyond max_senders: marks_lost */
+	h = id_hash(g, id);
+	if (mark_find(g, id, h) != NULL)
+		return 0;
+	mark_raise(g, id, h, top); /* beyond max_senders: marks_lost */
 	return 1;
 }
 

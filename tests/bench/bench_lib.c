@@ -5,6 +5,7 @@
  *     bench_lib [--runs N] [--min-ms MS] [--csv FILE] [--quick]
  *               [--only envelope|guarded|guard] [--size BYTES] [--mode M]
  *               [--iters N] [--cpu-clock] [--senders 1|1000|100000]
+ *               [--order random|fill] [--count N]
  *
  * --size and --mode (repeatable) restrict the envelope table; --iters fixes
  * the iterations per run (no calibration: for valgrind --tool=callgrind,
@@ -26,7 +27,15 @@
  * Each figure is the median over --runs runs of at least --min-ms each, ours
  * and raw alternating run by run so that clock and frequency drift hit both.
  * The replay guard is timed per check, and per check+commit, with 1, 1 000
- * and 100 000 tracked senders visited in a scattered order.
+ * and 100 000 tracked senders, each accepted once (the fill) and then
+ * offered in turn, its sequence number one above its last: in a random
+ * order unrelated to the fill ("random", the default case of a busy
+ * receiver) and in the fill order ("fill": the order main's guard laid its
+ * entries out in memory, which flattered it). --order keeps one of them.
+ * --count N (with --only guard) times nothing: it fills the guard and runs
+ * N check+commit in guard_counted(), for
+ *     valgrind --tool=callgrind --cache-sim=yes --toggle-collect=guard_counted
+ * (instructions and L1 misses per check+commit: the totals divided by N).
  *
  * Output: an aligned table on stdout and, with --csv, one CSV line per
  * figure (see tests/bench/plot-lib.sh).
@@ -480,12 +489,16 @@ static void bench_guarded_open(const struct world *w, size_t n)
 
 struct guard_ctx {
 	e2e_guard *g;
-	uint64_t *ids;
+	uint64_t *ids; /* in the order offered: the fill's, then shuffled */
 	uint32_t n, next;
 	uint64_t round;
 	e2e_info info;
 	int commit;
 };
+
+/* The orders senders are offered in once the guard holds them all. */
+enum { ORDER_RANDOM, ORDER_FILL, ORDER_COUNT };
+static const char *const order_names[ORDER_COUNT] = {"random", "fill"};
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -517,6 +530,16 @@ static void guard_op(void *p)
 	}
 }
 
+/* The counted run: iters check+commit, nothing else, for
+ * valgrind --tool=callgrind --toggle-collect=guard_counted. */
+__attribute__((noinline)) static void guard_counted(struct guard_ctx *c,
+						    long iters)
+{
+	c->commit = 1;
+	for (long i = 0; i < iters; i++)
+		guard_op(c);
+}
+
 static long rss_kib(void)
 {
 	long pages = 0, resident = 0;
@@ -530,70 +553,110 @@ static long rss_kib(void)
 	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void bench_guard(uint32_t only_n)
+/* A guard holding n senders (each accepted once, in ids order), to be
+ * offered in order `order` from then on. */
+static void guard_setup(struct guard_ctx *c, uint32_t n, int order, long *rss)
+{
+	uint64_t seed = 42;
+	e2e_guard_opts o;
+	long rss0;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->n = n;
+	c->ids = malloc(n * sizeof *c->ids);
+	if (c->ids == NULL)
+		die("malloc", E2E_ERR_NOMEM);
+	for (uint32_t i = 0; i < n; i++)
+		c->ids[i] = splitmix64(&seed);
+	e2e_guard_opts_default(&o);
+	o.max_senders = n;
+	rss0 = rss_kib();
+	if ((rc = e2e_guard_new(&c->g, &o)) != E2E_OK)
+		die("e2e_guard_new", rc);
+	c->info.suite = E2E_SUITE_AEAD;
+	c->info.key_id = 0x1234;
+	c->info.timestamp = NOW;
+	/* Round 0 fills the table. */
+	c->commit = 1;
+	for (uint32_t i = 0; i < n; i++)
+		guard_op(c);
+	*rss = rss_kib() - rss0;
+	if (e2e_guard_sender_count(c->g) != n)
+		die("sender count", E2E_ERR_INVAL);
+	/* Random: a permutation unrelated to the fill (Fisher-Yates), read
+	 * in sequence like the fill order so that only the guard's own
+	 * memory accesses differ. */
+	for (uint32_t i = n; order == ORDER_RANDOM && i > 1; i--) {
+		uint32_t j = (uint32_t)(splitmix64(&seed) % i);
+		uint64_t t = c->ids[i - 1];
+
+		c->ids[i - 1] = c->ids[j];
+		c->ids[j] = t;
+	}
+}
+
+static void guard_teardown(struct guard_ctx *c)
+{
+	e2e_guard_free(c->g);
+	free(c->ids);
+}
+
+static void bench_guard(uint32_t only_n, int only_order, long count)
 {
 	static const uint32_t counts[] = {1, 1000, 100000};
-	uint64_t seed = 42;
 
-	printf("\n%-9s %9s %14s %14s %10s %12s\n", "guard", "senders",
-	       "check ns", "check+commit", "B/sender", "RSS +KiB");
-	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-		struct guard_ctx c;
-		e2e_guard_opts o;
-		double chk[MAX_RUNS], both[MAX_RUNS], mc, mb;
-		long iters, rss0, rss1;
-		int rc;
+	if (count == 0)
+		printf("\n%-9s %-7s %9s %14s %14s %10s %12s\n", "guard",
+		       "order", "senders", "check ns", "check+commit",
+		       "B/sender", "RSS +KiB");
+	for (int order = 0; order < ORDER_COUNT; order++)
+		for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+			struct guard_ctx c;
+			double chk[MAX_RUNS], both[MAX_RUNS], mc, mb;
+			long iters, rss;
 
-		if (only_n != 0 && counts[k] != only_n)
-			continue;
-		memset(&c, 0, sizeof c);
-		c.n = counts[k];
-		c.ids = malloc(c.n * sizeof *c.ids);
-		if (c.ids == NULL)
-			die("malloc", E2E_ERR_NOMEM);
-		for (uint32_t i = 0; i < c.n; i++)
-			c.ids[i] = splitmix64(&seed);
-		e2e_guard_opts_default(&o);
-		o.max_senders = c.n;
-		rss0 = rss_kib();
-		if ((rc = e2e_guard_new(&c.g, &o)) != E2E_OK)
-			die("e2e_guard_new", rc);
-		c.info.suite = E2E_SUITE_AEAD;
-		c.info.key_id = 0x1234;
-		c.info.timestamp = NOW;
-		/* Round 0 fills the table. */
-		c.commit = 1;
-		for (uint32_t i = 0; i < c.n; i++)
-			guard_op(&c);
-		rss1 = rss_kib();
-		if (e2e_guard_sender_count(c.g) != c.n)
-			die("sender count", E2E_ERR_INVAL);
-
-		c.commit = 1;
-		iters = calibrate(guard_op, &c);
-		for (int r = 0; r < runs; r++) {
-			/* check alone: messages that are never committed
-			 * (the next ones of each sender), so they stay
-			 * acceptable and the check takes its full path. */
-			c.commit = 0;
-			chk[r] = time_once(guard_op, &c, iters);
+			if ((only_n != 0 && counts[k] != only_n) ||
+			    (only_order >= 0 && order != only_order))
+				continue;
+			guard_setup(&c, counts[k], order, &rss);
+			if (count > 0) {
+				guard_counted(&c, count);
+				printf("guard %s %u: %ld check+commit "
+				       "counted\n",
+				       order_names[order], c.n, count);
+				guard_teardown(&c);
+				continue;
+			}
 			c.commit = 1;
-			both[r] = time_once(guard_op, &c, iters);
+			iters = calibrate(guard_op, &c);
+			for (int r = 0; r < runs; r++) {
+				/* check alone: messages that are never
+				 * committed (the next ones of each sender),
+				 * so they stay acceptable and the check takes
+				 * its full path. */
+				c.commit = 0;
+				chk[r] = time_once(guard_op, &c, iters);
+				c.commit = 1;
+				both[r] = time_once(guard_op, &c, iters);
+			}
+			mc = median(chk, runs);
+			mb = median(both, runs);
+			printf("%-9s %-7s %9u %14.1f %14.1f %10zu %12ld\n",
+			       "guard", order_names[order], c.n, mc, mb,
+			       e2e_guard_bytes_per_sender(c.g), rss);
+			if (csv != NULL)
+				fprintf(csv,
+					"guard,%s,check,%u,%.1f,,,,\n"
+					"guard,%s,check+commit,%u,%.1f,,,,\n"
+					"guard,%s,bytes_per_sender,%u,%zu,,,,"
+					"\n",
+					order_names[order], c.n, mc,
+					order_names[order], c.n, mb,
+					order_names[order], c.n,
+					e2e_guard_bytes_per_sender(c.g));
+			guard_teardown(&c);
 		}
-		mc = median(chk, runs);
-		mb = median(both, runs);
-		printf("%-9s %9u %14.1f %14.1f %10zu %12ld\n", "guard", c.n, mc,
-		       mb, e2e_guard_bytes_per_sender(c.g), rss1 - rss0);
-		if (csv != NULL)
-			fprintf(csv,
-				"guard,guard,check,%u,%.1f,,,,\n"
-				"guard,guard,check+commit,%u,%.1f,,,,\n"
-				"guard,guard,bytes_per_sender,%u,%zu,,,,\n",
-				c.n, mc, c.n, mb, c.n,
-				e2e_guard_bytes_per_sender(c.g));
-		e2e_guard_free(c.g);
-		free(c.ids);
-	}
 }
 
 static void usage(void);
@@ -614,7 +677,9 @@ static void usage(void)
 			"                 [--only envelope|guarded|guard] "
 			"[--size BYTES] [--mode M]\n"
 			"                 [--iters N] [--cpu-clock] "
-			"[--senders 1|1000|100000]\n");
+			"[--senders 1|1000|100000]\n"
+			"                 [--order random|fill] "
+			"[--count N]\n");
 	exit(2);
 }
 
@@ -627,6 +692,8 @@ int main(int argc, char **argv)
 	int npicked = 0;
 	unsigned modes = 0;
 	uint32_t only_senders = 0;
+	int only_order = -1;
+	long count = 0;
 	struct world w;
 	int rc;
 
@@ -648,6 +715,13 @@ int main(int argc, char **argv)
 			fixed_iters = atol(argv[++i]);
 		else if (strcmp(argv[i], "--senders") == 0 && i + 1 < argc)
 			only_senders = (uint32_t)atol(argv[++i]);
+		else if (strcmp(argv[i], "--order") == 0 && i + 1 < argc)
+			only_order = strcmp(argv[++i], "fill") == 0 ? ORDER_FILL
+				     : strcmp(argv[i], "random") == 0
+					     ? ORDER_RANDOM
+					     : -2;
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
+			count = atol(argv[++i]);
 		else if (strcmp(argv[i], "--cpu-clock") == 0)
 			clock_id = CLOCK_THREAD_CPUTIME_ID;
 		else if (strcmp(argv[i], "--quick") == 0)
@@ -655,7 +729,8 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (runs < 1 || runs > MAX_RUNS || min_ms <= 0)
+	if (runs < 1 || runs > MAX_RUNS || min_ms <= 0 || only_order == -2 ||
+	    count < 0 || (count > 0 && (only == NULL || strcmp(only, "guard"))))
 		usage();
 	if ((rc = e2e_init()) != E2E_OK)
 		die("e2e_init", rc);
@@ -681,7 +756,7 @@ int main(int argc, char **argv)
 	if (only == NULL || strcmp(only, "guarded") == 0)
 		bench_guarded_open(&w, 64);
 	if (only == NULL || strcmp(only, "guard") == 0)
-		bench_guard(only_senders);
+		bench_guard(only_senders, only_order, count);
 	world_free(&w);
 	if (csv != NULL && fclose(csv) != 0) {
 		perror(csv_path);
