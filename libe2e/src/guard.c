@@ -1190,9 +1190,12 @@ static int take_dec(const char **p, const char *end, uint64_t max,
 	    (*q == '0' && q + 1 < end && q[1] >= '0' && q[1] <= '9'))
 		return 0;
 	for (; q < end && *q >= '0' && *q <= '9'; q++) {
-		if (v > (max - (uint64_t)(*q - '0')) / 10)
+		uint64_t d = (uint64_t)(*q - '0');
+
+		/* v * 10 + d <= max, without wrapping: d > max first. */
+		if (d > max || v > (max - d) / 10)
 			return 0;
-		v = v * 10 + (uint64_t)(*q - '0');
+		v = v * 10 + d;
 	}
 	*p = q;
 	*out = v;

@@ -1644,6 +1644,44 @@ static void guard_load_points_at_the_bad_line(void **state)
 	e2e_guard_free(h);
 }
 
+/* marks-lost is a flag: 0 or 1 (REPLAY-STATE.md). A digit above the bound
+ * once slipped through the decimal parser's overflow check. */
+static void guard_load_refuses_marks_lost_above_one(void **state)
+{
+	static const char *const values[] = {"2", "9", "10", "4294967297"};
+	e2e_guard *h = populated_guard(256);
+	e2e_guard *g = guard_with(64, 4, 4, 0);
+	char path[128], *saved, *body, *at, *sum;
+	size_t n, i, line;
+
+	(void)state;
+	path_in_tmp(path, sizeof path, "marks-lost.state");
+	assert_int_equal(e2e_guard_save(g, path), E2E_OK);
+	saved = read_all(path, &n);
+	at = strstr(saved, "\nmarks-lost 0\n");
+	sum = strstr(saved, "checksum ");
+	assert_non_null(at);
+	assert_non_null(sum);
+	line = line_of(saved, (size_t)(at - saved) + 1);
+	body = malloc(n + 32);
+	assert_non_null(body);
+	for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+		sprintf(body, "%.*s\nmarks-lost %s\n%.*s", (int)(at - saved),
+			saved, values[i], (int)(sum - (at + 14)), at + 14);
+		write_checksummed(path, body);
+		assert_load_fails(h, path, E2E_ERR_STATE_CORRUPT, line);
+	}
+	sprintf(body, "%.*s\nmarks-lost 1\n%.*s", (int)(at - saved), saved,
+		(int)(sum - (at + 14)), at + 14);
+	write_checksummed(path, body);
+	assert_int_equal(e2e_guard_load(g, path, NULL), E2E_OK);
+	assert_populated_state(h, 256);
+	free(body);
+	free(saved);
+	e2e_guard_free(g);
+	e2e_guard_free(h);
+}
+
 static void guard_load_refuses_wrong_checksum(void **state)
 {
 	e2e_guard *h = populated_guard(256);
@@ -1751,6 +1789,7 @@ int main(void)
 			guard_save_load_keeps_classes_marks_and_floors),
 		cmocka_unit_test(guard_loads_version_1_state_files),
 		cmocka_unit_test(guard_load_refuses_wrong_checksum),
+		cmocka_unit_test(guard_load_refuses_marks_lost_above_one),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

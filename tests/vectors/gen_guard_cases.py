@@ -591,6 +591,10 @@ def state_cases():
            expect="state-corrupt", line=11)
     c.load(checksummed(v2 + "marks-lost 0\nmarks 0\nsenders 0\ntopics 0\n"),
            expect="state-corrupt", line=11)
+    # marks-lost is a flag (REPLAY-STATE.md section 2): 0 or 1.
+    c.load(checksummed(v2 + "marks-lost 2\nmarks 0\nsenders 0\n"
+                       "signed-senders 0\ntopics 0\nsigned-topics 0\n"),
+           expect="state-corrupt", line=8)
     c.count(2)
     c.check(ALICE, 0x64, NOW, expect="replay")
     c.check(BOB, 42, NOW, expect="replay")
