@@ -22,7 +22,9 @@ export declare const ERR: Readonly<Record<string, number>> & {
   readonly DUPLICATE_KEY: -32; readonly TWO_PRIMARIES: -33; readonly EXISTS: -34; readonly NOT_FOUND: -35;
   readonly IS_PRIMARY: -36; readonly EMPTY: -37; readonly TRUNCATED: -38; readonly BASE64: -39;
   readonly NO_PRIMARY: -40; readonly NOT_SUBSCRIBED: -41; readonly WRITABLE: -42;
-  readonly LOCKED: -43; readonly UNSAFE_FILE: -44;
+  readonly LOCKED: -43; readonly UNSAFE_FILE: -44; readonly STORE_UNAVAILABLE: -60;
+  readonly STORE_ERROR: -61; readonly STORE_AUTH: -62; readonly STORE_MISMATCH: -63;
+  readonly STORE_UNSUPPORTED: -64;
 };
 /** "E2E_ERR_BAD_TAG" for ERR.BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
 export declare function errName(code: number): string;

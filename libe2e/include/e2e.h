@@ -111,7 +111,17 @@ extern "C" {
 	   "file is writable by others or owned by another user")              \
 	XX(ERR_LOCKED, -43, "locked", "file is locked by another sender")      \
 	XX(ERR_UNSAFE_FILE, -44, "unsafe-file",                                \
-	   "file is a symbolic link or owned by another user")
+	   "file is a symbolic link or owned by another user")                 \
+	XX(ERR_STORE_UNAVAILABLE, -60, "store-unavailable",                    \
+	   "the shared replay state store is unreachable")                     \
+	XX(ERR_STORE_ERROR, -61, "store-error",                                \
+	   "the shared replay state store answered with an error")             \
+	XX(ERR_STORE_AUTH, -62, "store-auth",                                  \
+	   "the shared replay state store refused the credentials")            \
+	XX(ERR_STORE_MISMATCH, -63, "store-mismatch",                          \
+	   "the shared replay state was made with other guard sizes")          \
+	XX(ERR_STORE_UNSUPPORTED, -64, "store-unsupported",                    \
+	   "this build cannot reach that store (rediss:// needs TLS)")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,

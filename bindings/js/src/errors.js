@@ -49,6 +49,11 @@ const TABLE = [
   [-42, "E2E_ERR_WRITABLE", "permissions", "file is writable by others or owned by another user"],
   [-43, "E2E_ERR_LOCKED", "locked", "file is locked by another sender"],
   [-44, "E2E_ERR_UNSAFE_FILE", "unsafe-file", "file is a symbolic link or owned by another user"],
+  [-60, "E2E_ERR_STORE_UNAVAILABLE", "store-unavailable", "the shared replay state store is unreachable"],
+  [-61, "E2E_ERR_STORE_ERROR", "store-error", "the shared replay state store answered with an error"],
+  [-62, "E2E_ERR_STORE_AUTH", "store-auth", "the shared replay state store refused the credentials"],
+  [-63, "E2E_ERR_STORE_MISMATCH", "store-mismatch", "the shared replay state was made with other guard sizes"],
+  [-64, "E2E_ERR_STORE_UNSUPPORTED", "store-unsupported", "this build cannot reach that store (rediss:// needs TLS)"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */
