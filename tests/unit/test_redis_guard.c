@@ -9,6 +9,9 @@
  * every replay; an unreachable Redis gives E2E_ERR_STORE_UNAVAILABLE and
  * delivers nothing.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -18,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -686,6 +691,227 @@ static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
 	free_envs(v);
 }
 
+/* ---- answers lost with the connection --------------------------------------
+ */
+
+/*
+ * A loopback TCP relay in front of the shared server that can lose an
+ * answer: in CUT mode it passes the next request on, lets Redis run it,
+ * and closes the client's connection without passing the answer back;
+ * in DOWN mode it takes connections and closes them at once.
+ */
+enum { RELAY_PASS, RELAY_CUT, RELAY_CUT_THEN_DOWN, RELAY_DOWN };
+
+struct relay {
+	int lfd, port, stop, mode;
+	pthread_t th;
+};
+
+static int relay_mode(struct relay *p)
+{
+	return __atomic_load_n(&p->mode, __ATOMIC_SEQ_CST);
+}
+
+static void relay_set(struct relay *p, int mode)
+{
+	__atomic_store_n(&p->mode, mode, __ATOMIC_SEQ_CST);
+}
+
+static int connect_loopback(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Relay one connection until either side closes or an answer is cut. */
+static void relay_one(struct relay *p, int cfd)
+{
+	struct timespec settle = {0, 100 * 1000 * 1000};
+	struct pollfd fds[2];
+	char buf[65536];
+	int sfd = connect_loopback(shared.port), i;
+
+	fds[0].fd = cfd;
+	fds[1].fd = sfd;
+	fds[0].events = fds[1].events = POLLIN;
+	while (sfd >= 0 && !__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+		if (poll(fds, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+			int mode = relay_mode(p);
+
+			if (!(fds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			n = read(fds[i].fd, buf, sizeof buf);
+			if (n <= 0 || write(fds[1 - i].fd, buf, (size_t)n) != n)
+				goto done;
+			if (i == 0 && mode != RELAY_PASS) {
+				/* Redis runs it; its answer is dropped. */
+				nanosleep(&settle, NULL);
+				relay_set(p, mode == RELAY_CUT ? RELAY_PASS
+							       : RELAY_DOWN);
+				goto done;
+			}
+		}
+	}
+done:
+	if (sfd >= 0)
+		close(sfd);
+}
+
+static void *relay_main(void *arg)
+{
+	struct relay *p = arg;
+	struct pollfd l;
+
+	l.fd = p->lfd;
+	l.events = POLLIN;
+	while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+		int cfd;
+
+		if (poll(&l, 1, 100) <= 0)
+			continue;
+		cfd = accept(p->lfd, NULL, NULL);
+		if (cfd < 0)
+			continue;
+		if (relay_mode(p) != RELAY_DOWN)
+			relay_one(p, cfd);
+		close(cfd);
+	}
+	return NULL;
+}
+
+static void relay_start(struct relay *p)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+
+	memset(p, 0, sizeof *p);
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(p->lfd, 8), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &len), 0);
+	p->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&p->th, NULL, relay_main, p), 0);
+}
+
+static void relay_stop(struct relay *p)
+{
+	__atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+}
+
+static void
+lost_answer_of_accepted_call_is_recovered_within_the_call(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0), m2 = info_of(A, 2, NOW, 0, 0);
+	struct relay p;
+	char url[128], direct[128];
+	e2e_redis *rs, *other;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	snprintf(direct, sizeof direct, "redis://127.0.0.1:%d/t%d", shared.port,
+		 prefix_no);
+	rs = member(&shared, url, NULL);
+	other = member(&shared, direct, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	/* m2 is committed, its answer lost: the retry on a new connection
+	 * learns that this very call was accepted. */
+	relay_set(&p, RELAY_CUT);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_OK);
+	/* Once for the group. */
+	assert_int_equal(e2e_redis_check_commit(other, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+	relay_stop(&p);
+}
+
+static void lost_answer_is_recovered_at_the_redelivery(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0), m2 = info_of(A, 2, NOW, 0, 0);
+	e2e_info m3 = info_of(A, 3, NOW, 0, 0);
+	struct relay p;
+	char url[128], direct[128];
+	e2e_redis *rs, *other;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	snprintf(direct, sizeof direct, "redis://127.0.0.1:%d/t%d", shared.port,
+		 prefix_no);
+	rs = member(&shared, url, NULL);
+	other = member(&shared, direct, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	/* m2 is committed, its answer lost, and Redis stays out of reach:
+	 * not delivered (QoS 1: not acknowledged, the broker sends it
+	 * again). */
+	relay_set(&p, RELAY_CUT_THEN_DOWN);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	assert_int_equal(e2e_redis_check_commit(other, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	/* Back: the redelivery to this member is accepted, once. */
+	relay_set(&p, RELAY_PASS);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(e2e_redis_check_commit(rs, &m3, "t", LIVE, NOW),
+			 E2E_OK);
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+	relay_stop(&p);
+}
+
+/* A duplicate whose own answer was lost stays a duplicate: the retry is
+ * accepted only when the lost call itself was. */
+static void lost_answer_of_refused_call_stays_refused(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0);
+	struct relay p;
+	char url[128];
+	e2e_redis *rs;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	rs = member(&shared, url, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	relay_set(&p, RELAY_CUT);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	relay_stop(&p);
+}
+
 /* ---- credentials ------------------------------------------------------------
  */
 
@@ -823,6 +1049,10 @@ int main(void)
 		cmocka_unit_test(restart_with_aof_refuses_every_replay),
 		cmocka_unit_test(
 			stopped_store_is_unavailable_and_delivers_nothing),
+		cmocka_unit_test(
+			lost_answer_of_accepted_call_is_recovered_within_the_call),
+		cmocka_unit_test(lost_answer_is_recovered_at_the_redelivery),
+		cmocka_unit_test(lost_answer_of_refused_call_stays_refused),
 		cmocka_unit_test(auth_refused_without_or_with_wrong_password),
 		cmocka_unit_test(auth_with_password_file_accepted),
 		cmocka_unit_test(auth_password_file_readable_by_others_refused),
