@@ -6,7 +6,8 @@
 -- in-memory guard (docs/ENVELOPE.md section 7, docs/REPLAY-STATE.md
 -- section 1), step for step.
 --
--- KEYS[1]  the base B = "{PREFIX}"; every key is B .. ":" .. something
+-- KEYS[1]  "{PREFIX}:cfg"; every key is B .. ":" .. something, where the
+--          base B = "{PREFIX}" is KEYS[1] without its ":cfg"
 -- ARGV     1 protocol "1", 2 window, 3 max_senders, 4 max_retained_topics,
 --          5 max_age, 6 max_skew, 7 flags (1: accept no clock),
 --          8 max_retained_age, 9 now, 10 sender id (16 hex), 11 seq
@@ -20,7 +21,7 @@
 -- and are stored as 16 lowercase hex digits, which compare as strings in
 -- numeric order; differences and residues are computed from 32-bit halves.
 
-local B = KEYS[1]
+local B = string.sub(KEYS[1], 1, -5)
 local window = tonumber(ARGV[2])
 local max_senders = tonumber(ARGV[3])
 local max_topics = tonumber(ARGV[4])

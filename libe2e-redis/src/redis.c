@@ -34,7 +34,7 @@
 #define HOST_MAX 255u
 #define PREFIX_MAX 200u
 #define CRED_MAX 1024u
-#define NARGS 23 /* EVALSHA sha 1 base + 19 script arguments */
+#define NARGS 23 /* EVALSHA sha 1 KEYS[1] + 19 script arguments */
 #define DEFAULT_PORT 6379
 #define DEFAULT_TIMEOUT_MS 2000u
 
@@ -42,7 +42,7 @@ struct e2e_redis {
 	redisContext *c;
 	char host[HOST_MAX + 1];
 	int port;
-	char base[PREFIX_MAX + 3]; /* "{PREFIX}" */
+	char base[PREFIX_MAX + 7]; /* "{PREFIX}:cfg", the script's KEYS[1] */
 	char user[CRED_MAX + 1];
 	char pass[CRED_MAX + 1];
 	int has_pass;
@@ -208,7 +208,7 @@ static int parse_url(e2e_redis *rs, const char *url)
 	rc = parse_hostport(rs, auth, slash);
 	if (rc != E2E_OK)
 		return rc;
-	snprintf(rs->base, sizeof rs->base, "{%s}", slash + 1);
+	snprintf(rs->base, sizeof rs->base, "{%s}:cfg", slash + 1);
 	return E2E_OK;
 }
 

@@ -70,7 +70,7 @@ static e2e_redis *member(const struct redis_server *s, const char *url,
 	return rs;
 }
 
-/* ---- URLs and credentials, no server needed ------------------------------ */
+/* ---- URLs and credentials, no server needed */
 
 static void connect_refuses_malformed_urls(void **state)
 {
@@ -131,7 +131,7 @@ static void connect_to_nothing_is_store_unavailable(void **state)
 	redis_server_cleanup(&s);
 }
 
-/* ---- the same verdicts as the in-memory guard ---------------------------- */
+/* ---- the same verdicts as the in-memory guard */
 
 struct step {
 	uint64_t sender;
@@ -388,8 +388,7 @@ static void redis_loses_marks_as_memory_does(void **state)
 	run_steps(st, n, &o, 1);
 }
 
-/* ---- sizes agreed by the group ---------------------------------------------
- */
+/* ---- sizes agreed by the group */
 
 static void member_with_other_window_gets_store_mismatch(void **state)
 {
@@ -417,8 +416,7 @@ static void member_with_other_window_gets_store_mismatch(void **state)
 	e2e_redis_free(m2);
 }
 
-/* ---- real envelopes
- * ---------------------------------------------------------- */
+/* ---- real envelopes */
 
 #define NENV 3000
 #define PAYLOAD "reading 21.5 C"
@@ -630,8 +628,7 @@ static void racing_batch_members_accept_each_envelope_once(void **state)
 	race(1);
 }
 
-/* ---- restarts and outages -------------------------------------------------
- */
+/* ---- restarts and outages */
 
 static void restart_with_aof_refuses_every_replay(void **state)
 {
@@ -691,8 +688,7 @@ static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
 	free_envs(v);
 }
 
-/* ---- answers lost with the connection --------------------------------------
- */
+/* ---- answers lost with the connection */
 
 /*
  * A loopback TCP relay in front of the shared server that can lose an
@@ -912,8 +908,13 @@ static void lost_answer_of_refused_call_stays_refused(void **state)
 	relay_stop(&p);
 }
 
-/* ---- credentials ------------------------------------------------------------
- */
+/* ---- credentials */
+
+/* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
+#define MEMBER_ACL                                                          \
+	"~{grp}:* -@all +evalsha +script|load +hmget +hget +hset +hincrby " \
+	"+hlen +zcard +zrange +zadd +zrem +del +getbit +setbit +setrange "  \
+	"+set +lpos +lpush +ltrim +expire"
 
 static struct redis_server authed;
 
@@ -1007,8 +1008,21 @@ static void auth_percent_encoded_password_in_url_accepted(void **state)
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
 }
 
-/* ---- setup
- * -------------------------------------------------------------------- */
+static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
+{
+	char url[128];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/grp",
+		 authed.port);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	/* The same user on another group's keys. */
+	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/other",
+		 authed.port);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_ERR_STORE_AUTH);
+}
+
+/* ---- setup */
 
 static int setup(void **state)
 {
@@ -1016,9 +1030,10 @@ static int setup(void **state)
 	assert_int_equal(e2e_init(), E2E_OK);
 	if (redis_server_start(&shared, NULL) != 0)
 		return -1;
-	if (redis_server_start(
-		    &authed, "requirepass s3cret/pw\n"
-			     "user alice on \">wonder land\" ~* &* +@all") != 0)
+	if (redis_server_start(&authed,
+			       "requirepass s3cret/pw\n"
+			       "user alice on \">wonder land\" ~* &* +@all\n"
+			       "user member on >m3mber " MEMBER_ACL) != 0)
 		return -1;
 	return 0;
 }
@@ -1058,6 +1073,8 @@ int main(void)
 		cmocka_unit_test(auth_password_file_readable_by_others_refused),
 		cmocka_unit_test(auth_acl_user_in_url_with_password_file),
 		cmocka_unit_test(auth_percent_encoded_password_in_url_accepted),
+		cmocka_unit_test(
+			auth_member_acl_of_the_docs_is_enough_for_its_group),
 	};
 	int rc = skip_or_fail_without_server();
 
