@@ -341,7 +341,8 @@ static int authenticate(e2e_redis *rs)
 	redisReply *r;
 	int rc;
 
-	if (!rs->has_pass)
+	/* A user without a password: an ACL user with nopass. */
+	if (!rs->has_pass && rs->user[0] == '\0')
 		return E2E_OK;
 	if (rs->user[0] == '\0') {
 		argv[1] = rs->pass;

@@ -1022,6 +1022,19 @@ static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_ERR_STORE_AUTH);
 }
 
+static void auth_acl_user_without_password_is_a_nopass_user(void **state)
+{
+	char url[128];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://open@127.0.0.1:%d/n%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	snprintf(url, sizeof url, "redis://alice@127.0.0.1:%d/n%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_ERR_STORE_AUTH);
+}
+
 /* ---- setup */
 
 static int setup(void **state)
@@ -1033,7 +1046,8 @@ static int setup(void **state)
 	if (redis_server_start(&authed,
 			       "requirepass s3cret/pw\n"
 			       "user alice on \">wonder land\" ~* &* +@all\n"
-			       "user member on >m3mber " MEMBER_ACL) != 0)
+			       "user member on >m3mber " MEMBER_ACL "\n"
+			       "user open on nopass ~* &* +@all") != 0)
 		return -1;
 	return 0;
 }
@@ -1075,6 +1089,8 @@ int main(void)
 		cmocka_unit_test(auth_percent_encoded_password_in_url_accepted),
 		cmocka_unit_test(
 			auth_member_acl_of_the_docs_is_enough_for_its_group),
+		cmocka_unit_test(
+			auth_acl_user_without_password_is_a_nopass_user),
 	};
 	int rc = skip_or_fail_without_server();
 
