@@ -52,11 +52,13 @@ struct e2e_redis {
 	uint64_t next_token;
 	/* The guard's sizes and rules, as the script takes them. */
 	char cfg[7][12];
-	/* A call whose answer was lost and not recovered: its message and
-	 * token, so that its redelivery retries it (the one call per member
-	 * that can be in doubt). */
-	int pending;
-	uint64_t pending_sender, pending_seq, pending_token;
+	/* Calls whose answer was lost and not recovered: their message and
+	 * token, so that a redelivery retries them (Redis keeps the tokens of
+	 * a member's last E2E_REDIS_BATCH_MAX accepted calls). */
+	struct doubt {
+		uint64_t sender, seq, token; /* token 0: free */
+	} doubt[E2E_REDIS_BATCH_MAX];
+	unsigned next_doubt;
 };
 
 /* One call's script arguments. */
@@ -65,6 +67,8 @@ struct call {
 	const char *argv[NARGS];
 	size_t len[NARGS];
 	int retry;
+	int sent; /* handed to the connection: its outcome may be unknown */
+	struct doubt *doubt; /* the doubt it retries, or NULL */
 };
 
 E2E_REDIS_API void e2e_redis_opts_default(e2e_redis_opts *o)
@@ -486,9 +490,15 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 		sodium_bin2hex(k->digest, sizeof k->digest, d, sizeof d);
 	}
 	/* The redelivery of a message whose answer was lost retries it. */
-	k->retry = rs->pending && rs->pending_sender == info->sender_id &&
-		   rs->pending_seq == info->seq;
-	token = k->retry ? rs->pending_token : ++rs->next_token;
+	k->doubt = NULL;
+	for (i = 0; i < (int)E2E_REDIS_BATCH_MAX; i++)
+		if (rs->doubt[i].token != 0 &&
+		    rs->doubt[i].sender == info->sender_id &&
+		    rs->doubt[i].seq == info->seq)
+			k->doubt = &rs->doubt[i];
+	k->retry = k->doubt != NULL;
+	k->sent = 0;
+	token = k->retry ? k->doubt->token : ++rs->next_token;
 	snprintf(k->token, sizeof k->token, "%" PRIu64, token);
 	k->argv[0] = "EVALSHA";
 	k->argv[1] = rs->sha;
@@ -540,10 +550,12 @@ static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
 
 	if (rs->c == NULL)
 		return 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (redisAppendCommandArgv(rs->c, NARGS, k[i].argv, k[i].len) !=
 		    REDIS_OK)
 			break;
+		k[i].sent = 1;
+	}
 	for (; got < i; got++) {
 		if (redisGetReply(rs->c, &rv) != REDIS_OK)
 			break;
@@ -595,19 +607,24 @@ static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 	return rc;
 }
 
-/* Remember the message of a call left in doubt, or forget the one that
- * was, once it has its answer. */
+/* Remember the message of a call sent and left without an answer, or
+ * forget a doubt once its retry has one. */
 static void note_doubt(e2e_redis *rs, const e2e_info *info,
 		       const struct call *k, int verdict)
 {
-	if (verdict == E2E_ERR_STORE_UNAVAILABLE) {
-		rs->pending = 1;
-		rs->pending_sender = info->sender_id;
-		rs->pending_seq = info->seq;
-		rs->pending_token = strtoull(k->token, NULL, 10);
-	} else if (k->retry) {
-		rs->pending = 0;
+	struct doubt *d;
+
+	if (verdict != E2E_ERR_STORE_UNAVAILABLE) {
+		if (k->doubt != NULL)
+			k->doubt->token = 0;
+		return;
 	}
+	if (!k->sent || k->doubt != NULL)
+		return;
+	d = &rs->doubt[rs->next_doubt++ % E2E_REDIS_BATCH_MAX];
+	d->sender = info->sender_id;
+	d->seq = info->seq;
+	d->token = strtoull(k->token, NULL, 10);
 }
 
 E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,

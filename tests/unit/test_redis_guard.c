@@ -872,6 +872,10 @@ static void lost_answer_is_recovered_at_the_redelivery(void **state)
 			 E2E_ERR_STORE_UNAVAILABLE);
 	assert_int_equal(e2e_redis_check_commit(other, &m2, "t", LIVE, NOW),
 			 E2E_ERR_REPLAY);
+	/* A message that never got through meanwhile leaves no doubt (and
+	 * does not displace m2's). */
+	assert_int_equal(e2e_redis_check_commit(rs, &m3, "t", LIVE, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
 	/* Back: the redelivery to this member is accepted, once. */
 	relay_set(&p, RELAY_PASS);
 	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
