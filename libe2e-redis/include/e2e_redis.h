@@ -101,9 +101,10 @@ typedef struct e2e_redis_item {
 /*
  * n items (1 .. E2E_REDIS_BATCH_MAX) in one pipelined round trip, judged
  * in order exactly as n calls of e2e_redis_check_commit() would be (each
- * one atomic; other members' calls may come between them). Returns E2E_OK
- * when every item has a verdict (items[i].verdict), else the error that
- * stopped the batch, which is also the verdict of every item not judged.
+ * one atomic; other members' calls may come between them). Every item
+ * gets its verdict in items[i].verdict. Returns E2E_OK, or the first
+ * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item not
+ * judged): the caller may stop there and treat the items one by one.
  */
 int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
 				 uint64_t now) E2E_WARN_UNUSED;
