@@ -318,7 +318,9 @@ static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
 
 		next[who] += 1 + rnd(3);
 		if (rnd(50) == 0)
-			next[who] += 200; /* beyond the window */
+			next[who] += 200; /* beyond a window of 64 or 128 */
+		else if (rnd(20) == 0)
+			next[who] += rnd(o->window); /* slides of many bytes */
 		seq = (uint64_t)(who + 1) << 32 | (next[who] - rnd(80));
 		ts = rnd(10) == 0 ? 0 : (uint32_t)(now - 320 + rnd(370));
 		in = info_of(sid, seq, ts, who < 3,
@@ -361,6 +363,46 @@ redis_gives_memory_verdicts_with_no_clock_and_retained_age(void **state)
 	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
 	o.max_retained_age = 200;
 	random_traffic(&o, 3000);
+}
+
+/* A window that is not a power of two: the ring position of a 64-bit
+ * sequence depends on its high half too. */
+static void redis_gives_memory_verdicts_with_window_of_192(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 192;
+	o.max_senders = 3;
+	o.max_retained_topics = 1;
+	random_traffic(&o, 3000);
+}
+
+/* The window across the end of an epoch (a sequence's high half changes
+ * inside the window), with a window that does not divide 2^32. */
+static void redis_gives_memory_verdicts_across_an_epoch_boundary(void **state)
+{
+#define E1(c) ((uint64_t)1 << 32 | (c))
+#define E2(c) ((uint64_t)2 << 32 | (c))
+	static const struct step st[] = {
+		{A, E1(0xFFFFFFC1u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E1(0xFFFFFFF0u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E2(5), NOW, 0, 0, LIVE, "t", E2E_OK}, /* slides 21 */
+		{A, E2(1), NOW, 0, 0, LIVE, "t", E2E_OK}, /* unseen: cleared */
+		{A, E2(1), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+		{A, E1(0xFFFFFFC1u), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+		{A, E1(0xFFFFFFC2u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E1(0xFFFFFFF0u), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	};
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 192;
+	run_steps(st, sizeof st / sizeof st[0], &o, 1);
+#undef E1
+#undef E2
 }
 
 /* More than max_senders signers evicted: marks-lost, then an unmarked
@@ -1074,6 +1116,10 @@ int main(void)
 		cmocka_unit_test(redis_gives_memory_verdicts_on_random_traffic),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_with_window_of_192),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_across_an_epoch_boundary),
 		cmocka_unit_test(redis_loses_marks_as_memory_does),
 		cmocka_unit_test(member_with_other_window_gets_store_mismatch),
 		cmocka_unit_test(racing_members_accept_each_envelope_once),
