@@ -6,8 +6,8 @@
 -- in-memory guard (docs/ENVELOPE.md section 7, docs/REPLAY-STATE.md
 -- section 1), step for step.
 --
--- KEYS[1]  "{PREFIX}:cfg"; every key is B .. ":" .. something, where the
---          base B = "{PREFIX}" is KEYS[1] without its ":cfg"
+-- KEYS[1]  "{PREFIX}:g"; every key is B .. ":" .. something, where the
+--          base B = "{PREFIX}" is KEYS[1] without its ":g"
 -- ARGV     1 protocol "1", 2 window, 3 max_senders, 4 max_retained_topics,
 --          5 max_age, 6 max_skew, 7 flags (1: accept no clock),
 --          8 max_retained_age, 9 now, 10 sender id (16 hex), 11 seq
@@ -21,7 +21,8 @@
 -- and are stored as 16 lowercase hex digits, which compare as strings in
 -- numeric order; differences and residues are computed from 32-bit halves.
 
-local B = string.sub(KEYS[1], 1, -5)
+local B = string.sub(KEYS[1], 1, -3)
+local G = KEYS[1]
 local window = tonumber(ARGV[2])
 local max_senders = tonumber(ARGV[3])
 local max_topics = tonumber(ARGV[4])
@@ -44,19 +45,22 @@ local token = ARGV[18]
 local E_REPLAY, E_TOO_OLD, E_FUTURE, E_NO_TIMESTAMP = -16, -17, -18, -19
 local E_NOT_RETAINED, E_STALE_RETAINED, E_MISMATCH = -20, -21, -63
 
--- Every member of a group must size the state alike.
-local cfg = redis.call('HMGET', B .. ':cfg', 'v', 'window', 'senders',
-		       'topics')
-if not cfg[1] then
-	redis.call('HSET', B .. ':cfg', 'v', ARGV[1], 'window', ARGV[2],
-		   'senders', ARGV[3], 'topics', ARGV[4])
-elseif cfg[1] ~= ARGV[1] or cfg[2] ~= ARGV[2] or cfg[3] ~= ARGV[3] or
-	cfg[4] ~= ARGV[4] then
+-- The group's sizes and floors, in one read. Every member of a group must
+-- size the state alike.
+local g = redis.call('HMGET', G, 'v', 'window', 'senders', 'topics', 'f0',
+		     'f1', 'r0', 'r1', 'lost')
+if not g[1] then
+	redis.call('HSET', G, 'v', ARGV[1], 'window', ARGV[2], 'senders',
+		   ARGV[3], 'topics', ARGV[4])
+elseif g[1] ~= ARGV[1] or g[2] ~= ARGV[2] or g[3] ~= ARGV[3] or
+	g[4] ~= ARGV[4] then
 	return E_MISMATCH
 end
 
+-- A member's last accepted calls, by token modulo 64.
+local token_slot = tonumber(token) % 64
 -- A retry of a call whose answer was lost: accepted if that call was.
-if ARGV[19] == '1' and redis.call('LPOS', member_key, token) then
+if ARGV[19] == '1' and redis.call('HGET', member_key, token_slot) == token then
 	return 0
 end
 
@@ -72,11 +76,9 @@ end
 local function num(v) return tonumber(v or '0') or 0 end
 local function clamp_now(t) if t > now then return now end return t end
 
-local G = B .. ':g'
-local g = redis.call('HMGET', G, 'f0', 'f1', 'r0', 'r1', 'lost')
-local floor = {[0] = num(g[1]), [1] = num(g[2])}
-local rfloor = {[0] = num(g[3]), [1] = num(g[4])}
-local marks_lost = g[5] == '1'
+local floor = {[0] = num(g[5]), [1] = num(g[6])}
+local rfloor = {[0] = num(g[7]), [1] = num(g[8])}
+local marks_lost = g[9] == '1'
 
 local skey = B .. ':s:' .. sid
 local wkey = B .. ':w:' .. sid
@@ -268,7 +270,8 @@ if seq > top then
 	if d >= window then
 		redis.call('DEL', wkey)
 	else
-		ring_clear((pos(top) + 1) % window, d)
+		-- The last position cleared is seq's own, set just below.
+		ring_clear((pos(top) + 1) % window, d - 1)
 	end
 	top = seq
 	redis.call('SETBIT', wkey, pos(seq), 1)
@@ -308,7 +311,9 @@ if intent and digest ~= '' then
 end
 
 -- What this member accepted lately, for the retry of a lost answer.
-redis.call('LPUSH', member_key, token)
-redis.call('LTRIM', member_key, 0, 63)
-redis.call('EXPIRE', member_key, 86400)
+-- The expiry is set when the slot is new (a new key, or one of its first
+-- 64 calls), and so 24 h after the key was filled.
+if redis.call('HSET', member_key, token_slot, token) == 1 then
+	redis.call('EXPIRE', member_key, 86400)
+end
 return 0

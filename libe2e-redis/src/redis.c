@@ -42,7 +42,7 @@ struct e2e_redis {
 	redisContext *c;
 	char host[HOST_MAX + 1];
 	int port;
-	char base[PREFIX_MAX + 7]; /* "{PREFIX}:cfg", the script's KEYS[1] */
+	char base[PREFIX_MAX + 5]; /* "{PREFIX}:g", the script's KEYS[1] */
 	char user[CRED_MAX + 1];
 	char pass[CRED_MAX + 1];
 	int has_pass;
@@ -212,7 +212,7 @@ static int parse_url(e2e_redis *rs, const char *url)
 	rc = parse_hostport(rs, auth, slash);
 	if (rc != E2E_OK)
 		return rc;
-	snprintf(rs->base, sizeof rs->base, "{%s}:cfg", slash + 1);
+	snprintf(rs->base, sizeof rs->base, "{%s}:g", slash + 1);
 	return E2E_OK;
 }
 

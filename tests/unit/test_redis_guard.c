@@ -960,7 +960,7 @@ static void lost_answer_of_refused_call_stays_refused(void **state)
 #define MEMBER_ACL                                                          \
 	"~{grp}:* -@all +evalsha +script|load +hmget +hget +hset +hincrby " \
 	"+hlen +zcard +zrange +zadd +zrem +del +getbit +setbit +setrange "  \
-	"+set +lpos +lpush +ltrim +expire"
+	"+set +expire"
 
 static struct redis_server authed;
 
