@@ -25,6 +25,9 @@ export declare const ERR: Readonly<Record<string, number>> & {
   readonly LOCKED: -43; readonly UNSAFE_FILE: -44; readonly REPLAY: -16; readonly TOO_OLD: -17;
   readonly FUTURE: -18; readonly NO_TIMESTAMP: -19; readonly STALE_RETAINED: -21; readonly TOO_LARGE: -4;
   readonly STATE_CORRUPT: -27;
+  readonly STORE_UNAVAILABLE: -60;
+  readonly STORE_ERROR: -61; readonly STORE_AUTH: -62; readonly STORE_MISMATCH: -63;
+  readonly STORE_UNSUPPORTED: -64;
 };
 /** "E2E_ERR_BAD_TAG" for ERR.BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
 export declare function errName(code: number): string;

@@ -53,76 +53,86 @@ extern "C" {
 	XX(ERR_BUFFER_TOO_SMALL, -3, "buffer", "output buffer too small")      \
 	XX(ERR_TOO_LARGE, -4, "too-large", "payload too large")                \
 	XX(ERR_TOPIC, -5, "bad-topic",                                         \
-	   "topic is empty, too long or contains a wildcard")                 \
+	   "topic is empty, too long or contains a wildcard")                  \
 	XX(ERR_NOT_E2E, -6, "not-e2e", "not an e2e envelope")                  \
 	XX(ERR_VERSION, -7, "malformed", "unsupported envelope version")       \
 	XX(ERR_RESERVED, -8, "malformed", "reserved header bits are set")      \
 	XX(ERR_MALFORMED, -9, "malformed",                                     \
-	   "malformed envelope (truncated or inconsistent)")                  \
+	   "malformed envelope (truncated or inconsistent)")                   \
 	XX(ERR_UNKNOWN_KEY, -10, "unknown-key", "unknown key id")              \
 	XX(ERR_DISABLED_KEY, -11, "disabled-key", "key is disabled")           \
 	XX(ERR_SUITE_MISMATCH, -12, "suite-mismatch",                          \
-	   "envelope suite does not match the key's suite")                   \
+	   "envelope suite does not match the key's suite")                    \
 	XX(ERR_UNENCRYPTED, -13, "unencrypted",                                \
-	   "encryption required but message is not encrypted")                \
+	   "encryption required but message is not encrypted")                 \
 	XX(ERR_UNSIGNED, -14, "unsigned",                                      \
-	   "signature required but message is not signed")                    \
+	   "signature required but message is not signed")                     \
 	XX(ERR_UNTRUSTED_SIGNER, -15, "untrusted-signer",                      \
-	   "signer is not trusted for this topic")                            \
+	   "signer is not trusted for this topic")                             \
 	XX(ERR_REPLAY, -16, "replay", "sequence number already seen")          \
 	XX(ERR_TOO_OLD, -17, "too-old", "message is older than allowed")       \
 	XX(ERR_FUTURE, -18, "future",                                          \
-	   "message timestamp is too far in the future")                      \
+	   "message timestamp is too far in the future")                       \
 	XX(ERR_NO_TIMESTAMP, -19, "no-timestamp",                              \
-	   "first message from a sender without a clock refused")             \
+	   "first message from a sender without a clock refused")              \
 	XX(ERR_NOT_RETAINED, -20, "not-retained",                              \
-	   "delivered as retained but not sealed for retention")              \
+	   "delivered as retained but not sealed for retention")               \
 	XX(ERR_STALE_RETAINED, -21, "stale-retained",                          \
-	   "older than the retained message already seen on this topic")      \
+	   "older than the retained message already seen on this topic")       \
 	XX(ERR_BAD_TAG, -22, "bad-tag", "authentication tag does not verify")  \
 	XX(ERR_BAD_SIGNATURE, -23, "bad-signature",                            \
-	   "signature does not verify")                                       \
+	   "signature does not verify")                                        \
 	XX(ERR_NO_KEY, -24, "no-key", "no primary key to seal with")           \
 	XX(ERR_SEQ_EXHAUSTED, -25, "seq-exhausted",                            \
-	   "sequence numbers exhausted for this sender")                      \
+	   "sequence numbers exhausted for this sender")                       \
 	XX(ERR_IO, -26, "io", "file input/output error")                       \
 	XX(ERR_STATE_CORRUPT, -27, "state-corrupt",                            \
-	   "replay state file is corrupt")                                    \
+	   "replay state file is corrupt")                                     \
 	XX(ERR_KEYFILE, -28, "keyfile", "key file is malformed")               \
 	XX(ERR_KEYFILE_VERSION, -29, "keyfile",                                \
-	   "key file has an unknown version")                                 \
+	   "key file has an unknown version")                                  \
 	XX(ERR_PERMISSIONS, -30, "permissions",                                \
-	   "secret file is readable by group or others")                      \
+	   "secret file is readable by group or others")                       \
 	XX(ERR_PASSPHRASE, -31, "passphrase", "wrong passphrase")              \
 	XX(ERR_DUPLICATE_KEY, -32, "duplicate-key", "duplicate key id")        \
 	XX(ERR_TWO_PRIMARIES, -33, "keyfile", "more than one primary key")     \
 	XX(ERR_EXISTS, -34, "exists", "file already exists")                   \
 	XX(ERR_NOT_FOUND, -35, "not-found", "no such key or signer")           \
 	XX(ERR_IS_PRIMARY, -36, "is-primary",                                  \
-	   "the primary key cannot be disabled or deleted")                   \
+	   "the primary key cannot be disabled or deleted")                    \
 	XX(ERR_EMPTY, -37, "keyfile", "file is empty")                         \
 	XX(ERR_TRUNCATED, -38, "keyfile", "key file is truncated")             \
 	XX(ERR_BASE64, -39, "keyfile",                                         \
-	   "key file has corrupt base64 or a value of the wrong length")      \
+	   "key file has corrupt base64 or a value of the wrong length")       \
 	XX(ERR_NO_PRIMARY, -40, "keyfile", "keyring file has no primary key")  \
 	XX(ERR_NOT_SUBSCRIBED, -41, "not-subscribed",                          \
-	   "topic matches none of the subscribed filters")                    \
+	   "topic matches none of the subscribed filters")                     \
 	XX(ERR_WRITABLE, -42, "permissions",                                   \
 	   "file is writable by others or owned by another user")              \
 	XX(ERR_LOCKED, -43, "locked", "file is locked by another sender")      \
 	XX(ERR_UNSAFE_FILE, -44, "unsafe-file",                                \
-	   "file is a symbolic link or owned by another user")                \
+	   "file is a symbolic link or owned by another user")                 \
 	XX(ERR_BAD_UPDATE, -45, "bad-update", "malformed key update")          \
 	XX(ERR_WRONG_GROUP, -46, "wrong-group",                                \
-	   "key update is for another group")                                 \
+	   "key update is for another group")                                  \
 	XX(ERR_ROLLBACK, -47, "rollback",                                      \
-	   "key update is older than the one already applied")                \
+	   "key update is older than the one already applied")                 \
 	XX(ERR_NOT_RECIPIENT, -48, "not-recipient",                            \
-	   "key update holds no keys for this member")                        \
+	   "key update holds no keys for this member")                         \
 	XX(ERR_BAD_SLOT, -49, "bad-slot",                                      \
-	   "this member's keys in the update do not open or do not match")    \
+	   "this member's keys in the update do not open or do not match")     \
 	XX(ERR_KEY_TOPIC, -50, "key-topic",                                    \
-	   "the key is not for this topic")
+	   "the key is not for this topic")                                    \
+	XX(ERR_STORE_UNAVAILABLE, -60, "store-unavailable",                    \
+	   "the shared replay state store is unreachable")                     \
+	XX(ERR_STORE_ERROR, -61, "store-error",                                \
+	   "the shared replay state store answered with an error")             \
+	XX(ERR_STORE_AUTH, -62, "store-auth",                                  \
+	   "the shared replay state store refused the credentials")            \
+	XX(ERR_STORE_MISMATCH, -63, "store-mismatch",                          \
+	   "the shared replay state was made with other guard sizes")          \
+	XX(ERR_STORE_UNSUPPORTED, -64, "store-unsupported",                    \
+	   "this build cannot reach that store (rediss:// needs TLS)")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,

@@ -55,6 +55,11 @@ const TABLE = [
   [-48, "E2E_ERR_NOT_RECIPIENT", "not-recipient", "key update holds no keys for this member"],
   [-49, "E2E_ERR_BAD_SLOT", "bad-slot", "this member's keys in the update do not open or do not match"],
   [-50, "E2E_ERR_KEY_TOPIC", "key-topic", "the key is not for this topic"],
+  [-60, "E2E_ERR_STORE_UNAVAILABLE", "store-unavailable", "the shared replay state store is unreachable"],
+  [-61, "E2E_ERR_STORE_ERROR", "store-error", "the shared replay state store answered with an error"],
+  [-62, "E2E_ERR_STORE_AUTH", "store-auth", "the shared replay state store refused the credentials"],
+  [-63, "E2E_ERR_STORE_MISMATCH", "store-mismatch", "the shared replay state was made with other guard sizes"],
+  [-64, "E2E_ERR_STORE_UNSUPPORTED", "store-unsupported", "this build cannot reach that store (rediss:// needs TLS)"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */

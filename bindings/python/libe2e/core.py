@@ -1072,7 +1072,21 @@ class Guard(_Handle):
                  accept_no_clock: bool = False,
                  max_retained_age: Optional[int] = None) -> None:
         super().__init__()
-        o = self.default_options()
+        o = self.make_options(
+            window=window, max_senders=max_senders,
+            max_retained_topics=max_retained_topics, max_age=max_age,
+            max_skew=max_skew, accept_no_clock=accept_no_clock,
+            max_retained_age=max_retained_age)
+        self.options = {name: getattr(o, name) for name, _ in o._fields_}
+        self._adopt(_new(C.e2e_guard_new, ctypes.byref(o)))
+
+    @classmethod
+    def make_options(cls, *, window=None, max_senders=None,
+                     max_retained_topics=None, max_age=None, max_skew=None,
+                     accept_no_clock=False, max_retained_age=None):
+        """The e2e_guard_opts struct for these options (None: default);
+        libe2e.redis.SharedGuard takes the same ones."""
+        o = cls.default_options()
         for name, value in (("window", window), ("max_senders", max_senders),
                             ("max_retained_topics", max_retained_topics),
                             ("max_age", max_age), ("max_skew", max_skew),
@@ -1081,8 +1095,7 @@ class Guard(_Handle):
                 setattr(o, name, _u32(value, name))
         if accept_no_clock:
             o.flags |= GUARD_ACCEPT_NO_CLOCK
-        self.options = {name: getattr(o, name) for name, _ in o._fields_}
-        self._adopt(_new(C.e2e_guard_new, ctypes.byref(o)))
+        return o
 
     @staticmethod
     def default_options() -> Any:
@@ -1164,7 +1177,9 @@ class Receiver(_Closable):
 
     keyring None: only signature-only messages can be accepted; trust None:
     no signed message is accepted; guard None: no replay or freshness check
-    at all (only for tests and one-shot tools).
+    at all (only for tests and one-shot tools). guard may also be a
+    libe2e.redis.SharedGuard: the replay state of a consumer group, kept in
+    Redis and checked after verification (docs/GROUPS.md).
 
     filters: the subscriptions made (filters as given to SUBSCRIBE,
     "$share/GROUP/" prefixes included). When there are any, a topic that
@@ -1214,10 +1229,14 @@ class Receiver(_Closable):
         r = _native.ReceiverStruct()
         r.keyring = self.keyring._ptr if self.keyring is not None else None
         r.trust = self.trust._ptr if self.trust is not None else None
-        r.guard = self.guard._ptr if self.guard is not None else None
+        shared = getattr(self.guard, "_shared", False)
+        r.guard = self.guard._ptr if self.guard is not None and not shared \
+            else None
         r.require = ((REQUIRE_ENCRYPTION if self.require_encryption else 0)
                      | (REQUIRE_SIGNATURE if self.require_signature else 0))
-        r.now = 0 if now is None else _u64(now, "now")
+        # A shared guard judges with the same clock as e2e_open.
+        r.now = _now(now) if shared else 0 if now is None else _u64(
+            now, "now")
         return r
 
     def open(self, topic: Topic, envelope: Buffer, retained: bool = False,
@@ -1252,6 +1271,8 @@ class Receiver(_Closable):
                         DELIVERY_RETAINED if retained else 0, out,
                         ctypes.sizeof(out), ctypes.byref(n),
                         ctypes.byref(info))
+        if rc == 0 and getattr(self.guard, "_shared", False):
+            rc = self.guard._check_commit(info, t, retained, r.now)
         topic_text = topic if isinstance(topic, str) else t.decode(
             "utf-8", "replace")
         try:

@@ -1,0 +1,127 @@
+/*
+ * libe2e-redis — the replay guard of libe2e shared through Redis, so that
+ * the members of an MQTT shared subscription ($share/GROUP/FILTER) accept
+ * every envelope once between them (docs/GROUPS.md).
+ *
+ * A companion library: libe2e itself does not depend on Redis. It links
+ * libe2e and hiredis and is built when hiredis is found (configure
+ * --with-redis). Conventions are libe2e's: E2E_OK or a negative e2e_err,
+ * text from e2e_strerror() / e2e_reason(); nothing printed, no exit. The
+ * errors of the store are E2E_ERR_STORE_* in e2e.h:
+ *
+ *  - E2E_ERR_STORE_UNAVAILABLE: Redis cannot be reached (refused, timed
+ *    out, connection lost and not re-established within the call); the
+ *    message was not accepted: nothing is ever delivered unchecked;
+ *  - E2E_ERR_STORE_ERROR: Redis answered with an error (out of memory, a
+ *    read-only replica, a key of the wrong type under the prefix);
+ *  - E2E_ERR_STORE_AUTH: the password or ACL user was refused;
+ *  - E2E_ERR_STORE_MISMATCH: the group's state was made with another
+ *    window, max_senders or max_retained_topics;
+ *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// (this build has no TLS for Redis).
+ *
+ * An e2e_redis object holds one connection and is not thread-safe: one per
+ * thread, as for every libe2e object.
+ */
+#ifndef E2E_REDIS_H
+#define E2E_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <e2e.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct e2e_redis e2e_redis;
+
+typedef struct e2e_redis_opts {
+	/* The password (with the URL's user: an ACL user). NULL: the one in
+	 * password_file, else the URL's, else none. Tools take it from a file
+	 * or the environment, never from their command line. */
+	const char *password;
+	/* A file whose first line is the password; refused (as libe2e's
+	 * secret files) when group or others may read it: E2E_ERR_PERMISSIONS;
+	 * E2E_ERR_IO (errno) when it cannot be read. */
+	const char *password_file;
+	/* Connect and command timeout in milliseconds; 0: 2000. */
+	uint32_t timeout_ms;
+} e2e_redis_opts;
+
+void e2e_redis_opts_default(e2e_redis_opts *o);
+
+/*
+ * Connect to url, redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX (port 6379
+ * by default, HOST a name, an IPv4 address or [IPv6]; USER and PASSWORD
+ * may be %-encoded). PREFIX names the group's state: every key is
+ * "{PREFIX}:..." (docs/GROUPS.md); 1 to 200 characters of A-Z a-z 0-9
+ * . _ - / and :. The path is a prefix, not a database number (database 0
+ * is used). rediss:// gives E2E_ERR_STORE_UNSUPPORTED; anything else that
+ * is not such a URL, E2E_ERR_INVAL.
+ *
+ * guard gives the rules (NULL: e2e_guard_opts_default); every member of
+ * a group must use the same window, max_senders and max_retained_topics
+ * (the first member records them; others get E2E_ERR_STORE_MISMATCH at
+ * their first check). The connection is made, authenticated and the
+ * script loaded before this returns; opts NULL: defaults.
+ */
+int e2e_redis_connect(e2e_redis **out, const char *url,
+		      const e2e_redis_opts *opts,
+		      const e2e_guard_opts *guard) E2E_WARN_UNUSED;
+void e2e_redis_free(e2e_redis *rs); /* NULL-safe; wipes the password */
+
+/*
+ * The guard's check and commit for one authenticated message, atomically
+ * in Redis, one round trip: E2E_OK when accepted (and recorded for the
+ * whole group), else the guard's verdict (REPLAY, TOO_OLD, FUTURE,
+ * NO_TIMESTAMP, NOT_RETAINED, STALE_RETAINED) or an E2E_ERR_STORE_* error.
+ * info must come from e2e_open() that returned E2E_OK with receiver.guard
+ * NULL (info->is_signed then means "signed by a trusted signer"); topic
+ * is required; now in Unix seconds (0: the clock). A lost connection is
+ * re-established once within the call; an answer lost with it is
+ * recovered (the retry is accepted exactly when the lost call was).
+ */
+int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
+			   const char *topic, uint32_t delivery,
+			   uint64_t now) E2E_WARN_UNUSED;
+
+/* One message of a batch; verdict is set by the call. */
+typedef struct e2e_redis_item {
+	const e2e_info *info;
+	const char *topic;
+	uint32_t delivery;
+	int verdict; /* out: as e2e_redis_check_commit() returns */
+} e2e_redis_item;
+
+/* At most this many items per batch (the retry of lost answers covers the
+ * last 64 calls of a member). */
+#define E2E_REDIS_BATCH_MAX 64u
+
+/*
+ * n items (1 .. E2E_REDIS_BATCH_MAX) in one pipelined round trip, judged
+ * in order exactly as n calls of e2e_redis_check_commit() would be (each
+ * one atomic; other members' calls may come between them). Every item
+ * gets its verdict in items[i].verdict. Returns E2E_OK, or the first
+ * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item not
+ * judged): the caller may stop there and treat the items one by one.
+ */
+int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
+				 uint64_t now) E2E_WARN_UNUSED;
+
+/*
+ * e2e_open() with the group's guard: r->guard must be NULL (E2E_ERR_INVAL
+ * otherwise). Verifies the envelope (nothing reaches Redis before it is
+ * authentic), then checks and commits it in Redis; on any refusal, store
+ * errors included, nothing is delivered: *out_len is 0 and out is wiped,
+ * as e2e_open() does.
+ */
+int e2e_redis_open(e2e_redis *rs, const e2e_receiver *r, const char *topic,
+		   const uint8_t *env, size_t env_len, uint32_t delivery,
+		   uint8_t *out, size_t out_cap, size_t *out_len,
+		   e2e_info *info) E2E_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* E2E_REDIS_H */

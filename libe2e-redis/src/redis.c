@@ -1,0 +1,716 @@
+/*
+ * redis.c: the replay guard of libe2e kept in Redis (docs/GROUPS.md).
+ *
+ * The rules live in one Lua script (guard.lua, compiled in as guard_lua.h),
+ * loaded once per connection and called with EVALSHA: Redis runs a script
+ * to its end before any other client's command, so the check and the
+ * commit of one message are atomic for the whole group, in one round trip.
+ * This file parses the URL, authenticates, formats the script's arguments
+ * and turns Redis's answers into libe2e errors. A call whose answer is
+ * lost with the connection is retried once on a new one, with the same
+ * call token: the script accepts a retry exactly when the lost call was
+ * accepted, so a lost answer neither loses nor doubles a message.
+ */
+#include "e2e_redis.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "guard_lua.h"
+
+#define E2E_REDIS_API __attribute__((visibility("default")))
+
+#define PROTOCOL "1"
+#define HOST_MAX 255u
+#define PREFIX_MAX 200u
+#define CRED_MAX 1024u
+#define NARGS 23 /* EVALSHA sha 1 KEYS[1] + 19 script arguments */
+#define DEFAULT_PORT 6379
+#define DEFAULT_TIMEOUT_MS 2000u
+
+struct e2e_redis {
+	redisContext *c;
+	char host[HOST_MAX + 1];
+	int port;
+	char base[PREFIX_MAX + 5]; /* "{PREFIX}:g", the script's KEYS[1] */
+	char user[CRED_MAX + 1];
+	char pass[CRED_MAX + 1];
+	int has_pass;
+	struct timeval timeout;
+	char sha[41];
+	char member[17];
+	uint64_t next_token;
+	/* The guard's sizes and rules, as the script takes them. */
+	char cfg[7][12];
+	/* Calls whose answer was lost and not recovered: their message and
+	 * token, so that a redelivery retries them (Redis keeps the tokens of
+	 * a member's last E2E_REDIS_BATCH_MAX accepted calls). */
+	struct doubt {
+		uint64_t sender, seq, token; /* token 0: free */
+	} doubt[E2E_REDIS_BATCH_MAX];
+	unsigned next_doubt;
+};
+
+/* One call's script arguments. */
+struct call {
+	char sid[17], seq[17], ts[11], now[21], digest[33], token[21];
+	const char *argv[NARGS];
+	size_t len[NARGS];
+	int retry;
+	int sent; /* handed to the connection: its outcome may be unknown */
+	struct doubt *doubt; /* the doubt it retries, or NULL */
+};
+
+E2E_REDIS_API void e2e_redis_opts_default(e2e_redis_opts *o)
+{
+	if (o == NULL)
+		return;
+	memset(o, 0, sizeof *o);
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+}
+
+/* ---- URL ------------------------------------------------------------------
+ */
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Copy [s, s + n) into out (cap bytes with its NUL), %-decoding. */
+static int decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (ch == '%') {
+			int h, l;
+
+			if (i + 2 >= n)
+				return E2E_ERR_INVAL;
+			h = hexval(s[i + 1]);
+			l = hexval(s[i + 2]);
+			if (h < 0 || l < 0 || (h == 0 && l == 0))
+				return E2E_ERR_INVAL;
+			ch = h * 16 + l;
+			i += 2;
+		}
+		if (o + 1 >= cap)
+			return E2E_ERR_INVAL;
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return E2E_OK;
+}
+
+static int prefix_valid(const char *p)
+{
+	size_t n = strlen(p), i;
+
+	if (n == 0 || n > PREFIX_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(p[i] >= 'a' && p[i] <= 'z') &&
+		    !(p[i] >= 'A' && p[i] <= 'Z') &&
+		    !(p[i] >= '0' && p[i] <= '9') &&
+		    strchr("._-/:", p[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* The authority's HOST[:PORT] in [s, end). */
+static int parse_hostport(e2e_redis *rs, const char *s, const char *end)
+{
+	const char *hend, *colon = NULL;
+
+	if (s < end && *s == '[') {
+		hend = memchr(s, ']', (size_t)(end - s));
+		if (hend == NULL)
+			return E2E_ERR_INVAL;
+		s++;
+		if (hend + 1 < end) {
+			if (hend[1] != ':')
+				return E2E_ERR_INVAL;
+			colon = hend + 1;
+		}
+	} else {
+		colon = memchr(s, ':', (size_t)(end - s));
+		hend = colon != NULL ? colon : end;
+	}
+	if (hend == s || (size_t)(hend - s) > HOST_MAX)
+		return E2E_ERR_INVAL;
+	memcpy(rs->host, s, (size_t)(hend - s));
+	rs->host[hend - s] = '\0';
+	rs->port = DEFAULT_PORT;
+	if (colon != NULL) {
+		long port = 0;
+		const char *p;
+
+		if (colon + 1 == end || end - colon > 6)
+			return E2E_ERR_INVAL;
+		for (p = colon + 1; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return E2E_ERR_INVAL;
+			port = port * 10 + (*p - '0');
+		}
+		if (port < 1 || port > 65535)
+			return E2E_ERR_INVAL;
+		rs->port = (int)port;
+	}
+	return E2E_OK;
+}
+
+static int parse_url(e2e_redis *rs, const char *url)
+{
+	const char *auth, *at, *slash, *colon;
+	int rc;
+
+	if (strncmp(url, "rediss://", 9) == 0)
+		return E2E_ERR_STORE_UNSUPPORTED;
+	if (strncmp(url, "redis://", 8) != 0)
+		return E2E_ERR_INVAL;
+	auth = url + 8;
+	slash = strchr(auth, '/');
+	if (slash == NULL || !prefix_valid(slash + 1))
+		return E2E_ERR_INVAL;
+	at = memchr(auth, '@', (size_t)(slash - auth));
+	if (at != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL) {
+			rc = decode(colon + 1, (size_t)(at - colon - 1),
+				    rs->pass, sizeof rs->pass);
+			if (rc != E2E_OK)
+				return rc;
+			rs->has_pass = 1;
+		} else {
+			colon = at;
+		}
+		rc = decode(auth, (size_t)(colon - auth), rs->user,
+			    sizeof rs->user);
+		if (rc != E2E_OK)
+			return rc;
+		auth = at + 1;
+	}
+	rc = parse_hostport(rs, auth, slash);
+	if (rc != E2E_OK)
+		return rc;
+	snprintf(rs->base, sizeof rs->base, "{%s}:g", slash + 1);
+	return E2E_OK;
+}
+
+/* ---- credentials ----------------------------------------------------------
+ */
+
+/* The first line of a file only its owner may read. */
+static int read_password(e2e_redis *rs, const char *path)
+{
+	struct stat st;
+	char buf[CRED_MAX + 2], *nl;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = E2E_OK;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return E2E_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = E2E_ERR_IO;
+		goto cleanup;
+	}
+	if ((st.st_mode & 077) != 0) {
+		rc = E2E_ERR_PERMISSIONS;
+		goto cleanup;
+	}
+	while (len < sizeof buf &&
+	       (n = read(fd, buf + len, sizeof buf - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = E2E_ERR_IO;
+			goto cleanup;
+		}
+		len += (size_t)n;
+	}
+	nl = memchr(buf, '\n', len);
+	if (nl != NULL)
+		len = (size_t)(nl - buf);
+	if (len > CRED_MAX) {
+		rc = E2E_ERR_INVAL;
+		goto cleanup;
+	}
+	memcpy(rs->pass, buf, len);
+	rs->pass[len] = '\0';
+	rs->has_pass = 1;
+cleanup:
+	sodium_memzero(buf, sizeof buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- connection -----------------------------------------------------------
+ */
+
+/* Redis's answers that mean "not now" rather than "no". */
+static int transient(const char *msg)
+{
+	static const char *const words[] = {"LOADING", "BUSY", "MASTERDOWN",
+					    "TRYAGAIN", "CLUSTERDOWN"};
+	size_t i;
+
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strncmp(msg, words[i], strlen(words[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static int reply_error(const redisReply *r)
+{
+	if (strncmp(r->str, "NOAUTH", 6) == 0 ||
+	    strncmp(r->str, "WRONGPASS", 9) == 0 ||
+	    strncmp(r->str, "NOPERM", 6) == 0)
+		return E2E_ERR_STORE_AUTH;
+	return transient(r->str) ? E2E_ERR_STORE_UNAVAILABLE
+				 : E2E_ERR_STORE_ERROR;
+}
+
+static void disconnect(e2e_redis *rs)
+{
+	if (rs->c != NULL)
+		redisFree(rs->c);
+	rs->c = NULL;
+}
+
+/* One command on the connection: E2E_OK with *out, or a store error. */
+static int command(e2e_redis *rs, redisReply **out, int argc, const char **argv,
+		   const size_t *len)
+{
+	redisReply *r = redisCommandArgv(rs->c, argc, argv, len);
+
+	*out = NULL;
+	if (r == NULL) {
+		disconnect(rs);
+		return E2E_ERR_STORE_UNAVAILABLE;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		int rc = reply_error(r);
+
+		freeReplyObject(r);
+		return rc;
+	}
+	*out = r;
+	return E2E_OK;
+}
+
+static int load_script(e2e_redis *rs)
+{
+	const char *argv[3] = {"SCRIPT", "LOAD", e2e__guard_lua};
+	size_t len[3] = {6, 4, sizeof e2e__guard_lua - 1};
+	redisReply *r;
+	int rc = command(rs, &r, 3, argv, len);
+
+	if (rc != E2E_OK)
+		return rc;
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+		freeReplyObject(r);
+		return E2E_ERR_STORE_ERROR;
+	}
+	memcpy(rs->sha, r->str, 40);
+	rs->sha[40] = '\0';
+	freeReplyObject(r);
+	return E2E_OK;
+}
+
+static int authenticate(e2e_redis *rs)
+{
+	const char *argv[3] = {"AUTH", rs->user, rs->pass};
+	size_t len[3] = {4, strlen(rs->user), strlen(rs->pass)};
+	redisReply *r;
+	int rc;
+
+	/* A user without a password: an ACL user with nopass. */
+	if (!rs->has_pass && rs->user[0] == '\0')
+		return E2E_OK;
+	if (rs->user[0] == '\0') {
+		argv[1] = rs->pass;
+		len[1] = len[2];
+	}
+	rc = command(rs, &r, rs->user[0] == '\0' ? 2 : 3, argv, len);
+	if (rc == E2E_ERR_STORE_ERROR)
+		rc = E2E_ERR_STORE_AUTH; /* "ERR invalid password" (Redis 5) */
+	if (r != NULL)
+		freeReplyObject(r);
+	return rc;
+}
+
+static int connect_store(e2e_redis *rs)
+{
+	int rc;
+
+	disconnect(rs);
+	rs->c = redisConnectWithTimeout(rs->host, rs->port, rs->timeout);
+	if (rs->c == NULL || rs->c->err != 0 ||
+	    redisSetTimeout(rs->c, rs->timeout) != REDIS_OK) {
+		disconnect(rs);
+		return E2E_ERR_STORE_UNAVAILABLE;
+	}
+	(void)redisEnableKeepAlive(rs->c);
+	if ((rc = authenticate(rs)) != E2E_OK ||
+	    (rc = load_script(rs)) != E2E_OK)
+		disconnect(rs);
+	return rc;
+}
+
+static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
+{
+	e2e_guard_opts def;
+	uint32_t v[7];
+	int i;
+
+	if (g == NULL) {
+		e2e_guard_opts_default(&def);
+		g = &def;
+	}
+	/* The limits of e2e_guard_new(), which the script relies on. */
+	if (g->window < 64 || g->window > 65536 || g->window % 64 != 0 ||
+	    g->max_senders < 1 || g->max_senders > (1u << 24) ||
+	    g->max_retained_topics < 1 || g->max_retained_topics > (1u << 24) ||
+	    (g->flags & ~E2E_GUARD_ACCEPT_NO_CLOCK) != 0)
+		return E2E_ERR_INVAL;
+	v[0] = g->window;
+	v[1] = g->max_senders;
+	v[2] = g->max_retained_topics;
+	v[3] = g->max_age;
+	v[4] = g->max_skew;
+	v[5] = g->flags;
+	v[6] = g->max_retained_age;
+	for (i = 0; i < 7; i++)
+		snprintf(rs->cfg[i], sizeof rs->cfg[i], "%" PRIu32, v[i]);
+	return E2E_OK;
+}
+
+E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
+				    const e2e_redis_opts *opts,
+				    const e2e_guard_opts *guard)
+{
+	e2e_redis_opts def;
+	e2e_redis *rs;
+	uint8_t id[8];
+	uint32_t ms;
+	int rc;
+
+	if (out == NULL)
+		return E2E_ERR_INVAL;
+	*out = NULL;
+	if (url == NULL)
+		return E2E_ERR_INVAL;
+	if (opts == NULL) {
+		e2e_redis_opts_default(&def);
+		opts = &def;
+	}
+	rs = calloc(1, sizeof *rs);
+	if (rs == NULL)
+		return E2E_ERR_NOMEM;
+	if ((rc = parse_url(rs, url)) != E2E_OK ||
+	    (rc = guard_cfg(rs, guard)) != E2E_OK)
+		goto fail;
+	if (opts->password != NULL) {
+		if (strlen(opts->password) > CRED_MAX) {
+			rc = E2E_ERR_INVAL;
+			goto fail;
+		}
+		strcpy(rs->pass, opts->password);
+		rs->has_pass = 1;
+	} else if (opts->password_file != NULL &&
+		   (rc = read_password(rs, opts->password_file)) != E2E_OK) {
+		goto fail;
+	}
+	ms = opts->timeout_ms != 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	rs->timeout.tv_sec = ms / 1000;
+	rs->timeout.tv_usec = (long)(ms % 1000) * 1000;
+	randombytes_buf(id, sizeof id);
+	sodium_bin2hex(rs->member, sizeof rs->member, id, sizeof id);
+	if ((rc = connect_store(rs)) != E2E_OK)
+		goto fail;
+	*out = rs;
+	return E2E_OK;
+fail:
+	e2e_redis_free(rs);
+	return rc;
+}
+
+E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
+{
+	if (rs == NULL)
+		return;
+	disconnect(rs);
+	sodium_memzero(rs, sizeof *rs);
+	free(rs);
+}
+
+/* ---- calls ----------------------------------------------------------------
+ */
+
+static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
+		     const char *topic, uint32_t delivery, uint64_t now)
+{
+	int retained = (delivery & E2E_DELIVERY_RETAINED) != 0, i;
+	uint64_t token;
+
+	if (info == NULL || topic == NULL)
+		return E2E_ERR_INVAL;
+	snprintf(k->sid, sizeof k->sid, "%016" PRIx64, info->sender_id);
+	snprintf(k->seq, sizeof k->seq, "%016" PRIx64, info->seq);
+	snprintf(k->ts, sizeof k->ts, "%" PRIu32, info->timestamp);
+	snprintf(k->now, sizeof k->now, "%" PRIu64,
+		 now != 0 ? now : (uint64_t)time(NULL));
+	k->digest[0] = '\0';
+	if (retained || info->retained) {
+		uint8_t d[16];
+
+		crypto_generichash(d, sizeof d, (const unsigned char *)topic,
+				   strlen(topic), NULL, 0);
+		sodium_bin2hex(k->digest, sizeof k->digest, d, sizeof d);
+	}
+	/* The redelivery of a message whose answer was lost retries it. */
+	k->doubt = NULL;
+	for (i = 0; i < (int)E2E_REDIS_BATCH_MAX; i++)
+		if (rs->doubt[i].token != 0 &&
+		    rs->doubt[i].sender == info->sender_id &&
+		    rs->doubt[i].seq == info->seq)
+			k->doubt = &rs->doubt[i];
+	k->retry = k->doubt != NULL;
+	k->sent = 0;
+	token = k->retry ? k->doubt->token : ++rs->next_token;
+	snprintf(k->token, sizeof k->token, "%" PRIu64, token);
+	k->argv[0] = "EVALSHA";
+	k->argv[1] = rs->sha;
+	k->argv[2] = "1";
+	k->argv[3] = rs->base;
+	k->argv[4] = PROTOCOL;
+	for (i = 0; i < 7; i++)
+		k->argv[5 + i] = rs->cfg[i];
+	k->argv[12] = k->now;
+	k->argv[13] = k->sid;
+	k->argv[14] = k->seq;
+	k->argv[15] = k->ts;
+	k->argv[16] = info->is_signed ? "1" : "0";
+	k->argv[17] = info->retained ? "1" : "0";
+	k->argv[18] = retained ? "1" : "0";
+	k->argv[19] = k->digest;
+	k->argv[20] = rs->member;
+	k->argv[21] = k->token;
+	k->argv[22] = k->retry ? "1" : "0";
+	for (i = 0; i < NARGS; i++)
+		k->len[i] = strlen(k->argv[i]);
+	return E2E_OK;
+}
+
+/* A reply to EVALSHA as a verdict; 1 for NOSCRIPT (load and run again). */
+static int verdict_of(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_INTEGER && r->integer <= 0 &&
+	    r->integer >= -64)
+		return (int)r->integer;
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+			return 1;
+		return reply_error(r);
+	}
+	return E2E_ERR_STORE_ERROR;
+}
+
+/*
+ * Send calls k[0..n) in one pipeline and read their verdicts into v.
+ * Returns the number of answers read; fewer than n when the connection
+ * failed (then it is closed).
+ */
+static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
+{
+	redisReply *r;
+	void *rv;
+	size_t i, got = 0;
+
+	if (rs->c == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (redisAppendCommandArgv(rs->c, NARGS, k[i].argv, k[i].len) !=
+		    REDIS_OK)
+			break;
+		k[i].sent = 1;
+	}
+	for (; got < i; got++) {
+		if (redisGetReply(rs->c, &rv) != REDIS_OK)
+			break;
+		r = rv;
+		v[got] = verdict_of(r);
+		freeReplyObject(r);
+	}
+	if (got < n)
+		disconnect(rs);
+	return got;
+}
+
+/*
+ * Judge calls k[0..n) into v: one pipeline, then, for the calls without an
+ * answer, one new connection and the same calls again as retries (same
+ * tokens), then the calls the server did not know the script for, one by
+ * one after loading it. Returns E2E_OK or the store error left over.
+ */
+static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
+{
+	size_t got = pipeline(rs, k, n, v), i;
+	int rc = E2E_OK;
+
+	if (got < n) {
+		for (i = got; i < n; i++) {
+			k[i].retry = 1;
+			k[i].argv[22] = "1";
+		}
+		if ((rc = connect_store(rs)) == E2E_OK &&
+		    pipeline(rs, k + got, n - got, v + got) < n - got)
+			rc = E2E_ERR_STORE_UNAVAILABLE;
+		if (rc != E2E_OK) {
+			for (i = got; i < n; i++)
+				v[i] = rc;
+			return rc;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i] != 1)
+			continue;
+		if ((rc = load_script(rs)) != E2E_OK ||
+		    pipeline(rs, k + i, 1, v + i) != 1)
+			v[i] = rc != E2E_OK ? rc : E2E_ERR_STORE_UNAVAILABLE;
+		if (v[i] == 1)
+			v[i] = E2E_ERR_STORE_ERROR;
+		if (v[i] == E2E_ERR_STORE_UNAVAILABLE)
+			rc = v[i];
+	}
+	return rc;
+}
+
+/* Remember the message of a call sent and left without an answer, or
+ * forget a doubt once its retry has one. */
+static void note_doubt(e2e_redis *rs, const e2e_info *info,
+		       const struct call *k, int verdict)
+{
+	struct doubt *d;
+
+	if (verdict != E2E_ERR_STORE_UNAVAILABLE) {
+		if (k->doubt != NULL)
+			k->doubt->token = 0;
+		return;
+	}
+	if (!k->sent || k->doubt != NULL)
+		return;
+	d = &rs->doubt[rs->next_doubt++ % E2E_REDIS_BATCH_MAX];
+	d->sender = info->sender_id;
+	d->seq = info->seq;
+	d->token = strtoull(k->token, NULL, 10);
+}
+
+E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
+					 const char *topic, uint32_t delivery,
+					 uint64_t now)
+{
+	struct call k;
+	int v, rc;
+
+	if (rs == NULL)
+		return E2E_ERR_INVAL;
+	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
+		return rc;
+	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+		v = rc;
+	} else {
+		rc = run_calls(rs, &k, 1, &v);
+	}
+	note_doubt(rs, info, &k, v);
+	return v;
+}
+
+E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
+					       e2e_redis_item *items, size_t n,
+					       uint64_t now)
+{
+	struct call k[E2E_REDIS_BATCH_MAX];
+	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
+	size_t i;
+
+	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
+		return E2E_ERR_INVAL;
+	if (now == 0)
+		now = (uint64_t)time(NULL);
+	for (i = 0; i < n; i++) {
+		items[i].verdict = E2E_ERR_INVAL;
+		if (call_init(rs, &k[i], items[i].info, items[i].topic,
+			      items[i].delivery, now) != E2E_OK)
+			return E2E_ERR_INVAL;
+	}
+	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+		for (i = 0; i < n; i++)
+			v[i] = rc;
+	} else {
+		rc = run_calls(rs, k, n, v);
+	}
+	for (i = 0; i < n; i++) {
+		items[i].verdict = v[i];
+		note_doubt(rs, items[i].info, &k[i], v[i]);
+	}
+	for (i = 0; i < n; i++)
+		if (v[i] == E2E_ERR_STORE_UNAVAILABLE ||
+		    v[i] == E2E_ERR_STORE_ERROR || v[i] == E2E_ERR_STORE_AUTH ||
+		    v[i] == E2E_ERR_STORE_MISMATCH)
+			return v[i];
+	return rc;
+}
+
+E2E_REDIS_API int e2e_redis_open(e2e_redis *rs, const e2e_receiver *r,
+				 const char *topic, const uint8_t *env,
+				 size_t env_len, uint32_t delivery,
+				 uint8_t *out, size_t out_cap, size_t *out_len,
+				 e2e_info *info)
+{
+	e2e_receiver rr;
+	e2e_info in;
+	int rc;
+
+	if (out_len != NULL)
+		*out_len = 0;
+	if (rs == NULL || r == NULL || r->guard != NULL || out_len == NULL)
+		return E2E_ERR_INVAL;
+	/* One clock for the envelope's checks and the group's. */
+	rr = *r;
+	if (rr.now == 0)
+		rr.now = (uint64_t)time(NULL);
+	rc = e2e_open(&rr, topic, env, env_len, delivery, out, out_cap, out_len,
+		      &in);
+	if (rc == E2E_OK) {
+		rc = e2e_redis_check_commit(rs, &in, topic, delivery, rr.now);
+		if (rc != E2E_OK) {
+			sodium_memzero(out, *out_len);
+			*out_len = 0;
+		}
+	}
+	if (info != NULL)
+		*info = in;
+	return rc;
+}

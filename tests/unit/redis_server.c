@@ -1,0 +1,159 @@
+/* A real redis-server for tests and benchmarks (redis_server.h). */
+#define _GNU_SOURCE
+#include "redis_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+const char *redis_server_path(void)
+{
+	const char *p = getenv("REDIS_SERVER");
+
+	if (p != NULL && *p != '\0')
+		return access(p, X_OK) == 0 ? p : NULL;
+	return access("/usr/bin/redis-server", X_OK) == 0
+		       ? "/usr/bin/redis-server"
+		       : NULL;
+}
+
+/* A port the kernel just gave out on 127.0.0.1 (free a moment ago). */
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static int answers_ping(int port)
+{
+	struct timeval tv = {0, 200000};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	redisReply *r = NULL;
+	int ok = 0;
+
+	if (c != NULL && c->err == 0 && (r = redisCommand(c, "PING")) != NULL)
+		/* PONG, or NOAUTH from a server with a password; not
+		 * LOADING (still reading its AOF). */
+		ok = r->type == REDIS_REPLY_STATUS ||
+		     (r->type == REDIS_REPLY_ERROR &&
+		      strncmp(r->str, "LOADING", 7) != 0);
+	if (r != NULL)
+		freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return ok;
+}
+
+static int spawn(struct redis_server *s)
+{
+	const char *path = redis_server_path();
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	int i, status;
+
+	if (path == NULL)
+		return -1;
+	s->pid = fork();
+	if (s->pid < 0) {
+		s->pid = 0;
+		return -1;
+	}
+	if (s->pid == 0) {
+		execl(path, path, s->conf, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200; i++) { /* 10 s */
+		if (answers_ping(s->port))
+			return 0;
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	redis_server_stop(s, SIGKILL);
+	return -1;
+}
+
+int redis_server_start(struct redis_server *s, const char *extra)
+{
+	const char *tmp = getenv("TMPDIR");
+	FILE *f;
+
+	memset(s, 0, sizeof *s);
+	snprintf(s->dir, sizeof s->dir, "%s/e2e-redis-XXXXXX",
+		 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	snprintf(s->conf, sizeof s->conf, "%s/redis.conf", s->dir);
+	s->port = free_port();
+	if (s->port <= 0 || (f = fopen(s->conf, "w")) == NULL)
+		return -1;
+	fprintf(f,
+		"bind 127.0.0.1\nport %d\ndir %s\nlogfile %s/redis.log\n"
+		"daemonize no\nsave \"\"\nappendonly yes\n"
+		"appendfsync always\ndatabases 1\n%s\n",
+		s->port, s->dir, s->dir, extra != NULL ? extra : "");
+	if (fclose(f) != 0)
+		return -1;
+	snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d/test", s->port);
+	return spawn(s);
+}
+
+int redis_server_restart(struct redis_server *s)
+{
+	if (s->pid != 0)
+		return -1;
+	return spawn(s);
+}
+
+void redis_server_stop(struct redis_server *s, int sig)
+{
+	int status;
+
+	if (s->pid == 0)
+		return;
+	kill(s->pid, sig);
+	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	s->pid = 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void redis_server_cleanup(struct redis_server *s)
+{
+	redis_server_stop(s, SIGTERM);
+	if (s->dir[0] != '\0')
+		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	s->dir[0] = '\0';
+}

@@ -1,0 +1,1151 @@
+/*
+ * The replay guard shared through Redis (libe2e-redis, docs/GROUPS.md),
+ * against a real redis-server started by the test on a free loopback port
+ * with its own configuration and directory (redis_server.c).
+ *
+ * The same steps run against the in-memory guard and the Redis one must
+ * give the same verdicts; members racing on the same envelopes accept
+ * each once between them; a Redis restarted from its AOF still refuses
+ * every replay; an unreachable Redis gives E2E_ERR_STORE_UNAVAILABLE and
+ * delivers nothing.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "e2e_redis.h"
+#include "redis_server.h"
+
+#define NOW 1700000000u
+#define LIVE 0u
+#define RET E2E_DELIVERY_RETAINED
+
+/* The server shared by the tests that do not stop it; each test uses its
+ * own prefix, so that their states never meet. */
+static struct redis_server shared;
+static int prefix_no;
+
+static int skip_or_fail_without_server(void)
+{
+	if (redis_server_path() != NULL)
+		return 0;
+	if (getenv("LIBE2E_TEST_STRICT") != NULL &&
+	    strcmp(getenv("LIBE2E_TEST_STRICT"), "1") == 0) {
+		fprintf(stderr, "redis-server not installed "
+				"(LIBE2E_TEST_STRICT=1)\n");
+		return -1;
+	}
+	return 1;
+}
+
+/* A URL for the shared server under a prefix of this test's own. */
+static void fresh_url(const struct redis_server *s, char *url, size_t cap)
+{
+	snprintf(url, cap, "redis://127.0.0.1:%d/t%d", s->port, ++prefix_no);
+}
+
+static e2e_redis *member(const struct redis_server *s, const char *url,
+			 const e2e_guard_opts *g)
+{
+	e2e_redis *rs = NULL;
+
+	(void)s;
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, g), E2E_OK);
+	return rs;
+}
+
+/* ---- URLs and credentials, no server needed */
+
+static void connect_refuses_malformed_urls(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"http://127.0.0.1:6379/p",
+		"redis://127.0.0.1:6379",         /* no prefix */
+		"redis://127.0.0.1:6379/",        /* empty prefix */
+		"redis://127.0.0.1:0/p",          /* port 0 */
+		"redis://127.0.0.1:65536/p",      /* port too large */
+		"redis://127.0.0.1:12ab/p",       /* port not a number */
+		"redis://:6379/p",                /* no host */
+		"redis://[::1/p",                 /* unclosed IPv6 */
+		"redis://127.0.0.1:6379/a b",     /* space in the prefix */
+		"redis://127.0.0.1:6379/a{b}",    /* braces: the hash tag */
+		"redis://u:%zz@127.0.0.1:6379/p", /* bad %-escape */
+		"redis://u:%00@127.0.0.1:6379/p", /* NUL in the password */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		e2e_redis *rs = (e2e_redis *)&rs;
+
+		assert_int_equal(e2e_redis_connect(&rs, bad[i], NULL, NULL),
+				 E2E_ERR_INVAL);
+		assert_null(rs);
+	}
+}
+
+static void connect_refuses_rediss_as_unsupported(void **state)
+{
+	e2e_redis *rs;
+
+	(void)state;
+	assert_int_equal(
+		e2e_redis_connect(&rs, "rediss://127.0.0.1:6380/p", NULL, NULL),
+		E2E_ERR_STORE_UNSUPPORTED);
+	assert_string_equal(e2e_reason(E2E_ERR_STORE_UNSUPPORTED),
+			    "store-unsupported");
+}
+
+static void connect_to_nothing_is_store_unavailable(void **state)
+{
+	struct redis_server s;
+	char url[128];
+	e2e_redis *rs;
+
+	(void)state;
+	/* A port where a server was, and is no more. */
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	redis_server_stop(&s, SIGTERM);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/p", s.port);
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, NULL),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	assert_string_equal(e2e_reason(E2E_ERR_STORE_UNAVAILABLE),
+			    "store-unavailable");
+	redis_server_cleanup(&s);
+}
+
+/* ---- the same verdicts as the in-memory guard */
+
+struct step {
+	uint64_t sender;
+	uint64_t seq;
+	uint32_t ts;
+	int is_signed, intent;
+	uint32_t delivery;
+	const char *topic;
+	int expect;
+};
+
+static e2e_info info_of(uint64_t sender, uint64_t seq, uint32_t ts,
+			int is_signed, int intent)
+{
+	e2e_info i;
+
+	memset(&i, 0, sizeof i);
+	i.suite = E2E_SUITE_MAC;
+	i.key_id = 1;
+	i.sender_id = sender;
+	i.seq = seq;
+	i.timestamp = ts;
+	i.is_signed = is_signed;
+	i.retained = intent;
+	return i;
+}
+
+/* What e2e_open does with an in-memory guard. */
+static int memory_verdict(e2e_guard *g, const e2e_info *i, const char *topic,
+			  uint32_t delivery, uint64_t now)
+{
+	int rc = e2e_guard_check(g, i, topic, delivery, now);
+
+	if (rc == E2E_OK)
+		e2e_guard_commit(g, i, topic, delivery, now);
+	return rc;
+}
+
+#define A 0xA000000000000001u
+#define C 0xC000000000000003u
+#define D 0xD000000000000004u
+#define E 0xE000000000000005u
+#define F 0xF000000000000006u
+#define G 0x6000000000000007u
+#define S 0x5000000000000008u /* signers */
+#define T 0x7000000000000009u
+#define U 0x800000000000000au
+
+/* window 64, 4 senders, 2 retained topics, max_age 300, skew 30. */
+static const struct step cases[] = {
+	{A, 100, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 100, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 98, NOW, 0, 0, LIVE, "t", E2E_OK}, /* reordered, in window */
+	{A, 98, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 165, NOW, 0, 0, LIVE, "t", E2E_OK},         /* slides 65 */
+	{A, 101, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* below window */
+	{A, 102, NOW, 0, 0, LIVE, "t", E2E_OK},         /* top - 63: inside */
+	{A, 130, NOW - 301, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD},
+	{A, 131, NOW + 31, 0, 0, LIVE, "t", E2E_ERR_FUTURE},
+	{A, 132, NOW + 30, 0, 0, LIVE, "t", E2E_OK},
+	{C, 1, 0, 0, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP}, /* first contact */
+	{A, 166, 0, 0, 0, LIVE, "t", E2E_OK}, /* known: no clock is fine */
+	{A, 167, NOW, 0, 0, RET, "cfg/a", E2E_ERR_NOT_RETAINED},
+	{A, 168, NOW - 10, 0, 1, LIVE, "cfg/a", E2E_OK}, /* records cfg/a */
+	{A, 168, NOW - 10, 0, 1, RET, "cfg/a", E2E_ERR_REPLAY},
+	{C, 5, NOW - 20, 0, 1, RET, "cfg/a", E2E_ERR_STALE_RETAINED},
+	{C, 6, NOW - 5, 0, 1, RET, "cfg/a", E2E_OK},
+	{C, 2, NOW - 100000, 0, 1, RET, "cfg/b", E2E_OK}, /* retained: no age */
+	{C, 2, NOW - 100000, 0, 1, LIVE, "cfg/b", E2E_ERR_REPLAY},
+	{C, 1, NOW - 100001, 0, 1, RET, "cfg/b", E2E_ERR_STALE_RETAINED},
+	/* Third topic: evicts cfg/a (least recently updated), retained
+	 * floor to NOW - 5. */
+	{C, 7, NOW - 1, 0, 1, LIVE, "cfg/c", E2E_OK},
+	{A, 169, NOW - 6, 0, 1, RET, "cfg/a", E2E_ERR_STALE_RETAINED},
+	{A, 170, NOW - 4, 0, 1, RET, "cfg/a", E2E_OK},
+	/* Fill the sender table (A, C, D, E), then F evicts A: floor NOW+30
+	 * clamped to NOW. */
+	{D, 1, NOW - 50, 0, 0, LIVE, "t", E2E_OK},
+	{E, 1, NOW - 40, 0, 0, LIVE, "t", E2E_OK},
+	{C, 8, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{F, 1, NOW - 30, 0, 0, LIVE, "t", E2E_OK},
+	{G, 1, NOW, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD}, /* at the floor */
+	{A, 200, NOW - 1, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD},
+	{A, 200, NOW + 1, 0, 0, LIVE, "t", E2E_OK}, /* evicts D */
+	/* Signers: S takes an unsigned entry (signed below its share). */
+	{S, 10, NOW, 1, 0, LIVE, "t", E2E_OK},
+	{T, 1, NOW, 1, 0, LIVE, "t", E2E_OK},
+	/* Signed at its share (2): U evicts S, which leaves its mark 10. */
+	{U, 1, NOW, 1, 0, LIVE, "t", E2E_OK},
+	{S, 10, 0, 1, 0, LIVE, "t", E2E_ERR_REPLAY}, /* at its mark */
+	{S, 9, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{S, 11, NOW + 2, 1, 0, LIVE, "t", E2E_OK}, /* resumes above it */
+	{S, 11, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{S, 5, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY}, /* all seen */
+	/* An unsigned message under a signer's id: the guard takes it as
+	 * any other (e2e_open refuses it before, as unsigned, when the id is
+	 * a trusted signer's). */
+	{T, 2, NOW + 3, 0, 0, LIVE, "t", E2E_OK},
+};
+
+static void run_steps(const struct step *steps, size_t n,
+		      const e2e_guard_opts *o, int with_expect)
+{
+	char url[128];
+	e2e_guard *g;
+	e2e_redis *rs;
+	size_t i;
+
+	fresh_url(&shared, url, sizeof url);
+	assert_int_equal(e2e_guard_new(&g, o), E2E_OK);
+	rs = member(&shared, url, o);
+	for (i = 0; i < n; i++) {
+		const struct step *s = &steps[i];
+		e2e_info in = info_of(s->sender, s->seq, s->ts, s->is_signed,
+				      s->intent);
+		int mem = memory_verdict(g, &in, s->topic, s->delivery, NOW);
+		int red = e2e_redis_check_commit(rs, &in, s->topic, s->delivery,
+						 NOW);
+
+		if (mem != red || (with_expect && mem != s->expect))
+			fail_msg("step %zu: memory %s, redis %s, expected %s",
+				 i, e2e_err_name(mem), e2e_err_name(red),
+				 e2e_err_name(s->expect));
+	}
+	e2e_redis_free(rs);
+	e2e_guard_free(g);
+}
+
+static void small_opts(e2e_guard_opts *o)
+{
+	e2e_guard_opts_default(o);
+	o->window = 64;
+	o->max_senders = 4;
+	o->max_retained_topics = 2;
+}
+
+static void redis_gives_memory_verdicts_on_cases(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1);
+}
+
+/* A small deterministic generator: the same traffic on every run. */
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+/*
+ * Random traffic over few senders and topics, with reordering, replays,
+ * clockless messages, retained deliveries and evictions in both tables:
+ * every verdict must match, and every kind of verdict must occur.
+ */
+static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
+{
+	static const char *const topics[] = {"r/a", "r/b", "r/c", "r/d"};
+	uint64_t next[8] = {0};
+	int seen[64] = {0};
+	char url[128];
+	uint64_t now = NOW;
+	e2e_guard *g;
+	e2e_redis *rs;
+	uint32_t i;
+
+	fresh_url(&shared, url, sizeof url);
+	assert_int_equal(e2e_guard_new(&g, o), E2E_OK);
+	rs = member(&shared, url, o);
+	for (i = 0; i < steps; i++) {
+		uint32_t who = rnd(8), ts;
+		uint64_t sid = 0x1000000000000000u * (who + 1) + who;
+		uint64_t seq;
+		uint32_t delivery = rnd(5) == 0 ? RET : LIVE;
+		const char *topic = topics[rnd(4)];
+		e2e_info in;
+		int mem, red;
+
+		next[who] += 1 + rnd(3);
+		if (rnd(50) == 0)
+			next[who] += 200; /* beyond a window of 64 or 128 */
+		else if (rnd(20) == 0)
+			next[who] += rnd(o->window); /* slides of many bytes */
+		seq = (uint64_t)(who + 1) << 32 | (next[who] - rnd(80));
+		ts = rnd(10) == 0 ? 0 : (uint32_t)(now - 320 + rnd(370));
+		in = info_of(sid, seq, ts, who < 3,
+			     delivery == RET ? rnd(10) != 0 : rnd(4) == 0);
+		mem = memory_verdict(g, &in, topic, delivery, now);
+		red = e2e_redis_check_commit(rs, &in, topic, delivery, now);
+		if (mem != red)
+			fail_msg("step %u: memory %s, redis %s", i,
+				 e2e_err_name(mem), e2e_err_name(red));
+		seen[-mem]++;
+		now += rnd(2);
+	}
+	for (i = 16; i <= 21; i++)
+		if (i != 19 || !(o->flags & E2E_GUARD_ACCEPT_NO_CLOCK))
+			assert_true(seen[i] > 0);
+	assert_true(seen[0] > (int)steps / 10);
+	e2e_redis_free(rs);
+	e2e_guard_free(g);
+}
+
+static void redis_gives_memory_verdicts_on_random_traffic(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	random_traffic(&o, 3000);
+}
+
+static void
+redis_gives_memory_verdicts_with_no_clock_and_retained_age(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 128;
+	o.max_senders = 5;
+	o.max_retained_topics = 3;
+	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
+	o.max_retained_age = 200;
+	random_traffic(&o, 3000);
+}
+
+/* A window that is not a power of two: the ring position of a 64-bit
+ * sequence depends on its high half too. */
+static void redis_gives_memory_verdicts_with_window_of_192(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 192;
+	o.max_senders = 3;
+	o.max_retained_topics = 1;
+	random_traffic(&o, 3000);
+}
+
+/* The window across the end of an epoch (a sequence's high half changes
+ * inside the window), with a window that does not divide 2^32. */
+static void redis_gives_memory_verdicts_across_an_epoch_boundary(void **state)
+{
+#define E1(c) ((uint64_t)1 << 32 | (c))
+#define E2(c) ((uint64_t)2 << 32 | (c))
+	static const struct step st[] = {
+		{A, E1(0xFFFFFFC1u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E1(0xFFFFFFF0u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E2(5), NOW, 0, 0, LIVE, "t", E2E_OK}, /* slides 21 */
+		{A, E2(1), NOW, 0, 0, LIVE, "t", E2E_OK}, /* unseen: cleared */
+		{A, E2(1), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+		{A, E1(0xFFFFFFC1u), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+		{A, E1(0xFFFFFFC2u), NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, E1(0xFFFFFFF0u), NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	};
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 192;
+	run_steps(st, sizeof st / sizeof st[0], &o, 1);
+#undef E1
+#undef E2
+}
+
+/* More than max_senders signers evicted: marks-lost, then an unmarked
+ * clockless signer is refused as no-timestamp, in both guards. */
+static void redis_loses_marks_as_memory_does(void **state)
+{
+	struct step st[12];
+	e2e_guard_opts o;
+	size_t n = 0;
+	uint64_t k;
+
+	(void)state;
+	e2e_guard_opts_default(&o);
+	o.window = 64;
+	o.max_senders = 2;
+	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
+	/* Signers 1..5 through a table of 2 (one signed share): 4 evicted,
+	 * 2 marks kept, the rest lost. */
+	for (k = 1; k <= 5; k++) /* above the signed floor, clamped to NOW */
+		st[n++] = (struct step){
+			k, 7, NOW + (uint32_t)k, 1, 0, LIVE, "t", E2E_OK};
+	st[n++] = (struct step){9, 1, 0, 1, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP};
+	st[n++] = (struct step){1, 8, 0, 1, 0, LIVE, "t", E2E_OK}; /* marked */
+	st[n++] = (struct step){0x77, 1, 0, 0, 0, LIVE, "t", E2E_OK};
+	run_steps(st, n, &o, 1);
+}
+
+/* ---- sizes agreed by the group */
+
+static void member_with_other_window_gets_store_mismatch(void **state)
+{
+	e2e_guard_opts o1, o2;
+	e2e_info in = info_of(A, 1, NOW, 0, 0);
+	e2e_redis *m1, *m2;
+	char url[128];
+
+	(void)state;
+	e2e_guard_opts_default(&o1);
+	o2 = o1;
+	o2.window = 512;
+	fresh_url(&shared, url, sizeof url);
+	m1 = member(&shared, url, &o1);
+	m2 = member(&shared, url, &o2);
+	assert_int_equal(e2e_redis_check_commit(m1, &in, "t", LIVE, NOW),
+			 E2E_OK);
+	in.seq = 2;
+	assert_int_equal(e2e_redis_check_commit(m2, &in, "t", LIVE, NOW),
+			 E2E_ERR_STORE_MISMATCH);
+	/* Nothing was recorded by the refused member. */
+	assert_int_equal(e2e_redis_check_commit(m1, &in, "t", LIVE, NOW),
+			 E2E_OK);
+	e2e_redis_free(m1);
+	e2e_redis_free(m2);
+}
+
+/* ---- real envelopes */
+
+#define NENV 3000
+#define PAYLOAD "reading 21.5 C"
+
+struct envs {
+	e2e_keyring *kr;
+	uint8_t env[NENV][E2E_SEALED_MAX(sizeof PAYLOAD)];
+	size_t len[NENV];
+};
+
+/* n envelopes on topic "g/t" from 3 senders, interleaved. */
+static struct envs *seal_envs(size_t n)
+{
+	struct envs *v = calloc(1, sizeof *v);
+	e2e_sender *s[3];
+	size_t i;
+	uint32_t id;
+
+	assert_non_null(v);
+	assert_int_equal(e2e_keyring_new(&v->kr), E2E_OK);
+	assert_int_equal(e2e_keyring_generate(v->kr, E2E_SUITE_MAC,
+					      E2E_KEY_PRIMARY, NOW, &id),
+			 E2E_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(e2e_sender_new(&s[i], NULL), E2E_OK);
+	for (i = 0; i < n; i++)
+		assert_int_equal(e2e_seal(s[i % 3], v->kr, "g/t",
+					  (const uint8_t *)PAYLOAD,
+					  sizeof PAYLOAD - 1, 0, v->env[i],
+					  sizeof v->env[i], &v->len[i]),
+				 E2E_OK);
+	for (i = 0; i < 3; i++)
+		e2e_sender_free(s[i]);
+	return v;
+}
+
+static void free_envs(struct envs *v)
+{
+	e2e_keyring_free(v->kr);
+	free(v);
+}
+
+static int open_env(e2e_redis *rs, const struct envs *v, size_t i, uint8_t *out,
+		    size_t *out_len)
+{
+	e2e_receiver r;
+
+	memset(&r, 0, sizeof r);
+	r.keyring = v->kr;
+	return e2e_redis_open(rs, &r, "g/t", v->env[i], v->len[i], LIVE, out,
+			      64, out_len, NULL);
+}
+
+struct racer {
+	const struct envs *v;
+	const char *url;
+	pthread_barrier_t *start;
+	int batch;  /* 1: pipelined batches of 32 */
+	int *taken; /* per envelope, shared */
+	int accepted, refused, errors;
+	size_t order[NENV]; /* this member's order of arrival */
+};
+
+static void tally(struct racer *k, size_t i, int rc)
+{
+	if (rc == E2E_OK) {
+		__atomic_fetch_add(&k->taken[i], 1, __ATOMIC_SEQ_CST);
+		k->accepted++;
+	} else if (rc == E2E_ERR_REPLAY) {
+		k->refused++;
+	} else {
+		k->errors++;
+	}
+}
+
+static void race_single(struct racer *k, e2e_redis *rs)
+{
+	uint8_t out[64];
+	size_t j, n;
+
+	for (j = 0; j < NENV; j++) {
+		int rc = open_env(rs, k->v, k->order[j], out, &n);
+
+		if (rc == E2E_OK && n != sizeof PAYLOAD - 1)
+			rc = E2E_ERR_INVAL;
+		tally(k, k->order[j], rc);
+	}
+}
+
+static void race_batch(struct racer *k, e2e_redis *rs)
+{
+	e2e_info in[32];
+	e2e_redis_item it[32];
+	e2e_receiver r;
+	uint8_t out[64];
+	size_t i, j, n;
+
+	memset(&r, 0, sizeof r);
+	r.keyring = k->v->kr;
+	r.now = (uint64_t)time(NULL);
+	for (i = 0; i < NENV; i += 32) {
+		size_t m = NENV - i < 32 ? NENV - i : 32;
+
+		for (j = 0; j < m; j++) {
+			size_t e = k->order[i + j];
+
+			if (e2e_open(&r, "g/t", k->v->env[e], k->v->len[e],
+				     LIVE, out, sizeof out, &n,
+				     &in[j]) != E2E_OK)
+				k->errors++;
+			it[j] = (e2e_redis_item){&in[j], "g/t", LIVE, 0};
+		}
+		if (e2e_redis_check_commit_batch(rs, it, m, r.now) != E2E_OK)
+			k->errors++;
+		for (j = 0; j < m; j++)
+			tally(k, k->order[i + j], it[j].verdict);
+	}
+}
+
+static void *racer_main(void *arg)
+{
+	struct racer *k = arg;
+	e2e_guard_opts o;
+	e2e_redis *rs = NULL;
+
+	e2e_guard_opts_default(&o);
+	o.window = 4096;
+	if (e2e_redis_connect(&rs, k->url, NULL, &o) != E2E_OK) {
+		k->errors++;
+		return NULL;
+	}
+	pthread_barrier_wait(k->start);
+	if (k->batch)
+		race_batch(k, rs);
+	else
+		race_single(k, rs);
+	e2e_redis_free(rs);
+	return NULL;
+}
+
+static void race(int batch)
+{
+	struct envs *v = seal_envs(NENV);
+	static struct racer k[3];
+	pthread_barrier_t start;
+	pthread_t th[3];
+	static int taken[NENV];
+	char url[128];
+	int i;
+
+	fresh_url(&shared, url, sizeof url);
+	pthread_barrier_init(&start, NULL, 3);
+	memset(taken, 0, sizeof taken);
+	for (i = 0; i < 3; i++) {
+		size_t j;
+
+		memset(&k[i], 0, sizeof k[i]);
+		k[i].v = v;
+		k[i].url = url;
+		k[i].start = &start;
+		k[i].batch = batch;
+		k[i].taken = taken;
+		/* Each member gets the envelopes in its own random order (the
+		 * window is larger than any sender's share, so that every
+		 * order is a valid one: the first arrival takes it). */
+		for (j = 0; j < NENV; j++) {
+			size_t r = rnd((uint32_t)j + 1);
+
+			k[i].order[j] = k[i].order[r];
+			k[i].order[r] = j;
+		}
+		assert_int_equal(
+			pthread_create(&th[i], NULL, racer_main, &k[i]), 0);
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	for (i = 0; i < NENV; i++)
+		if (taken[i] != 1)
+			fail_msg("envelope %d accepted %d times", i, taken[i]);
+	for (i = 0; i < 3; i++) {
+		printf("# member %d (%s): %d accepted, %d replays refused\n", i,
+		       k[i].batch ? "batches" : "single", k[i].accepted,
+		       k[i].refused);
+		assert_int_equal(k[i].errors, 0);
+		/* Every member saw every envelope: all the others were
+		 * refused as replays. */
+		assert_int_equal(k[i].accepted + k[i].refused, NENV);
+	}
+	assert_int_equal(k[0].accepted + k[1].accepted + k[2].accepted, NENV);
+	/* They did race: more than one member won envelopes. */
+	assert_true((k[0].accepted > 0) + (k[1].accepted > 0) +
+			    (k[2].accepted > 0) >=
+		    2);
+	free_envs(v);
+}
+
+/* Three members, one call per envelope each, all on the same envelopes. */
+static void racing_members_accept_each_envelope_once(void **state)
+{
+	(void)state;
+	race(0);
+}
+
+/* The same with pipelined batches of 32. */
+static void racing_batch_members_accept_each_envelope_once(void **state)
+{
+	(void)state;
+	race(1);
+}
+
+/* ---- restarts and outages */
+
+static void restart_with_aof_refuses_every_replay(void **state)
+{
+	struct redis_server s;
+	struct envs *v = seal_envs(201);
+	uint8_t out[64];
+	size_t i, n;
+	e2e_redis *rs;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(open_env(rs, v, i, out, &n), E2E_OK);
+	/* A crash, not a shutdown: only what appendfsync always wrote. */
+	redis_server_stop(&s, SIGKILL);
+	assert_int_equal(redis_server_restart(&s), 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(open_env(rs, v, i, out, &n), E2E_ERR_REPLAY);
+	assert_int_equal(open_env(rs, v, 200, out, &n), E2E_OK);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
+	free_envs(v);
+}
+
+static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
+{
+	static const uint8_t zero[64];
+	struct redis_server s;
+	struct envs *v = seal_envs(2);
+	e2e_redis_item it;
+	e2e_info in = info_of(A, 1, NOW, 0, 0);
+	uint8_t out[64];
+	size_t n = 99;
+	e2e_redis *rs;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	assert_int_equal(open_env(rs, v, 0, out, &n), E2E_OK);
+	redis_server_stop(&s, SIGTERM);
+	memset(out, 0xAA, sizeof out);
+	assert_int_equal(open_env(rs, v, 1, out, &n),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	assert_int_equal(n, 0);
+	assert_memory_equal(out, zero, sizeof PAYLOAD - 1);
+	it = (e2e_redis_item){&in, "t", LIVE, 0};
+	assert_int_equal(e2e_redis_check_commit_batch(rs, &it, 1, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	assert_int_equal(it.verdict, E2E_ERR_STORE_UNAVAILABLE);
+	/* Back: the refused envelope was not recorded, the first was. */
+	assert_int_equal(redis_server_restart(&s), 0);
+	assert_int_equal(open_env(rs, v, 1, out, &n), E2E_OK);
+	assert_int_equal(open_env(rs, v, 0, out, &n), E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
+	free_envs(v);
+}
+
+/* ---- answers lost with the connection */
+
+/*
+ * A loopback TCP relay in front of the shared server that can lose an
+ * answer: in CUT mode it passes the next request on, lets Redis run it,
+ * and closes the client's connection without passing the answer back;
+ * in DOWN mode it takes connections and closes them at once.
+ */
+enum { RELAY_PASS, RELAY_CUT, RELAY_CUT_THEN_DOWN, RELAY_DOWN };
+
+struct relay {
+	int lfd, port, stop, mode;
+	pthread_t th;
+};
+
+static int relay_mode(struct relay *p)
+{
+	return __atomic_load_n(&p->mode, __ATOMIC_SEQ_CST);
+}
+
+static void relay_set(struct relay *p, int mode)
+{
+	__atomic_store_n(&p->mode, mode, __ATOMIC_SEQ_CST);
+}
+
+static int connect_loopback(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Relay one connection until either side closes or an answer is cut. */
+static void relay_one(struct relay *p, int cfd)
+{
+	struct timespec settle = {0, 100 * 1000 * 1000};
+	struct pollfd fds[2];
+	char buf[65536];
+	int sfd = connect_loopback(shared.port), i;
+
+	fds[0].fd = cfd;
+	fds[1].fd = sfd;
+	fds[0].events = fds[1].events = POLLIN;
+	while (sfd >= 0 && !__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+		if (poll(fds, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+			int mode = relay_mode(p);
+
+			if (!(fds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			n = read(fds[i].fd, buf, sizeof buf);
+			if (n <= 0 || write(fds[1 - i].fd, buf, (size_t)n) != n)
+				goto done;
+			if (i == 0 && mode != RELAY_PASS) {
+				/* Redis runs it; its answer is dropped. */
+				nanosleep(&settle, NULL);
+				relay_set(p, mode == RELAY_CUT ? RELAY_PASS
+							       : RELAY_DOWN);
+				goto done;
+			}
+		}
+	}
+done:
+	if (sfd >= 0)
+		close(sfd);
+}
+
+static void *relay_main(void *arg)
+{
+	struct relay *p = arg;
+	struct pollfd l;
+
+	l.fd = p->lfd;
+	l.events = POLLIN;
+	while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+		int cfd;
+
+		if (poll(&l, 1, 100) <= 0)
+			continue;
+		cfd = accept(p->lfd, NULL, NULL);
+		if (cfd < 0)
+			continue;
+		if (relay_mode(p) != RELAY_DOWN)
+			relay_one(p, cfd);
+		close(cfd);
+	}
+	return NULL;
+}
+
+static void relay_start(struct relay *p)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+
+	memset(p, 0, sizeof *p);
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(p->lfd, 8), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&a, &len), 0);
+	p->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&p->th, NULL, relay_main, p), 0);
+}
+
+static void relay_stop(struct relay *p)
+{
+	__atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+}
+
+static void
+lost_answer_of_accepted_call_is_recovered_within_the_call(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0), m2 = info_of(A, 2, NOW, 0, 0);
+	struct relay p;
+	char url[128], direct[128];
+	e2e_redis *rs, *other;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	snprintf(direct, sizeof direct, "redis://127.0.0.1:%d/t%d", shared.port,
+		 prefix_no);
+	rs = member(&shared, url, NULL);
+	other = member(&shared, direct, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	/* m2 is committed, its answer lost: the retry on a new connection
+	 * learns that this very call was accepted. */
+	relay_set(&p, RELAY_CUT);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_OK);
+	/* Once for the group. */
+	assert_int_equal(e2e_redis_check_commit(other, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+	relay_stop(&p);
+}
+
+static void lost_answer_is_recovered_at_the_redelivery(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0), m2 = info_of(A, 2, NOW, 0, 0);
+	e2e_info m3 = info_of(A, 3, NOW, 0, 0);
+	struct relay p;
+	char url[128], direct[128];
+	e2e_redis *rs, *other;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	snprintf(direct, sizeof direct, "redis://127.0.0.1:%d/t%d", shared.port,
+		 prefix_no);
+	rs = member(&shared, url, NULL);
+	other = member(&shared, direct, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	/* m2 is committed, its answer lost, and Redis stays out of reach:
+	 * not delivered (QoS 1: not acknowledged, the broker sends it
+	 * again). */
+	relay_set(&p, RELAY_CUT_THEN_DOWN);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	assert_int_equal(e2e_redis_check_commit(other, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	/* A message that never got through meanwhile leaves no doubt (and
+	 * does not displace m2's). */
+	assert_int_equal(e2e_redis_check_commit(rs, &m3, "t", LIVE, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	/* Back: the redelivery to this member is accepted, once. */
+	relay_set(&p, RELAY_PASS);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	assert_int_equal(e2e_redis_check_commit(rs, &m3, "t", LIVE, NOW),
+			 E2E_OK);
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+	relay_stop(&p);
+}
+
+/* A duplicate whose own answer was lost stays a duplicate: the retry is
+ * accepted only when the lost call itself was. */
+static void lost_answer_of_refused_call_stays_refused(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0);
+	struct relay p;
+	char url[128];
+	e2e_redis *rs;
+
+	(void)state;
+	relay_start(&p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
+		 ++prefix_no);
+	rs = member(&shared, url, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_OK);
+	relay_set(&p, RELAY_CUT);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	relay_stop(&p);
+}
+
+/* ---- credentials */
+
+/* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
+#define MEMBER_ACL                                                          \
+	"~{grp}:* -@all +evalsha +script|load +hmget +hget +hset +hincrby " \
+	"+hlen +zcard +zrange +zadd +zrem +del +getbit +setbit +setrange "  \
+	"+set +expire"
+
+static struct redis_server authed;
+
+static void write_secret(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int connect_with(const char *url, const char *password, const char *file)
+{
+	e2e_redis_opts o;
+	e2e_redis *rs = NULL;
+	e2e_info in = info_of(A, 1, NOW, 0, 0);
+	int rc;
+
+	e2e_redis_opts_default(&o);
+	o.password = password;
+	o.password_file = file;
+	rc = e2e_redis_connect(&rs, url, &o, NULL);
+	if (rc == E2E_OK) {
+		rc = e2e_redis_check_commit(rs, &in, "t", LIVE, NOW);
+		in.seq = 1; /* the same message: the group saw it */
+		if (rc == E2E_OK)
+			assert_int_equal(
+				e2e_redis_check_commit(rs, &in, "t", LIVE, NOW),
+				E2E_ERR_REPLAY);
+	}
+	e2e_redis_free(rs);
+	return rc;
+}
+
+static void auth_refused_without_or_with_wrong_password(void **state)
+{
+	(void)state;
+	assert_int_equal(connect_with(authed.url, NULL, NULL),
+			 E2E_ERR_STORE_AUTH);
+	assert_int_equal(connect_with(authed.url, "wrong", NULL),
+			 E2E_ERR_STORE_AUTH);
+}
+
+static void auth_with_password_file_accepted(void **state)
+{
+	char path[320], url[128];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/pw", authed.dir);
+	write_secret(path, "s3cret/pw\n", 0600);
+	fresh_url(&authed, url, sizeof url);
+	assert_int_equal(connect_with(url, NULL, path), E2E_OK);
+}
+
+static void auth_password_file_readable_by_others_refused(void **state)
+{
+	char path[320];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/pw-open", authed.dir);
+	write_secret(path, "s3cret/pw\n", 0644);
+	assert_int_equal(connect_with(authed.url, NULL, path),
+			 E2E_ERR_PERMISSIONS);
+}
+
+static void auth_acl_user_in_url_with_password_file(void **state)
+{
+	char path[320], url[128];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/pw-alice", authed.dir);
+	write_secret(path, "wonder land", 0600);
+	snprintf(url, sizeof url, "redis://alice@127.0.0.1:%d/a%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, path), E2E_OK);
+	/* The same user with another's password. */
+	assert_int_equal(connect_with(url, "s3cret/pw", NULL),
+			 E2E_ERR_STORE_AUTH);
+}
+
+static void auth_percent_encoded_password_in_url_accepted(void **state)
+{
+	char url[128];
+
+	(void)state;
+	snprintf(url, sizeof url,
+		 "redis://alice:wonder%%20land@127.0.0.1:%d/a%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+}
+
+static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
+{
+	char url[128];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/grp",
+		 authed.port);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	/* The same user on another group's keys. */
+	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/other",
+		 authed.port);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_ERR_STORE_AUTH);
+}
+
+static void auth_acl_user_without_password_is_a_nopass_user(void **state)
+{
+	char url[128];
+
+	(void)state;
+	snprintf(url, sizeof url, "redis://open@127.0.0.1:%d/n%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	snprintf(url, sizeof url, "redis://alice@127.0.0.1:%d/n%d", authed.port,
+		 ++prefix_no);
+	assert_int_equal(connect_with(url, NULL, NULL), E2E_ERR_STORE_AUTH);
+}
+
+/* ---- setup */
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(e2e_init(), E2E_OK);
+	if (redis_server_start(&shared, NULL) != 0)
+		return -1;
+	if (redis_server_start(&authed,
+			       "requirepass s3cret/pw\n"
+			       "user alice on \">wonder land\" ~* &* +@all\n"
+			       "user member on >m3mber " MEMBER_ACL "\n"
+			       "user open on nopass ~* &* +@all") != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	redis_server_cleanup(&shared);
+	redis_server_cleanup(&authed);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(connect_refuses_malformed_urls),
+		cmocka_unit_test(connect_refuses_rediss_as_unsupported),
+		cmocka_unit_test(connect_to_nothing_is_store_unavailable),
+		cmocka_unit_test(redis_gives_memory_verdicts_on_cases),
+		cmocka_unit_test(redis_gives_memory_verdicts_on_random_traffic),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_with_window_of_192),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_across_an_epoch_boundary),
+		cmocka_unit_test(redis_loses_marks_as_memory_does),
+		cmocka_unit_test(member_with_other_window_gets_store_mismatch),
+		cmocka_unit_test(racing_members_accept_each_envelope_once),
+		cmocka_unit_test(
+			racing_batch_members_accept_each_envelope_once),
+		cmocka_unit_test(restart_with_aof_refuses_every_replay),
+		cmocka_unit_test(
+			stopped_store_is_unavailable_and_delivers_nothing),
+		cmocka_unit_test(
+			lost_answer_of_accepted_call_is_recovered_within_the_call),
+		cmocka_unit_test(lost_answer_is_recovered_at_the_redelivery),
+		cmocka_unit_test(lost_answer_of_refused_call_stays_refused),
+		cmocka_unit_test(auth_refused_without_or_with_wrong_password),
+		cmocka_unit_test(auth_with_password_file_accepted),
+		cmocka_unit_test(auth_password_file_readable_by_others_refused),
+		cmocka_unit_test(auth_acl_user_in_url_with_password_file),
+		cmocka_unit_test(auth_percent_encoded_password_in_url_accepted),
+		cmocka_unit_test(
+			auth_member_acl_of_the_docs_is_enough_for_its_group),
+		cmocka_unit_test(
+			auth_acl_user_without_password_is_a_nopass_user),
+	};
+	int rc = skip_or_fail_without_server();
+
+	if (rc != 0)
+		return rc < 0 ? 1 : 77;
+	return cmocka_run_group_tests_name("redis_guard", tests, setup,
+					   teardown);
+}
