@@ -43,8 +43,8 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
 from . import core as _core
 from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,
                        save_public_key, unsafe_directory)
-from .keydist import (Member, Update, UpdateKey, build_update,  # noqa
-                      member_id_from_public)  # also adds Keyring schedules
+from .keydist import (Member, Update, UpdateKey, build_update,
+                      member_id_from_public)
 
 # ERR_BAD_TAG, ERR_REPLAY, ...: the library's own codes.
 globals().update({k: v for k, v in vars(_core).items()

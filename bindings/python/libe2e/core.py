@@ -626,6 +626,48 @@ class Keyring(_Handle):
         _check(rc)
         return KeyInfo._from(out)
 
+    # Schedules and per-topic keys (docs/KEYDIST.md): code in keydist.py.
+
+    def schedule(self, key_id: int, activates: int = 0,
+                 disables: int = 0) -> None:
+        """Set key_id's activation (becomes primary) and disable times, Unix
+        seconds, 0 for none."""
+        from . import keydist
+        keydist._keyring_schedule(self, key_id, activates, disables)
+
+    def get_schedule(self, key_id: int) -> Tuple[int, int]:
+        """(activates, disables) of key_id."""
+        from . import keydist
+        return keydist._keyring_get_schedule(self, key_id)
+
+    def state_at(self, key_id: int, now: Optional[int] = None) -> KeyState:
+        """The KeyState of key_id at time now (None: the clock)."""
+        from . import keydist
+        return keydist._keyring_state_at(self, key_id, now)
+
+    def primary_at(self, now: Optional[int] = None) -> Optional[KeyInfo]:
+        """KeyInfo of the primary (of the keys without filters) at time now,
+        or None."""
+        from . import keydist
+        return keydist._keyring_primary_at(self, now)
+
+    def advance(self, now: Optional[int] = None) -> None:
+        """Store the states at time now and forget the times that passed."""
+        from . import keydist
+        keydist._keyring_advance(self, now)
+
+    def set_filters(self, key_id: int,
+                    filters: Union[str, Iterable[str]]) -> None:
+        """Limit key_id to topic filters (a str or a sequence of str; empty:
+        none)."""
+        from . import keydist
+        keydist._keyring_set_filters(self, key_id, filters)
+
+    def filters(self, key_id: int) -> Tuple[str, ...]:
+        """The topic filters of key_id (a tuple of str, empty for none)."""
+        from . import keydist
+        return keydist._keyring_filters(self, key_id)
+
     def __len__(self) -> int:
         return int(C.e2e_keyring_count(self._ptr))
 

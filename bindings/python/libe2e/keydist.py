@@ -1,29 +1,33 @@
 """Key updates (docs/KEYDIST.md): member key pairs, building, opening and
 applying an update, and keyring schedules and per-topic keys.
 
-Adds to :class:`Keyring`: ``schedule``, ``get_schedule``, ``state_at``,
-``primary_at``, ``advance``, ``set_filters`` and ``filters``. The library
-does no MQTT here: the caller receives the update (retained, on the update
-topic) and stores the keyring and the counter.
+The code behind ``Keyring.schedule``, ``get_schedule``, ``state_at``,
+``primary_at``, ``advance``, ``set_filters`` and ``filters`` (declared in
+:mod:`libe2e.core`, which calls here). The library does no MQTT here: the
+caller receives the update (retained, on the update topic) and stores the
+keyring and the counter.
 """
+
+from __future__ import annotations
 
 import ctypes
 import dataclasses
+from typing import Iterable, List, Optional, Tuple, Union
 
 from . import _native
 from ._native import C
-from .core import (ERRORS, E2EError, KeyInfo, Keyring, KeyState, Suite,
-                   _bytes, _check, _fixed, _Handle, _new, _now, _topic, _u32,
-                   _u64, DELIVERY_RETAINED, sign_publickeybytes)
+from .core import (ERRORS, Buffer, E2EError, KeyInfo, Keyring, KeyState,
+                   Suite, Topic, _bytes, _check, _fixed, _Handle, _new, _now,
+                   _topic, _u32, _u64, DELIVERY_RETAINED, sign_publickeybytes)
 
 MEMBER_PUBLICKEYBYTES = 32
 MEMBER_SECRETKEYBYTES = 32
 
 
-def member_id_from_public(public_key):
+def member_id_from_public(public_key: Buffer) -> int:
     """The member id (int) of an X25519 public key."""
     pk = _fixed(public_key, MEMBER_PUBLICKEYBYTES, "public key")
-    return C.e2e_member_id_from_public(pk)
+    return int(C.e2e_member_id_from_public(pk))
 
 
 class Member(_Handle):
@@ -31,28 +35,28 @@ class Member(_Handle):
 
     _free = "e2e_member_free"
 
-    def __init__(self, _ptr=None):
+    def __init__(self, _ptr: Optional[ctypes.c_void_p] = None) -> None:
         super().__init__()
         self._adopt(_ptr if _ptr is not None else _new(C.e2e_member_generate))
 
     @classmethod
-    def generate(cls):
+    def generate(cls) -> Member:
         return cls()
 
     @classmethod
-    def from_secret(cls, secret_key):
+    def from_secret(cls, secret_key: Buffer) -> Member:
         sk = _fixed(secret_key, MEMBER_SECRETKEYBYTES, "secret key")
         return cls(_new(C.e2e_member_from_secret, sk))
 
     @property
-    def public_key(self):
+    def public_key(self) -> bytes:
         out = ctypes.create_string_buffer(MEMBER_PUBLICKEYBYTES)
         C.e2e_member_public(self._ptr, out)
         return out.raw
 
     @property
-    def id(self):
-        return C.e2e_member_id(self._ptr)
+    def id(self) -> int:
+        return int(C.e2e_member_id(self._ptr))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,33 +69,35 @@ class UpdateKey:
     state: KeyState = KeyState.PRIMARY
     activates: int = 0  #: Unix seconds; 0: none
     disables: int = 0   #: Unix seconds; 0: never
-    filters: tuple = ()  #: topic filters (str)
-    key: bytes = None
+    filters: Tuple[str, ...] = ()  #: topic filters
+    key: Optional[bytes] = None
     in_slot: bool = False
 
 
-def _filters_arg(filters):
+def _filters_arg(filters: Union[str, Iterable[str]]) -> bytes:
     if isinstance(filters, str):
         filters = (filters,) if filters else ()
     return ",".join(filters).encode("utf-8")
 
 
-def _filters_out(raw):
+def _filters_out(raw: Optional[bytes]) -> Tuple[str, ...]:
     text = raw.decode("utf-8", "surrogateescape") if raw else ""
     return tuple(text.split(",")) if text else ()
 
 
-def build_update(group, counter, issued, keys, recipients):
+def build_update(group: str, counter: int, issued: int,
+                 keys: Iterable[UpdateKey],
+                 recipients: Iterable[Tuple[Buffer, Iterable[int]]]) -> bytes:
     """The body of an update (bytes). keys: UpdateKey with ``key`` set
     (None for a disabled key); recipients: (public key, [key ids]) pairs.
     The admin then seals it as a retained suite-none envelope with its
     signer (``seal_explicit``)."""
-    keys = list(keys)
-    recipients = list(recipients)
-    karr = (_native.UpdateKeyStruct * max(1, len(keys)))()
-    keep = []  # the buffers the structs point to
-    for i, k in enumerate(keys):
-        material = None
+    key_list = list(keys)
+    recipient_list = list(recipients)
+    karr = (_native.UpdateKeyStruct * max(1, len(key_list)))()
+    keep: List[object] = []  # the buffers the structs point to
+    for i, k in enumerate(key_list):
+        material: Optional[ctypes.Array[ctypes.c_char]] = None
         if k.key is not None:
             material = ctypes.create_string_buffer(
                 _fixed(k.key, 32, "key"), 32)
@@ -103,12 +109,12 @@ def build_update(group, counter, issued, keys, recipients):
             _u64(k.activates, "activates"), _u64(k.disables, "disables"),
             f, ctypes.cast(material, ctypes.c_void_p) if material else None,
             0)
-    rarr = (_native.UpdateRecipientStruct * max(1, len(recipients)))()
-    for i, (pk, ids) in enumerate(recipients):
+    rarr = (_native.UpdateRecipientStruct * max(1, len(recipient_list)))()
+    for i, (pk, key_ids) in enumerate(recipient_list):
         pkb = ctypes.create_string_buffer(
             _fixed(pk, MEMBER_PUBLICKEYBYTES, "public key"),
             MEMBER_PUBLICKEYBYTES)
-        ids = list(ids)
+        ids = list(key_ids)
         idarr = (ctypes.c_uint32 * max(1, len(ids)))(
             *[_u32(x, "key id") for x in ids])
         keep += [pkb, idarr]
@@ -116,8 +122,9 @@ def build_update(group, counter, issued, keys, recipients):
             ctypes.cast(pkb, ctypes.c_void_p), idarr, len(ids))
     params = _native.UpdateParamsStruct(
         group.encode("utf-8"), _u64(counter, "counter"),
-        _u64(issued, "issued"), karr, len(keys), rarr, len(recipients))
-    n = C.e2e_update_body_len(ctypes.byref(params))
+        _u64(issued, "issued"), karr, len(key_list), rarr,
+        len(recipient_list))
+    n = int(C.e2e_update_body_len(ctypes.byref(params)))
     if n == 0:
         raise E2EError(ERRORS["E2E_ERR_INVAL"], "invalid update parameters")
     out = ctypes.create_string_buffer(n)
@@ -133,13 +140,14 @@ class Update(_Handle):
 
     _free = "e2e_update_free"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._adopt(_new(C.e2e_update_new))
 
     @classmethod
-    def open(cls, topic, envelope, *, admin_public_key, group, member,
-             last_counter=0, retained=False):
+    def open(cls, topic: Topic, envelope: Buffer, *,
+             admin_public_key: Buffer, group: str, member: Member,
+             last_counter: int = 0, retained: bool = False) -> Update:
         """Verify and open an update received on topic (docs/KEYDIST.md
         section 7). Raises E2EError with the reason (bad-update,
         wrong-group, rollback, replay, not-recipient, bad-slot, or the
@@ -160,21 +168,22 @@ class Update(_Handle):
         return u
 
     @property
-    def counter(self):
-        return C.e2e_update_counter(self._ptr)
+    def counter(self) -> int:
+        return int(C.e2e_update_counter(self._ptr))
 
     @property
-    def issued(self):
-        return C.e2e_update_issued(self._ptr)
+    def issued(self) -> int:
+        return int(C.e2e_update_issued(self._ptr))
 
     @property
-    def group(self):
-        return C.e2e_update_group(self._ptr).decode("utf-8")
+    def group(self) -> str:
+        raw: bytes = C.e2e_update_group(self._ptr)
+        return raw.decode("utf-8")
 
     @property
-    def keys(self):
+    def keys(self) -> List[UpdateKey]:
         """The table (UpdateKey, increasing ids; key bytes never given)."""
-        out = []
+        out: List[UpdateKey] = []
         k = _native.UpdateKeyStruct()
         for i in range(C.e2e_update_key_count(self._ptr)):
             _check(C.e2e_update_key_get(self._ptr, i, ctypes.byref(k)))
@@ -184,82 +193,66 @@ class Update(_Handle):
                                  bool(k.in_slot)))
         return out
 
-    def apply(self, keyring, now=None):
+    def apply(self, keyring: Keyring, now: Optional[int] = None) -> None:
         """Make keyring hold this member's key set (section 8), as of now
         (None: the clock). On error the keyring is unchanged."""
         _check(C.e2e_update_apply(self._ptr, keyring._ptr, _now(now)))
 
 
 # ---------------------------------------------------------------------------
-# Keyring: schedules and per-topic keys
+# Keyring: schedules and per-topic keys (the methods are in core.Keyring)
 # ---------------------------------------------------------------------------
 
-def _schedule(self, key_id, activates=0, disables=0):
-    """Set key_id's activation (becomes primary) and disable times, Unix
-    seconds, 0 for none."""
+def _keyring_schedule(kr: Keyring, key_id: int, activates: int,
+                      disables: int) -> None:
     key_id = _u32(key_id, "key id")
-    _check(C.e2e_keyring_schedule(self._ptr, key_id,
+    _check(C.e2e_keyring_schedule(kr._ptr, key_id,
                                   _u64(activates, "activates"),
                                   _u64(disables, "disables")),
            "key id %d" % key_id)
 
 
-def _get_schedule(self, key_id):
-    """(activates, disables) of key_id."""
+def _keyring_get_schedule(kr: Keyring, key_id: int) -> Tuple[int, int]:
     key_id = _u32(key_id, "key id")
     a, d = ctypes.c_uint64(), ctypes.c_uint64()
-    _check(C.e2e_keyring_schedule_get(self._ptr, key_id, ctypes.byref(a),
+    _check(C.e2e_keyring_schedule_get(kr._ptr, key_id, ctypes.byref(a),
                                       ctypes.byref(d)), "key id %d" % key_id)
     return a.value, d.value
 
 
-def _state_at(self, key_id, now=None):
-    """The KeyState of key_id at time now (None: the clock)."""
+def _keyring_state_at(kr: Keyring, key_id: int,
+                      now: Optional[int]) -> KeyState:
     key_id = _u32(key_id, "key id")
     st = _native.c_enum()
-    _check(C.e2e_keyring_state_at(self._ptr, key_id, _now(now),
+    _check(C.e2e_keyring_state_at(kr._ptr, key_id, _now(now),
                                   ctypes.byref(st)), "key id %d" % key_id)
     return KeyState(st.value)
 
 
-def _primary_at(self, now=None):
-    """KeyInfo of the primary (of the keys without filters) at time now,
-    or None."""
+def _keyring_primary_at(kr: Keyring, now: Optional[int]) -> Optional[KeyInfo]:
     out = _native.KeyInfoStruct()
-    rc = C.e2e_keyring_primary_at(self._ptr, _now(now), ctypes.byref(out))
+    rc = C.e2e_keyring_primary_at(kr._ptr, _now(now), ctypes.byref(out))
     if rc == ERRORS["E2E_ERR_NO_KEY"]:
         return None
     _check(rc)
     return KeyInfo._from(out)
 
 
-def _advance(self, now=None):
-    """Store the states at time now and forget the times that passed."""
-    _check(C.e2e_keyring_advance(self._ptr, _now(now)))
+def _keyring_advance(kr: Keyring, now: Optional[int]) -> None:
+    _check(C.e2e_keyring_advance(kr._ptr, _now(now)))
 
 
-def _set_filters(self, key_id, filters):
-    """Limit key_id to topic filters (a str or a sequence of str; empty:
-    none)."""
+def _keyring_set_filters(kr: Keyring, key_id: int,
+                         filters: Union[str, Iterable[str]]) -> None:
     key_id = _u32(key_id, "key id")
-    _check(C.e2e_keyring_set_filters(self._ptr, key_id,
+    _check(C.e2e_keyring_set_filters(kr._ptr, key_id,
                                      _filters_arg(filters)),
            "key id %d" % key_id)
 
 
-def _filters(self, key_id):
-    """The topic filters of key_id (a tuple of str, empty for none)."""
+def _keyring_filters(kr: Keyring, key_id: int) -> Tuple[str, ...]:
     key_id = _u32(key_id, "key id")
     out = ctypes.c_char_p()
-    _check(C.e2e_keyring_get_filters(self._ptr, key_id, ctypes.byref(out)),
+    _check(C.e2e_keyring_get_filters(kr._ptr, key_id, ctypes.byref(out)),
            "key id %d" % key_id)
     return _filters_out(out.value)
-
-
-Keyring.schedule = _schedule
-Keyring.get_schedule = _get_schedule
-Keyring.state_at = _state_at
-Keyring.primary_at = _primary_at
-Keyring.advance = _advance
-Keyring.set_filters = _set_filters
-Keyring.filters = _filters

@@ -18,6 +18,8 @@ SOURCES = ("pyproject.toml", "README.md", "libe2e")
 # A program using the public API, type-checked with mypy --strict: an
 # unannotated function or a wrong type in the binding makes it fail.
 TYPED_CLIENT = '''
+from typing import List, Optional, Tuple
+
 import libe2e
 
 def roundtrip(path: str) -> bytes:
@@ -37,6 +39,28 @@ def roundtrip(path: str) -> bytes:
     except libe2e.E2EError as err:
         print(err.reason, err.message)
     return msg.payload
+
+
+def key_update(kr: libe2e.Keyring, env: bytes, admin_pk: bytes,
+               t: int) -> List[libe2e.UpdateKey]:
+    key_id = kr.generate(state=libe2e.KeyState.ENABLED)
+    kr.schedule(key_id, activates=t)
+    when: Tuple[int, int] = kr.get_schedule(key_id)
+    state: libe2e.KeyState = kr.state_at(key_id, t)
+    primary: Optional[libe2e.KeyInfo] = kr.primary_at(t)
+    kr.advance(t)
+    kr.set_filters(key_id, ["tenant-a/#"])
+    filters: Tuple[str, ...] = kr.filters(key_id)
+    with libe2e.Member() as member:
+        assert libe2e.member_id_from_public(member.public_key) == member.id
+        body: bytes = libe2e.build_update(
+            "plant-7", 1, t, [libe2e.UpdateKey(key_id, key=bytes(32))],
+            [(member.public_key, [key_id])])
+        with libe2e.Update.open("e2e/keys/plant-7", env,
+                                admin_public_key=admin_pk, group="plant-7",
+                                member=member, retained=True) as u:
+            u.apply(kr, now=t)
+            return u.keys
 '''
 
 
@@ -87,8 +111,8 @@ class Packaging(unittest.TestCase):
 
     def test_pip_installs_the_package_with_py_typed(self):
         site = self.pip_install_target()
-        for name in ("__init__.py", "core.py", "keyfiles.py", "mqtt.py",
-                     "_native.py", "py.typed"):
+        for name in ("__init__.py", "core.py", "keyfiles.py", "keydist.py",
+                     "mqtt.py", "_native.py", "py.typed"):
             self.assertTrue(os.path.isfile(os.path.join(site, "libe2e",
                                                         name)), name)
         dist = [d for d in os.listdir(site) if d.endswith(".dist-info")]
