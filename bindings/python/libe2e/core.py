@@ -26,7 +26,8 @@ import operator
 import os
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, Literal,
-                    Optional, SupportsIndex, Tuple, Type, TypeVar, Union)
+                    Optional, Protocol, SupportsIndex, Tuple, Type, TypeVar,
+                    Union)
 
 from . import _native
 from ._native import C, has_symbol
@@ -1123,9 +1124,13 @@ class Guard(_Handle):
         self._adopt(_new(C.e2e_guard_new, ctypes.byref(o)))
 
     @classmethod
-    def make_options(cls, *, window=None, max_senders=None,
-                     max_retained_topics=None, max_age=None, max_skew=None,
-                     accept_no_clock=False, max_retained_age=None):
+    def make_options(cls, *, window: Optional[int] = None,
+                     max_senders: Optional[int] = None,
+                     max_retained_topics: Optional[int] = None,
+                     max_age: Optional[int] = None,
+                     max_skew: Optional[int] = None,
+                     accept_no_clock: bool = False,
+                     max_retained_age: Optional[int] = None) -> Any:
         """The e2e_guard_opts struct for these options (None: default);
         libe2e.redis.SharedGuard takes the same ones."""
         o = cls.default_options()
@@ -1205,6 +1210,14 @@ class Message:
     retained: bool  #: delivered by the broker as retained
 
 
+class SharedGuardLike(Protocol):
+    """A replay guard kept outside this process (libe2e.redis.SharedGuard):
+    a Receiver hands it each message e2e_open verified, with its clock."""
+
+    def _check_commit(self, info_struct: Any, topic_bytes: bytes,
+                      retained: bool, now: int) -> int: ...
+
+
 class Receiver(_Closable):
     """What a subscriber decides with: keys, trusted signers, replay guard
     and requirements. Signature and encryption requirements are the
@@ -1232,7 +1245,7 @@ class Receiver(_Closable):
 
     def __init__(self, keyring: Optional[Keyring] = None,
                  trust: Optional[Trust] = None,
-                 guard: Optional[Guard] = None, *,
+                 guard: Union[Guard, SharedGuardLike, None] = None, *,
                  require_encryption: bool = False,
                  require_signature: bool = False,
                  filters: Filters = None) -> None:
@@ -1271,9 +1284,8 @@ class Receiver(_Closable):
         r = _native.ReceiverStruct()
         r.keyring = self.keyring._ptr if self.keyring is not None else None
         r.trust = self.trust._ptr if self.trust is not None else None
-        shared = getattr(self.guard, "_shared", False)
-        r.guard = self.guard._ptr if self.guard is not None and not shared \
-            else None
+        shared = self.guard is not None and not isinstance(self.guard, Guard)
+        r.guard = self.guard._ptr if isinstance(self.guard, Guard) else None
         r.require = ((REQUIRE_ENCRYPTION if self.require_encryption else 0)
                      | (REQUIRE_SIGNATURE if self.require_signature else 0))
         # A shared guard judges with the same clock as e2e_open.
@@ -1313,7 +1325,8 @@ class Receiver(_Closable):
                         DELIVERY_RETAINED if retained else 0, out,
                         ctypes.sizeof(out), ctypes.byref(n),
                         ctypes.byref(info))
-        if rc == 0 and getattr(self.guard, "_shared", False):
+        if rc == 0 and self.guard is not None and \
+                not isinstance(self.guard, Guard):
             rc = self.guard._check_commit(info, t, retained, r.now)
         topic_text = topic if isinstance(topic, str) else t.decode(
             "utf-8", "replace")

@@ -36,7 +36,7 @@ import os
 import threading
 from typing import Any, Callable, Literal, Optional
 
-from .core import (ERRORS, Filters, Message, Payload, Receiver,
+from .core import (ERRORS, Filters, Guard, Message, Payload, Receiver,
                    Rejected, Sender, StrPath, Topic, _Subscriptions, escape)
 
 __all__ = ["Subscriber", "Publisher", "format_rejection"]
@@ -116,8 +116,9 @@ class Subscriber:
         if state is None:
             return
         guard = receiver.guard
-        if guard is None:
-            raise ValueError("state needs a receiver with a guard")
+        if not isinstance(guard, Guard):
+            # A shared guard (libe2e.redis) keeps its state in its store.
+            raise ValueError("state needs a receiver with a guard in memory")
         if save_interval < 0:
             raise ValueError("save_interval must be >= 0")
         if os.path.lexists(state):  # else created by the first save
@@ -220,8 +221,8 @@ class Subscriber:
         if self.state is None or not self._dirty:
             return
         guard = self.receiver.guard
-        if guard is None:
-            raise ValueError("the receiver has no guard (closed?)")
+        if not isinstance(guard, Guard):
+            raise ValueError("the receiver has no guard in memory (closed?)")
         guard.save(self.state)
         self._dirty = False
 

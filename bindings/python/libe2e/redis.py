@@ -23,6 +23,9 @@ Importing this module raises LibraryNotFoundError when it is not built
 import ctypes
 import ctypes.util
 import os
+from typing import Any, Optional, Tuple, Union
+
+from .core import Info, StrPath
 
 from . import _native
 from ._native import LibraryNotFoundError
@@ -32,7 +35,7 @@ from .core import (DELIVERY_RETAINED, Guard, Rejected, _Handle, _check,
 __all__ = ["SharedGuard", "BATCH_MAX", "library_path"]
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     env = os.environ.get("LIBE2E_REDIS_LIBRARY")
     if env:
         candidates = [env]
@@ -103,8 +106,10 @@ class SharedGuard(_Handle):
 
     _shared = True
 
-    def __init__(self, url, *, password=None, password_file=None,
-                 timeout_ms=0, **guard_options):
+    def __init__(self, url: str, *,
+                 password: Union[str, bytes, None] = None,
+                 password_file: Optional[StrPath] = None,
+                 timeout_ms: int = 0, **guard_options: Any) -> None:
         super().__init__()
         g = Guard.make_options(**guard_options)
         o = _RedisOpts()
@@ -124,18 +129,21 @@ class SharedGuard(_Handle):
         _check(rc, url.split("@")[-1])  # never the password
         self._adopt(ptr)
 
-    def close(self):
+    def close(self) -> None:
         """Close the connection now (wiping the password). Idempotent."""
         p, self._p = self._p, None
         if p is not None:
             _lib.e2e_redis_free(p)
 
-    def _check_commit(self, info_struct, topic_bytes, retained, now):
-        return _lib.e2e_redis_check_commit(
+    def _check_commit(self, info_struct: Any, topic_bytes: bytes,
+                      retained: bool, now: int) -> int:
+        return int(_lib.e2e_redis_check_commit(
             self._ptr, ctypes.byref(info_struct), topic_bytes,
-            DELIVERY_RETAINED if retained else 0, now)
+            DELIVERY_RETAINED if retained else 0, now))
 
-    def check_commit(self, info, topic, retained=False, now=None):
+    def check_commit(self, info: Info, topic: Union[str, bytes],
+                     retained: bool = False,
+                     now: Optional[int] = None) -> None:
         """Check an authenticated message's header (an :class:`Info` from
         a receiver without guard) against the group and record it when
         accepted, atomically; raises Rejected (replay, too-old, ...,
@@ -143,4 +151,5 @@ class SharedGuard(_Handle):
         s = info._struct()
         rc = self._check_commit(s, _topic(topic), retained, _now(now))
         if rc != 0:
-            raise Rejected(rc, topic, info)
+            raise Rejected(rc, topic if isinstance(topic, str) else
+                           topic.decode("utf-8", "replace"), info)
