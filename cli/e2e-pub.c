@@ -33,43 +33,14 @@
 #include "report.h"
 #include "signals.h"
 
-/* --help around the options (options.c adds the options both take). */
+/* --help around the options (options.c lists those e2e-pub takes). */
 static const struct cli_help help = {
 	"e2e-pub: publish end-to-end protected MQTT messages.\n"
-	"Usage: e2e-pub -t TOPIC (-m MSG | -f FILE | -s | -l | "
-	"-n) [-K KEYRING] [--sign KEY] [options]\n\n"
-	"Message:\n"
-	"  -t TOPIC           topic to publish to (once)\n"
-	"  -m MSG             the message (wiped from the "
-	"command line at start; other\n"
-	"                     users can read it until then: "
-	"-f, -s and -l keep it out\n"
-	"                     of argv entirely)\n"
-	"  -f FILE            the contents of FILE as one "
-	"message\n"
-	"  -s                 all of stdin as one message\n"
-	"  -l                 each line of stdin as a message\n"
-	"  -n                 an empty message (with -r: clear "
-	"the retained message)\n"
-	"  -r                 retain (sealed with retained "
-	"intent)\n"
-	"Payload security:\n"
-	"  -K, --keyring FILE shared keys; seals with the "
-	"primary key\n"
-	"  --mode aead|mac    refuse to run unless the primary "
-	"key has this suite\n"
-	"  --sign FILE        also sign with this Ed25519 "
-	"secret key (alone:\n"
-	"                     signature-only messages)\n"
-	"  --sign-pass-file F passphrase of the signing key "
-	"(else E2E_SIGN_PASSPHRASE,\n"
-	"                     else asked on the terminal)\n"
-	"  --state FILE       keep the sequence epoch across "
-	"restarts (signed, without\n"
-	"                     it: in $XDG_STATE_HOME/libe2e)\n"
-	"SIGHUP reloads the keyring without reconnecting.\n"
-	"Publications lost to a broken connection are sent again.\n\n",
-	"\nExit status: 0 success, 1 error.\n"};
+	"Usage: e2e-pub -t TOPIC (-m MSG | -f FILE | -s | -l | -n) "
+	"[-K KEYRING] [--sign KEY] [options]\n\n",
+	"\nSIGHUP reloads the keyring without reconnecting.\n"
+	"Publications lost to a broken connection are sent again.\n"
+	"Exit status: 0 success, 1 error.\n"};
 
 struct pub {
 	struct cli_config cfg;

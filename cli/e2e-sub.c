@@ -35,59 +35,15 @@
 /* Payload buffers above this size are given back after each message. */
 #define BUF_KEEP_MAX (1u << 20)
 
-/* --help around the options (options.c adds the options both take). */
+/* --help around the options (options.c lists those e2e-sub takes). */
 static const struct cli_help help = {
-	"e2e-sub: receive and verify end-to-end protected MQTT "
-	"messages.\n"
+	"e2e-sub: receive and verify end-to-end protected MQTT messages.\n"
 	"Usage: e2e-sub -t FILTER [-t FILTER ...] [-K KEYRING] "
-	"[--trust FILE] [options]\n\n"
-	"Output (accepted messages on stdout, as "
-	"mosquitto_sub):\n"
-	"  -t FILTER          subscribe to FILTER (repeatable)\n"
-	"  -v                 print the topic before the "
-	"payload\n"
-	"  -N                 no newline after the payload\n"
-	"  -F FORMAT          format: %t topic, %p payload, "
-	"%l length, %x/%X hex,\n"
-	"                     %q qos, %r retained, %m "
-	"message id, %I ISO time,\n"
-	"                     %U Unix time, %j JSON, %% "
-	"percent; \\n \\t \\\\ escapes\n"
-	"  --json             one JSON object per accepted "
-	"message\n"
-	"  --raw-output       topics and payloads byte for "
-	"byte; "
-	"by default \\ and\n"
-	"                     control, bidi and non-UTF-8 bytes "
-	"are escaped\n"
-	"                     (\\\\ \\n \\r \\t \\xHH "
-	"\\u{HHHH}), one line per message\n"
-	"  -C COUNT           exit after COUNT accepted "
-	"messages\n"
-	"  -W SECONDS         exit with code 27 after SECONDS\n"
-	"  -R                 skip stale (retained) messages\n"
-	"Payload security:\n"
-	"  -K, --keyring FILE shared keys accepted\n"
-	"  --trust FILE       signers accepted and their "
-	"topics\n"
-	"  --require-signature  refuse unsigned messages\n"
-	"  --require-encryption refuse mac (clear) messages\n"
-	"  --max-age SECONDS  oldest message accepted (default "
-	"300, 0: no limit)\n"
-	"  --max-skew SECONDS clock skew allowed (default 30)\n"
-	"  --max-retained-age SECONDS\n"
-	"                     oldest retained message accepted "
-	"(default 0: no limit)\n"
-	"  --window N         replay window per sender "
-	"(multiple of 64)\n"
-	"  --accept-no-clock  accept senders without a clock "
-	"on first contact\n"
-	"  --state FILE       keep the replay state across "
-	"restarts\n"
-	"Rejected messages: one line on stderr, 'e2e-sub: rejected TOPIC: "
+	"[--trust FILE] [options]\n\n",
+	"\nRejected messages: one line on stderr, 'e2e-sub: rejected TOPIC: "
 	"REASON: detail'.\n"
-	"SIGHUP reloads keyring and trust file without reconnecting.\n\n",
-	"\nExit status: 0 success, 1 error, 27 when -W elapsed.\n"};
+	"SIGHUP reloads keyring and trust file without reconnecting.\n"
+	"Exit status: 0 success, 1 error, 27 when -W elapsed.\n"};
 
 struct sub {
 	struct cli_config cfg;

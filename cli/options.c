@@ -1,6 +1,6 @@
 /*
- * The options of e2e-pub and e2e-sub (options.h): one parser, one
- * configuration, the rules between options.
+ * The options of e2e-pub and e2e-sub (options.h): one table, one parser,
+ * one configuration, the rules between options.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -23,136 +23,154 @@
 #include "passphrase.h"
 #include "report.h"
 
-enum {
-	OPT_HELP = 256,
-	OPT_CAFILE,
-	OPT_CAPATH,
-	OPT_CERT,
-	OPT_KEY,
-	OPT_INSECURE,
-	OPT_TLS_VERSION,
-	OPT_MODE,
-	OPT_SIGN,
-	OPT_SIGN_PASS_FILE,
-	OPT_TRUST,
-	OPT_REQUIRE_SIGNATURE,
-	OPT_REQUIRE_ENCRYPTION,
-	OPT_MAX_AGE,
-	OPT_MAX_SKEW,
-	OPT_MAX_RETAINED_AGE,
-	OPT_WINDOW,
-	OPT_ACCEPT_NO_CLOCK,
-	OPT_STATE,
-	OPT_JSON,
-	OPT_RAW_OUTPUT,
-	OPT_PW_FILE,
-	OPT_QUIET,
-};
-
-static const struct option long_options[] = {
-	{"help", no_argument, NULL, OPT_HELP},
-	{"host", required_argument, NULL, 'h'},
-	{"port", required_argument, NULL, 'p'},
-	{"topic", required_argument, NULL, 't'},
-	{"message", required_argument, NULL, 'm'},
-	{"file", required_argument, NULL, 'f'},
-	{"stdin-line", no_argument, NULL, 'l'},
-	{"stdin-file", no_argument, NULL, 's'},
-	{"null-message", no_argument, NULL, 'n'},
-	{"qos", required_argument, NULL, 'q'},
-	{"retain", no_argument, NULL, 'r'},
-	{"id", required_argument, NULL, 'i'},
-	{"id-prefix", required_argument, NULL, 'I'},
-	{"username", required_argument, NULL, 'u'},
-	{"pw", required_argument, NULL, 'P'},
-	{"pw-file", required_argument, NULL, OPT_PW_FILE},
-	{"protocol-version", required_argument, NULL, 'V'},
-	{"disable-clean-session", no_argument, NULL, 'c'},
-	{"debug", no_argument, NULL, 'd'},
-	{"keepalive", required_argument, NULL, 'k'},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"count", required_argument, NULL, 'C'},
-	{"timeout", required_argument, NULL, 'W'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"no-eol", no_argument, NULL, 'N'},
-	{"remove-retained-stale", no_argument, NULL, 'R'},
-	{"format", required_argument, NULL, 'F'},
-	{"cafile", required_argument, NULL, OPT_CAFILE},
-	{"capath", required_argument, NULL, OPT_CAPATH},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"insecure", no_argument, NULL, OPT_INSECURE},
-	{"tls-version", required_argument, NULL, OPT_TLS_VERSION},
-	{"keyring", required_argument, NULL, 'K'},
-	{"mode", required_argument, NULL, OPT_MODE},
-	{"sign", required_argument, NULL, OPT_SIGN},
-	{"sign-pass-file", required_argument, NULL, OPT_SIGN_PASS_FILE},
-	{"trust", required_argument, NULL, OPT_TRUST},
-	{"require-signature", no_argument, NULL, OPT_REQUIRE_SIGNATURE},
-	{"require-encryption", no_argument, NULL, OPT_REQUIRE_ENCRYPTION},
-	{"max-age", required_argument, NULL, OPT_MAX_AGE},
-	{"max-skew", required_argument, NULL, OPT_MAX_SKEW},
-	{"max-retained-age", required_argument, NULL, OPT_MAX_RETAINED_AGE},
-	{"window", required_argument, NULL, OPT_WINDOW},
-	{"accept-no-clock", no_argument, NULL, OPT_ACCEPT_NO_CLOCK},
-	{"state", required_argument, NULL, OPT_STATE},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"raw-output", no_argument, NULL, OPT_RAW_OUTPUT},
-	{NULL, 0, NULL, 0},
-};
-
-static const char short_options[] = "h:p:t:m:f:lsnq:ri:I:u:P:V:cdk:K:C:W:vNRF:";
-
-/* Options only one tool takes; everything else is shared. */
-static const char pub_only[] = "mflsnr";
-static const char sub_only[] = "CWvNRF";
-static const int pub_only_long[] = {OPT_MODE, OPT_SIGN, OPT_SIGN_PASS_FILE, 0};
-static const int sub_only_long[] = {OPT_TRUST,
-				    OPT_REQUIRE_SIGNATURE,
-				    OPT_REQUIRE_ENCRYPTION,
-				    OPT_MAX_AGE,
-				    OPT_MAX_SKEW,
-				    OPT_MAX_RETAINED_AGE,
-				    OPT_WINDOW,
-				    OPT_ACCEPT_NO_CLOCK,
-				    OPT_JSON,
-				    OPT_RAW_OUTPUT,
-				    0};
-
-static const char usage_common[] =
-	"Broker:\n"
-	"  -h HOST            broker host (default localhost)\n"
-	"  -p PORT            broker port (default 1883, 8883 with TLS)\n"
-	"  -i ID              client id (default: PROG-PID-RANDOM)\n"
-	"  -I PREFIX          client id prefix (the PID is appended)\n"
-	"  -k SECONDS         keepalive (default 60)\n"
-	"  -c                 persistent session (clean session off; needs "
-	"-i)\n"
-	"  -V VERSION         mqttv31, mqttv311 (default) or mqttv5\n"
-	"  -u USER            username\n"
-	"  -P PASSWORD        password (visible to other local users: prefer\n"
-	"                     --pw-file or E2E_MQTT_PASSWORD)\n"
-	"  --pw-file FILE     read the password from the first line of FILE\n"
-	"  --cafile FILE      trust the CA certificates in FILE (enables TLS)\n"
-	"  --capath DIR       trust the CA certificates in DIR (enables TLS)\n"
-	"  --cert FILE        client certificate (with --key)\n"
-	"  --key FILE         client private key\n"
-	"  --insecure         do not check the server's hostname against its\n"
-	"                     certificate (the chain is still verified)\n"
-	"  --tls-version V    lowest TLS version: tlsv1.2, tlsv1.1 or tlsv1\n"
-	"                     (default and tlsv1.3: the highest both ends "
-	"support)\n"
-	"  -q QOS             0, 1 or 2 (default 0)\n"
-	"  -d                 debug messages on stderr\n"
-	"  --quiet            no connection error messages\n"
-	"  --help             this text\n";
-
-static void usage(const struct cli_help *help)
-{
-	fputs(help->intro, stdout);
-	fputs(usage_common, stdout);
-	fputs(help->outro, stdout);
-}
+/*
+ * Every option of e2e-pub and e2e-sub, once:
+ *
+ *   X(ID, "long", 'c', kind, tools, field, "ARG", "help")
+ *   X2(ID, "long", 'c', kind, field, "ARG", "e2e-pub's help", "e2e-sub's")
+ *   H(tools, "Heading:")  a heading in --help
+ *
+ * From it come the OPT_ID enum, getopt's long options and short string,
+ * the check that an option is for this tool ("option -C is not for
+ * e2e-pub"), the --help lines (in table order, ARG after the names, "\n"
+ * in the help continues it on the next line) and the list of strings
+ * cli_config_free releases. 'c' is 0 for a long-only option.
+ *
+ * kind says what the option does with its argument, in `field` of struct
+ * cli_config: FLAG sets it to 1, CLEAR to 0, STR keeps a copy, SECRET a
+ * secret copy (passphrase.h) wiping the original in argv, NUM(lo, hi) a
+ * number in [lo, hi] (int or long, by the field's size). SPECIAL(kind) is
+ * handled by hand in special_option() first, then as kind (NONE: nothing
+ * more); field then is what cli_config_free releases, if anything.
+ *
+ * Adding an option touches two places: a row here, and its field in
+ * struct cli_config (options.h); a SPECIAL one also its case in
+ * special_option(), and a rule between options goes in check_config().
+ */
+#define CLI_OPTIONS(X, X2, H)                                                  \
+	H(CLI_PUB, "Message:")                                                 \
+	H(CLI_SUB, "Output (accepted messages on stdout, as mosquitto_sub):")  \
+	X2(TOPIC, "topic", 't', SPECIAL(K_NONE), topics, "TOPIC",              \
+	   "topic to publish to (once)",                                       \
+	   "subscribe to TOPIC, a filter (repeatable)")                        \
+	X(MESSAGE, "message", 'm', SPECIAL(K_SECRET), CLI_PUB, message, "MSG", \
+	  "the message (wiped from the command line at start; other\n"         \
+	  "users can read it until then: -f, -s and -l keep it out\n"          \
+	  "of argv entirely)")                                                 \
+	X(FILE, "file", 'f', SPECIAL(K_STR), CLI_PUB, file, "FILE",            \
+	  "the contents of FILE as one message")                               \
+	X(STDIN_FILE, "stdin-file", 's', SPECIAL(K_NONE), CLI_PUB, source,     \
+	  NULL, "all of stdin as one message")                                 \
+	X(STDIN_LINE, "stdin-line", 'l', SPECIAL(K_NONE), CLI_PUB, source,     \
+	  NULL, "each line of stdin as a message")                             \
+	X(NULL_MESSAGE, "null-message", 'n', SPECIAL(K_NONE), CLI_PUB, source, \
+	  NULL, "an empty message (with -r: clear the retained message)")      \
+	X(RETAIN, "retain", 'r', FLAG, CLI_PUB, retain, NULL,                  \
+	  "retain (sealed with retained intent)")                              \
+	X(VERBOSE, "verbose", 'v', FLAG, CLI_SUB, verbose, NULL,               \
+	  "print the topic before the payload")                                \
+	X(NO_EOL, "no-eol", 'N', CLEAR, CLI_SUB, eol, NULL,                    \
+	  "no newline after the payload")                                      \
+	X(FORMAT, "format", 'F', STR, CLI_SUB, format, "FORMAT",               \
+	  "format: %t topic, %p payload, %l length, %x/%X hex,\n"              \
+	  "%q qos, %r retained, %m message id, %I ISO time,\n"                 \
+	  "%U Unix time, %j JSON, %% percent; \\n \\t \\\\ escapes")           \
+	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
+	  "one JSON object per accepted message")                              \
+	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
+	  "topics and payloads byte for byte; by default \\ and\n"             \
+	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \
+	  "(\\\\ \\n \\r \\t \\xHH \\u{HHHH}), one line per message")          \
+	X(COUNT, "count", 'C', NUM(1, LONG_MAX), CLI_SUB, msg_count, "COUNT",  \
+	  "exit after COUNT accepted messages")                                \
+	X(TIMEOUT, "timeout", 'W', NUM(1, 86400L * 365), CLI_SUB, timeout,     \
+	  "SECONDS", "exit with code 27 after SECONDS")                        \
+	X(NO_STALE, "remove-retained-stale", 'R', FLAG, CLI_SUB,               \
+	  no_stale_retained, NULL, "skip stale (retained) messages")           \
+	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
+	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
+	   "shared keys; seals with the primary key", "shared keys accepted")  \
+	X(MODE, "mode", 0, SPECIAL(K_NONE), CLI_PUB, mode, "aead|mac",         \
+	  "refuse to run unless the primary key has this suite")               \
+	X(SIGN, "sign", 0, STR, CLI_PUB, sign_path, "FILE",                    \
+	  "also sign with this Ed25519 secret key (alone:\n"                   \
+	  "signature-only messages)")                                          \
+	X(SIGN_PASS_FILE, "sign-pass-file", 0, STR, CLI_PUB, sign_pass_file,   \
+	  "F",                                                                 \
+	  "passphrase of the signing key (else E2E_SIGN_PASSPHRASE,\n"         \
+	  "else asked on the terminal)")                                       \
+	X(TRUST, "trust", 0, STR, CLI_SUB, trust_path, "FILE",                 \
+	  "signers accepted and their topics")                                 \
+	X(REQUIRE_SIGNATURE, "require-signature", 0, FLAG, CLI_SUB,            \
+	  require_signature, NULL, "refuse unsigned messages")                 \
+	X(REQUIRE_ENCRYPTION, "require-encryption", 0, FLAG, CLI_SUB,          \
+	  require_encryption, NULL, "refuse mac (clear) messages")             \
+	X(MAX_AGE, "max-age", 0, NUM(0, UINT32_MAX), CLI_SUB, max_age,         \
+	  "SECONDS", "oldest message accepted (default 300, 0: no limit)")     \
+	X(MAX_SKEW, "max-skew", 0, NUM(0, UINT32_MAX), CLI_SUB, max_skew,      \
+	  "SECONDS", "clock skew allowed (default 30)")                        \
+	X(MAX_RETAINED_AGE, "max-retained-age", 0, NUM(0, UINT32_MAX),         \
+	  CLI_SUB, max_retained_age, "SECONDS",                                \
+	  "oldest retained message accepted (default 0: no limit)")            \
+	X(WINDOW, "window", 0, SPECIAL(K_NONE), CLI_SUB, window, "N",          \
+	  "replay window per sender (multiple of 64)")                         \
+	X(ACCEPT_NO_CLOCK, "accept-no-clock", 0, FLAG, CLI_SUB,                \
+	  accept_no_clock, NULL,                                               \
+	  "accept senders without a clock on first contact")                   \
+	X2(STATE, "state", 0, STR, state_path, "FILE",                         \
+	   "keep the sequence epoch across restarts (signed, without\n"        \
+	   "it: in $XDG_STATE_HOME/libe2e)",                                   \
+	   "keep the replay state across restarts")                            \
+	H(CLI_PUB | CLI_SUB, "Broker:")                                        \
+	X(HOST, "host", 'h', STR, CLI_PUB | CLI_SUB, broker.host, "HOST",      \
+	  "broker host (default localhost)")                                   \
+	X(PORT, "port", 'p', NUM(1, 65535), CLI_PUB | CLI_SUB, broker.port,    \
+	  "PORT", "broker port (default 1883, 8883 with TLS)")                 \
+	X(ID, "id", 'i', STR, CLI_PUB | CLI_SUB, broker.id, "ID",              \
+	  "client id (default: PROG-PID-RANDOM)")                              \
+	X(ID_PREFIX, "id-prefix", 'I', STR, CLI_PUB | CLI_SUB, id_prefix,      \
+	  "PREFIX", "client id prefix (the PID is appended)")                  \
+	X(KEEPALIVE, "keepalive", 'k', NUM(0, 65535), CLI_PUB | CLI_SUB,       \
+	  broker.keepalive, "SECONDS", "keepalive (default 60)")               \
+	X(PERSISTENT, "disable-clean-session", 'c', CLEAR, CLI_PUB | CLI_SUB,  \
+	  broker.clean_session, NULL,                                          \
+	  "persistent session (clean session off; needs -i)")                  \
+	X(PROTOCOL_VERSION, "protocol-version", 'V', SPECIAL(K_NONE),          \
+	  CLI_PUB | CLI_SUB, broker.mqtt_version, "VERSION",                   \
+	  "mqttv31, mqttv311 (default) or mqttv5")                             \
+	X(USERNAME, "username", 'u', STR, CLI_PUB | CLI_SUB, broker.username,  \
+	  "USER", "username")                                                  \
+	X(PW, "pw", 'P', SECRET, CLI_PUB | CLI_SUB, broker.password,           \
+	  "PASSWORD",                                                          \
+	  "password (visible to other local users: prefer\n"                   \
+	  "--pw-file or E2E_MQTT_PASSWORD)")                                   \
+	X(PW_FILE, "pw-file", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB,           \
+	  broker.password, "FILE",                                             \
+	  "read the password from the first line of FILE")                     \
+	X(CAFILE, "cafile", 0, STR, CLI_PUB | CLI_SUB, broker.cafile, "FILE",  \
+	  "trust the CA certificates in FILE (enables TLS)")                   \
+	X(CAPATH, "capath", 0, STR, CLI_PUB | CLI_SUB, broker.capath, "DIR",   \
+	  "trust the CA certificates in DIR (enables TLS)")                    \
+	X(CERT, "cert", 0, STR, CLI_PUB | CLI_SUB, broker.certfile, "FILE",    \
+	  "client certificate (with --key)")                                   \
+	X(KEY, "key", 0, STR, CLI_PUB | CLI_SUB, broker.keyfile, "FILE",       \
+	  "client private key")                                                \
+	X(INSECURE, "insecure", 0, FLAG, CLI_PUB | CLI_SUB, broker.insecure,   \
+	  NULL,                                                                \
+	  "do not check the server's hostname against its\n"                   \
+	  "certificate (the chain is still verified)")                         \
+	X(TLS_VERSION, "tls-version", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB,   \
+	  broker.tls_version, "V",                                             \
+	  "lowest TLS version: tlsv1.2, tlsv1.1 or tlsv1\n"                    \
+	  "(default and tlsv1.3: the highest both ends support)")              \
+	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
+	  "0, 1 or 2 (default 0)")                                             \
+	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
+	  "debug messages on stderr")                                          \
+	X(QUIET, "quiet", 0, FLAG, CLI_PUB | CLI_SUB, broker.quiet, NULL,      \
+	  "no connection error messages")                                      \
+	X(HELP, "help", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB, tool, NULL,     \
+	  "this text")
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -208,16 +226,6 @@ static int set_string(char **dst, const char *src)
 	return *dst ? 0 : -1;
 }
 
-static int is_only(const char *letters, const int *longs, int opt)
-{
-	if (opt < 256)
-		return opt != 0 && strchr(letters, opt) != NULL;
-	for (; *longs; longs++)
-		if (*longs == opt)
-			return 1;
-	return 0;
-}
-
 static int set_source(struct cli_config *cfg, enum cli_pub_source src)
 {
 	if (cfg->source != CLI_SRC_NONE) {
@@ -259,150 +267,262 @@ static int parse_tls_version(const char *s, int *out)
 	return 0;
 }
 
-/* One option. Returns 0, or -1 after reporting a usage error. */
-static int apply_option(struct cli_config *cfg, int opt, char *arg)
+enum cli_opt_id {
+#define X(id, ...) OPT_##id,
+#define H(...)
+	CLI_OPTIONS(X, X, H)
+#undef X
+#undef H
+		OPT__END
+};
+
+enum opt_kind { K_NONE, K_FLAG, K_CLEAR, K_STR, K_SECRET, K_NUM };
+
+struct opt {
+	const char *name;    /* long name; NULL: a heading */
+	int letter;          /* short option, 0: none */
+	enum opt_kind kind;  /* what the generic part stores */
+	int special;         /* special_option() first */
+	long lo, hi;         /* K_NUM */
+	unsigned tools;      /* CLI_PUB | CLI_SUB */
+	size_t offset, size; /* the field in struct cli_config */
+	const char *arg;
+	const char *help, *sub_help; /* sub_help: e2e-sub's, if its own */
+	int id;                      /* enum cli_opt_id, -1: a heading */
+};
+
+#define FLAG .kind = K_FLAG
+#define CLEAR .kind = K_CLEAR
+#define STR .kind = K_STR
+#define SECRET .kind = K_SECRET
+#define NUM(l, h) .kind = K_NUM, .lo = (l), .hi = (h)
+#define SPECIAL(k) .kind = k, .special = 1
+#define FIELD(f)                                  \
+	.offset = offsetof(struct cli_config, f), \
+	.size = sizeof(((struct cli_config *)0)->f)
+/* The kind last: NUM(lo, hi) expands to several designators. */
+#define ROW(i, n, c, t, f, a, h, sh, ...) \
+	{.name = n,                       \
+	 .letter = c,                     \
+	 .tools = t,                      \
+	 FIELD(f),                        \
+	 .arg = a,                        \
+	 .help = h,                       \
+	 .sub_help = sh,                  \
+	 .id = OPT_##i,                   \
+	 __VA_ARGS__},
+#define X(i, n, c, k, t, f, a, h) ROW(i, n, c, t, f, a, h, NULL, k)
+#define X2(i, n, c, k, f, a, h, sh) \
+	ROW(i, n, c, CLI_PUB | CLI_SUB, f, a, h, sh, k)
+#define H(t, h) {.tools = t, .help = h, .id = -1},
+static const struct opt table[] = {CLI_OPTIONS(X, X2, H)};
+#undef ROW
+#undef X
+#undef X2
+#undef H
+#undef FLAG
+#undef CLEAR
+#undef STR
+#undef SECRET
+#undef NUM
+#undef SPECIAL
+#undef FIELD
+
+#define TABLE_LEN (sizeof table / sizeof table[0])
+
+/* getopt_long's view of the table: long options (val: 256 + the row) and
+ * the short string, made once. */
+static struct option long_options[TABLE_LEN + 1];
+static char short_options[2 * TABLE_LEN + 2];
+
+static void make_getopt_tables(void)
+{
+	size_t n = 0, s = 0;
+
+	if (long_options[0].name)
+		return;
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		const struct opt *o = &table[i];
+		int has_arg = o->arg ? required_argument : no_argument;
+
+		if (!o->name)
+			continue;
+		long_options[n++] =
+			(struct option){o->name, has_arg, NULL, 256 + (int)i};
+		if (o->letter) {
+			short_options[s++] = (char)o->letter;
+			if (has_arg)
+				short_options[s++] = ':';
+		}
+	}
+}
+
+/* The row of what getopt_long returned, or NULL. */
+static const struct opt *find_option(int val)
+{
+	if (val >= 256 && val < 256 + (int)TABLE_LEN)
+		return &table[val - 256];
+	for (size_t i = 0; i < TABLE_LEN; i++)
+		if (table[i].name && table[i].letter == val)
+			return &table[i];
+	return NULL;
+}
+
+static void *field_of(struct cli_config *cfg, const struct opt *o)
+{
+	return (char *)cfg + o->offset;
+}
+
+/* --help: the tool's own part, the options it takes (the table, in order,
+ * with its headings), the exit status. */
+static void usage(enum cli_tool tool, const struct cli_help *help)
+{
+	fputs(help->intro, stdout);
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		const struct opt *o = &table[i];
+		const char *h =
+			tool == CLI_SUB && o->sub_help ? o->sub_help : o->help;
+		char names[64];
+		int w;
+
+		if (!(o->tools & tool))
+			continue;
+		if (!o->name) {
+			printf("%s\n", h);
+			continue;
+		}
+		if (o->letter)
+			w = snprintf(names, sizeof names, "-%c, --%s%s%s",
+				     o->letter, o->name, o->arg ? " " : "",
+				     o->arg ? o->arg : "");
+		else
+			w = snprintf(names, sizeof names, "--%s%s%s", o->name,
+				     o->arg ? " " : "", o->arg ? o->arg : "");
+		/* The help column starts 21 characters in, at least two spaces
+		 * after the names (so that a reader can tell them apart). */
+		if (w > 17)
+			printf("  %s\n%21s", names, "");
+		else
+			printf("  %-19s", names);
+		for (; *h; h++) {
+			putchar(*h);
+			if (*h == '\n')
+				printf("%21s", "");
+		}
+		putchar('\n');
+	}
+	fputs(help->outro, stdout);
+}
+
+/* A NUM option: 0, or -1 after reporting. name: the option as given. */
+static int store_number(struct cli_config *cfg, const struct opt *o,
+			const char *name, const char *arg)
 {
 	long v;
+
+	if (parse_long(arg, o->lo, o->hi, &v)) {
+		cli_err("invalid %s '%s': a whole number from %ld to %ld", name,
+			arg, o->lo, o->hi);
+		return -1;
+	}
+	if (o->size == sizeof(int))
+		*(int *)field_of(cfg, o) = (int)v;
+	else
+		*(long *)field_of(cfg, o) = v;
+	return 0;
+}
+
+/* What the kind says, once special_option() let it through. */
+static int store(struct cli_config *cfg, const struct opt *o, const char *name,
+		 char *arg)
+{
+	char **s = field_of(cfg, o);
+
+	switch (o->kind) {
+	case K_FLAG:
+	case K_CLEAR:
+		*(int *)field_of(cfg, o) = o->kind == K_FLAG;
+		return 0;
+	case K_STR:
+		return set_string(s, arg);
+	case K_SECRET:
+		cli_secret_free(*s);
+		*s = take_secret(arg);
+		return *s ? 0 : -1;
+	case K_NUM:
+		return store_number(cfg, o, name, arg);
+	default:
+		return 0;
+	}
+}
+
+static int add_topic(struct cli_config *cfg, const char *arg)
+{
+	char **t = realloc(cfg->topics,
+			   (size_t)(cfg->topic_count + 1) * sizeof *t);
+
+	if (!t)
+		return -1;
+	cfg->topics = t;
+	if (!(t[cfg->topic_count] = strdup(arg)))
+		return -1;
+	cfg->topic_count++;
+	return 0;
+}
+
+static int read_password_file(struct cli_config *cfg, const char *path)
+{
+	size_t len;
+	int rc;
+
+	cli_secret_free(cfg->broker.password);
+	rc = cli_pass_read_file(path, &cfg->broker.password, &len);
+	if (rc == CLI_PASS_TOO_LONG)
+		cli_file_msg(NULL, path, 1, "password %s",
+			     cli_pass_strerror(rc));
+	else if (rc != CLI_PASS_OK)
+		cli_err("cannot read password file %s: %s", path,
+			cli_pass_strerror(rc));
+	return rc == CLI_PASS_OK ? 0 : -1;
+}
+
+/* The rows marked SPECIAL, before their kind's generic part: 0 to go on,
+ * -1 after reporting a usage error. */
+static int special_option(struct cli_config *cfg, const struct opt *o,
+			  char *arg)
+{
 	e2e_suite suite;
+	long v;
 
-	switch (opt) {
-	case 'h':
-		return set_string(&cfg->broker.host, arg);
-	case 'p':
-		if (parse_long(arg, 1, 65535, &v)) {
-			cli_err("invalid port '%s'", arg);
-			return -1;
-		}
-		cfg->broker.port = (int)v;
-		return 0;
-	case 't': {
-		char **t = realloc(cfg->topics,
-				   (size_t)(cfg->topic_count + 1) * sizeof *t);
-		if (!t)
-			return -1;
-		cfg->topics = t;
-		if (!(t[cfg->topic_count] = strdup(arg)))
-			return -1;
-		cfg->topic_count++;
-		return 0;
-	}
-	case 'm':
-		if (set_source(cfg, CLI_SRC_ARG))
-			return -1;
-		cfg->message = take_secret(arg);
-		return cfg->message ? 0 : -1;
-	case 'f':
-		if (set_source(cfg, CLI_SRC_FILE))
-			return -1;
-		return set_string(&cfg->file, arg);
-	case 'l':
-		return set_source(cfg, CLI_SRC_LINES);
-	case 's':
+	switch (o->id) {
+	case OPT_TOPIC:
+		return add_topic(cfg, arg);
+	case OPT_MESSAGE:
+		return set_source(cfg, CLI_SRC_ARG);
+	case OPT_FILE:
+		return set_source(cfg, CLI_SRC_FILE);
+	case OPT_STDIN_FILE:
 		return set_source(cfg, CLI_SRC_STDIN);
-	case 'n':
+	case OPT_STDIN_LINE:
+		return set_source(cfg, CLI_SRC_LINES);
+	case OPT_NULL_MESSAGE:
 		return set_source(cfg, CLI_SRC_NULL);
-	case 'q':
-		if (parse_long(arg, 0, 2, &v)) {
-			cli_err("QoS must be 0, 1 or 2, not '%s'", arg);
-			return -1;
-		}
-		cfg->qos = (int)v;
-		return 0;
-	case 'r':
-		cfg->retain = 1;
-		return 0;
-	case 'i':
-		return set_string(&cfg->broker.id, arg);
-	case 'I':
-		return set_string(&cfg->id_prefix, arg);
-	case 'u':
-		return set_string(&cfg->broker.username, arg);
-	case 'P':
-		cli_secret_free(cfg->broker.password);
-		cfg->broker.password = take_secret(arg);
-		return cfg->broker.password ? 0 : -1;
-	case OPT_PW_FILE: {
-		size_t len;
-		int rc;
-
-		cli_secret_free(cfg->broker.password);
-		rc = cli_pass_read_file(arg, &cfg->broker.password, &len);
-		if (rc == CLI_PASS_TOO_LONG)
-			cli_err("%s:1: password %s", arg,
-				cli_pass_strerror(rc));
-		else if (rc != CLI_PASS_OK)
-			cli_err("cannot read password file %s: %s", arg,
-				cli_pass_strerror(rc));
-		return rc == CLI_PASS_OK ? 0 : -1;
-	}
-	case 'V':
-		if (parse_version(arg, &cfg->broker.mqtt_version)) {
-			cli_err("unknown protocol version '%s' (mqttv31, "
-				"mqttv311 or mqttv5)",
-				arg);
-			return -1;
-		}
-		return 0;
-	case 'c':
-		cfg->broker.clean_session = 0;
-		return 0;
-	case 'd':
-		cfg->debug = 1;
-		return 0;
-	case 'k':
-		if (parse_long(arg, 0, 65535, &v)) {
-			cli_err("invalid keepalive '%s'", arg);
-			return -1;
-		}
-		cfg->broker.keepalive = (int)v;
-		return 0;
-	case OPT_QUIET:
-		cfg->broker.quiet = 1;
-		return 0;
-	case 'C':
-		if (parse_long(arg, 1, LONG_MAX, &cfg->msg_count)) {
-			cli_err("invalid message count '%s'", arg);
-			return -1;
-		}
-		return 0;
-	case 'W':
-		if (parse_long(arg, 1, 86400L * 365, &cfg->timeout)) {
-			cli_err("invalid timeout '%s'", arg);
-			return -1;
-		}
-		return 0;
-	case 'v':
-		cfg->verbose = 1;
-		return 0;
-	case 'N':
-		cfg->eol = 0;
-		return 0;
-	case 'R':
-		cfg->no_stale_retained = 1;
-		return 0;
-	case 'F':
-		return set_string(&cfg->format, arg);
-	case OPT_CAFILE:
-		return set_string(&cfg->broker.cafile, arg);
-	case OPT_CAPATH:
-		return set_string(&cfg->broker.capath, arg);
-	case OPT_CERT:
-		return set_string(&cfg->broker.certfile, arg);
-	case OPT_KEY:
-		return set_string(&cfg->broker.keyfile, arg);
-	case OPT_INSECURE:
-		cfg->broker.insecure = 1;
-		return 0;
+	case OPT_PW_FILE:
+		return read_password_file(cfg, arg);
+	case OPT_PROTOCOL_VERSION:
+		if (parse_version(arg, &cfg->broker.mqtt_version) == 0)
+			return 0;
+		cli_err("unknown protocol version '%s' (mqttv31, mqttv311 or "
+			"mqttv5)",
+			arg);
+		return -1;
 	case OPT_TLS_VERSION:
-		if (parse_tls_version(arg, &cfg->broker.tls_version)) {
-			cli_err("unknown TLS version '%s' (tlsv1.3, tlsv1.2, "
-				"tlsv1.1 or tlsv1)",
-				arg);
-			return -1;
-		}
-		return 0;
-	case 'K':
-		return set_string(&cfg->keyring_path, arg);
+		if (parse_tls_version(arg, &cfg->broker.tls_version) == 0)
+			return 0;
+		cli_err("unknown TLS version '%s' (tlsv1.3, tlsv1.2, tlsv1.1 "
+			"or tlsv1)",
+			arg);
+		return -1;
 	case OPT_MODE:
 		if (e2e_suite_parse(arg, &suite) != E2E_OK ||
 		    suite == E2E_SUITE_NONE) {
@@ -411,56 +531,16 @@ static int apply_option(struct cli_config *cfg, int opt, char *arg)
 		}
 		cfg->mode = (int)suite;
 		return 0;
-	case OPT_SIGN:
-		return set_string(&cfg->sign_path, arg);
-	case OPT_SIGN_PASS_FILE:
-		return set_string(&cfg->sign_pass_file, arg);
-	case OPT_TRUST:
-		return set_string(&cfg->trust_path, arg);
-	case OPT_REQUIRE_SIGNATURE:
-		cfg->require_signature = 1;
-		return 0;
-	case OPT_REQUIRE_ENCRYPTION:
-		cfg->require_encryption = 1;
-		return 0;
-	case OPT_MAX_AGE:
-		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_age)) {
-			cli_err("invalid --max-age '%s'", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_MAX_SKEW:
-		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_skew)) {
-			cli_err("invalid --max-skew '%s'", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_MAX_RETAINED_AGE:
-		if (parse_long(arg, 0, UINT32_MAX, &cfg->max_retained_age)) {
-			cli_err("invalid --max-retained-age '%s'", arg);
-			return -1;
-		}
-		return 0;
 	case OPT_WINDOW:
-		if (parse_long(arg, 64, 1L << 20, &cfg->window) ||
-		    cfg->window % 64) {
+		if (parse_long(arg, 64, 1L << 20, &v) || v % 64) {
 			cli_err("--window must be a multiple of 64");
 			return -1;
 		}
+		cfg->window = v;
 		return 0;
-	case OPT_ACCEPT_NO_CLOCK:
-		cfg->accept_no_clock = 1;
-		return 0;
-	case OPT_STATE:
-		return set_string(&cfg->state_path, arg);
-	case OPT_JSON:
-		cfg->json = 1;
-		return 0;
-	case OPT_RAW_OUTPUT:
-		cfg->raw_output = 1;
+	default:
 		return 0;
 	}
-	return -1;
 }
 
 static int check_pub(struct cli_config *cfg)
@@ -563,16 +643,60 @@ static int check_config(struct cli_config *cfg)
 	return 0;
 }
 
-int cli_parse(struct cli_config *cfg, enum cli_tool tool,
-	      const struct cli_help *help, int argc, char **argv)
+/* getopt_long's complaint: an unknown option or a missing argument. */
+static void report_getopt_error(char **argv)
 {
-	int opt, longindex;
+	if (optopt && optopt < 256)
+		cli_err("unknown option or missing argument: -%c (see --help)",
+			optopt);
+	else
+		cli_err("unknown option or missing argument: %s (see --help)",
+			argv[optind - 1]);
+}
+
+/* One option from getopt_long: 0, 1 after --help, or -1 (reported). */
+static int apply_option(struct cli_config *cfg, const struct cli_help *help,
+			int val, int longindex, char **argv)
+{
+	const struct opt *o = find_option(val);
 	char name[64];
 
+	if (val == '?' || val == ':' || !o) {
+		report_getopt_error(argv);
+		return -1;
+	}
+	if (longindex >= 0 &&
+	    cli_long_option_check(cfg->prog, long_options, argv, longindex))
+		return -1;
+	if (o->id == OPT_HELP) {
+		usage(cfg->tool, help);
+		return 1;
+	}
+	/* Named as given, not by its argument. */
+	if (longindex >= 0)
+		snprintf(name, sizeof name, "--%s", o->name);
+	else
+		snprintf(name, sizeof name, "-%c", o->letter);
+	if (!(o->tools & cfg->tool)) {
+		cli_err("option %s is not for %s (see --help)", name,
+			cfg->prog);
+		return -1;
+	}
+	errno = 0;
+	if ((o->special && special_option(cfg, o, optarg)) ||
+	    store(cfg, o, name, optarg)) {
+		if (errno == ENOMEM)
+			cli_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void set_defaults(struct cli_config *cfg, enum cli_tool tool)
+{
 	memset(cfg, 0, sizeof *cfg);
 	cfg->tool = tool;
 	cfg->prog = tool == CLI_PUB ? "e2e-pub" : "e2e-sub";
-	cli_report_init(cfg->prog);
 	cfg->broker.keepalive = 60;
 	cfg->broker.clean_session = 1;
 	cfg->broker.mqtt_version = CLI_MQTT_V311;
@@ -581,49 +705,23 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool,
 	cfg->mode = -1;
 	cfg->max_age = -1;
 	cfg->max_skew = -1;
+}
 
+int cli_parse(struct cli_config *cfg, enum cli_tool tool,
+	      const struct cli_help *help, int argc, char **argv)
+{
+	int val, longindex, rc;
+
+	set_defaults(cfg, tool);
+	cli_report_init(cfg->prog);
+	make_getopt_tables();
 	opterr = 0;
 	optind = 1;
-	while ((longindex = -1, opt = getopt_long(argc, argv, short_options,
+	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
 						  long_options, &longindex)) !=
 	       -1) {
-		if (longindex >= 0 && opt != '?' && opt != ':' &&
-		    cli_long_option_check(cfg->prog, long_options, argv,
-					  longindex))
-			return CLI_EXIT_ERROR;
-		if (longindex >= 0)
-			snprintf(name, sizeof name, "--%s",
-				 long_options[longindex].name);
-		else
-			snprintf(name, sizeof name, "-%c", opt);
-		if (opt == OPT_HELP) {
-			usage(help);
-			return CLI_EXIT_OK;
-		}
-		if (opt == '?' || opt == ':') {
-			if (optopt && optopt < 256)
-				cli_err("unknown option or missing "
-					"argument: -%c (see --help)",
-					optopt);
-			else
-				cli_err("unknown option or missing "
-					"argument: %s (see --help)",
-					argv[optind - 1]);
-			return CLI_EXIT_ERROR;
-		}
-		if ((tool == CLI_PUB &&
-		     is_only(sub_only, sub_only_long, opt)) ||
-		    (tool == CLI_SUB &&
-		     is_only(pub_only, pub_only_long, opt))) {
-			cli_err("option %s is not for %s (see --help)", name,
-				cfg->prog);
-			return CLI_EXIT_ERROR;
-		}
-		if (apply_option(cfg, opt, optarg)) {
-			if (errno == ENOMEM)
-				cli_err("out of memory");
-			return CLI_EXIT_ERROR;
-		}
+		if ((rc = apply_option(cfg, help, val, longindex, argv)))
+			return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	}
 	if (optind < argc) {
 		cli_err("unexpected argument '%s' (see --help)", argv[optind]);
@@ -637,32 +735,22 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool,
 
 void cli_config_free(struct cli_config *cfg)
 {
-	char **strings[] = {&cfg->broker.host,
-			    &cfg->broker.id,
-			    &cfg->id_prefix,
-			    &cfg->broker.username,
-			    &cfg->broker.cafile,
-			    &cfg->broker.capath,
-			    &cfg->broker.certfile,
-			    &cfg->broker.keyfile,
-			    &cfg->file,
-			    &cfg->format,
-			    &cfg->keyring_path,
-			    &cfg->sign_path,
-			    &cfg->sign_pass_file,
-			    &cfg->trust_path,
-			    &cfg->state_path};
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		char **s = field_of(cfg, &table[i]);
 
-	cli_secret_free(cfg->broker.password);
-	cli_secret_free(cfg->env_password);
-	cli_secret_free(cfg->message);
-	cli_secret_free(cfg->env_sign_pass);
-	cfg->broker.password = cfg->env_password = cfg->message = NULL;
-	cfg->env_sign_pass = NULL;
-	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-		free(*strings[i]);
-		*strings[i] = NULL;
+		if (!table[i].name)
+			continue;
+		if (table[i].kind == K_STR)
+			free(*s);
+		else if (table[i].kind == K_SECRET)
+			cli_secret_free(*s);
+		else
+			continue;
+		*s = NULL;
 	}
+	cli_secret_free(cfg->env_password);
+	cli_secret_free(cfg->env_sign_pass);
+	cfg->env_password = cfg->env_sign_pass = NULL;
 	for (int i = 0; i < cfg->topic_count; i++)
 		free(cfg->topics[i]);
 	free(cfg->topics);

@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -559,6 +560,42 @@ class Options(CliCase):
         self.assertEqual(self.usage_error(SUB, "-m", "x", "-t", "opt/a"),
                          "e2e-sub: option -m is not for e2e-sub "
                          "(see --help)")
+
+    def help_options(self, tool):
+        """The long options TOOL --help lists, each with whether it takes
+        an argument."""
+        out = subprocess.run([tool, "--help"], capture_output=True,
+                             timeout=BOUND).stdout.decode()
+        found = re.findall(r"^  (?:-\w, )?--([a-z-]+)( \S+)?", out, re.M)
+        return {name: bool(arg) for name, arg in found}
+
+    def option_words(self, opt, takes_arg):
+        return ["--%s=1" % opt] if takes_arg else ["--" + opt]
+
+    def test_every_option_the_help_lists_is_taken(self):
+        for tool in (PUB, SUB):
+            options = self.help_options(tool)
+            self.assertIn("keyring", options)
+            for opt, takes_arg in options.items():
+                if opt == "help":
+                    continue
+                r = subprocess.run([tool, *self.option_words(opt, takes_arg)],
+                                   capture_output=True, timeout=BOUND)
+                self.assertNotIn(b"unknown option", r.stderr, opt)
+                self.assertNotIn(b"is not for", r.stderr, opt)
+
+    def test_every_option_only_the_other_tool_lists_is_refused_by_name(self):
+        pub, sub = self.help_options(PUB), self.help_options(SUB)
+        for tool, mine, other in ((PUB, pub, sub), (SUB, sub, pub)):
+            name = os.path.basename(tool)
+            only_other = sorted(set(other) - set(mine))
+            self.assertTrue(only_other)
+            for opt in only_other:
+                self.assertEqual(
+                    self.usage_error(tool,
+                                     *self.option_words(opt, other[opt])),
+                    "%s: option --%s is not for %s (see --help)"
+                    % (name, opt, name))
 
     def test_pub_refuses_a_filter_as_topic(self):
         r = self.pub("-t", "opt/#", "-m", "x", expect=1)
