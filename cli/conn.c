@@ -36,6 +36,7 @@ struct cli_conn {
 	/* Under mu. */
 	int connect_done; /* the first connect finished, well or not */
 	int connect_rc;   /* its result: 0 or a Paho/MQTT code */
+	int refused;      /* the broker's CONNACK code when it refused, or 0 */
 	char connect_err[256];
 	int subscribed; /* the first subscription finished */
 	int subscribe_failed;
@@ -97,13 +98,63 @@ static void signal_cond(struct cli_conn *c)
 	cli_wake_main();
 }
 
-static void on_connect_result(struct cli_conn *c, int ok, int code,
+/*
+ * What mosquitto_pub and mosquitto_sub 2.0.11 say when the broker refuses
+ * the connection (libmosquitto's mosquitto_connack_string() for MQTT 3,
+ * mosquitto_reason_string() for MQTT 5, which these codes are); they exit
+ * with the code, and so do we. NULL for a code neither knows.
+ */
+static const char *connack_words(int v5, int code)
+{
+	static const char *const v3[] = {
+		NULL,
+		"Connection Refused: unacceptable protocol version.",
+		"Connection Refused: identifier rejected.",
+		"Connection Refused: broker unavailable.",
+		"Connection Refused: bad user name or password.",
+		"Connection Refused: not authorised."};
+	static const struct {
+		int code;
+		const char *words;
+	} v5_words[] = {{0x80, "Unspecified error"},
+			{0x81, "Malformed Packet"},
+			{0x82, "Protocol Error"},
+			{0x83, "Implementation specific error"},
+			{0x84, "Unsupported Protocol Version"},
+			{0x85, "Client Identifier not valid"},
+			{0x86, "Bad User Name or Password"},
+			{0x87, "Not authorized"},
+			{0x88, "Server unavailable"},
+			{0x89, "Server busy"},
+			{0x8A, "Banned"},
+			{0x8C, "Bad authentication method"},
+			{0x90, "Topic Name invalid"},
+			{0x95, "Packet too large"},
+			{0x97, "Quota exceeded"},
+			{0x99, "Payload format invalid"},
+			{0x9A, "Retain not supported"},
+			{0x9B, "QoS not supported"},
+			{0x9C, "Use another server"},
+			{0x9D, "Server moved"},
+			{0x9F, "Connection rate exceeded"}};
+
+	if (!v5)
+		return code > 0 && code < 6 ? v3[code] : NULL;
+	for (size_t i = 0; i < sizeof v5_words / sizeof v5_words[0]; i++)
+		if (v5_words[i].code == code)
+			return v5_words[i].words;
+	return NULL;
+}
+
+/* refused: the broker's CONNACK code when it answered no, else 0. */
+static void on_connect_result(struct cli_conn *c, int ok, int code, int refused,
 			      const char *msg)
 {
 	pthread_mutex_lock(&c->mu);
 	if (!c->connect_done) {
 		c->connect_done = 1;
 		c->connect_rc = ok ? 0 : (code ? code : -1);
+		c->refused = ok ? 0 : refused;
 		snprintf(c->connect_err, sizeof c->connect_err, "%s",
 			 msg ? msg : "");
 	}
@@ -114,35 +165,50 @@ static void on_connect_result(struct cli_conn *c, int ok, int code,
 static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 {
 	(void)resp;
-	on_connect_result(ctx, 1, 0, NULL);
+	on_connect_result(ctx, 1, 0, 0, NULL);
 }
 
+/* MQTT 3: Paho's code is the CONNACK return code (1-5) when the broker
+ * refused, negative for its own errors. */
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
-	on_connect_result(ctx, 0, resp ? resp->code : -1,
-			  resp && resp->message
-				  ? resp->message
-				  : MQTTAsync_strerror(resp ? resp->code : -1));
+	int code = resp ? resp->code : -1;
+	const char *words = connack_words(0, code);
+
+	if (words)
+		on_connect_result(ctx, 0, code, code, words);
+	else
+		on_connect_result(ctx, 0, code, 0,
+				  resp && resp->message
+					  ? resp->message
+					  : MQTTAsync_strerror(code));
 }
 
 static void on_connect_ok5(void *ctx, MQTTAsync_successData5 *resp)
 {
 	(void)resp;
-	on_connect_result(ctx, 1, 0, NULL);
+	on_connect_result(ctx, 1, 0, 0, NULL);
 }
 
+/* MQTT 5: a CONNACK refusal is a reason code of 128 or more, which Paho
+ * 1.3 puts in code (reasonCode stays 0); its own errors are negative. */
 static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-	const char *msg = NULL;
-	int code = -1;
+	int code =
+		resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code)
+		     : -1;
+	const char *words = code >= 0x80 ? connack_words(1, code) : NULL;
 
-	if (resp && resp->reasonCode)
-		msg = MQTTReasonCode_toString(resp->reasonCode);
-	else if (resp && resp->message)
-		msg = resp->message;
-	if (resp)
-		code = resp->reasonCode ? (int)resp->reasonCode : resp->code;
-	on_connect_result(ctx, 0, code, msg ? msg : MQTTAsync_strerror(code));
+	if (code >= 0x80)
+		on_connect_result(ctx, 0, code, code,
+				  words ? words
+					: MQTTReasonCode_toString(
+						  (enum MQTTReasonCodes)code));
+	else
+		on_connect_result(ctx, 0, code, 0,
+				  resp && resp->message
+					  ? resp->message
+					  : MQTTAsync_strerror(code));
 }
 
 static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
@@ -358,8 +424,8 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
 	ssl->ssl_error_context = c;
 }
 
-/* The first connection (and subscription): 0, or -1 when it failed or a
- * signal came first. */
+/* The first connection (and subscription): 0, the broker's CONNACK code
+ * when it refused, or -1 when it failed otherwise or a signal came first. */
 static int wait_first_connection(struct cli_conn *c, const char *uri)
 {
 	const struct cli_conn_settings *set = c->s;
@@ -374,7 +440,15 @@ static int wait_first_connection(struct cli_conn *c, const char *uri)
 			return -1;
 		}
 	}
-	if (c->connect_rc != 0) {
+	if (c->connect_rc != 0 && c->refused) {
+		if (!set->quiet)
+			conn_err(c, "cannot connect to %s: %s (%s %d)", uri,
+				 c->connect_err,
+				 is_v5(c) ? "reason code"
+					  : "CONNACK return code",
+				 c->refused);
+		result = c->refused;
+	} else if (c->connect_rc != 0) {
 		if (!set->quiet)
 			conn_err(c, "cannot connect to %s: %s", uri,
 				 c->connect_err);

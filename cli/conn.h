@@ -77,7 +77,10 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
 void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 			int qos);
 /* Connect; returns when the first connection (and subscription) is up
- * (0), or has failed or SIGINT/SIGTERM came first (-1, reported). */
+ * (0), or when the broker refused it: its CONNACK code (MQTT 3: 1-5; MQTT
+ * 5: the reason code, 128 and up), which the tools exit with, as
+ * mosquitto's do; or -1 when it failed otherwise or SIGINT/SIGTERM came
+ * first. Reported. */
 int cli_conn_connect(struct cli_conn *c);
 /* Publish one payload (copied) to topic; kept until the broker
  * acknowledges it, sent again if Paho gives it back. Waits while the span

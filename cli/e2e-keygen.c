@@ -31,7 +31,9 @@
 
 #define PROG "e2e-keygen"
 
-static const char usage_text[] =
+static const char usage_text[] = PROG
+	": create and manage libe2e key files: keyrings, signer keys, "
+	"trust files.\n"
 	"Usage: " PROG " keyring init -K FILE [--suite aead|mac] [--force]\n"
 	"       " PROG " keyring add|rotate -K FILE [--suite aead|mac]\n"
 	"       " PROG " keyring promote|enable|disable|delete -K FILE ID\n"
@@ -54,7 +56,9 @@ static const char usage_text[] =
 	"and\n"
 	"never overwritten without --force. Passphrases are read from the\n"
 	"terminal without echo, or from the first line of --passphrase-file.\n"
-	"See e2e-keygen(1).\n";
+	"See e2e-keygen(1).\n"
+	"\n"
+	"Exit status: 0 success, 1 error (usage, file, key or passphrase).\n";
 
 /* ---------------------------------------------------------------------- */
 /* Options                                                                */

@@ -40,7 +40,8 @@ static const struct cli_help help = {
 	"[-K KEYRING] [--sign KEY] [options]\n\n",
 	"\nSIGHUP reloads the keyring without reconnecting.\n"
 	"Publications lost to a broken connection are sent again.\n"
-	"Exit status: 0 success, 1 error.\n"};
+	"Exit status: 0 success, 1 error; a refused connection: the broker's\n"
+	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub.\n"};
 
 struct pub {
 	struct cli_config cfg;
@@ -48,7 +49,7 @@ struct pub {
 	e2e_sender *sender;
 	struct cli_conn *conn;
 	e2e_epoch_lock *epoch; /* --state, held for the whole run */
-	int failed;
+	int refused;           /* the broker's CONNACK code: the exit status */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -417,13 +418,13 @@ static int publish_lines(struct pub *p)
 	return rc;
 }
 
-static int run(struct pub *p)
+/* The sender, its keys and its first sequence number: 0, or -1
+ * (reported). */
+static int make_sender(struct pub *p)
 {
 	e2e_sender_opts so;
-	uint8_t *msg = NULL;
-	size_t len = 0;
 	uint64_t first;
-	int rc = -1;
+	int rc;
 
 	if (cli_keys_load(&p->cfg, &p->keys) || check_keys(&p->cfg, &p->keys))
 		return -1;
@@ -437,25 +438,56 @@ static int run(struct pub *p)
 		return -1;
 	}
 	e2e_sender_advance(p->sender, first);
-	rc = -1;
+	return 0;
+}
+
+/* Connect: 0, or -1 (reported; p->refused set when the broker said no). */
+static int connect_broker(struct pub *p)
+{
+	int rc;
+
+	if (!(p->conn = cli_conn_new(&p->cfg.broker, NULL, NULL)))
+		return -1;
+	if ((rc = cli_conn_connect(p->conn)) == 0)
+		return 0;
+	p->refused = rc > 0 ? rc : 0;
+	return -1;
+}
+
+static int clears_retained(const struct cli_config *cfg)
+{
+	return cfg->source == CLI_SRC_NULL && cfg->retain;
+}
+
+static int run(struct pub *p)
+{
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	/* As mosquitto_pub -r -n: an empty retained publication asks the
+	 * broker to delete the retained message. MQTT wants it empty, so it
+	 * is sent unsealed, with no keys; e2e-sub counts it apart, never as
+	 * a message. */
+	if (clears_retained(&p->cfg)) {
+		if (connect_broker(p))
+			return -1;
+		rc = cli_conn_publish(p->conn, p->cfg.topics[0], "", 0,
+				      p->cfg.qos, 1);
+		goto drain;
+	}
+	if (make_sender(p))
+		return -1;
 	if (p->cfg.source != CLI_SRC_LINES && read_message(p, &msg, &len))
 		return -1;
-	p->conn = cli_conn_new(&p->cfg.broker, NULL, NULL);
-	if (!p->conn || cli_conn_connect(p->conn))
+	if (connect_broker(p))
 		goto out;
 	if (p->cfg.source == CLI_SRC_LINES)
 		rc = publish_lines(p);
-	else if (p->cfg.source == CLI_SRC_NULL && p->cfg.retain)
-		/* As mosquitto_pub -r -n: an empty retained publication asks
-		 * the broker to delete the retained message. There is nothing
-		 * to protect: subscribers never receive it. */
-		rc = cli_conn_publish(p->conn, p->cfg.topics[0], "", 0,
-				      p->cfg.qos, 1);
 	else
 		rc = publish(p, msg, len);
-	if (cli_conn_drain(p->conn))
-		rc = -1;
-	if (cli_conn_failures(p->conn))
+drain:
+	if (cli_conn_drain(p->conn) || cli_conn_failures(p->conn))
 		rc = -1;
 out:
 	if (msg) {
@@ -485,7 +517,7 @@ int main(int argc, char **argv)
 		cli_config_free(&p.cfg);
 		return rc;
 	}
-	rc = run(&p) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+	rc = run(&p) ? (p.refused ? p.refused : CLI_EXIT_ERROR) : CLI_EXIT_OK;
 	cli_conn_free(p.conn);
 	/* Every sequence number used is below the sender's next one. */
 	if (p.epoch &&

@@ -43,7 +43,9 @@ static const struct cli_help help = {
 	"\nRejected messages: one line on stderr, 'e2e-sub: rejected TOPIC: "
 	"REASON: detail'.\n"
 	"SIGHUP reloads keyring and trust file without reconnecting.\n"
-	"Exit status: 0 success, 1 error, 27 when -W elapsed.\n"};
+	"Exit status: 0 success, 1 error, 27 when -W elapsed; a refused\n"
+	"connection: the broker's CONNACK code (5 not authorised; MQTT 5:\n"
+	"135), as mosquitto_sub.\n"};
 
 struct sub {
 	struct cli_config cfg;
@@ -58,8 +60,9 @@ struct sub {
 	long accepted;
 	long rejected;
 	long duplicates;
-	int done;  /* -C reached */
-	int dirty; /* guard changed since the last save */
+	long clears; /* empty payloads: retained messages cleared */
+	int done;    /* -C reached */
+	int dirty;   /* guard changed since the last save */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -122,6 +125,15 @@ static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 	}
 }
 
+/* Whether topic is one of our subscriptions' (as e2e_open checks it). */
+static int subscribed(const struct cli_config *cfg, const char *topic)
+{
+	for (int i = 0; i < cfg->topic_count; i++)
+		if (e2e_subscription_matches(cfg->topics[i], topic))
+			return 1;
+	return 0;
+}
+
 static void on_message(void *ctx, const char *topic, size_t tlen,
 		       const struct cli_message *m)
 {
@@ -136,6 +148,15 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 		goto out;
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
 		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
+		goto out;
+	}
+	/* An empty payload is what clearing a retained message sends (MQTT
+	 * wants it unsealed, e2e-pub -r -n), and brokers forward it to live
+	 * subscribers: never a message, never delivered, no rejection. On a
+	 * topic we did not subscribe to it is refused as anything else. */
+	if (m->len == 0 && subscribed(&s->cfg, topic)) {
+		s->clears++;
+		cli_out_cleared(topic, tlen);
 		goto out;
 	}
 	if (size_buffer(s, topic, tlen, m))
@@ -264,8 +285,9 @@ static int run(struct sub *s)
 	if (!s->conn)
 		return CLI_EXIT_ERROR;
 	cli_conn_subscribe(s->conn, cfg->topics, cfg->topic_count, cfg->qos);
-	if (cli_conn_connect(s->conn))
-		return CLI_EXIT_ERROR;
+	/* A refusal exits with the broker's code, as mosquitto_sub. */
+	if ((rc = cli_conn_connect(s->conn)) != 0)
+		return rc > 0 ? rc : CLI_EXIT_ERROR;
 
 	for (;;) {
 		long wait = 500;
@@ -328,8 +350,8 @@ int main(int argc, char **argv)
 	if (s.guard && guard_save(&s) && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
 	cli_debug("%ld accepted, %ld rejected, %ld redelivered duplicates "
-		  "dropped",
-		  s.accepted, s.rejected, s.duplicates);
+		  "dropped, %ld retained clears",
+		  s.accepted, s.rejected, s.duplicates, s.clears);
 	if (s.buf) {
 		sodium_memzero(s.buf, s.cap);
 		free(s.buf);

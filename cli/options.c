@@ -64,7 +64,9 @@
 	X(STDIN_LINE, "stdin-line", 'l', SPECIAL(K_NONE), CLI_PUB, source,     \
 	  NULL, "each line of stdin as a message")                             \
 	X(NULL_MESSAGE, "null-message", 'n', SPECIAL(K_NONE), CLI_PUB, source, \
-	  NULL, "an empty message (with -r: clear the retained message)")      \
+	  NULL,                                                                \
+	  "an empty message (with -r: clear the retained message,\n"           \
+	  "unsealed: no key needed)")                                          \
 	X(RETAIN, "retain", 'r', FLAG, CLI_PUB, retain, NULL,                  \
 	  "retain (sealed with retained intent)")                              \
 	X(VERBOSE, "verbose", 'v', FLAG, CLI_SUB, verbose, NULL,               \
@@ -557,7 +559,10 @@ static int check_pub(struct cli_config *cfg)
 		cli_err("a message is needed (-m, -f, -s, -l or -n)");
 		return -1;
 	}
-	if (!cfg->keyring_path && !cfg->sign_path) {
+	/* -r -n sends an unsealed empty payload (MQTT's way to clear a
+	 * retained message): no key is needed for it. */
+	if (!cfg->keyring_path && !cfg->sign_path &&
+	    !(cfg->source == CLI_SRC_NULL && cfg->retain)) {
 		cli_err("a keyring (-K) or a signing key (--sign) is "
 			"needed");
 		return -1;

@@ -414,3 +414,12 @@ void cli_out_dropped(const char *topic, size_t topic_len)
 	fputs(" dropped", stderr);
 	end_topic_line();
 }
+
+void cli_out_cleared(const char *topic, size_t topic_len)
+{
+	if (!cli_debugging())
+		return;
+	begin_topic_line("cleared retained message on", topic, topic_len);
+	fputs(" (empty payload, not delivered)", stderr);
+	end_topic_line();
+}

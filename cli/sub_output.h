@@ -52,6 +52,9 @@ void cli_out_rejected(const char *topic, size_t topic_len, int rc,
 /* A QoS 1/2 redelivery of a message already delivered: one line, only
  * with -d. */
 void cli_out_duplicate(const char *topic, size_t topic_len, const e2e_info *in);
+/* An empty payload (a retained message cleared): one line, only with
+ * -d. */
+void cli_out_cleared(const char *topic, size_t topic_len);
 /* A message dropped for want of memory. */
 void cli_out_dropped(const char *topic, size_t topic_len);
 

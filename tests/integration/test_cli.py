@@ -407,10 +407,13 @@ class Rejections(CliCase):
                            raw.publish("rej/a", b'{"t": 21.5}'))
         self.assertRejected(line, "rej/a", "not-e2e")
 
-    def test_empty_payload_is_malformed(self):
+    def test_replay_says_already_seen_or_below_the_window(self):
+        # The guard cannot tell one from the other once a sequence number
+        # has left the window: the words must not claim it was seen.
         line = self.around("rej/a", lambda raw, unseen, seen:
-                           raw.publish("rej/a", b""))
-        self.assertRejected(line, "rej/a", "malformed")
+                           raw.publish("rej/a", seen))
+        self.assertIn(": replay: sequence number already seen or below the "
+                      "window (", line)
 
     def test_one_mib_of_garbage_is_not_e2e(self):
         garbage = b"\x00" + os.urandom(1 << 20)
@@ -635,6 +638,40 @@ class Retained(CliCase):
         sub = self.start_sub("-t", "ret/c", wait=False)
         self.assertRejected(sub.wait_stderr(" rejected ")[0], "ret/c",
                             "not-retained")
+
+    def test_clearing_a_retained_message_needs_no_keys(self):
+        # What -r -n sends is unsealed (MQTT wants an empty payload), so
+        # no key is needed to send it.
+        self.pub("-t", "ret/e", "-m", "x", "-r", "-q", "1")
+        self.pub("-t", "ret/e", "-n", "-r", "-q", "1", keyring=False)
+        sub = self.start_sub("-t", "ret/e", "-W", "1")
+        self.assertEqual(sub.finish(), 27)
+        self.assertEqual(sub.out, b"")
+
+    def test_a_live_subscriber_takes_a_clear_quietly_and_never_delivers_it(self):
+        # The broker forwards the empty clearing publication to live
+        # subscribers: not a message, not a rejection, not counted by -C.
+        self.pub("-t", "ret/f", "-m", "first", "-r", "-q", "1")
+        sub = Proc([SUB, *self.conn(), "-t", "ret/f", "-K", self.keyring,
+                    "-C", "2"])
+        self.procs.append(sub)
+        self.assertEqual(sub.wait_lines(1), [b"first"])
+        self.pub("-t", "ret/f", "-n", "-r", "-q", "1", keyring=False)
+        self.pub("-t", "ret/f", "-m", "second", "-q", "1")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"first\nsecond\n")
+        self.assertEqual(sub.err_lines, [])
+
+    def test_a_clear_is_shown_and_counted_with_d(self):
+        sub = self.start_sub("-t", "ret/g", "-C", "1")
+        self.pub("-t", "ret/g", "-n", "-r", "-q", "1", keyring=False)
+        self.assertIn("e2e-sub: cleared retained message on ret/g "
+                      "(empty payload, not delivered)",
+                      sub.wait_stderr("cleared retained message"))
+        self.pub("-t", "ret/g", "-m", "after", "-q", "1")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"after\n")
+        self.assertTrue(sub.wait_stderr(", 1 retained clears"))
 
     def test_null_retained_clears(self):
         self.pub("-t", "ret/d", "-m", "x", "-r", "-q", "1")
@@ -913,10 +950,40 @@ class PasswordAndAcl(CliCase):
         self.pub("-t", "acl/env", "-m", "x", "-u", "alice", env=env)
 
     def test_wrong_password_is_refused(self):
+        # mosquitto refuses it with CONNACK 5, which e2e-pub exits with.
         r = self.pub("-t", "acl/a", "-m", "x", *self.auth("alice", "nope"),
-                     expect=1)
+                     expect=5)
         self.assertIn(b"cannot connect", r.stderr)
         self.assertNotIn(b"nope", r.stderr)
+
+    def refusal(self, tool, *args):
+        """Exit status and the 'Connection error' words of a refused
+        CONNECT, from TOOL (ours or mosquitto's) with wrong credentials."""
+        cmd = [tool, *self.conn(), "-t", "acl/r", *self.auth("alice", "nope"),
+               *args]
+        if tool in (PUB, SUB):
+            cmd += ["-K", self.keyring]
+        if tool in (PUB, MOSQUITTO_PUB):
+            cmd += ["-m", "x"]
+        r = subprocess.run(cmd, capture_output=True, timeout=BOUND)
+        return r.returncode, r.stderr.decode()
+
+    def assertRefusedAsMosquittoDoes(self, ours, theirs, *args):
+        code, err = self.refusal(ours, *args)
+        want_code, want_err = self.refusal(theirs, *args)
+        self.assertGreater(want_code, 1, want_err)
+        self.assertEqual(code, want_code, err)
+        words = re.search(r"Connection error: (.*)", want_err).group(1)
+        self.assertIn(": %s (" % words, err)
+        self.assertNotIn("nope", err)
+
+    def test_refused_connect_exits_with_mosquittos_code_and_words(self):
+        self.assertRefusedAsMosquittoDoes(PUB, MOSQUITTO_PUB)
+        self.assertRefusedAsMosquittoDoes(SUB, MOSQUITTO_SUB)
+
+    def test_refused_connect_with_mqtt_v5_exits_with_the_reason_code(self):
+        self.assertRefusedAsMosquittoDoes(PUB, MOSQUITTO_PUB, "-V", "mqttv5")
+        self.assertRefusedAsMosquittoDoes(SUB, MOSQUITTO_SUB, "-V", "mqttv5")
 
     def test_denied_publish_is_reported_with_mqtt_v5(self):
         r = self.pub("-t", "acl/a", "-m", "x", "-q", "1", "-V", "mqttv5",
