@@ -41,8 +41,9 @@ struct cli_conn {
 	int subscribed; /* the first subscription finished */
 	int subscribe_failed;
 	char subscribe_err[256];
-	long failures;    /* publications refused or given up */
-	int disconnected; /* our disconnect finished */
+	int disconnect_reason; /* of the broker's last MQTT 5 DISCONNECT */
+	long failures;         /* publications refused or given up */
+	int disconnected;      /* our disconnect finished */
 	/* Publications Paho gave back unacknowledged, to send again from the
 	 * caller's thread (never from a Paho callback); poisoned: Paho's own
 	 * copy of one is corrupt, the client must be made afresh first. */
@@ -101,10 +102,11 @@ static void signal_cond(struct cli_conn *c)
 /*
  * What mosquitto_pub and mosquitto_sub 2.0.11 say when the broker refuses
  * the connection (libmosquitto's mosquitto_connack_string() for MQTT 3,
- * mosquitto_reason_string() for MQTT 5, which these codes are); they exit
- * with the code, and so do we. NULL for a code neither knows.
+ * mosquitto_reason_string() for MQTT 5, whose failure codes these are,
+ * CONNACK's and DISCONNECT's); they exit with a CONNACK code, and so do
+ * we. NULL for a code neither knows.
  */
-static const char *connack_words(int v5, int code)
+static const char *mosquitto_words(int v5, int code)
 {
 	static const char *const v3[] = {
 		NULL,
@@ -127,16 +129,28 @@ static const char *connack_words(int v5, int code)
 			{0x88, "Server unavailable"},
 			{0x89, "Server busy"},
 			{0x8A, "Banned"},
+			{0x8B, "Server shutting down"},
 			{0x8C, "Bad authentication method"},
+			{0x8D, "Keep Alive timeout"},
+			{0x8E, "Session taken over"},
+			{0x8F, "Topic Filter invalid"},
 			{0x90, "Topic Name invalid"},
+			{0x93, "Receive Maximum exceeded"},
+			{0x94, "Topic Alias invalid"},
 			{0x95, "Packet too large"},
+			{0x96, "Message rate too high"},
 			{0x97, "Quota exceeded"},
+			{0x98, "Administrative action"},
 			{0x99, "Payload format invalid"},
 			{0x9A, "Retain not supported"},
 			{0x9B, "QoS not supported"},
 			{0x9C, "Use another server"},
 			{0x9D, "Server moved"},
-			{0x9F, "Connection rate exceeded"}};
+			{0x9E, "Shared Subscriptions not supported"},
+			{0x9F, "Connection rate exceeded"},
+			{0xA0, "Maximum connect time"},
+			{0xA1, "Subscription identifiers not supported"},
+			{0xA2, "Wildcard Subscriptions not supported"}};
 
 	if (!v5)
 		return code > 0 && code < 6 ? v3[code] : NULL;
@@ -173,7 +187,7 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *resp)
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
 	int code = resp ? resp->code : -1;
-	const char *words = connack_words(0, code);
+	const char *words = mosquitto_words(0, code);
 
 	if (words)
 		on_connect_result(ctx, 0, code, code, words);
@@ -197,7 +211,7 @@ static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 	int code =
 		resp ? (resp->reasonCode ? (int)resp->reasonCode : resp->code)
 		     : -1;
-	const char *words = code >= 0x80 ? connack_words(1, code) : NULL;
+	const char *words = code >= 0x80 ? mosquitto_words(1, code) : NULL;
 
 	if (code >= 0x80)
 		on_connect_result(ctx, 0, code, code,
@@ -340,6 +354,20 @@ static void on_connected(void *ctx, char *cause)
 		subscribe_all(c);
 }
 
+/* The broker's MQTT 5 DISCONNECT: its reason explains what fails next (a
+ * subscription refused this way, as ejabberd refuses shared ones). */
+static void on_disconnected(void *ctx, MQTTProperties *props,
+			    enum MQTTReasonCodes reason)
+{
+	struct cli_conn *c = ctx;
+
+	(void)props;
+	pthread_mutex_lock(&c->mu);
+	c->disconnect_reason = (int)reason;
+	signal_cond(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void on_connection_lost(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
@@ -452,6 +480,17 @@ static int wait_first_connection(struct cli_conn *c, const char *uri)
 		if (!set->quiet)
 			conn_err(c, "cannot connect to %s: %s", uri,
 				 c->connect_err);
+	} else if (c->subscribe_failed && c->disconnect_reason >= 0x80) {
+		const char *words = mosquitto_words(1, c->disconnect_reason);
+
+		conn_err(c,
+			 "subscription refused: the broker disconnected: %s "
+			 "(reason code %d)",
+			 words ? words
+			       : MQTTReasonCode_toString(
+					 (enum MQTTReasonCodes)
+						 c->disconnect_reason),
+			 c->disconnect_reason);
 	} else if (c->subscribe_failed) {
 		conn_err(c, "subscription refused: %s", c->subscribe_err);
 	} else {
@@ -487,6 +526,7 @@ static int create_client(struct cli_conn *c, const char *uri)
 	MQTTAsync_setCallbacks(c->client, c, on_connection_lost,
 			       on_message_arrived, NULL);
 	MQTTAsync_setConnected(c->client, c, on_connected);
+	MQTTAsync_setDisconnected(c->client, c, on_disconnected);
 	return 0;
 }
 

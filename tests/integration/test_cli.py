@@ -1101,6 +1101,18 @@ class MisbehavingBroker(CliCase):
         self.assertTrue(any("subscription refused" in line
                             for line in p.err_lines), p.err_lines)
 
+    def test_subscription_refused_by_a_disconnect_shows_its_reason(self):
+        # ejabberd refuses a shared subscription by DISCONNECT with reason
+        # 158: the line must say so, not "refused by the broker".
+        with ScriptedBroker(disconnect_on_subscribe=158) as sb:
+            p = Proc([SUB, "-h", sb.host, "-p", str(sb.port), "-V", "mqttv5",
+                      "-t", "$share/g/x", "-K", self.keyring])
+            self.procs.append(p)
+            self.assertEqual(p.finish(), 1)
+        self.assertIn("e2e-sub: subscription refused: the broker "
+                      "disconnected: Shared Subscriptions not supported "
+                      "(reason code 158)", p.err_lines)
+
     def test_replay_without_dup_flag_is_reported(self):
         env = self.envelope("dup/a", "once")
         p, lines = self.run_against([
