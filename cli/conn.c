@@ -382,9 +382,12 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len,
 {
 	struct cli_conn *c = ctx;
 	struct cli_message m = {
-		msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
-		msg->qos,     msg->retained,
-		msg->dup,     msg->msgid};
+		.payload = msg->payload,
+		.len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+		.qos = msg->qos,
+		.retained = msg->retained,
+		.dup = msg->dup,
+		.msgid = msg->msgid};
 
 	/* Paho gives a length only when the topic holds a NUL. */
 	if (c->on_message)
@@ -398,9 +401,7 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len,
 
 static int on_ssl_error(const char *str, size_t len, void *ctx)
 {
-	struct cli_conn *c = ctx;
-
-	(void)c;
+	(void)ctx;
 	if (cli_debugging())
 		fprintf(stderr, "%s: TLS: %.*s", cli_prog(), (int)len, str);
 	return 0;

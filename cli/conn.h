@@ -10,6 +10,14 @@
  * thread; what they share with the caller's thread is behind a mutex inside
  * the connection. Only conn.c includes Paho's headers.
  *
+ * Several connections in one process: our state is per connection, but
+ * Paho runs every MQTTAsync client of the process on the same two threads
+ * (one sends, one receives and calls back). A callback must therefore never
+ * wait: cli_conn_publish may wait for room (CLI_MAX_SPAN) and for that
+ * room the acknowledgements of the same receive thread, so a program that
+ * forwards from one connection to another (e2e-bridge) hands messages to
+ * its own thread and publishes from there, never from on_message.
+ *
  * What the connection guarantees (tests/integration/test_faults.py):
  * automatic reconnect, publications buffered while disconnected, a
  * publication Paho gives back unacknowledged (a broken write, a lost
