@@ -93,6 +93,20 @@ static int is_v5(const struct cli_conn *c)
 	return c->s->mqtt_version >= CLI_MQTT_V5;
 }
 
+/* Paho takes either the MQTT 3 or the MQTT 5 pair of callbacks of a
+ * request (options o), by the connection's version; ours are named
+ * name and name5. */
+#define SET_CALLBACKS(c, o, ok, fail)             \
+	do {                                      \
+		if (is_v5(c)) {                   \
+			(o).onSuccess5 = ok##5;   \
+			(o).onFailure5 = fail##5; \
+		} else {                          \
+			(o).onSuccess = ok;       \
+			(o).onFailure = fail;     \
+		}                                 \
+	} while (0)
+
 static void signal_cond(struct cli_conn *c)
 {
 	pthread_cond_broadcast(&c->cv);
@@ -327,13 +341,7 @@ static void subscribe_all(struct cli_conn *c)
 	for (int i = 0; i < c->filter_count; i++)
 		qoss[i] = c->sub_qos;
 	ro.context = c;
-	if (is_v5(c)) {
-		ro.onSuccess5 = on_subscribe_ok5;
-		ro.onFailure5 = on_subscribe_fail5;
-	} else {
-		ro.onSuccess = on_subscribe_ok;
-		ro.onFailure = on_subscribe_fail;
-	}
+	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
 	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
 				     qoss, &ro);
 	free(qoss);
@@ -798,13 +806,7 @@ static int send_pending(struct cli_pending *p)
 	msg.qos = p->qos;
 	msg.retained = p->retain;
 	ro.context = p;
-	if (is_v5(p->c)) {
-		ro.onSuccess5 = on_publish_ok5;
-		ro.onFailure5 = on_publish_fail5;
-	} else {
-		ro.onSuccess = on_publish_ok;
-		ro.onFailure = on_publish_fail;
-	}
+	SET_CALLBACKS(p->c, ro, on_publish_ok, on_publish_fail);
 	return MQTTAsync_sendMessage(p->c->client, p->topic, &msg, &ro);
 }
 
@@ -1018,13 +1020,7 @@ static void disconnect(struct cli_conn *c)
 
 	d.timeout = 1000;
 	d.context = c;
-	if (is_v5(c)) {
-		d.onSuccess5 = on_disconnect_done5;
-		d.onFailure5 = on_disconnect_fail5;
-	} else {
-		d.onSuccess = on_disconnect_done;
-		d.onFailure = on_disconnect_fail;
-	}
+	SET_CALLBACKS(c, d, on_disconnect_done, on_disconnect_fail);
 	if (MQTTAsync_isConnected(c->client) &&
 	    MQTTAsync_disconnect(c->client, &d) == MQTTASYNC_SUCCESS) {
 		pthread_mutex_lock(&c->mu);
