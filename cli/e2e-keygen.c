@@ -27,10 +27,13 @@
 #include "e2e.h"
 #include "longopt.h"
 #include "passphrase.h"
+#include "report.h"
 
 #define PROG "e2e-keygen"
 
-static const char usage_text[] =
+static const char usage_text[] = PROG
+	": create and manage libe2e key files: keyrings, signer keys, "
+	"trust files.\n"
 	"Usage: " PROG " keyring init -K FILE [--suite aead|mac] [--force]\n"
 	"       " PROG " keyring add|rotate -K FILE [--suite aead|mac]\n"
 	"       " PROG " keyring promote|enable|disable|delete -K FILE ID\n"
@@ -53,7 +56,9 @@ static const char usage_text[] =
 	"and\n"
 	"never overwritten without --force. Passphrases are read from the\n"
 	"terminal without echo, or from the first line of --passphrase-file.\n"
-	"See e2e-keygen(1).\n";
+	"See e2e-keygen(1).\n"
+	"\n"
+	"Exit status: 0 success, 1 error (usage, file, key or passphrase).\n";
 
 /* ---------------------------------------------------------------------- */
 /* Options                                                                */
@@ -97,51 +102,6 @@ static const struct option long_options[] = {
 static void usage(FILE *f)
 {
 	fputs(usage_text, f);
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* One line for an error about a file: "e2e-keygen: FILE[:LINE]: what". */
-static void fail_file(const char *path, size_t line, int rc)
-{
-	if (rc == E2E_ERR_IO)
-		fail("%s: %s", path, strerror(errno));
-	else if (rc == E2E_ERR_PERMISSIONS)
-		fail("%s: %s; run: chmod 600 %s", path, e2e_strerror(rc), path);
-	else if (rc == E2E_ERR_WRITABLE)
-		fail("%s: %s; only you or root may own it and write it (chmod "
-		     "go-w)",
-		     path, e2e_strerror(rc));
-	else if (rc == E2E_ERR_EXISTS)
-		fail("%s: %s (use --force to overwrite)", path,
-		     e2e_strerror(rc));
-	else if (line > 0)
-		fail("%s:%zu: %s", path, line, e2e_strerror(rc));
-	else
-		fail("%s: %s", path, e2e_strerror(rc));
-}
-
-/* A file loaded from a directory other users may write: they could replace
- * it. A warning, not an error (e2e_path_check). */
-static void warn_unsafe_dir(const char *path)
-{
-	char dir[PATH_MAX];
-
-	if (e2e_path_check(path, dir, sizeof dir) == E2E_ERR_WRITABLE)
-		fprintf(stderr,
-			PROG ": warning: %s: directory %s may be written by "
-			     "other users, who could replace the file\n",
-			path, dir);
 }
 
 static int parse_options(int argc, char **argv, struct opts *o)
@@ -198,7 +158,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 	if (optind < argc)
 		o->arg = argv[optind++];
 	if (optind < argc) {
-		fail("unexpected argument '%s'", argv[optind]);
+		cli_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -225,20 +185,20 @@ static int check_options(const struct opts *o, unsigned allowed,
 		unsigned bit = 1u << i;
 
 		if ((o->given & bit) && !(allowed & bit)) {
-			fail("%s does not take %s", cmd, names[i]);
+			cli_err("%s does not take %s", cmd, names[i]);
 			return -1;
 		}
 		if ((required & bit) && !(o->given & bit)) {
-			fail("%s needs %s", cmd, names[i]);
+			cli_err("%s needs %s", cmd, names[i]);
 			return -1;
 		}
 	}
 	if (wants_arg && o->arg == NULL) {
-		fail("%s needs a key id", cmd);
+		cli_err("%s needs a key id", cmd);
 		return -1;
 	}
 	if (!wants_arg && o->arg != NULL) {
-		fail("unexpected argument '%s'", o->arg);
+		cli_err("unexpected argument '%s'", o->arg);
 		return -1;
 	}
 	return 0;
@@ -254,13 +214,13 @@ static int parse_key_id(const char *s, uint32_t *id)
 		s += 2;
 	if (*s == '\0' || strlen(s) > 8 ||
 	    strspn(s, "0123456789abcdefABCDEF") != strlen(s)) {
-		fail("invalid key id '%s' (expected 8 hex digits)", s);
+		cli_err("invalid key id '%s' (expected 8 hex digits)", s);
 		return -1;
 	}
 	errno = 0;
 	v = strtoul(s, &end, 16);
 	if (errno != 0 || *end != '\0' || v == 0 || v > 0xFFFFFFFFul) {
-		fail("invalid key id '%s' (expected 8 hex digits)", s);
+		cli_err("invalid key id '%s' (expected 8 hex digits)", s);
 		return -1;
 	}
 	*id = (uint32_t)v;
@@ -270,7 +230,7 @@ static int parse_key_id(const char *s, uint32_t *id)
 static int parse_suite(const char *s, e2e_suite *suite)
 {
 	if (e2e_suite_parse(s, suite) != E2E_OK || *suite == E2E_SUITE_NONE) {
-		fail("invalid suite '%s' (expected aead or mac)", s);
+		cli_err("invalid suite '%s' (expected aead or mac)", s);
 		return -1;
 	}
 	return 0;
@@ -285,14 +245,14 @@ static int parse_suite(const char *s, e2e_suite *suite)
 static void fail_pass(const char *file, int status)
 {
 	if (status == CLI_PASS_NO_TTY)
-		fail("no terminal to read the passphrase from; use "
-		     "--passphrase-file FILE or --no-passphrase");
+		cli_err("no terminal to read the passphrase from; use "
+			"--passphrase-file FILE or --no-passphrase");
 	else if (status == CLI_PASS_TOO_LONG)
-		fail("%s%spassphrase %s", file ? file : "", file ? ":1: " : "",
-		     cli_pass_strerror(status));
+		cli_err("%s%spassphrase %s", file ? file : "",
+			file ? ":1: " : "", cli_pass_strerror(status));
 	else
-		fail("%s: %s", file ? file : "/dev/tty",
-		     cli_pass_strerror(status));
+		cli_err("%s: %s", file ? file : "/dev/tty",
+			cli_pass_strerror(status));
 }
 
 /*
@@ -315,9 +275,9 @@ static int get_passphrase(const char *file, const char *prompt, int confirm,
 		return -1;
 	}
 	if (*len == 0) {
-		fail("%s%sempty passphrase (use --no-passphrase for an "
-		     "unencrypted key)",
-		     file ? file : "", file ? ":1: " : "");
+		cli_err("%s%sempty passphrase (use --no-passphrase for an "
+			"unencrypted key)",
+			file ? file : "", file ? ":1: " : "");
 		goto refuse;
 	}
 	if (file != NULL || !confirm)
@@ -331,7 +291,7 @@ static int get_passphrase(const char *file, const char *prompt, int confirm,
 	cli_secret_free(again);
 	if (rc == 0)
 		return 0;
-	fail("the passphrases do not match");
+	cli_err("the passphrases do not match");
 refuse:
 	cli_secret_free(*pass);
 	*pass = NULL;
@@ -349,10 +309,10 @@ static int load_keyring(const char *path, e2e_keyring **kr)
 	int rc = e2e_keyring_load(kr, path, &line);
 
 	if (rc != E2E_OK) {
-		fail_file(path, line, rc);
+		cli_file_err(NULL, path, line, rc, NULL);
 		return -1;
 	}
-	warn_unsafe_dir(path);
+	cli_warn_unsafe_dir(NULL, path);
 	return 0;
 }
 
@@ -361,7 +321,7 @@ static int save_keyring(const e2e_keyring *kr, const char *path, uint32_t flags)
 	int rc = e2e_keyring_save(kr, path, flags);
 
 	if (rc != E2E_OK) {
-		fail_file(path, 0, rc);
+		cli_file_err(NULL, path, 0, rc, NULL);
 		return -1;
 	}
 	return 0;
@@ -385,7 +345,7 @@ static int keyring_init(const struct opts *o, int unused)
 	if (e2e_keyring_new(&kr) != E2E_OK ||
 	    e2e_keyring_generate(kr, suite, E2E_KEY_PRIMARY, now(), &id) !=
 		    E2E_OK) {
-		fail("out of memory");
+		cli_err("out of memory");
 		goto cleanup;
 	}
 	if (save_keyring(kr, o->keyring, o->force ? 0 : E2E_SAVE_EXCL) != 0)
@@ -410,7 +370,7 @@ static int keyring_new_key(const struct opts *o, int state)
 		return -1;
 	/* A new key keeps the suite of the keys it replaces unless told. */
 	if (e2e_keyring_primary(kr, &primary) != E2E_OK) {
-		fail_file(o->keyring, 0, E2E_ERR_NO_PRIMARY);
+		cli_file_err(NULL, o->keyring, 0, E2E_ERR_NO_PRIMARY, NULL);
 		goto cleanup;
 	}
 	suite = primary.suite;
@@ -418,7 +378,7 @@ static int keyring_new_key(const struct opts *o, int state)
 		goto cleanup;
 	if (e2e_keyring_generate(kr, suite, (e2e_key_state)state, now(), &id) !=
 	    E2E_OK) {
-		fail("out of memory");
+		cli_err("out of memory");
 		goto cleanup;
 	}
 	if (save_keyring(kr, o->keyring, 0) != 0)
@@ -444,13 +404,13 @@ static int keyring_change(const struct opts *o, int state)
 	err = state < 0 ? e2e_keyring_remove(kr, id)
 			: e2e_keyring_set_state(kr, id, (e2e_key_state)state);
 	if (err == E2E_ERR_NOT_FOUND) {
-		fail("%s: no key with id %08" PRIx32, o->keyring, id);
+		cli_err("%s: no key with id %08" PRIx32, o->keyring, id);
 	} else if (err == E2E_ERR_IS_PRIMARY) {
-		fail("%s: key %08" PRIx32 " is the primary key; promote "
-		     "another key first",
-		     o->keyring, id);
+		cli_err("%s: key %08" PRIx32 " is the primary key; promote "
+			"another key first",
+			o->keyring, id);
 	} else if (err != E2E_OK) {
-		fail("%s: %s", o->keyring, e2e_strerror(err));
+		cli_err("%s: %s", o->keyring, e2e_strerror(err));
 	} else if (save_keyring(kr, o->keyring, 0) == 0) {
 		rc = 0;
 	}
@@ -494,7 +454,7 @@ static int keyring_list(const struct opts *o, int unused)
 static int refuse_existing(const char *path)
 {
 	if (access(path, F_OK) == 0) {
-		fail_file(path, 0, E2E_ERR_EXISTS);
+		cli_file_err(NULL, path, 0, E2E_ERR_EXISTS, NULL);
 		return -1;
 	}
 	return 0;
@@ -511,12 +471,12 @@ static int signer_new(const struct opts *o, int unused)
 
 	(void)unused;
 	if (o->no_pass && o->pass_file != NULL) {
-		fail("--no-passphrase and --passphrase-file exclude each "
-		     "other");
+		cli_err("--no-passphrase and --passphrase-file exclude each "
+			"other");
 		return -1;
 	}
 	if (strcmp(o->secret, o->public) == 0) {
-		fail("the secret and public key files must differ");
+		cli_err("the secret and public key files must differ");
 		return -1;
 	}
 	/* Check before asking for a passphrase, not after. */
@@ -527,18 +487,18 @@ static int signer_new(const struct opts *o, int unused)
 					  &pass, &pass_len) != 0)
 		goto cleanup;
 	if (e2e_signer_generate(&s) != E2E_OK) {
-		fail("out of memory");
+		cli_err("out of memory");
 		goto cleanup;
 	}
 	err = e2e_signer_save(s, o->secret, pass, pass_len, 0, 0, flags);
 	if (err != E2E_OK) {
-		fail_file(o->secret, 0, err);
+		cli_file_err(NULL, o->secret, 0, err, NULL);
 		goto cleanup;
 	}
 	e2e_signer_public(s, pk);
 	err = e2e_pubkey_save(pk, o->public, flags);
 	if (err != E2E_OK) {
-		fail_file(o->public, 0, err);
+		cli_file_err(NULL, o->public, 0, err, NULL);
 		/* Leave nothing behind that was not there before. */
 		if (!o->force)
 			unlink(o->secret);
@@ -563,7 +523,7 @@ static int signer_pub(const struct opts *o, int unused)
 	(void)unused;
 	err = e2e_signer_inspect(o->secret, pk, NULL, &line);
 	if (err != E2E_OK) {
-		fail_file(o->secret, line, err);
+		cli_file_err(NULL, o->secret, line, err, NULL);
 		return -1;
 	}
 	if (o->public == NULL) {
@@ -575,7 +535,7 @@ static int signer_pub(const struct opts *o, int unused)
 	}
 	err = e2e_pubkey_save(pk, o->public, o->force ? 0 : E2E_SAVE_EXCL);
 	if (err != E2E_OK) {
-		fail_file(o->public, 0, err);
+		cli_file_err(NULL, o->public, 0, err, NULL);
 		return -1;
 	}
 	printf("%016" PRIx64 "\n", e2e_signer_id_from_public(pk));
@@ -592,8 +552,9 @@ static int signer_passwd(const struct opts *o, int unused)
 
 	(void)unused;
 	if (o->no_pass && o->new_pass_file != NULL) {
-		fail("--no-passphrase and --new-passphrase-file exclude each "
-		     "other");
+		cli_err("--no-passphrase and --new-passphrase-file exclude "
+			"each "
+			"other");
 		return -1;
 	}
 	err = e2e_signer_inspect(o->secret, pk, &encrypted, &line);
@@ -605,7 +566,7 @@ static int signer_passwd(const struct opts *o, int unused)
 		err = e2e_signer_load(&s, o->secret, encrypted ? pass : NULL,
 				      pass_len, &line);
 	if (err != E2E_OK) {
-		fail_file(o->secret, line, err);
+		cli_file_err(NULL, o->secret, line, err, NULL);
 		goto cleanup;
 	}
 	cli_secret_free(pass);
@@ -617,7 +578,7 @@ static int signer_passwd(const struct opts *o, int unused)
 	err = e2e_signer_save(s, o->secret, o->no_pass ? NULL : pass, pass_len,
 			      0, 0, 0);
 	if (err != E2E_OK) {
-		fail_file(o->secret, 0, err);
+		cli_file_err(NULL, o->secret, 0, err, NULL);
 		goto cleanup;
 	}
 	rc = 0;
@@ -643,10 +604,10 @@ static int trust_add(const struct opts *o, int unused)
 	(void)unused;
 	err = e2e_pubkey_load(pk, o->public, &line);
 	if (err != E2E_OK) {
-		fail_file(o->public, line, err);
+		cli_file_err(NULL, o->public, line, err, NULL);
 		return -1;
 	}
-	warn_unsafe_dir(o->public);
+	cli_warn_unsafe_dir(NULL, o->public);
 	id = e2e_signer_id_from_public(pk);
 	err = e2e_trust_load(&t, o->trust, &line);
 	if (err == E2E_ERR_IO && errno == ENOENT) {
@@ -655,27 +616,27 @@ static int trust_add(const struct opts *o, int unused)
 		err = e2e_trust_new(&t);
 	}
 	if (err != E2E_OK) {
-		fail_file(o->trust, line, err);
+		cli_file_err(NULL, o->trust, line, err, NULL);
 		goto cleanup;
 	}
 	if (flags == 0)
-		warn_unsafe_dir(o->trust);
+		cli_warn_unsafe_dir(NULL, o->trust);
 	err = e2e_trust_add(t, pk, o->topics);
 	if (err == E2E_ERR_INVAL) {
-		fail("invalid topic filters '%s' (MQTT filters separated by "
-		     "commas; '+' and '#' only as whole levels, '#' last)",
-		     o->topics);
+		cli_err("invalid topic filters '%s' (MQTT filters separated by "
+			"commas; '+' and '#' only as whole levels, '#' last)",
+			o->topics);
 		goto cleanup;
 	}
 	if (err == E2E_ERR_DUPLICATE_KEY) {
-		fail("%s: signer %016" PRIx64 " is already trusted", o->trust,
-		     id);
+		cli_err("%s: signer %016" PRIx64 " is already trusted",
+			o->trust, id);
 		goto cleanup;
 	}
 	if (err == E2E_OK)
 		err = e2e_trust_save(t, o->trust, flags);
 	if (err != E2E_OK) {
-		fail_file(o->trust, 0, err);
+		cli_file_err(NULL, o->trust, 0, err, NULL);
 		goto cleanup;
 	}
 	printf("%016" PRIx64 "\n", id);
@@ -696,10 +657,10 @@ static int trust_list(const struct opts *o, int unused)
 	(void)unused;
 	err = e2e_trust_load(&t, o->trust, &line);
 	if (err != E2E_OK) {
-		fail_file(o->trust, line, err);
+		cli_file_err(NULL, o->trust, line, err, NULL);
 		return -1;
 	}
-	warn_unsafe_dir(o->trust);
+	cli_warn_unsafe_dir(NULL, o->trust);
 	for (i = 0; i < e2e_trust_count(t); i++) {
 		if (e2e_trust_get(t, i, pk, &filters) != E2E_OK)
 			break;
@@ -762,6 +723,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	cli_protect_process();
+	cli_report_init(PROG);
 	if ((argc >= 2 && is_help(argv[1])) ||
 	    (argc >= 3 && is_help(argv[2]))) {
 		usage(stdout);
@@ -776,11 +738,12 @@ int main(int argc, char **argv)
 		    strcmp(commands[i].verb, argv[2]) == 0)
 			c = &commands[i];
 	if (c == NULL) {
-		fail("unknown command '%s %s' (see --help)", argv[1], argv[2]);
+		cli_err("unknown command '%s %s' (see --help)", argv[1],
+			argv[2]);
 		return 1;
 	}
 	if (e2e_init() != E2E_OK) {
-		fail("cannot initialise libsodium");
+		cli_err("cannot initialise libsodium");
 		return 1;
 	}
 	snprintf(name, sizeof name, "%s %s", c->object, c->verb);
@@ -789,7 +752,7 @@ int main(int argc, char **argv)
 		return 1;
 	rc = c->run(&o, c->param);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fail("standard output: %s", strerror(errno));
+		cli_err("standard output: %s", strerror(errno));
 		rc = -1;
 	}
 	return rc == 0 ? 0 : 1;

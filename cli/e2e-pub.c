@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,16 +26,30 @@
 
 #include <sodium.h>
 
-#include "common.h"
+#include "conn.h"
+#include "keys.h"
+#include "options.h"
 #include "passphrase.h"
+#include "report.h"
+#include "signals.h"
+
+/* --help around the options (options.c lists those e2e-pub takes). */
+static const struct cli_help help = {
+	"e2e-pub: publish end-to-end protected MQTT messages.\n"
+	"Usage: e2e-pub -t TOPIC (-m MSG | -f FILE | -s | -l | -n) "
+	"[-K KEYRING] [--sign KEY] [options]\n\n",
+	"\nSIGHUP reloads the keyring without reconnecting.\n"
+	"Publications lost to a broken connection are sent again.\n"
+	"Exit status: 0 success, 1 error; a refused connection: the broker's\n"
+	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub.\n"};
 
 struct pub {
 	struct cli_config cfg;
 	struct cli_keys keys;
 	e2e_sender *sender;
-	struct cli_conn conn;
+	struct cli_conn *conn;
 	e2e_epoch_lock *epoch; /* --state, held for the whole run */
-	int failed;
+	int refused;           /* the broker's CONNACK code: the exit status */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -88,42 +103,36 @@ static void epoch_error(const struct pub *p, int rc, long holder)
 	const char *path = p->cfg.state_path;
 
 	if (rc == E2E_ERR_LOCKED && holder > 0)
-		cli_err(&p->cfg,
-			"state file %s is in use by another publisher, PID "
+		cli_err("state file %s is in use by another publisher, PID "
 			"%ld: with the same signer the receivers would refuse "
 			"one of the two as replay; stop it, or give this one "
 			"its own --state and signer",
 			path, holder);
 	else if (rc == E2E_ERR_LOCKED)
-		cli_err(&p->cfg,
-			"state file %s is in use by another publisher; stop "
+		cli_err("state file %s is in use by another publisher; stop "
 			"it, or give this one its own --state and signer",
 			path);
 	else if (rc == E2E_ERR_UNSAFE_FILE && errno == ELOOP)
-		cli_err(&p->cfg,
-			"state file %s or its .lock is a symbolic link, which "
+		cli_err("state file %s or its .lock is a symbolic link, which "
 			"is never followed; remove the link (and check who "
 			"can write its directory)",
 			path);
 	else if (rc == E2E_ERR_UNSAFE_FILE)
-		cli_err(&p->cfg,
-			"state file %s or its .lock is owned by another "
+		cli_err("state file %s or its .lock is owned by another "
 			"user; remove it (and check who can write its "
 			"directory)",
 			path);
 	else if (rc == E2E_ERR_STATE_CORRUPT)
-		cli_err(&p->cfg,
-			"state file %s is corrupt (expected 'e2e-pub-state' "
+		cli_err("state file %s is corrupt (expected 'e2e-pub-state' "
 			"then 'next N' or 'epoch N'); move it away to start "
 			"afresh",
 			path);
 	else if (rc == E2E_ERR_SEQ_EXHAUSTED)
-		cli_err(&p->cfg,
-			"state file %s: epochs exhausted; this signer cannot "
+		cli_err("state file %s: epochs exhausted; this signer cannot "
 			"publish again without repeating sequence numbers",
 			path);
 	else
-		cli_err(&p->cfg, "state file %s: %s", path,
+		cli_err("state file %s: %s", path,
 			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
 }
 
@@ -139,11 +148,11 @@ static int reserve_seq(struct pub *p, uint64_t *first)
 	if (!p->cfg.state_path && p->keys.signer) {
 		p->cfg.state_path = default_state_path(p);
 		if (!p->cfg.state_path) {
-			cli_debug(&p->cfg, "no state directory: epoch from the "
-					   "clock");
+			cli_debug("no state directory: epoch from the "
+				  "clock");
 			return 0;
 		}
-		cli_debug(&p->cfg, "epoch kept in %s", p->cfg.state_path);
+		cli_debug("epoch kept in %s", p->cfg.state_path);
 	}
 	if (!p->cfg.state_path)
 		return 0;
@@ -153,8 +162,7 @@ static int reserve_seq(struct pub *p, uint64_t *first)
 		return -1;
 	}
 	if ((*first >> 32) > (uint64_t)time(NULL) + 1)
-		cli_err(&p->cfg,
-			"warning: state file %s is ahead of the clock (was "
+		cli_err("warning: state file %s is ahead of the clock (was "
 			"the clock set back?): starting at epoch %" PRIu64,
 			p->cfg.state_path, *first >> 32);
 	return 0;
@@ -172,13 +180,11 @@ static int check_keys(const struct cli_config *cfg, const struct cli_keys *k)
 	if (!k->keyring)
 		return 0;
 	if (e2e_keyring_primary(k->keyring, &info) != E2E_OK) {
-		cli_err(cfg, "keyring %s has no primary key",
-			cfg->keyring_path);
+		cli_err("keyring %s has no primary key", cfg->keyring_path);
 		return -1;
 	}
 	if (cfg->mode >= 0 && (int)info.suite != cfg->mode) {
-		cli_err(cfg,
-			"--mode %s, but the primary key %08" PRIx32
+		cli_err("--mode %s, but the primary key %08" PRIx32
 			" of %s is %s",
 			e2e_suite_name((e2e_suite)cfg->mode), info.id,
 			cfg->keyring_path, e2e_suite_name(info.suite));
@@ -196,7 +202,7 @@ static void reload_keys(struct pub *p)
 	e2e_key_info info;
 
 	if (!p->cfg.keyring_path) {
-		cli_err(&p->cfg, "SIGHUP: no keyring to reload");
+		cli_err("SIGHUP: no keyring to reload");
 		return;
 	}
 	only_keyring.sign_path = NULL;
@@ -204,13 +210,13 @@ static void reload_keys(struct pub *p)
 	if (cli_keys_load(&only_keyring, &fresh) ||
 	    check_keys(&p->cfg, &fresh)) {
 		cli_keys_free(&fresh);
-		cli_err(&p->cfg, "SIGHUP: keeping the previous keyring");
+		cli_err("SIGHUP: keeping the previous keyring");
 		return;
 	}
 	e2e_keyring_free(p->keys.keyring);
 	p->keys.keyring = fresh.keyring;
 	if (e2e_keyring_primary(p->keys.keyring, &info) == E2E_OK)
-		cli_err(&p->cfg, "reloaded keyring %s: primary key %08" PRIx32,
+		cli_err("reloaded keyring %s: primary key %08" PRIx32,
 			p->cfg.keyring_path, info.id);
 }
 
@@ -230,21 +236,19 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	if (cli_take_hup())
 		reload_keys(p);
 	if (len > E2E_PAYLOAD_MAX) {
-		cli_err(&p->cfg,
-			"message of %zu bytes is too large (at most "
+		cli_err("message of %zu bytes is too large (at most "
 			"%u)",
 			len, E2E_PAYLOAD_MAX);
 		return -1;
 	}
 	cap = E2E_SEALED_MAX(len);
 	if (!(out = malloc(cap))) {
-		cli_err(&p->cfg, "out of memory");
+		cli_err("out of memory");
 		return -1;
 	}
 	seq = e2e_sender_next_seq(p->sender);
 	if (p->epoch && (rc = e2e_epoch_renew(p->epoch, seq)) != E2E_OK) {
-		cli_err(&p->cfg, "cannot extend state file %s: %s",
-			p->cfg.state_path,
+		cli_err("cannot extend state file %s: %s", p->cfg.state_path,
 			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
 		free(out);
 		return -1;
@@ -252,24 +256,21 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags, out,
 		      cap, &out_len);
 	if (rc != E2E_OK) {
-		cli_err(&p->cfg, "cannot seal for %s: %s", topic,
-			e2e_strerror(rc));
+		cli_err("cannot seal for %s: %s", topic, e2e_strerror(rc));
 		free(out);
 		return -1;
 	}
-	cli_debug(&p->cfg,
-		  "sealed %zu bytes into %zu for %s (seq %" PRIu64 ":%" PRIu64
+	cli_debug("sealed %zu bytes into %zu for %s (seq %" PRIu64 ":%" PRIu64
 		  ")",
 		  len, out_len, topic, seq >> 32, seq & 0xFFFFFFFFu);
-	rc = cli_conn_publish(&p->conn, topic, out, out_len, p->cfg.qos,
+	rc = cli_conn_publish(p->conn, topic, out, out_len, p->cfg.qos,
 			      p->cfg.retain);
 	free(out);
 	return rc;
 }
 
 /* Read a whole file descriptor (up to the payload limit). */
-static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
-		    size_t *len)
+static int read_all(int fd, const char *what, uint8_t **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	uint8_t *b = malloc(cap);
@@ -281,8 +282,7 @@ static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
 		if (n == cap) {
 			uint8_t *nb;
 			if (cap > E2E_PAYLOAD_MAX) {
-				cli_err(&p->cfg,
-					"%s is too large (at most %u "
+				cli_err("%s is too large (at most %u "
 					"bytes)",
 					what, E2E_PAYLOAD_MAX);
 				free(b);
@@ -297,8 +297,7 @@ static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			cli_err(&p->cfg, "cannot read %s: %s", what,
-				strerror(errno));
+			cli_err("cannot read %s: %s", what, strerror(errno));
 			free(b);
 			return -1;
 		}
@@ -311,7 +310,7 @@ static int read_all(struct pub *p, int fd, const char *what, uint8_t **buf,
 	return 0;
 nomem:
 	free(b);
-	cli_err(&p->cfg, "out of memory");
+	cli_err("out of memory");
 	return -1;
 }
 
@@ -330,15 +329,15 @@ static int read_message(struct pub *p, uint8_t **msg, size_t *len)
 		*msg = malloc(1);
 		return *msg ? 0 : -1;
 	case CLI_SRC_STDIN:
-		return read_all(p, STDIN_FILENO, "stdin", msg, len);
+		return read_all(STDIN_FILENO, "stdin", msg, len);
 	case CLI_SRC_FILE:
 		fd = open(p->cfg.file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			cli_err(&p->cfg, "cannot open %s: %s", p->cfg.file,
+			cli_err("cannot open %s: %s", p->cfg.file,
 				strerror(errno));
 			return -1;
 		}
-		rc = read_all(p, fd, p->cfg.file, msg, len);
+		rc = read_all(fd, p->cfg.file, msg, len);
 		close(fd);
 		return rc;
 	default:
@@ -369,13 +368,13 @@ static int publish_lines(struct pub *p)
 			reload_keys(p);
 		if (cli_stop_requested())
 			break;
-		cli_conn_service(&p->conn);
+		cli_conn_service(p->conn);
 		if (poll(&pfd, 1, 200) == 0)
 			continue;
 		if (n == cap) {
 			uint8_t *nb;
 			if (cap > E2E_PAYLOAD_MAX) {
-				cli_err(&p->cfg, "line too long");
+				cli_err("line too long");
 				rc = -1;
 				break;
 			}
@@ -390,8 +389,7 @@ static int publish_lines(struct pub *p)
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r < 0) {
-			cli_err(&p->cfg, "cannot read stdin: %s",
-				strerror(errno));
+			cli_err("cannot read stdin: %s", strerror(errno));
 			rc = -1;
 			break;
 		}
@@ -420,13 +418,13 @@ static int publish_lines(struct pub *p)
 	return rc;
 }
 
-static int run(struct pub *p)
+/* The sender, its keys and its first sequence number: 0, or -1
+ * (reported). */
+static int make_sender(struct pub *p)
 {
 	e2e_sender_opts so;
-	uint8_t *msg = NULL;
-	size_t len = 0;
 	uint64_t first;
-	int rc = -1;
+	int rc;
 
 	if (cli_keys_load(&p->cfg, &p->keys) || check_keys(&p->cfg, &p->keys))
 		return -1;
@@ -436,31 +434,61 @@ static int run(struct pub *p)
 	so.epoch = (uint32_t)(first >> 32); /* 0: the clock */
 	so.signer = p->keys.signer;
 	if ((rc = e2e_sender_new(&p->sender, &so)) != E2E_OK) {
-		cli_err(&p->cfg, "cannot create sender: %s", e2e_strerror(rc));
+		cli_err("cannot create sender: %s", e2e_strerror(rc));
 		return -1;
 	}
 	e2e_sender_advance(p->sender, first);
-	rc = -1;
+	return 0;
+}
+
+/* Connect: 0, or -1 (reported; p->refused set when the broker said no). */
+static int connect_broker(struct pub *p)
+{
+	int rc;
+
+	if (!(p->conn = cli_conn_new(&p->cfg.broker, NULL, NULL)))
+		return -1;
+	if ((rc = cli_conn_connect(p->conn)) == 0)
+		return 0;
+	p->refused = rc > 0 ? rc : 0;
+	return -1;
+}
+
+static int clears_retained(const struct cli_config *cfg)
+{
+	return cfg->source == CLI_SRC_NULL && cfg->retain;
+}
+
+static int run(struct pub *p)
+{
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	/* As mosquitto_pub -r -n: an empty retained publication asks the
+	 * broker to delete the retained message. MQTT wants it empty, so it
+	 * is sent unsealed, with no keys; e2e-sub counts it apart, never as
+	 * a message. */
+	if (clears_retained(&p->cfg)) {
+		if (connect_broker(p))
+			return -1;
+		rc = cli_conn_publish(p->conn, p->cfg.topics[0], "", 0,
+				      p->cfg.qos, 1);
+		goto drain;
+	}
+	if (make_sender(p))
+		return -1;
 	if (p->cfg.source != CLI_SRC_LINES && read_message(p, &msg, &len))
 		return -1;
-	if (cli_conn_open(&p->conn, &p->cfg, 0, NULL, NULL))
+	if (connect_broker(p))
 		goto out;
 	if (p->cfg.source == CLI_SRC_LINES)
 		rc = publish_lines(p);
-	else if (p->cfg.source == CLI_SRC_NULL && p->cfg.retain)
-		/* As mosquitto_pub -r -n: an empty retained publication asks
-		 * the broker to delete the retained message. There is nothing
-		 * to protect: subscribers never receive it. */
-		rc = cli_conn_publish(&p->conn, p->cfg.topics[0], "", 0,
-				      p->cfg.qos, 1);
 	else
 		rc = publish(p, msg, len);
-	if (cli_conn_drain(&p->conn))
+drain:
+	if (cli_conn_drain(p->conn) || cli_conn_failures(p->conn))
 		rc = -1;
-	pthread_mutex_lock(&p->conn.mu);
-	if (p->conn.publish_failed)
-		rc = -1;
-	pthread_mutex_unlock(&p->conn.mu);
 out:
 	if (msg) {
 		sodium_memzero(msg, len);
@@ -484,19 +512,19 @@ int main(int argc, char **argv)
 	}
 	/* Before Paho starts its threads, so that they inherit the mask. */
 	cli_signals_block();
-	rc = cli_parse(&p.cfg, CLI_PUB, argc, argv);
+	rc = cli_parse(&p.cfg, CLI_PUB, &help, argc, argv);
 	if (rc >= 0) {
 		cli_config_free(&p.cfg);
 		return rc;
 	}
-	rc = run(&p) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-	cli_conn_close(&p.conn);
+	rc = run(&p) ? (p.refused ? p.refused : CLI_EXIT_ERROR) : CLI_EXIT_OK;
+	cli_conn_free(p.conn);
 	/* Every sequence number used is below the sender's next one. */
 	if (p.epoch &&
 	    e2e_epoch_release(p.epoch, p.sender ? e2e_sender_next_seq(p.sender)
 						: 0) != E2E_OK) {
-		cli_err(&p.cfg, "cannot write state file %s: %s",
-			p.cfg.state_path, strerror(errno));
+		cli_err("cannot write state file %s: %s", p.cfg.state_path,
+			strerror(errno));
 		rc = CLI_EXIT_ERROR;
 	}
 	e2e_sender_free(p.sender);

@@ -69,7 +69,8 @@ extern "C" {
 	   "signature required but message is not signed")                     \
 	XX(ERR_UNTRUSTED_SIGNER, -15, "untrusted-signer",                      \
 	   "signer is not trusted for this topic")                             \
-	XX(ERR_REPLAY, -16, "replay", "sequence number already seen")          \
+	XX(ERR_REPLAY, -16, "replay",                                          \
+	   "sequence number already seen or below the window")                 \
 	XX(ERR_TOO_OLD, -17, "too-old", "message is older than allowed")       \
 	XX(ERR_FUTURE, -18, "future",                                          \
 	   "message timestamp is too far in the future")                       \

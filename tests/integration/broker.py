@@ -349,10 +349,15 @@ class ScriptedBroker:
         topic, payload = sb.next_published()   # topic as bytes
     """
 
-    def __init__(self, granted_qos=1):
-        """granted_qos: the return code of every SUBACK (0x80: refused)."""
+    def __init__(self, granted_qos=1, disconnect_on_subscribe=None):
+        """granted_qos: the return code of every SUBACK (0x80: refused).
+        disconnect_on_subscribe: an MQTT 5 reason code: answer SUBSCRIBE
+        with a DISCONNECT carrying it and close, as ejabberd does for a
+        shared subscription (158). A client connecting with MQTT 5 gets an
+        MQTT 5 CONNACK."""
         self.host = "127.0.0.1"
         self.granted_qos = granted_qos
+        self.disconnect_on_subscribe = disconnect_on_subscribe
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind((self.host, 0))
@@ -402,7 +407,14 @@ class ScriptedBroker:
                 kind = first >> 4
                 with self._lock:
                     if kind == 1:  # CONNECT -> CONNACK accepted
-                        self.conn.sendall(self._packet(0x20, b"\x00\x00"))
+                        v5 = body[6] == 5  # after the name "MQTT"
+                        self.conn.sendall(self._packet(
+                            0x20, b"\x00\x00\x00" if v5 else b"\x00\x00"))
+                    elif kind == 8 and self.disconnect_on_subscribe:
+                        self.conn.sendall(self._packet(
+                            0xE0, bytes([self.disconnect_on_subscribe, 0])))
+                        self.conn.close()
+                        return
                     elif kind == 8:  # SUBSCRIBE -> SUBACK
                         pid = body[:2]
                         n = 0

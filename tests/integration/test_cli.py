@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -406,10 +407,13 @@ class Rejections(CliCase):
                            raw.publish("rej/a", b'{"t": 21.5}'))
         self.assertRejected(line, "rej/a", "not-e2e")
 
-    def test_empty_payload_is_malformed(self):
+    def test_replay_says_already_seen_or_below_the_window(self):
+        # The guard cannot tell one from the other once a sequence number
+        # has left the window: the words must not claim it was seen.
         line = self.around("rej/a", lambda raw, unseen, seen:
-                           raw.publish("rej/a", b""))
-        self.assertRejected(line, "rej/a", "malformed")
+                           raw.publish("rej/a", seen))
+        self.assertIn(": replay: sequence number already seen or below the "
+                      "window (", line)
 
     def test_one_mib_of_garbage_is_not_e2e(self):
         garbage = b"\x00" + os.urandom(1 << 20)
@@ -560,6 +564,42 @@ class Options(CliCase):
                          "e2e-sub: option -m is not for e2e-sub "
                          "(see --help)")
 
+    def help_options(self, tool):
+        """The long options TOOL --help lists, each with whether it takes
+        an argument."""
+        out = subprocess.run([tool, "--help"], capture_output=True,
+                             timeout=BOUND).stdout.decode()
+        found = re.findall(r"^  (?:-\w, )?--([a-z-]+)( \S+)?", out, re.M)
+        return {name: bool(arg) for name, arg in found}
+
+    def option_words(self, opt, takes_arg):
+        return ["--%s=1" % opt] if takes_arg else ["--" + opt]
+
+    def test_every_option_the_help_lists_is_taken(self):
+        for tool in (PUB, SUB):
+            options = self.help_options(tool)
+            self.assertIn("keyring", options)
+            for opt, takes_arg in options.items():
+                if opt == "help":
+                    continue
+                r = subprocess.run([tool, *self.option_words(opt, takes_arg)],
+                                   capture_output=True, timeout=BOUND)
+                self.assertNotIn(b"unknown option", r.stderr, opt)
+                self.assertNotIn(b"is not for", r.stderr, opt)
+
+    def test_every_option_only_the_other_tool_lists_is_refused_by_name(self):
+        pub, sub = self.help_options(PUB), self.help_options(SUB)
+        for tool, mine, other in ((PUB, pub, sub), (SUB, sub, pub)):
+            name = os.path.basename(tool)
+            only_other = sorted(set(other) - set(mine))
+            self.assertTrue(only_other)
+            for opt in only_other:
+                self.assertEqual(
+                    self.usage_error(tool,
+                                     *self.option_words(opt, other[opt])),
+                    "%s: option --%s is not for %s (see --help)"
+                    % (name, opt, name))
+
     def test_pub_refuses_a_filter_as_topic(self):
         r = self.pub("-t", "opt/#", "-m", "x", expect=1)
         self.assertIn(b"topic filter", r.stderr)
@@ -598,6 +638,40 @@ class Retained(CliCase):
         sub = self.start_sub("-t", "ret/c", wait=False)
         self.assertRejected(sub.wait_stderr(" rejected ")[0], "ret/c",
                             "not-retained")
+
+    def test_clearing_a_retained_message_needs_no_keys(self):
+        # What -r -n sends is unsealed (MQTT wants an empty payload), so
+        # no key is needed to send it.
+        self.pub("-t", "ret/e", "-m", "x", "-r", "-q", "1")
+        self.pub("-t", "ret/e", "-n", "-r", "-q", "1", keyring=False)
+        sub = self.start_sub("-t", "ret/e", "-W", "1")
+        self.assertEqual(sub.finish(), 27)
+        self.assertEqual(sub.out, b"")
+
+    def test_a_live_subscriber_takes_a_clear_quietly_and_never_delivers_it(self):
+        # The broker forwards the empty clearing publication to live
+        # subscribers: not a message, not a rejection, not counted by -C.
+        self.pub("-t", "ret/f", "-m", "first", "-r", "-q", "1")
+        sub = Proc([SUB, *self.conn(), "-t", "ret/f", "-K", self.keyring,
+                    "-C", "2"])
+        self.procs.append(sub)
+        self.assertEqual(sub.wait_lines(1), [b"first"])
+        self.pub("-t", "ret/f", "-n", "-r", "-q", "1", keyring=False)
+        self.pub("-t", "ret/f", "-m", "second", "-q", "1")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"first\nsecond\n")
+        self.assertEqual(sub.err_lines, [])
+
+    def test_a_clear_is_shown_and_counted_with_d(self):
+        sub = self.start_sub("-t", "ret/g", "-C", "1")
+        self.pub("-t", "ret/g", "-n", "-r", "-q", "1", keyring=False)
+        self.assertIn("e2e-sub: cleared retained message on ret/g "
+                      "(empty payload, not delivered)",
+                      sub.wait_stderr("cleared retained message"))
+        self.pub("-t", "ret/g", "-m", "after", "-q", "1")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"after\n")
+        self.assertTrue(sub.wait_stderr(", 1 retained clears"))
 
     def test_null_retained_clears(self):
         self.pub("-t", "ret/d", "-m", "x", "-r", "-q", "1")
@@ -876,10 +950,40 @@ class PasswordAndAcl(CliCase):
         self.pub("-t", "acl/env", "-m", "x", "-u", "alice", env=env)
 
     def test_wrong_password_is_refused(self):
+        # mosquitto refuses it with CONNACK 5, which e2e-pub exits with.
         r = self.pub("-t", "acl/a", "-m", "x", *self.auth("alice", "nope"),
-                     expect=1)
+                     expect=5)
         self.assertIn(b"cannot connect", r.stderr)
         self.assertNotIn(b"nope", r.stderr)
+
+    def refusal(self, tool, *args):
+        """Exit status and the 'Connection error' words of a refused
+        CONNECT, from TOOL (ours or mosquitto's) with wrong credentials."""
+        cmd = [tool, *self.conn(), "-t", "acl/r", *self.auth("alice", "nope"),
+               *args]
+        if tool in (PUB, SUB):
+            cmd += ["-K", self.keyring]
+        if tool in (PUB, MOSQUITTO_PUB):
+            cmd += ["-m", "x"]
+        r = subprocess.run(cmd, capture_output=True, timeout=BOUND)
+        return r.returncode, r.stderr.decode()
+
+    def assertRefusedAsMosquittoDoes(self, ours, theirs, *args):
+        code, err = self.refusal(ours, *args)
+        want_code, want_err = self.refusal(theirs, *args)
+        self.assertGreater(want_code, 1, want_err)
+        self.assertEqual(code, want_code, err)
+        words = re.search(r"Connection error: (.*)", want_err).group(1)
+        self.assertIn(": %s (" % words, err)
+        self.assertNotIn("nope", err)
+
+    def test_refused_connect_exits_with_mosquittos_code_and_words(self):
+        self.assertRefusedAsMosquittoDoes(PUB, MOSQUITTO_PUB)
+        self.assertRefusedAsMosquittoDoes(SUB, MOSQUITTO_SUB)
+
+    def test_refused_connect_with_mqtt_v5_exits_with_the_reason_code(self):
+        self.assertRefusedAsMosquittoDoes(PUB, MOSQUITTO_PUB, "-V", "mqttv5")
+        self.assertRefusedAsMosquittoDoes(SUB, MOSQUITTO_SUB, "-V", "mqttv5")
 
     def test_denied_publish_is_reported_with_mqtt_v5(self):
         r = self.pub("-t", "acl/a", "-m", "x", "-q", "1", "-V", "mqttv5",
@@ -996,6 +1100,18 @@ class MisbehavingBroker(CliCase):
             self.assertEqual(p.finish(), 1)
         self.assertTrue(any("subscription refused" in line
                             for line in p.err_lines), p.err_lines)
+
+    def test_subscription_refused_by_a_disconnect_shows_its_reason(self):
+        # ejabberd refuses a shared subscription by DISCONNECT with reason
+        # 158: the line must say so, not "refused by the broker".
+        with ScriptedBroker(disconnect_on_subscribe=158) as sb:
+            p = Proc([SUB, "-h", sb.host, "-p", str(sb.port), "-V", "mqttv5",
+                      "-t", "$share/g/x", "-K", self.keyring])
+            self.procs.append(p)
+            self.assertEqual(p.finish(), 1)
+        self.assertIn("e2e-sub: subscription refused: the broker "
+                      "disconnected: Shared Subscriptions not supported "
+                      "(reason code 158)", p.err_lines)
 
     def test_replay_without_dup_flag_is_reported(self):
         env = self.envelope("dup/a", "once")

@@ -325,7 +325,7 @@ class DamagedState(FaultCase):
         rc, out, err = self.start_fails(state)
         self.assertEqual(rc, 1, err)
         self.assertEqual(out, b"")
-        self.assertIn("state file %s, line %d: replay state file is corrupt"
+        self.assertIn("state file %s:%d: replay state file is corrupt"
                       % (state, line_no), err)
         self.assertIn("move it away", err)
 

@@ -103,6 +103,15 @@ class KeygenCase(unittest.TestCase):
 
 
 class Usage(KeygenCase):
+    def test_help_starts_with_one_line_saying_what_it_does(self):
+        first = self.ok("--help").splitlines()[0]
+        self.assertRegex(first, r"^e2e-keygen: create and manage libe2e "
+                                r"key files")
+
+    def test_help_gives_the_exit_status_as_the_other_tools_do(self):
+        self.assertRegex(self.ok("--help"),
+                         r"\nExit status: 0 success, 1 error\b")
+
     def test_help_lists_every_command(self):
         out = self.ok("--help")
         for cmd in ("keyring init", "rotate", "promote", "disable", "delete",

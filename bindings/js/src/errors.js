@@ -20,7 +20,7 @@ const TABLE = [
   [-13, "E2E_ERR_UNENCRYPTED", "unencrypted", "encryption required but message is not encrypted"],
   [-14, "E2E_ERR_UNSIGNED", "unsigned", "signature required but message is not signed"],
   [-15, "E2E_ERR_UNTRUSTED_SIGNER", "untrusted-signer", "signer is not trusted for this topic"],
-  [-16, "E2E_ERR_REPLAY", "replay", "sequence number already seen"],
+  [-16, "E2E_ERR_REPLAY", "replay", "sequence number already seen or below the window"],
   [-17, "E2E_ERR_TOO_OLD", "too-old", "message is older than allowed"],
   [-18, "E2E_ERR_FUTURE", "future", "message timestamp is too far in the future"],
   [-19, "E2E_ERR_NO_TIMESTAMP", "no-timestamp", "first message from a sender without a clock refused"],

@@ -1,0 +1,111 @@
+/*
+ * One MQTT connection (Paho MQTTAsync), opaque: connect, subscribe,
+ * publish, wait until everything is acknowledged, disconnect. A process
+ * may hold several; nothing here is global.
+ *
+ * Why MQTTAsync rather than MQTTClient: it reconnects by itself, buffers
+ * publications while disconnected, acknowledges in its own thread (so a QoS
+ * 1/2 publisher never stalls on a full in-flight window while it reads its
+ * input) and may be called from its callbacks. Its callbacks run on Paho's
+ * thread; what they share with the caller's thread is behind a mutex inside
+ * the connection. Only conn.c includes Paho's headers.
+ *
+ * Several connections in one process: our state is per connection, but
+ * Paho runs every MQTTAsync client of the process on the same two threads
+ * (one sends, one receives and calls back). A callback must therefore never
+ * wait: cli_conn_publish may wait for room (CLI_MAX_SPAN) and for that
+ * room the acknowledgements of the same receive thread, so a program that
+ * forwards from one connection to another (e2e-bridge) hands messages to
+ * its own thread and publishes from there, never from on_message.
+ *
+ * What the connection guarantees (tests/integration/test_faults.py):
+ * automatic reconnect, publications buffered while disconnected, a
+ * publication Paho gives back unacknowledged (a broken write, a lost
+ * connection) sent again from the caller's thread, the same envelope with
+ * the same sequence number, and at most CLI_MAX_SPAN publications between
+ * the oldest unacknowledged and the newest (conn.c says why).
+ */
+#ifndef E2E_CLI_CONN_H
+#define E2E_CLI_CONN_H
+
+#include <stddef.h>
+
+/* Protocol versions (the numbers MQTT's CONNECT carries). */
+enum cli_mqtt_version { CLI_MQTT_V31 = 3, CLI_MQTT_V311 = 4, CLI_MQTT_V5 = 5 };
+
+/* The lowest TLS version accepted; DEFAULT: the highest both ends support. */
+enum cli_tls_version { CLI_TLS_DEFAULT, CLI_TLS_1_0, CLI_TLS_1_1, CLI_TLS_1_2 };
+
+/* How to reach one broker. Borrowed by the connection: the struct and its
+ * strings must outlive it. */
+struct cli_conn_settings {
+	const char *name; /* NULL, or a prefix for its messages ("local") */
+	char *host;       /* a name, an IPv4 or IPv6 literal */
+	int port;         /* 0: 1883, or 8883 with TLS */
+	char *id;
+	int keepalive;
+	int clean_session;
+	char *username;
+	char *password;   /* a secret string (passphrase.h) */
+	int mqtt_version; /* enum cli_mqtt_version */
+	int quiet;        /* no messages about the connection's state */
+	/* TLS: any of cafile, capath, certfile turns it on. */
+	char *cafile;
+	char *capath;
+	char *certfile;
+	char *keyfile;
+	int insecure;    /* skip the server hostname check only */
+	int tls_version; /* enum cli_tls_version */
+};
+
+/* A message as it arrived. */
+struct cli_message {
+	const void *payload;
+	size_t len;
+	int qos;
+	int retained;
+	int dup;   /* a QoS 1/2 redelivery */
+	int msgid; /* the packet id, 0 at QoS 0 */
+};
+
+/* Runs on Paho's thread for every message on a subscribed filter; topic
+ * may hold NUL bytes (topic_len says where it ends). */
+typedef void (*cli_on_message)(void *user, const char *topic, size_t topic_len,
+			       const struct cli_message *m);
+
+struct cli_conn;
+
+/* A connection not yet connected; on_message may be NULL (a publisher).
+ * NULL when the client cannot be made (reported). */
+struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
+			      cli_on_message on_message, void *user);
+/* Subscribe to count filters at qos on every connection, the first and
+ * each automatic reconnect. Call before cli_conn_connect; the filters are
+ * borrowed. */
+void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
+			int qos);
+/* Connect; returns when the first connection (and subscription) is up
+ * (0), or when the broker refused it: its CONNACK code (MQTT 3: 1-5; MQTT
+ * 5: the reason code, 128 and up), which the tools exit with, as
+ * mosquitto's do; or -1 when it failed otherwise or SIGINT/SIGTERM came
+ * first. Reported. */
+int cli_conn_connect(struct cli_conn *c);
+/* Publish one payload (copied) to topic; kept until the broker
+ * acknowledges it, sent again if Paho gives it back. Waits while the span
+ * is full. Returns 0, or -1 (reported, or interrupted by a signal). */
+int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
+		     size_t len, int qos, int retain);
+/* Send again what Paho gave back unacknowledged. Only on the caller's
+ * thread, never from a callback; cli_conn_publish and cli_conn_drain do it
+ * too, a caller that waits for input calls it now and then. */
+void cli_conn_service(struct cli_conn *c);
+/* Wait until every publication is acknowledged: 0, or -1 when some were
+ * not (reported; SIGINT/SIGTERM leaves a grace period of 3 s). */
+int cli_conn_drain(struct cli_conn *c);
+/* Publications refused by the broker or given up, so far. */
+long cli_conn_failures(struct cli_conn *c);
+/* Disconnect cleanly (bounded wait) and free; no callback runs after it.
+ * NULL is fine. */
+void cli_conn_free(struct cli_conn *c);
+
+#endif /* E2E_CLI_CONN_H */

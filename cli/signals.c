@@ -1,0 +1,86 @@
+/* Signals and time (signals.h). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "signals.h"
+
+static pthread_t main_thread;
+/* Only the main thread takes signals, so plain ints do. */
+static int hup_pending;
+static int stop_requested;
+
+static void signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+void cli_signals_block(void)
+{
+	sigset_t set;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
+}
+
+int cli_signal_wait(long ms)
+{
+	sigset_t set;
+	struct timespec ts;
+	int sig;
+
+	signal_set(&set);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	do
+		sig = sigtimedwait(&set, NULL, &ts);
+	while (sig < 0 && errno == EINTR);
+	if (sig == SIGHUP)
+		hup_pending = 1;
+	else if (sig == SIGINT || sig == SIGTERM)
+		stop_requested = 1;
+	return sig < 0 ? 0 : sig;
+}
+
+int cli_take_hup(void)
+{
+	int was = hup_pending;
+	hup_pending = 0;
+	return was;
+}
+
+int cli_stop_requested(void)
+{
+	return stop_requested;
+}
+
+void cli_wake_main(void)
+{
+	pthread_kill(main_thread, SIGUSR1);
+}
+
+int64_t cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cli_interrupted(void)
+{
+	cli_signal_wait(0);
+	return cli_stop_requested();
+}

@@ -1,0 +1,425 @@
+/*
+ * Everything e2e-sub prints: accepted messages on stdout (as mosquitto_sub
+ * does, -v, -N, -F, --json, but with topics and payloads escaped, one line
+ * per message, unless --raw-output) and one stderr line per refused
+ * message, "e2e-sub: rejected TOPIC: REASON: detail".
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "report.h"
+#include "sub_output.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included);
+ * its code point in *cp_out when cp_out is not NULL. */
+size_t cli_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp_out)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		len = 1, cp = s[0];
+	else if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2, cp = s[0] & 0x1Fu;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3, cp = s[0] & 0x0Fu;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3Fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return 0;
+	if (cp_out)
+		*cp_out = cp;
+	return len;
+}
+
+/* C0 controls, DEL, C1 controls (U+0080..U+009F), the line and paragraph
+ * separators U+2028/U+2029, and the bidirectional embeddings, overrides and
+ * isolates U+202A..U+202E and U+2066..U+2069: what can end a line, drive a
+ * terminal or reorder the text a reader sees. */
+int cli_char_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* One byte below 0x80 as \\, \n, \r, \t or \xHH. */
+static void put_escaped_byte(FILE *f, uint8_t c)
+{
+	const char *named = c == '\\'   ? "\\\\"
+			    : c == '\n' ? "\\n"
+			    : c == '\r' ? "\\r"
+			    : c == '\t' ? "\\t"
+					: NULL;
+
+	if (named)
+		fputs(named, f);
+	else
+		fprintf(f, "\\x%02x", c);
+}
+
+void cli_put_safe(FILE *f, const char *s, size_t len)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	size_t run = 0; /* start of the bytes not yet written, all safe */
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp = 0;
+		size_t l;
+
+		if (u[i] >= 0x20 && u[i] < 0x7F && u[i] != '\\') {
+			i++; /* printable ASCII, the common case */
+			continue;
+		}
+		l = cli_utf8_seq(u + i, len - i, &cp);
+		if (l && cp != '\\' && !cli_char_unsafe(cp)) {
+			i += l;
+			continue;
+		}
+		fwrite(u + run, 1, i - run, f);
+		if (!l)
+			fprintf(f, "\\x%02x", u[i]); /* not UTF-8: one byte */
+		else if (cp < 0x80)
+			put_escaped_byte(f, (uint8_t)cp);
+		else
+			fprintf(f, "\\u{%04" PRIx32 "}", cp);
+		i += l ? l : 1;
+		run = i;
+	}
+	fwrite(u + run, 1, len - run, f);
+}
+
+static int utf8_valid(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t l = cli_utf8_seq(s + i, n - i, NULL);
+		if (!l)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+/* A JSON string; invalid UTF-8 becomes U+FFFD. Beyond what JSON requires,
+ * DEL, C1 controls, U+2028/U+2029 and the bidi controls are escaped too
+ * (\uXXXX: the same string to a JSON reader, inert on a terminal). */
+static void json_string(FILE *f, const uint8_t *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t l = cli_utf8_seq(s + i, n - i, &cp);
+		uint8_t c = s[i];
+		if (!l) {
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (cli_char_unsafe(cp))
+			fprintf(f, "\\u%04" PRIx32, cp);
+		else
+			fwrite(s + i, 1, l, f);
+		i += l;
+	}
+	fputc('"', f);
+}
+
+static void put_base64(FILE *f, const uint8_t *s, size_t n)
+{
+	size_t cap =
+		sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(cap);
+
+	if (!b)
+		return;
+	sodium_bin2base64(b, cap, s, n, sodium_base64_VARIANT_ORIGINAL);
+	fputs(b, f);
+	free(b);
+}
+
+static void put_hex(FILE *f, const uint8_t *s, size_t n, int upper)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		fputc(digits[s[i] >> 4], f);
+		fputc(digits[s[i] & 15], f);
+	}
+}
+
+/* A topic or payload on stdout: escaped (cli_put_safe) unless
+ * --raw-output, so that one accepted message is one line. */
+static void put_text(const struct cli_config *cfg, FILE *f, const void *s,
+		     size_t n)
+{
+	if (cfg->raw_output)
+		fwrite(s, 1, n, f);
+	else
+		cli_put_safe(f, s, n);
+}
+
+static void print_json(FILE *f, const struct cli_delivery *d)
+{
+	const e2e_info *in = d->info;
+
+	fputs("{\"topic\":", f);
+	json_string(f, (const uint8_t *)d->topic, strlen(d->topic));
+	if (utf8_valid(d->payload, d->len)) {
+		fputs(",\"payload\":", f);
+		json_string(f, d->payload, d->len);
+		fputs(",\"encoding\":\"utf-8\"", f);
+	} else {
+		fputs(",\"payload\":\"", f);
+		put_base64(f, d->payload, d->len);
+		fputs("\",\"encoding\":\"base64\"", f);
+	}
+	fprintf(f, ",\"suite\":\"%s\"", e2e_suite_name(in->suite));
+	if (in->suite == E2E_SUITE_NONE)
+		fputs(",\"key_id\":null", f);
+	else
+		fprintf(f, ",\"key_id\":\"%08" PRIx32 "\"", in->key_id);
+	fprintf(f, ",\"sender\":\"%016" PRIx64 "\"", in->sender_id);
+	if (in->is_signed)
+		fprintf(f, ",\"signer\":\"%016" PRIx64 "\"", in->sender_id);
+	else
+		fputs(",\"signer\":null", f);
+	fprintf(f,
+		",\"sequence\":%" PRIu64 ",\"epoch\":%" PRIu64
+		",\"counter\":%" PRIu64 ",\"timestamp\":%" PRIu32
+		",\"retained\":%s,\"qos\":%d}",
+		in->seq, in->seq >> 32, in->seq & 0xFFFFFFFFu, in->timestamp,
+		d->msg->retained ? "true" : "false", d->msg->qos);
+}
+
+/* One -F conversion, %c; the time is the message's arrival. */
+static void format_conversion(const struct cli_config *cfg, FILE *f,
+			      const struct cli_delivery *d, char c,
+			      const struct timespec *now)
+{
+	struct tm tm;
+	char tbuf[64];
+
+	switch (c) {
+	case '%':
+		fputc('%', f);
+		break;
+	case 't':
+		put_text(cfg, f, d->topic, strlen(d->topic));
+		break;
+	case 'p':
+		put_text(cfg, f, d->payload, d->len);
+		break;
+	case 'l':
+		fprintf(f, "%zu", d->len);
+		break;
+	case 'x':
+	case 'X':
+		put_hex(f, d->payload, d->len, c == 'X');
+		break;
+	case 'q':
+		fprintf(f, "%d", d->msg->qos);
+		break;
+	case 'r':
+		fprintf(f, "%d", d->msg->retained ? 1 : 0);
+		break;
+	case 'm':
+		fprintf(f, "%d", d->msg->msgid);
+		break;
+	case 'I':
+		localtime_r(&now->tv_sec, &tm);
+		strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+		fputs(tbuf, f);
+		break;
+	case 'U':
+		fprintf(f, "%lld.%09ld", (long long)now->tv_sec, now->tv_nsec);
+		break;
+	case 'j':
+		print_json(f, d);
+		break;
+	default:
+		fputc('%', f);
+		fputc(c, f);
+	}
+}
+
+/* One -F backslash escape, \c: the character it names, or both as they
+ * are. */
+static void format_escape(FILE *f, char c)
+{
+	static const char from[] = "\\0aenrtv";
+	static const char to[] = "\\\0\a\033\n\r\t\v";
+	const char *at = c ? strchr(from, c) : NULL;
+
+	if (at) {
+		fputc(to[at - from], f);
+	} else {
+		fputc('\\', f);
+		fputc(c, f);
+	}
+}
+
+/* mosquitto_sub's -F, the subset documented in e2e-sub(1). */
+static void print_format(const struct cli_config *cfg, FILE *f,
+			 const struct cli_delivery *d)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (const char *c = cfg->format; *c; c++) {
+		if (*c == '%' && c[1])
+			format_conversion(cfg, f, d, *++c, &now);
+		else if (*c == '\\' && c[1])
+			format_escape(f, *++c);
+		else
+			fputc(*c, f);
+	}
+}
+
+/* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
+ * empty payload prints "topic (null)" with -v and nothing without. Topics
+ * and payloads are escaped unless --raw-output (put_text). */
+void cli_out_accepted(const struct cli_config *cfg,
+		      const struct cli_delivery *d)
+{
+	FILE *f = stdout;
+
+	if (cfg->json) {
+		print_json(f, d);
+		fputc('\n', f);
+	} else if (cfg->format) {
+		print_format(cfg, f, d);
+		if (cfg->eol)
+			fputc('\n', f);
+	} else if (cfg->verbose) {
+		if (d->len) {
+			put_text(cfg, f, d->topic, strlen(d->topic));
+			fputc(' ', f);
+			put_text(cfg, f, d->payload, d->len);
+			if (cfg->eol)
+				fputc('\n', f);
+		} else if (cfg->eol) {
+			put_text(cfg, f, d->topic, strlen(d->topic));
+			fputs(" (null)\n", f);
+		}
+	} else if (d->len) {
+		put_text(cfg, f, d->payload, d->len);
+		if (cfg->eol)
+			fputc('\n', f);
+	}
+	fflush(f);
+}
+
+static int is_parse_error(int rc)
+{
+	return rc == E2E_ERR_NOT_E2E || rc == E2E_ERR_VERSION ||
+	       rc == E2E_ERR_RESERVED || rc == E2E_ERR_MALFORMED;
+}
+
+/* Start a stderr line that names a topic the broker chose: "e2e-sub: WHAT
+ * TOPIC", the topic always escaped (whatever --raw-output says). stderr
+ * stays locked until end_topic_line(), so that no other thread's line
+ * lands inside this one. */
+static void begin_topic_line(const char *what, const char *topic,
+			     size_t topic_len)
+{
+	flockfile(stderr);
+	fprintf(stderr, "%s: %s ", cli_prog(), what);
+	cli_put_safe(stderr, topic, topic_len);
+}
+
+static void end_topic_line(void)
+{
+	fputc('\n', stderr);
+	fflush(stderr);
+	funlockfile(stderr);
+}
+
+/* Whether the payload parses as an envelope header (whose facts are then
+ * worth printing). */
+static int parses(const struct cli_message *m)
+{
+	e2e_info in;
+
+	return e2e_parse(m->payload, m->len, &in) == E2E_OK;
+}
+
+/* "e2e-sub: rejected TOPIC: REASON: detail (facts from the header)".
+ * The header facts are unauthenticated: they help find the sender or the
+ * missing key, nothing more. */
+void cli_out_rejected(const char *topic, size_t topic_len, int rc,
+		      const e2e_info *in, const struct cli_message *m)
+{
+	FILE *f = stderr;
+
+	begin_topic_line("rejected", topic, topic_len);
+	fprintf(f, ": %s: %s", e2e_reason(rc), e2e_strerror(rc));
+	if (is_parse_error(rc) ||
+	    (rc == E2E_ERR_NOT_SUBSCRIBED && !parses(m))) {
+		if (m->len == 0)
+			fputs(" (empty payload)", f);
+		else
+			fprintf(f, " (%zu bytes, first byte 0x%02x)", m->len,
+				((const uint8_t *)m->payload)[0]);
+	} else if (rc != E2E_ERR_TOPIC) {
+		fputs(" (", f);
+		if (in->suite != E2E_SUITE_NONE)
+			fprintf(f, "key %08" PRIx32 ", ", in->key_id);
+		fprintf(f, "%s %016" PRIx64 ", seq %" PRIu64 ":%" PRIu64,
+			in->is_signed ? "signer" : "sender", in->sender_id,
+			in->seq >> 32, in->seq & 0xFFFFFFFFu);
+		if (m->retained)
+			fputs(", retained", f);
+		fputc(')', f);
+	}
+	end_topic_line();
+}
+
+void cli_out_duplicate(const char *topic, size_t topic_len, const e2e_info *in)
+{
+	if (!cli_debugging())
+		return;
+	begin_topic_line("dropped a redelivered duplicate on", topic,
+			 topic_len);
+	fprintf(stderr, " (seq %" PRIu64 ":%" PRIu64 ")", in->seq >> 32,
+		in->seq & 0xFFFFFFFFu);
+	end_topic_line();
+}
+
+void cli_out_dropped(const char *topic, size_t topic_len)
+{
+	begin_topic_line("out of memory: message on", topic, topic_len);
+	fputs(" dropped", stderr);
+	end_topic_line();
+}
+
+void cli_out_cleared(const char *topic, size_t topic_len)
+{
+	if (!cli_debugging())
+		return;
+	begin_topic_line("cleared retained message on", topic, topic_len);
+	fputs(" (empty payload, not delivered)", stderr);
+	end_topic_line();
+}
