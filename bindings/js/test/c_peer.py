@@ -65,11 +65,19 @@ def info_json(i):
             "seq": "%016x" % i.seq, "timestamp": i.timestamp}
 
 
+def keyring_entry(kr, k):
+    """A key's stored state, schedule and filters (times as decimal
+    strings: they may exceed 2^53)."""
+    activates, disables = kr.get_schedule(k.id)
+    return {"id": k.id, "suite": str(k.suite), "state": str(k.state),
+            "created": str(k.created), "activates": str(activates),
+            "disables": str(disables), "filters": ",".join(kr.filters(k.id))}
+
+
 def describe(req, objs):
     out = {}
     if "keyring" in objs:
-        out["keyring"] = [{"id": k.id, "suite": str(k.suite),
-                           "state": str(k.state), "created": str(k.created)}
+        out["keyring"] = [keyring_entry(objs["keyring"], k)
                           for k in objs["keyring"]]
     if "trust" in objs:
         out["trust"] = [{"public_key": t.public_key.hex(),
