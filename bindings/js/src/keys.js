@@ -95,6 +95,7 @@ export function filtersAllow(filters, topic) {
  */
 export class Keyring {
   #keys = new Map(); // id -> {id, suite, state, created, key, activates, disables, filters}
+  #maxId = 0; // at least the largest id held
 
   /**
    * Add a key; adding a primary demotes the previous primary of its scope
@@ -114,9 +115,12 @@ export class Keyring {
     if (this.#keys.has(id)) fail(ERR.DUPLICATE_KEY, id.toString(16).padStart(8, '0'));
     if (state === 'primary') this.#demotePrimary(f);
     this.#keys.set(id, { id, suite, state, created, key: k, activates: act, disables: dis, filters: f });
-    this.#sort();
+    // Files list keys in increasing id order: sort only when one is not.
+    if (id < this.#maxId) this.#sort();
+    else this.#maxId = id;
   }
 
+  // Keys in increasing id order: sealing walks scopes in that order.
   #sort() {
     this.#keys = new Map([...this.#keys.entries()].sort((a, b) => a[0] - b[0]));
   }
@@ -295,6 +299,7 @@ export class Keyring {
     for (const k of this.#keys.values()) wipe(k.key);
     this.#keys = new Map(entries.map((e) => [e.id, e]));
     this.#sort();
+    this.#maxId = Math.max(0, ...this.#keys.keys());
   }
 
   /** Overwrite every key with zeros and forget them. */
