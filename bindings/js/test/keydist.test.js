@@ -416,3 +416,14 @@ test('sealed boxes open with the recipient\'s key pair only, and refuse any chan
   // A fresh ephemeral key each time.
   assert.notDeepEqual(sealedBoxSeal(msg, alice.publicKey), box);
 });
+
+test('keys added out of id order are listed, and their scopes tried, in increasing id order', () => {
+  const kr = new Keyring();
+  kr.add({ id: 9, state: 'primary', filters: 'a/#', key: tenantKey });
+  kr.add({ id: 3, state: 'primary', filters: 'a/b', key: tenantNext });
+  kr.add({ id: 5, state: 'primary', key: siteKey });
+  assert.deepEqual(kr.list().map((k) => k.id), [3, 5, 9]);
+  assert.equal(sealedWith(kr, 'a/b'), 3); // both scopes match: the lower id seals
+  assert.equal(sealedWith(kr, 'a/c'), 9);
+  assert.equal(sealedWith(kr, 'z'), 5);
+});
