@@ -413,7 +413,7 @@ export function openUpdate(topic, envelope, o = {}) {
   if (!(o.member instanceof Member)) fail(ERR.INVAL, 'member must be a Member');
   if (typeof o.group !== 'string') fail(ERR.INVAL, 'group');
   const adminPk = fixedBytes(o.adminPublicKey, 32, 'admin public key');
-  const last = BigInt(o.lastCounter ?? 0);
+  const last = u64Value(o.lastCounter ?? 0, 'last counter');
   const topicText = typeof topic === 'string' ? topic : isBytes(topic) ? new TextDecoder().decode(topic) : null;
   if (topicText === null) fail(ERR.INVAL, 'topic must be a string or a Uint8Array');
   let info = null;

@@ -427,3 +427,12 @@ test('keys added out of id order are listed, and their scopes tried, in increasi
   assert.equal(sealedWith(kr, 'a/c'), 9);
   assert.equal(sealedWith(kr, 'z'), 5);
 });
+
+test('openUpdate reports a misuse as E2EError(INVAL), not as a verdict', () => {
+  const env = publish(1, [kNew], [NEW_ID]);
+  const misuse = (e) => e.code === ERR.INVAL && e.name === 'E2EError';
+  assert.throws(() => openAs(env, alice, 1.5), misuse);
+  assert.throws(() => openAs(env, alice, -1), misuse);
+  assert.throws(() => openUpdate(UPDATE_TOPIC, env, { adminPublicKey: admin.publicKey, group: 'plant-7', member: {} }), misuse);
+  assert.throws(() => openUpdate(UPDATE_TOPIC, 'text', { adminPublicKey: admin.publicKey, group: 'plant-7', member: alice }), misuse);
+});
