@@ -24,7 +24,8 @@ export declare const ERR: Readonly<Record<string, number>> & {
   readonly NO_PRIMARY: -40; readonly NOT_SUBSCRIBED: -41; readonly WRITABLE: -42;
   readonly LOCKED: -43; readonly UNSAFE_FILE: -44; readonly REPLAY: -16; readonly TOO_OLD: -17;
   readonly FUTURE: -18; readonly NO_TIMESTAMP: -19; readonly STALE_RETAINED: -21; readonly TOO_LARGE: -4;
-  readonly STATE_CORRUPT: -27;
+  readonly STATE_CORRUPT: -27; readonly BAD_UPDATE: -45; readonly WRONG_GROUP: -46; readonly ROLLBACK: -47;
+  readonly NOT_RECIPIENT: -48; readonly BAD_SLOT: -49; readonly KEY_TOPIC: -50;
   readonly STORE_UNAVAILABLE: -60;
   readonly STORE_ERROR: -61; readonly STORE_AUTH: -62; readonly STORE_MISMATCH: -63;
   readonly STORE_UNSUPPORTED: -64;
@@ -83,27 +84,71 @@ export declare const KEYBYTES: 32;
 export declare const SIGN_PUBLICKEYBYTES: 32;
 export declare const SIGN_SEEDBYTES: 32;
 
+/** Unix seconds: a number, or a BigInt above 2^53 (times stay below 2^63). */
+export type Time = number | bigint;
+/** The largest time a schedule or a key update holds: 2^63 - 1. */
+export declare const TIME_MAX: bigint;
+
 export interface KeyInfo {
   id: number;
   suite: KeySuite;
+  /** The stored state (stateAt gives the state at a time under the schedule). */
   state: KeyState;
   /** Unix seconds; a BigInt above 2^53. */
-  created: number | bigint;
+  created: Time;
+  /** When the key becomes primary (docs/KEYDIST.md section 8); 0: none pending. */
+  activates: Time;
+  /** From when the key is disabled; 0: never. */
+  disables: Time;
+  /** A per-topic key's MQTT filters, comma-separated; '' for none. */
+  filters: string;
 }
 
+export interface KeyringKey {
+  id: number;
+  suite?: KeySuite;
+  state?: KeyState;
+  created?: Time;
+  key: Uint8Array;
+  activates?: Time;
+  disables?: Time;
+  /** Filters (comma-separated or an array), no blanks; ''/absent: none. */
+  filters?: string | string[];
+}
+
+/**
+ * Shared keys by id. Keys with the same filters form a scope with at most
+ * one stored primary; states at a time follow the schedule: a key is
+ * disabled from its disable time, the key of a scope that became primary
+ * last (latest activation time that has come, else the stored primary) is
+ * its primary unless disabled (then the scope has none).
+ */
 export declare class Keyring {
-  /** Adding a primary demotes the previous primary to enabled. */
-  add(key: { id: number; suite?: KeySuite; state?: KeyState; created?: number | bigint; key: Uint8Array }): void;
+  /** Adding a primary demotes the previous primary of its scope to enabled. */
+  add(key: KeyringKey): void;
   /** A fresh random key under a fresh random id; returns the id. */
   generate(opts?: { suite?: KeySuite; state?: KeyState; created?: number }): number;
-  /** Promoting demotes the old primary; the primary cannot be disabled (ERR.IS_PRIMARY). */
+  /** Promoting demotes the old primary of its scope; the primary cannot be disabled (ERR.IS_PRIMARY). */
   setState(id: number, state: KeyState): void;
   remove(id: number): void;
+  /** Set a key's schedule (0: none); ERR.NOT_FOUND, ERR.INVAL for 2^63 or more. */
+  schedule(id: number, times?: { activates?: Time; disables?: Time }): void;
+  /** ''/null: none. ERR.INVAL (invalid, or blanks), ERR.TWO_PRIMARIES (a primary joining a scope that has one). */
+  setFilters(id: number, filters: string | string[] | null): void;
   readonly size: number;
-  /** In increasing id order; no key material. */
+  /** In increasing id order; no key material; stored states. */
   list(): KeyInfo[];
   find(id: number): KeyInfo | null;
+  /** The stored primary of the keys without filters. */
   primary(): KeyInfo | null;
+  /** The state of a key at now (0/absent: the clock). */
+  stateAt(id: number, now?: Time): KeyState;
+  /** The primary of the keys without filters at now (0/absent: the clock), or null. */
+  primaryAt(now?: Time): KeyInfo | null;
+  /** The key Sender.seal uses on topic at now: the primary of the first scope (by id) whose filters match, else the unscoped primary; null: no-key. */
+  primaryFor(topic: string, now?: Time): KeyInfo | null;
+  /** Store the states at now and forget the times that passed; later states do not change. */
+  advance(now?: Time): void;
   /** Overwrite every key with zeros and forget them. */
   wipe(): void;
 }
@@ -195,7 +240,10 @@ export declare class Sender {
   constructor(opts?: SenderOptions);
   readonly id: bigint;
   readonly nextSeq: bigint;
-  /** keyring null: signature only (needs a signer). retained: exactly when the PUBLISH has the retain flag. */
+  /**
+   * Seals with keyring.primaryFor(topic) at the clock's time (ERR.NO_KEY when none). keyring null:
+   * signature only (needs a signer). retained: exactly when the PUBLISH has the retain flag.
+   */
   seal(keyring: Keyring | null, topic: string, payload: Payload, opts?: { retained?: boolean }): Uint8Array;
 }
 
@@ -323,3 +371,118 @@ export declare function parseTrust(data: KeyFileData): Trust;
 export declare function serializeTrust(trust: Trust): string;
 /** libsodium crypto_pwhash ARGON2ID13: t = opslimit, m = floor(memlimit / 1024) KiB, p = 1, 32 bytes. */
 export declare function deriveKey(passphrase: Uint8Array, salt: Uint8Array, opslimit: number, memlimit: number): Uint8Array;
+
+// ---- key updates (docs/KEYDIST.md) ------------------------------------------
+
+export declare const MEMBER_PUBLICKEYBYTES: 32;
+export declare const MEMBER_SECRETKEYBYTES: 32;
+export declare const SEALBYTES: 48;
+export declare const UPDATE_GROUP_MAX: 64;
+export declare const UPDATE_KEYS_MAX: 64;
+export declare const UPDATE_FILTERS_MAX: 4096;
+export declare const UPDATE_RECIPIENTS_MAX: 65535;
+/** Bytes of one recipient's slot holding n keys: 57 + 36 n. */
+export declare function updateSlotBytes(n: number): number;
+
+/** First 8 bytes, big-endian, of BLAKE2b-256(X25519 public key). */
+export declare function memberIdFromPublic(publicKey: Uint8Array): bigint;
+/** 16 lowercase hex digits, as in update topics. */
+export declare function memberIdHex(id: bigint): string;
+
+/** A member's X25519 key pair. */
+export declare class Member {
+  constructor(secretKey: Uint8Array);
+  static fromSecret(secretKey: Uint8Array): Member;
+  static generate(): Member;
+  readonly publicKey: Uint8Array;
+  readonly id: bigint;
+  /** A copy, for saving it; wipe it after use. */
+  secretKey(): Uint8Array;
+  wipe(): void;
+}
+
+/** libsodium's crypto_box_seal; ephemeralSecret fixes the ephemeral key (tests). ERR.INVAL for a low-order key. */
+export declare function sealedBoxSeal(message: Uint8Array, publicKey: Uint8Array,
+  opts?: { ephemeralSecret?: Uint8Array }): Uint8Array;
+/** crypto_box_seal_open: the plaintext, or null. */
+export declare function sealedBoxOpen(box: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null;
+
+export interface UpdateKey {
+  id: number;
+  suite?: KeySuite;
+  state?: KeyState;
+  /** primary: from then on (0: now); others: 0. */
+  activates?: Time;
+  disables?: Time;
+  filters?: string | string[];
+  /** Building: the key; absent for a disabled key. */
+  key?: Uint8Array;
+}
+
+export interface UpdateRecipient {
+  publicKey: Uint8Array;
+  keyIds: number[];
+  /** Tests only: the slot's ephemeral X25519 secret key (reproducing vectors). */
+  ephemeralSecret?: Uint8Array;
+}
+
+export interface UpdateParams {
+  group: string;
+  counter: number | bigint;
+  issued: Time;
+  keys: UpdateKey[];
+  recipients: UpdateRecipient[];
+}
+
+/**
+ * The admin's side: the body of an update (ERR.INVAL for invalid
+ * parameters). Seal it as a retained suite-none envelope signed by the
+ * admin on the update topic: new Sender({ signer }).seal(null, topic, body, { retained: true }).
+ */
+export declare function buildUpdate(p: UpdateParams): Uint8Array;
+
+export interface UpdateBody {
+  group: string;
+  counter: bigint;
+  issued: bigint;
+  keys: Array<{ id: number; suite: KeySuite; state: KeyState; activates: bigint; disables: bigint;
+    /** The filter bytes, one character per byte (latin1). */
+    filters: string }>;
+  slots: Array<{ memberId: bigint; count: number; box: Uint8Array }>;
+}
+/** Parse a body strictly (docs/KEYDIST.md section 4); E2EError(ERR.BAD_UPDATE). Verifies nothing. */
+export declare function parseUpdateBody(body: Uint8Array): UpdateBody;
+
+export interface UpdateOpener {
+  adminPublicKey: Uint8Array;
+  group: string;
+  member: Member;
+  /** The counter of the last update applied; 0/absent: none. */
+  lastCounter?: number | bigint;
+  /** The broker delivered it retained. */
+  retained?: boolean;
+}
+
+export declare class Update {
+  readonly group: string;
+  readonly counter: bigint;
+  readonly issued: bigint;
+  /** The signed table; inSlot: this member's slot gave the key; filters null when not UTF-8. */
+  readonly keys: Array<{ id: number; suite: KeySuite; state: KeyState; activates: Time; disables: Time;
+    filters: string | null; inSlot: boolean }>;
+  /**
+   * Make keyring this member's whole key set, stored as of now (0/absent:
+   * the clock); ERR.INVAL, the keyring unchanged, for filters a keyring
+   * cannot hold. Then record the counter, durably, with the keyring.
+   */
+  apply(keyring: Keyring, now?: Time): void;
+  wipe(): void;
+}
+
+/**
+ * Verify and open an update in the member's processing order
+ * (docs/KEYDIST.md section 7); throws Rejected: bad-topic, bad-update,
+ * not-e2e, malformed, untrusted-signer, not-retained, bad-signature,
+ * wrong-group, rollback, replay, not-recipient, bad-slot.
+ */
+export declare function openUpdate(topic: Topic, envelope: Uint8Array, opener: UpdateOpener): Update;

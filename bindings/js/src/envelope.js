@@ -7,7 +7,7 @@ import { randomBytes } from '@noble/hashes/utils';
 import { ERR, E2EError, Rejected, fail } from './errors.js';
 import { concat, isBytes, load32, load64, u16, u32, u64, wipe, U64_MAX } from './bytes.js';
 import { topicBytes, subscriptionMatches } from './topic.js';
-import { KEYBYTES, SUITES, SUITE, fixedBytes, u32Value, u64Value, verifySignature } from './keys.js';
+import { KEYBYTES, SUITES, SUITE, filtersAllow, fixedBytes, u32Value, u64Value, verifySignature } from './keys.js';
 import { Guard } from './guard.js';
 
 export const MAGIC_V1 = 0xfd;
@@ -191,7 +191,10 @@ export class Sender {
   seal(keyring, topic, payload, { retained = false } = {}) {
     if (!keyring && !this.#signer) fail(ERR.INVAL, 'a keyring or a signer is needed');
     if (this.#exhausted) fail(ERR.SEQ_EXHAUSTED);
-    const k = keyring ? keyring._primary() : null;
+    // The primary for the topic at the sealing time: a keyring's schedule
+    // switches keys by itself (docs/KEYDIST.md section 8).
+    const now = Math.floor(Date.now() / 1000);
+    const k = keyring ? keyring._sealKey(BigInt(now), topicName(topic)) : null;
     if (keyring && !k) fail(ERR.NO_KEY);
     const env = sealExplicit({
       suite: k ? k.suite : 'none',
@@ -200,7 +203,7 @@ export class Sender {
       signer: this.#signer || undefined,
       senderId: this.#id,
       seq: this.#next,
-      timestamp: this.#noClock ? 0 : Math.floor(Date.now() / 1000) >>> 0,
+      timestamp: this.#noClock ? 0 : now >>> 0,
       retained,
       salt: k && k.suite === 'aead' ? randomBytes(SALT_BYTES) : undefined,
     }, topic, payload);
@@ -259,13 +262,16 @@ export class Receiver {
     }
     let t;
     try { t = topicBytes(topic, false); } catch (e) { reject(e.code === ERR.INVAL ? ERR.INVAL : ERR.TOPIC); }
-    // 2. Key lookup, 3. policy.
+    // 2. Key lookup: its state at the receiver's time, its suite, its
+    // topics (a per-topic key opens only its own); 3. policy.
+    const clock = now || this.now || Math.floor(Date.now() / 1000);
     let k = null;
     if (info.suite !== 'none') {
       k = this.keyring ? this.keyring._lookup(info.keyId) : null;
       if (!k) reject(ERR.UNKNOWN_KEY);
-      if (k.state === 'disabled') reject(ERR.DISABLED_KEY);
+      if (this.keyring._disabledAt(k, BigInt(clock))) reject(ERR.DISABLED_KEY);
       if (k.suite !== info.suite) reject(ERR.SUITE_MISMATCH);
+      if (!filtersAllow(k.filters, topicText)) reject(ERR.KEY_TOPIC);
     }
     if (this.requireEncryption && info.suite !== 'aead') reject(ERR.UNENCRYPTED);
     if (this.requireSignature && !info.signed) reject(ERR.UNSIGNED);
@@ -277,7 +283,6 @@ export class Receiver {
     }
     if (retained && !info.retained) reject(ERR.NOT_RETAINED);
     // 4-5. Replay pre-check and time window.
-    const clock = now || this.now || Math.floor(Date.now() / 1000);
     if (this.guard) {
       const rc = this.guard.check(info, topicText, { retained, now: clock });
       if (rc !== ERR.OK) reject(rc);
@@ -317,6 +322,11 @@ export class Receiver {
     if (payload === null) payload = Uint8Array.from(envelope.subarray(hlen, hlen + info.payloadLength));
     return { topic: topicText, payload, info, retained: Boolean(retained) };
   }
+}
+
+// The topic as text, for choosing a per-topic key; sealExplicit checks it.
+function topicName(topic) {
+  return typeof topic === 'string' ? topic : isBytes(topic) ? safeText(topic) : '';
 }
 
 function safeText(b) {

@@ -3,7 +3,7 @@
 export { ERR, E2EError, Rejected, errName, reason, strerror, errorTable } from './errors.js';
 export { toHex, fromHex, toBase64 } from './bytes.js';
 export { TOPIC_MAX, topicMatches, subscriptionMatches, filterValid, filterCheck } from './topic.js';
-export { Keyring, Signer, Trust, signerIdFromPublic, KEYBYTES, SIGN_PUBLICKEYBYTES, SIGN_SEEDBYTES } from './keys.js';
+export { Keyring, Signer, Trust, signerIdFromPublic, KEYBYTES, SIGN_PUBLICKEYBYTES, SIGN_SEEDBYTES, TIME_MAX } from './keys.js';
 export {
   MAGIC_V1, HEADER_BYTES, SALT_BYTES, TAG_BYTES, SIG_BYTES, PAYLOAD_MAX, OVERHEAD_MAX,
   overhead, parse, sealExplicit, Sender, Receiver,
@@ -14,3 +14,8 @@ export {
   parseKeyring, serializeKeyring, parseSigner, inspectSigner, serializeSigner, parsePublicKey,
   serializePublicKey, parseTrust, serializeTrust, deriveKey,
 } from './keyfiles.js';
+export {
+  Member, Update, memberIdFromPublic, memberIdHex, sealedBoxSeal, sealedBoxOpen, parseUpdateBody, buildUpdate,
+  openUpdate, updateSlotBytes, MEMBER_PUBLICKEYBYTES, MEMBER_SECRETKEYBYTES, SEALBYTES, UPDATE_GROUP_MAX,
+  UPDATE_KEYS_MAX, UPDATE_FILTERS_MAX, UPDATE_RECIPIENTS_MAX,
+} from './keydist.js';

@@ -6,7 +6,7 @@ import { argon2id } from '@noble/hashes/argon2';
 import { randomBytes } from '@noble/hashes/utils';
 import { ERR, E2EError } from './errors.js';
 import { concat, fromBase64OrNull, fromHexOrNull, isBytes, load32, load64, toBase64, u64, utf8, wipe } from './bytes.js';
-import { Keyring, Signer, Trust, KEYBYTES, SIGN_PUBLICKEYBYTES, SIGN_SEEDBYTES, signerIdFromPublic, signerIdHex } from './keys.js';
+import { Keyring, Signer, Trust, keyFiltersOrNull, KEYBYTES, SIGN_PUBLICKEYBYTES, SIGN_SEEDBYTES, signerIdFromPublic, signerIdHex } from './keys.js';
 
 export const KEYFILE_MAX = 4 << 20;
 /** libsodium's MODERATE costs, which e2e-keygen always uses. */
@@ -132,6 +132,24 @@ function decimalField(r, s, max) {
 
 // ---- keyring ---------------------------------------------------------------
 
+const KEYRING_OPTIONAL = ['activates=', 'disables=', 'topics='];
+
+// The optional fields after the five of a key line (docs/KEYFILES.md
+// section 2): each at most once, in any order.
+function keyExtras(r, fields) {
+  const x = { activates: 0n, disables: 0n, topics: null };
+  const seen = new Set();
+  for (const f of fields) {
+    const name = KEYRING_OPTIONAL.find((n) => f.startsWith(n));
+    if (name === undefined || seen.has(name)) r.fail(ERR.KEYFILE);
+    seen.add(name);
+    const v = f.slice(name.length);
+    if (name === 'topics=') x.topics = v;
+    else x[name.slice(0, -1)] = decimalField(r, v, (1n << 63n) - 1n);
+  }
+  return x;
+}
+
 /** Parse a keyring file (text or bytes) into a Keyring. */
 export function parseKeyring(data) {
   const r = new Reader(data);
@@ -139,31 +157,48 @@ export function parseKeyring(data) {
   const kr = new Keyring();
   let primaries = 0;
   for (let l; (l = r.next(16)) !== null;) {
-    if (l.length !== 5) r.fail(ERR.KEYFILE);
+    if (l.length < 5 || l.length > 5 + KEYRING_OPTIONAL.length) r.fail(ERR.KEYFILE);
     const id = load32(hexField(r, l[0], 4), 0);
     if (id === 0) r.fail(ERR.KEYFILE);
     if (l[1] !== 'aead' && l[1] !== 'mac') r.fail(ERR.KEYFILE);
     if (!['primary', 'enabled', 'disabled'].includes(l[2])) r.fail(ERR.KEYFILE);
     const created = decimalField(r, l[3], (1n << 63n) - 1n);
     const key = b64Field(r, l[4], KEYBYTES);
-    if (l[2] === 'primary' && ++primaries > 1) r.fail(ERR.TWO_PRIMARIES);
+    const x = keyExtras(r, l.slice(5));
     if (kr._lookup(id)) r.fail(ERR.DUPLICATE_KEY);
-    kr.add({ id, suite: l[1], state: l[2], created: Number(created) <= Number.MAX_SAFE_INTEGER ? Number(created) : created, key });
+    const filters = keyFiltersOrNull(x.topics);
+    if (filters === null) r.fail(ERR.KEYFILE);
+    // A second primary in a scope (the same topics=) would silently demote
+    // the first: refused, the file is ambiguous.
+    if (l[2] === 'primary' && kr.list().some((k) => k.state === 'primary' && k.filters === filters)) {
+      r.fail(ERR.TWO_PRIMARIES);
+    }
+    if (l[2] === 'primary') primaries++;
+    kr.add({
+      id, suite: l[1], state: l[2], created: Number(created) <= Number.MAX_SAFE_INTEGER ? Number(created) : created,
+      key, activates: x.activates, disables: x.disables, filters,
+    });
     wipe(key);
   }
   if (primaries === 0) throw new KeyFileError(ERR.NO_PRIMARY, 0);
   return kr;
 }
 
-/** The text of a keyring file, as e2e_keyring_save writes it. */
+/** The text of a keyring file, as e2e_keyring_save writes it: the
+ * optional fields only when set, so a keyring without schedules or
+ * filters is written as before them. */
 export function serializeKeyring(kr) {
-  if (!kr._primary()) throw new E2EError(ERR.NO_PRIMARY);
+  if (!kr.list().some((k) => k.state === 'primary')) throw new E2EError(ERR.NO_PRIMARY);
   let s = '# libe2e keyring: shared secret keys. Keep it secret (mode 0600).\n' +
     '# Rewritten by e2e-keygen, which does not keep comments.\n' +
     '# id suite state created key\n' + KEYRING_MAGIC + ' 1\n';
   for (const info of kr.list()) {
     const k = kr._lookup(info.id);
-    s += `${info.id.toString(16).padStart(8, '0')} ${k.suite} ${k.state} ${k.created} ${toBase64(k.key)}\n`;
+    s += `${info.id.toString(16).padStart(8, '0')} ${k.suite} ${k.state} ${k.created} ${toBase64(k.key)}`;
+    if (k.activates !== 0n) s += ` activates=${k.activates}`;
+    if (k.disables !== 0n) s += ` disables=${k.disables}`;
+    if (k.filters !== '') s += ` topics=${k.filters}`;
+    s += '\n';
   }
   return s;
 }

@@ -26,6 +26,21 @@ precision in JavaScript). Requests ("op"):
             subscribed; answers {accepted: [{topic, payload, retained,
             info}], rejected: [{topic, reason}]} after count accepted
             ones or timeout seconds
+  keyring_build {keys: [{id, suite, state, created, key, activates,
+            disables, filters}], save}: a keyring made by the C library
+            (schedules and per-topic filters included), saved to save
+  keyring_copy {keyring, save}: the C library loads a keyring and saves it
+  build_update {group, counter, issued, keys: [{id, suite, state,
+            activates, disables, filters, key (null: disabled)}],
+            recipients: [{public_key, key_ids}], admin_seed, topic, seq,
+            timestamp}: {body, envelope}, built by e2e_update_build and
+            sealed retained, suite none, by the admin
+  open_update {topic, envelope, admin_public_key, group, member_secret,
+            last_counter, retained, keyring?, now, save?}: e2e_update_open
+            then e2e_update_apply onto the keyring (or an empty one) at
+            now; answers {reason, error}, or {counter, keys: [{id,
+            in_slot}], keyring: [describe entries]} and the keyring saved
+            to save when it has a primary
 Exit status 0, or 2 with the error on stderr for a malformed request; a
 load error is an answer {"load_error": name, "reason", "line"}.
 """
@@ -65,11 +80,19 @@ def info_json(i):
             "seq": "%016x" % i.seq, "timestamp": i.timestamp}
 
 
+def keyring_entry(kr, k):
+    """A key's stored state, schedule and filters (times as decimal
+    strings: they may exceed 2^53)."""
+    activates, disables = kr.get_schedule(k.id)
+    return {"id": k.id, "suite": str(k.suite), "state": str(k.state),
+            "created": str(k.created), "activates": str(activates),
+            "disables": str(disables), "filters": ",".join(kr.filters(k.id))}
+
+
 def describe(req, objs):
     out = {}
     if "keyring" in objs:
-        out["keyring"] = [{"id": k.id, "suite": str(k.suite),
-                           "state": str(k.state), "created": str(k.created)}
+        out["keyring"] = [keyring_entry(objs["keyring"], k)
                           for k in objs["keyring"]]
     if "trust" in objs:
         out["trust"] = [{"public_key": t.public_key.hex(),
@@ -189,6 +212,69 @@ def mqtt_sub(req, objs):
     return out
 
 
+def update_key(k):
+    return e2e.UpdateKey(
+        id=k["id"], suite=e2e.Suite[k["suite"].upper()],
+        state=e2e.KeyState[k["state"].upper()], activates=k["activates"],
+        disables=k["disables"], filters=k["filters"],
+        key=bytes.fromhex(k["key"]) if k.get("key") else None)
+
+
+def keyring_copy(req, objs):
+    objs["keyring"].save(req["save"])
+    return {}
+
+
+def keyring_build(req):
+    kr = e2e.Keyring()
+    for k in req["keys"]:
+        # Added enabled, scoped, then promoted within its scope (as the
+        # keyring file loader does).
+        kr.add(k["id"], bytes.fromhex(k["key"]), e2e.Suite[k["suite"].upper()],
+               e2e.KeyState.ENABLED if k["state"] == "primary"
+               else e2e.KeyState[k["state"].upper()], k["created"])
+        kr.schedule(k["id"], k["activates"], k["disables"])
+        kr.set_filters(k["id"], k["filters"])
+        if k["state"] == "primary":
+            kr.set_state(k["id"], e2e.KeyState.PRIMARY)
+    kr.save(req["save"])
+    return {}
+
+
+def build_update(req):
+    body = e2e.build_update(
+        req["group"], req["counter"], req["issued"],
+        [update_key(k) for k in req["keys"]],
+        [(bytes.fromhex(r["public_key"]), r["key_ids"])
+         for r in req["recipients"]])
+    admin = e2e.Signer.from_seed(bytes.fromhex(req["admin_seed"]))
+    env = e2e.seal_explicit(req["topic"], body, suite=e2e.Suite.NONE,
+                            sender_id=admin.id, seq=req["seq"],
+                            signer=admin, timestamp=req["timestamp"],
+                            retained=True)
+    return {"body": body.hex(), "envelope": env.hex()}
+
+
+def open_update(req, objs):
+    member = e2e.Member.from_secret(bytes.fromhex(req["member_secret"]))
+    try:
+        u = e2e.Update.open(
+            req["topic"], bytes.fromhex(req["envelope"]),
+            admin_public_key=bytes.fromhex(req["admin_public_key"]),
+            group=req["group"], member=member,
+            last_counter=req["last_counter"], retained=req["retained"])
+    except e2e.E2EError as err:
+        return {"reason": err.reason, "error": err.name}
+    kr = objs.get("keyring") or e2e.Keyring()
+    u.apply(kr, req["now"])
+    out = {"counter": u.counter,
+           "keys": [{"id": k.id, "in_slot": k.in_slot} for k in u.keys],
+           "keyring": [keyring_entry(kr, k) for k in kr]}
+    if req.get("save") and any(k.state == e2e.KeyState.PRIMARY for k in kr):
+        kr.save(req["save"])
+    return out
+
+
 def main():
     req = json.load(sys.stdin)
     op = req["op"]
@@ -196,6 +282,10 @@ def main():
         ans = save_signer(req)
     elif op == "guard":
         ans = guard(req)
+    elif op == "keyring_build":
+        ans = keyring_build(req)
+    elif op == "build_update":
+        ans = build_update(req)
     else:
         try:
             objs = load(req)
@@ -204,7 +294,8 @@ def main():
                        "line": getattr(err, "bad_line", None)}, sys.stdout)
             return 0
         ans = {"describe": describe, "seal": seal, "open": open_,
-               "mqtt_sub": mqtt_sub}[op](
+               "mqtt_sub": mqtt_sub, "open_update": open_update,
+               "keyring_copy": keyring_copy}[op](
             req, objs)
     json.dump(ans, sys.stdout)
     return 0

@@ -42,3 +42,11 @@ export function peer(req) {
   });
   return JSON.parse(out.toString());
 }
+
+/** A keyring's keys as c_peer.py describes them: times as decimal strings
+ * (they may exceed 2^53). */
+export function listed(keyring) {
+  return keyring.list().map((k) => ({
+    ...k, created: String(k.created), activates: String(k.activates), disables: String(k.disables),
+  }));
+}

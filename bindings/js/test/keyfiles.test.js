@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring, Signer, Trust, serializeKeyring, serializePublicKey, serializeSigner, serializeTrust, toHex } from '../src/index.js';
 import { loadKeyring, loadPublicKey, loadSigner, loadTrust } from '../src/node.js';
-import { BUILDDIR, HERE, SRCDIR, skipOrFail } from './helpers.js';
+import { BUILDDIR, HERE, SRCDIR, listed, skipOrFail } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 let dir;
@@ -72,6 +72,22 @@ const CASES = [
   ['keyring', 'six fields', RING.replace(KEY, `${KEY} extra`)],
   ['keyring', 'four fields', RING.replace(` ${KEY}`, '')],
   ['keyring', 'a NUL byte', RING.replace('# id', '# i\0d')],
+  ['keyring', 'a schedule', RING.replace(KEY, `${KEY} activates=1767312000 disables=1767315600`)],
+  ['keyring', 'optional fields in another order', RING.replace(KEY, `${KEY} topics=a/#,+/b disables=9 activates=8`)],
+  ['keyring', 'times 2^63-1', RING.replace(KEY, `${KEY} activates=9223372036854775807 disables=9223372036854775807`)],
+  ['keyring', 'activates 2^63', RING.replace(KEY, `${KEY} activates=9223372036854775808`)],
+  ['keyring', 'disables with a sign', RING.replace(KEY, `${KEY} disables=+5`)],
+  ['keyring', 'an unknown optional field', RING.replace(KEY, `${KEY} expires=5`)],
+  ['keyring', 'a repeated optional field', RING.replace(KEY, `${KEY} disables=5 disables=6`)],
+  ['keyring', 'nine fields', RING.replace(KEY, `${KEY} activates=1 disables=2 topics=a x`)],
+  ['keyring', 'topics', RING.replace(KEY, `${KEY} topics=tenant-a/#,+/status`)],
+  ['keyring', 'empty topics', RING.replace(KEY, `${KEY} topics=`)],
+  ['keyring', 'invalid topics', RING.replace(KEY, `${KEY} topics=a/#/b`)],
+  ['keyring', 'an empty filter between commas', RING.replace(KEY, `${KEY} topics=a,,b`)],
+  ['keyring', 'primaries of two scopes', RING + `0a0b0c0e aead primary 1 ${KEY} topics=t/#\n`],
+  ['keyring', 'two primaries of one scope', RING + `0a0b0c0e aead primary 1 ${KEY} topics=t/#\n` +
+    `0a0b0c0f mac primary 1 ${KEY} topics=t/#\n`],
+  ['keyring', 'only a scoped primary', RING.replace('primary', 'enabled') + `0a0b0c0e aead primary 1 ${KEY} topics=t/#\n`],
   ['pubkey', 'as written', PUB],
   ['pubkey', 'id not matching', PUB.replace(`signer ${idHex}`, 'signer 0000000000000001')],
   ['pubkey', 'public line missing', PUB.replace(/public .*\n/, '')],
@@ -95,11 +111,6 @@ const CASES = [
   ['trust', 'a carriage return inside the filters', TRUST.replace('alerts/#', 'alerts/\r#')],
   ['trust', 'a secret key file', SECRET],
 ];
-
-// Creation times as decimal strings: they may exceed 2^53.
-function listed(keyring) {
-  return keyring.list().map((k) => ({ ...k, created: String(k.created) }));
-}
 
 function jsLoad(kind, path) {
   try {

@@ -25,9 +25,9 @@ const files = readdirSync(join(SRCDIR, 'tests', 'vectors')).filter((f) => f.ends
 
 test('the vector files are the ones this suite knows', () => {
   // A new vector file needs its own reader here: fail rather than ignore it.
-  // keydist-v1.json holds the key updates of docs/KEYDIST.md (issue 12):
-  // the C library reads it (tests/unit/test_keydist_vectors.c); JS does not
-  // implement key updates yet. guard-cases.json is read by
+  // keydist-v1.json holds the key updates of docs/KEYDIST.md, read by
+  // keydist-vectors.test.js (and by the C library's
+  // tests/unit/test_keydist_vectors.c). guard-cases.json is read by
   // guard-cases.test.js.
   assert.deepEqual(files.sort(), ['envelope-v1.json', 'guard-cases.json', 'keydist-v1.json']);
 });
