@@ -4,10 +4,12 @@
  * with its own configuration and directory (redis_server.c).
  *
  * The same steps run against the in-memory guard and the Redis one must
- * give the same verdicts; members racing on the same envelopes accept
- * each once between them; a Redis restarted from its AOF still refuses
- * every replay; an unreachable Redis gives E2E_ERR_STORE_UNAVAILABLE and
- * delivers nothing.
+ * give the same verdicts wherever they do not depend on which entry of a
+ * class an eviction takes (each guard's own choice); under evictions, what
+ * the rules guarantee whatever the victim holds; members racing on the
+ * same envelopes accept each once between them; a Redis restarted from its AOF
+ * still refuses every replay; an unreachable Redis gives
+ * E2E_ERR_STORE_UNAVAILABLE and delivers nothing.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
