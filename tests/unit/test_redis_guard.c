@@ -551,24 +551,29 @@ static uint32_t ev_share_class(const uint32_t n[2], uint32_t cap, int c)
 
 /* A message of sender k: a new one (sometimes kept back, to arrive out of
  * order) or one already made (a reordered or replayed delivery). */
-static struct ev_msg *ev_pick(struct ev_state *v, struct ev_sender *s)
+static struct ev_msg *ev_make(struct ev_state *v, struct ev_sender *s)
 {
-	struct ev_msg *m;
+	struct ev_msg *m = &s->pool[s->made++ % EV_POOL];
 	uint32_t r = rnd(100), now = (uint32_t)v->now;
 
-	if (s->made > 0 && r < 40)
-		return &s->pool[rnd(s->made < EV_POOL ? s->made : EV_POOL)];
-	m = &s->pool[s->made++ % EV_POOL];
 	memset(m, 0, sizeof *m);
 	s->next += 1 + (rnd(30) == 0 ? v->o->window + rnd(50) : rnd(2));
 	m->seq = s->next;
-	r = rnd(100);
 	m->ts = r < 8    ? 0
 		: r < 75 ? now - rnd(6)
 		: r < 90 ? now - rnd(v->o->max_age + 60)
 			 : now + rnd(v->o->max_skew + 5);
 	m->intent = rnd(4) == 0;
 	return m;
+}
+
+static struct ev_msg *ev_pick(struct ev_state *v, struct ev_sender *s)
+{
+	if (s->made > 0 && rnd(100) < 40)
+		return &s->pool[rnd(s->made < EV_POOL ? s->made : EV_POOL)];
+	if (rnd(5) == 0)
+		(void)ev_make(v, s); /* kept back: it arrives later */
+	return ev_make(v, s);
 }
 
 static int ev_is_fresh(const struct ev_state *v, const struct ev_sender *s,
