@@ -18,36 +18,7 @@
 
 #include "e2e.h"
 
-enum gc_op { GC_DELIVER, GC_CHECK, GC_COUNT, GC_SAVE_LOAD, GC_LOAD };
-
-struct gc_opts {
-	uint32_t window, max_senders, max_retained_topics, max_age, max_skew,
-		max_retained_age, accept_no_clock;
-};
-
-struct gc_step {
-	enum gc_op op;
-	uint64_t sender, seq;
-	uint32_t ts;
-	int is_signed, retained, delivered_retained;
-	const char *topic;
-	uint64_t now;
-	const char *expect;  /* reason token, "ok" */
-	size_t senders;      /* GC_COUNT */
-	struct gc_opts opts; /* GC_SAVE_LOAD, when has_opts */
-	int has_opts;
-	const char *text; /* GC_LOAD: the state file */
-	size_t text_len;
-	size_t line; /* GC_LOAD: the line at fault */
-};
-
-struct gc_case {
-	const char *name;
-	struct gc_opts opts;
-	const struct gc_step *steps;
-	size_t nsteps;
-};
-
+#include "guard_cases_types.h"
 #include "guard_cases.h"
 
 static char tmpdir[64];
@@ -57,14 +28,7 @@ static e2e_guard *new_guard(const struct gc_opts *c)
 	e2e_guard_opts o;
 	e2e_guard *g = NULL;
 
-	e2e_guard_opts_default(&o);
-	o.window = c->window;
-	o.max_senders = c->max_senders;
-	o.max_retained_topics = c->max_retained_topics;
-	o.max_age = c->max_age;
-	o.max_skew = c->max_skew;
-	o.max_retained_age = c->max_retained_age;
-	o.flags = c->accept_no_clock ? E2E_GUARD_ACCEPT_NO_CLOCK : 0;
+	gc_guard_opts(c, &o);
 	assert_int_equal(e2e_guard_new(&g, &o), E2E_OK);
 	return g;
 }
@@ -80,18 +44,10 @@ static void write_file(const char *path, const char *buf, size_t len)
 
 static void message_step(e2e_guard *g, const struct gc_step *s, size_t n)
 {
-	uint32_t delivery = s->delivered_retained ? E2E_DELIVERY_RETAINED : 0;
 	e2e_info i;
+	uint32_t delivery = gc_info(s, &i);
 	int rc;
 
-	memset(&i, 0, sizeof i);
-	i.suite = E2E_SUITE_AEAD;
-	i.key_id = 1;
-	i.sender_id = s->sender;
-	i.seq = s->seq;
-	i.timestamp = s->ts;
-	i.is_signed = s->is_signed;
-	i.retained = s->retained;
 	rc = e2e_guard_check(g, &i, s->topic, delivery, s->now);
 	if (strcmp(e2e_reason(rc), s->expect) != 0)
 		fail_msg("step %zu: %s, want %s", n + 1, e2e_reason(rc),

@@ -4,10 +4,12 @@
  * with its own configuration and directory (redis_server.c).
  *
  * The same steps run against the in-memory guard and the Redis one must
- * give the same verdicts; members racing on the same envelopes accept
- * each once between them; a Redis restarted from its AOF still refuses
- * every replay; an unreachable Redis gives E2E_ERR_STORE_UNAVAILABLE and
- * delivers nothing.
+ * give the same verdicts wherever they do not depend on which entry of a
+ * class an eviction takes (each guard's own choice); under evictions, what
+ * the rules guarantee whatever the victim holds; members racing on the
+ * same envelopes accept each once between them; a Redis restarted from its AOF
+ * still refuses every replay; an unreachable Redis gives
+ * E2E_ERR_STORE_UNAVAILABLE and delivers nothing.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "e2e.h"
 #include "e2e_redis.h"
@@ -180,6 +183,13 @@ static int memory_verdict(e2e_guard *g, const e2e_info *i, const char *topic,
 #define T 0x7000000000000009u
 #define U 0x800000000000000au
 
+/*
+ * The case tables fix every verdict, so an eviction in them has a single
+ * candidate (the victim's class holds one entry): which entry of a class
+ * goes is each guard's own (the in-memory guard: CLOCK; Redis: least
+ * recent, docs/GROUPS.md section 6), and both must give these verdicts.
+ */
+
 /* window 64, 4 senders, 2 retained topics, max_age 300, skew 30. */
 static const struct step cases[] = {
 	{A, 100, NOW, 0, 0, LIVE, "t", E2E_OK},
@@ -199,28 +209,30 @@ static const struct step cases[] = {
 	{A, 168, NOW - 10, 0, 1, RET, "cfg/a", E2E_ERR_REPLAY},
 	{C, 5, NOW - 20, 0, 1, RET, "cfg/a", E2E_ERR_STALE_RETAINED},
 	{C, 6, NOW - 5, 0, 1, RET, "cfg/a", E2E_OK},
-	{C, 2, NOW - 100000, 0, 1, RET, "cfg/b", E2E_OK}, /* retained: no age */
-	{C, 2, NOW - 100000, 0, 1, LIVE, "cfg/b", E2E_ERR_REPLAY},
-	{C, 1, NOW - 100001, 0, 1, RET, "cfg/b", E2E_ERR_STALE_RETAINED},
-	/* Third topic: evicts cfg/a (least recently updated), retained
-	 * floor to NOW - 5. */
+	/* A signed record: retained messages have no max age. */
+	{S, 2, NOW - 100000, 1, 1, RET, "cfg/b", E2E_OK},
+	{S, 2, NOW - 100000, 1, 1, LIVE, "cfg/b", E2E_ERR_REPLAY},
+	{S, 1, NOW - 100001, 1, 1, RET, "cfg/b", E2E_ERR_STALE_RETAINED},
+	/* Third topic, unsigned: its class holds its share (1), so it evicts
+	 * the one unsigned record, cfg/a: unsigned retained floor NOW - 5. */
 	{C, 7, NOW - 1, 0, 1, LIVE, "cfg/c", E2E_OK},
 	{A, 169, NOW - 6, 0, 1, RET, "cfg/a", E2E_ERR_STALE_RETAINED},
 	{A, 170, NOW - 4, 0, 1, RET, "cfg/a", E2E_OK},
-	/* Fill the sender table (A, C, D, E), then F evicts A: floor NOW+30
-	 * clamped to NOW. */
-	{D, 1, NOW - 50, 0, 0, LIVE, "t", E2E_OK},
-	{E, 1, NOW - 40, 0, 0, LIVE, "t", E2E_OK},
-	{C, 8, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{S, 3, NOW - 100000, 1, 1, RET, "cfg/b", E2E_OK}, /* cfg/b kept */
+};
+
+/* window 64, 2 senders (one share each), 2 retained topics. */
+static const struct step eviction_cases[] = {
+	{A, 1, NOW + 30, 0, 0, LIVE, "t", E2E_OK},
+	{S, 10, NOW, 1, 0, LIVE, "t", E2E_OK},
+	/* F evicts A, the one unsigned entry: floor NOW + 30 clamped to NOW. */
 	{F, 1, NOW - 30, 0, 0, LIVE, "t", E2E_OK},
 	{G, 1, NOW, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD}, /* at the floor */
 	{A, 200, NOW - 1, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD},
-	{A, 200, NOW + 1, 0, 0, LIVE, "t", E2E_OK}, /* evicts D */
-	/* Signers: S takes an unsigned entry (signed below its share). */
-	{S, 10, NOW, 1, 0, LIVE, "t", E2E_OK},
+	{A, 200, NOW + 1, 0, 0, LIVE, "t", E2E_OK}, /* evicts F */
+	{F, 2, NOW, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD},
+	/* Signed at its share (1): T evicts S, which leaves its mark 10. */
 	{T, 1, NOW, 1, 0, LIVE, "t", E2E_OK},
-	/* Signed at its share (2): U evicts S, which leaves its mark 10. */
-	{U, 1, NOW, 1, 0, LIVE, "t", E2E_OK},
 	{S, 10, 0, 1, 0, LIVE, "t", E2E_ERR_REPLAY}, /* at its mark */
 	{S, 9, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
 	{S, 11, NOW + 2, 1, 0, LIVE, "t", E2E_OK}, /* resumes above it */
@@ -228,8 +240,23 @@ static const struct step cases[] = {
 	{S, 5, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY}, /* all seen */
 	/* An unsigned message under a signer's id: the guard takes it as
 	 * any other (e2e_open refuses it before, as unsigned, when the id is
-	 * a trusted signer's). */
+	 * a trusted signer's); it evicts A, the one unsigned entry. */
 	{T, 2, NOW + 3, 0, 0, LIVE, "t", E2E_OK},
+	{A, 100, NOW + 2, 0, 0, LIVE, "t", E2E_OK}, /* forgotten: a new entry */
+};
+
+/* window 64, 1 sender (the unsigned share; signed: 0), 2 retained topics:
+ * each class takes the other's entry. */
+static const struct step cross_class_cases[] = {
+	{A, 1, NOW, 0, 0, LIVE, "t", E2E_OK},
+	/* The signed class is empty: S takes A's entry, floor NOW. */
+	{S, 1, NOW, 1, 0, LIVE, "t", E2E_OK},
+	{A, 2, NOW, 0, 0, LIVE, "t", E2E_ERR_TOO_OLD},
+	/* Unsigned below its share: A takes S's entry, S's mark is 1. */
+	{A, 2, NOW + 1, 0, 0, LIVE, "t", E2E_OK},
+	{S, 1, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{S, 2, NOW, 1, 0, LIVE, "t", E2E_ERR_TOO_OLD}, /* signed floor */
+	{S, 2, NOW + 2, 1, 0, LIVE, "t", E2E_OK},
 };
 
 static void run_steps(const struct step *steps, size_t n,
@@ -277,6 +304,21 @@ static void redis_gives_memory_verdicts_on_cases(void **state)
 	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1);
 }
 
+static void redis_gives_memory_verdicts_on_eviction_cases(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.max_senders = 2;
+	run_steps(eviction_cases,
+		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1);
+	o.max_senders = 1;
+	run_steps(cross_class_cases,
+		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o,
+		  1);
+}
+
 /* A small deterministic generator: the same traffic on every run. */
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
@@ -289,21 +331,25 @@ static uint32_t rnd(uint32_t n)
 }
 
 /*
- * Random traffic over few senders and topics, with reordering, replays,
- * clockless messages, retained deliveries and evictions in both tables:
- * every verdict must match, and every kind of verdict must occur.
+ * Random traffic over 8 senders and 4 topics, with reordering, replays,
+ * clockless messages and retained deliveries, through tables that hold
+ * them all: nothing is ever evicted, so every verdict is fixed by the rules
+ * and must match the in-memory guard's, and every kind of verdict must
+ * occur. (With evictions the two guards may pick different victims, each
+ * its own way: eviction_heavy_traffic checks what holds whatever goes.)
  */
 static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
 {
 	static const char *const topics[] = {"r/a", "r/b", "r/c", "r/d"};
 	uint64_t next[8] = {0};
-	int seen[64] = {0};
+	int seen[64] = {0}, contacted[8] = {0};
 	char url[128];
 	uint64_t now = NOW;
 	e2e_guard *g;
 	e2e_redis *rs;
 	uint32_t i;
 
+	assert_true(o->max_senders >= 8 && o->max_retained_topics >= 4);
 	fresh_url(&shared, url, sizeof url);
 	assert_int_equal(e2e_guard_new(&g, o), E2E_OK);
 	rs = member(&shared, url, o);
@@ -321,8 +367,14 @@ static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
 			next[who] += 200; /* beyond a window of 64 or 128 */
 		else if (rnd(20) == 0)
 			next[who] += rnd(o->window); /* slides of many bytes */
-		seq = (uint64_t)(who + 1) << 32 | (next[who] - rnd(80));
+		seq = (uint64_t)(who + 1) << 32 |
+		      (next[who] - (rnd(3) == 0 ? rnd(80) : 0));
 		ts = rnd(10) == 0 ? 0 : (uint32_t)(now - 320 + rnd(370));
+		/* Odd senders first come without a clock. */
+		if (!contacted[who]++ && (who & 1)) {
+			ts = 0;
+			delivery = LIVE;
+		}
 		in = info_of(sid, seq, ts, who < 3,
 			     delivery == RET ? rnd(10) != 0 : rnd(4) == 0);
 		mem = memory_verdict(g, &in, topic, delivery, now);
@@ -341,12 +393,19 @@ static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
 	e2e_guard_free(g);
 }
 
+static void traffic_opts(e2e_guard_opts *o)
+{
+	small_opts(o);
+	o->max_senders = 8;
+	o->max_retained_topics = 4;
+}
+
 static void redis_gives_memory_verdicts_on_random_traffic(void **state)
 {
 	e2e_guard_opts o;
 
 	(void)state;
-	small_opts(&o);
+	traffic_opts(&o);
 	random_traffic(&o, 3000);
 }
 
@@ -356,10 +415,8 @@ redis_gives_memory_verdicts_with_no_clock_and_retained_age(void **state)
 	e2e_guard_opts o;
 
 	(void)state;
-	small_opts(&o);
+	traffic_opts(&o);
 	o.window = 128;
-	o.max_senders = 5;
-	o.max_retained_topics = 3;
 	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
 	o.max_retained_age = 200;
 	random_traffic(&o, 3000);
@@ -372,11 +429,383 @@ static void redis_gives_memory_verdicts_with_window_of_192(void **state)
 	e2e_guard_opts o;
 
 	(void)state;
+	traffic_opts(&o);
+	o.window = 192;
+	random_traffic(&o, 3000);
+}
+
+/* ---- what holds whatever the victim */
+
+/*
+ * Eviction-heavy traffic against the Redis guard alone: more senders of
+ * both classes than the table holds, so that most first contacts evict.
+ * Which entry of a class goes is the guard's own; after every call the
+ * test reads the group's keys (GROUPS.md section 6: the sender sets, the
+ * floors) and checks what the rules guarantee whatever the victim:
+ *   - a message already accepted is never accepted again live, when it is
+ *     signed (its signer's window or mark covers it; there are no more
+ *     signers than marks) or had a timestamp 0 < ts <= now (the window, or
+ *     the floor its eviction raised, covers it);
+ *   - a live message from a sender the table does not hold is refused at
+ *     or below its class floor (when it has a clock);
+ *   - floors never fall and never pass the clock, and an eviction raises
+ *     the victim's class floor to min(its largest timestamp, now);
+ *   - a fresh message (a sequence above any the sender ever sent, within
+ *     max_age and max_skew, above its class floor) is always accepted;
+ *   - the table never holds more than max_senders; a refusal changes no
+ *     entry; an acceptance from an unknown sender adds it and evicts one
+ *     entry exactly when the table was full, of the class the share rule
+ *     names; a signed sender's entry is in the signed set.
+ */
+#define EV_SENDERS 12
+#define EV_POOL 24
+
+struct ev_msg {
+	uint64_t seq;
+	uint32_t ts;
+	int intent, offered, accepted, covered;
+};
+
+struct ev_sender {
+	char hex[17];
+	int is_signed, held, cls;
+	uint32_t max_ts; /* of what its current entry accepted */
+	uint64_t next;   /* the highest sequence it ever made */
+	struct ev_msg pool[EV_POOL];
+	unsigned made;
+};
+
+struct ev_state {
+	const e2e_guard_opts *o;
+	redisContext *raw;
+	char base[64];
+	struct ev_sender s[EV_SENDERS];
+	uint32_t n[2], floor[2];
+	uint64_t now;
+	unsigned fresh, evictions, covered_refused;
+};
+
+static redisReply *ev_command(struct ev_state *v, const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = redisvCommand(v->raw, fmt, ap);
+	va_end(ap);
+	assert_non_null(r);
+	if (r->type == REDIS_REPLY_ERROR)
+		fail_msg("redis: %s", r->str);
+	return r;
+}
+
+/* Read who the table holds and the floors; check their consistency. */
+static void ev_observe(struct ev_state *v, uint32_t step, int held[EV_SENDERS],
+		       int cls[EV_SENDERS], uint32_t n[2], uint32_t floor[2])
+{
+	redisReply *r;
+	size_t i, k;
+	int c;
+
+	memset(held, 0, EV_SENDERS * sizeof *held);
+	for (c = 0; c < 2; c++) {
+		r = ev_command(v, "ZRANGE %s:sl:%d 0 -1", v->base, c);
+		n[c] = (uint32_t)r->elements;
+		for (i = 0; i < r->elements; i++) {
+			for (k = 0; k < EV_SENDERS; k++)
+				if (strcmp(v->s[k].hex, r->element[i]->str) ==
+				    0)
+					break;
+			assert_true(k < EV_SENDERS && !held[k]);
+			held[k] = 1;
+			cls[k] = c;
+			if (v->s[k].is_signed && c != 1)
+				fail_msg("step %u: signer %zu in the unsigned "
+					 "set",
+					 step, k);
+		}
+		freeReplyObject(r);
+	}
+	if (n[0] + n[1] > v->o->max_senders)
+		fail_msg("step %u: %u senders held, max %u", step, n[0] + n[1],
+			 v->o->max_senders);
+	r = ev_command(v, "HMGET %s:g f0 f1 lost", v->base);
+	assert_int_equal(r->elements, 3);
+	for (c = 0; c < 2; c++)
+		floor[c] = r->element[c]->type == REDIS_REPLY_STRING
+				   ? (uint32_t)strtoul(r->element[c]->str, NULL,
+						       10)
+				   : 0;
+	/* No more signers than marks: no mark is ever lost. */
+	assert_int_equal(r->element[2]->type, REDIS_REPLY_NIL);
+	freeReplyObject(r);
+}
+
+static uint32_t ev_share_class(const uint32_t n[2], uint32_t cap, int c)
+{
+	uint32_t share = c ? cap / 2 : cap - cap / 2;
+	int w = n[c] >= share ? c : !c;
+
+	return n[w] == 0 ? !w : w;
+}
+
+/* A message of sender k: a new one (sometimes kept back, to arrive out of
+ * order) or one already made (a reordered or replayed delivery). */
+static struct ev_msg *ev_make(struct ev_state *v, struct ev_sender *s)
+{
+	struct ev_msg *m = &s->pool[s->made++ % EV_POOL];
+	uint32_t r = rnd(100), now = (uint32_t)v->now;
+
+	memset(m, 0, sizeof *m);
+	s->next += 1 + (rnd(30) == 0 ? v->o->window + rnd(50) : rnd(2));
+	m->seq = s->next;
+	m->ts = r < 8    ? 0
+		: r < 75 ? now - rnd(6)
+		: r < 90 ? now - rnd(v->o->max_age + 60)
+			 : now + rnd(v->o->max_skew + 5);
+	m->intent = rnd(4) == 0;
+	return m;
+}
+
+static struct ev_msg *ev_pick(struct ev_state *v, struct ev_sender *s)
+{
+	if (s->made > 0 && rnd(100) < 40)
+		return &s->pool[rnd(s->made < EV_POOL ? s->made : EV_POOL)];
+	if (rnd(5) == 0)
+		(void)ev_make(v, s); /* kept back: it arrives later */
+	return ev_make(v, s);
+}
+
+static int ev_is_fresh(const struct ev_state *v, const struct ev_sender *s,
+		       const struct ev_msg *m, uint32_t delivery)
+{
+	uint64_t now = v->now;
+
+	return !m->offered && m->seq == s->next && delivery == LIVE &&
+	       m->ts != 0 && (now <= m->ts || now - m->ts <= v->o->max_age) &&
+	       (m->ts <= now || m->ts - now <= v->o->max_skew) &&
+	       m->ts > v->floor[s->is_signed];
+}
+
+static void ev_step(struct ev_state *v, e2e_redis *rs, uint32_t i)
+{
+	static const char *const topics[] = {"r/a", "r/b", "r/c"};
+	int k = (int)rnd(EV_SENDERS), held[EV_SENDERS], cls[EV_SENDERS], j;
+	struct ev_sender *s = &v->s[k];
+	struct ev_msg *m = ev_pick(v, s);
+	uint32_t delivery = m->intent && rnd(3) == 0 ? RET : LIVE, n[2], fl[2];
+	int fresh = ev_is_fresh(v, s, m, delivery), victim = -1, rc;
+	e2e_info in = info_of(strtoull(s->hex, NULL, 16), m->seq, m->ts,
+			      s->is_signed, m->intent);
+	int was_held = s->held;
+
+	rc = e2e_redis_check_commit(rs, &in, topics[rnd(3)], delivery, v->now);
+	ev_observe(v, i, held, cls, n, fl);
+	if (rc != E2E_OK && rc != E2E_ERR_REPLAY && rc != E2E_ERR_TOO_OLD &&
+	    rc != E2E_ERR_FUTURE && rc != E2E_ERR_NO_TIMESTAMP &&
+	    rc != E2E_ERR_STALE_RETAINED)
+		fail_msg("step %u: %s", i, e2e_err_name(rc));
+	if (fresh && rc != E2E_OK)
+		fail_msg("step %u: fresh message of sender %d (%s) refused: %s",
+			 i, k, was_held ? "held" : "not held",
+			 e2e_err_name(rc));
+	v->fresh += fresh;
+	if (rc == E2E_OK && delivery == LIVE && m->covered)
+		fail_msg("step %u: sender %d seq %llu accepted twice", i, k,
+			 (unsigned long long)m->seq);
+	if (rc != E2E_OK && m->covered)
+		v->covered_refused++;
+	if (rc == E2E_OK && delivery == LIVE && !was_held && m->ts != 0 &&
+	    m->ts <= v->floor[s->is_signed])
+		fail_msg("step %u: sender %d accepted at ts %u, at or below "
+			 "its class floor %u",
+			 i, k, m->ts, v->floor[s->is_signed]);
+	for (j = 0; j < 2; j++)
+		if (fl[j] < v->floor[j] || fl[j] > v->now)
+			fail_msg("step %u: floor %d went from %u to %u (now "
+				 "%llu)",
+				 i, j, v->floor[j], fl[j],
+				 (unsigned long long)v->now);
+	/* Who left the table, and who came. */
+	for (j = 0; j < EV_SENDERS; j++) {
+		if (v->s[j].held && !held[j]) {
+			if (victim >= 0 || rc != E2E_OK || was_held)
+				fail_msg("step %u: sender %d left the table", i,
+					 j);
+			victim = j;
+		} else if (!v->s[j].held && held[j] && (j != k || rc != E2E_OK))
+			fail_msg("step %u: sender %d came in", i, j);
+	}
+	if (rc == E2E_OK && !was_held) {
+		if (!held[k])
+			fail_msg("step %u: accepted sender %d not held", i, k);
+		if ((victim >= 0) != (v->n[0] + v->n[1] == v->o->max_senders))
+			fail_msg("step %u: %s eviction with %u of %u held", i,
+				 victim >= 0 ? "an" : "no", v->n[0] + v->n[1],
+				 v->o->max_senders);
+		s->max_ts = 0;
+	}
+	if (victim >= 0) {
+		struct ev_sender *w = &v->s[victim];
+		uint32_t want =
+			ev_share_class(v->n, v->o->max_senders, s->is_signed);
+		uint32_t raised =
+			w->max_ts < v->now ? w->max_ts : (uint32_t)v->now;
+
+		if ((uint32_t)w->cls != want)
+			fail_msg("step %u: evicted class %d, the share rule "
+				 "says %u",
+				 i, w->cls, want);
+		if (fl[w->cls] < raised)
+			fail_msg("step %u: floor %d is %u after evicting a "
+				 "sender of ts %u",
+				 i, w->cls, fl[w->cls], raised);
+		w->held = 0;
+		v->evictions++;
+	}
+	if (rc == E2E_OK) {
+		m->accepted++;
+		if (m->ts > s->max_ts)
+			s->max_ts = m->ts;
+		if (s->is_signed || (m->ts != 0 && m->ts <= v->now))
+			m->covered = 1;
+	}
+	m->offered = 1;
+	for (j = 0; j < EV_SENDERS; j++) {
+		v->s[j].held = held[j];
+		v->s[j].cls = cls[j];
+	}
+	memcpy(v->n, n, sizeof n);
+	memcpy(v->floor, fl, sizeof fl);
+	if (rnd(3) == 0)
+		v->now++;
+}
+
+static void eviction_heavy_traffic(const e2e_guard_opts *o, uint32_t signers,
+				   uint32_t steps)
+{
+	static struct ev_state v;
+	char url[128];
+	e2e_redis *rs;
+	uint32_t i;
+
+	memset(&v, 0, sizeof v);
+	v.o = o;
+	v.now = NOW;
+	assert_true(signers <= o->max_senders && signers < EV_SENDERS);
+	for (i = 0; i < EV_SENDERS; i++) {
+		snprintf(v.s[i].hex, sizeof v.s[i].hex, "%016llx",
+			 (unsigned long long)(0xE000000000000000u + i));
+		v.s[i].next = (uint64_t)1 << 40;
+		v.s[i].is_signed = i < signers;
+	}
+	fresh_url(&shared, url, sizeof url);
+	snprintf(v.base, sizeof v.base, "{t%d}", prefix_no);
+	rs = member(&shared, url, o);
+	v.raw = redisConnect("127.0.0.1", shared.port);
+	assert_true(v.raw != NULL && v.raw->err == 0);
+	for (i = 0; i < steps; i++)
+		ev_step(&v, rs, i);
+	/* The properties were exercised, not vacuously true. */
+	print_message("%u evictions, %u fresh messages, %u replays of "
+		      "covered messages refused\n",
+		      v.evictions, v.fresh, v.covered_refused);
+	assert_true(v.evictions > steps / 20);
+	assert_true(v.fresh > steps / 20);
+	assert_true(v.covered_refused > steps / 20);
+	redisFree(v.raw);
+	e2e_redis_free(rs);
+}
+
+static void redis_keeps_guarantees_under_evictions(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	o.max_senders = 5;
+	eviction_heavy_traffic(&o, 5, 4000);
+}
+
+static void redis_keeps_guarantees_under_evictions_with_no_clock_and_window_192(
+	void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
 	small_opts(&o);
 	o.window = 192;
-	o.max_senders = 3;
+	o.max_senders = 4;
 	o.max_retained_topics = 1;
-	random_traffic(&o, 3000);
+	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
+	eviction_heavy_traffic(&o, 3, 4000);
+}
+
+/*
+ * Redis's own choice within a class, which GROUPS.md section 6 states (an
+ * implementation joining a group must have the same effects on the keys):
+ * the least recently accepted sender, the least recently updated topic.
+ */
+static long long raw_exists(redisContext *raw, const char *fmt, const char *arg)
+{
+	redisReply *r = redisCommand(raw, fmt, arg);
+	long long v;
+
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+static void lru_step(e2e_redis *rs, const struct step *s)
+{
+	e2e_info in =
+		info_of(s->sender, s->seq, s->ts, s->is_signed, s->intent);
+
+	assert_int_equal(
+		e2e_redis_check_commit(rs, &in, s->topic, s->delivery, NOW),
+		s->expect);
+}
+
+static void redis_evicts_least_recent_of_the_class(void **state)
+{
+	static const struct step st[] = {
+		{A, 1, NOW, 0, 1, LIVE, "cfg/a", E2E_OK},
+		{C, 1, NOW, 0, 1, LIVE, "cfg/c", E2E_OK},
+		{D, 1, NOW, 0, 0, LIVE, "t", E2E_OK},
+		{A, 2, NOW, 0, 1, LIVE, "cfg/a", E2E_OK}, /* A, cfg/a again */
+		{E, 1, NOW, 0, 1, LIVE, "cfg/e", E2E_OK}, /* evicts C, cfg/c */
+		/* cfg/a's record is kept, cfg/c's is gone (its sender too). */
+		{A, 2, NOW, 0, 1, RET, "cfg/a", E2E_ERR_REPLAY},
+		{C, 1, NOW, 0, 1, RET, "cfg/c", E2E_OK},
+	};
+	e2e_guard_opts o;
+	redisContext *raw;
+	char url[128], base[32];
+	e2e_redis *rs;
+	size_t i;
+
+	(void)state;
+	small_opts(&o);
+	o.max_senders = 3;
+	fresh_url(&shared, url, sizeof url);
+	snprintf(base, sizeof base, "{t%d}", prefix_no);
+	rs = member(&shared, url, &o);
+	raw = redisConnect("127.0.0.1", shared.port);
+	assert_true(raw != NULL && raw->err == 0);
+	for (i = 0; i < 5; i++)
+		lru_step(rs, &st[i]);
+	assert_int_equal(raw_exists(raw, "EXISTS %s:s:a000000000000001", base),
+			 1);
+	assert_int_equal(raw_exists(raw, "EXISTS %s:s:c000000000000003", base),
+			 0);
+	assert_int_equal(raw_exists(raw, "EXISTS %s:s:d000000000000004", base),
+			 1);
+	for (; i < sizeof st / sizeof st[0]; i++)
+		lru_step(rs, &st[i]);
+	redisFree(raw);
+	e2e_redis_free(rs);
 }
 
 /* The window across the end of an epoch (a sequence's high half changes
@@ -419,14 +848,18 @@ static void redis_loses_marks_as_memory_does(void **state)
 	o.window = 64;
 	o.max_senders = 2;
 	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
-	/* Signers 1..5 through a table of 2 (one signed share): 4 evicted,
-	 * 2 marks kept, the rest lost. */
-	for (k = 1; k <= 5; k++) /* above the signed floor, clamped to NOW */
+	/* An unsigned sender holds the unsigned share; signers 1..4 pass
+	 * through the signed one (a single candidate each time): 1, 2 and 3
+	 * evicted, 2 marks kept (1 and 2), 3's lost. */
+	st[n++] = (struct step){0x77, 1, NOW, 0, 0, LIVE, "t", E2E_OK};
+	for (k = 1; k <= 4; k++) /* above the signed floor, clamped to NOW */
 		st[n++] = (struct step){
 			k, 7, NOW + (uint32_t)k, 1, 0, LIVE, "t", E2E_OK};
 	st[n++] = (struct step){9, 1, 0, 1, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP};
 	st[n++] = (struct step){1, 8, 0, 1, 0, LIVE, "t", E2E_OK}; /* marked */
-	st[n++] = (struct step){0x77, 1, 0, 0, 0, LIVE, "t", E2E_OK};
+	st[n++] = (struct step){3, 8, 0, 1, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP};
+	st[n++] = (struct step){2, 8, 0, 1, 0, LIVE, "t", E2E_OK}; /* marked */
+	st[n++] = (struct step){0x78, 1, 0, 0, 0, LIVE, "t", E2E_OK};
 	run_steps(st, n, &o, 1);
 }
 
@@ -1113,11 +1546,16 @@ int main(void)
 		cmocka_unit_test(connect_refuses_rediss_as_unsupported),
 		cmocka_unit_test(connect_to_nothing_is_store_unavailable),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_cases),
+		cmocka_unit_test(redis_gives_memory_verdicts_on_eviction_cases),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_random_traffic),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_window_of_192),
+		cmocka_unit_test(redis_keeps_guarantees_under_evictions),
+		cmocka_unit_test(redis_evicts_least_recent_of_the_class),
+		cmocka_unit_test(
+			redis_keeps_guarantees_under_evictions_with_no_clock_and_window_192),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_across_an_epoch_boundary),
 		cmocka_unit_test(redis_loses_marks_as_memory_does),
