@@ -1,47 +1,8 @@
 #!/bin/sh
-# bindings/js: the JavaScript package's node --test suite, run by make check.
-# Installs the package's pinned dependencies (npm ci, from package-lock.json)
-# when node_modules is missing or older than the lock file, then runs every
-# test/*.test.js with the TAP reporter (scripts/test-summary.sh counts its
-# "# pass N" / "# fail N" / "# skipped N" lines).
-# Exit 0 all passed, 1 a failure, 77 (automake's SKIP) when Node >= 18 or
-# npm is missing or a test was skipped; under LIBE2E_TEST_STRICT=1 (CI)
-# every skip is a failure.
-set -u
+# bindings/js: the JavaScript package's node --test suite, run by make check
+# through scripts/node-test.sh (npm ci from the committed lock file when
+# needed, then node --test test/*.test.js; exit 77 when Node >= 18 or npm is
+# missing).
 here=$(cd "$(dirname "$0")" && pwd)
-skip=77
-[ "${LIBE2E_TEST_STRICT:-0}" = 1 ] && skip=1
-node=${NODE:-node}
-# npm's cache and logs go beside node_modules, not into $HOME (make check
-# gives the tests a home of their own and fails if anything is left there;
-# a user's ~/.npm is not ours to fill either). Even "npm --version" logs.
-npm_config_cache=$here/node_modules/.npm-cache
-npm_config_update_notifier=false
-export npm_config_cache npm_config_update_notifier
-if ! command -v "$node" >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "SKIP: node or npm is not installed (scripts/install-deps.sh test installs them)"
-	exit $skip
-fi
-if ! "$node" -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)'; then
-	echo "SKIP: Node $("$node" --version) is older than 18"
-	exit $skip
-fi
-echo "node $("$node" --version), npm $(npm --version)"
-lock=$here/package-lock.json
-stamp=$here/node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ "$here/package.json" -nt "$stamp" ]; then
-	npm ci --prefix "$here" --no-audit --no-fund --prefer-offline || {
-		echo "FAIL: npm ci could not install the pinned dependencies"
-		exit 1
-	}
-fi
 cd "$here" || exit 1
-out=$(mktemp "${TMPDIR:-/tmp}/e2e-js-test.XXXXXX") || exit 1
-"$node" --test --test-reporter=tap test/*.test.js >"$out" 2>&1
-rc=$?
-cat "$out"
-skipped=$(sed -n 's/^# skipped \([0-9][0-9]*\)$/\1/p' "$out" | tail -n 1)
-rm -f "$out"
-[ $rc -ne 0 ] && exit 1
-[ "${skipped:-0}" -gt 0 ] && exit $skip
-exit 0
+exec sh "$here/../../scripts/node-test.sh" "$here" test/*.test.js

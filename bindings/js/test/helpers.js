@@ -1,14 +1,11 @@
 // Shared by the tests: where the tree is, and the vectors' receivers.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Keyring, Receiver, Trust, fromHex } from '../src/index.js';
+import { HERE, SRCDIR, BUILDDIR, STRICT, skipOrFail } from './paths.js';
 
-export const HERE = dirname(fileURLToPath(import.meta.url));
-export const SRCDIR = process.env.top_srcdir || join(HERE, '..', '..', '..');
-export const BUILDDIR = process.env.top_builddir || join(SRCDIR, 'build');
-export const STRICT = process.env.LIBE2E_TEST_STRICT === '1';
+export { HERE, SRCDIR, BUILDDIR, STRICT, skipOrFail };
 
 export function loadVectors(name = 'envelope-v1.json') {
   return JSON.parse(readFileSync(join(SRCDIR, 'tests', 'vectors', name), 'utf8'));
@@ -27,11 +24,6 @@ export function vectorReceiver(r) {
   });
 }
 
-/** A prerequisite is missing: skip, or fail under LIBE2E_TEST_STRICT=1 (CI). */
-export function skipOrFail(t, why) {
-  if (STRICT) throw new Error(`prerequisite missing (LIBE2E_TEST_STRICT=1): ${why}`);
-  t.skip(why);
-}
 
 /** One request to test/c_peer.py: the C library through the Python binding. */
 export function peer(req) {
