@@ -6,6 +6,8 @@ same run; and e2e-sub's resident memory over a long stream.
     tests/bench/bench_e2e.py [--builddir DIR] [--messages N] [--runs R]
                              [--sizes 64,1024] [--qos 0,1]
                              [--memory 100000,1000000] [--csv FILE]
+    tests/bench/bench_e2e.py --counted [--builddir DIR] [--sizes 64]
+                             [--qos 0,1]
 
 A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
 client library as e2e-pub and e2e-sub (Paho MQTTAsync) without libe2e, so
@@ -17,6 +19,15 @@ runs alternate between the tool pairs; each run starts a subscriber
 arrives), then times the publisher sending N messages with -l until the
 subscriber has printed all N. Messages/s is N / that time; the figure is
 the median of the runs, and the ratio is e2e / plain.
+
+--counted prints counts that do not depend on the machine's load instead
+of timings: instructions per message (valgrind's callgrind, all threads)
+and system calls per message (strace -f -c) of each publisher and each
+subscriber. Each is measured twice, with n and 5 n messages, and the
+figure is the difference divided by 4 n, so that start-up, connection and
+the subscription's probes cancel out. Run it once with --builddir of a
+build against Debian's Paho and once against another (./configure
+--with-paho=DIR) to see what a Paho built with PAHO_HIGH_PERFORMANCE buys.
 
 The broker is tests/integration/broker.py's (a real mosquitto on a free
 loopback port, its own configuration, max_queued_messages unlimited here
@@ -47,7 +58,11 @@ def tool(builddir, name):
     path = os.path.join(builddir, "cli", name)
     if not os.access(path, os.X_OK):
         sys.exit("bench_e2e: %s not found (build first, or --builddir)" % path)
-    return path
+    # Not libtool's wrapper script (valgrind would count the shell): the
+    # program itself, which finds the build tree's libe2e through
+    # LD_LIBRARY_PATH (main sets it).
+    real = os.path.join(builddir, "cli", ".libs", name)
+    return real if os.access(real, os.X_OK) else path
 
 
 def which(name):
@@ -215,6 +230,117 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
             sys.stdout.flush()
 
 
+COUNTERS = {
+    # name: (argv prefix given the output file, reader of the output file)
+    "instructions": (
+        lambda out: ["valgrind", "--tool=callgrind", "--quiet",
+                     "--callgrind-out-file=" + out],
+        lambda out: _callgrind_total(out)),
+    "syscalls": (
+        lambda out: ["strace", "-f", "-c", "-o", out],
+        lambda out: _strace_total(out)),
+}
+
+
+def _callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
+def _strace_total(path):
+    """The calls column of strace -c's total line (columns are aligned
+    under the header's; usecs/call and errors may be blank)."""
+    end = None
+    with open(path) as f:
+        for line in f:
+            if end is None and "calls" in line and "syscall" in line:
+                end = line.index(" calls") + len(" calls")
+            elif end is not None and line.split()[-1:] == ["total"]:
+                return int(line[:end].split()[-1])
+    raise RuntimeError("no total in " + path)
+
+
+def counted_run(pair, workdir, size, count, qos, side, counter):
+    """The counter's total for one side ('pub' or 'sub') of pair, with
+    count messages through the broker; the other side runs plainly."""
+    wrap, read = COUNTERS[counter]
+    out = os.path.join(workdir, "count.out")
+    if os.path.exists(out):
+        os.unlink(out)
+    probe = payload_file(workdir, size, 1)
+    data = payload_file(workdir, size, count)
+    sub_argv = pair.sub + ["-q", str(qos)]
+    if side == "sub":
+        sub_argv = wrap(out) + sub_argv
+    sub = Subscriber(sub_argv, os.path.join(workdir, "sub.out"), size + 1)
+    try:
+        base = wait_subscribed(sub, pair, probe, bound=60.0)
+        pub_argv = pair.pub + ["-q", str(qos), "-l"]
+        if side == "pub":
+            pub_argv = wrap(out) + pub_argv
+        with open(data, "rb") as f:
+            pub = subprocess.Popen(pub_argv, stdin=f)
+            deadline = time.monotonic() + 600
+            while sub.lines() < base + count:
+                if time.monotonic() > deadline:
+                    pub.kill()
+                    raise RuntimeError("%s: stalled" % pair.name)
+                time.sleep(0.05)
+            if pub.wait() != 0:
+                raise RuntimeError("%s publisher failed" % pair.name)
+    finally:
+        if side == "sub":
+            # SIGTERM to the subscriber itself (strace does not pass its
+            # own on); every subscriber here exits cleanly on it, and the
+            # counter writes its totals as it ends.
+            for pid in _children(sub.proc.pid) or [sub.proc.pid]:
+                os.kill(pid, signal.SIGTERM)
+            try:
+                sub.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        sub.stop()
+    return read(out)
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def counted(pairs, workdir, sizes, qoses, n, csv):
+    """Instructions and system calls per message, each side of each
+    pair: (total(5 n) - total(n)) / 4 n."""
+    print("%-6s %3s %-6s %-4s %16s %12s" %
+          ("bytes", "qos", "pair", "side", "instructions/msg",
+           "syscalls/msg"))
+    for size in sizes:
+        for qos in qoses:
+            for p in pairs:
+                for side in ("pub", "sub"):
+                    per = {}
+                    for counter in COUNTERS:
+                        lo = counted_run(p, workdir, size, n, qos, side,
+                                         counter)
+                        hi = counted_run(p, workdir, size, 5 * n, qos, side,
+                                         counter)
+                        per[counter] = (hi - lo) / (4 * n)
+                    print("%-6d %3d %-6s %-4s %16.0f %12.2f" %
+                          (size, qos, p.name, side, per["instructions"],
+                           per["syscalls"]))
+                    sys.stdout.flush()
+                    if csv:
+                        csv.write("counted,%d,%d,%s,%s,%.0f,%.2f\n" %
+                                  (size, qos, p.name, side,
+                                   per["instructions"], per["syscalls"]))
+
+
 def memory(pairs, workdir, marks, size, csv):
     """Resident memory of each subscriber after each mark of messages."""
     total = max(marks)
@@ -265,9 +391,20 @@ def main():
     ap.add_argument("--no-paho", action="store_true",
                     help="skip the plain Paho pair (paho_pub, paho_sub)")
     ap.add_argument("--csv")
+    ap.add_argument("--counted", action="store_true",
+                    help="print instructions and system calls per message "
+                         "(callgrind, strace) instead of timings")
+    ap.add_argument("--counted-messages", type=int, default=1000,
+                    help="n for --counted (runs of n and 5 n messages)")
     args = ap.parse_args()
+    if args.counted:
+        for name in ("valgrind", "strace"):
+            which(name)
 
     builddir = os.path.abspath(args.builddir)
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (os.path.join(builddir, "libe2e", ".libs"),
+                    os.environ.get("LD_LIBRARY_PATH")) if p)
     e2e_pub = tool(builddir, "e2e-pub")
     e2e_sub = tool(builddir, "e2e-sub")
     keygen = tool(builddir, "e2e-keygen")
@@ -298,6 +435,16 @@ def main():
                 # the same library as e2e-pub and e2e-sub.
                 pairs.append(Pair("paho", [ppub, *conn, "-t", TOPIC],
                                   [psub, *conn, "-t", TOPIC]))
+            if args.counted:
+                print("bench_e2e --counted: mosquitto on 127.0.0.1:%d, "
+                      "runs of %d and %d messages, builddir %s\n" %
+                      (b.port, args.counted_messages,
+                       5 * args.counted_messages, builddir))
+                counted(pairs, workdir,
+                        [int(s) for s in args.sizes.split(",") if s],
+                        [int(q) for q in args.qos.split(",") if q],
+                        args.counted_messages, csv)
+                return
             print("bench_e2e: mosquitto on 127.0.0.1:%d, %d messages per "
                   "run, median of %d runs\n" % (b.port, args.messages,
                                                  args.runs))
