@@ -532,6 +532,15 @@ static int create_client(struct cli_conn *c, const char *uri)
 		c->client = NULL;
 		return -1;
 	}
+	/* Debian's Paho is built without PAHO_HIGH_PERFORMANCE: below the
+	 * error level it records an entry in its in-memory trace, under a
+	 * global mutex, for every function it enters. Errors only, unless the
+	 * user asked Paho for a trace with its own switches (e2e-pub(1),
+	 * ENVIRONMENT). Set after creating the client: Paho reads those when
+	 * the first client is made. */
+	if (!getenv("MQTT_C_CLIENT_TRACE") &&
+	    !getenv("MQTT_C_CLIENT_TRACE_LEVEL"))
+		MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
 	MQTTAsync_setCallbacks(c->client, c, on_connection_lost,
 			       on_message_arrived, NULL);
 	MQTTAsync_setConnected(c->client, c, on_connected);

@@ -394,6 +394,8 @@ def main():
     ap.add_argument("--counted", action="store_true",
                     help="print instructions and system calls per message "
                          "(callgrind, strace) instead of timings")
+    ap.add_argument("--pairs", default="plain,e2e,paho",
+                    help="pairs to run (default plain,e2e,paho)")
     ap.add_argument("--counted-messages", type=int, default=1000,
                     help="n for --counted (runs of n and 5 n messages)")
     args = ap.parse_args()
@@ -435,6 +437,8 @@ def main():
                 # the same library as e2e-pub and e2e-sub.
                 pairs.append(Pair("paho", [ppub, *conn, "-t", TOPIC],
                                   [psub, *conn, "-t", TOPIC]))
+            wanted = args.pairs.split(",")
+            pairs = [p for p in pairs if p.name in wanted]
             if args.counted:
                 print("bench_e2e --counted: mosquitto on 127.0.0.1:%d, "
                       "runs of %d and %d messages, builddir %s\n" %
