@@ -805,6 +805,25 @@ int e2e_members_add(e2e_members *ms,
 int e2e_members_find(const e2e_members *ms, const char *name_or_id,
 		     size_t *index) E2E_WARN_UNUSED;
 int e2e_members_remove(e2e_members *ms, size_t index) E2E_WARN_UNUSED;
+/*
+ * The body of the per-member update (docs/KEYDIST.md section 9) for
+ * member index: the keys of the admin's keyring kr meant for it (the keys
+ * whose filters equal the member's, none for none), with their stored
+ * state and schedule: the stored primary as primary now, an enabled key
+ * with an activation time as primary from then on, other enabled keys
+ * enabled, disabled keys listed without their bytes; one slot, sealed to
+ * the member. Call e2e_keyring_advance first so that passed schedule
+ * times are states. E2E_ERR_NO_KEY when no usable key is for the member,
+ * E2E_ERR_INVAL for more than E2E_UPDATE_KEYS_MAX keys; out as for
+ * e2e_update_build (E2E_UPDATE_MEMBER_BODY_MAX always suffices).
+ */
+#define E2E_UPDATE_MEMBER_BODY_MAX                                             \
+	(96u + E2E_UPDATE_KEYS_MAX * (24u + E2E_UPDATE_FILTERS_MAX) +          \
+	 E2E_UPDATE_SLOT_BYTES(E2E_UPDATE_KEYS_MAX))
+int e2e_members_update_build(const e2e_members *ms, size_t index,
+			     const e2e_keyring *kr, uint64_t counter,
+			     uint64_t issued, uint8_t *out, size_t out_cap,
+			     size_t *out_len) E2E_WARN_UNUSED;
 
 /* E2E_KEYDIST_END */
 

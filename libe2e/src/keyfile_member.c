@@ -521,3 +521,74 @@ E2E_API int e2e_members_save(const e2e_members *ms, const char *path,
 	e2e__kf_buf_free(&b);
 	return rc;
 }
+
+/* ---- An update for one member of the list, from the admin's keyring. ---- */
+
+/* 1 when key k is for a member with filters mf ("" for none). */
+static int key_for_member(const struct e2e__key *k, const char *mf)
+{
+	return strcmp(k->filters != NULL ? k->filters : "", mf) == 0;
+}
+
+E2E_API int e2e_members_update_build(const e2e_members *ms, size_t index,
+				     const e2e_keyring *kr, uint64_t counter,
+				     uint64_t issued, uint8_t *out,
+				     size_t out_cap, size_t *out_len)
+{
+	e2e_update_key keys[E2E_UPDATE_KEYS_MAX];
+	uint32_t ids[E2E_UPDATE_KEYS_MAX];
+	e2e_update_recipient r;
+	e2e_update_params p;
+	e2e_key_info info;
+	const struct entry *m;
+	size_t i, n = 0, nids = 0, count;
+	const char *mf;
+
+	if (out_len != NULL)
+		*out_len = 0;
+	if (ms == NULL || kr == NULL || index >= ms->n || out_len == NULL)
+		return E2E_ERR_INVAL;
+	m = &ms->e[index];
+	mf = m->filters != NULL ? m->filters : "";
+	count = e2e_keyring_count(kr);
+	for (i = 0; i < count; i++) {
+		const struct e2e__key *k;
+
+		if (e2e_keyring_get(kr, i, &info) != E2E_OK)
+			return E2E_ERR_INVAL;
+		k = e2e__keyring_lookup(kr, info.id);
+		if (k == NULL || !key_for_member(k, mf))
+			continue;
+		if (n == E2E_UPDATE_KEYS_MAX)
+			return E2E_ERR_INVAL;
+		keys[n] = (e2e_update_key){k->id,
+					   (e2e_suite)k->suite,
+					   E2E_KEY_ENABLED,
+					   0,
+					   k->disables,
+					   mf,
+					   NULL,
+					   0};
+		/* The stored primary is primary now; a key whose activation
+		 * is pending is a primary from then on (docs/KEYDIST.md
+		 * section 4); a disabled key goes without its bytes. */
+		if (k->state == E2E_KEY_PRIMARY) {
+			keys[n].state = E2E_KEY_PRIMARY;
+		} else if (k->state == E2E_KEY_ENABLED && k->activates != 0) {
+			keys[n].state = E2E_KEY_PRIMARY;
+			keys[n].activates = k->activates;
+		} else if (k->state == E2E_KEY_DISABLED) {
+			keys[n].state = E2E_KEY_DISABLED;
+		}
+		if (keys[n].state != E2E_KEY_DISABLED) {
+			keys[n].key = k->key;
+			ids[nids++] = k->id;
+		}
+		n++;
+	}
+	if (nids == 0)
+		return E2E_ERR_NO_KEY; /* nothing this member could use */
+	r = (e2e_update_recipient){m->pk, ids, nids};
+	p = (e2e_update_params){ms->group, counter, issued, keys, n, &r, 1};
+	return e2e_update_build(&p, out, out_cap, out_len);
+}
