@@ -825,6 +825,18 @@ int e2e_members_update_build(const e2e_members *ms, size_t index,
 			     uint64_t issued, uint8_t *out, size_t out_cap,
 			     size_t *out_len) E2E_WARN_UNUSED;
 
+/*
+ * A member's update counter file (docs/KEYFILES.md "Update counter"): the
+ * group and the counter of the last update applied, written atomically
+ * with mode 0600 after the keyring it goes with. Loading gives
+ * E2E_ERR_WRONG_GROUP for another group's file (and *counter 0).
+ */
+int e2e_update_counter_load(const char *path, const char *group,
+			    uint64_t *counter,
+			    size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_update_counter_save(const char *path, const char *group,
+			    uint64_t counter, uint32_t flags) E2E_WARN_UNUSED;
+
 /* E2E_KEYDIST_END */
 
 /* ------------------------------------------------------------------------ */

@@ -592,3 +592,74 @@ E2E_API int e2e_members_update_build(const e2e_members *ms, size_t index,
 	p = (e2e_update_params){ms->group, counter, issued, keys, n, &r, 1};
 	return e2e_update_build(&p, out, out_cap, out_len);
 }
+
+/* ---- A member's update counter file. ---- */
+
+#define COUNTER_MAGIC "libe2e-update-counter"
+
+E2E_API int e2e_update_counter_load(const char *path, const char *group,
+				    uint64_t *counter, size_t *bad_line)
+{
+	struct e2e__kf_reader r;
+	struct e2e__kf_line l;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc, saved;
+
+	if (bad_line != NULL)
+		*bad_line = 0;
+	if (path == NULL || group == NULL || counter == NULL)
+		return E2E_ERR_INVAL;
+	*counter = 0;
+	rc = e2e__read_file(path, E2E_KEYFILE_MAX, 0, &buf, &len);
+	if (rc != E2E_OK)
+		return rc;
+	e2e__kf_reader_init(&r, buf, len);
+	rc = e2e__kf_header(&r, COUNTER_MAGIC);
+	if (rc == E2E_OK)
+		rc = e2e__kf_named(&r, "group", &l, 2);
+	/* Another group's counter says nothing about this one. */
+	if (rc == E2E_OK && strcmp(l.field[1], group) != 0)
+		rc = E2E_ERR_WRONG_GROUP;
+	if (rc == E2E_OK)
+		rc = e2e__kf_named(&r, "counter", &l, 2);
+	if (rc == E2E_OK)
+		rc = e2e__kf_u64_parse(l.field[1], E2E__TIME_MAX, counter);
+	if (rc == E2E_OK) {
+		rc = e2e__kf_next(&r, &l, 1);
+		rc = rc == 0 ? E2E_OK : rc < 0 ? rc : E2E_ERR_KEYFILE;
+	}
+	if (rc != E2E_OK) {
+		*counter = 0;
+		if (bad_line != NULL)
+			*bad_line = r.line;
+	}
+	saved = errno;
+	e2e__kf_release(buf, 0);
+	errno = saved;
+	return rc;
+}
+
+E2E_API int e2e_update_counter_save(const char *path, const char *group,
+				    uint64_t counter, uint32_t flags)
+{
+	struct e2e__kf_buf b;
+	int rc;
+
+	if (path == NULL || group == NULL ||
+	    !name_valid(group, E2E_UPDATE_GROUP_MAX, 0) ||
+	    counter > E2E__TIME_MAX)
+		return E2E_ERR_INVAL;
+	rc = e2e__kf_buf_init(&b, 256, 0);
+	if (rc != E2E_OK)
+		return rc;
+	e2e__kf_buf_printf(&b,
+			   "# libe2e: the last key update this member applied."
+			   "\n" COUNTER_MAGIC " 1\ngroup %s\ncounter %" PRIu64
+			   "\n",
+			   group, counter);
+	rc = b.failed ? E2E_ERR_NOMEM
+		      : e2e__kf_write(path, b.p, b.len, 0600, flags);
+	e2e__kf_buf_free(&b);
+	return rc;
+}
