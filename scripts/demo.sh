@@ -126,14 +126,14 @@ echo "   (each sealed to one member's key, signed by the admin; no keyring copie
 member() { echo "-K $1.ring --member-key $1.member --admin-key admin.pub --group plant"; }
 
 say "3. Subscriber, publisher, and a spy with broker access"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 "$bin/e2e-sub" $conn -t 'demo/#' -q 1 $(member sub) --json -d \
 	>sub.out 2>sub.err &
 sub_pid=$!
 wait_for sub.err "key update 1 applied"
 echo "   e2e-sub -t 'demo/#' --member-key sub.member ... --json      (PID $sub_pid)"
 echo "     $(grep 'key update 1 applied' sub.err | sed 's/^e2e-sub: //')"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 "$bin/e2e-sub" $conn -t 'demo/#' -q 1 $(member display) --json \
 	>display.out 2>display.err &
 display_pid=$!
@@ -152,7 +152,7 @@ until grep -q '^spy/ready' spy.out; do
 	sleep 0.1
 done
 mkfifo feed
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 "$bin/e2e-pub" $conn -t demo/sensors/door -q 1 -l $(member pub) -d \
 	<feed >pub.out 2>pub.err &
 pub_pid=$!
