@@ -199,7 +199,10 @@ void cli_keyupdate_handle(struct cli_keyupdate *ku, const char *topic,
 		 * reconnection: said once, as any repeated refusal. */
 		if (rc != ku->last_error)
 			cli_err("key update on %s refused: %s: %s", topic,
-				e2e_reason(rc), e2e_strerror(rc));
+				e2e_reason(rc),
+				rc == E2E_ERR_REPLAY
+					? "this update was applied already"
+					: e2e_strerror(rc));
 		ku->last_error = rc;
 		return;
 	}
