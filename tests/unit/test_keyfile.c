@@ -1854,11 +1854,142 @@ static void members_load_refuses_edited_lines(void **state)
 	e2e_members_free(ms);
 }
 
+/* The update e2e_members_update_build makes for member index of ms, sealed
+ * by admin and opened by m (last counter 0). */
+static int open_member_update(const e2e_members *ms, size_t index,
+			      const e2e_keyring *kr, const e2e_signer *admin,
+			      const e2e_member *m, e2e_update *u)
+{
+	static uint8_t body[E2E_UPDATE_MEMBER_BODY_MAX];
+	uint8_t env[E2E_SEALED_MAX(4096)];
+	uint8_t apk[E2E_SIGN_PUBLICKEYBYTES];
+	size_t len = 0, env_len = 0;
+	e2e_seal_params sp;
+	e2e_update_opener o;
+	int rc;
+
+	rc = e2e_members_update_build(ms, index, kr, 7, 1700000000, body,
+				      sizeof body, &len);
+	if (rc != E2E_OK)
+		return rc;
+	memset(&sp, 0, sizeof sp);
+	sp.suite = E2E_SUITE_NONE;
+	sp.signer = admin;
+	sp.sender_id = e2e_signer_id(admin);
+	sp.seq = 1;
+	sp.flags = E2E_SEAL_RETAINED;
+	assert_int_equal(e2e_seal_explicit(&sp, "e2e/keys/plant-1/x", body, len,
+					   env, sizeof env, &env_len),
+			 E2E_OK);
+	e2e_signer_public(admin, apk);
+	o = (e2e_update_opener){apk, "plant-1", m, 0};
+	return e2e_update_open(u, &o, "e2e/keys/plant-1/x", env, env_len,
+			       E2E_DELIVERY_RETAINED);
+}
+
+/* From the admin's keyring: the stored primary as primary now, a pending
+ * primary with its time, a disabled key listed without its bytes; a
+ * member with filters gets exactly the keys with those filters. */
+static void members_update_build_gives_each_member_its_keys(void **state)
+{
+	e2e_members *ms = three_members(); /* dev-2 has tenant-a/#,x/+ */
+	e2e_member *m1 = member_from_byte(1), *m2 = member_from_byte(2);
+	e2e_keyring *kr = NULL;
+	e2e_signer *admin = NULL;
+	e2e_update *u = NULL;
+	e2e_update_key k;
+	size_t i1, i2;
+
+	(void)state;
+	assert_int_equal(e2e_signer_generate(&admin), E2E_OK);
+	assert_int_equal(e2e_update_new(&u), E2E_OK);
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 1, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_a);
+	add_key(kr, 2, E2E_SUITE_AEAD, E2E_KEY_ENABLED, 5, key_b);
+	assert_int_equal(e2e_keyring_schedule(kr, 2, 4000000000u, 0), E2E_OK);
+	assert_int_equal(e2e_keyring_schedule(kr, 1, 0, 4000000100u), E2E_OK);
+	add_key(kr, 3, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 5, key_a);
+	add_key(kr, 4, E2E_SUITE_MAC, E2E_KEY_ENABLED, 5, key_b);
+	assert_int_equal(e2e_keyring_set_filters(kr, 4, "tenant-a/#,x/+"),
+			 E2E_OK);
+	assert_int_equal(e2e_members_find(ms, "dev-1", &i1), E2E_OK);
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i2), E2E_OK);
+
+	assert_int_equal(open_member_update(ms, i1, kr, admin, m1, u), E2E_OK);
+	assert_int_equal(e2e_update_counter(u), 7);
+	assert_int_equal(e2e_update_key_count(u), 3);
+	assert_int_equal(e2e_update_key_get(u, 0, &k), E2E_OK);
+	assert_true(k.id == 1 && k.state == E2E_KEY_PRIMARY &&
+		    k.activates == 0 && k.disables == 4000000100u && k.in_slot);
+	assert_int_equal(e2e_update_key_get(u, 1, &k), E2E_OK);
+	assert_true(k.id == 2 && k.state == E2E_KEY_PRIMARY &&
+		    k.activates == 4000000000u && k.in_slot);
+	assert_int_equal(e2e_update_key_get(u, 2, &k), E2E_OK);
+	assert_true(k.id == 3 && k.state == E2E_KEY_DISABLED && !k.in_slot);
+	/* Another member's update does not open for m1. */
+	assert_int_equal(open_member_update(ms, i2, kr, admin, m1, u),
+			 E2E_ERR_NOT_RECIPIENT);
+
+	assert_int_equal(open_member_update(ms, i2, kr, admin, m2, u), E2E_OK);
+	assert_int_equal(e2e_update_key_count(u), 1);
+	assert_int_equal(e2e_update_key_get(u, 0, &k), E2E_OK);
+	assert_true(k.id == 4 && k.state == E2E_KEY_ENABLED && k.in_slot);
+	assert_string_equal(k.filters, "tenant-a/#,x/+");
+
+	e2e_keyring_free(kr);
+	e2e_update_free(u);
+	e2e_signer_free(admin);
+	e2e_member_free(m1);
+	e2e_member_free(m2);
+	e2e_members_free(ms);
+}
+
+static void members_update_build_refuses_member_without_usable_key(void **state)
+{
+	e2e_members *ms = three_members();
+	e2e_keyring *kr = NULL;
+	uint8_t body[1024];
+	size_t i, len = 1;
+
+	(void)state;
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 1, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_a);
+	/* dev-2's filters match no key of the keyring. */
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i), E2E_OK);
+	assert_int_equal(e2e_members_update_build(ms, i, kr, 1, 5, body,
+						  sizeof body, &len),
+			 E2E_ERR_NO_KEY);
+	assert_int_equal(len, 0);
+	e2e_keyring_free(kr);
+	e2e_members_free(ms);
+}
+
+static void update_counter_file_round_trips_for_its_group_only(void **state)
+{
+	struct dir *d = *state;
+	uint64_t c = 99;
+
+	assert_int_equal(e2e_update_counter_save(d->file, "plant-1", 42, 0),
+			 E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	assert_int_equal(e2e_update_counter_load(d->file, "plant-1", &c, NULL),
+			 E2E_OK);
+	assert_int_equal(c, 42);
+	assert_int_equal(e2e_update_counter_load(d->file, "plant-2", &c, NULL),
+			 E2E_ERR_WRONG_GROUP);
+	assert_int_equal(c, 0);
+	assert_int_equal(e2e_update_counter_save(d->file, "bad group", 1, 0),
+			 E2E_ERR_INVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(members_update_build_gives_each_member_its_keys),
+		T(members_update_build_refuses_member_without_usable_key),
+		T(update_counter_file_round_trips_for_its_group_only),
 		T(member_key_round_trips_unencrypted_with_mode_0600),
 		T(member_key_with_passphrase_needs_it),
 		T(member_load_refuses_signer_file),
