@@ -28,6 +28,7 @@
 #include "longopt.h"
 #include "passphrase.h"
 #include "report.h"
+#include "keygen_publish.h"
 
 #define PROG "e2e-keygen"
 
@@ -45,6 +46,16 @@ static const char usage_text[] = PROG
 	"                [--new-passphrase-file FILE | --no-passphrase]\n"
 	"       " PROG " trust add --trust FILE -p PUBLIC --topics FILTERS\n"
 	"       " PROG " trust list --trust FILE\n"
+	"       " PROG " member init -s SECRET -p PUBLIC [--no-passphrase]\n"
+	"                [--passphrase-file FILE] [--force]\n"
+	"       " PROG " admin enrol --members FILE [--group NAME] -p PUBLIC\n"
+	"                [--topics FILTERS] NAME\n"
+	"       " PROG " admin remove|list --members FILE [NAME]\n"
+	"       " PROG
+	" admin publish|rotate --members FILE -K FILE -s SECRET\n"
+	"                [--passphrase-file FILE] [--host H] [--port N]\n"
+	"                [--root TOPIC] [--lead DUR] [--grace DUR]\n"
+	"                [--every DUR [--count N]]\n"
 	"       " PROG " --help\n"
 	"\n"
 	"Keyrings hold shared keys (id, suite, state, creation time); exactly\n"
@@ -74,7 +85,17 @@ enum {
 	OPT_NO_PASS = 1 << 6,
 	OPT_PASS_FILE = 1 << 7,
 	OPT_NEW_PASS_FILE = 1 << 8,
-	OPT_FORCE = 1 << 9
+	OPT_FORCE = 1 << 9,
+	/* Members and key updates (docs/KEYDIST.md). */
+	OPT_MEMBERS = 1 << 10,
+	OPT_GROUP = 1 << 11,
+	OPT_HOST = 1 << 12,
+	OPT_PORT = 1 << 13,
+	OPT_ROOT = 1 << 14,
+	OPT_LEAD = 1 << 15,
+	OPT_GRACE = 1 << 16,
+	OPT_EVERY = 1 << 17,
+	OPT_COUNT = 1 << 18
 };
 
 struct opts {
@@ -82,6 +103,8 @@ struct opts {
 	const char *keyring, *suite, *secret, *public, *trust, *topics;
 	const char *pass_file, *new_pass_file;
 	int no_pass, force;
+	const char *members, *group, *host, *port, *root;
+	const char *lead, *grace, *every, *count;
 	const char *arg; /* the positional argument (a key id), if any */
 };
 
@@ -96,6 +119,15 @@ static const struct option long_options[] = {
 	{"passphrase-file", required_argument, NULL, 'F'},
 	{"new-passphrase-file", required_argument, NULL, 'W'},
 	{"force", no_argument, NULL, 'f'},
+	{"members", required_argument, NULL, 'M'},
+	{"group", required_argument, NULL, 'G'},
+	{"host", required_argument, NULL, 'H'},
+	{"port", required_argument, NULL, 'P'},
+	{"root", required_argument, NULL, 'R'},
+	{"lead", required_argument, NULL, 'L'},
+	{"grace", required_argument, NULL, 'g'},
+	{"every", required_argument, NULL, 'E'},
+	{"count", required_argument, NULL, 'C'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}};
 
@@ -148,6 +180,33 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'f':
 			o->force = 1, o->given |= OPT_FORCE;
 			break;
+		case 'M':
+			o->members = optarg, o->given |= OPT_MEMBERS;
+			break;
+		case 'G':
+			o->group = optarg, o->given |= OPT_GROUP;
+			break;
+		case 'H':
+			o->host = optarg, o->given |= OPT_HOST;
+			break;
+		case 'P':
+			o->port = optarg, o->given |= OPT_PORT;
+			break;
+		case 'R':
+			o->root = optarg, o->given |= OPT_ROOT;
+			break;
+		case 'L':
+			o->lead = optarg, o->given |= OPT_LEAD;
+			break;
+		case 'g':
+			o->grace = optarg, o->given |= OPT_GRACE;
+			break;
+		case 'E':
+			o->every = optarg, o->given |= OPT_EVERY;
+			break;
+		case 'C':
+			o->count = optarg, o->given |= OPT_COUNT;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -178,7 +237,16 @@ static int check_options(const struct opts *o, unsigned allowed,
 					    "--no-passphrase",
 					    "--passphrase-file",
 					    "--new-passphrase-file",
-					    "--force"};
+					    "--force",
+					    "--members",
+					    "--group",
+					    "--host",
+					    "--port",
+					    "--root",
+					    "--lead",
+					    "--grace",
+					    "--every",
+					    "--count"};
 	size_t i;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -194,7 +262,9 @@ static int check_options(const struct opts *o, unsigned allowed,
 		}
 	}
 	if (wants_arg && o->arg == NULL) {
-		cli_err("%s needs a key id", cmd);
+		cli_err("%s needs %s", cmd,
+			strncmp(cmd, "admin", 5) == 0 ? "a member name"
+						      : "a key id");
 		return -1;
 	}
 	if (!wants_arg && o->arg != NULL) {
@@ -460,16 +530,19 @@ static int refuse_existing(const char *path)
 	return 0;
 }
 
-static int signer_new(const struct opts *o, int unused)
+/* signer new (member 0) and member init (member 1): a key pair, its
+ * secret file and its public file. */
+static int signer_new(const struct opts *o, int member)
 {
 	e2e_signer *s = NULL;
+	e2e_member *m = NULL;
 	char *pass = NULL;
 	size_t pass_len = 0;
 	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	char line[E2E_MEMBER_LINE_MAX + 1];
 	uint32_t flags = o->force ? 0 : E2E_SAVE_EXCL;
 	int rc = -1, err;
 
-	(void)unused;
 	if (o->no_pass && o->pass_file != NULL) {
 		cli_err("--no-passphrase and --passphrase-file exclude each "
 			"other");
@@ -486,17 +559,25 @@ static int signer_new(const struct opts *o, int unused)
 	if (!o->no_pass && get_passphrase(o->pass_file, "Passphrase: ", 1,
 					  &pass, &pass_len) != 0)
 		goto cleanup;
-	if (e2e_signer_generate(&s) != E2E_OK) {
+	if (member ? e2e_member_generate(&m) != E2E_OK
+		   : e2e_signer_generate(&s) != E2E_OK) {
 		cli_err("out of memory");
 		goto cleanup;
 	}
-	err = e2e_signer_save(s, o->secret, pass, pass_len, 0, 0, flags);
+	err = member ? e2e_member_save(m, o->secret, pass, pass_len, 0, 0,
+				       flags)
+		     : e2e_signer_save(s, o->secret, pass, pass_len, 0, 0,
+				       flags);
 	if (err != E2E_OK) {
 		cli_file_err(NULL, o->secret, 0, err, NULL);
 		goto cleanup;
 	}
-	e2e_signer_public(s, pk);
-	err = e2e_pubkey_save(pk, o->public, flags);
+	if (member)
+		e2e_member_public(m, pk);
+	else
+		e2e_signer_public(s, pk);
+	err = member ? e2e_member_public_save(pk, o->public, flags)
+		     : e2e_pubkey_save(pk, o->public, flags);
 	if (err != E2E_OK) {
 		cli_file_err(NULL, o->public, 0, err, NULL);
 		/* Leave nothing behind that was not there before. */
@@ -504,10 +585,14 @@ static int signer_new(const struct opts *o, int unused)
 			unlink(o->secret);
 		goto cleanup;
 	}
-	printf("%016" PRIx64 "\n", e2e_signer_id(s));
+	if (!member)
+		printf("%016" PRIx64 "\n", e2e_signer_id(s));
+	else if (e2e_member_public_format(pk, line, sizeof line) == E2E_OK)
+		printf("%s\n", line); /* what goes to the admin */
 	rc = 0;
 cleanup:
 	e2e_signer_free(s);
+	e2e_member_free(m);
 	cli_secret_free(pass);
 	return rc;
 }
@@ -672,6 +757,435 @@ static int trust_list(const struct opts *o, int unused)
 }
 
 /* ---------------------------------------------------------------------- */
+/* member and admin: key updates through the broker (docs/KEYDIST.md)     */
+/* ---------------------------------------------------------------------- */
+
+static int load_members(const char *path, e2e_members **ms)
+{
+	size_t line = 0;
+	int rc = e2e_members_load(ms, path, &line);
+
+	if (rc != E2E_OK) {
+		cli_file_err(NULL, path, line, rc, NULL);
+		return -1;
+	}
+	cli_warn_unsafe_dir(NULL, path);
+	return 0;
+}
+
+static int save_members(const e2e_members *ms, const char *path, uint32_t flags)
+{
+	int rc = e2e_members_save(ms, path, flags);
+
+	if (rc != E2E_OK) {
+		cli_file_err(NULL, path, 0, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* -p PUBLIC: a member public key file, or the line itself. */
+static int read_member_public(const char *arg, uint8_t pk[32])
+{
+	size_t line = 0;
+	int rc;
+
+	if (strncmp(arg, "libe2e-member ", 14) == 0) {
+		rc = e2e_member_public_parse(arg, pk);
+		if (rc != E2E_OK)
+			cli_err("invalid member public key line: %s",
+				e2e_strerror(rc));
+		return rc == E2E_OK ? 0 : -1;
+	}
+	rc = e2e_member_public_load(pk, arg, &line);
+	if (rc != E2E_OK) {
+		cli_file_err(NULL, arg, line, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int admin_enrol(const struct opts *o, int unused)
+{
+	e2e_members *ms = NULL;
+	uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES];
+	uint32_t flags = 0;
+	size_t line = 0;
+	int rc = -1, err;
+
+	(void)unused;
+	if (read_member_public(o->public, pk) != 0)
+		return -1;
+	err = e2e_members_load(&ms, o->members, &line);
+	if (err == E2E_ERR_IO && errno == ENOENT && o->group != NULL) {
+		/* The first member creates the list, for this group. */
+		flags = E2E_SAVE_EXCL;
+		err = e2e_members_new(&ms, o->group);
+		if (err == E2E_ERR_INVAL) {
+			cli_err("invalid group '%s' (1-64 of A-Z a-z 0-9 . _ "
+				"-)",
+				o->group);
+			return -1;
+		}
+	} else if (err == E2E_ERR_IO && errno == ENOENT) {
+		cli_err("%s: no member list yet (the first enrol needs "
+			"--group NAME)",
+			o->members);
+		return -1;
+	} else if (err == E2E_OK && o->group != NULL &&
+		   strcmp(o->group, e2e_members_group(ms)) != 0) {
+		cli_err("%s is the list of group '%s', not '%s'", o->members,
+			e2e_members_group(ms), o->group);
+		goto cleanup;
+	}
+	if (err != E2E_OK) {
+		cli_file_err(NULL, o->members, line, err, NULL);
+		goto cleanup;
+	}
+	err = e2e_members_add(ms, pk, o->arg, o->topics);
+	if (err == E2E_ERR_EXISTS) {
+		cli_err("%s: member '%s' or its key is already enrolled",
+			o->members, o->arg);
+		goto cleanup;
+	}
+	if (err == E2E_ERR_INVAL) {
+		cli_err("invalid member name '%s' (1-64 of A-Z a-z 0-9 . _ - "
+			"@) "
+			"or topic filters",
+			o->arg);
+		goto cleanup;
+	}
+	if (err != E2E_OK || save_members(ms, o->members, flags) != 0)
+		goto cleanup;
+	printf("%016" PRIx64 "\n", e2e_member_id_from_public(pk));
+	rc = 0;
+cleanup:
+	e2e_members_free(ms);
+	return rc;
+}
+
+static int admin_remove(const struct opts *o, int unused)
+{
+	e2e_members *ms = NULL;
+	size_t i;
+	int rc = -1;
+
+	(void)unused;
+	if (load_members(o->members, &ms) != 0)
+		return -1;
+	if (e2e_members_find(ms, o->arg, &i) != E2E_OK) {
+		cli_err("%s: no member '%s'", o->members, o->arg);
+		goto cleanup;
+	}
+	if (e2e_members_remove(ms, i) != E2E_OK ||
+	    save_members(ms, o->members, 0) != 0)
+		goto cleanup;
+	rc = 0;
+cleanup:
+	e2e_members_free(ms);
+	return rc;
+}
+
+static int admin_list(const struct opts *o, int unused)
+{
+	e2e_members *ms = NULL;
+	e2e_member_entry e;
+	size_t i;
+
+	(void)unused;
+	if (load_members(o->members, &ms) != 0)
+		return -1;
+	printf("# group %s, counter %" PRIu64 "\n", e2e_members_group(ms),
+	       e2e_members_counter(ms));
+	for (i = 0; e2e_members_get(ms, i, &e) == E2E_OK; i++)
+		printf("%016" PRIx64 "  %s%s%s\n", e.id, e.name,
+		       e.filters[0] ? "  " : "", e.filters);
+	e2e_members_free(ms);
+	return 0;
+}
+
+/* A duration: a number of seconds, or with a unit s, m, h, d. */
+static int parse_duration(const char *opt, const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t unit = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'm')
+		unit = 60, end++;
+	else if (*end == 'h')
+		unit = 3600, end++;
+	else if (*end == 'd')
+		unit = 86400, end++;
+	else if (*end == 's')
+		end++;
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' ||
+	    v > (1ull << 40) / unit) {
+		cli_err("invalid %s '%s' (seconds, or a number with s, m, h, "
+			"d)",
+			opt, s);
+		return -1;
+	}
+	*out = v * unit;
+	return 0;
+}
+
+/* The admin's signer, asking for its passphrase when it has one. */
+static int load_admin(const struct opts *o, e2e_signer **s)
+{
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
+	char *pass = NULL;
+	size_t pass_len = 0, line = 0;
+	int encrypted = 0, err;
+
+	err = e2e_signer_inspect(o->secret, pk, &encrypted, &line);
+	if (err == E2E_OK && encrypted &&
+	    get_passphrase(o->pass_file, "Admin passphrase: ", 0, &pass,
+			   &pass_len) != 0)
+		return -1;
+	if (err == E2E_OK)
+		err = e2e_signer_load(s, o->secret, pass, pass_len, &line);
+	cli_secret_free(pass);
+	if (err != E2E_OK) {
+		cli_file_err(NULL, o->secret, line, err, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Publish one update per member (docs/KEYDIST.md section 9) with the next
+ * counter: every update is built first (nothing is saved when one fails),
+ * then the counter is saved in the member list, then the updates are sent
+ * (a crash never reuses a counter).
+ */
+static int publish_updates(const struct opts *o, e2e_members *ms,
+			   const e2e_keyring *kr, const e2e_signer *admin)
+{
+	e2e_sender_opts so = {0};
+	e2e_sender *snd = NULL;
+	e2e_member_entry e;
+	struct keygen_update *u = NULL;
+	uint8_t *body = NULL;
+	size_t i, n = e2e_members_count(ms), len = 0, done = 0;
+	uint64_t counter = e2e_members_counter(ms) + 1;
+	char root[256];
+	int rc = -1, err;
+
+	if (n == 0) {
+		cli_err("%s: no members to publish to", o->members);
+		return -1;
+	}
+	snprintf(root, sizeof root, "%s", o->root ? o->root : "");
+	if (o->root == NULL)
+		snprintf(root, sizeof root, "e2e/keys/%s",
+			 e2e_members_group(ms));
+	so.signer = admin;
+	body = malloc(E2E_UPDATE_MEMBER_BODY_MAX);
+	u = calloc(n, sizeof *u);
+	if (body == NULL || u == NULL || e2e_sender_new(&snd, &so) != E2E_OK) {
+		cli_err("out of memory");
+		goto cleanup;
+	}
+	if (e2e_members_set_counter(ms, counter) != E2E_OK)
+		goto cleanup;
+	for (i = 0; i < n; i++, done++) {
+		if (e2e_members_get(ms, i, &e) != E2E_OK)
+			goto cleanup;
+		snprintf(u[i].topic, sizeof u[i].topic, "%s/%016" PRIx64, root,
+			 e.id);
+		err = e2e_members_update_build(
+			ms, i, kr, counter, (uint64_t)now(), body,
+			E2E_UPDATE_MEMBER_BODY_MAX, &len);
+		if (err == E2E_OK) {
+			u[i].cap = E2E_SEALED_MAX(len);
+			u[i].env = malloc(u[i].cap);
+			err = u[i].env == NULL
+				      ? E2E_ERR_NOMEM
+				      : e2e_seal(snd, NULL, u[i].topic, body,
+						 len, E2E_SEAL_RETAINED,
+						 u[i].env, u[i].cap, &u[i].len);
+		}
+		if (err != E2E_OK) {
+			cli_err("member %s: %s", e.name,
+				err == E2E_ERR_NO_KEY
+					? "no key in the keyring is for it"
+					: e2e_strerror(err));
+			goto cleanup;
+		}
+	}
+	if (save_members(ms, o->members, 0) != 0 ||
+	    keygen_publish(o->host, o->port, u, n) != 0)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if (e2e_members_get(ms, i, &e) == E2E_OK)
+			printf("%s %s counter %" PRIu64 "\n", u[i].topic,
+			       e.name, counter);
+	rc = 0;
+cleanup:
+	for (i = 0; u != NULL && i < done; i++)
+		free(u[i].env);
+	free(u);
+	free(body);
+	e2e_sender_free(snd);
+	return rc;
+}
+
+static int admin_load_all(const struct opts *o, e2e_members **ms,
+			  e2e_keyring **kr, e2e_signer **admin)
+{
+	if (load_members(o->members, ms) != 0 ||
+	    load_keyring(o->keyring, kr) != 0 || load_admin(o, admin) != 0)
+		return -1;
+	/* Passed schedule times become states: what members would compute. */
+	if (e2e_keyring_advance(*kr, (uint64_t)now()) != E2E_OK) {
+		cli_err("%s: cannot advance the keyring", o->keyring);
+		return -1;
+	}
+	return 0;
+}
+
+static int admin_publish(const struct opts *o, int unused)
+{
+	e2e_members *ms = NULL;
+	e2e_keyring *kr = NULL;
+	e2e_signer *admin = NULL;
+	int rc = -1;
+
+	(void)unused;
+	if (admin_load_all(o, &ms, &kr, &admin) == 0)
+		rc = publish_updates(o, ms, kr, admin);
+	e2e_members_free(ms);
+	e2e_keyring_free(kr);
+	e2e_signer_free(admin);
+	return rc;
+}
+
+/* One scope's plan (plan_rotation): after the latest primary of the scope
+ * of key primary, count keys, every apart. */
+static int plan_scope(const struct opts *o, e2e_keyring *kr, e2e_suite suite,
+		      uint32_t primary, uint64_t t0, uint64_t lead,
+		      uint64_t grace, uint64_t every, uint64_t count)
+{
+	const char *f = "";
+	char *scope = NULL;
+	uint32_t last = primary, id;
+	uint64_t last_t = 0, act, dis, t, j;
+	size_t i, n = e2e_keyring_count(kr);
+	e2e_key_info k;
+	int rc = -1;
+
+	if (e2e_keyring_get_filters(kr, primary, &f) != E2E_OK ||
+	    (scope = strdup(f)) == NULL)
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if (e2e_keyring_get(kr, i, &k) == E2E_OK &&
+		    e2e_keyring_get_filters(kr, k.id, &f) == E2E_OK &&
+		    strcmp(f, scope) == 0 &&
+		    e2e_keyring_schedule_get(kr, k.id, &act, &dis) == E2E_OK &&
+		    act > last_t)
+			last = k.id, last_t = act;
+	t = last_t != 0 ? last_t + (every ? every : lead) : t0 + lead;
+	for (j = 0; j < count; j++, t += every) {
+		if (e2e_keyring_generate(kr, suite, E2E_KEY_ENABLED,
+					 (int64_t)t0, &id) != E2E_OK ||
+		    e2e_keyring_schedule(kr, id, t, 0) != E2E_OK ||
+		    e2e_keyring_set_filters(kr, id, scope) != E2E_OK ||
+		    e2e_keyring_schedule_get(kr, last, &act, &dis) != E2E_OK ||
+		    e2e_keyring_schedule(kr, last, act, t + grace) != E2E_OK)
+			goto cleanup;
+		printf("key %08" PRIx32 " primary at %" PRIu64 ", %08" PRIx32
+		       " disabled at %" PRIu64 "\n",
+		       id, t, last, t + grace);
+		last = id;
+	}
+	rc = 0;
+cleanup:
+	if (rc != 0)
+		cli_err("%s: cannot add a key", o->keyring);
+	free(scope);
+	return rc;
+}
+
+/*
+ * Tink's order for every scope (keys with the same filters) that has a
+ * primary now or later: delete the keys already disabled (an earlier
+ * update listed them so), add count new keys, each primary at its time
+ * T_i = T_1 + (i-1) every, and give the key each one replaces disables
+ * T_i + grace. T_1 is now + lead, or, when a primary is already pending,
+ * its time + every (or + lead), so a cron job chains plans.
+ */
+static int plan_rotation(const struct opts *o, e2e_keyring *kr, e2e_suite suite)
+{
+	uint64_t lead = 3600, grace = 3600, every = 0, count = 1;
+	uint64_t t0 = (uint64_t)now();
+	uint32_t primaries[E2E_UPDATE_KEYS_MAX];
+	size_t i, n, np;
+	e2e_key_info info;
+
+	if ((o->lead && parse_duration("--lead", o->lead, &lead) != 0) ||
+	    (o->grace && parse_duration("--grace", o->grace, &grace) != 0) ||
+	    (o->every && parse_duration("--every", o->every, &every) != 0))
+		return -1;
+	if (o->every != NULL)
+		count = 3;
+	if (o->count != NULL) {
+		char *end;
+		errno = 0;
+		count = strtoull(o->count, &end, 10);
+		if (errno != 0 || *end != '\0' || count < 1 || count > 16 ||
+		    (count > 1 && o->every == NULL)) {
+			cli_err("invalid --count '%s' (1 to 16, more than 1 "
+				"needs --every)",
+				o->count);
+			return -1;
+		}
+	}
+	if (every == 0 && count > 1)
+		return -1;
+	/* Delete what is disabled: the last step of the previous round. */
+	for (i = e2e_keyring_count(kr); i-- > 0;)
+		if (e2e_keyring_get(kr, i, &info) == E2E_OK &&
+		    info.state == E2E_KEY_DISABLED &&
+		    e2e_keyring_remove(kr, info.id) != E2E_OK)
+			return -1;
+	/* The stored primaries, one per scope, before keys are added. */
+	n = e2e_keyring_count(kr);
+	for (i = 0, np = 0; i < n && np < E2E_UPDATE_KEYS_MAX; i++)
+		if (e2e_keyring_get(kr, i, &info) == E2E_OK &&
+		    info.state == E2E_KEY_PRIMARY)
+			primaries[np++] = info.id;
+	for (i = 0; i < np; i++)
+		if (plan_scope(o, kr, suite, primaries[i], t0, lead, grace,
+			       every, count) != 0)
+			return -1;
+	return 0;
+}
+
+static int admin_rotate(const struct opts *o, int unused)
+{
+	e2e_members *ms = NULL;
+	e2e_keyring *kr = NULL;
+	e2e_signer *admin = NULL;
+	e2e_suite suite = E2E_SUITE_AEAD;
+	int rc = -1;
+
+	(void)unused;
+	if (o->suite != NULL && parse_suite(o->suite, &suite) != 0)
+		return -1;
+	if (admin_load_all(o, &ms, &kr, &admin) == 0 &&
+	    plan_rotation(o, kr, suite) == 0 &&
+	    save_keyring(kr, o->keyring, 0) == 0)
+		rc = publish_updates(o, ms, kr, admin);
+	e2e_members_free(ms);
+	e2e_keyring_free(kr);
+	e2e_signer_free(admin);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Commands                                                               */
 /* ---------------------------------------------------------------------- */
 
@@ -685,6 +1199,8 @@ struct command {
 
 #define K OPT_KEYRING
 #define SP (OPT_SECRET | OPT_PUBLIC)
+#define ADMIN_REQ (OPT_MEMBERS | K | OPT_SECRET)
+#define ADMIN (ADMIN_REQ | OPT_PASS_FILE | OPT_HOST | OPT_PORT | OPT_ROOT)
 static const struct command commands[] = {
 	{"keyring", "init", K | OPT_SUITE | OPT_FORCE, K, 0, keyring_init, 0},
 	{"keyring", "add", K | OPT_SUITE, K, 0, keyring_new_key,
@@ -705,9 +1221,21 @@ static const struct command commands[] = {
 	{"trust", "add", OPT_TRUST | OPT_PUBLIC | OPT_TOPICS,
 	 OPT_TRUST | OPT_PUBLIC | OPT_TOPICS, 0, trust_add, 0},
 	{"trust", "list", OPT_TRUST, OPT_TRUST, 0, trust_list, 0},
+	{"member", "init", SP | OPT_NO_PASS | OPT_PASS_FILE | OPT_FORCE, SP, 0,
+	 signer_new, 1},
+	{"admin", "enrol", OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS,
+	 OPT_MEMBERS | OPT_PUBLIC, 1, admin_enrol, 0},
+	{"admin", "remove", OPT_MEMBERS, OPT_MEMBERS, 1, admin_remove, 0},
+	{"admin", "list", OPT_MEMBERS, OPT_MEMBERS, 0, admin_list, 0},
+	{"admin", "publish", ADMIN, ADMIN_REQ, 0, admin_publish, 0},
+	{"admin", "rotate",
+	 ADMIN | OPT_LEAD | OPT_GRACE | OPT_EVERY | OPT_COUNT | OPT_SUITE,
+	 ADMIN_REQ, 0, admin_rotate, 0},
 };
 #undef K
 #undef SP
+#undef ADMIN
+#undef ADMIN_REQ
 
 static int is_help(const char *s)
 {

@@ -28,6 +28,7 @@
 
 #include "conn.h"
 #include "keys.h"
+#include "keyupdate.h"
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
@@ -50,6 +51,10 @@ struct pub {
 	struct cli_conn *conn;
 	e2e_epoch_lock *epoch; /* --state, held for the whole run */
 	int refused;           /* the broker's CONNACK code: the exit status */
+	/* --member-key: key updates applied on Paho's thread; mu guards the
+	 * keyring between it and this one. */
+	struct cli_keyupdate *ku;
+	pthread_mutex_t mu;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -213,8 +218,10 @@ static void reload_keys(struct pub *p)
 		cli_err("SIGHUP: keeping the previous keyring");
 		return;
 	}
+	pthread_mutex_lock(&p->mu);
 	e2e_keyring_free(p->keys.keyring);
 	p->keys.keyring = fresh.keyring;
+	pthread_mutex_unlock(&p->mu);
 	if (e2e_keyring_primary(p->keys.keyring, &info) == E2E_OK)
 		cli_err("reloaded keyring %s: primary key %08" PRIx32,
 			p->cfg.keyring_path, info.id);
@@ -253,8 +260,10 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 		free(out);
 		return -1;
 	}
+	pthread_mutex_lock(&p->mu);
 	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags, out,
 		      cap, &out_len);
+	pthread_mutex_unlock(&p->mu);
 	if (rc != E2E_OK) {
 		cli_err("cannot seal for %s: %s", topic, e2e_strerror(rc));
 		free(out);
@@ -426,7 +435,15 @@ static int make_sender(struct pub *p)
 	uint64_t first;
 	int rc;
 
-	if (cli_keys_load(&p->cfg, &p->keys) || check_keys(&p->cfg, &p->keys))
+	int failed;
+
+	/* A member's keyring may have no primary now: its updates bring it,
+	 * and sealing says no-key until then. */
+	if (cli_keyupdate_keys_load(&p->cfg, &p->keys) ||
+	    (!p->cfg.member_key_path && check_keys(&p->cfg, &p->keys)))
+		return -1;
+	p->ku = cli_keyupdate_new(&p->cfg, &p->keys.keyring, &p->mu, &failed);
+	if (failed)
 		return -1;
 	if (reserve_seq(p, &first))
 		return -1;
@@ -446,10 +463,23 @@ static int connect_broker(struct pub *p)
 {
 	int rc;
 
-	if (!(p->conn = cli_conn_new(&p->cfg.broker, NULL, NULL)))
+	static char *update_topic[1];
+
+	if (!(p->conn = cli_conn_new(&p->cfg.broker,
+				     p->ku ? cli_keyupdate_on_message : NULL,
+				     p->ku)))
 		return -1;
-	if ((rc = cli_conn_connect(p->conn)) == 0)
+	if (p->ku) {
+		update_topic[0] = cli_keyupdate_topic(p->ku);
+		cli_conn_subscribe(p->conn, update_topic, 1, 1);
+	}
+	if ((rc = cli_conn_connect(p->conn)) == 0) {
+		/* The retained update first: a member that was away seals
+		 * with the current keys. */
+		if (p->ku)
+			cli_keyupdate_wait_first(p->ku, 3000);
 		return 0;
+	}
 	p->refused = rc > 0 ? rc : 0;
 	return -1;
 }
@@ -512,6 +542,7 @@ int main(int argc, char **argv)
 	}
 	/* Before Paho starts its threads, so that they inherit the mask. */
 	cli_signals_block();
+	pthread_mutex_init(&p.mu, NULL);
 	rc = cli_parse(&p.cfg, CLI_PUB, &help, argc, argv);
 	if (rc >= 0) {
 		cli_config_free(&p.cfg);
@@ -528,7 +559,9 @@ int main(int argc, char **argv)
 		rc = CLI_EXIT_ERROR;
 	}
 	e2e_sender_free(p.sender);
+	cli_keyupdate_free(p.ku);
 	cli_keys_free(&p.keys);
 	cli_config_free(&p.cfg);
+	pthread_mutex_destroy(&p.mu);
 	return rc;
 }

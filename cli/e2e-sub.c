@@ -26,6 +26,7 @@
 
 #include "conn.h"
 #include "keys.h"
+#include "keyupdate.h"
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
@@ -63,6 +64,9 @@ struct sub {
 	long clears; /* empty payloads: retained messages cleared */
 	int done;    /* -C reached */
 	int dirty;   /* guard changed since the last save */
+	/* --member-key: key updates, applied under mu (keyupdate.h). */
+	struct cli_keyupdate *ku;
+	char **subs; /* the -t filters and the update topic */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -144,6 +148,11 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
+	/* A key update, never a message: not printed, not counted. */
+	if (cli_keyupdate_is_for(s->ku, topic, tlen)) {
+		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
+		goto out;
+	}
 	if (s->done || (s->cfg.no_stale_retained && m->retained))
 		goto out;
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
@@ -268,9 +277,12 @@ static int run(struct sub *s)
 	int64_t deadline =
 		cfg->timeout ? cli_now_ms() + cfg->timeout * 1000 : 0;
 	int64_t last_save = cli_now_ms();
-	int rc = CLI_EXIT_OK;
+	int rc = CLI_EXIT_OK, failed;
 
-	if (cli_keys_load(&s->cfg, &s->keys) || guard_setup(s))
+	if (cli_keyupdate_keys_load(&s->cfg, &s->keys) || guard_setup(s))
+		return CLI_EXIT_ERROR;
+	s->ku = cli_keyupdate_new(&s->cfg, &s->keys.keyring, &s->mu, &failed);
+	if (failed)
 		return CLI_EXIT_ERROR;
 	s->rcv.keyring = s->keys.keyring;
 	s->rcv.trust = s->keys.trust;
@@ -284,7 +296,23 @@ static int run(struct sub *s)
 	s->conn = cli_conn_new(&cfg->broker, on_message, s);
 	if (!s->conn)
 		return CLI_EXIT_ERROR;
-	cli_conn_subscribe(s->conn, cfg->topics, cfg->topic_count, cfg->qos);
+	if (s->ku) {
+		/* The update topic on the same connection, at QoS 1 at
+		 * least (updates are QoS 1): so are the -t filters then. */
+		if (!(s->subs = calloc((size_t)cfg->topic_count + 1,
+				       sizeof *s->subs))) {
+			cli_err("out of memory");
+			return CLI_EXIT_ERROR;
+		}
+		memcpy(s->subs, cfg->topics,
+		       (size_t)cfg->topic_count * sizeof *s->subs);
+		s->subs[cfg->topic_count] = cli_keyupdate_topic(s->ku);
+		cli_conn_subscribe(s->conn, s->subs, cfg->topic_count + 1,
+				   cfg->qos > 1 ? cfg->qos : 1);
+	} else {
+		cli_conn_subscribe(s->conn, cfg->topics, cfg->topic_count,
+				   cfg->qos);
+	}
 	/* A refusal exits with the broker's code, as mosquitto_sub. */
 	if ((rc = cli_conn_connect(s->conn)) != 0)
 		return rc > 0 ? rc : CLI_EXIT_ERROR;
@@ -357,6 +385,8 @@ int main(int argc, char **argv)
 		free(s.buf);
 	}
 	e2e_guard_free(s.guard);
+	cli_keyupdate_free(s.ku);
+	free(s.subs);
 	cli_keys_free(&s.keys);
 	cli_config_free(&s.cfg);
 	pthread_mutex_destroy(&s.mu);

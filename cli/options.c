@@ -123,6 +123,20 @@
 	   "keep the sequence epoch across restarts (signed, without\n"        \
 	   "it: in $XDG_STATE_HOME/libe2e)",                                   \
 	   "keep the replay state across restarts")                            \
+	H(CLI_PUB | CLI_SUB, "Key updates (docs/KEYDIST.md):")                 \
+	X(MEMBER_KEY, "member-key", 0, STR, CLI_PUB | CLI_SUB,                 \
+	  member_key_path, "FILE",                                             \
+	  "this member's key pair: apply the admin's key updates\n"            \
+	  "to the keyring (-K), rewriting it")                                 \
+	X(MEMBER_PASS_FILE, "member-pass-file", 0, STR, CLI_PUB | CLI_SUB,     \
+	  member_pass_file, "F", "passphrase of the member key")               \
+	X(ADMIN_KEY, "admin-key", 0, STR, CLI_PUB | CLI_SUB, admin_key_path,   \
+	  "FILE", "the admin's signer public key")                             \
+	X(GROUP, "group", 0, STR, CLI_PUB | CLI_SUB, group, "NAME",            \
+	  "the group the updates are for")                                     \
+	X(UPDATE_TOPIC, "update-topic", 0, STR, CLI_PUB | CLI_SUB,             \
+	  update_topic, "TOPIC",                                               \
+	  "where they come (default e2e/keys/GROUP/MEMBER-ID)")                \
 	H(CLI_PUB | CLI_SUB, "Broker:")                                        \
 	X(HOST, "host", 'h', STR, CLI_PUB | CLI_SUB, broker.host, "HOST",      \
 	  "broker host (default localhost)")                                   \
@@ -621,6 +635,26 @@ static int fill_defaults(struct cli_config *cfg)
 	return set_string(&cfg->broker.id, buf);
 }
 
+/* Key updates: --member-key needs the admin key, the group and -K. */
+static int check_member(const struct cli_config *cfg)
+{
+	if (!cfg->member_key_path) {
+		if (cfg->admin_key_path || cfg->group || cfg->update_topic ||
+		    cfg->member_pass_file) {
+			cli_err("--admin-key, --group, --update-topic and "
+				"--member-pass-file need --member-key");
+			return -1;
+		}
+		return 0;
+	}
+	if (!cfg->admin_key_path || !cfg->group || !cfg->keyring_path) {
+		cli_err("--member-key needs --admin-key, --group and a "
+			"keyring (-K) to keep the keys in");
+		return -1;
+	}
+	return 0;
+}
+
 /* Cross-option rules, after every option is known. */
 static int check_config(struct cli_config *cfg)
 {
@@ -639,6 +673,8 @@ static int check_config(struct cli_config *cfg)
 		cli_err("--cert and --key go together");
 		return -1;
 	}
+	if (check_member(cfg))
+		return -1;
 	if (fill_defaults(cfg))
 		return -1;
 	if (cfg->broker.password && !cfg->broker.username) {

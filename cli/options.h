@@ -73,6 +73,13 @@ struct cli_config {
 	long window;
 	int accept_no_clock;
 	char *state_path;
+
+	/* Key updates (keyupdate.h). */
+	char *member_key_path;
+	char *member_pass_file;
+	char *admin_key_path;
+	char *group;
+	char *update_topic;
 };
 
 /* What --help prints around the options the tool takes (options.c):

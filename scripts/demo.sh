@@ -3,12 +3,15 @@
 #
 #   sh scripts/demo.sh [BUILDDIR]        (default: $BUILD, else ./build)
 #
-# Starts a private mosquitto on a free loopback port, makes keys with
-# e2e-keygen, runs e2e-sub and a streaming e2e-pub, rotates the key mid-stream
-# (SIGHUP, no reconnect), then plays the attacker with broker access: a
-# replayed, a tampered, a plaintext and an old-key message, each refused with
-# its reason. Everything it starts is stopped by PID on exit; its files live
-# in a temporary directory that is removed.
+# Starts a private mosquitto on a free loopback port, enrols the members of a
+# group with e2e-keygen (an admin key, the members' own key pairs), runs
+# e2e-sub and a streaming e2e-pub that get their keys from the admin's key
+# updates through the broker, rotates the key mid-stream (one admin command,
+# no copying, no restart, nothing lost), plays the attacker with broker
+# access: a replayed, a tampered, a plaintext and an old-key message, each
+# refused with its reason; and revokes a member. Everything it starts is
+# stopped by PID on exit; its files live in a temporary directory that is
+# removed.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,13 +33,13 @@ for tool in "$MOSQUITTO" mosquitto_pub mosquitto_sub; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-demo.XXXXXX")
-broker_pid='' sub_pid='' pub_pid='' spy_pid=''
+broker_pid='' sub_pid='' pub_pid='' spy_pid='' display_pid=''
 cleanup() {
 	exec 3>&- 2>/dev/null || true
-	for pid in $pub_pid $sub_pid $spy_pid $broker_pid; do
+	for pid in $pub_pid $sub_pid $display_pid $spy_pid $broker_pid; do
 		kill "$pid" 2>/dev/null || true
 	done
-	for pid in $pub_pid $sub_pid $spy_pid $broker_pid; do
+	for pid in $pub_pid $sub_pid $display_pid $spy_pid $broker_pid; do
 		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$work"
@@ -105,20 +108,37 @@ wait_for broker.log "running"
 echo "   mosquitto (PID $broker_pid) listens on 127.0.0.1:$port"
 conn="-h 127.0.0.1 -p $port"
 
-say "2. Keys: one shared keyring for the publisher, a copy for the subscriber"
-printf '   $ e2e-keygen keyring init -K pub.ring\n'
-first_key=$("$bin/e2e-keygen" keyring init -K pub.ring)
-echo "   new primary key: $first_key (XChaCha20-Poly1305)"
-cp pub.ring sub.ring && chmod 600 sub.ring
-echo "   (copied to sub.ring: in real life, over a secure channel)"
+say "2. Keys through the broker: an admin and the members of group 'plant'"
+run "$bin/e2e-keygen" signer new -s admin.sec -p admin.pub --no-passphrase
+run "$bin/e2e-keygen" keyring init -K admin.ring
+first_key=$("$bin/e2e-keygen" keyring list -K admin.ring | cut -d' ' -f1)
+echo "   the group's first key: $first_key (XChaCha20-Poly1305), on the admin only"
+for m in pub sub display; do
+	printf '   $ e2e-keygen member init -s %s.member -p %s.line --no-passphrase\n' $m $m
+	line=$("$bin/e2e-keygen" member init -s $m.member -p $m.line --no-passphrase)
+	echo "     $m's public key, the one thing it hands to the admin: $line" | cut -c1-90
+	run "$bin/e2e-keygen" admin enrol --members plant.members --group plant -p "$line" $m
+done
+printf '   $ e2e-keygen admin publish --members plant.members -K admin.ring -s admin.sec\n'
+"$bin/e2e-keygen" admin publish --members plant.members -K admin.ring \
+	-s admin.sec --port "$port" | sed 's/^/     retained update on /'
+echo "   (each sealed to one member's key, signed by the admin; no keyring copied)"
+member() { echo "-K $1.ring --member-key $1.member --admin-key admin.pub --group plant"; }
 
 say "3. Subscriber, publisher, and a spy with broker access"
-# shellcheck disable=SC2086
-"$bin/e2e-sub" $conn -t 'demo/#' -q 1 -K sub.ring --json -d \
+# shellcheck disable=SC2086,SC2046
+"$bin/e2e-sub" $conn -t 'demo/#' -q 1 $(member sub) --json -d \
 	>sub.out 2>sub.err &
 sub_pid=$!
-wait_for sub.err "connected and subscribed"
-echo "   e2e-sub -t 'demo/#' -K sub.ring --json      (PID $sub_pid)"
+wait_for sub.err "key update 1 applied"
+echo "   e2e-sub -t 'demo/#' --member-key sub.member ... --json      (PID $sub_pid)"
+echo "     $(grep 'key update 1 applied' sub.err | sed 's/^e2e-sub: //')"
+# shellcheck disable=SC2086,SC2046
+"$bin/e2e-sub" $conn -t 'demo/#' -q 1 $(member display) --json \
+	>display.out 2>display.err &
+display_pid=$!
+wait_for display.err "key update 1 applied"
+echo "   e2e-sub ... --member-key display.member   (PID $display_pid, a second member)"
 # shellcheck disable=SC2086
 mosquitto_sub $conn -t 'demo/#' -t spy/ready -F '%t %x' >spy.out 2>/dev/null &
 spy_pid=$!
@@ -132,13 +152,13 @@ until grep -q '^spy/ready' spy.out; do
 	sleep 0.1
 done
 mkfifo feed
-# shellcheck disable=SC2086
-"$bin/e2e-pub" $conn -t demo/sensors/door -q 1 -l -K pub.ring -d \
+# shellcheck disable=SC2086,SC2046
+"$bin/e2e-pub" $conn -t demo/sensors/door -q 1 -l $(member pub) -d \
 	<feed >pub.out 2>pub.err &
 pub_pid=$!
 exec 3>feed
-wait_for pub.err "connected"
-echo "   e2e-pub -t demo/sensors/door -l -K pub.ring  (PID $pub_pid, one message per line)"
+wait_for pub.err "key update 1 applied"
+echo "   e2e-pub -t demo/sensors/door -l --member-key pub.member ...  (PID $pub_pid, one message per line)"
 echo "   mosquitto_sub -t 'demo/#'                    (the spy: sees what the broker sees)"
 
 say "4. Three readings, sealed with key $first_key"
@@ -151,32 +171,31 @@ echo "   what the broker (and the spy) saw of the first one:"
 grep '^demo/' spy.out | head -n 1 | cut -c1-100 | sed 's/^/   /; s/$/.../'
 echo "   = magic fd, flags, key id, timestamp, sender, sequence, salt, ciphertext, tag"
 
-say "5. Key rotation mid-stream, without restarting anything"
-printf '   $ e2e-keygen keyring add -K pub.ring\n'
-new_key=$("$bin/e2e-keygen" keyring add -K pub.ring)
-echo "   new key $new_key, not yet used; distribute it first:"
-cp pub.ring sub.ring && chmod 600 sub.ring
-kill -HUP "$sub_pid"
-wait_for sub.err "reloaded keys"
-echo "   subscriber reloaded (SIGHUP): $(grep 'reloaded keys' sub.err | tail -n 1 | sed 's/^e2e-sub: //')"
-run "$bin/e2e-keygen" keyring promote -K pub.ring "$new_key"
-kill -HUP "$pub_pid"
-wait_for pub.err "reloaded keyring"
-echo "   publisher reloaded (SIGHUP): $(grep 'reloaded keyring' pub.err | tail -n 1 | sed 's/^e2e-pub: //')"
-for reading in "door open" "door closed"; do
-	echo "$reading" >&3
-done
-wait_for sub.out '"payload"' 5
+say "5. Key rotation mid-stream: one command on the admin's side, nothing on the members'"
+printf '   $ e2e-keygen admin rotate --members plant.members -K admin.ring -s admin.sec --lead 3 --grace 3\n'
+plan=$("$bin/e2e-keygen" admin rotate --members plant.members -K admin.ring \
+	-s admin.sec --port "$port" --lead 3 --grace 3 | grep '^key ')
+echo "     $plan"
+new_key=$(echo "$plan" | cut -d' ' -f2)
+t_switch=$(echo "$plan" | cut -d' ' -f5 | tr -d ,)
+wait_for sub.err "key update 2 applied"
+wait_for pub.err "key update 2 applied"
+echo "   every member holds $new_key now (the subscriber: $(grep 'key update 2 applied' sub.err | sed 's/^e2e-sub: key update 2 applied: //'))"
+echo "   a reading before T, still sealed with $first_key:"
+echo "door open" >&3
+wait_for sub.out '"payload"' 4
 show_accepted 4
-echo "   retire the old key, and tell the subscriber:"
-run "$bin/e2e-keygen" keyring disable -K pub.ring "$first_key"
-cp pub.ring sub.ring && chmod 600 sub.ring
-kill -HUP "$sub_pid"
-wait_for sub.err "reloaded keys" 2
+while [ "$(date +%s)" -le "$t_switch" ]; do sleep 0.2; done
+echo "   T has passed: the publisher seals with $new_key by itself"
+echo "door closed" >&3
+wait_for sub.out '"payload"' 5
+show_accepted 5
+echo "   and $first_key is disabled at T + 3 s by its schedule"
+while [ "$(date +%s)" -le $((t_switch + 3)) ]; do sleep 0.2; done
 if grep -q 'connection lost' sub.err pub.err; then
 	echo "   (a connection was lost during the demo)"
 else
-	echo "   neither tool reconnected: the rotation needed no restart"
+	echo "   neither tool reconnected or reloaded: the rotation needed no restart"
 fi
 
 say "6. The attacker with broker access"
@@ -216,13 +235,32 @@ echo "door closed" >&3
 wait_for sub.out '"payload"' 7
 show_accepted 7
 
-say "7. Done"
+say "7. Revocation: the member 'display' is removed"
+run "$bin/e2e-keygen" admin remove --members plant.members display
+printf '   $ e2e-keygen admin rotate --members plant.members -K admin.ring -s admin.sec --lead 2 --grace 2\n'
+plan=$("$bin/e2e-keygen" admin rotate --members plant.members -K admin.ring \
+	-s admin.sec --port "$port" --lead 2 --grace 2 | grep '^key ')
+echo "     $plan (to the remaining members only)"
+t_switch=$(echo "$plan" | cut -d' ' -f5 | tr -d ,)
+wait_for sub.err "key update 3 applied"
+wait_for pub.err "key update 3 applied"
+echo "   the subscriber: $(grep 'key update 3 applied' sub.err | sed 's/^e2e-sub: //'); display: none"
+while [ "$(date +%s)" -le "$t_switch" ]; do sleep 0.2; done
+echo "door open" >&3
+wait_for sub.out '"payload"' 8
+show_accepted 8
+wait_for display.err 'unknown-key'
+echo "   the removed member opens nothing sealed after T:"
+grep -- 'unknown-key' display.err | tail -n 1 | sed 's/^/      /'
+
+say "8. Done"
 exec 3>&-
 wait "$pub_pid" 2>/dev/null || true
 pub_pid=
 cat <<EOF
-   The subscriber printed 7 genuine messages, each exactly once, across a key
-   rotation, and refused 4 forgeries with a stable reason each: replay,
+   The subscriber printed 8 genuine messages, each exactly once, across two
+   key switches (a rotation and a revocation), with its keys delivered by
+   the broker, and refused 4 forgeries with a stable reason each: replay,
    bad-tag, not-e2e, disabled-key. The broker saw only ciphertext.
-   Stopping the subscriber, the spy and the broker (by PID), removing $work.
+   Stopping the subscribers, the spy and the broker (by PID), removing $work.
 EOF

@@ -735,6 +735,108 @@ int e2e_update_key_get(const e2e_update *u, size_t index,
 int e2e_update_apply(const e2e_update *u, e2e_keyring *kr,
 		     uint64_t now) E2E_WARN_UNUSED;
 
+/*
+ * Member key files (docs/KEYFILES.md). A member secret key file is a
+ * signer secret key file with "member" for "signer" (0600, the X25519
+ * secret optionally encrypted with a passphrase, the same Argon2id costs
+ * and rules as e2e_signer_save/_load/_inspect). A member public key is one
+ * line of text, "libe2e-member 1 <id> <base64 key>" (77 characters: fits
+ * a QR code), in a file or given as a string (e2e_member_public_parse,
+ * which ignores a trailing newline); the id is checked against the key.
+ */
+#define E2E_MEMBER_LINE_MAX 96u
+int e2e_member_save(const e2e_member *m, const char *path, const char *pass,
+		    size_t pass_len, unsigned long long opslimit,
+		    size_t memlimit, uint32_t flags) E2E_WARN_UNUSED;
+int e2e_member_load(e2e_member **out, const char *path, const char *pass,
+		    size_t pass_len, size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_member_inspect(const char *path,
+		       uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES], int *is_encrypted,
+		       size_t *bad_line) E2E_WARN_UNUSED;
+/* The public line without newline into out (E2E_MEMBER_LINE_MAX + 1). */
+int e2e_member_public_format(const uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES],
+			     char *out, size_t cap) E2E_WARN_UNUSED;
+int e2e_member_public_parse(const char *line,
+			    uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES])
+	E2E_WARN_UNUSED;
+int e2e_member_public_load(uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES],
+			   const char *path, size_t *bad_line) E2E_WARN_UNUSED;
+/* Not secret: 0644 (a replaced file keeps its mode). */
+int e2e_member_public_save(const uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES],
+			   const char *path, uint32_t flags) E2E_WARN_UNUSED;
+
+/*
+ * The admin's member list (docs/KEYFILES.md "Member list"): the group, the
+ * counter of the last update published (it only goes up:
+ * e2e_members_set_counter refuses a value not above it), and the members
+ * in increasing id order, each with its public key, a unique name
+ * ([A-Za-z0-9._@-], 1..E2E_MEMBER_NAME_MAX) and optional topic filters
+ * (the member gets the keys whose filters are exactly these; without
+ * filters, the keys without filters). Saved 0600, atomically.
+ */
+#define E2E_MEMBER_NAME_MAX 64u
+typedef struct e2e_members e2e_members;
+typedef struct e2e_member_entry {
+	uint64_t id;
+	uint8_t public_key[E2E_MEMBER_PUBLICKEYBYTES];
+	const char *name;    /* valid until the list changes */
+	const char *filters; /* "" for none */
+} e2e_member_entry;
+
+int e2e_members_new(e2e_members **out, const char *group) E2E_WARN_UNUSED;
+void e2e_members_free(e2e_members *ms); /* NULL-safe */
+int e2e_members_load(e2e_members **out, const char *path,
+		     size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_members_save(const e2e_members *ms, const char *path,
+		     uint32_t flags) E2E_WARN_UNUSED;
+const char *e2e_members_group(const e2e_members *ms);
+uint64_t e2e_members_counter(const e2e_members *ms);
+int e2e_members_set_counter(e2e_members *ms,
+			    uint64_t counter) E2E_WARN_UNUSED;
+size_t e2e_members_count(const e2e_members *ms);
+int e2e_members_get(const e2e_members *ms, size_t index,
+		    e2e_member_entry *out) E2E_WARN_UNUSED;
+/* E2E_ERR_EXISTS for a key or a name already listed, E2E_ERR_INVAL for a
+ * bad name or filters. */
+int e2e_members_add(e2e_members *ms,
+		    const uint8_t pk[E2E_MEMBER_PUBLICKEYBYTES],
+		    const char *name, const char *filters) E2E_WARN_UNUSED;
+/* By name or by id (16 hex digits); E2E_ERR_NOT_FOUND. */
+int e2e_members_find(const e2e_members *ms, const char *name_or_id,
+		     size_t *index) E2E_WARN_UNUSED;
+int e2e_members_remove(e2e_members *ms, size_t index) E2E_WARN_UNUSED;
+/*
+ * The body of the per-member update (docs/KEYDIST.md section 9) for
+ * member index: the keys of the admin's keyring kr meant for it (the keys
+ * whose filters equal the member's, none for none), with their stored
+ * state and schedule: the stored primary as primary now, an enabled key
+ * with an activation time as primary from then on, other enabled keys
+ * enabled, disabled keys listed without their bytes; one slot, sealed to
+ * the member. Call e2e_keyring_advance first so that passed schedule
+ * times are states. E2E_ERR_NO_KEY when no usable key is for the member,
+ * E2E_ERR_INVAL for more than E2E_UPDATE_KEYS_MAX keys; out as for
+ * e2e_update_build (E2E_UPDATE_MEMBER_BODY_MAX always suffices).
+ */
+#define E2E_UPDATE_MEMBER_BODY_MAX                                             \
+	(96u + E2E_UPDATE_KEYS_MAX * (24u + E2E_UPDATE_FILTERS_MAX) +          \
+	 E2E_UPDATE_SLOT_BYTES(E2E_UPDATE_KEYS_MAX))
+int e2e_members_update_build(const e2e_members *ms, size_t index,
+			     const e2e_keyring *kr, uint64_t counter,
+			     uint64_t issued, uint8_t *out, size_t out_cap,
+			     size_t *out_len) E2E_WARN_UNUSED;
+
+/*
+ * A member's update counter file (docs/KEYFILES.md "Update counter"): the
+ * group and the counter of the last update applied, written atomically
+ * with mode 0600 after the keyring it goes with. Loading gives
+ * E2E_ERR_WRONG_GROUP for another group's file (and *counter 0).
+ */
+int e2e_update_counter_load(const char *path, const char *group,
+			    uint64_t *counter,
+			    size_t *bad_line) E2E_WARN_UNUSED;
+int e2e_update_counter_save(const char *path, const char *group,
+			    uint64_t counter, uint32_t flags) E2E_WARN_UNUSED;
+
 /* E2E_KEYDIST_END */
 
 /* ------------------------------------------------------------------------ */
@@ -774,11 +876,15 @@ int e2e_update_apply(const e2e_update *u, e2e_keyring *kr,
 size_t e2e_keyfile_max(void);
 
 /*
- * Keyring files hold at least one key and exactly one primary: loading
- * fails with E2E_ERR_NO_PRIMARY or E2E_ERR_TWO_PRIMARIES otherwise (and
- * E2E_ERR_DUPLICATE_KEY, E2E_ERR_BASE64, E2E_ERR_KEYFILE,
- * E2E_ERR_KEYFILE_VERSION, E2E_ERR_TRUNCATED, E2E_ERR_EMPTY), and saving a
- * keyring without a primary fails with E2E_ERR_NO_PRIMARY.
+ * Keyring files hold at least one key that is not disabled and at most one
+ * primary per scope: loading fails with E2E_ERR_NO_PRIMARY or
+ * E2E_ERR_TWO_PRIMARIES otherwise (and E2E_ERR_DUPLICATE_KEY,
+ * E2E_ERR_BASE64, E2E_ERR_KEYFILE, E2E_ERR_KEYFILE_VERSION,
+ * E2E_ERR_TRUNCATED, E2E_ERR_EMPTY), and saving a keyring whose keys are
+ * all disabled (or that has none) fails with E2E_ERR_NO_PRIMARY. A keyring
+ * without a primary (enabled keys only: a receive-only member, or one
+ * whose primary activates later) loads and saves; e2e_seal gives
+ * E2E_ERR_NO_KEY with it until a primary activates.
  */
 int e2e_keyring_load(e2e_keyring **out, const char *path,
 		     size_t *bad_line) E2E_WARN_UNUSED;

@@ -93,4 +93,38 @@ void e2e__kf_buf_free(struct e2e__kf_buf *b);
 /* Release a buffer from e2e__read_file (wiped when secret). */
 void e2e__kf_release(char *buf, int secret);
 
+/*
+ * Secret key files holding one 32-byte secret and its 32-byte public key
+ * (docs/KEYFILES.md: signer and member secret key files):
+ *   <magic> 1 / <id_name> <id> / public <b64> / kdf ... / secret <b64>
+ * the secret optionally encrypted with a passphrase (Argon2id,
+ * XChaCha20-Poly1305). The id is e2e_signer_id_from_public of the key.
+ */
+#define E2E__KF_SECRETBYTES 32u
+#define E2E__KF_MAGIC_MAX 24u
+struct e2e__kf_kind {
+	const char *magic;   /* at most E2E__KF_MAGIC_MAX bytes */
+	const char *id_name; /* "signer", "member" */
+	const char *comment_encrypted;
+	const char *comment_clear;
+};
+
+/* Load the public key and, when secret is not NULL (sodium_malloc memory
+ * of E2E__KF_SECRETBYTES), the clear secret. On success *bad_line is the
+ * secret's line, for a caller that finds the secret does not match pk. */
+int e2e__kf_secret_load(const struct e2e__kf_kind *kind, const char *path,
+			const char *pass, size_t pass_len,
+			uint8_t pk[E2E__KF_SECRETBYTES], uint8_t *secret,
+			int *is_encrypted, size_t *bad_line);
+/* The public key and whether the secret is encrypted, without the
+ * passphrase (the arguments of e2e_signer_inspect). */
+int e2e__kf_secret_inspect(const struct e2e__kf_kind *kind, const char *path,
+			   uint8_t pk[E2E__KF_SECRETBYTES], int *is_encrypted,
+			   size_t *bad_line);
+int e2e__kf_secret_save(const struct e2e__kf_kind *kind, const char *path,
+			const uint8_t pk[E2E__KF_SECRETBYTES],
+			const uint8_t *secret, const char *pass,
+			size_t pass_len, unsigned long long opslimit,
+			size_t memlimit, uint32_t flags);
+
 #endif /* E2E_KEYFILE_H */

@@ -166,14 +166,16 @@ E2E_API int e2e_keyring_load(e2e_keyring **out, const char *path,
 			rc = parse_extra(&l, &x);
 		if (rc == E2E_OK)
 			rc = add_key(kr, &info, key, &x);
-		if (rc == E2E_OK && info.state == E2E_KEY_PRIMARY)
+		/* A key that is not disabled: a primary, or an enabled key
+		 * (a receive-only member, or a primary still to come). */
+		if (rc == E2E_OK && info.state != E2E_KEY_DISABLED)
 			primaries++;
 	}
 	if (rc != E2E_OK) {
 		line = r.line;
 		goto cleanup;
 	}
-	if (primaries == 0) /* also when there is no key at all */
+	if (primaries == 0) /* no usable key, also when there is no key */
 		rc = E2E_ERR_NO_PRIMARY;
 cleanup:
 	saved = errno;
@@ -202,9 +204,12 @@ E2E_API int e2e_keyring_save(const e2e_keyring *kr, const char *path,
 	if (kr == NULL || path == NULL)
 		return E2E_ERR_INVAL;
 	n = e2e_keyring_count(kr);
+	/* At least one key that is not disabled (docs/KEYFILES.md): a
+	 * keyring with enabled keys only is a receive-only member's, or one
+	 * whose primary activates later (a key update, docs/KEYDIST.md). */
 	for (i = 0; i < n; i++)
 		if (e2e_keyring_get(kr, i, &info) == E2E_OK &&
-		    info.state == E2E_KEY_PRIMARY)
+		    info.state != E2E_KEY_DISABLED)
 			break;
 	if (i == n)
 		return E2E_ERR_NO_PRIMARY;

@@ -16,14 +16,23 @@
 
 #include <sodium.h>
 
-#define SECRET_MAGIC "libe2e-signer-secret"
 #define PUBLIC_MAGIC "libe2e-signer-public"
 #define SALT_BYTES crypto_pwhash_SALTBYTES
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define SEALED_BYTES (NONCE_BYTES + E2E_SIGN_SEEDBYTES + ABYTES)
+#define SEALED_BYTES (NONCE_BYTES + E2E__KF_SECRETBYTES + ABYTES)
 /* Associated data: magic line, id, public key, costs, salt. */
-#define AD_BYTES (sizeof SECRET_MAGIC " 1" - 1 + 8 + 32 + 8 + 8 + SALT_BYTES)
+#define AD_BYTES (E2E__KF_MAGIC_MAX + 2 + 8 + 32 + 8 + 8 + SALT_BYTES)
+
+/* Signer secret key files: an Ed25519 seed. */
+static const struct e2e__kf_kind signer_kind = {
+	"libe2e-signer-secret", "signer",
+	"# libe2e signer secret key (Ed25519), encrypted with a passphrase.\n"
+	"# Keep it secret (mode 0600).\n",
+	"# libe2e signer secret key (Ed25519), NOT ENCRYPTED "
+	"(--no-passphrase):\n"
+	"# anyone who can read this file can sign as this signer. Keep it "
+	"secret (mode 0600).\n"};
 
 E2E_API unsigned long long e2e_signer_opslimit(void)
 {
@@ -38,6 +47,7 @@ E2E_API size_t e2e_signer_memlimit(void)
 /* Everything a secret key file says; lives in sodium_malloc memory because
  * sealed holds the clear seed when the file is not encrypted. */
 struct signer_file {
+	const struct e2e__kf_kind *kind;
 	uint64_t id;
 	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
 	int encrypted;
@@ -48,7 +58,6 @@ struct signer_file {
 	size_t secret_line;
 	/* Working space for loading. */
 	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-	uint8_t seed[E2E_SIGN_SEEDBYTES];
 };
 
 static int costs_valid(uint64_t ops, uint64_t mem)
@@ -59,28 +68,34 @@ static int costs_valid(uint64_t ops, uint64_t mem)
 	       mem <= E2E_SIGNER_MEMLIMIT_MAX;
 }
 
-static void build_ad(const struct signer_file *f, uint8_t ad[AD_BYTES])
+/* The associated data of the encrypted secret; returns its length. */
+static size_t build_ad(const struct signer_file *f, uint8_t ad[AD_BYTES])
 {
-	size_t off = sizeof SECRET_MAGIC " 1" - 1;
+	size_t off = strlen(f->kind->magic);
 
-	memcpy(ad, SECRET_MAGIC " 1", off);
+	memcpy(ad, f->kind->magic, off);
+	memcpy(ad + off, " 1", 2);
+	off += 2;
 	e2e__store64(ad + off, f->id);
 	memcpy(ad + off + 8, f->pk, sizeof f->pk);
 	e2e__store64(ad + off + 40, f->ops);
 	e2e__store64(ad + off + 48, f->mem);
 	memcpy(ad + off + 56, f->salt, SALT_BYTES);
+	return off + 56 + SALT_BYTES;
 }
 
-/* "signer <hex>" then "public <base64>", checked against each other. */
-static int parse_identity(struct e2e__kf_reader *r, uint64_t *id,
-			  uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], size_t *line)
+/* "signer <hex>" (or "member <hex>") then "public <base64>", checked
+ * against each other. */
+static int parse_identity(struct e2e__kf_reader *r, const char *id_name,
+			  uint64_t *id, uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+			  size_t *line)
 {
 	struct e2e__kf_line l;
 	uint8_t idb[8];
 	size_t id_line;
 	int rc;
 
-	rc = e2e__kf_named(r, "signer", &l, 2);
+	rc = e2e__kf_named(r, id_name, &l, 2);
 	if (rc == E2E_OK)
 		rc = e2e__kf_hex_decode(l.field[1], idb, sizeof idb);
 	if (rc != E2E_OK)
@@ -155,12 +170,12 @@ static int parse_secret_file(const char *path, struct signer_file *f,
 	if (rc != E2E_OK)
 		return rc;
 	e2e__kf_reader_init(&r, buf, len);
-	rc = e2e__kf_header(&r, SECRET_MAGIC);
+	rc = e2e__kf_header(&r, f->kind->magic);
 	if (rc != E2E_OK) {
 		*line = r.line;
 		goto cleanup;
 	}
-	rc = parse_identity(&r, &f->id, f->pk, line);
+	rc = parse_identity(&r, f->kind->id_name, &f->id, f->pk, line);
 	if (rc != E2E_OK)
 		goto cleanup;
 	rc = parse_kdf(&r, f);
@@ -170,7 +185,7 @@ static int parse_secret_file(const char *path, struct signer_file *f,
 	if (rc == E2E_OK)
 		rc = e2e__kf_b64_decode(l.field[1], f->sealed,
 					f->encrypted ? SEALED_BYTES
-						     : E2E_SIGN_SEEDBYTES);
+						     : E2E__KF_SECRETBYTES);
 	if (rc != E2E_OK) {
 		*line = r.line;
 		goto cleanup;
@@ -183,41 +198,163 @@ cleanup:
 	return rc;
 }
 
-E2E_API int e2e_signer_inspect(const char *path,
-			       uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
-			       int *is_encrypted, size_t *bad_line)
+int e2e__kf_secret_load(const struct e2e__kf_kind *kind, const char *path,
+			const char *pass, size_t pass_len,
+			uint8_t pk[E2E__KF_SECRETBYTES], uint8_t *secret,
+			int *is_encrypted, size_t *bad_line)
 {
 	struct signer_file *f;
-	size_t line = 0;
+	uint8_t ad[AD_BYTES];
+	size_t line = 0, ad_len;
 	int rc, saved;
+
+	*bad_line = 0;
+	f = sodium_malloc(sizeof *f);
+	if (f == NULL)
+		return E2E_ERR_NOMEM;
+	f->kind = kind;
+	rc = parse_secret_file(path, f, &line);
+	if (rc != E2E_OK || secret == NULL)
+		goto cleanup;
+	if (!f->encrypted) {
+		memcpy(secret, f->sealed, E2E__KF_SECRETBYTES);
+	} else if (pass == NULL) {
+		rc = E2E_ERR_PASSPHRASE;
+	} else if (crypto_pwhash(f->key, sizeof f->key, pass, pass_len, f->salt,
+				 f->ops, (size_t)f->mem,
+				 crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		rc = E2E_ERR_NOMEM;
+	} else {
+		ad_len = build_ad(f, ad);
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+			    secret, NULL, NULL, f->sealed + NONCE_BYTES,
+			    SEALED_BYTES - NONCE_BYTES, ad, ad_len, f->sealed,
+			    f->key) != 0)
+			rc = E2E_ERR_PASSPHRASE;
+	}
+	/* A damaged clear secret is caught by the caller, which derives the
+	 * public key again and compares (line: the secret's). */
+	if (rc == E2E_OK)
+		line = f->secret_line;
+cleanup:
+	saved = errno;
+	if (rc == E2E_OK) {
+		memcpy(pk, f->pk, E2E__KF_SECRETBYTES);
+		if (is_encrypted != NULL)
+			*is_encrypted = f->encrypted;
+	}
+	*bad_line = line;
+	sodium_free(f); /* wipes the clear secret and the derived key */
+	errno = saved;
+	return rc;
+}
+
+int e2e__kf_secret_save(const struct e2e__kf_kind *kind, const char *path,
+			const uint8_t pk[E2E__KF_SECRETBYTES],
+			const uint8_t *secret, const char *pass,
+			size_t pass_len, unsigned long long opslimit,
+			size_t memlimit, uint32_t flags)
+{
+	struct e2e__kf_buf b = {0};
+	struct signer_file *f = NULL;
+	uint8_t ad[AD_BYTES];
+	size_t ad_len;
+	int rc;
+
+	if (path == NULL || (pass != NULL && pass_len == 0))
+		return E2E_ERR_INVAL;
+	if (opslimit == 0)
+		opslimit = E2E_SIGNER_OPSLIMIT;
+	if (memlimit == 0)
+		memlimit = E2E_SIGNER_MEMLIMIT;
+	if (!costs_valid(opslimit, memlimit))
+		return E2E_ERR_INVAL;
+	f = sodium_malloc(sizeof *f);
+	if (f == NULL)
+		return E2E_ERR_NOMEM;
+	f->kind = kind;
+	rc = e2e__kf_buf_init(&b, 1024, 1);
+	if (rc != E2E_OK)
+		goto cleanup;
+	memcpy(f->pk, pk, sizeof f->pk);
+	f->id = e2e_signer_id_from_public(f->pk);
+	f->encrypted = pass != NULL;
+	if (f->encrypted) {
+		f->ops = opslimit;
+		f->mem = memlimit;
+		randombytes_buf(f->salt, sizeof f->salt);
+		randombytes_buf(f->sealed, NONCE_BYTES);
+		if (crypto_pwhash(f->key, sizeof f->key, pass, pass_len,
+				  f->salt, f->ops, (size_t)f->mem,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
+			rc = E2E_ERR_NOMEM;
+			goto cleanup;
+		}
+		ad_len = build_ad(f, ad);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(
+			f->sealed + NONCE_BYTES, NULL, secret,
+			E2E__KF_SECRETBYTES, ad, ad_len, NULL, f->sealed,
+			f->key);
+		e2e__kf_buf_printf(&b, "%s", kind->comment_encrypted);
+	} else {
+		memcpy(f->sealed, secret, E2E__KF_SECRETBYTES);
+		e2e__kf_buf_printf(&b, "%s", kind->comment_clear);
+	}
+	e2e__kf_buf_printf(&b, "%s 1\n%s %016" PRIx64 "\npublic ", kind->magic,
+			   kind->id_name, f->id);
+	e2e__kf_buf_b64(&b, f->pk, sizeof f->pk);
+	if (f->encrypted) {
+		e2e__kf_buf_printf(&b,
+				   "\nkdf argon2id %" PRIu64 " %" PRIu64 " ",
+				   f->ops, f->mem);
+		e2e__kf_buf_b64(&b, f->salt, sizeof f->salt);
+		e2e__kf_buf_printf(&b, "\nsecret ");
+		e2e__kf_buf_b64(&b, f->sealed, SEALED_BYTES);
+	} else {
+		e2e__kf_buf_printf(&b, "\nkdf none\nsecret ");
+		e2e__kf_buf_b64(&b, f->sealed, E2E__KF_SECRETBYTES);
+	}
+	e2e__kf_buf_printf(&b, "\n");
+	rc = b.failed ? E2E_ERR_NOMEM
+		      : e2e__kf_write(path, b.p, b.len, 0600, flags);
+cleanup:
+	e2e__kf_buf_free(&b);
+	sodium_free(f);
+	return rc;
+}
+
+int e2e__kf_secret_inspect(const struct e2e__kf_kind *kind, const char *path,
+			   uint8_t pk[E2E__KF_SECRETBYTES], int *is_encrypted,
+			   size_t *bad_line)
+{
+	size_t line = 0;
+	int rc;
 
 	if (bad_line != NULL)
 		*bad_line = 0;
 	if (path == NULL || pk == NULL)
 		return E2E_ERR_INVAL;
-	f = sodium_malloc(sizeof *f);
-	if (f == NULL)
-		return E2E_ERR_NOMEM;
-	rc = parse_secret_file(path, f, &line);
-	saved = errno;
-	if (rc == E2E_OK) {
-		memcpy(pk, f->pk, E2E_SIGN_PUBLICKEYBYTES);
-		if (is_encrypted != NULL)
-			*is_encrypted = f->encrypted;
-	} else if (bad_line != NULL) {
+	rc = e2e__kf_secret_load(kind, path, NULL, 0, pk, NULL, is_encrypted,
+				 &line);
+	if (rc != E2E_OK && bad_line != NULL)
 		*bad_line = line;
-	}
-	sodium_free(f);
-	errno = saved;
 	return rc;
+}
+
+E2E_API int e2e_signer_inspect(const char *path,
+			       uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
+			       int *is_encrypted, size_t *bad_line)
+{
+	return e2e__kf_secret_inspect(&signer_kind, path, pk, is_encrypted,
+				      bad_line);
 }
 
 E2E_API int e2e_signer_load(e2e_signer **out, const char *path,
 			    const char *pass, size_t pass_len, size_t *bad_line)
 {
-	struct signer_file *f = NULL;
 	e2e_signer *s = NULL;
-	uint8_t ad[AD_BYTES], pk[E2E_SIGN_PUBLICKEYBYTES];
+	uint8_t *seed = NULL;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES], pk2[E2E_SIGN_PUBLICKEYBYTES];
 	size_t line = 0;
 	int rc, saved;
 
@@ -228,46 +365,21 @@ E2E_API int e2e_signer_load(e2e_signer **out, const char *path,
 	*out = NULL;
 	if (path == NULL)
 		return E2E_ERR_INVAL;
-	f = sodium_malloc(sizeof *f);
-	if (f == NULL)
+	seed = sodium_malloc(E2E_SIGN_SEEDBYTES);
+	if (seed == NULL)
 		return E2E_ERR_NOMEM;
-	rc = parse_secret_file(path, f, &line);
-	if (rc != E2E_OK)
-		goto cleanup;
-	if (!f->encrypted) {
-		memcpy(f->seed, f->sealed, E2E_SIGN_SEEDBYTES);
-	} else if (pass == NULL) {
-		rc = E2E_ERR_PASSPHRASE;
-		goto cleanup;
-	} else {
-		if (crypto_pwhash(f->key, sizeof f->key, pass, pass_len,
-				  f->salt, f->ops, (size_t)f->mem,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			rc = E2E_ERR_NOMEM;
-			goto cleanup;
-		}
-		build_ad(f, ad);
-		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-			    f->seed, NULL, NULL, f->sealed + NONCE_BYTES,
-			    SEALED_BYTES - NONCE_BYTES, ad, sizeof ad,
-			    f->sealed, f->key) != 0) {
-			rc = E2E_ERR_PASSPHRASE;
-			goto cleanup;
-		}
+	rc = e2e__kf_secret_load(&signer_kind, path, pass, pass_len, pk, seed,
+				 NULL, &line);
+	if (rc == E2E_OK)
+		rc = e2e_signer_from_seed(&s, seed);
+	if (rc == E2E_OK) {
+		/* Catches a damaged clear seed. */
+		e2e_signer_public(s, pk2);
+		if (sodium_memcmp(pk, pk2, sizeof pk) != 0)
+			rc = E2E_ERR_KEYFILE;
 	}
-	rc = e2e_signer_from_seed(&s, f->seed);
-	if (rc != E2E_OK)
-		goto cleanup;
-	/* Catches a damaged clear seed (an encrypted one cannot get here). */
-	e2e_signer_public(s, pk);
-	if (sodium_memcmp(pk, f->pk, sizeof pk) != 0) {
-		rc = E2E_ERR_KEYFILE;
-		line = f->secret_line;
-	}
-cleanup:
 	saved = errno;
-	if (f != NULL)
-		sodium_free(f); /* wipes seed and derived key */
+	sodium_free(seed); /* wipes */
 	if (rc == E2E_OK) {
 		*out = s;
 	} else {
@@ -284,76 +396,14 @@ E2E_API int e2e_signer_save(const e2e_signer *s, const char *path,
 			    unsigned long long opslimit, size_t memlimit,
 			    uint32_t flags)
 {
-	struct e2e__kf_buf b = {0};
-	struct signer_file *f = NULL;
-	uint8_t ad[AD_BYTES];
-	int rc;
+	uint8_t pk[E2E_SIGN_PUBLICKEYBYTES];
 
-	if (s == NULL || path == NULL || (pass != NULL && pass_len == 0))
+	if (s == NULL)
 		return E2E_ERR_INVAL;
-	if (opslimit == 0)
-		opslimit = E2E_SIGNER_OPSLIMIT;
-	if (memlimit == 0)
-		memlimit = E2E_SIGNER_MEMLIMIT;
-	if (!costs_valid(opslimit, memlimit))
-		return E2E_ERR_INVAL;
-	f = sodium_malloc(sizeof *f);
-	if (f == NULL)
-		return E2E_ERR_NOMEM;
-	rc = e2e__kf_buf_init(&b, 1024, 1);
-	if (rc != E2E_OK)
-		goto cleanup;
-	f->id = e2e_signer_id(s);
-	e2e_signer_public(s, f->pk);
-	f->encrypted = pass != NULL;
-	if (f->encrypted) {
-		f->ops = opslimit;
-		f->mem = memlimit;
-		randombytes_buf(f->salt, sizeof f->salt);
-		randombytes_buf(f->sealed, NONCE_BYTES);
-		if (crypto_pwhash(f->key, sizeof f->key, pass, pass_len,
-				  f->salt, f->ops, (size_t)f->mem,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			rc = E2E_ERR_NOMEM;
-			goto cleanup;
-		}
-		build_ad(f, ad);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(
-			f->sealed + NONCE_BYTES, NULL, e2e__signer_secret(s),
-			E2E_SIGN_SEEDBYTES, ad, sizeof ad, NULL, f->sealed,
-			f->key);
-		e2e__kf_buf_printf(&b, "# libe2e signer secret key (Ed25519), "
-				       "encrypted with a passphrase.\n"
-				       "# Keep it secret (mode 0600).\n");
-	} else {
-		memcpy(f->sealed, e2e__signer_secret(s), E2E_SIGN_SEEDBYTES);
-		e2e__kf_buf_printf(
-			&b, "# libe2e signer secret key (Ed25519), NOT "
-			    "ENCRYPTED (--no-passphrase):\n"
-			    "# anyone who can read this file can sign as this "
-			    "signer. Keep it secret (mode 0600).\n");
-	}
-	e2e__kf_buf_printf(
-		&b, SECRET_MAGIC " 1\nsigner %016" PRIx64 "\npublic ", f->id);
-	e2e__kf_buf_b64(&b, f->pk, sizeof f->pk);
-	if (f->encrypted) {
-		e2e__kf_buf_printf(&b,
-				   "\nkdf argon2id %" PRIu64 " %" PRIu64 " ",
-				   f->ops, f->mem);
-		e2e__kf_buf_b64(&b, f->salt, sizeof f->salt);
-		e2e__kf_buf_printf(&b, "\nsecret ");
-		e2e__kf_buf_b64(&b, f->sealed, SEALED_BYTES);
-	} else {
-		e2e__kf_buf_printf(&b, "\nkdf none\nsecret ");
-		e2e__kf_buf_b64(&b, f->sealed, E2E_SIGN_SEEDBYTES);
-	}
-	e2e__kf_buf_printf(&b, "\n");
-	rc = b.failed ? E2E_ERR_NOMEM
-		      : e2e__kf_write(path, b.p, b.len, 0600, flags);
-cleanup:
-	e2e__kf_buf_free(&b);
-	sodium_free(f);
-	return rc;
+	e2e_signer_public(s, pk);
+	return e2e__kf_secret_save(&signer_kind, path, pk,
+				   e2e__signer_secret(s), pass, pass_len,
+				   opslimit, memlimit, flags);
 }
 
 E2E_API int e2e_pubkey_load(uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
@@ -377,7 +427,7 @@ E2E_API int e2e_pubkey_load(uint8_t pk[E2E_SIGN_PUBLICKEYBYTES],
 	if (rc != E2E_OK)
 		line = r.line;
 	if (rc == E2E_OK)
-		rc = parse_identity(&r, &id, pk, &line);
+		rc = parse_identity(&r, "signer", &id, pk, &line);
 	if (rc == E2E_OK)
 		rc = parse_end(&r, &line);
 	if (rc != E2E_OK) {

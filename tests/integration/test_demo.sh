@@ -27,7 +27,9 @@ for want in \
 	"rejected demo/sensors/door: bad-tag: " \
 	"rejected demo/sensors/door: not-e2e: " \
 	"rejected demo/sensors/door: disabled-key: " \
-	"The subscriber printed 7 genuine messages, each exactly once"; do
+	"rejected demo/sensors/door: unknown-key: " \
+	"key update 3 applied" \
+	"The subscriber printed 8 genuine messages, each exactly once"; do
 	if ! grep -qF -- "$want" "$tmp/out"; then
 		echo "FAIL: the demo did not print: $want"
 		status=1

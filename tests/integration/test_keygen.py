@@ -283,8 +283,10 @@ class DamagedKeyring(KeygenCase):
         ("two primaries", HEADER + PRIMARY +
          ENABLED.replace("enabled", "primary"), 0o600,
          "{f}:4: more than one primary key$"),
-        ("no primary", HEADER + ENABLED, 0o600,
-         "{f}: keyring file has no primary key$"),
+        # Enabled keys alone are a receive-only member's keyring (valid
+        # since key updates, docs/KEYFILES.md); disabled keys alone are not.
+        ("only disabled keys", HEADER + ENABLED.replace("enabled", "disabled"),
+         0o600, "{f}: keyring file has no primary key$"),
         ("unknown state", HEADER + PRIMARY +
          ENABLED.replace("enabled", "retired"), 0o600,
          "{f}:4: key file is malformed$"),

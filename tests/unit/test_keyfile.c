@@ -315,13 +315,13 @@ static void keyring_save_replaces_without_leaving_temp_files(void **state)
 	e2e_keyring_free(back);
 }
 
-static void keyring_save_refuses_keyring_without_primary(void **state)
+static void keyring_save_refuses_keyring_with_only_disabled_keys(void **state)
 {
 	struct dir *d = *state;
 	e2e_keyring *kr = NULL;
 
 	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
-	add_key(kr, 7, E2E_SUITE_AEAD, E2E_KEY_ENABLED, 0, key_a);
+	add_key(kr, 7, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 0, key_a);
 	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_ERR_NO_PRIMARY);
 	assert_int_equal(access(d->file, F_OK), -1);
 	e2e_keyring_free(kr);
@@ -436,11 +436,59 @@ static void keyring_load_rejects_two_primaries(void **state)
 			     E2E_ERR_TWO_PRIMARIES, 4);
 }
 
-static void keyring_load_rejects_keyring_without_primary(void **state)
+static void keyring_load_rejects_keyring_with_only_disabled_keys(void **state)
 {
 	struct dir *d = *state;
 
-	expect_keyring_error(d->file, HDR ENABLED_B, E2E_ERR_NO_PRIMARY, 0);
+	expect_keyring_error(
+		d->file, HDR "00000002 mac disabled 1700000001 " KEY_B_B64 "\n",
+		E2E_ERR_NO_PRIMARY, 0);
+}
+
+/* A receive-only member's keyring (enabled keys only) loads, opens and
+ * cannot seal (docs/KEYFILES.md section 2). */
+static void keyring_load_accepts_receive_only_keyring(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL;
+	e2e_sender *s = NULL;
+	e2e_key_info info;
+	uint8_t env[E2E_SEALED_MAX(1)];
+	size_t env_len = 0;
+
+	write_file(d->file, 0600, HDR ENABLED_B);
+	assert_int_equal(e2e_keyring_load(&kr, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_keyring_count(kr), 1);
+	assert_int_equal(e2e_keyring_primary_at(kr, 0, &info), E2E_ERR_NO_KEY);
+	assert_int_equal(e2e_sender_new(&s, NULL), E2E_OK);
+	assert_int_equal(e2e_seal(s, kr, "t", (const uint8_t *)"x", 1, 0, env,
+				  sizeof env, &env_len),
+			 E2E_ERR_NO_KEY);
+	e2e_sender_free(s);
+	e2e_keyring_free(kr);
+}
+
+/* A keyring whose only primary activates later (a key update applied
+ * before T) saves and loads back with its schedule. */
+static void keyring_round_trips_future_primary_without_primary(void **state)
+{
+	struct dir *d = *state;
+	e2e_keyring *kr = NULL, *back = NULL;
+	uint64_t act = 0, dis = 0;
+	e2e_key_state st;
+
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 7, E2E_SUITE_AEAD, E2E_KEY_ENABLED, 1700000000, key_a);
+	assert_int_equal(e2e_keyring_schedule(kr, 7, 4000000000u, 0), E2E_OK);
+	assert_int_equal(e2e_keyring_save(kr, d->file, 0), E2E_OK);
+	assert_int_equal(e2e_keyring_load(&back, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_keyring_schedule_get(back, 7, &act, &dis), E2E_OK);
+	assert_int_equal(act, 4000000000u);
+	assert_int_equal(e2e_keyring_state_at(back, 7, 4000000000u, &st),
+			 E2E_OK);
+	assert_int_equal(st, E2E_KEY_PRIMARY);
+	e2e_keyring_free(kr);
+	e2e_keyring_free(back);
 }
 
 static void keyring_load_rejects_keyring_without_keys(void **state)
@@ -1519,18 +1567,449 @@ static void every_loader_and_saver_rejects_null_arguments(void **state)
 	e2e_trust_free(t);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Member key files and the member list                                   */
+/* ---------------------------------------------------------------------- */
+
+static e2e_member *member_from_byte(uint8_t b)
+{
+	uint8_t sk[E2E_MEMBER_SECRETKEYBYTES];
+	e2e_member *m = NULL;
+
+	memset(sk, b, sizeof sk);
+	assert_int_equal(e2e_member_from_secret(&m, sk), E2E_OK);
+	return m;
+}
+
+static void assert_same_member(const e2e_member *a, const e2e_member *b)
+{
+	uint8_t pa[32], pb[32], sa[32], sb[32];
+
+	e2e_member_public(a, pa);
+	e2e_member_public(b, pb);
+	e2e_member_secret(a, sa);
+	e2e_member_secret(b, sb);
+	assert_memory_equal(pa, pb, 32);
+	assert_memory_equal(sa, sb, 32);
+}
+
+static void member_key_round_trips_unencrypted_with_mode_0600(void **state)
+{
+	struct dir *d = *state;
+	e2e_member *m = member_from_byte(7), *back = NULL;
+	char *text;
+
+	assert_int_equal(e2e_member_save(m, d->file, NULL, 0, 0, 0, 0), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	text = slurp(d->file);
+	assert_non_null(strstr(text, "libe2e-member-secret 1\nmember "));
+	assert_non_null(strstr(text, "kdf none\n"));
+	free(text);
+	assert_int_equal(e2e_member_load(&back, d->file, NULL, 0, NULL),
+			 E2E_OK);
+	assert_same_member(m, back);
+	e2e_member_free(m);
+	e2e_member_free(back);
+}
+
+static void member_key_with_passphrase_needs_it(void **state)
+{
+	struct dir *d = *state;
+	e2e_member *m = member_from_byte(9), *back = NULL;
+	uint8_t pk[32], pk2[32];
+	int enc = 0;
+
+	assert_int_equal(
+		e2e_member_save(m, d->file, "pw", 2, FAST_OPS, FAST_MEM, 0),
+		E2E_OK);
+	assert_int_equal(e2e_member_load(&back, d->file, NULL, 0, NULL),
+			 E2E_ERR_PASSPHRASE);
+	assert_int_equal(e2e_member_load(&back, d->file, "px", 2, NULL),
+			 E2E_ERR_PASSPHRASE);
+	assert_null(back);
+	assert_int_equal(e2e_member_inspect(d->file, pk, &enc, NULL), E2E_OK);
+	e2e_member_public(m, pk2);
+	assert_memory_equal(pk, pk2, 32);
+	assert_int_equal(enc, 1);
+	assert_int_equal(e2e_member_load(&back, d->file, "pw", 2, NULL),
+			 E2E_OK);
+	assert_same_member(m, back);
+	e2e_member_free(m);
+	e2e_member_free(back);
+}
+
+/* The passphrase's associated data names the file kind: a signer file is
+ * not a member file, even with the magic line edited. */
+static void member_load_refuses_signer_file(void **state)
+{
+	struct dir *d = *state;
+	e2e_signer *s = NULL;
+	e2e_member *m = NULL;
+	size_t line = 0;
+
+	assert_int_equal(e2e_signer_generate(&s), E2E_OK);
+	assert_int_equal(e2e_signer_save(s, d->file, NULL, 0, 0, 0, 0), E2E_OK);
+	assert_int_equal(e2e_member_load(&m, d->file, NULL, 0, &line),
+			 E2E_ERR_KEYFILE);
+	assert_null(m);
+	e2e_signer_free(s);
+}
+
+static void member_load_refuses_id_not_matching_key(void **state)
+{
+	struct dir *d = *state;
+	e2e_member *m = member_from_byte(7), *back = NULL;
+	char *text, *id;
+	size_t line = 0;
+
+	assert_int_equal(e2e_member_save(m, d->file, NULL, 0, 0, 0, 0), E2E_OK);
+	text = slurp(d->file);
+	id = strstr(text, "\nmember ") + 8;
+	id[0] = id[0] == '0' ? '1' : '0';
+	write_file(d->file, 0600, text);
+	assert_int_equal(e2e_member_load(&back, d->file, NULL, 0, &line),
+			 E2E_ERR_KEYFILE);
+	assert_true(line > 0);
+	free(text);
+	e2e_member_free(m);
+}
+
+static void member_public_line_round_trips_and_fits_a_qr_code(void **state)
+{
+	struct dir *d = *state;
+	e2e_member *m = member_from_byte(5);
+	uint8_t pk[32], back[32];
+	char line[E2E_MEMBER_LINE_MAX + 1];
+
+	e2e_member_public(m, pk);
+	assert_int_equal(e2e_member_public_format(pk, line, sizeof line),
+			 E2E_OK);
+	assert_int_equal(strlen(line), 77);
+	assert_int_equal(strncmp(line, "libe2e-member 1 ", 16), 0);
+	assert_int_equal(e2e_member_public_parse(line, back), E2E_OK);
+	assert_memory_equal(pk, back, 32);
+	assert_int_equal(e2e_member_public_save(pk, d->file, 0), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0644);
+	memset(back, 0, sizeof back);
+	assert_int_equal(e2e_member_public_load(back, d->file, NULL), E2E_OK);
+	assert_memory_equal(pk, back, 32);
+	e2e_member_free(m);
+}
+
+static void member_public_parse_refuses_damaged_lines(void **state)
+{
+	e2e_member *m = member_from_byte(5);
+	uint8_t pk[32], back[32];
+	char line[E2E_MEMBER_LINE_MAX + 1];
+
+	(void)state;
+	e2e_member_public(m, pk);
+	assert_int_equal(e2e_member_public_format(pk, line, sizeof line),
+			 E2E_OK);
+	line[20] = line[20] == 'a' ? 'b' : 'a'; /* the id */
+	assert_int_equal(e2e_member_public_parse(line, back), E2E_ERR_KEYFILE);
+	line[14] = '2'; /* the version */
+	assert_int_equal(e2e_member_public_parse(line, back),
+			 E2E_ERR_KEYFILE_VERSION);
+	assert_int_equal(e2e_member_public_parse("libe2e-member 1 00", back),
+			 E2E_ERR_KEYFILE);
+	assert_int_equal(e2e_member_public_parse("", back), E2E_ERR_TRUNCATED);
+	e2e_member_free(m);
+}
+
+static e2e_members *three_members(void)
+{
+	e2e_members *ms = NULL;
+	uint8_t pk[32];
+	uint8_t b;
+
+	assert_int_equal(e2e_members_new(&ms, "plant-1"), E2E_OK);
+	for (b = 1; b <= 3; b++) {
+		e2e_member *m = member_from_byte(b);
+		char name[16];
+
+		e2e_member_public(m, pk);
+		snprintf(name, sizeof name, "dev-%u", b);
+		assert_int_equal(
+			e2e_members_add(ms, pk, name,
+					b == 2 ? "tenant-a/#,x/+" : ""),
+			E2E_OK);
+		e2e_member_free(m);
+	}
+	return ms;
+}
+
+static void members_list_round_trips_in_id_order_mode_0600(void **state)
+{
+	struct dir *d = *state;
+	e2e_members *ms = three_members(), *back = NULL;
+	e2e_member_entry a, b;
+	size_t i;
+
+	assert_int_equal(e2e_members_set_counter(ms, 4), E2E_OK);
+	assert_int_equal(e2e_members_save(ms, d->file, 0), E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	assert_int_equal(e2e_members_load(&back, d->file, NULL), E2E_OK);
+	assert_string_equal(e2e_members_group(back), "plant-1");
+	assert_int_equal(e2e_members_counter(back), 4);
+	assert_int_equal(e2e_members_count(back), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(e2e_members_get(ms, i, &a), E2E_OK);
+		assert_int_equal(e2e_members_get(back, i, &b), E2E_OK);
+		assert_int_equal(a.id, b.id);
+		assert_memory_equal(a.public_key, b.public_key, 32);
+		assert_string_equal(a.name, b.name);
+		assert_string_equal(a.filters, b.filters);
+		if (i > 0) {
+			e2e_member_entry prev;
+			assert_int_equal(e2e_members_get(back, i - 1, &prev),
+					 E2E_OK);
+			assert_true(prev.id < b.id);
+		}
+	}
+	e2e_members_free(ms);
+	e2e_members_free(back);
+}
+
+static void members_add_refuses_known_key_or_name(void **state)
+{
+	e2e_members *ms = three_members();
+	e2e_member *m = member_from_byte(1), *n = member_from_byte(9);
+	uint8_t pk[32];
+
+	(void)state;
+	e2e_member_public(m, pk);
+	assert_int_equal(e2e_members_add(ms, pk, "other", ""), E2E_ERR_EXISTS);
+	e2e_member_public(n, pk);
+	assert_int_equal(e2e_members_add(ms, pk, "dev-1", ""), E2E_ERR_EXISTS);
+	assert_int_equal(e2e_members_add(ms, pk, "a b", ""), E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_add(ms, pk, "n", "a/#/b"), E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_count(ms), 3);
+	e2e_member_free(m);
+	e2e_member_free(n);
+	e2e_members_free(ms);
+}
+
+static void members_find_and_remove_by_name_or_id(void **state)
+{
+	e2e_members *ms = three_members();
+	e2e_member_entry e;
+	size_t i = 99;
+	char hex[17];
+
+	(void)state;
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i), E2E_OK);
+	assert_int_equal(e2e_members_get(ms, i, &e), E2E_OK);
+	snprintf(hex, sizeof hex, "%016" PRIx64, e.id);
+	assert_int_equal(e2e_members_find(ms, hex, &i), E2E_OK);
+	assert_int_equal(e2e_members_remove(ms, i), E2E_OK);
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i), E2E_ERR_NOT_FOUND);
+	assert_int_equal(e2e_members_count(ms), 2);
+	e2e_members_free(ms);
+}
+
+static void members_counter_only_goes_up(void **state)
+{
+	e2e_members *ms = three_members();
+
+	(void)state;
+	assert_int_equal(e2e_members_set_counter(ms, 0), E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_set_counter(ms, 5), E2E_OK);
+	assert_int_equal(e2e_members_set_counter(ms, 5), E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_set_counter(ms, 4), E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_counter(ms), 5);
+	e2e_members_free(ms);
+}
+
+static void members_load_refuses_edited_lines(void **state)
+{
+	struct dir *d = *state;
+	e2e_members *ms = three_members(), *back = NULL;
+	char *text, *p, *first, *second;
+	size_t line = 0;
+
+	assert_int_equal(e2e_members_save(ms, d->file, 0), E2E_OK);
+	text = slurp(d->file);
+	/* Swap the first two member lines (out of id order). */
+	first = strstr(text, "\nmember ") + 1;
+	second = strstr(first, "\nmember ") + 1;
+	p = strdup(text);
+	assert_non_null(p);
+	memcpy(p + (first - text), second, strcspn(second, "\n") + 1);
+	memcpy(p + (first - text) + strcspn(second, "\n") + 1, first,
+	       (size_t)(second - first));
+	write_file(d->file, 0600, p);
+	assert_int_equal(e2e_members_load(&back, d->file, &line),
+			 E2E_ERR_KEYFILE);
+	assert_int_equal(line, 8); /* the second member line */
+	/* An id that is not its key's. */
+	first[8] = first[8] == '0' ? '1' : '0';
+	write_file(d->file, 0600, text);
+	assert_int_equal(e2e_members_load(&back, d->file, &line),
+			 E2E_ERR_KEYFILE);
+	assert_int_equal(line, 7);
+	assert_null(back);
+	free(p);
+	free(text);
+	e2e_members_free(ms);
+}
+
+/* The update e2e_members_update_build makes for member index of ms, sealed
+ * by admin and opened by m (last counter 0). */
+static int open_member_update(const e2e_members *ms, size_t index,
+			      const e2e_keyring *kr, const e2e_signer *admin,
+			      const e2e_member *m, e2e_update *u)
+{
+	static uint8_t body[E2E_UPDATE_MEMBER_BODY_MAX];
+	uint8_t env[E2E_SEALED_MAX(4096)];
+	uint8_t apk[E2E_SIGN_PUBLICKEYBYTES];
+	size_t len = 0, env_len = 0;
+	e2e_seal_params sp;
+	e2e_update_opener o;
+	int rc;
+
+	rc = e2e_members_update_build(ms, index, kr, 7, 1700000000, body,
+				      sizeof body, &len);
+	if (rc != E2E_OK)
+		return rc;
+	memset(&sp, 0, sizeof sp);
+	sp.suite = E2E_SUITE_NONE;
+	sp.signer = admin;
+	sp.sender_id = e2e_signer_id(admin);
+	sp.seq = 1;
+	sp.flags = E2E_SEAL_RETAINED;
+	assert_int_equal(e2e_seal_explicit(&sp, "e2e/keys/plant-1/x", body, len,
+					   env, sizeof env, &env_len),
+			 E2E_OK);
+	e2e_signer_public(admin, apk);
+	o = (e2e_update_opener){apk, "plant-1", m, 0};
+	return e2e_update_open(u, &o, "e2e/keys/plant-1/x", env, env_len,
+			       E2E_DELIVERY_RETAINED);
+}
+
+/* From the admin's keyring: the stored primary as primary now, a pending
+ * primary with its time, a disabled key listed without its bytes; a
+ * member with filters gets exactly the keys with those filters. */
+static void members_update_build_gives_each_member_its_keys(void **state)
+{
+	e2e_members *ms = three_members(); /* dev-2 has tenant-a/#,x/+ */
+	e2e_member *m1 = member_from_byte(1), *m2 = member_from_byte(2);
+	e2e_keyring *kr = NULL;
+	e2e_signer *admin = NULL;
+	e2e_update *u = NULL;
+	e2e_update_key k;
+	size_t i1, i2;
+
+	(void)state;
+	assert_int_equal(e2e_signer_generate(&admin), E2E_OK);
+	assert_int_equal(e2e_update_new(&u), E2E_OK);
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 1, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_a);
+	add_key(kr, 2, E2E_SUITE_AEAD, E2E_KEY_ENABLED, 5, key_b);
+	assert_int_equal(e2e_keyring_schedule(kr, 2, 4000000000u, 0), E2E_OK);
+	assert_int_equal(e2e_keyring_schedule(kr, 1, 0, 4000000100u), E2E_OK);
+	add_key(kr, 3, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 5, key_a);
+	add_key(kr, 4, E2E_SUITE_MAC, E2E_KEY_ENABLED, 5, key_b);
+	assert_int_equal(e2e_keyring_set_filters(kr, 4, "tenant-a/#,x/+"),
+			 E2E_OK);
+	assert_int_equal(e2e_members_find(ms, "dev-1", &i1), E2E_OK);
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i2), E2E_OK);
+
+	assert_int_equal(open_member_update(ms, i1, kr, admin, m1, u), E2E_OK);
+	assert_int_equal(e2e_update_counter(u), 7);
+	assert_int_equal(e2e_update_key_count(u), 3);
+	assert_int_equal(e2e_update_key_get(u, 0, &k), E2E_OK);
+	assert_true(k.id == 1 && k.state == E2E_KEY_PRIMARY &&
+		    k.activates == 0 && k.disables == 4000000100u && k.in_slot);
+	assert_int_equal(e2e_update_key_get(u, 1, &k), E2E_OK);
+	assert_true(k.id == 2 && k.state == E2E_KEY_PRIMARY &&
+		    k.activates == 4000000000u && k.in_slot);
+	assert_int_equal(e2e_update_key_get(u, 2, &k), E2E_OK);
+	assert_true(k.id == 3 && k.state == E2E_KEY_DISABLED && !k.in_slot);
+	/* Another member's update does not open for m1. */
+	assert_int_equal(open_member_update(ms, i2, kr, admin, m1, u),
+			 E2E_ERR_NOT_RECIPIENT);
+
+	assert_int_equal(open_member_update(ms, i2, kr, admin, m2, u), E2E_OK);
+	assert_int_equal(e2e_update_key_count(u), 1);
+	assert_int_equal(e2e_update_key_get(u, 0, &k), E2E_OK);
+	assert_true(k.id == 4 && k.state == E2E_KEY_ENABLED && k.in_slot);
+	assert_string_equal(k.filters, "tenant-a/#,x/+");
+
+	e2e_keyring_free(kr);
+	e2e_update_free(u);
+	e2e_signer_free(admin);
+	e2e_member_free(m1);
+	e2e_member_free(m2);
+	e2e_members_free(ms);
+}
+
+static void members_update_build_refuses_member_without_usable_key(void **state)
+{
+	e2e_members *ms = three_members();
+	e2e_keyring *kr = NULL;
+	uint8_t body[1024];
+	size_t i, len = 1;
+
+	(void)state;
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 1, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_a);
+	/* dev-2's filters match no key of the keyring. */
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i), E2E_OK);
+	assert_int_equal(e2e_members_update_build(ms, i, kr, 1, 5, body,
+						  sizeof body, &len),
+			 E2E_ERR_NO_KEY);
+	assert_int_equal(len, 0);
+	e2e_keyring_free(kr);
+	e2e_members_free(ms);
+}
+
+static void update_counter_file_round_trips_for_its_group_only(void **state)
+{
+	struct dir *d = *state;
+	uint64_t c = 99;
+
+	assert_int_equal(e2e_update_counter_save(d->file, "plant-1", 42, 0),
+			 E2E_OK);
+	assert_int_equal(file_mode(d->file), 0600);
+	assert_int_equal(e2e_update_counter_load(d->file, "plant-1", &c, NULL),
+			 E2E_OK);
+	assert_int_equal(c, 42);
+	assert_int_equal(e2e_update_counter_load(d->file, "plant-2", &c, NULL),
+			 E2E_ERR_WRONG_GROUP);
+	assert_int_equal(c, 0);
+	assert_int_equal(e2e_update_counter_save(d->file, "bad group", 1, 0),
+			 E2E_ERR_INVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(members_update_build_gives_each_member_its_keys),
+		T(members_update_build_refuses_member_without_usable_key),
+		T(update_counter_file_round_trips_for_its_group_only),
+		T(member_key_round_trips_unencrypted_with_mode_0600),
+		T(member_key_with_passphrase_needs_it),
+		T(member_load_refuses_signer_file),
+		T(member_load_refuses_id_not_matching_key),
+		T(member_public_line_round_trips_and_fits_a_qr_code),
+		T(member_public_parse_refuses_damaged_lines),
+		T(members_list_round_trips_in_id_order_mode_0600),
+		T(members_add_refuses_known_key_or_name),
+		T(members_find_and_remove_by_name_or_id),
+		T(members_counter_only_goes_up),
+		T(members_load_refuses_edited_lines),
 		T(keyring_round_trip_keeps_every_field),
 		T(keyring_file_is_created_mode_0600),
 		T(keyring_file_is_readable_text),
 		T(keyring_save_excl_refuses_existing_file),
 		T(keyring_save_into_missing_directory_is_io_error),
 		T(keyring_save_replaces_without_leaving_temp_files),
-		T(keyring_save_refuses_keyring_without_primary),
+		T(keyring_save_refuses_keyring_with_only_disabled_keys),
+		T(keyring_load_accepts_receive_only_keyring),
+		T(keyring_round_trips_future_primary_without_primary),
 		T(keyring_save_rejects_unknown_flags),
 		T(keyring_load_reports_missing_file_as_io),
 		T(keyring_load_rejects_empty_file),
@@ -1542,7 +2021,7 @@ int main(void)
 		T(keyring_load_rejects_other_file_type),
 		T(keyring_load_rejects_duplicate_key_id),
 		T(keyring_load_rejects_two_primaries),
-		T(keyring_load_rejects_keyring_without_primary),
+		T(keyring_load_rejects_keyring_with_only_disabled_keys),
 		T(keyring_load_rejects_keyring_without_keys),
 		T(keyring_load_rejects_group_or_world_access),
 		T(keyring_load_rejects_malformed_key_lines),

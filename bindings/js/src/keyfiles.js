@@ -173,7 +173,9 @@ export function parseKeyring(data) {
     if (l[2] === 'primary' && kr.list().some((k) => k.state === 'primary' && k.filters === filters)) {
       r.fail(ERR.TWO_PRIMARIES);
     }
-    if (l[2] === 'primary') primaries++;
+    // A usable key: a primary, or an enabled key (a receive-only member,
+    // or a primary still to come); disabled keys alone are refused.
+    if (l[2] !== 'disabled') primaries++;
     kr.add({
       id, suite: l[1], state: l[2], created: Number(created) <= Number.MAX_SAFE_INTEGER ? Number(created) : created,
       key, activates: x.activates, disables: x.disables, filters,
@@ -188,7 +190,7 @@ export function parseKeyring(data) {
  * optional fields only when set, so a keyring without schedules or
  * filters is written as before them. */
 export function serializeKeyring(kr) {
-  if (!kr.list().some((k) => k.state === 'primary')) throw new E2EError(ERR.NO_PRIMARY);
+  if (!kr.list().some((k) => k.state !== 'disabled')) throw new E2EError(ERR.NO_PRIMARY);
   let s = '# libe2e keyring: shared secret keys. Keep it secret (mode 0600).\n' +
     '# Rewritten by e2e-keygen, which does not keep comments.\n' +
     '# id suite state created key\n' + KEYRING_MAGIC + ' 1\n';

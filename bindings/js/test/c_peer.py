@@ -40,7 +40,7 @@ precision in JavaScript). Requests ("op"):
             then e2e_update_apply onto the keyring (or an empty one) at
             now; answers {reason, error}, or {counter, keys: [{id,
             in_slot}], keyring: [describe entries]} and the keyring saved
-            to save when it has a primary
+            to save when a key is not disabled
 Exit status 0, or 2 with the error on stderr for a malformed request; a
 load error is an answer {"load_error": name, "reason", "line"}.
 """
@@ -270,7 +270,7 @@ def open_update(req, objs):
     out = {"counter": u.counter,
            "keys": [{"id": k.id, "in_slot": k.in_slot} for k in u.keys],
            "keyring": [keyring_entry(kr, k) for k in kr]}
-    if req.get("save") and any(k.state == e2e.KeyState.PRIMARY for k in kr):
+    if req.get("save") and any(k.state != e2e.KeyState.DISABLED for k in kr):
         kr.save(req["save"])
     return out
 

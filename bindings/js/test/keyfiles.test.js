@@ -55,7 +55,7 @@ const CASES = [
   ['keyring', 'header with an extra field', RING.replace('libe2e-keyring 1', 'libe2e-keyring 1 x')],
   ['keyring', 'a trust file', TRUST],
   ['keyring', 'no keys', '# x\nlibe2e-keyring 1\n'],
-  ['keyring', 'no primary', RING.replace('primary', 'enabled')],
+  ['keyring', 'only disabled keys', RING.replace('primary', 'disabled')],
   ['keyring', 'two primaries', RING + `0a0b0c0e aead primary 1 ${KEY}\n`],
   ['keyring', 'duplicate id', RING + `0A0B0C0D aead enabled 1 ${KEY}\n`],
   ['keyring', 'upper-case id', RING.replace('0a0b0c0d', '0A0B0C0D')],

@@ -42,7 +42,9 @@ from .core import (DELIVERY_RETAINED, ERRORS, GUARD_ACCEPT_NO_CLOCK,
                    topic_matches, topic_max)
 from . import core as _core
 from .keyfiles import (SAVE_EXCL, keyfile_max, load_public_key,
-                       save_public_key, unsafe_directory)
+                       load_update_counter, parse_member_public,
+                       save_public_key, save_update_counter,
+                       unsafe_directory)
 from .keydist import (Member, Update, UpdateKey, build_update,
                       member_id_from_public)
 
@@ -67,6 +69,7 @@ __all__ = [
     "REQUIRE_ENCRYPTION", "REQUIRE_SIGNATURE", "DELIVERY_RETAINED",
     "GUARD_ACCEPT_NO_CLOCK", "SAVE_EXCL", "keyfile_max", "load_public_key",
     "save_public_key", "unsafe_directory", "Member", "Update", "UpdateKey",
-    "build_update", "member_id_from_public",
+    "build_update", "member_id_from_public", "load_update_counter",
+    "parse_member_public", "save_update_counter",
 ]
 __all__ += sorted(k for k in globals() if k == "OK" or k.startswith("ERR_"))

@@ -17,7 +17,7 @@ from typing import Iterable, List, Optional, Tuple, Union
 from . import _native
 from ._native import C
 from .core import (ERRORS, Buffer, E2EError, KeyInfo, Keyring, KeyState,
-                   Suite, Topic, _bytes, _check, _fixed, _Handle, _new, _now,
+                   StrPath, Suite, Topic, _bytes, _check, _fixed, _Handle, _new, _now,
                    _topic, _u32, _u64, DELIVERY_RETAINED, sign_publickeybytes)
 
 MEMBER_PUBLICKEYBYTES = 32
@@ -42,6 +42,14 @@ class Member(_Handle):
     @classmethod
     def generate(cls) -> Member:
         return cls()
+
+    @classmethod
+    def load(cls, path: StrPath,
+             passphrase: Union[str, bytes, None] = None) -> Member:
+        """A member secret key file, as e2e-keygen member init writes it
+        (docs/KEYFILES.md section 7)."""
+        from . import keyfiles
+        return cls(keyfiles.load_member_pointer(path, passphrase))
 
     @classmethod
     def from_secret(cls, secret_key: Buffer) -> Member:

@@ -208,3 +208,82 @@ def _trust_load(cls: Type[Trust], path: StrPath) -> Trust:
 def _trust_save(self: Trust, path: StrPath, exclusive: bool = False) -> None:
     _check(C.e2e_trust_save(self._ptr, _path(path), _save_flags(exclusive)),
            os.fsdecode(path), path)
+
+
+# -- member keys and update counters (key updates, docs/KEYDIST.md) ---------
+
+_MEMBER_PROTOTYPES: Tuple[Tuple[str, Any, List[Any]], ...] = (
+        ("e2e_member_load", ctypes.c_int, [_pvp, _str, _str, _sz, _psz]),
+        ("e2e_member_save", ctypes.c_int,
+         [_vp, _str, _str, _sz, _ull, _sz, _u32]),
+        ("e2e_member_public_parse", ctypes.c_int, [_str, _out]),
+        ("e2e_update_counter_load", ctypes.c_int,
+         [_str, _str, ctypes.POINTER(ctypes.c_uint64), _psz]),
+        ("e2e_update_counter_save", ctypes.c_int,
+         [_str, _str, ctypes.c_uint64, _u32]),
+        # Declared for the header's mirror; no Python API over them yet
+        # (the admin side is e2e-keygen admin).
+        ("e2e_member_inspect", ctypes.c_int,
+         [_str, _out, ctypes.POINTER(ctypes.c_int), _psz]),
+        ("e2e_member_public_format", ctypes.c_int, [_str, _out, _sz]),
+        ("e2e_member_public_load", ctypes.c_int, [_out, _str, _psz]),
+        ("e2e_member_public_save", ctypes.c_int, [_str, _str, _u32]),
+        ("e2e_members_new", ctypes.c_int, [_pvp, _str]),
+        ("e2e_members_free", None, [_vp]),
+        ("e2e_members_load", ctypes.c_int, [_pvp, _str, _psz]),
+        ("e2e_members_save", ctypes.c_int, [_vp, _str, _u32]),
+        ("e2e_members_group", ctypes.c_char_p, [_vp]),
+        ("e2e_members_counter", ctypes.c_uint64, [_vp]),
+        ("e2e_members_set_counter", ctypes.c_int, [_vp, ctypes.c_uint64]),
+        ("e2e_members_count", _sz, [_vp]),
+        ("e2e_members_get", ctypes.c_int, [_vp, _sz, _out]),
+        ("e2e_members_add", ctypes.c_int, [_vp, _str, _str, _str]),
+        ("e2e_members_find", ctypes.c_int, [_vp, _str, _psz]),
+        ("e2e_members_remove", ctypes.c_int, [_vp, _sz]),
+        ("e2e_members_update_build", ctypes.c_int,
+         [_vp, _sz, _vp, ctypes.c_uint64, ctypes.c_uint64, _out, _sz,
+          _psz]))
+for _name, _res, _args in _MEMBER_PROTOTYPES:
+    _native.declare(_name, _res, _args)
+
+
+def load_member_pointer(path: StrPath,
+                        passphrase: Union[str, bytes, None] = None
+                        ) -> ctypes.c_void_p:
+    """The handle of a member secret key file (e2e-keygen member init),
+    for Member.load."""
+    p = _path(path)
+    pw, n = _pass(passphrase)
+    ptr = ctypes.c_void_p()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_member_load(ctypes.byref(ptr), p, pw, n,
+                                  ctypes.byref(bad)), p, bad)
+    return ptr
+
+
+def parse_member_public(line: Union[str, bytes]) -> bytes:
+    """The X25519 public key of a member's one-line public key
+    ("libe2e-member 1 ID KEY", the id checked)."""
+    raw = line.encode("utf-8") if isinstance(line, str) else bytes(line)
+    pk = ctypes.create_string_buffer(32)
+    _check(C.e2e_member_public_parse(raw, pk), "member public key line")
+    return pk.raw
+
+
+def load_update_counter(path: StrPath, group: str) -> int:
+    """The counter of the last update applied, from a member's counter file
+    (KEYRING.counter as e2e-pub/e2e-sub write it)."""
+    p = _path(path)
+    out = ctypes.c_uint64()
+    bad = ctypes.c_size_t()
+    _load_check(C.e2e_update_counter_load(p, group.encode("utf-8"),
+                                          ctypes.byref(out),
+                                          ctypes.byref(bad)), p, bad)
+    return int(out.value)
+
+
+def save_update_counter(path: StrPath, group: str, counter: int) -> None:
+    """Record the counter of the update just applied (atomic, 0600); save
+    the keyring first."""
+    _check(C.e2e_update_counter_save(_path(path), group.encode("utf-8"),
+                                     counter, 0), os.fsdecode(path), path)

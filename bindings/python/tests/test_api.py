@@ -885,8 +885,10 @@ class KeyFileTests(unittest.TestCase):
                                "E2E_ERR_KEYFILE_VERSION", head + 1),
             "two primaries": (edit(first, "enabled", "primary"),
                               "E2E_ERR_TWO_PRIMARIES", None),
-            "no primary": (edit(second, "primary", "enabled"),
-                           "E2E_ERR_NO_PRIMARY", 0),
+            "only disabled keys": (
+                [ln.replace(" enabled ", " disabled ").replace(
+                    " primary ", " disabled ") for ln in lines],
+                "E2E_ERR_NO_PRIMARY", 0),
             "duplicate id": (edit(second, lines[second].split()[0],
                                   lines[first].split()[0]),
                              "E2E_ERR_DUPLICATE_KEY", None),

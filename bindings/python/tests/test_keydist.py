@@ -8,6 +8,7 @@ per-topic key seals its topics only."""
 import json
 import os
 import sys
+import time
 import unittest
 
 import support
@@ -128,6 +129,95 @@ class PerTopicKeys(unittest.TestCase):
                                  tenant)
                 self.assertEqual(e2e.parse(s.seal("site/x", b"1")).key_id,
                                  site)
+
+
+class CAdminPythonMember(unittest.TestCase):
+    """Interop through a real mosquitto: the C admin (e2e-keygen admin
+    publish and rotate) publishes, a Python member (a key file made by
+    e2e-keygen member init) opens and applies the retained update, and
+    its keyring and counter files are the ones e2e-sub would write."""
+
+    def setUp(self):
+        self.keygen = support.program("e2e-keygen")
+        if self.keygen is None:
+            self.skipTest("e2e-keygen not built")
+        self.broker = support.Broker().start()
+        self.addCleanup(self.broker.close)
+        self.dir = self.broker.dir
+
+    def run_keygen(self, *args):
+        import subprocess
+        r = subprocess.run([self.keygen, *args], capture_output=True,
+                           timeout=15, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode().strip()
+
+    def retained(self, topic):
+        mqtt = support.paho()
+        got = []
+        api = getattr(mqtt, "CallbackAPIVersion", None)  # paho 2 only
+        client = mqtt.Client(api.VERSION2) if api else mqtt.Client()
+        client.on_message = lambda c, u, m: got.append(m)
+        client.connect(self.broker.host, self.broker.port)
+        client.subscribe(topic, 1)
+        client.loop_start()
+        try:
+            for _ in range(150):
+                if got:
+                    break
+                time.sleep(0.1)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+        self.assertTrue(got, "no retained update on " + topic)
+        return got[0]
+
+    @needs("e2e_member_load", "e2e_update_counter_save")
+    def test_python_member_applies_the_c_admins_rotation(self):
+        d = self.dir
+        p = lambda *n: os.path.join(d, *n)  # noqa: E731
+        port = str(self.broker.port)
+        self.run_keygen("signer", "new", "-s", p("admin.sec"), "-p",
+                        p("admin.pub"), "--no-passphrase")
+        self.run_keygen("keyring", "init", "-K", p("admin.ring"))
+        line = self.run_keygen("member", "init", "-s", p("m.key"), "-p",
+                               p("m.pub"), "--no-passphrase")
+        self.run_keygen("admin", "enrol", "--members", p("g.members"),
+                        "--group", "plant", "-p", line, "m")
+        plan = self.run_keygen("admin", "rotate", "--members",
+                               p("g.members"), "-K", p("admin.ring"), "-s",
+                               p("admin.sec"), "--port", port,
+                               "--lead", "3600")
+        new_id = int(plan.split()[1], 16)
+        member = e2e.Member.load(p("m.key"))
+        self.assertEqual(member.public_key, e2e.parse_member_public(line))
+        topic = "e2e/keys/plant/%016x" % member.id
+        msg = self.retained(topic)
+        self.assertTrue(msg.retain)
+        u = e2e.Update.open(topic, msg.payload,
+                            admin_public_key=e2e.load_public_key(
+                                p("admin.pub")),
+                            group="plant", member=member, retained=True)
+        self.assertEqual(u.counter, 1)
+        kr = e2e.Keyring()
+        u.apply(kr)
+        admin_ring = e2e.Keyring.load(p("admin.ring"))
+        self.assertEqual(sorted(k.id for k in kr),
+                         sorted(k.id for k in admin_ring))
+        self.assertEqual(kr.get_schedule(new_id)[0] > time.time(), True)
+        # A receive-only-now keyring (the new key is primary only at T)
+        # and its counter, written as the C tools write them.
+        kr.save(p("m.ring"))
+        e2e.save_update_counter(p("m.ring.counter"), "plant", u.counter)
+        self.assertEqual(e2e.load_update_counter(p("m.ring.counter"),
+                                                 "plant"), 1)
+        with self.assertRaises(e2e.E2EError) as cm:
+            e2e.Update.open(topic, msg.payload,
+                            admin_public_key=e2e.load_public_key(
+                                p("admin.pub")),
+                            group="plant", member=member, retained=True,
+                            last_counter=1)
+        self.assertEqual(cm.exception.reason, "replay")
 
 
 if __name__ == "__main__":
