@@ -1,0 +1,319 @@
+#!/usr/bin/python3 -B
+"""e2e-bridge between two real mosquitto brokers on loopback: "remote"
+carries envelopes (anyone may publish there), "local" clear payloads for
+applications that know nothing of libe2e (docs/BRIDGE.md).
+
+Environment (make check exports it): top_builddir, MOSQUITTO.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from broker import Broker, RawClient, free_port  # noqa: E402
+from test_cli import (BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, Proc,  # noqa: E402
+                      keygen)
+
+BUILD = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
+BRIDGE = os.path.join(BUILD, "cli", "e2e-bridge")
+
+
+def side(name, broker):
+    return "%s\nhost %s\nport %d\n" % (name, broker.host, broker.port)
+
+
+class BridgeCase(unittest.TestCase):
+    """Brokers named in `brokers`, a keyring, and helpers."""
+
+    brokers = ("remote", "local")
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="e2e-bridge-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        os.environ["XDG_STATE_HOME"] = os.path.join(self.dir, "xdg")
+        self.b = {}
+        for name in self.brokers:
+            b = Broker(os.path.join(self.dir, name))
+            b.start()
+            self.addCleanup(b.stop)
+            self.b[name] = b
+        self.keyring = self.path("ring")
+        keygen("keyring", "init", "-K", self.keyring)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def config(self, text, name="bridge.conf", remote="remote",
+               local="local"):
+        """A config file: both sections, the keyring, then text."""
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write("# e2e-bridge test\n" + side("remote", self.b[remote]) +
+                    side("local", self.b[local]) +
+                    "keyring %s\n" % self.keyring + text)
+        return path
+
+    def start(self, conf, *args):
+        p = Proc([BRIDGE, "-c", conf, *args])
+        self.addCleanup(p.stop)
+        p.wait_stderr("bridging:")
+        return p
+
+    def seal(self, broker, topic, message, *args, keyring=None):
+        b = self.b[broker]
+        subprocess.run([PUB, "-h", b.host, "-p", str(b.port), "-t", topic,
+                        "-m", message, "-K", keyring or self.keyring, *args],
+                       check=True, timeout=BOUND, capture_output=True)
+
+    def watch(self, broker, topic, count, *args):
+        """mosquitto_sub on broker, printing 'RETAIN QOS TOPIC PAYLOAD'."""
+        b = self.b[broker]
+        p = Proc([MOSQUITTO_SUB, "-h", b.host, "-p", str(b.port), "-t",
+                  topic, "-q", "2", "-C", str(count), "-F", "%r %q %t %p",
+                  *args])
+        self.addCleanup(p.stop)
+        return p
+
+    def raw(self, broker):
+        r = RawClient(self.b[broker])
+        self.addCleanup(r.close)
+        return r
+
+
+class In(BridgeCase):
+    """remote -> local: only what the receiver accepts, in the clear."""
+
+    def test_genuine_messages_arrive_clear_with_their_qos(self):
+        self.start(self.config("in sensors/# 2\n"))
+        local = self.watch("local", "sensors/#", 3)
+        local.wait_lines(0)
+        raw = self.raw("local")
+        raw.subscribe("sensors/#")  # proves the subscription is up
+        for qos in (0, 1, 2):
+            self.seal("remote", "sensors/q%d" % qos, "v%d" % qos, "-q",
+                      str(qos))
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(local.out.decode().splitlines(),
+                         ["0 %d sensors/q%d v%d" % (q, q, q)
+                          for q in (0, 1, 2)])
+
+    def test_rule_qos_caps_the_local_qos(self):
+        self.start(self.config("in sensors/# 1\n"))
+        raw = self.raw("local")
+        raw.subscribe("sensors/#", qos=2)
+        local = self.watch("local", "sensors/#", 1)
+        self.seal("remote", "sensors/x", "capped", "-q", "2")
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(local.out, b"0 1 sensors/x capped\n")
+
+    def test_retained_message_stays_retained_on_local(self):
+        self.start(self.config("in sensors/# 1\n"))
+        raw = self.raw("local")
+        raw.subscribe("sensors/#")
+        self.seal("remote", "sensors/kept", "last value", "-r", "-q", "1")
+        self.assertEqual(raw.next_message()[1], b"last value")
+        # A consumer that comes later gets it from local's store.
+        later = self.watch("local", "sensors/kept", 1)
+        self.assertEqual(later.finish(), 0)
+        self.assertEqual(later.out, b"1 1 sensors/kept last value\n")
+
+    def test_prefixes_map_topics_and_binding_uses_the_remote_name(self):
+        self.start(self.config('in # 1 home/ fleet/\n'))
+        local = self.watch("local", "#", 1, "-v")
+        raw = self.raw("local")
+        raw.subscribe("#")
+        self.seal("remote", "fleet/car1", "moved")
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(local.out, b"0 0 home/car1 moved\n")
+
+    def test_forgeries_reach_nothing_and_each_is_logged_with_its_reason(self):
+        bridge = self.start(self.config("in f/# 1\n"))
+        local = self.watch("local", "#", 2)
+        spy = self.raw("remote")
+        spy.subscribe("#")
+        self.seal("remote", "elsewhere/a", "never bridged")
+        _, unseen, _ = spy.next_message()
+        self.seal("remote", "f/a", "first")
+        _, seen, _ = spy.next_message()
+        subprocess.run([MOSQUITTO_PUB, "-h", self.b["remote"].host, "-p",
+                        str(self.b["remote"].port), "-t", "f/a", "-m",
+                        "plain"], check=True, timeout=BOUND)
+        spy.publish("f/b", unseen)  # moved to another topic
+        spy.publish("f/a", seen)  # replayed
+        self.seal("remote", "f/a", "last")
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(local.out.decode().splitlines(),
+                         ["0 0 f/a first", "0 0 f/a last"])
+        lines = bridge.wait_stderr(" rejected ", 3)
+        for line, topic, reason in zip(lines, ("f/a", "f/b", "f/a"),
+                                       ("not-e2e", "bad-tag", "replay")):
+            self.assertTrue(line.startswith(
+                "e2e-bridge: rejected %s: %s: " % (topic, reason)), line)
+
+    def test_unsigned_refused_when_signature_required(self):
+        bridge = self.start(self.config("require_signature true\n"
+                                        "in s/# 1\n"))
+        self.seal("remote", "s/a", "unsigned")
+        line = bridge.wait_stderr(" rejected ")[0]
+        self.assertTrue(line.startswith("e2e-bridge: rejected s/a: "
+                                        "unsigned: "), line)
+
+    def test_replay_state_survives_a_restart(self):
+        conf = self.config("state %s\nin r/# 1\n" % self.path("state"))
+        bridge = self.start(conf)
+        spy = self.raw("remote")
+        spy.subscribe("r/#")
+        local = self.watch("local", "r/#", 1)
+        self.seal("remote", "r/a", "once")
+        _, seen, _ = spy.next_message()
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(bridge.stop(), 0)
+        self.assertTrue(os.path.exists(self.path("state")))
+        again = self.start(conf)
+        spy.publish("r/a", seen)
+        line = again.wait_stderr(" rejected ")[0]
+        self.assertTrue(line.startswith("e2e-bridge: rejected r/a: "
+                                        "replay: "), line)
+
+    def test_sighup_reloads_the_keyring_without_reconnecting(self):
+        bridge = self.start(self.config("in k/# 1\n"))
+        fresh = self.path("fresh")
+        keygen("keyring", "init", "-K", fresh)
+        self.seal("remote", "k/a", "too early", keyring=fresh)
+        bridge.wait_stderr("unknown-key")
+        shutil.copyfile(fresh, self.keyring)
+        bridge.p.send_signal(signal.SIGHUP)
+        bridge.wait_stderr("reloaded keys")
+        local = self.watch("local", "k/#", 1)
+        raw = self.raw("local")
+        raw.subscribe("k/#")
+        self.seal("remote", "k/a", "now", keyring=fresh)
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(local.out, b"0 0 k/a now\n")
+        self.assertFalse([l for l in bridge.err_lines if "connect" in l],
+                         bridge.err_lines)
+
+
+class OutThenIn(BridgeCase):
+    """Two bridges: "out" seals from one local broker onto the shared
+    remote, "in" opens from there onto another local broker."""
+
+    brokers = ("a", "remote", "b")
+
+    def test_round_trip_is_byte_for_byte(self):
+        self.start(self.config("out data/# 1\n", "out.conf", local="a"))
+        self.start(self.config("in data/# 1\n", "in.conf", local="b"))
+        spy = self.raw("remote")
+        spy.subscribe("data/#")
+        dest = self.raw("b")
+        dest.subscribe("data/#")
+        payloads = [bytes(range(256)), b"", b"\x00" * 3, "é".encode()]
+        for p in payloads:
+            self.raw("a").publish("data/x", p, qos=1)
+        got = [dest.next_message() for _ in payloads]
+        self.assertEqual([(t, p) for t, p, _ in got],
+                         [("data/x", p) for p in payloads])
+        on_remote = [spy.next_message()[1] for _ in payloads]
+        self.assertTrue(all(e != p for e, p in zip(on_remote, payloads)))
+
+    def test_out_seals_for_the_remote_topic_name(self):
+        self.start(self.config("out # 1 plant/ site7/\n", "out.conf",
+                               local="a"))
+        spy = self.raw("remote")
+        spy.subscribe("#")
+        self.raw("a").publish("plant/oven", b"hot", qos=1)
+        topic, env, _ = spy.next_message()
+        self.assertEqual(topic, "site7/oven")
+        # The envelope opens for site7/oven, not for plant/oven.
+        self.start(self.config("in site7/# 1\n", "in.conf", local="b"))
+        dest = self.raw("b")
+        dest.subscribe("#")
+        spy.publish("site7/oven", env)
+        self.assertEqual(dest.next_message()[:2], ("site7/oven", b"hot"))
+
+
+class Config(unittest.TestCase):
+    """-c FILE and --check: every error names FILE:LINE, exit 1."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="e2e-bridge-conf-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.keyring = os.path.join(self.dir, "ring")
+        keygen("keyring", "init", "-K", self.keyring)
+        self.port = free_port()  # nothing listens: --check never connects
+
+    def write(self, body):
+        path = os.path.join(self.dir, "b.conf")
+        with open(path, "w") as f:
+            f.write("remote\nhost 127.0.0.1\nport %d\nlocal\n"
+                    "host 127.0.0.1\nport %d\nkeyring %s\n%s"
+                    % (self.port, self.port, self.keyring, body))
+        return path
+
+    def check(self, body):
+        path = self.write(body)
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        return path, r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def test_check_accepts_a_good_file_without_connecting(self):
+        path, rc, out, err = self.check(
+            "# comment\n\nin sensors/# 1\nout cmd/# 1 \"\" e2e/\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertTrue(out.startswith("%s: OK: 1 in and 1 out rules"
+                                       % path), out)
+
+    def test_errors_name_the_file_and_line(self):
+        cases = [
+            ("colour blue\n", 8, "unknown directive 'colour'"),
+            ("in a/# 3\n", 8, "QoS '3' is not 0, 1 or 2"),
+            ("in a/#/b\n", 8, "is not a topic filter"),
+            ("in a/# 1 x/\n", 8, "expected 'in FILTER"),
+            ("in a 1\nkeepalive 10\n", 9, "belongs in a 'remote' or "
+             "'local' section"),
+            ("remote\n", 8, "section given twice (first at line 1)"),
+            ("keyring x\n", 8, "given twice (first at line 7)"),
+            ("require_signature yes\n", 8, "neither true nor false"),
+            ("in a/# 1\nout a/+ 1\n", 9, "would come back"),
+            ("in # 1 l/ r/\nout # 1 o/ r/x/\n", 9, "on remote"),
+        ]
+        for body, line, text in cases:
+            with self.subTest(body=body):
+                path, rc, out, err = self.check(body)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("e2e-bridge: %s:%d: " % (path, line), err)
+                self.assertIn(text, err)
+
+    def test_a_bad_keyring_is_named_by_check(self):
+        with open(self.keyring, "w") as f:
+            f.write("not a keyring\n")
+        path, rc, out, err = self.check("in a/# 1\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(self.keyring + ":1", err)
+
+    def test_port_out_of_range(self):
+        path = os.path.join(self.dir, "p.conf")
+        with open(path, "w") as f:
+            f.write("remote\nhost h\nport 70000\n")
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("%s:3: port: '70000' is not a number from 1 to 65535"
+                      % path, r.stderr.decode())
+
+    def test_missing_file_is_an_error(self):
+        r = subprocess.run([BRIDGE, "-c", os.path.join(self.dir, "none"),
+                            "--check"], capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("none", r.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
