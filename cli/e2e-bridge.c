@@ -561,12 +561,14 @@ static int check_only(struct bridge *b)
 	for (int i = 0; i < b->cfg.rule_count; i++) {
 		const struct bridge_rule *r = &b->cfg.rules[i];
 
-		printf(r->dir == BRIDGE_IN
-			       ? "in  remote %s -> local %s%s QoS %d\n"
-			       : "out local %s -> remote %s%s QoS %d\n",
-		       r->dir == BRIDGE_IN ? r->remote_filter : r->local_filter,
-		       r->dir == BRIDGE_IN ? r->local_prefix : r->remote_prefix,
-		       "(...)", r->qos);
+		if (r->dir == BRIDGE_IN)
+			printf("line %zu: in  remote %s -> local %s, QoS %d\n",
+			       r->line, r->remote_filter, r->local_filter,
+			       r->qos);
+		else
+			printf("line %zu: out local %s -> remote %s, QoS %d\n",
+			       r->line, r->local_filter, r->remote_filter,
+			       r->qos);
 	}
 	return CLI_EXIT_OK;
 }
