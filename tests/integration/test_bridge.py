@@ -391,6 +391,37 @@ class Config(unittest.TestCase):
         self.assertIn("%s:3: port: '70000' is not a number from 1 to 65535"
                       % path, r.stderr.decode())
 
+    def test_what_is_missing_is_named_with_the_file(self):
+        path = os.path.join(self.dir, "m.conf")
+        for body, text in [
+                ("remote\nhost h\n", "no 'local' section"),
+                ("remote\nhost h\nlocal\nhost h\n", "no rules"),
+                ("remote\nlocal\nhost h\nin a 1\n",
+                 "remote: no host"),
+                ("remote\nhost h\nlocal\nhost h\nin a 1\n",
+                 "'in' rules need a keyring or a trust file")]:
+            with self.subTest(body=body):
+                with open(path, "w") as f:
+                    f.write(body)
+                r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                                   capture_output=True, timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("e2e-bridge: %s" % path, r.stderr.decode())
+                self.assertIn(text, r.stderr.decode())
+
+    def test_help_and_usage_errors(self):
+        r = subprocess.run([BRIDGE, "--help"], capture_output=True,
+                           timeout=BOUND)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"Usage: e2e-bridge -c FILE", r.stdout)
+        for args in ([], ["--chec"], ["-c", "x", "extra"]):
+            with self.subTest(args=args):
+                r = subprocess.run([BRIDGE, *args], capture_output=True,
+                                   timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertTrue(r.stderr.startswith(b"e2e-bridge: ") or
+                                b"--help" in r.stderr, r.stderr)
+
     def test_missing_file_is_an_error(self):
         r = subprocess.run([BRIDGE, "-c", os.path.join(self.dir, "none"),
                             "--check"], capture_output=True, timeout=BOUND)
