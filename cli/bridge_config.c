@@ -360,42 +360,74 @@ char *bridge_map_topic(const char *topic, const char *from_prefix,
 	return n < 0 || (size_t)n >= cap || n > TOPIC_MAX ? NULL : buf;
 }
 
-/* A bridged copy never comes back: what "in" publishes on local is never
- * what an "out" rule subscribes to there, and what "out" publishes on
- * remote is never what an "in" rule subscribes to. */
+static int broker_port(const struct cli_conn_settings *c)
+{
+	if (c->port)
+		return c->port;
+	return c->cafile || c->capath || c->certfile ? 8883 : 1883;
+}
+
+/* Both sections name the same broker (as far as the text says: another
+ * name of the same host is not caught). */
+static int same_broker(const struct bridge_config *cfg)
+{
+	const struct cli_conn_settings *r = &cfg->remote.conn;
+	const struct cli_conn_settings *l = &cfg->local.conn;
+
+	return r->host && l->host && strcmp(r->host, l->host) == 0 &&
+	       broker_port(r) == broker_port(l);
+}
+
+/* Where a rule publishes, and where it subscribes: the filter, and in
+ * *local whether that is on local. */
+static const char *published(const struct bridge_rule *r, int *local)
+{
+	*local = r->dir == BRIDGE_IN;
+	return *local ? r->local_filter : r->remote_filter;
+}
+
+static const char *subscribed(const struct bridge_rule *r, int *local)
+{
+	*local = r->dir == BRIDGE_OUT;
+	return *local ? r->local_filter : r->remote_filter;
+}
+
+/*
+ * A bridged copy never comes back: no rule publishes where a rule
+ * subscribes. With two brokers that is what "in" publishes on local
+ * against the "out" subscriptions there, and what "out" publishes on
+ * remote against the "in" subscriptions; when both sections name one
+ * broker, every publication against every subscription, a rule's own
+ * included.
+ */
 static void check_loops(struct parser *p)
 {
-	struct bridge_config *cfg = p->cfg;
+	const struct bridge_config *cfg = p->cfg;
+	int same = same_broker(cfg);
 
 	for (int i = 0; i < cfg->rule_count; i++) {
 		const struct bridge_rule *a = &cfg->rules[i];
 
-		for (int j = 0; j < i; j++) {
+		for (int j = 0; j < cfg->rule_count; j++) {
 			const struct bridge_rule *b = &cfg->rules[j];
-			const char *where = NULL;
+			int pl, sl;
+			const char *pf = published(a, &pl);
+			const char *sf = subscribed(b, &sl);
 
-			if (a->dir == b->dir)
+			if ((pl != sl && !same) ||
+			    !bridge_filters_overlap(pf, sf))
 				continue;
-			if (bridge_filters_overlap(a->local_filter,
-						   b->local_filter))
-				where = "local";
-			else if (bridge_filters_overlap(a->remote_filter,
-							b->remote_filter))
-				where = "remote";
-			if (!where)
-				continue;
-			p->line = a->line;
+			p->line = a->line > b->line ? a->line : b->line;
 			ERR(p,
-			    "%s '%s' overlaps %s '%s' (line %zu) on %s: "
-			    "bridged messages would come back; give them "
-			    "distinct prefixes",
-			    a->dir == BRIDGE_IN ? "in" : "out",
-			    !strcmp(where, "local") ? a->local_filter
-						    : a->remote_filter,
-			    b->dir == BRIDGE_IN ? "in" : "out",
-			    !strcmp(where, "local") ? b->local_filter
-						    : b->remote_filter,
-			    b->line, where);
+			    "%s (line %zu) publishes on %s to '%s', which %s "
+			    "(line %zu) subscribes to with '%s'%s: bridged "
+			    "messages would come back; give them distinct "
+			    "prefixes",
+			    a->dir == BRIDGE_IN ? "in" : "out", a->line,
+			    pl ? "local" : "remote", pf,
+			    b->dir == BRIDGE_IN ? "in" : "out", b->line, sf,
+			    pl != sl ? " (remote and local are one broker)"
+				     : "");
 		}
 	}
 }

@@ -328,14 +328,17 @@ class Config(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
         self.keyring = os.path.join(self.dir, "ring")
         keygen("keyring", "init", "-K", self.keyring)
-        self.port = free_port()  # nothing listens: --check never connects
+        # Nothing listens: --check never connects.
+        self.port, self.port2 = free_port(), free_port()
+        while self.port2 == self.port:
+            self.port2 = free_port()
 
     def write(self, body):
         path = os.path.join(self.dir, "b.conf")
         with open(path, "w") as f:
             f.write("remote\nhost 127.0.0.1\nport %d\nlocal\n"
                     "host 127.0.0.1\nport %d\nkeyring %s\n%s"
-                    % (self.port, self.port, self.keyring, body))
+                    % (self.port, self.port2, self.keyring, body))
         return path
 
     def check(self, body):
@@ -365,7 +368,9 @@ class Config(unittest.TestCase):
             ("keyring x\n", 8, "given twice (first at line 7)"),
             ("require_signature yes\n", 8, "neither true nor false"),
             ("in a/# 1\nout a/+ 1\n", 9, "would come back"),
-            ("in # 1 l/ r/\nout # 1 o/ r/x/\n", 9, "on remote"),
+            ("in # 1 l/ r/\nout # 1 o/ r/x/\n", 9, "out (line 9) "
+             "publishes on remote to 'r/x/#', which in (line 8) subscribes "
+             "to with 'r/#'"),
         ]
         for body, line, text in cases:
             with self.subTest(body=body):
@@ -373,6 +378,36 @@ class Config(unittest.TestCase):
                 self.assertEqual(rc, 1, err)
                 self.assertIn("e2e-bridge: %s:%d: " % (path, line), err)
                 self.assertIn(text, err)
+
+    def test_one_broker_on_both_sides_needs_disjoint_prefixes(self):
+        path = os.path.join(self.dir, "one.conf")
+        one = "host 127.0.0.1\nport %d\n" % self.port
+        for rules, line, text in [
+                ("in s/# 1\n", 8, "in (line 8) publishes on local to "
+                 "'s/#', which in (line 8) subscribes to with 's/#' (remote "
+                 "and local are one broker)"),
+                ("out c/# 1\n", 8, "out (line 8) publishes on remote"),
+                ("in # 1 clear/ sealed/\nout # 1 cmd/ cmd/x/\n", 9,
+                 "out (line 9) publishes on remote to 'cmd/x/#', which out "
+                 "(line 9) subscribes to with 'cmd/#' (remote and local are "
+                 "one broker)")]:
+            with self.subTest(rules=rules):
+                with open(path, "w") as f:
+                    f.write("remote\n%slocal\n%skeyring %s\n%s"
+                            % (one, one, self.keyring, rules))
+                r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                                   capture_output=True, timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("e2e-bridge: %s:%d: " % (path, line),
+                              r.stderr.decode())
+                self.assertIn(text, r.stderr.decode())
+        with open(path, "w") as f:
+            f.write("remote\n%slocal\n%skeyring %s\n"
+                    "in # 1 clear/ sealed/\nout # 1 cmd/ cmd-sealed/\n"
+                    % (one, one, self.keyring))
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_a_bad_keyring_is_named_by_check(self):
         with open(self.keyring, "w") as f:
@@ -421,6 +456,38 @@ class Config(unittest.TestCase):
                 self.assertEqual(r.returncode, 1)
                 self.assertTrue(r.stderr.startswith(b"e2e-bridge: ") or
                                 b"--help" in r.stderr, r.stderr)
+
+    def test_the_example_of_bridge_md_passes_check(self):
+        with open(os.path.join(HERE, "..", "..", "docs", "BRIDGE.md")) as f:
+            doc = f.read()
+        start = doc.index("    # /etc/e2e-bridge.conf\n")
+        block = doc[start:doc.index("\n\n", start)]
+        conf = "\n".join(line[4:] for line in block.splitlines()) + "\n"
+        signer = os.path.join(self.dir, "sk")
+        keygen("signer", "new", "-s", signer, "-p", signer + ".pub",
+               "--no-passphrase")
+        files = {"/etc/e2e-bridge/keyring": self.keyring,
+                 "/etc/e2e-bridge/trust": os.path.join(self.dir, "trust"),
+                 "/etc/e2e-bridge/remote.pass": os.path.join(self.dir, "pw"),
+                 "/var/lib/e2e-bridge/": self.dir + "/"}
+        keygen("trust", "add", "--trust", files["/etc/e2e-bridge/trust"],
+               "-p", signer + ".pub", "--topics", "fleet/#")
+        with open(files["/etc/e2e-bridge/remote.pass"], "w") as f:
+            f.write("secret\n")
+        os.chmod(files["/etc/e2e-bridge/remote.pass"], 0o600)
+        for doc_path, path in files.items():
+            conf = conf.replace(doc_path, path)
+        path = os.path.join(self.dir, "example.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shown = doc[doc.index("    /etc/e2e-bridge.conf: OK"):]
+        shown = [line[4:] for line in shown.split("\n\n")[0].splitlines()]
+        self.assertEqual(r.stdout.decode().splitlines(),
+                         [shown[0].replace("/etc/e2e-bridge.conf", path),
+                          *shown[1:]])
 
     def test_missing_file_is_an_error(self):
         r = subprocess.run([BRIDGE, "-c", os.path.join(self.dir, "none"),
