@@ -1,0 +1,500 @@
+#!/usr/bin/python3 -B
+"""e2e-bridge between two real mosquitto brokers on loopback: "remote"
+carries envelopes (anyone may publish there), "local" clear payloads for
+applications that know nothing of libe2e (docs/BRIDGE.md).
+
+Environment (make check exports it): top_builddir, MOSQUITTO.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from broker import Broker, RawClient, free_port  # noqa: E402
+from test_cli import (BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, Proc,  # noqa: E402
+                      keygen)
+
+BUILD = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
+BRIDGE = os.path.join(BUILD, "cli", "e2e-bridge")
+# E2E_BRIDGE_WRAPPER="valgrind --error-exitcode=99 --leak-check=full"
+# runs every bridge of these tests under it (by hand, not in make check).
+WRAPPER = os.environ.get("E2E_BRIDGE_WRAPPER", "").split()
+
+
+def side(name, broker):
+    return "%s\nhost %s\nport %d\n" % (name, broker.host, broker.port)
+
+
+class BridgeCase(unittest.TestCase):
+    """Brokers named in `brokers`, a keyring, and helpers."""
+
+    brokers = ("remote", "local")
+    broker_options = {}
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="e2e-bridge-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        os.environ["XDG_STATE_HOME"] = os.path.join(self.dir, "xdg")
+        self.b = {}
+        for name in self.brokers:
+            b = Broker(os.path.join(self.dir, name),
+                       **self.broker_options.get(name, {}))
+            b.start()
+            self.addCleanup(b.stop)
+            self.b[name] = b
+        self.keyring = self.path("ring")
+        keygen("keyring", "init", "-K", self.keyring)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def config(self, text, name="bridge.conf", remote="remote",
+               local="local", remote_section=None):
+        """A config file: both sections, the keyring, then text."""
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write("# e2e-bridge test\n" +
+                    (remote_section or side("remote", self.b[remote])) +
+                    side("local", self.b[local]) +
+                    "keyring %s\n" % self.keyring + text)
+        return path
+
+    def start(self, conf, *args):
+        p = Proc([*WRAPPER, BRIDGE, "-c", conf, *args])
+        self.addCleanup(self.stopped, p)
+        p.wait_stderr("bridging:")
+        return p
+
+    def stopped(self, p):
+        """SIGTERM: the bridge exits 0 (with a wrapper: no error found)."""
+        rc = p.stop()
+        self.assertEqual(rc, 0, "\n".join(p.err_lines))
+
+    def seal(self, broker, topic, message, *args, keyring=None):
+        b = self.b[broker]
+        r = subprocess.run([PUB, "-h", b.host, "-p", str(b.port), "-t", topic,
+                        "-m", message, "-K", keyring or self.keyring, *args],
+                           timeout=BOUND, capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def watch(self, broker, topic, count, *args):
+        """mosquitto_sub on broker, printing 'RETAIN QOS TOPIC PAYLOAD',
+        once its subscription is acknowledged (its -d lines say when)."""
+        b = self.b[broker]
+        # Line-buffered: its -d lines come while it runs, not at exit.
+        p = Proc(["stdbuf", "-oL", MOSQUITTO_SUB, "-h", b.host, "-p", str(b.port), "-t",
+                  topic, "-q", "2", "-C", str(count), "-F", "%r %q %t %p",
+                  "-d", *args])
+        self.addCleanup(p.stop)
+        p._wait(lambda: b"\nSubscribed (mid" in p.out, "SUBACK")
+        return p
+
+    def seen(self, p):
+        """What mosquitto_sub of watch() received, after it exited."""
+        self.assertEqual(p.finish(), 0)
+        return [line for line in p.out.decode().splitlines()
+                if not line.startswith(("Client ", "Subscribed "))]
+
+    def raw(self, broker):
+        r = RawClient(self.b[broker])
+        self.addCleanup(r.close)
+        return r
+
+
+class In(BridgeCase):
+    """remote -> local: only what the receiver accepts, in the clear."""
+
+    def test_genuine_messages_arrive_clear_with_their_qos(self):
+        self.start(self.config("in sensors/# 2\n"))
+        local = self.watch("local", "sensors/#", 3)
+        for qos in (0, 1, 2):
+            self.seal("remote", "sensors/q%d" % qos, "v%d" % qos, "-q",
+                      str(qos))
+        self.assertEqual(self.seen(local),
+                         ["0 %d sensors/q%d v%d" % (q, q, q)
+                          for q in (0, 1, 2)])
+
+    def test_rule_qos_caps_the_local_qos(self):
+        self.start(self.config("in sensors/# 1\n"))
+        local = self.watch("local", "sensors/#", 1)
+        self.seal("remote", "sensors/x", "capped", "-q", "2")
+        self.assertEqual(self.seen(local), ["0 1 sensors/x capped"])
+
+    def test_retained_message_stays_retained_on_local(self):
+        self.start(self.config("in sensors/# 1\n"))
+        raw = self.raw("local")
+        raw.subscribe("sensors/#")
+        self.seal("remote", "sensors/kept", "last value", "-r", "-q", "1")
+        self.assertEqual(raw.next_message()[1], b"last value")
+        # A consumer that comes later gets it from local's store.
+        later = self.watch("local", "sensors/kept", 1)
+        self.assertEqual(self.seen(later), ["1 1 sensors/kept last value"])
+
+    def test_prefixes_map_topics_and_binding_uses_the_remote_name(self):
+        self.start(self.config('in # 1 home/ fleet/\n'))
+        local = self.watch("local", "#", 1)
+        self.seal("remote", "fleet/car1", "moved")
+        self.assertEqual(self.seen(local), ["0 0 home/car1 moved"])
+
+    def test_forgeries_reach_nothing_and_each_is_logged_with_its_reason(self):
+        bridge = self.start(self.config("in f/# 1\n"))
+        local = self.watch("local", "#", 2)
+        spy = self.raw("remote")
+        spy.subscribe("#")
+        self.seal("remote", "elsewhere/a", "never bridged")
+        _, unseen, _ = spy.next_message()
+        self.seal("remote", "f/a", "first")
+        _, seen, _ = spy.next_message()
+        subprocess.run([MOSQUITTO_PUB, "-h", self.b["remote"].host, "-p",
+                        str(self.b["remote"].port), "-t", "f/a", "-m",
+                        "plain"], check=True, timeout=BOUND)
+        spy.publish("f/b", unseen)  # moved to another topic
+        spy.publish("f/a", seen)  # replayed
+        self.seal("remote", "f/a", "last")
+        self.assertEqual(self.seen(local),
+                         ["0 0 f/a first", "0 0 f/a last"])
+        lines = bridge.wait_stderr(" rejected ", 3)
+        for line, topic, reason in zip(lines, ("f/a", "f/b", "f/a"),
+                                       ("not-e2e", "bad-tag", "replay")):
+            self.assertTrue(line.startswith(
+                "e2e-bridge: rejected %s: %s: " % (topic, reason)), line)
+
+    def test_an_empty_payload_on_remote_never_clears_local_retained(self):
+        bridge = self.start(self.config("in s/# 1\n"))
+        raw = self.raw("local")
+        raw.subscribe("s/#")
+        self.seal("remote", "s/kept", "value", "-r", "-q", "1")
+        self.assertEqual(raw.next_message()[1], b"value")
+        self.raw("remote").publish("s/kept", b"", retain=True)
+        line = bridge.wait_stderr(" rejected ")[0]
+        self.assertTrue(line.startswith("e2e-bridge: rejected s/kept: "), line)
+        later = self.watch("local", "s/kept", 1)
+        self.assertEqual(self.seen(later), ["1 1 s/kept value"])
+
+    def test_larger_than_max_payload_is_dropped_with_a_line(self):
+        bridge = self.start(self.config("max_payload 100\nin s/# 1\n"))
+        local = self.watch("local", "s/#", 1)
+        self.seal("remote", "s/big", "x" * 200)
+        self.seal("remote", "s/small", "ok")
+        self.assertEqual(self.seen(local), ["0 0 s/small ok"])
+        self.assertTrue(bridge.wait_stderr(
+            "dropped a message on remote topic s/big: larger than "
+            "max_payload"))
+
+    def test_unsigned_refused_when_signature_required(self):
+        bridge = self.start(self.config("require_signature true\n"
+                                        "in s/# 1\n"))
+        self.seal("remote", "s/a", "unsigned")
+        line = bridge.wait_stderr(" rejected ")[0]
+        self.assertTrue(line.startswith("e2e-bridge: rejected s/a: "
+                                        "unsigned: "), line)
+
+    def test_replay_state_survives_a_restart(self):
+        conf = self.config("state %s\nin r/# 1\n" % self.path("state"))
+        bridge = self.start(conf)
+        spy = self.raw("remote")
+        spy.subscribe("r/#")
+        local = self.watch("local", "r/#", 1)
+        self.seal("remote", "r/a", "once")
+        _, seen, _ = spy.next_message()
+        self.assertEqual(local.finish(), 0)
+        self.assertEqual(bridge.stop(), 0)
+        self.assertTrue(os.path.exists(self.path("state")))
+        again = self.start(conf)
+        spy.publish("r/a", seen)
+        line = again.wait_stderr(" rejected ")[0]
+        self.assertTrue(line.startswith("e2e-bridge: rejected r/a: "
+                                        "replay: "), line)
+
+    def test_sighup_reloads_the_keyring_without_reconnecting(self):
+        bridge = self.start(self.config("in k/# 1\n"))
+        fresh = self.path("fresh")
+        keygen("keyring", "init", "-K", fresh)
+        self.seal("remote", "k/a", "too early", keyring=fresh)
+        bridge.wait_stderr("unknown-key")
+        shutil.copyfile(fresh, self.keyring)
+        bridge.p.send_signal(signal.SIGHUP)
+        bridge.wait_stderr("reloaded keys")
+        local = self.watch("local", "k/#", 1)
+        self.seal("remote", "k/a", "now", keyring=fresh)
+        self.assertEqual(self.seen(local), ["0 0 k/a now"])
+        self.assertFalse([l for l in bridge.err_lines if "connect" in l],
+                         bridge.err_lines)
+
+
+class TlsAndPassword(BridgeCase):
+    """remote over TLS with a client certificate and a password."""
+
+    broker_options = {"remote": {"tls": True, "require_certificate": True,
+                                 "users": {"bridge": "s3cret",
+                                           "pub": "pubpw"}}}
+
+    def remote_section(self, password):
+        r = self.b["remote"]
+        with open(self.path("pass"), "w") as f:
+            f.write(password + "\n")
+        os.chmod(self.path("pass"), 0o600)
+        return ("remote\nhost %s\nport %d\ncafile %s\ncertfile %s\n"
+                "keyfile %s\ntls_version tlsv1.2\nusername bridge\n"
+                "password_file %s\n" % (r.host, r.tls_port, r.ca_cert,
+                                         r.client_cert, r.client_key,
+                                         self.path("pass")))
+
+    def test_in_through_tls_with_certificate_and_password(self):
+        self.start(self.config("in t/# 1\n",
+                               remote_section=self.remote_section("s3cret")))
+        local = self.watch("local", "t/#", 1)
+        self.seal("remote", "t/a", "over tls", "-u", "pub", "-P", "pubpw")
+        self.assertEqual(self.seen(local), ["0 0 t/a over tls"])
+
+    def test_a_wrong_password_is_refused_and_exits_non_zero(self):
+        conf = self.config("in t/# 1\n",
+                           remote_section=self.remote_section("wrong"))
+        p = Proc([BRIDGE, "-c", conf])
+        self.assertNotEqual(p.finish(), 0)
+        self.assertTrue([l for l in p.err_lines if "remote" in l],
+                        p.err_lines)
+
+
+class OutThenIn(BridgeCase):
+    """Two bridges: "out" seals from one local broker onto the shared
+    remote, "in" opens from there onto another local broker."""
+
+    brokers = ("a", "remote", "b")
+
+    def test_round_trip_is_byte_for_byte(self):
+        self.start(self.config("out data/# 1\n", "out.conf", local="a"))
+        self.start(self.config("in data/# 1\n", "in.conf", local="b"))
+        spy = self.raw("remote")
+        spy.subscribe("data/#")
+        dest = self.raw("b")
+        dest.subscribe("data/#")
+        payloads = [bytes(range(256)), b"", b"\x00" * 3, "é".encode()]
+        for p in payloads:
+            self.raw("a").publish("data/x", p, qos=1)
+        got = [dest.next_message() for _ in payloads]
+        self.assertEqual([(t, p) for t, p, _ in got],
+                         [("data/x", p) for p in payloads])
+        on_remote = [spy.next_message()[1] for _ in payloads]
+        self.assertTrue(all(e != p for e, p in zip(on_remote, payloads)))
+
+    def test_out_keeps_retained_messages_retained_on_remote(self):
+        self.raw("a").publish("cfg/mode", b"eco", qos=1, retain=True)
+        first = self.raw("remote")
+        first.subscribe("cfg/#")
+        self.start(self.config("out cfg/# 1\n", "out.conf", local="a"))
+        first.next_message()  # bridged: remote has it now
+        spy = self.raw("remote")
+        spy.subscribe("cfg/#")  # gets it from remote's store
+        topic, env, retained = spy.next_message()
+        self.assertEqual((topic, bool(retained)), ("cfg/mode", True))
+        self.assertNotEqual(env, b"eco")
+        # And the envelope says so: e2e-bridge "in" keeps it retained.
+        dest = self.raw("b")
+        dest.subscribe("cfg/#")
+        self.start(self.config("in cfg/# 1\n", "in.conf", local="b"))
+        self.assertEqual(dest.next_message()[1], b"eco")
+        later = self.watch("b", "cfg/#", 1)
+        self.assertEqual(self.seen(later), ["1 1 cfg/mode eco"])
+
+    def test_out_seals_for_the_remote_topic_name(self):
+        self.start(self.config("out # 1 plant/ site7/\n", "out.conf",
+                               local="a"))
+        spy = self.raw("remote")
+        spy.subscribe("#")
+        self.raw("a").publish("plant/oven", b"hot", qos=1)
+        topic, env, _ = spy.next_message()
+        self.assertEqual(topic, "site7/oven")
+        # The envelope opens for site7/oven, not for plant/oven.
+        self.start(self.config("in site7/# 1\n", "in.conf", local="b"))
+        dest = self.raw("b")
+        dest.subscribe("#")
+        spy.publish("site7/oven", env)
+        self.assertEqual(dest.next_message()[:2], ("site7/oven", b"hot"))
+
+
+class Config(unittest.TestCase):
+    """-c FILE and --check: every error names FILE:LINE, exit 1."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="e2e-bridge-conf-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.keyring = os.path.join(self.dir, "ring")
+        keygen("keyring", "init", "-K", self.keyring)
+        # Nothing listens: --check never connects.
+        self.port, self.port2 = free_port(), free_port()
+        while self.port2 == self.port:
+            self.port2 = free_port()
+
+    def write(self, body):
+        path = os.path.join(self.dir, "b.conf")
+        with open(path, "w") as f:
+            f.write("remote\nhost 127.0.0.1\nport %d\nlocal\n"
+                    "host 127.0.0.1\nport %d\nkeyring %s\n%s"
+                    % (self.port, self.port2, self.keyring, body))
+        return path
+
+    def check(self, body):
+        path = self.write(body)
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        return path, r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def test_check_accepts_a_good_file_without_connecting(self):
+        path, rc, out, err = self.check(
+            "# comment\n\nin sensors/# 1\nout cmd/# 1 \"\" e2e/\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out.splitlines(), [
+            "%s: OK: 1 in and 1 out rules" % path,
+            "line 10: in  remote sensors/# -> local sensors/#, QoS 1",
+            "line 11: out local cmd/# -> remote e2e/cmd/#, QoS 1"])
+
+    def test_errors_name_the_file_and_line(self):
+        cases = [
+            ("colour blue\n", 8, "unknown directive 'colour'"),
+            ("in a/# 3\n", 8, "QoS '3' is not 0, 1 or 2"),
+            ("in a/#/b\n", 8, "is not a topic filter"),
+            ("in a/# 1 x/\n", 8, "expected 'in FILTER"),
+            ("in a 1\nkeepalive 10\n", 9, "belongs in a 'remote' or "
+             "'local' section"),
+            ("remote\n", 8, "section given twice (first at line 1)"),
+            ("keyring x\n", 8, "given twice (first at line 7)"),
+            ("require_signature yes\n", 8, "neither true nor false"),
+            ("in a/# 1\nout a/+ 1\n", 9, "would come back"),
+            ("in # 1 l/ r/\nout # 1 o/ r/x/\n", 9, "out (line 9) "
+             "publishes on remote to 'r/x/#', which in (line 8) subscribes "
+             "to with 'r/#'"),
+        ]
+        for body, line, text in cases:
+            with self.subTest(body=body):
+                path, rc, out, err = self.check(body)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("e2e-bridge: %s:%d: " % (path, line), err)
+                self.assertIn(text, err)
+
+    def test_one_broker_on_both_sides_needs_disjoint_prefixes(self):
+        path = os.path.join(self.dir, "one.conf")
+        one = "host 127.0.0.1\nport %d\n" % self.port
+        for rules, line, text in [
+                ("in s/# 1\n", 8, "in (line 8) publishes on local to "
+                 "'s/#', which in (line 8) subscribes to with 's/#' (remote "
+                 "and local are one broker)"),
+                ("out c/# 1\n", 8, "out (line 8) publishes on remote"),
+                ("in # 1 clear/ sealed/\nout # 1 cmd/ cmd/x/\n", 9,
+                 "out (line 9) publishes on remote to 'cmd/x/#', which out "
+                 "(line 9) subscribes to with 'cmd/#' (remote and local are "
+                 "one broker)")]:
+            with self.subTest(rules=rules):
+                with open(path, "w") as f:
+                    f.write("remote\n%slocal\n%skeyring %s\n%s"
+                            % (one, one, self.keyring, rules))
+                r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                                   capture_output=True, timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("e2e-bridge: %s:%d: " % (path, line),
+                              r.stderr.decode())
+                self.assertIn(text, r.stderr.decode())
+        with open(path, "w") as f:
+            f.write("remote\n%slocal\n%skeyring %s\n"
+                    "in # 1 clear/ sealed/\nout # 1 cmd/ cmd-sealed/\n"
+                    % (one, one, self.keyring))
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_a_bad_keyring_is_named_by_check(self):
+        with open(self.keyring, "w") as f:
+            f.write("not a keyring\n")
+        path, rc, out, err = self.check("in a/# 1\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(self.keyring + ":1", err)
+
+    def test_port_out_of_range(self):
+        path = os.path.join(self.dir, "p.conf")
+        with open(path, "w") as f:
+            f.write("remote\nhost h\nport 70000\n")
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("%s:3: port: '70000' is not a number from 1 to 65535"
+                      % path, r.stderr.decode())
+
+    def test_what_is_missing_is_named_with_the_file(self):
+        path = os.path.join(self.dir, "m.conf")
+        for body, text in [
+                ("remote\nhost h\n", "no 'local' section"),
+                ("remote\nhost h\nlocal\nhost h\n", "no rules"),
+                ("remote\nlocal\nhost h\nin a 1\n",
+                 "remote: no host"),
+                ("remote\nhost h\nlocal\nhost h\nin a 1\n",
+                 "'in' rules need a keyring or a trust file")]:
+            with self.subTest(body=body):
+                with open(path, "w") as f:
+                    f.write(body)
+                r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                                   capture_output=True, timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("e2e-bridge: %s" % path, r.stderr.decode())
+                self.assertIn(text, r.stderr.decode())
+
+    def test_help_and_usage_errors(self):
+        r = subprocess.run([BRIDGE, "--help"], capture_output=True,
+                           timeout=BOUND)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"Usage: e2e-bridge -c FILE", r.stdout)
+        for args in ([], ["--chec"], ["-c", "x", "extra"]):
+            with self.subTest(args=args):
+                r = subprocess.run([BRIDGE, *args], capture_output=True,
+                                   timeout=BOUND)
+                self.assertEqual(r.returncode, 1)
+                self.assertTrue(r.stderr.startswith(b"e2e-bridge: ") or
+                                b"--help" in r.stderr, r.stderr)
+
+    def test_the_example_of_bridge_md_passes_check(self):
+        with open(os.path.join(HERE, "..", "..", "docs", "BRIDGE.md")) as f:
+            doc = f.read()
+        start = doc.index("    # /etc/e2e-bridge.conf\n")
+        block = doc[start:doc.index("\n\n", start)]
+        conf = "\n".join(line[4:] for line in block.splitlines()) + "\n"
+        signer = os.path.join(self.dir, "sk")
+        keygen("signer", "new", "-s", signer, "-p", signer + ".pub",
+               "--no-passphrase")
+        files = {"/etc/e2e-bridge/keyring": self.keyring,
+                 "/etc/e2e-bridge/trust": os.path.join(self.dir, "trust"),
+                 "/etc/e2e-bridge/remote.pass": os.path.join(self.dir, "pw"),
+                 "/var/lib/e2e-bridge/": self.dir + "/"}
+        keygen("trust", "add", "--trust", files["/etc/e2e-bridge/trust"],
+               "-p", signer + ".pub", "--topics", "fleet/#")
+        with open(files["/etc/e2e-bridge/remote.pass"], "w") as f:
+            f.write("secret\n")
+        os.chmod(files["/etc/e2e-bridge/remote.pass"], 0o600)
+        for doc_path, path in files.items():
+            conf = conf.replace(doc_path, path)
+        path = os.path.join(self.dir, "example.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shown = doc[doc.index("    /etc/e2e-bridge.conf: OK"):]
+        shown = [line[4:] for line in shown.split("\n\n")[0].splitlines()]
+        self.assertEqual(r.stdout.decode().splitlines(),
+                         [shown[0].replace("/etc/e2e-bridge.conf", path),
+                          *shown[1:]])
+
+    def test_missing_file_is_an_error(self):
+        r = subprocess.run([BRIDGE, "-c", os.path.join(self.dir, "none"),
+                            "--check"], capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("none", r.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
