@@ -36,7 +36,8 @@ static const char usage_text[] = PROG
 	": create and manage libe2e key files: keyrings, signer keys, "
 	"trust files.\n"
 	"Usage: " PROG " keyring init -K FILE [--suite aead|mac] [--force]\n"
-	"       " PROG " keyring add|rotate -K FILE [--suite aead|mac]\n"
+	"       " PROG
+	" keyring add|rotate -K FILE [--suite aead|mac] [--topics F]\n"
 	"       " PROG " keyring promote|enable|disable|delete -K FILE ID\n"
 	"       " PROG " keyring list -K FILE\n"
 	"       " PROG " signer new -s SECRET -p PUBLIC [--no-passphrase]\n"
@@ -428,6 +429,28 @@ cleanup:
 }
 
 /* keyring add (state ENABLED) and rotate (state PRIMARY). */
+/* Give key id the topic filters (comma-separated) and then the state. */
+static int set_key_topics(e2e_keyring *kr, uint32_t id, const char *topics,
+			  int state)
+{
+	int err = e2e_keyring_set_filters(kr, id, topics);
+
+	if (err == E2E_OK && state == E2E_KEY_PRIMARY)
+		err = e2e_keyring_set_state(kr, id, E2E_KEY_PRIMARY);
+	if (err == E2E_ERR_INVAL) {
+		cli_err("--topics '%s': not MQTT topic filters "
+			"(comma-separated, "
+			"no blanks)",
+			topics);
+		return -1;
+	}
+	if (err != E2E_OK) {
+		cli_err("--topics '%s': %s", topics, e2e_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 static int keyring_new_key(const struct opts *o, int state)
 {
 	e2e_keyring *kr = NULL;
@@ -446,11 +469,18 @@ static int keyring_new_key(const struct opts *o, int state)
 	suite = primary.suite;
 	if (o->suite != NULL && parse_suite(o->suite, &suite) != 0)
 		goto cleanup;
-	if (e2e_keyring_generate(kr, suite, (e2e_key_state)state, now(), &id) !=
-	    E2E_OK) {
+	/* A key for some topics only (--topics) joins the scope of those
+	 * filters first, so that becoming primary demotes only that scope's
+	 * primary, never the keyring's. */
+	if (e2e_keyring_generate(kr, suite,
+				 o->topics ? E2E_KEY_ENABLED
+					   : (e2e_key_state)state,
+				 now(), &id) != E2E_OK) {
 		cli_err("out of memory");
 		goto cleanup;
 	}
+	if (o->topics && set_key_topics(kr, id, o->topics, state) != 0)
+		goto cleanup;
 	if (save_keyring(kr, o->keyring, 0) != 0)
 		goto cleanup;
 	printf("%08" PRIx32 "\n", id);
@@ -488,6 +518,23 @@ static int keyring_change(const struct opts *o, int state)
 	return rc;
 }
 
+/* " activates=T disables=T topics=F", each only when set. */
+static void list_schedule_and_topics(const e2e_keyring *kr, uint32_t id)
+{
+	uint64_t act = 0, dis = 0;
+	const char *filters = NULL;
+
+	if (e2e_keyring_schedule_get(kr, id, &act, &dis) == E2E_OK) {
+		if (act)
+			printf("  activates=%" PRIu64, act);
+		if (dis)
+			printf("  disables=%" PRIu64, dis);
+	}
+	if (e2e_keyring_get_filters(kr, id, &filters) == E2E_OK && filters &&
+	    *filters)
+		printf("  topics=%s", filters);
+}
+
 static int keyring_list(const struct opts *o, int unused)
 {
 	e2e_keyring *kr = NULL;
@@ -509,9 +556,11 @@ static int keyring_list(const struct opts *o, int unused)
 		if (gmtime_r(&t, &tm) == NULL ||
 		    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 			snprintf(when, sizeof when, "%" PRId64, info.created);
-		printf("%08" PRIx32 "  %-4s  %-8s  %s\n", info.id,
+		printf("%08" PRIx32 "  %-4s  %-8s  %s", info.id,
 		       e2e_suite_name(info.suite),
 		       e2e_key_state_name(info.state), when);
+		list_schedule_and_topics(kr, info.id);
+		putchar('\n');
 	}
 	e2e_keyring_free(kr);
 	return 0;
@@ -1203,9 +1252,9 @@ struct command {
 #define ADMIN (ADMIN_REQ | OPT_PASS_FILE | OPT_HOST | OPT_PORT | OPT_ROOT)
 static const struct command commands[] = {
 	{"keyring", "init", K | OPT_SUITE | OPT_FORCE, K, 0, keyring_init, 0},
-	{"keyring", "add", K | OPT_SUITE, K, 0, keyring_new_key,
+	{"keyring", "add", K | OPT_SUITE | OPT_TOPICS, K, 0, keyring_new_key,
 	 E2E_KEY_ENABLED},
-	{"keyring", "rotate", K | OPT_SUITE, K, 0, keyring_new_key,
+	{"keyring", "rotate", K | OPT_SUITE | OPT_TOPICS, K, 0, keyring_new_key,
 	 E2E_KEY_PRIMARY},
 	{"keyring", "promote", K, K, 1, keyring_change, E2E_KEY_PRIMARY},
 	{"keyring", "enable", K, K, 1, keyring_change, E2E_KEY_ENABLED},

@@ -87,12 +87,20 @@ class KeygenCase(unittest.TestCase):
 
     def listing(self, ring):
         """keyring list as {id: (suite, state)}."""
+        return {kid: row[:2] for kid, row in self.listing_all(ring).items()}
+
+    def listing_all(self, ring):
+        """keyring list as {id: (suite, state, {field: value})}: the
+        optional activates=, disables= and topics= of each key."""
         rows = {}
         for line in self.ok("keyring", "list", "-K", ring).splitlines():
-            kid, suite, state, created = line.split()
+            kid, suite, state, created, *extra = line.split()
             self.assertRegex(kid, ID8)
             self.assertRegex(created, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-            rows[kid] = (suite, state)
+            fields = dict(f.split("=", 1) for f in extra)
+            self.assertLessEqual(set(fields),
+                                 {"activates", "disables", "topics"})
+            rows[kid] = (suite, state, fields)
         return rows
 
     def init_ring(self, *extra):
@@ -242,6 +250,43 @@ class Keyring(KeygenCase):
                            message=re.escape(ring) + ": key " + kid +
                            " is the primary key; promote another",
                            untouched=[ring])
+
+    def test_rotate_with_topics_makes_a_primary_for_those_topics_only(self):
+        ring, first = self.init_ring()
+        tenant = self.ok("keyring", "rotate", "-K", ring, "--topics",
+                         "tenant-a/#,shared/+/a").strip()
+        self.assertRegex(tenant, ID8)
+        # The keyring's own primary stays: only the scope got one.
+        self.assertEqual(self.listing_all(ring), {
+            first: ("aead", "primary", {}),
+            tenant: ("aead", "primary",
+                     {"topics": "tenant-a/#,shared/+/a"})})
+
+    def test_add_with_topics_then_promote_stays_in_its_scope(self):
+        ring, first = self.init_ring()
+        added = self.ok("keyring", "add", "-K", ring, "--topics",
+                        "tenant-b/#").strip()
+        self.assertEqual(self.listing(ring)[added], ("aead", "enabled"))
+        self.ok("keyring", "promote", "-K", ring, added)
+        self.assertEqual(self.listing(ring), {
+            first: ("aead", "primary"), added: ("aead", "primary")})
+
+    def test_rotate_with_topics_twice_demotes_only_that_scope(self):
+        ring, first = self.init_ring()
+        a1 = self.ok("keyring", "rotate", "-K", ring, "--topics",
+                     "t/#").strip()
+        a2 = self.ok("keyring", "rotate", "-K", ring, "--topics",
+                     "t/#").strip()
+        self.assertEqual(self.listing(ring), {
+            first: ("aead", "primary"), a1: ("aead", "enabled"),
+            a2: ("aead", "primary")})
+
+    def test_topics_that_are_not_filters_are_refused_and_change_nothing(self):
+        ring, first = self.init_ring()
+        for bad in ("a b/#", "a/#/b", "a+/x"):
+            self.fails("keyring", "rotate", "-K", ring, "--topics", bad,
+                       message="--topics '%s': not MQTT topic filters" %
+                       re.escape(bad), untouched=[ring])
 
     def test_list_never_prints_key_material(self):
         ring, kid = self.init_ring()
