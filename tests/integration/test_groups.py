@@ -258,6 +258,19 @@ class RedisDown(GroupCase):
         self.assertEqual(p.out.count(b"\n"), 5)
         self.assertEqual(p.rejections(), [])
 
+    def test_member_stopped_with_held_messages_says_so_and_exits_1(self):
+        # Paho acknowledged them: they die with the member, reported.
+        p = self.member(1)
+        self.redis.stop()
+        self.publish(["held0", "held1"], qos=1)
+        p.wait_stderr("shared state unreachable")
+        time.sleep(0.5)
+        self.assertEqual(p.stop(), 1)
+        self.assertIn("e2e-sub: 2 held messages were never judged (the "
+                      "shared state stayed unreachable): not delivered",
+                      p.err_lines)
+        self.assertEqual(p.out, b"")
+
 
 class Options(GroupCase):
 
