@@ -4,7 +4,9 @@
  * one line per message, unless --raw-output) and refuse the rest, one
  * stderr line each: "e2e-sub: rejected TOPIC: REASON: detail".
  *
- * Verification is e2e_open() alone; this file decides only what to print.
+ * Verification is e2e_open() alone (with --state redis://..., e2e_redis_open:
+ * the same, then the group's replay check in Redis, sub_state.c); this
+ * file decides only what to print.
  * Messages arrive on Paho's thread; the keys, the replay guard and the
  * counters they touch are shared with the main thread (SIGHUP reloads,
  * --state saves) under sub.mu.
@@ -30,7 +32,9 @@
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
+#include "shared_state.h"
 #include "signals.h"
+#include "sub_hold.h"
 #include "sub_output.h"
 
 /* Payload buffers above this size are given back after each message. */
@@ -54,20 +58,26 @@ struct sub {
 	pthread_mutex_t mu;
 	/* Under mu. */
 	struct cli_keys keys;
-	e2e_guard *guard;
+	e2e_guard *guard;          /* NULL with a shared state */
+	struct cli_shared *shared; /* --state redis://... */
 	e2e_receiver rcv;
 	uint8_t *buf; /* opened payloads; wiped after use */
 	size_t cap;
 	long accepted;
 	long rejected;
 	long duplicates;
-	long clears; /* empty payloads: retained messages cleared */
-	int done;    /* -C reached */
-	int dirty;   /* guard changed since the last save */
+	long clears;          /* empty payloads: retained messages cleared */
+	int done;             /* -C reached */
+	int dirty;            /* guard changed since the last save */
+	int store_down;       /* Redis unreachable: QoS 1/2 messages held */
+	struct cli_hold hold; /* messages Redis could not judge yet */
 	/* --member-key: key updates, applied under mu (keyupdate.h). */
 	struct cli_keyupdate *ku;
 	char **subs; /* the -t filters and the update topic */
 };
+
+/* While messages are held, how often the main thread retries them. */
+#define HOLD_RETRY_MS 200
 
 /* ------------------------------------------------------------------------ */
 /* Receiving (Paho's thread)                                                */
@@ -138,26 +148,38 @@ static int subscribed(const struct cli_config *cfg, const char *topic)
 	return 0;
 }
 
-static void on_message(void *ctx, const char *topic, size_t tlen,
-		       const struct cli_message *m)
+/* Whether Redis answered (mu held): reports an outage once, and its end. */
+static void note_store(struct sub *s, int rc, const struct cli_message *m)
 {
-	struct sub *s = ctx;
+	int down = rc == E2E_ERR_STORE_UNAVAILABLE;
+
+	if (down && !s->store_down)
+		cli_err("shared state unreachable (%s): %s", s->cfg.state_path,
+			m->qos > 0 ? "holding QoS 1/2 messages until it "
+				     "answers"
+				   : "refusing QoS 0 messages");
+	else if (!down && s->store_down)
+		cli_err("shared state reachable again: %zu held messages to "
+			"judge",
+			s->hold.count);
+	s->store_down = down;
+}
+
+/* Judge one message (mu held): 1 when it must be held (Redis unreachable
+ * at QoS 1/2: not judged, not delivered), else 0 (shown and counted). */
+static int judge(struct sub *s, const char *topic, size_t tlen,
+		 const struct cli_message *m)
+{
 	uint32_t delivery = m->retained ? E2E_DELIVERY_RETAINED : 0;
 	e2e_info info = {0};
 	size_t out_len = 0;
 	int rc;
 
-	pthread_mutex_lock(&s->mu);
-	/* A key update, never a message: not printed, not counted. */
-	if (cli_keyupdate_is_for(s->ku, topic, tlen)) {
-		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
-		goto out;
-	}
 	if (s->done || (s->cfg.no_stale_retained && m->retained))
-		goto out;
+		return 0;
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
 		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
-		goto out;
+		return 0;
 	}
 	/* An empty payload is what clearing a retained message sends (MQTT
 	 * wants it unsealed, e2e-pub -r -n), and brokers forward it to live
@@ -166,13 +188,22 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 	if (m->len == 0 && subscribed(&s->cfg, topic)) {
 		s->clears++;
 		cli_out_cleared(topic, tlen);
-		goto out;
+		return 0;
 	}
 	if (size_buffer(s, topic, tlen, m))
-		goto out;
+		return 0;
 	/* e2e_open fills info whatever the outcome. */
-	rc = e2e_open(&s->rcv, topic, m->payload, m->len, delivery, s->buf,
-		      s->cap, &out_len, &info);
+	if (s->shared)
+		rc = cli_shared_open(s->shared, &s->rcv, topic, m->payload,
+				     m->len, delivery, s->buf, s->cap, &out_len,
+				     &info);
+	else
+		rc = e2e_open(&s->rcv, topic, m->payload, m->len, delivery,
+			      s->buf, s->cap, &out_len, &info);
+	if (s->shared)
+		note_store(s, rc, m);
+	if (rc == E2E_ERR_STORE_UNAVAILABLE && m->qos > 0)
+		return 1;
 	verdict(s, topic, tlen, rc, &info, out_len, m);
 	/* Give a large buffer back at once, so that one huge message (an
 	 * attacker's, say) does not pin its memory for the process's life. */
@@ -182,7 +213,50 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 		s->buf = NULL;
 		s->cap = 0;
 	}
-out:
+	return 0;
+}
+
+/* Keep a message Redis could not judge (mu held); when the queue is full,
+ * refuse it as store-unavailable: never delivered unchecked. */
+static void hold(struct sub *s, const char *topic, size_t tlen,
+		 const struct cli_message *m)
+{
+	e2e_info info = {0};
+
+	if (cli_hold_push(&s->hold, topic, tlen, m) == 0)
+		return;
+	if (e2e_parse(m->payload, m->len, &info) != E2E_OK)
+		memset(&info, 0, sizeof info); /* the detail: sender 0 */
+	verdict(s, topic, tlen, E2E_ERR_STORE_UNAVAILABLE, &info, 0, m);
+}
+
+static void on_message(void *ctx, const char *topic, size_t tlen,
+		       const struct cli_message *m)
+{
+	struct sub *s = ctx;
+
+	pthread_mutex_lock(&s->mu);
+	/* A key update, never a message: not printed, not counted. */
+	if (cli_keyupdate_is_for(s->ku, topic, tlen))
+		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
+	/* Behind held ones, in arrival order. */
+	else if (m->qos > 0 && s->hold.count > 0)
+		hold(s, topic, tlen, m);
+	else if (judge(s, topic, tlen, m))
+		hold(s, topic, tlen, m);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The main thread's retry of held messages, oldest first, until one is
+ * still not judged. */
+static void judge_held(struct sub *s)
+{
+	const struct cli_held *e;
+
+	pthread_mutex_lock(&s->mu);
+	while ((e = cli_hold_head(&s->hold)) &&
+	       !judge(s, e->topic, e->tlen, &e->m))
+		cli_hold_pop(&s->hold);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -207,6 +281,9 @@ static int guard_setup(struct sub *s)
 	o.max_retained_age = (uint32_t)cfg->max_retained_age;
 	if (cfg->accept_no_clock)
 		o.flags |= E2E_GUARD_ACCEPT_NO_CLOCK;
+	/* The group's state: the same rules, kept and checked in Redis. */
+	if (cli_state_is_url(cfg->state_path))
+		return cli_shared_connect(&s->shared, cfg, &o);
 	if ((rc = e2e_guard_new(&s->guard, &o)) != E2E_OK) {
 		cli_err("cannot create the replay guard: %s", e2e_strerror(rc));
 		return -1;
@@ -236,7 +313,7 @@ static int guard_save(struct sub *s)
 {
 	int rc;
 
-	if (!s->cfg.state_path || !s->dirty)
+	if (!s->guard || !s->cfg.state_path || !s->dirty)
 		return 0;
 	rc = e2e_guard_save(s->guard, s->cfg.state_path);
 	if (rc != E2E_OK) {
@@ -321,6 +398,11 @@ static int run(struct sub *s)
 		long wait = 500;
 		int done;
 
+		pthread_mutex_lock(&s->mu);
+		if (s->hold.count)
+			wait = HOLD_RETRY_MS;
+		pthread_mutex_unlock(&s->mu);
+
 		if (deadline) {
 			int64_t left = deadline - cli_now_ms();
 			if (left <= 0) {
@@ -335,6 +417,7 @@ static int run(struct sub *s)
 			break;
 		if (cli_take_hup())
 			reload_keys(s);
+		judge_held(s);
 		pthread_mutex_lock(&s->mu);
 		done = s->done;
 		if (cli_now_ms() - last_save >= 1000) {
@@ -380,6 +463,14 @@ int main(int argc, char **argv)
 	cli_debug("%ld accepted, %ld rejected, %ld redelivered duplicates "
 		  "dropped, %ld retained clears",
 		  s.accepted, s.rejected, s.duplicates, s.clears);
+	if (s.hold.count) {
+		cli_err("%zu held messages were never judged (the shared state "
+			"stayed unreachable): not delivered",
+			cli_hold_clear(&s.hold));
+		if (rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_ERROR;
+	}
+	cli_shared_free(s.shared);
 	if (s.buf) {
 		sodium_memzero(s.buf, s.cap);
 		free(s.buf);

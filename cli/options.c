@@ -22,6 +22,7 @@
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
+#include "shared_state.h"
 
 /*
  * Every option of e2e-pub and e2e-sub, once:
@@ -119,10 +120,16 @@
 	X(ACCEPT_NO_CLOCK, "accept-no-clock", 0, FLAG, CLI_SUB,                \
 	  accept_no_clock, NULL,                                               \
 	  "accept senders without a clock on first contact")                   \
-	X2(STATE, "state", 0, STR, state_path, "FILE",                         \
+	X2(STATE, "state", 0, SPECIAL(K_STR), state_path, "FILE",              \
 	   "keep the sequence epoch across restarts (signed, without\n"        \
 	   "it: in $XDG_STATE_HOME/libe2e)",                                   \
-	   "keep the replay state across restarts")                            \
+	   "keep the replay state across restarts; FILE may be\n"              \
+	   "redis://[USER@]HOST[:PORT]/PREFIX: the replay state of a\n"        \
+	   "group ($share/GROUP/...) shared in Redis")                         \
+	X(STATE_PASSWORD_FILE, "state-password-file", 0, STR, CLI_SUB,         \
+	  state_password_file, "FILE",                                         \
+	  "password for --state redis://... (first line of FILE;\n"            \
+	  "else E2E_STATE_PASSWORD)")                                          \
 	H(CLI_PUB | CLI_SUB, "Key updates (docs/KEYDIST.md):")                 \
 	X(MEMBER_KEY, "member-key", 0, STR, CLI_PUB | CLI_SUB,                 \
 	  member_key_path, "FILE",                                             \
@@ -221,7 +228,13 @@ static int take_environment(struct cli_config *cfg)
 	int rc = cli_secret_getenv("E2E_MQTT_PASSWORD", &cfg->env_password,
 				   &len);
 
-	if (rc == CLI_PASS_OK && cfg->tool == CLI_PUB) {
+	if (rc == CLI_PASS_OK && cfg->tool == CLI_SUB) {
+		rc = cli_secret_getenv("E2E_STATE_PASSWORD",
+				       &cfg->env_state_password, &len);
+		if (rc != CLI_PASS_OK)
+			cli_err("E2E_STATE_PASSWORD: password %s",
+				cli_pass_strerror(rc));
+	} else if (rc == CLI_PASS_OK && cfg->tool == CLI_PUB) {
 		rc = cli_secret_getenv("E2E_SIGN_PASSPHRASE",
 				       &cfg->env_sign_pass,
 				       &cfg->env_sign_pass_len);
@@ -547,6 +560,16 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		}
 		cfg->mode = (int)suite;
 		return 0;
+	case OPT_STATE:
+		if (cfg->tool != CLI_SUB || !cli_state_url_has_password(arg))
+			return 0;
+		cli_state_url_wipe_password(arg);
+		cli_err("--state: a password in the URL is visible to every "
+			"local user (ps); give it in --state-password-file "
+			"FILE "
+			"or E2E_STATE_PASSWORD, and the URL as "
+			"redis://[USER@]HOST[:PORT]/PREFIX");
+		return -1;
 	case OPT_WINDOW:
 		if (parse_long(arg, 64, 1L << 20, &v) || v % 64) {
 			cli_err("--window must be a multiple of 64");
@@ -603,6 +626,11 @@ static int check_sub(struct cli_config *cfg)
 	}
 	if (cfg->require_signature && !cfg->trust_path) {
 		cli_err("--require-signature needs --trust");
+		return -1;
+	}
+	if (cfg->state_password_file && !cli_state_is_url(cfg->state_path)) {
+		cli_err("--state-password-file goes with --state "
+			"redis://...");
 		return -1;
 	}
 	if (cfg->json && cfg->format) {
@@ -791,7 +819,9 @@ void cli_config_free(struct cli_config *cfg)
 	}
 	cli_secret_free(cfg->env_password);
 	cli_secret_free(cfg->env_sign_pass);
+	cli_secret_free(cfg->env_state_password);
 	cfg->env_password = cfg->env_sign_pass = NULL;
+	cfg->env_state_password = NULL;
 	for (int i = 0; i < cfg->topic_count; i++)
 		free(cfg->topics[i]);
 	free(cfg->topics);

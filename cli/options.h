@@ -72,7 +72,9 @@ struct cli_config {
 	long max_retained_age; /* 0: no limit */
 	long window;
 	int accept_no_clock;
-	char *state_path;
+	char *state_path; /* e2e-sub: a file, or redis://... (shared_state.h) */
+	char *state_password_file; /* --state-password-file */
+	char *env_state_password; /* E2E_STATE_PASSWORD, taken out of environ */
 
 	/* Key updates (keyupdate.h). */
 	char *member_key_path;

@@ -61,9 +61,12 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     workdir = tempfile.mkdtemp(prefix="e2e-vg-")
     env = dict(os.environ, XDG_STATE_HOME=os.path.join(workdir, "xdg"))
-    # libtool wrappers need the uninstalled library path.
-    env["LD_LIBRARY_PATH"] = os.path.join(BUILD, "libe2e", ".libs") + (
-        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    # The real binaries need the uninstalled libraries' path (e2e-sub
+    # links libe2e-redis too when it is built).
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(
+        [os.path.join(BUILD, "libe2e", ".libs"),
+         os.path.join(BUILD, "libe2e-redis", ".libs")] +
+        ([env["LD_LIBRARY_PATH"]] if env.get("LD_LIBRARY_PATH") else []))
     failures = []
     try:
         ring = os.path.join(workdir, "ring")

@@ -1,0 +1,43 @@
+/*
+ * e2e-sub --state redis://[USER@]HOST[:PORT]/PREFIX: the replay state of a
+ * consumer group shared in Redis (libe2e-redis, docs/GROUPS.md).
+ *
+ * The URL helpers are plain string work, for the option parser (which
+ * refuses a password on the command line); the connection is e2e-sub's
+ * (sub_state.c), built with libe2e-redis when configure found hiredis and
+ * otherwise a stub that says so.
+ */
+#ifndef E2E_CLI_SHARED_STATE_H
+#define E2E_CLI_SHARED_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "e2e.h"
+
+struct cli_config;
+
+/* Whether --state's argument names Redis (redis:// or rediss://) rather
+ * than a file. */
+int cli_state_is_url(const char *state);
+/* Whether such a URL carries a password (redis://USER:PASSWORD@...). */
+int cli_state_url_has_password(const char *state);
+/* Overwrite that password in place (it is in argv: ps shows it). */
+void cli_state_url_wipe_password(char *state);
+
+struct cli_shared;
+
+/* Connect to the group's state named by cfg->state_path, with the password
+ * of --state-password-file or E2E_STATE_PASSWORD, and guard's rules: 0, or
+ * -1 (reported). */
+int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
+		       const e2e_guard_opts *guard);
+/* e2e_open() with the group's replay check (r->guard NULL): E2E_OK, the
+ * verdict, or an E2E_ERR_STORE_* error (nothing delivered then). */
+int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
+		    const char *topic, const uint8_t *env, size_t env_len,
+		    uint32_t delivery, uint8_t *out, size_t out_cap,
+		    size_t *out_len, e2e_info *info);
+void cli_shared_free(struct cli_shared *sh); /* NULL is fine */
+
+#endif /* E2E_CLI_SHARED_STATE_H */

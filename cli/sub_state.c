@@ -1,0 +1,129 @@
+/*
+ * e2e-sub's shared replay state in Redis (shared_state.h): libe2e-redis
+ * when configure found hiredis, else a stub that says what is missing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "report.h"
+#include "shared_state.h"
+
+#ifdef HAVE_REDIS
+#include <e2e_redis.h>
+
+struct cli_shared {
+	e2e_redis *rs;
+};
+
+/* What to tell the user about a refused connection. */
+static const char *remedy(int rc)
+{
+	switch (rc) {
+	case E2E_ERR_STORE_UNAVAILABLE:
+		return "is redis-server running there?";
+	case E2E_ERR_STORE_AUTH:
+		return "check the user and --state-password-file or "
+		       "E2E_STATE_PASSWORD";
+	case E2E_ERR_STORE_UNSUPPORTED:
+		return "this build has no TLS for Redis: reach it through a "
+		       "TLS tunnel on loopback (docs/GROUPS.md section 4)";
+	case E2E_ERR_INVAL:
+		return "the form is redis://[USER@]HOST[:PORT]/PREFIX";
+	default:
+		return NULL;
+	}
+}
+
+int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
+		       const e2e_guard_opts *guard)
+{
+	struct cli_shared *sh = calloc(1, sizeof *sh);
+	e2e_redis_opts o;
+	const char *why;
+	int rc;
+
+	*out = NULL;
+	if (!sh) {
+		cli_err("out of memory");
+		return -1;
+	}
+	e2e_redis_opts_default(&o);
+	if (cfg->state_password_file)
+		o.password_file = cfg->state_password_file;
+	else
+		o.password = cfg->env_state_password;
+	rc = e2e_redis_connect(&sh->rs, cfg->state_path, &o, guard);
+	if (rc != E2E_OK) {
+		if (rc == E2E_ERR_IO || rc == E2E_ERR_PERMISSIONS)
+			cli_err("cannot use --state-password-file %s: %s",
+				cfg->state_password_file,
+				rc == E2E_ERR_IO ? strerror(errno)
+						 : e2e_strerror(rc));
+		else if ((why = remedy(rc)))
+			cli_err("--state %s: %s: %s", cfg->state_path,
+				e2e_strerror(rc), why);
+		else
+			cli_err("--state %s: %s", cfg->state_path,
+				e2e_strerror(rc));
+		free(sh);
+		return -1;
+	}
+	*out = sh;
+	return 0;
+}
+
+int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
+		    const char *topic, const uint8_t *env, size_t env_len,
+		    uint32_t delivery, uint8_t *out, size_t out_cap,
+		    size_t *out_len, e2e_info *info)
+{
+	return e2e_redis_open(sh->rs, r, topic, env, env_len, delivery, out,
+			      out_cap, out_len, info);
+}
+
+void cli_shared_free(struct cli_shared *sh)
+{
+	if (!sh)
+		return;
+	e2e_redis_free(sh->rs);
+	free(sh);
+}
+
+#else /* !HAVE_REDIS */
+
+struct cli_shared {
+	int unused;
+};
+
+int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
+		       const e2e_guard_opts *guard)
+{
+	(void)guard;
+	*out = NULL;
+	cli_err("--state %s: a shared state in Redis needs an e2e-sub built "
+		"with hiredis (install libhiredis-dev and configure "
+		"--with-redis)",
+		cfg->state_path);
+	return -1;
+}
+
+int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
+		    const char *topic, const uint8_t *env, size_t env_len,
+		    uint32_t delivery, uint8_t *out, size_t out_cap,
+		    size_t *out_len, e2e_info *info)
+{
+	(void)sh, (void)r, (void)topic, (void)env, (void)env_len;
+	(void)delivery, (void)out, (void)out_cap, (void)info;
+	*out_len = 0;
+	return E2E_ERR_STORE_UNSUPPORTED;
+}
+
+void cli_shared_free(struct cli_shared *sh)
+{
+	free(sh);
+}
+#endif

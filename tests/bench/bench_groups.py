@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""Consumer-group benchmark: e2e-sub with its replay state in Redis
+(--state redis://..., docs/GROUPS.md) against e2e-sub with the in-memory
+guard, through the same mosquitto, in the same run; and a group's total
+with 1, 2 and 4 members on one shared subscription.
+
+    tests/bench/bench_groups.py [--builddir DIR] [--messages N] [--runs R]
+                                [--sizes 64,1024] [--qos 0,1]
+                                [--members 1,2,4] [--fsync always]
+
+A benchmark, not a test: it prints figures. Each run starts the
+subscriber(s) (stdout to files), waits until every one is subscribed
+(probe messages until each has printed one), then times one e2e-pub
+sending N messages with -l until the subscribers together have printed
+all N. Messages/s is N / that time, the figure the median of the runs;
+runs alternate between the in-memory and the Redis guard, and every run
+has a fresh group prefix in Redis. The ratio is redis / memory (the
+target: at least 0.7).
+
+mosquitto is tests/integration/broker.py's, redis-server
+tests/integration/redis_server.py's (AOF on, appendfsync --fsync), both on
+free loopback ports with their own configuration, stopped by PID.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from bench_e2e import POLL, Subscriber, payload_file, reap, tool  # noqa: E402
+from broker import Broker  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
+
+TOPIC = "bench/group/stream"
+
+
+class Member(Subscriber):
+    """bench_e2e's subscriber with stderr to a file: a member that refuses
+    many messages must not block on a full pipe."""
+
+    def __init__(self, argv, out_path, line_len):
+        self.out_path = out_path
+        self.line_len = line_len
+        self.out = open(out_path, "wb")
+        self.err = open(out_path + ".err", "w+b")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=self.err)
+
+    def stop(self):
+        self.cpu = 0.0
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.cpu = reap(self.proc)
+        self.out.close()
+        self.err.seek(0)
+        err = self.err.read().decode(errors="replace")
+        self.err.close()
+        return err
+
+
+class Setup:
+    """The tools, the servers and a fresh Redis prefix per run."""
+
+    def __init__(self, builddir, workdir, broker, redis, window=None):
+        self.pub = tool(builddir, "e2e-pub")
+        self.sub = tool(builddir, "e2e-sub")
+        self.workdir = workdir
+        self.conn = ["-h", broker.host, "-p", str(broker.port)]
+        self.redis = redis
+        self.keyring = os.path.join(workdir, "bench.keyring")
+        subprocess.run([tool(builddir, "e2e-keygen"), "keyring", "init",
+                        "-K", self.keyring, "--suite", "aead"], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.runs = 0
+        self.window = window
+
+    def pub_argv(self, qos):
+        return [self.pub, *self.conn, "-t", TOPIC, "-K", self.keyring, "-q",
+                str(qos), "-l"]
+
+    def sub_argv(self, guard, qos, members):
+        self.runs += 1
+        argv = [self.sub, *self.conn, "-K", self.keyring, "-q", str(qos),
+                "-t", "$share/bench%d/%s" % (self.runs, TOPIC)
+                if members > 1 else TOPIC]
+        if guard == "redis":
+            argv += ["--state", self.redis.url("bench-%d" % self.runs)]
+        if self.window:
+            argv += ["--window", str(self.window)]
+        return argv
+
+
+def wait_all_subscribed(setup, subs, qos, size, bound=20.0):
+    """Probe until every subscriber has printed a line; then the lines
+    each has printed once quiet."""
+    probe = payload_file(setup.workdir, size, 1)
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        for s in subs:
+            if not s.alive():
+                raise RuntimeError("subscriber exited: %s" % s.stop())
+        if all(s.lines() > 0 for s in subs):
+            time.sleep(0.3)  # let any straggling probe land
+            return sum(s.lines() for s in subs)
+        with open(probe, "rb") as f:
+            subprocess.run(setup.pub_argv(qos), stdin=f, check=True)
+        time.sleep(0.05)
+    raise RuntimeError("a subscriber never received a probe")
+
+
+def one_run(setup, guard, size, count, qos, members, stall=10.0):
+    """Seconds from the publisher's start until the members together have
+    printed count messages, and the number they refused (a run that makes
+    no progress for stall seconds ends there: the time is then to the last
+    message printed)."""
+    data = payload_file(setup.workdir, size, count)
+    argv = setup.sub_argv(guard, qos, members)
+    subs = [Member(argv, os.path.join(setup.workdir, "sub%d.out" % i),
+                       size + 1) for i in range(members)]
+    try:
+        base = wait_all_subscribed(setup, subs, qos, size)
+        with open(data, "rb") as f:
+            t0 = t1 = time.monotonic()
+            pub = subprocess.Popen(setup.pub_argv(qos), stdin=f)
+            seen = base
+            while seen < base + count:
+                now = sum(s.lines() for s in subs)
+                if now > seen:
+                    seen, t1 = now, time.monotonic()
+                elif time.monotonic() > t1 + stall:
+                    break
+                time.sleep(POLL)
+            reap(pub)
+    finally:
+        errs = [s.stop() for s in subs]
+    refused = sum(err.count(" rejected ") for err in errs)
+    return t1 - t0, refused
+
+
+def median_run(setup, guard, size, count, qos, members, runs):
+    """Messages/s (median of runs) and the most refused in a run."""
+    r = [one_run(setup, guard, size, count, qos, members)
+         for _ in range(runs)]
+    return (count / statistics.median(x[0] for x in r),
+            max(x[1] for x in r))
+
+
+def one_member(setup, sizes, qoses, count, runs):
+    print("One e2e-sub, in-memory guard against the Redis guard:")
+    print("%-6s %3s %12s %12s %7s %8s" % ("bytes", "qos", "memory msg/s",
+                                          "redis msg/s", "ratio", "refused"))
+    for size in sizes:
+        for qos in qoses:
+            t = {"memory": [], "redis": []}
+            for _ in range(runs):  # alternate, so drifts hit both
+                for guard in t:
+                    t[guard].append(one_run(setup, guard, size, count, qos,
+                                            1))
+            mem = count / statistics.median(x[0] for x in t["memory"])
+            red = count / statistics.median(x[0] for x in t["redis"])
+            print("%-6d %3d %12.0f %12.0f %7.3f %8d" % (
+                size, qos, mem, red, red / mem,
+                max(x[1] for x in t["memory"] + t["redis"])))
+            sys.stdout.flush()
+
+
+def group(setup, members_list, qoses, count, runs):
+    print("\nA group ($share/...), Redis guard, 64 B: total msg/s")
+    print("%-7s %3s %12s %8s" % ("members", "qos", "msg/s", "refused"))
+    for qos in qoses:
+        for n in members_list:
+            print("%-7d %3d %12.0f %8d" % (n, qos, *median_run(
+                setup, "redis", 64, count, qos, n, runs)))
+            sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--builddir", default=".")
+    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="64,1024")
+    ap.add_argument("--qos", default="0,1")
+    ap.add_argument("--members", default="1,2,4")
+    ap.add_argument("--group-qos", default="1",
+                    help="QoS of the group runs (default 1: see GROUPS.md "
+                    "section 8 on members that lag at QoS 0)")
+    ap.add_argument("--window", type=int,
+                    help="e2e-sub --window (default: e2e-sub's, 256)")
+    ap.add_argument("--fsync", default="always",
+                    help="Redis appendfsync: always, everysec or no")
+    args = ap.parse_args()
+    builddir = os.path.abspath(args.builddir)
+    qoses = [int(q) for q in args.qos.split(",") if q]
+
+    with tempfile.TemporaryDirectory(prefix="e2e-bench-groups-") as workdir:
+        with Broker(os.path.join(workdir, "broker"),
+                    extra="max_queued_messages 0") as b, \
+                RedisServer(os.path.join(workdir, "redis"),
+                            fsync=args.fsync) as r:
+            setup = Setup(builddir, workdir, b, r, args.window)
+            print("bench_groups: mosquitto on 127.0.0.1:%d, redis-server on "
+                  "127.0.0.1:%d (appendfsync %s), %d messages per run, "
+                  "median of %d runs, window %s; load average %s\n" % (
+                      b.port, r.port, args.fsync, args.messages, args.runs,
+                      args.window or "default",
+                      " ".join(open("/proc/loadavg").read().split()[:3])))
+            one_member(setup, [int(s) for s in args.sizes.split(",") if s],
+                       qoses, args.messages, args.runs)
+            group(setup, [int(m) for m in args.members.split(",") if m],
+                  [int(q) for q in args.group_qos.split(",") if q],
+                  args.messages, args.runs)
+            print("\nload average at the end: %s" % " ".join(
+                open("/proc/loadavg").read().split()[:3]))
+
+
+if __name__ == "__main__":
+    main()
