@@ -432,7 +432,7 @@ static void cond_wait_ms(struct cli_conn *c, long ms)
 
 static int uses_tls(const struct cli_conn_settings *set)
 {
-	return set->cafile || set->capath || set->certfile;
+	return set->cafile || set->capath || set->certfile || set->os_certs;
 }
 
 static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
@@ -446,7 +446,22 @@ static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
 		 tls ? "ssl" : "tcp", set->host, port);
 }
 
-static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
+/* ALPN's wire format: one length byte, then the name (at most 255). */
+static void set_alpn(MQTTAsync_SSLOptions *ssl, const char *name,
+		     unsigned char *buf)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 255)
+		return;
+	buf[0] = (unsigned char)n;
+	memcpy(buf + 1, name, n);
+	ssl->protos = buf;
+	ssl->protos_len = (unsigned)n + 1;
+}
+
+static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl,
+		    unsigned char *alpn)
 {
 	const struct cli_conn_settings *set = c->s;
 
@@ -459,6 +474,9 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
 	ssl->sslVersion = tls_version(set->tls_version);
 	ssl->ssl_error_cb = on_ssl_error;
 	ssl->ssl_error_context = c;
+	ssl->enabledCipherSuites = set->ciphers;
+	if (set->alpn)
+		set_alpn(ssl, set->alpn, alpn);
 }
 
 /* The first connection (and subscription): 0, the broker's CONNACK code
@@ -548,6 +566,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	MQTTAsync_connectOptions *opts;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
+	unsigned char alpn[256];
 	int rc;
 
 	if (set->mqtt_version >= CLI_MQTT_V5) {
@@ -555,13 +574,17 @@ static int start_connect(struct cli_conn *c, const char *uri)
 		opts->cleanstart = set->clean_session;
 		opts->onSuccess5 = on_connect_ok5;
 		opts->onFailure5 = on_connect_fail5;
-		if (!set->clean_session) {
-			/* As mosquitto's -c: the session never expires. */
+		if (!set->clean_session || set->session_expiry > 0) {
+			/* As mosquitto's -c: the session never expires, unless
+			 * -x says when. */
 			MQTTProperty p;
 			memset(&p, 0, sizeof p);
 			p.identifier =
 				MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-			p.value.integer4 = 0xFFFFFFFFu;
+			p.value.integer4 =
+				set->session_expiry >= 0
+					? (unsigned)set->session_expiry
+					: 0xFFFFFFFFu;
 			MQTTProperties_add(&props, &p);
 			opts->connectProperties = &props;
 		}
@@ -582,7 +605,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	opts->maxInflight = 1024;
 	opts->context = c;
 	if (uses_tls(set)) {
-		set_tls(c, &ssl);
+		set_tls(c, &ssl, alpn);
 		opts->ssl = &ssl;
 	}
 

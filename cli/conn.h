@@ -56,6 +56,13 @@ struct cli_conn_settings {
 	char *keyfile;
 	int insecure;    /* skip the server hostname check only */
 	int tls_version; /* enum cli_tls_version */
+	/* mosquitto's TLS extras (docs/PARITY.md). */
+	char *ciphers;  /* OpenSSL cipher list (TLS 1.2 and below), or NULL */
+	char *alpn;     /* one ALPN protocol name, or NULL */
+	int os_certs;   /* trust the system's CAs; turns TLS on by itself */
+	/* MQTT 5 session expiry in seconds; -1: as clean_session says (0,
+	 * or never with -c), as mosquitto's -x. */
+	long session_expiry;
 };
 
 /* A message as it arrived. */

@@ -41,7 +41,8 @@ static const struct cli_help help = {
 	"\nSIGHUP reloads the keyring without reconnecting.\n"
 	"Publications lost to a broken connection are sent again.\n"
 	"Exit status: 0 success, 1 error; a refused connection: the broker's\n"
-	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub.\n"};
+	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub;\n"
+	"--help and --version: 1, as mosquitto_pub.\n"};
 
 struct pub {
 	struct cli_config cfg;

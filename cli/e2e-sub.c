@@ -45,7 +45,7 @@ static const struct cli_help help = {
 	"SIGHUP reloads keyring and trust file without reconnecting.\n"
 	"Exit status: 0 success, 1 error, 27 when -W elapsed; a refused\n"
 	"connection: the broker's CONNACK code (5 not authorised; MQTT 5:\n"
-	"135), as mosquitto_sub.\n"};
+	"135), as mosquitto_sub; --help and --version: 1, as mosquitto_sub.\n"};
 
 struct sub {
 	struct cli_config cfg;
@@ -134,6 +134,16 @@ static int subscribed(const struct cli_config *cfg, const char *topic)
 	return 0;
 }
 
+/* -T: topics the user does not want, as mosquitto_sub's (ignored before
+ * anything else: neither verified nor counted). */
+static int filtered_out(const struct cli_config *cfg, const char *topic)
+{
+	for (int i = 0; i < cfg->filter_out_count; i++)
+		if (e2e_subscription_matches(cfg->filter_out[i], topic))
+			return 1;
+	return 0;
+}
+
 static void on_message(void *ctx, const char *topic, size_t tlen,
 		       const struct cli_message *m)
 {
@@ -144,8 +154,15 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
-	if (s->done || (s->cfg.no_stale_retained && m->retained))
+	if (s->done || (s->cfg.no_stale_retained && m->retained) ||
+	    filtered_out(&s->cfg, topic))
 		goto out;
+	if (s->cfg.retained_only && !m->retained) {
+		/* --retained-only: the first live message ends the run. */
+		s->done = 1;
+		cli_wake_main();
+		goto out;
+	}
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
 		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
 		goto out;
@@ -288,6 +305,8 @@ static int run(struct sub *s)
 	/* A refusal exits with the broker's code, as mosquitto_sub. */
 	if ((rc = cli_conn_connect(s->conn)) != 0)
 		return rc > 0 ? rc : CLI_EXIT_ERROR;
+	if (cfg->exit_subscribed)
+		return CLI_EXIT_OK; /* -E: subscribed, done */
 
 	for (;;) {
 		long wait = 500;

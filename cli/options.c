@@ -89,6 +89,12 @@
 	  "SECONDS", "exit with code 27 after SECONDS")                        \
 	X(NO_STALE, "remove-retained-stale", 'R', FLAG, CLI_SUB,               \
 	  no_stale_retained, NULL, "skip stale (retained) messages")           \
+	X(FILTER_OUT, "filter-out", 'T', SPECIAL(K_NONE), CLI_SUB, filter_out, \
+	  "FILTER", "ignore messages on topics matching FILTER (repeatable)")  \
+	X(RETAINED_ONLY, "retained-only", 0, FLAG, CLI_SUB, retained_only,     \
+	  NULL, "only retained messages; exit at the first live one")          \
+	X(EXIT_SUBSCRIBED, "exit-subscribed", 'E', FLAG, CLI_SUB,              \
+	  exit_subscribed, NULL, "exit once subscribed")                       \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
 	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
 	   "shared keys; seals with the primary key", "shared keys accepted")  \
@@ -132,8 +138,11 @@
 	  "client id (default: PROG-PID-RANDOM)")                              \
 	X(ID_PREFIX, "id-prefix", 'I', STR, CLI_PUB | CLI_SUB, id_prefix,      \
 	  "PREFIX", "client id prefix (the PID is appended)")                  \
-	X(KEEPALIVE, "keepalive", 'k', NUM(0, 65535), CLI_PUB | CLI_SUB,       \
+	X(KEEPALIVE, "keepalive", 'k', NUM(5, 65535), CLI_PUB | CLI_SUB,       \
 	  broker.keepalive, "SECONDS", "keepalive (default 60)")               \
+	X(SESSION_EXPIRY, "session-expiry", 'x', SPECIAL(K_NONE),              \
+	  CLI_PUB | CLI_SUB, broker.session_expiry, "SECONDS",                 \
+	  "MQTT 5 session expiry (-1: never; default 0, -1 with -c)")          \
 	X(PERSISTENT, "disable-clean-session", 'c', CLEAR, CLI_PUB | CLI_SUB,  \
 	  broker.clean_session, NULL,                                          \
 	  "persistent session (clean session off; needs -i)")                  \
@@ -165,6 +174,12 @@
 	  broker.tls_version, "V",                                             \
 	  "lowest TLS version: tlsv1.2, tlsv1.1 or tlsv1\n"                    \
 	  "(default and tlsv1.3: the highest both ends support)")              \
+	X(CIPHERS, "ciphers", 0, STR, CLI_PUB | CLI_SUB, broker.ciphers,       \
+	  "LIST", "OpenSSL cipher list (TLS 1.2 and below)")                   \
+	X(TLS_ALPN, "tls-alpn", 0, STR, CLI_PUB | CLI_SUB, broker.alpn,        \
+	  "PROTOCOL", "ALPN protocol name to offer")                           \
+	X(TLS_USE_OS_CERTS, "tls-use-os-certs", 0, FLAG, CLI_PUB | CLI_SUB,    \
+	  broker.os_certs, NULL, "trust the system's CAs (enables TLS)")       \
 	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
 	  "0, 1 or 2 (default 0)")                                             \
 	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
@@ -172,7 +187,61 @@
 	X(QUIET, "quiet", 0, FLAG, CLI_PUB | CLI_SUB, broker.quiet, NULL,      \
 	  "no connection error messages")                                      \
 	X(HELP, "help", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB, tool, NULL,     \
-	  "this text")
+	  "this text (exit status 1, as mosquitto's)")                         \
+	X(PRINT_VERSION, "version", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB,     \
+	  tool, NULL, "the version (exit status 1, as mosquitto's)")           \
+	CLI_REFUSED(X)
+
+/*
+ * mosquitto_pub's and mosquitto_sub's options these tools do not take
+ * (docs/PARITY.md): each is refused with its reason, one line, exit 1,
+ * and listed with it in --help.
+ */
+#define NOT_YET "not implemented yet (issue 14)"
+#define CLI_REFUSED(X)                                                         \
+	H(CLI_PUB | CLI_SUB,                                                   \
+	  "mosquitto's options refused (exit 1, one line why):")               \
+	X(BIND, "bind-address", 'A', REFUSED, CLI_PUB | CLI_SUB, tool, "ADDR", \
+	  "Paho MQTT C cannot bind its socket to an address")                  \
+	X(UNIX, "unix", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "PATH",           \
+	  "Paho MQTT C 1.3 cannot connect through a Unix socket")              \
+	X(NODELAY, "nodelay", 0, REFUSED, CLI_PUB | CLI_SUB, tool, NULL,       \
+	  "Paho MQTT C has no switch for Nagle's algorithm")                   \
+	X(PROXY, "proxy", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "URL",          \
+	  "Paho MQTT C has HTTP proxies only, no SOCKS5")                      \
+	X(TLS_ENGINE, "tls-engine", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
+	  "ENGINE", "Paho MQTT C cannot use OpenSSL engines")                  \
+	X(KEYFORM, "keyform", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "FORM",     \
+	  "Paho MQTT C cannot use OpenSSL engines")                            \
+	X(TLS_ENGINE_KPASS, "tls-engine-kpass-sha1", 0, REFUSED,               \
+	  CLI_PUB | CLI_SUB, tool, "SHA1",                                     \
+	  "Paho MQTT C cannot use OpenSSL engines")                            \
+	X(PSK, "psk", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "HEX", NOT_YET)     \
+	X(PSK_IDENTITY, "psk-identity", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
+	  "ID", NOT_YET)                                                       \
+	X(URL, "url", 'L', REFUSED, CLI_PUB | CLI_SUB, tool, "URL", NOT_YET)   \
+	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
+	  NOT_YET)                                                             \
+	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
+	  "TOPIC", NOT_YET)                                                    \
+	X(WILL_PAYLOAD, "will-payload", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
+	  "MSG", NOT_YET)                                                      \
+	X(WILL_QOS, "will-qos", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "QOS",    \
+	  NOT_YET)                                                             \
+	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
+	  NULL, NOT_YET)                                                       \
+	X(MAX_INFLIGHT, "max-inflight", 'M', REFUSED, CLI_PUB, tool, "N",      \
+	  NOT_YET)                                                             \
+	X(REPEAT, "repeat", 0, REFUSED, CLI_PUB, tool, "N", NOT_YET)           \
+	X(REPEAT_DELAY, "repeat-delay", 0, REFUSED, CLI_PUB, tool, "SECONDS",  \
+	  NOT_YET)                                                             \
+	X(UNSUBSCRIBE, "unsubscribe", 'U', REFUSED, CLI_SUB, tool, "FILTER",   \
+	  NOT_YET)                                                             \
+	X(REMOVE_RETAINED, "remove-retained", 0, REFUSED, CLI_SUB, tool, NULL, \
+	  NOT_YET)                                                             \
+	X(PRETTY, "pretty", 0, REFUSED, CLI_SUB, tool, NULL, NOT_YET)          \
+	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
+	  "PERCENT", NOT_YET)
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -278,7 +347,7 @@ enum cli_opt_id {
 		OPT__END
 };
 
-enum opt_kind { K_NONE, K_FLAG, K_CLEAR, K_STR, K_SECRET, K_NUM };
+enum opt_kind { K_NONE, K_FLAG, K_CLEAR, K_STR, K_SECRET, K_NUM, K_REFUSED };
 
 struct opt {
 	const char *name;    /* long name; NULL: a heading */
@@ -299,6 +368,7 @@ struct opt {
 #define SECRET .kind = K_SECRET
 #define NUM(l, h) .kind = K_NUM, .lo = (l), .hi = (h)
 #define SPECIAL(k) .kind = k, .special = 1
+#define REFUSED .kind = K_REFUSED
 #define FIELD(f)                                  \
 	.offset = offsetof(struct cli_config, f), \
 	.size = sizeof(((struct cli_config *)0)->f)
@@ -328,6 +398,7 @@ static const struct opt table[] = {CLI_OPTIONS(X, X2, H)};
 #undef SECRET
 #undef NUM
 #undef SPECIAL
+#undef REFUSED
 #undef FIELD
 
 #define TABLE_LEN (sizeof table / sizeof table[0])
@@ -458,17 +529,43 @@ static int store(struct cli_config *cfg, const struct opt *o, const char *name,
 	}
 }
 
-static int add_topic(struct cli_config *cfg, const char *arg)
+/* Append a copy of arg to a list of strings (-t, -T). */
+static int add_string(char ***list, int *count, const char *arg)
 {
-	char **t = realloc(cfg->topics,
-			   (size_t)(cfg->topic_count + 1) * sizeof *t);
+	char **t = realloc(*list, (size_t)(*count + 1) * sizeof *t);
 
 	if (!t)
 		return -1;
-	cfg->topics = t;
-	if (!(t[cfg->topic_count] = strdup(arg)))
+	*list = t;
+	if (!(t[*count] = strdup(arg)))
 		return -1;
-	cfg->topic_count++;
+	(*count)++;
+	return 0;
+}
+
+static void free_strings(char ***list, int *count)
+{
+	for (int i = 0; i < *count; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*count = 0;
+}
+
+/* -x: seconds, or -1 / 4294967295 / ∞ for never (mosquitto's words). */
+static int parse_session_expiry(struct cli_config *cfg, const char *arg)
+{
+	long v;
+
+	if (!strcmp(arg, "-1") || !strcmp(arg, "\u221e"))
+		v = UINT32_MAX;
+	else if (parse_long(arg, 0, UINT32_MAX, &v)) {
+		cli_err("invalid -x '%s': seconds from 0 to 4294967295, or -1 "
+			"for never",
+			arg);
+		return -1;
+	}
+	cfg->broker.session_expiry = v;
 	return 0;
 }
 
@@ -498,7 +595,16 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 
 	switch (o->id) {
 	case OPT_TOPIC:
-		return add_topic(cfg, arg);
+		return add_string(&cfg->topics, &cfg->topic_count, arg);
+	case OPT_FILTER_OUT:
+		if (e2e_filter_check(arg) != E2E_OK) {
+			cli_err("invalid topic filter: %s", arg);
+			return -1;
+		}
+		return add_string(&cfg->filter_out, &cfg->filter_out_count,
+				  arg);
+	case OPT_SESSION_EXPIRY:
+		return parse_session_expiry(cfg, arg);
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:
@@ -677,6 +783,10 @@ static int apply_option(struct cli_config *cfg, const struct cli_help *help,
 		usage(cfg->tool, help);
 		return 1;
 	}
+	if (o->id == OPT_PRINT_VERSION) {
+		printf("%s version %s.\n", cfg->prog, PACKAGE_VERSION);
+		return 1;
+	}
 	/* Named as given, not by its argument. */
 	if (longindex >= 0)
 		snprintf(name, sizeof name, "--%s", o->name);
@@ -685,6 +795,10 @@ static int apply_option(struct cli_config *cfg, const struct cli_help *help,
 	if (!(o->tools & cfg->tool)) {
 		cli_err("option %s is not for %s (see --help)", name,
 			cfg->prog);
+		return -1;
+	}
+	if (o->kind == K_REFUSED) {
+		cli_err("%s is not supported: %s", name, o->help);
 		return -1;
 	}
 	errno = 0;
@@ -710,6 +824,7 @@ static void set_defaults(struct cli_config *cfg, enum cli_tool tool)
 	cfg->mode = -1;
 	cfg->max_age = -1;
 	cfg->max_skew = -1;
+	cfg->broker.session_expiry = -1;
 }
 
 int cli_parse(struct cli_config *cfg, enum cli_tool tool,
@@ -726,7 +841,7 @@ int cli_parse(struct cli_config *cfg, enum cli_tool tool,
 						  long_options, &longindex)) !=
 	       -1) {
 		if ((rc = apply_option(cfg, help, val, longindex, argv)))
-			return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+			return CLI_EXIT_ERROR; /* --help too, as mosquitto */
 	}
 	if (optind < argc) {
 		cli_err("unexpected argument '%s' (see --help)", argv[optind]);
@@ -756,9 +871,6 @@ void cli_config_free(struct cli_config *cfg)
 	cli_secret_free(cfg->env_password);
 	cli_secret_free(cfg->env_sign_pass);
 	cfg->env_password = cfg->env_sign_pass = NULL;
-	for (int i = 0; i < cfg->topic_count; i++)
-		free(cfg->topics[i]);
-	free(cfg->topics);
-	cfg->topics = NULL;
-	cfg->topic_count = 0;
+	free_strings(&cfg->topics, &cfg->topic_count);
+	free_strings(&cfg->filter_out, &cfg->filter_out_count);
 }

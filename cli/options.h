@@ -56,6 +56,10 @@ struct cli_config {
 	char *format;   /* -F */
 	int json;
 	int raw_output; /* --raw-output: topics and payloads unescaped */
+	char **filter_out; /* -T: topics matching these are ignored */
+	int filter_out_count;
+	int retained_only;   /* --retained-only */
+	int exit_subscribed; /* -E */
 
 	/* Payload security. */
 	char *keyring_path;
