@@ -395,7 +395,8 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len,
 		.qos = msg->qos,
 		.retained = msg->retained,
 		.dup = msg->dup,
-		.msgid = msg->msgid};
+		.msgid = msg->msgid,
+		.props = &msg->properties};
 
 	/* Paho gives a length only when the topic holds a NUL. */
 	if (c->on_message)
@@ -428,6 +429,43 @@ static void cond_wait_ms(struct cli_conn *c, long ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+int cli_message_prop(const struct cli_message *m, enum cli_prop which,
+		     int index, struct cli_prop_value *v)
+{
+	MQTTProperties *props = (MQTTProperties *)m->props;
+	MQTTProperty *p;
+
+	if (!props)
+		return 0;
+	p = MQTTProperties_getPropertyAt(props, (enum MQTTPropertyCodes)which,
+					 index);
+	if (!p)
+		return 0;
+	memset(v, 0, sizeof *v);
+	switch (MQTTProperty_getType(p->identifier)) {
+	case MQTTPROPERTY_TYPE_BYTE:
+		v->num = p->value.byte;
+		break;
+	case MQTTPROPERTY_TYPE_TWO_BYTE_INTEGER:
+		v->num = p->value.integer2;
+		break;
+	case MQTTPROPERTY_TYPE_FOUR_BYTE_INTEGER:
+	case MQTTPROPERTY_TYPE_VARIABLE_BYTE_INTEGER:
+		v->num = p->value.integer4;
+		break;
+	case MQTTPROPERTY_TYPE_UTF_8_STRING_PAIR:
+		v->name = p->value.data.data;
+		v->name_len = (size_t)p->value.data.len;
+		v->data = p->value.value.data;
+		v->len = (size_t)p->value.value.len;
+		break;
+	default: /* strings and binary data */
+		v->data = p->value.data.data;
+		v->len = (size_t)p->value.data.len;
+	}
+	return 1;
 }
 
 static int uses_tls(const struct cli_conn_settings *set)

@@ -73,7 +73,33 @@ struct cli_message {
 	int retained;
 	int dup;   /* a QoS 1/2 redelivery */
 	int msgid; /* the packet id, 0 at QoS 0 */
+	const void *props; /* MQTT 5 properties (Paho's), cli_message_prop() */
 };
+
+/* MQTT 5 message properties, by MQTT's own numbers. The broker may change
+ * any of them: the envelope authenticates the topic and payload only. */
+enum cli_prop {
+	CLI_PROP_PAYLOAD_FORMAT = 1,
+	CLI_PROP_MESSAGE_EXPIRY = 2,
+	CLI_PROP_CONTENT_TYPE = 3,
+	CLI_PROP_RESPONSE_TOPIC = 8,
+	CLI_PROP_CORRELATION_DATA = 9,
+	CLI_PROP_SUBSCRIPTION_ID = 11,
+	CLI_PROP_TOPIC_ALIAS = 35,
+	CLI_PROP_USER = 38
+};
+
+/* One property's value: a number, or bytes (a user property: name too). */
+struct cli_prop_value {
+	unsigned long num;
+	const char *name, *data;
+	size_t name_len, len;
+};
+
+/* The index-th property `which` of m (0 the first): 1 and *v, or 0 when
+ * there is none (always 0 below MQTT 5). Valid while m is. */
+int cli_message_prop(const struct cli_message *m, enum cli_prop which,
+		     int index, struct cli_prop_value *v);
 
 /* Runs on Paho's thread for every message on a subscribed filter; topic
  * may hold NUL bytes (topic_len says where it ends). */

@@ -22,6 +22,7 @@
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
+#include "sub_format.h"
 
 /*
  * Every option of e2e-pub and e2e-sub, once:
@@ -74,9 +75,11 @@
 	X(NO_EOL, "no-eol", 'N', CLEAR, CLI_SUB, eol, NULL,                    \
 	  "no newline after the payload")                                      \
 	X(FORMAT, "format", 'F', STR, CLI_SUB, format, "FORMAT",               \
-	  "format: %t topic, %p payload, %l length, %x/%X hex,\n"              \
-	  "%q qos, %r retained, %m message id, %I ISO time,\n"                 \
-	  "%U Unix time, %j JSON, %% percent; \\n \\t \\\\ escapes")           \
+	  "mosquitto_sub's format: %t topic, %p payload, %l length,\n"         \
+	  "%x/%X hex, %q qos, %r retained, %m message id, %I ISO\n"            \
+	  "time, %U Unix time, %j JSON, %A %C %D %E %F %P %R %S\n"             \
+	  "MQTT 5 properties, %% percent; %-08.3t: flags, width,\n"            \
+	  "precision; @H... strftime, @N ns, @@; \\n \\t \\e... escapes")      \
 	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
 	  "one JSON object per accepted message")                              \
 	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
@@ -701,6 +704,8 @@ static int check_sub(struct cli_config *cfg)
 		cli_err("--json and -F exclude each other");
 		return -1;
 	}
+	if (cfg->format && cli_format_check(cfg->format))
+		return -1;
 	return 0;
 }
 
