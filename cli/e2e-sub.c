@@ -60,9 +60,11 @@ struct sub {
 	long accepted;
 	long rejected;
 	long duplicates;
-	long clears; /* empty payloads: retained messages cleared */
-	int done;    /* -C reached */
-	int dirty;   /* guard changed since the last save */
+	long clears;     /* empty payloads: retained messages cleared */
+	int done;        /* -C reached */
+	int dirty;       /* guard changed since the last save */
+	char **removals; /* --remove-retained: topics to clear */
+	int removal_count;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -144,6 +146,25 @@ static int filtered_out(const struct cli_config *cfg, const char *topic)
 	return 0;
 }
 
+/* --remove-retained, as mosquitto_sub: every retained message received
+ * (verified or not: clearing needs no key) is cleared by publishing an
+ * empty retained message to its topic. Queued here (mu held: a callback
+ * must not publish, conn.h), sent by remove_retained() on the main
+ * thread. */
+static void queue_removal(struct sub *s, const char *topic, size_t tlen)
+{
+	char **t;
+
+	if (memchr(topic, '\0', tlen))
+		return;
+	t = realloc(s->removals, (size_t)(s->removal_count + 1) * sizeof *t);
+	if (!t)
+		return;
+	s->removals = t;
+	if ((t[s->removal_count] = strndup(topic, tlen)))
+		s->removal_count++;
+}
+
 static void on_message(void *ctx, const char *topic, size_t tlen,
 		       const struct cli_message *m)
 {
@@ -162,6 +183,10 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 		s->done = 1;
 		cli_wake_main();
 		goto out;
+	}
+	if (s->cfg.remove_retained && m->retained) {
+		queue_removal(s, topic, tlen);
+		cli_wake_main();
 	}
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
 		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
@@ -279,6 +304,28 @@ static void reload_keys(struct sub *s)
 		fresh.trust ? e2e_trust_count(fresh.trust) : 0);
 }
 
+/* Clear what queue_removal() queued (main thread): 0, or -1 when a
+ * publication failed (reported). */
+static int remove_retained(struct sub *s)
+{
+	char **list;
+	int n, rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	list = s->removals;
+	n = s->removal_count;
+	s->removals = NULL;
+	s->removal_count = 0;
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && cli_conn_publish(s->conn, list[i], "", 0, 1, 1))
+			rc = -1;
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
 static int run(struct sub *s)
 {
 	const struct cli_config *cfg = &s->cfg;
@@ -324,6 +371,8 @@ static int run(struct sub *s)
 		cli_signal_wait(wait);
 		if (cli_stop_requested())
 			break;
+		if (remove_retained(s))
+			return CLI_EXIT_ERROR;
 		if (cli_take_hup())
 			reload_keys(s);
 		pthread_mutex_lock(&s->mu);
@@ -365,7 +414,14 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	rc = run(&s);
+	/* --remove-retained: what came last is cleared too, acknowledged. */
+	if (s.conn && s.cfg.remove_retained && rc != CLI_EXIT_ERROR &&
+	    (remove_retained(&s) || cli_conn_drain(s.conn)))
+		rc = CLI_EXIT_ERROR;
 	cli_conn_free(s.conn); /* no callback runs after this */
+	for (int i = 0; i < s.removal_count; i++)
+		free(s.removals[i]);
+	free(s.removals);
 	if (s.guard && guard_save(&s) && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
 	cli_debug("%ld accepted, %ld rejected, %ld redelivered duplicates "

@@ -96,6 +96,9 @@
 	  "FILTER", "ignore messages on topics matching FILTER (repeatable)")  \
 	X(RETAINED_ONLY, "retained-only", 0, FLAG, CLI_SUB, retained_only,     \
 	  NULL, "only retained messages; exit at the first live one")          \
+	X(REMOVE_RETAINED, "remove-retained", 0, FLAG, CLI_SUB,                \
+	  remove_retained, NULL,                                               \
+	  "clear every retained message received (not -T's)")                  \
 	X(EXIT_SUBSCRIBED, "exit-subscribed", 'E', FLAG, CLI_SUB,              \
 	  exit_subscribed, NULL, "exit once subscribed")                       \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
@@ -239,8 +242,6 @@
 	X(REPEAT_DELAY, "repeat-delay", 0, REFUSED, CLI_PUB, tool, "SECONDS",  \
 	  NOT_YET)                                                             \
 	X(UNSUBSCRIBE, "unsubscribe", 'U', REFUSED, CLI_SUB, tool, "FILTER",   \
-	  NOT_YET)                                                             \
-	X(REMOVE_RETAINED, "remove-retained", 0, REFUSED, CLI_SUB, tool, NULL, \
 	  NOT_YET)                                                             \
 	X(PRETTY, "pretty", 0, REFUSED, CLI_SUB, tool, NULL, NOT_YET)          \
 	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \

@@ -59,6 +59,7 @@ struct cli_config {
 	char **filter_out; /* -T: topics matching these are ignored */
 	int filter_out_count;
 	int retained_only;   /* --retained-only */
+	int remove_retained; /* --remove-retained */
 	int exit_subscribed; /* -E */
 
 	/* Payload security. */

@@ -295,6 +295,25 @@ class Parity(CliCase):
                 mine = self.run_family(sc, ours=True)
                 self.assertEqual(mine, theirs)
 
+    def test_differs_remove_retained_clears_but_never_prints_the_clear(self):
+        # Both clear the retained message (a later subscriber gets
+        # nothing); the empty clearing message comes back to the
+        # subscriber: mosquitto_sub prints "TOPIC (null)", e2e-sub never
+        # delivers an empty payload (issue 14 item 6; counted with -d).
+        seen = []
+        for ours in (False, True):
+            fam = Family(self, ours)
+            r = fam.pub("-t", "parity/r", "-m", "kept", "-r", "-q", "1")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            first = fam.start_sub("-t", "parity/r", "-v",
+                                  "--remove-retained", "-W", "2")
+            rc1 = first.finish()
+            after = fam.start_sub("-t", "parity/r", "-v", "-W", "1")
+            seen.append((first.out, rc1, after.out, after.finish()))
+        self.assertEqual(seen[0], (b"parity/r kept\nparity/r (null)\n", 27,
+                                   b"", 27))
+        self.assertEqual(seen[1], (b"parity/r kept\n", 27, b"", 27))
+
     def test_help_and_version_exit_as_mosquittos(self):
         for theirs, mine in ((MOSQUITTO_PUB, PUB), (MOSQUITTO_SUB, SUB)):
             for opt in ("--help", "--version"):
@@ -434,7 +453,9 @@ class Parity(CliCase):
 # The test that shows each difference the table states.
 DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
-           "sub:-F": "test_differs_format_percent_J_is_refused"}
+           "sub:-F": "test_differs_format_percent_J_is_refused",
+           "sub:--remove-retained":
+               "test_differs_remove_retained_clears_but_never_prints_the_clear"}
 
 
 if __name__ == "__main__":
