@@ -5,7 +5,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -519,6 +521,22 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl,
 
 /* The first connection (and subscription): 0, the broker's CONNACK code
  * when it refused, or -1 when it failed otherwise or a signal came first. */
+/* Why host does not resolve, or NULL when it does. */
+static const char *lookup_error(const char *host)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc == 0) {
+		freeaddrinfo(res);
+		return NULL;
+	}
+	return rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+}
+
 static int wait_first_connection(struct cli_conn *c, const char *uri)
 {
 	const struct cli_conn_settings *set = c->s;
@@ -542,7 +560,14 @@ static int wait_first_connection(struct cli_conn *c, const char *uri)
 				 c->refused);
 		result = c->refused;
 	} else if (c->connect_rc != 0) {
-		if (!set->quiet)
+		/* Paho says "Failure" for a name that does not resolve:
+		 * mosquitto's words ("Lookup error") and the resolver's. */
+		const char *lookup = lookup_error(set->host);
+
+		if (!set->quiet && lookup)
+			conn_err(c, "cannot connect to %s: Lookup error (%s)",
+				 uri, lookup);
+		else if (!set->quiet)
 			conn_err(c, "cannot connect to %s: %s", uri,
 				 c->connect_err);
 	} else if (c->subscribe_failed && c->disconnect_reason >= 0x80) {

@@ -20,6 +20,7 @@
 #include "e2e.h"
 #include "longopt.h"
 #include "options.h"
+#include "optfile.h"
 #include "passphrase.h"
 #include "report.h"
 #include "sub_format.h"
@@ -833,26 +834,52 @@ static void set_defaults(struct cli_config *cfg, enum cli_tool tool)
 	cfg->broker.session_expiry = -1;
 }
 
+/* Every option of argv: 0, or -1 (reported; after --help too). from:
+ * the option file they come from, or NULL. */
+static int parse_args(struct cli_config *cfg, const struct cli_help *help,
+		      int argc, char **argv, const char *from)
+{
+	int val, longindex;
+
+	optind = 0; /* glibc: start afresh, also on a second argv */
+	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
+						  long_options, &longindex)) !=
+	       -1) {
+		if (apply_option(cfg, help, val, longindex, argv)) {
+			if (from)
+				cli_err("(in the option file %s)", from);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		cli_err("unexpected argument '%s'%s%s (see --help)",
+			argv[optind], from ? " in " : "", from ? from : "");
+		return -1;
+	}
+	return 0;
+}
+
 int cli_parse(struct cli_config *cfg, enum cli_tool tool,
 	      const struct cli_help *help, int argc, char **argv)
 {
-	int val, longindex, rc;
+	struct cli_optfile file;
+	int rc;
 
 	set_defaults(cfg, tool);
 	cli_report_init(cfg->prog);
 	make_getopt_tables();
 	opterr = 0;
-	optind = 1;
-	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
-						  long_options, &longindex)) !=
-	       -1) {
-		if ((rc = apply_option(cfg, help, val, longindex, argv)))
-			return CLI_EXIT_ERROR; /* --help too, as mosquitto */
-	}
-	if (optind < argc) {
-		cli_err("unexpected argument '%s' (see --help)", argv[optind]);
+	/* The default option file first, as mosquitto's, then argv. */
+	if (cli_optfile_read(cfg->prog, tool == CLI_PUB ? "e2e_pub" : "e2e_sub",
+			     &file))
 		return CLI_EXIT_ERROR;
-	}
+	rc = file.argc > 1
+		     ? parse_args(cfg, help, file.argc, file.argv, file.path)
+		     : 0;
+	cli_optfile_free(&file);
+	/* --help exits 1, as mosquitto's. */
+	if (rc || parse_args(cfg, help, argc, argv, NULL))
+		return CLI_EXIT_ERROR;
 	cli_report_debug(cfg->debug);
 	if (take_environment(cfg) || check_config(cfg))
 		return CLI_EXIT_ERROR;

@@ -314,6 +314,45 @@ class Parity(CliCase):
                                    b"", 27))
         self.assertEqual(seen[1], (b"parity/r kept\n", 27, b"", 27))
 
+    def test_default_option_files_as_mosquittos(self):
+        # ~/.config/mosquitto_sub and ~/.config/e2e_sub (mosquitto's
+        # format: "option argument", # comments), under a test HOME.
+        home = os.path.join(self.dir, "home")
+        os.makedirs(os.path.join(home, ".config"))
+        text = "# as mosquitto's\n-v\n-C 1\n-F [%t] %p\n"
+        for name in ("mosquitto_sub", "e2e_sub"):
+            with open(os.path.join(home, ".config", name), "w") as f:
+                f.write(text)
+        env = dict(os.environ, HOME=home)
+        env.pop("XDG_CONFIG_HOME", None)
+        sc = Scenario(["-t", T, "-W", "5"], after=(M,), env=env)
+        mine = self.run_family(sc, ours=True)
+        self.assertEqual(mine, self.run_family(sc, ours=False))
+        self.assertEqual(mine["stdout"], b"[parity/a] hello\n")
+
+    def test_an_unknown_option_in_the_option_file_names_the_file(self):
+        conf = os.path.join(self.dir, "xdg")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "e2e_pub"), "w") as f:
+            f.write("--no-such-option\n")
+        r = subprocess.run([PUB, *M, "-K", self.keyring],
+                           env=dict(os.environ, XDG_CONFIG_HOME=conf),
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"--no-such-option", r.stderr)
+        self.assertIn(os.path.join(conf, "e2e_pub").encode(), r.stderr)
+
+    def test_a_name_that_does_not_resolve_is_a_lookup_error(self):
+        # "bad..host" (an empty label) fails in the resolver itself: no
+        # query leaves the machine.
+        a = subprocess.run([MOSQUITTO_PUB, "-h", "bad..host", *M],
+                           capture_output=True, timeout=BOUND)
+        b = subprocess.run([PUB, "-h", "bad..host", *M, "-K", self.keyring],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual((b.returncode, a.returncode), (1, 1))
+        self.assertIn(b"Lookup error", a.stderr)
+        self.assertIn(b": Lookup error (", b.stderr)
+
     def test_help_and_version_exit_as_mosquittos(self):
         for theirs, mine in ((MOSQUITTO_PUB, PUB), (MOSQUITTO_SUB, SUB)):
             for opt in ("--help", "--version"):
