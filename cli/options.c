@@ -71,6 +71,11 @@
 	  "unsealed: no key needed)")                                          \
 	X(RETAIN, "retain", 'r', FLAG, CLI_PUB, retain, NULL,                  \
 	  "retain (sealed with retained intent)")                              \
+	X(REPEAT, "repeat", 0, NUM(1, INT_MAX), CLI_PUB, repeat, "N",          \
+	  "with -m, -f or -s: publish N times, each sealed anew")              \
+	X(REPEAT_DELAY, "repeat-delay", 0, SPECIAL(K_NONE), CLI_PUB,           \
+	  repeat_delay_ms, "SECONDS",                                          \
+	  "wait between repeats (decimals allowed)")                           \
 	X(VERBOSE, "verbose", 'v', FLAG, CLI_SUB, verbose, NULL,               \
 	  "print the topic before the payload")                                \
 	X(NO_EOL, "no-eol", 'N', CLEAR, CLI_SUB, eol, NULL,                    \
@@ -238,9 +243,6 @@
 	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
 	  NULL, NOT_YET)                                                       \
 	X(MAX_INFLIGHT, "max-inflight", 'M', REFUSED, CLI_PUB, tool, "N",      \
-	  NOT_YET)                                                             \
-	X(REPEAT, "repeat", 0, REFUSED, CLI_PUB, tool, "N", NOT_YET)           \
-	X(REPEAT_DELAY, "repeat-delay", 0, REFUSED, CLI_PUB, tool, "SECONDS",  \
 	  NOT_YET)                                                             \
 	X(UNSUBSCRIBE, "unsubscribe", 'U', REFUSED, CLI_SUB, tool, "FILTER",   \
 	  NOT_YET)                                                             \
@@ -557,6 +559,23 @@ static void free_strings(char ***list, int *count)
 	*count = 0;
 }
 
+/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
+static int parse_delay(struct cli_config *cfg, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= 0 && v <= 86400)) {
+		cli_err("invalid --repeat-delay '%s': seconds from 0 to 86400",
+			arg);
+		return -1;
+	}
+	cfg->repeat_delay_ms = (long)(v * 1000 + 0.5);
+	return 0;
+}
+
 /* -x: seconds, or -1 / 4294967295 / ∞ for never (mosquitto's words). */
 static int parse_session_expiry(struct cli_config *cfg, const char *arg)
 {
@@ -610,6 +629,8 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 				  arg);
 	case OPT_SESSION_EXPIRY:
 		return parse_session_expiry(cfg, arg);
+	case OPT_REPEAT_DELAY:
+		return parse_delay(cfg, arg);
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:
@@ -832,6 +853,7 @@ static void set_defaults(struct cli_config *cfg, enum cli_tool tool)
 	cfg->max_age = -1;
 	cfg->max_skew = -1;
 	cfg->broker.session_expiry = -1;
+	cfg->repeat = 1;
 }
 
 /* Every option of argv: 0, or -1 (reported; after --help too). from:

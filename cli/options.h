@@ -46,6 +46,8 @@ struct cli_config {
 	char *message; /* -m: a secret string, wiped from argv */
 	char *file;
 	int retain;
+	int repeat;           /* --repeat, default 1 */
+	long repeat_delay_ms; /* --repeat-delay */
 
 	/* e2e-sub. */
 	int verbose;
