@@ -2,7 +2,7 @@
  * The options of e2e-pub and e2e-sub (options.h): one table, one parser,
  * one configuration, the rules between options.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memrchr */
 #include "config.h"
 
 #include <errno.h>
@@ -146,6 +146,9 @@
 	  "broker host (default localhost)")                                   \
 	X(PORT, "port", 'p', NUM(1, 65535), CLI_PUB | CLI_SUB, broker.port,    \
 	  "PORT", "broker port (default 1883, 8883 with TLS)")                 \
+	X(URL, "url", 'L', SPECIAL(K_NONE), CLI_PUB | CLI_SUB, tool, "URL",    \
+	  "mqtt(s)://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (the\n"               \
+	  "password is wiped from the command line at start)")                 \
 	X(ID, "id", 'i', STR, CLI_PUB | CLI_SUB, broker.id, "ID",              \
 	  "client id (default: PROG-PID-RANDOM)")                              \
 	X(ID_PREFIX, "id-prefix", 'I', STR, CLI_PUB | CLI_SUB, id_prefix,      \
@@ -231,7 +234,6 @@
 	X(PSK, "psk", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "HEX", NOT_YET)     \
 	X(PSK_IDENTITY, "psk-identity", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
 	  "ID", NOT_YET)                                                       \
-	X(URL, "url", 'L', REFUSED, CLI_PUB | CLI_SUB, tool, "URL", NOT_YET)   \
 	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
 	  NOT_YET)                                                             \
 	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
@@ -559,6 +561,83 @@ static void free_strings(char ***list, int *count)
 	*count = 0;
 }
 
+/* -L's host[:port] part, at most n bytes of s. */
+static int url_host(struct cli_config *cfg, const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	char port[8];
+	long v;
+
+	if (colon) {
+		size_t pl = n - (size_t)(colon - s) - 1;
+
+		if (pl == 0 || pl >= sizeof port)
+			return -1;
+		memcpy(port, colon + 1, pl);
+		port[pl] = '\0';
+		if (parse_long(port, 1, 65535, &v))
+			return -1;
+		cfg->broker.port = (int)v;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0)
+		return -1;
+	free(cfg->broker.host);
+	cfg->broker.host = strndup(s, n);
+	return cfg->broker.host ? 0 : -1;
+}
+
+/* -L's user[:password] part; the password is taken as a secret and wiped
+ * from argv. */
+static int url_user(struct cli_config *cfg, char *s, size_t n)
+{
+	char *colon = memchr(s, ':', n);
+	size_t ul = colon ? (size_t)(colon - s) : n;
+
+	free(cfg->broker.username);
+	if (!(cfg->broker.username = strndup(s, ul)))
+		return -1;
+	if (!colon)
+		return 0;
+	cli_secret_free(cfg->broker.password);
+	cfg->broker.password = cli_secret_dup(colon + 1, n - ul - 1);
+	if (!cfg->broker.password)
+		return -1;
+	sodium_memzero(colon + 1, n - ul - 1);
+	return 0;
+}
+
+/* -L mqtt(s)://[user[:password]@]host[:port]/topic, as mosquitto's. */
+static int parse_url(struct cli_config *cfg, char *url)
+{
+	char *p, *slash, *at;
+	int tls = !strncmp(url, "mqtts://", 8);
+
+	if (strncmp(url, "mqtt://", 7) && !tls) {
+		cli_err("-L: unsupported URL scheme (mqtt:// or mqtts://)");
+		return -1;
+	}
+	p = url + (tls ? 8 : 7);
+	slash = strchr(p, '/');
+	if (!slash || !slash[1]) {
+		cli_err("-L: invalid URL, the topic is missing");
+		return -1;
+	}
+	at = memrchr(p, '@', (size_t)(slash - p));
+	if ((at && url_user(cfg, p, (size_t)(at - p))) ||
+	    url_host(cfg, at ? at + 1 : p,
+		     (size_t)(slash - (at ? at + 1 : p)))) {
+		if (errno != ENOMEM)
+			cli_err("-L: invalid host or port in the URL");
+		return -1;
+	}
+	/* mqtts:// with no CA given trusts the system's (mosquitto's port
+	 * 8883 comes with TLS on). */
+	if (tls && !cfg->broker.cafile && !cfg->broker.capath)
+		cfg->broker.os_certs = 1;
+	return add_string(&cfg->topics, &cfg->topic_count, slash + 1);
+}
+
 /* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
 static int parse_delay(struct cli_config *cfg, const char *arg)
 {
@@ -629,6 +708,8 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 				  arg);
 	case OPT_SESSION_EXPIRY:
 		return parse_session_expiry(cfg, arg);
+	case OPT_URL:
+		return parse_url(cfg, arg);
 	case OPT_REPEAT_DELAY:
 		return parse_delay(cfg, arg);
 	case OPT_MESSAGE:

@@ -143,6 +143,10 @@ SCENARIOS = {
     "pub:-I": publishing(*M, "-I", "parity-pub-"),
     "pub:-c": publishing(*M, "-c", "-i", "parity-persistent"),
     "pub:-x": publishing(*M, "-V", "mqttv5", "-x", "60"),
+    "pub:-L": publishing("-L", "mqtt://someone:pw@127.0.0.1:{port}/" + T,
+                         "-m", "by URL"),
+    "sub:-L": Scenario(["-L", "mqtt://127.0.0.1:{port}/" + T, "-C", "1",
+                        "-W", "5"], after=(M,)),
     "pub:--repeat": Scenario(["-t", T, "-C", "3", "-W", "5"],
                              after=([*M, "--repeat", "3"],)),
     "pub:--repeat-delay": Scenario(["-t", T, "-C", "2", "-W", "5", "-F",
@@ -236,8 +240,10 @@ class Parity(CliCase):
         v = {"file": self.payload_file, "capath": self.capath,
              "cert": self.broker.client_cert, "key": self.broker.client_key,
              "tls_port": str(self.broker.tls_port),
-             "ca": self.broker.ca_cert}
-        return [a.format(**v) if a.startswith("{") else a for a in args]
+             "ca": self.broker.ca_cert, "port": str(self.broker.port)}
+        for name, value in v.items():
+            args = [a.replace("{%s}" % name, value) for a in args]
+        return args
 
     def cells(self, status):
         for opt, (pub, sub, note) in sorted(self.table.items()):
@@ -357,6 +363,28 @@ class Parity(CliCase):
         self.assertEqual((b.returncode, a.returncode), (1, 1))
         self.assertIn(b"Lookup error", a.stderr)
         self.assertIn(b": Lookup error (", b.stderr)
+
+    def test_url_errors_as_mosquittos(self):
+        for url, words in (("http://h/t", "unsupported url scheme"),
+                           ("mqtt://127.0.0.1", "topic")):
+            a = subprocess.run([MOSQUITTO_PUB, "-L", url, "-m", "x"],
+                               capture_output=True, timeout=BOUND)
+            b = subprocess.run([PUB, "-L", url, "-m", "x", "-K",
+                                self.keyring], capture_output=True,
+                               timeout=BOUND)
+            self.assertEqual((b.returncode, a.returncode), (1, 1), url)
+            self.assertIn(words, a.stderr.decode().lower(), url)
+            self.assertIn(words, b.stderr.decode().lower(), url)
+
+    def test_url_password_is_wiped_from_the_command_line(self):
+        sub = Proc([SUB, "-L", "mqtt://u:hunter2@127.0.0.1:%d/%s"
+                    % (self.broker.port, T), "-K", self.keyring, "-d"])
+        self.procs.append(sub)
+        sub.wait_stderr("connected and subscribed")
+        with open("/proc/%d/cmdline" % sub.p.pid, "rb") as f:
+            cmdline = f.read()
+        self.assertIn(b"mqtt://u:", cmdline)
+        self.assertNotIn(b"hunter2", cmdline)
 
     def test_help_and_version_exit_as_mosquittos(self):
         for theirs, mine in ((MOSQUITTO_PUB, PUB), (MOSQUITTO_SUB, SUB)):
