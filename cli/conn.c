@@ -665,7 +665,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	opts->automaticReconnect = 1;
 	opts->minRetryInterval = 1;
 	opts->maxRetryInterval = 8;
-	opts->maxInflight = 1024;
+	opts->maxInflight = set->max_inflight ? set->max_inflight : 1024;
 	opts->context = c;
 	if (uses_tls(set)) {
 		set_tls(c, &ssl, alpn);
@@ -710,6 +710,16 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 	c->filters = filters;
 	c->filter_count = count;
 	c->sub_qos = qos;
+}
+
+int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)
+{
+	MQTTAsync_responseOptions o = MQTTAsync_responseOptions_initializer;
+	int rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
+
+	if (rc != MQTTASYNC_SUCCESS)
+		conn_err(c, "cannot unsubscribe: %s", MQTTAsync_strerror(rc));
+	return rc == MQTTASYNC_SUCCESS ? 0 : -1;
 }
 
 int cli_conn_connect(struct cli_conn *c)

@@ -63,6 +63,7 @@ struct cli_conn_settings {
 	/* MQTT 5 session expiry in seconds; -1: as clean_session says (0,
 	 * or never with -c), as mosquitto's -x. */
 	long session_expiry;
+	int max_inflight; /* QoS 1/2 publications in flight; 0: 1024 */
 };
 
 /* A message as it arrived. */
@@ -117,6 +118,10 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
  * borrowed. */
 void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 			int qos);
+/* Unsubscribe from count filters now (connected; e2e-sub -U, for a
+ * persistent session's subscriptions): 0, or -1 (reported). Sent before
+ * anything queued after it, a disconnection included. */
+int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count);
 /* Connect; returns when the first connection (and subscription) is up
  * (0), or when the broker refused it: its CONNACK code (MQTT 3: 1-5; MQTT
  * 5: the reason code, 128 and up), which the tools exit with, as

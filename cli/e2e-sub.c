@@ -352,6 +352,9 @@ static int run(struct sub *s)
 	/* A refusal exits with the broker's code, as mosquitto_sub. */
 	if ((rc = cli_conn_connect(s->conn)) != 0)
 		return rc > 0 ? rc : CLI_EXIT_ERROR;
+	if (cfg->unsub_count &&
+	    cli_conn_unsubscribe(s->conn, cfg->unsub, cfg->unsub_count))
+		return CLI_EXIT_ERROR;
 	if (cfg->exit_subscribed)
 		return CLI_EXIT_OK; /* -E: subscribed, done */
 

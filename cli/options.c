@@ -71,6 +71,9 @@
 	  "unsealed: no key needed)")                                          \
 	X(RETAIN, "retain", 'r', FLAG, CLI_PUB, retain, NULL,                  \
 	  "retain (sealed with retained intent)")                              \
+	X(MAX_INFLIGHT, "max-inflight", 'M', NUM(1, 65535), CLI_PUB,           \
+	  broker.max_inflight, "N",                                            \
+	  "at most N QoS 1/2 messages in flight (default 1024)")               \
 	X(REPEAT, "repeat", 0, NUM(1, INT_MAX), CLI_PUB, repeat, "N",          \
 	  "with -m, -f or -s: publish N times, each sealed anew")              \
 	X(REPEAT_DELAY, "repeat-delay", 0, SPECIAL(K_NONE), CLI_PUB,           \
@@ -88,6 +91,8 @@
 	  "precision; @H... strftime, @N ns, @@; \\n \\t \\e... escapes")      \
 	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
 	  "one JSON object per accepted message")                              \
+	X(PRETTY, "pretty", 0, FLAG, CLI_SUB, pretty, NULL,                    \
+	  "JSON (--json, %j) laid out on several lines")                       \
 	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
 	  "topics and payloads byte for byte; by default \\ and\n"             \
 	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \
@@ -102,6 +107,10 @@
 	  "FILTER", "ignore messages on topics matching FILTER (repeatable)")  \
 	X(RETAINED_ONLY, "retained-only", 0, FLAG, CLI_SUB, retained_only,     \
 	  NULL, "only retained messages; exit at the first live one")          \
+	X(UNSUBSCRIBE, "unsubscribe", 'U', SPECIAL(K_NONE), CLI_SUB, unsub,    \
+	  "FILTER",                                                            \
+	  "unsubscribe from FILTER once connected (repeatable;\n"              \
+	  "a persistent session's, -c)")                                       \
 	X(REMOVE_RETAINED, "remove-retained", 0, FLAG, CLI_SUB,                \
 	  remove_retained, NULL,                                               \
 	  "clear every retained message received (not -T's)")                  \
@@ -244,11 +253,6 @@
 	  NOT_YET)                                                             \
 	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
 	  NULL, NOT_YET)                                                       \
-	X(MAX_INFLIGHT, "max-inflight", 'M', REFUSED, CLI_PUB, tool, "N",      \
-	  NOT_YET)                                                             \
-	X(UNSUBSCRIBE, "unsubscribe", 'U', REFUSED, CLI_SUB, tool, "FILTER",   \
-	  NOT_YET)                                                             \
-	X(PRETTY, "pretty", 0, REFUSED, CLI_SUB, tool, NULL, NOT_YET)          \
 	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
 	  "PERCENT", NOT_YET)
 
@@ -706,6 +710,12 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		}
 		return add_string(&cfg->filter_out, &cfg->filter_out_count,
 				  arg);
+	case OPT_UNSUBSCRIBE:
+		if (e2e_filter_check(arg) != E2E_OK) {
+			cli_err("invalid topic filter: %s", arg);
+			return -1;
+		}
+		return add_string(&cfg->unsub, &cfg->unsub_count, arg);
 	case OPT_SESSION_EXPIRY:
 		return parse_session_expiry(cfg, arg);
 	case OPT_URL:
@@ -1009,4 +1019,5 @@ void cli_config_free(struct cli_config *cfg)
 	cfg->env_password = cfg->env_sign_pass = NULL;
 	free_strings(&cfg->topics, &cfg->topic_count);
 	free_strings(&cfg->filter_out, &cfg->filter_out_count);
+	free_strings(&cfg->unsub, &cfg->unsub_count);
 }

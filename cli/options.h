@@ -57,9 +57,12 @@ struct cli_config {
 	long timeout;   /* -W seconds, 0: none */
 	char *format;   /* -F */
 	int json;
+	int pretty; /* --pretty */
 	int raw_output; /* --raw-output: topics and payloads unescaped */
 	char **filter_out; /* -T: topics matching these are ignored */
 	int filter_out_count;
+	char **unsub; /* -U */
+	int unsub_count;
 	int retained_only;   /* --retained-only */
 	int remove_retained; /* --remove-retained */
 	int exit_subscribed; /* -E */

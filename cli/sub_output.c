@@ -241,13 +241,80 @@ static void put_json_props(FILE *f, const struct cli_message *m)
 		fputc('}', f);
 }
 
+static void put_indent(FILE *f, int depth)
+{
+	fputc('\n', f);
+	for (int i = 0; i < depth; i++)
+		fputc('\t', f);
+}
+
+/* --pretty: the one-line object json_object() wrote, laid out as
+ * mosquitto_sub's (cJSON's): one member a line, tab indents, ":\t". It
+ * reads only what we wrote (objects, strings, numbers, no arrays). */
+static void put_pretty(FILE *f, const char *s, size_t n)
+{
+	int depth = 0, in_string = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			fputc(c, f);
+			if (c == '\\' && i + 1 < n)
+				fputc(s[++i], f);
+			else if (c == '"')
+				in_string = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_string = 1;
+			fputc(c, f);
+		} else if (c == '{') {
+			fputc(c, f);
+			put_indent(f, ++depth);
+		} else if (c == '}') {
+			put_indent(f, --depth);
+			fputc(c, f);
+		} else if (c == ',') {
+			fputc(c, f);
+			put_indent(f, depth);
+		} else if (c == ':') {
+			fputs(":\t", f);
+		} else {
+			fputc(c, f);
+		}
+	}
+}
+
+static void json_object(FILE *f, const struct cli_delivery *d,
+			const struct timespec *now);
+
 void cli_out_json(const struct cli_config *cfg, FILE *f,
 		  const struct cli_delivery *d, const struct timespec *now)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mem;
+
+	if (!cfg->pretty) {
+		json_object(f, d, now);
+		return;
+	}
+	if (!(mem = open_memstream(&buf, &n)))
+		return;
+	json_object(mem, d, now);
+	fclose(mem);
+	put_pretty(f, buf, n);
+	sodium_memzero(buf, n); /* it holds the opened payload */
+	free(buf);
+}
+
+static void json_object(FILE *f, const struct cli_delivery *d,
+			const struct timespec *now)
 {
 	const e2e_info *in = d->info;
 	const struct cli_message *m = d->msg;
 
-	(void)cfg;
 	fputc('{', f);
 	put_tst(f, now);
 	fputs(",\"topic\":", f);

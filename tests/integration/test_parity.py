@@ -83,7 +83,9 @@ class Family:
         """Start the subscriber; returns once the broker logged its
         subscription (or it exited: -E, an error)."""
         cid = "parity-%d-%s" % (os.getpid(), time.monotonic_ns())
-        name = [] if "-I" in args else ["-i", cid]
+        if "-i" in args:
+            cid = args[args.index("-i") + 1]
+        name = [] if "-I" in args or "-i" in args else ["-i", cid]
         p = Proc([self.sub_bin, *(conn or self.case.conn()), *name,
                   *args, *self.keys], env=env)
         self.case.procs.append(p)
@@ -147,6 +149,8 @@ SCENARIOS = {
                          "-m", "by URL"),
     "sub:-L": Scenario(["-L", "mqtt://127.0.0.1:{port}/" + T, "-C", "1",
                         "-W", "5"], after=(M,)),
+    "pub:-M": Scenario(["-t", T, "-C", "4", "-W", "5", "-q", "1"],
+                       after=([*M, "-q", "1", "-M", "1", "--repeat", "4"],)),
     "pub:--repeat": Scenario(["-t", T, "-C", "3", "-W", "5"],
                              after=([*M, "--repeat", "3"],)),
     "pub:--repeat-delay": Scenario(["-t", T, "-C", "2", "-W", "5", "-F",
@@ -177,6 +181,8 @@ SCENARIOS = {
         ["-t", T, "--retained-only", "-W", "5", "-v"],
         before=([*M, "-r"],), after=(["-t", T, "-m", "live"],)),
     "sub:-E": Scenario(["-t", T, "-E"]),
+    "sub:--pretty": "test_pretty_json_is_laid_out_as_mosquittos",
+    "sub:-U": "test_unsubscribe_ends_a_persistent_subscription",
     "sub:-k": one("-k", "30"),
     "sub:-i": one(),  # Family.start_sub names every subscriber with -i
     # OpenSSL's default trust store is SSL_CERT_FILE when set: the test CA.
@@ -320,7 +326,8 @@ class Parity(CliCase):
                                   "--remove-retained", "-W", "2")
             rc1 = first.finish()
             after = fam.start_sub("-t", "parity/r", "-v", "-W", "1")
-            seen.append((first.out, rc1, after.out, after.finish()))
+            rc2 = after.finish()  # before reading what it printed
+            seen.append((first.out, rc1, after.out, rc2))
         self.assertEqual(seen[0], (b"parity/r kept\nparity/r (null)\n", 27,
                                    b"", 27))
         self.assertEqual(seen[1], (b"parity/r kept\n", 27, b"", 27))
@@ -385,6 +392,44 @@ class Parity(CliCase):
             cmdline = f.read()
         self.assertIn(b"mqtt://u:", cmdline)
         self.assertNotIn(b"hunter2", cmdline)
+
+    def test_unsubscribe_ends_a_persistent_subscription(self):
+        # A persistent session subscribed to parity/u and parity/k; a
+        # later run with -U parity/u leaves only parity/k: what is
+        # published meanwhile is queued for parity/k alone.
+        seen = []
+        for ours in (False, True):
+            fam = Family(self, ours)
+            cid = ["-c", "-q", "1", "-i", "parity-u-%d" % ours]
+            runs = [fam.start_sub(*cid, "-t", "parity/u", "-t", "parity/k",
+                                  "-E"),
+                    fam.start_sub(*cid, "-t", "parity/k", "-U", "parity/u",
+                                  "-E")]
+            rcs = [p.finish() for p in runs]
+            for t in ("parity/u", "parity/k"):
+                fam.pub("-t", t, "-m", "queued " + t, "-q", "1")
+            last = fam.start_sub(*cid, "-t", "parity/k", "-v", "-W", "2")
+            rc = last.finish()  # before reading what it printed
+            seen.append((rcs, last.out, rc))
+        self.assertEqual(seen[1], seen[0])
+        self.assertEqual(seen[0], ([0, 0], b"parity/k queued parity/k\n",
+                                   27))
+
+    def test_pretty_json_is_laid_out_as_mosquittos(self):
+        sc = one("-F", "%j", "--pretty", "-V", "mqttv5")
+        theirs = self.run_family(sc, ours=False)["stdout"].decode()
+        mine = self.run_family(sc, ours=True)["stdout"].decode()
+        # The lines both have, tst apart (the time differs): mosquitto's
+        # fields come first in ours, in its order and layout.
+        t_lines = theirs.splitlines()
+        m_lines = mine.splitlines()
+        self.assertEqual(t_lines[0], "{")
+        self.assertEqual(m_lines[0], "{")
+        self.assertRegex(m_lines[1], r'^\t"tst":\t"[^"]+",$')
+        self.assertEqual(m_lines[2:6], t_lines[2:6])  # topic..payloadlen
+        self.assertEqual(m_lines[6], t_lines[6] + ",")  # payload, then ours
+        self.assertEqual(m_lines[-1], "}")
+        self.assertEqual(json.loads(mine)["payload"], "hello")
 
     def test_help_and_version_exit_as_mosquittos(self):
         for theirs, mine in ((MOSQUITTO_PUB, PUB), (MOSQUITTO_SUB, SUB)):
