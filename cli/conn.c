@@ -5,7 +5,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -395,7 +397,8 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len,
 		.qos = msg->qos,
 		.retained = msg->retained,
 		.dup = msg->dup,
-		.msgid = msg->msgid};
+		.msgid = msg->msgid,
+		.props = &msg->properties};
 
 	/* Paho gives a length only when the topic holds a NUL. */
 	if (c->on_message)
@@ -430,9 +433,46 @@ static void cond_wait_ms(struct cli_conn *c, long ms)
 	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
 
+int cli_message_prop(const struct cli_message *m, enum cli_prop which,
+		     int index, struct cli_prop_value *v)
+{
+	MQTTProperties *props = (MQTTProperties *)m->props;
+	MQTTProperty *p;
+
+	if (!props)
+		return 0;
+	p = MQTTProperties_getPropertyAt(props, (enum MQTTPropertyCodes)which,
+					 index);
+	if (!p)
+		return 0;
+	memset(v, 0, sizeof *v);
+	switch (MQTTProperty_getType(p->identifier)) {
+	case MQTTPROPERTY_TYPE_BYTE:
+		v->num = p->value.byte;
+		break;
+	case MQTTPROPERTY_TYPE_TWO_BYTE_INTEGER:
+		v->num = p->value.integer2;
+		break;
+	case MQTTPROPERTY_TYPE_FOUR_BYTE_INTEGER:
+	case MQTTPROPERTY_TYPE_VARIABLE_BYTE_INTEGER:
+		v->num = p->value.integer4;
+		break;
+	case MQTTPROPERTY_TYPE_UTF_8_STRING_PAIR:
+		v->name = p->value.data.data;
+		v->name_len = (size_t)p->value.data.len;
+		v->data = p->value.value.data;
+		v->len = (size_t)p->value.value.len;
+		break;
+	default: /* strings and binary data */
+		v->data = p->value.data.data;
+		v->len = (size_t)p->value.data.len;
+	}
+	return 1;
+}
+
 static int uses_tls(const struct cli_conn_settings *set)
 {
-	return set->cafile || set->capath || set->certfile;
+	return set->cafile || set->capath || set->certfile || set->os_certs;
 }
 
 static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
@@ -446,7 +486,22 @@ static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
 		 tls ? "ssl" : "tcp", set->host, port);
 }
 
-static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
+/* ALPN's wire format: one length byte, then the name (at most 255). */
+static void set_alpn(MQTTAsync_SSLOptions *ssl, const char *name,
+		     unsigned char *buf)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 255)
+		return;
+	buf[0] = (unsigned char)n;
+	memcpy(buf + 1, name, n);
+	ssl->protos = buf;
+	ssl->protos_len = (unsigned)n + 1;
+}
+
+static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl,
+		    unsigned char *alpn)
 {
 	const struct cli_conn_settings *set = c->s;
 
@@ -459,10 +514,29 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl)
 	ssl->sslVersion = tls_version(set->tls_version);
 	ssl->ssl_error_cb = on_ssl_error;
 	ssl->ssl_error_context = c;
+	ssl->enabledCipherSuites = set->ciphers;
+	if (set->alpn)
+		set_alpn(ssl, set->alpn, alpn);
 }
 
 /* The first connection (and subscription): 0, the broker's CONNACK code
  * when it refused, or -1 when it failed otherwise or a signal came first. */
+/* Why host does not resolve, or NULL when it does. */
+static const char *lookup_error(const char *host)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc == 0) {
+		freeaddrinfo(res);
+		return NULL;
+	}
+	return rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+}
+
 static int wait_first_connection(struct cli_conn *c, const char *uri)
 {
 	const struct cli_conn_settings *set = c->s;
@@ -486,7 +560,14 @@ static int wait_first_connection(struct cli_conn *c, const char *uri)
 				 c->refused);
 		result = c->refused;
 	} else if (c->connect_rc != 0) {
-		if (!set->quiet)
+		/* Paho says "Failure" for a name that does not resolve:
+		 * mosquitto's words ("Lookup error") and the resolver's. */
+		const char *lookup = lookup_error(set->host);
+
+		if (!set->quiet && lookup)
+			conn_err(c, "cannot connect to %s: Lookup error (%s)",
+				 uri, lookup);
+		else if (!set->quiet)
 			conn_err(c, "cannot connect to %s: %s", uri,
 				 c->connect_err);
 	} else if (c->subscribe_failed && c->disconnect_reason >= 0x80) {
@@ -557,6 +638,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	MQTTAsync_connectOptions *opts;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
+	unsigned char alpn[256];
 	int rc;
 
 	if (set->mqtt_version >= CLI_MQTT_V5) {
@@ -564,13 +646,17 @@ static int start_connect(struct cli_conn *c, const char *uri)
 		opts->cleanstart = set->clean_session;
 		opts->onSuccess5 = on_connect_ok5;
 		opts->onFailure5 = on_connect_fail5;
-		if (!set->clean_session) {
-			/* As mosquitto's -c: the session never expires. */
+		if (!set->clean_session || set->session_expiry > 0) {
+			/* As mosquitto's -c: the session never expires, unless
+			 * -x says when. */
 			MQTTProperty p;
 			memset(&p, 0, sizeof p);
 			p.identifier =
 				MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-			p.value.integer4 = 0xFFFFFFFFu;
+			p.value.integer4 =
+				set->session_expiry >= 0
+					? (unsigned)set->session_expiry
+					: 0xFFFFFFFFu;
 			MQTTProperties_add(&props, &p);
 			opts->connectProperties = &props;
 		}
@@ -588,10 +674,10 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	opts->automaticReconnect = 1;
 	opts->minRetryInterval = 1;
 	opts->maxRetryInterval = 8;
-	opts->maxInflight = 1024;
+	opts->maxInflight = set->max_inflight ? set->max_inflight : 1024;
 	opts->context = c;
 	if (uses_tls(set)) {
-		set_tls(c, &ssl);
+		set_tls(c, &ssl, alpn);
 		opts->ssl = &ssl;
 	}
 
@@ -633,6 +719,16 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 	c->filters = filters;
 	c->filter_count = count;
 	c->sub_qos = qos;
+}
+
+int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)
+{
+	MQTTAsync_responseOptions o = MQTTAsync_responseOptions_initializer;
+	int rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
+
+	if (rc != MQTTASYNC_SUCCESS)
+		conn_err(c, "cannot unsubscribe: %s", MQTTAsync_strerror(rc));
+	return rc == MQTTASYNC_SUCCESS ? 0 : -1;
 }
 
 int cli_conn_connect(struct cli_conn *c)

@@ -56,6 +56,14 @@ struct cli_conn_settings {
 	char *keyfile;
 	int insecure;    /* skip the server hostname check only */
 	int tls_version; /* enum cli_tls_version */
+	/* mosquitto's TLS extras (docs/PARITY.md). */
+	char *ciphers;  /* OpenSSL cipher list (TLS 1.2 and below), or NULL */
+	char *alpn;     /* one ALPN protocol name, or NULL */
+	int os_certs;   /* trust the system's CAs; turns TLS on by itself */
+	/* MQTT 5 session expiry in seconds; -1: as clean_session says (0,
+	 * or never with -c), as mosquitto's -x. */
+	long session_expiry;
+	int max_inflight; /* QoS 1/2 publications in flight; 0: 1024 */
 };
 
 /* A message as it arrived. */
@@ -66,7 +74,33 @@ struct cli_message {
 	int retained;
 	int dup;   /* a QoS 1/2 redelivery */
 	int msgid; /* the packet id, 0 at QoS 0 */
+	const void *props; /* MQTT 5 properties (Paho's), cli_message_prop() */
 };
+
+/* MQTT 5 message properties, by MQTT's own numbers. The broker may change
+ * any of them: the envelope authenticates the topic and payload only. */
+enum cli_prop {
+	CLI_PROP_PAYLOAD_FORMAT = 1,
+	CLI_PROP_MESSAGE_EXPIRY = 2,
+	CLI_PROP_CONTENT_TYPE = 3,
+	CLI_PROP_RESPONSE_TOPIC = 8,
+	CLI_PROP_CORRELATION_DATA = 9,
+	CLI_PROP_SUBSCRIPTION_ID = 11,
+	CLI_PROP_TOPIC_ALIAS = 35,
+	CLI_PROP_USER = 38
+};
+
+/* One property's value: a number, or bytes (a user property: name too). */
+struct cli_prop_value {
+	unsigned long num;
+	const char *name, *data;
+	size_t name_len, len;
+};
+
+/* The index-th property `which` of m (0 the first): 1 and *v, or 0 when
+ * there is none (always 0 below MQTT 5). Valid while m is. */
+int cli_message_prop(const struct cli_message *m, enum cli_prop which,
+		     int index, struct cli_prop_value *v);
 
 /* Runs on Paho's thread for every message on a subscribed filter; topic
  * may hold NUL bytes (topic_len says where it ends). */
@@ -84,6 +118,10 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
  * borrowed. */
 void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 			int qos);
+/* Unsubscribe from count filters now (connected; e2e-sub -U, for a
+ * persistent session's subscriptions): 0, or -1 (reported). Sent before
+ * anything queued after it, a disconnection included. */
+int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count);
 /* Connect; returns when the first connection (and subscription) is up
  * (0), or when the broker refused it: its CONNACK code (MQTT 3: 1-5; MQTT
  * 5: the reason code, 128 and up), which the tools exit with, as

@@ -42,7 +42,8 @@ static const struct cli_help help = {
 	"\nSIGHUP reloads the keyring without reconnecting.\n"
 	"Publications lost to a broken connection are sent again.\n"
 	"Exit status: 0 success, 1 error; a refused connection: the broker's\n"
-	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub.\n"};
+	"CONNACK code (5 not authorised; MQTT 5: 135), as mosquitto_pub;\n"
+	"--help and --version: 1, as mosquitto_pub.\n"};
 
 struct pub {
 	struct cli_config cfg;
@@ -489,6 +490,26 @@ static int clears_retained(const struct cli_config *cfg)
 	return cfg->source == CLI_SRC_NULL && cfg->retain;
 }
 
+/* --repeat N (-m, -f, -s), as mosquitto_pub: each publication sealed
+ * anew (its own sequence number), --repeat-delay between them. */
+static int publish_repeated(struct pub *p, const uint8_t *msg, size_t len)
+{
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < p->cfg.repeat; i++) {
+		if (i && p->cfg.repeat_delay_ms) {
+			int64_t until = cli_now_ms() + p->cfg.repeat_delay_ms;
+
+			while (!cli_stop_requested() && cli_now_ms() < until)
+				cli_signal_wait((long)(until - cli_now_ms()));
+		}
+		if (cli_stop_requested())
+			break;
+		rc = publish(p, msg, len);
+	}
+	return rc;
+}
+
 static int run(struct pub *p)
 {
 	uint8_t *msg = NULL;
@@ -515,7 +536,7 @@ static int run(struct pub *p)
 	if (p->cfg.source == CLI_SRC_LINES)
 		rc = publish_lines(p);
 	else
-		rc = publish(p, msg, len);
+		rc = publish_repeated(p, msg, len);
 drain:
 	if (cli_conn_drain(p->conn) || cli_conn_failures(p->conn))
 		rc = -1;

@@ -50,7 +50,7 @@ static const struct cli_help help = {
 	"SIGHUP reloads keyring and trust file without reconnecting.\n"
 	"Exit status: 0 success, 1 error, 27 when -W elapsed; a refused\n"
 	"connection: the broker's CONNACK code (5 not authorised; MQTT 5:\n"
-	"135), as mosquitto_sub.\n"};
+	"135), as mosquitto_sub; --help and --version: 1, as mosquitto_sub.\n"};
 
 struct sub {
 	struct cli_config cfg;
@@ -73,7 +73,9 @@ struct sub {
 	struct cli_hold hold; /* messages Redis could not judge yet */
 	/* --member-key: key updates, applied under mu (keyupdate.h). */
 	struct cli_keyupdate *ku;
-	char **subs; /* the -t filters and the update topic */
+	char **subs;     /* the -t filters and the update topic */
+	char **removals; /* --remove-retained: topics to clear */
+	int removal_count;
 };
 
 /* While messages are held, how often the main thread retries them. */
@@ -146,6 +148,35 @@ static int subscribed(const struct cli_config *cfg, const char *topic)
 		if (e2e_subscription_matches(cfg->topics[i], topic))
 			return 1;
 	return 0;
+}
+
+/* -T: topics the user does not want, as mosquitto_sub's (ignored before
+ * anything else: neither verified nor counted). */
+static int filtered_out(const struct cli_config *cfg, const char *topic)
+{
+	for (int i = 0; i < cfg->filter_out_count; i++)
+		if (e2e_subscription_matches(cfg->filter_out[i], topic))
+			return 1;
+	return 0;
+}
+
+/* --remove-retained, as mosquitto_sub: every retained message received
+ * (verified or not: clearing needs no key) is cleared by publishing an
+ * empty retained message to its topic. Queued here (mu held: a callback
+ * must not publish, conn.h), sent by remove_retained() on the main
+ * thread. */
+static void queue_removal(struct sub *s, const char *topic, size_t tlen)
+{
+	char **t;
+
+	if (memchr(topic, '\0', tlen))
+		return;
+	t = realloc(s->removals, (size_t)(s->removal_count + 1) * sizeof *t);
+	if (!t)
+		return;
+	s->removals = t;
+	if ((t[s->removal_count] = strndup(topic, tlen)))
+		s->removal_count++;
 }
 
 /* Whether Redis answered (mu held): reports an outage once, and its end. */
@@ -230,6 +261,27 @@ static void hold(struct sub *s, const char *topic, size_t tlen,
 	verdict(s, topic, tlen, E2E_ERR_STORE_UNAVAILABLE, &info, 0, m);
 }
 
+/* What mosquitto_sub's options do with a message as it arrives (mu held),
+ * once, before it is judged or held: 1 when it is to be ignored. */
+static int arrival_rules(struct sub *s, const char *topic, size_t tlen,
+			 const struct cli_message *m)
+{
+	if (s->done || (s->cfg.no_stale_retained && m->retained) ||
+	    filtered_out(&s->cfg, topic))
+		return 1;
+	if (s->cfg.retained_only && !m->retained) {
+		/* --retained-only: the first live message ends the run. */
+		s->done = 1;
+		cli_wake_main();
+		return 1;
+	}
+	if (s->cfg.remove_retained && m->retained) {
+		queue_removal(s, topic, tlen);
+		cli_wake_main();
+	}
+	return 0;
+}
+
 static void on_message(void *ctx, const char *topic, size_t tlen,
 		       const struct cli_message *m)
 {
@@ -239,6 +291,8 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 	/* A key update, never a message: not printed, not counted. */
 	if (cli_keyupdate_is_for(s->ku, topic, tlen))
 		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
+	else if (arrival_rules(s, topic, tlen, m))
+		; /* -T, --retained-only: neither judged nor counted */
 	/* Behind held ones, in arrival order. */
 	else if (m->qos > 0 && s->hold.count > 0)
 		hold(s, topic, tlen, m);
@@ -348,6 +402,28 @@ static void reload_keys(struct sub *s)
 		fresh.trust ? e2e_trust_count(fresh.trust) : 0);
 }
 
+/* Clear what queue_removal() queued (main thread): 0, or -1 when a
+ * publication failed (reported). */
+static int remove_retained(struct sub *s)
+{
+	char **list;
+	int n, rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	list = s->removals;
+	n = s->removal_count;
+	s->removals = NULL;
+	s->removal_count = 0;
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && cli_conn_publish(s->conn, list[i], "", 0, 1, 1))
+			rc = -1;
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
 static int run(struct sub *s)
 {
 	const struct cli_config *cfg = &s->cfg;
@@ -393,6 +469,11 @@ static int run(struct sub *s)
 	/* A refusal exits with the broker's code, as mosquitto_sub. */
 	if ((rc = cli_conn_connect(s->conn)) != 0)
 		return rc > 0 ? rc : CLI_EXIT_ERROR;
+	if (cfg->unsub_count &&
+	    cli_conn_unsubscribe(s->conn, cfg->unsub, cfg->unsub_count))
+		return CLI_EXIT_ERROR;
+	if (cfg->exit_subscribed)
+		return CLI_EXIT_OK; /* -E: subscribed, done */
 
 	for (;;) {
 		long wait = 500;
@@ -415,6 +496,8 @@ static int run(struct sub *s)
 		cli_signal_wait(wait);
 		if (cli_stop_requested())
 			break;
+		if (remove_retained(s))
+			return CLI_EXIT_ERROR;
 		if (cli_take_hup())
 			reload_keys(s);
 		judge_held(s);
@@ -457,7 +540,14 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	rc = run(&s);
+	/* --remove-retained: what came last is cleared too, acknowledged. */
+	if (s.conn && s.cfg.remove_retained && rc != CLI_EXIT_ERROR &&
+	    (remove_retained(&s) || cli_conn_drain(s.conn)))
+		rc = CLI_EXIT_ERROR;
 	cli_conn_free(s.conn); /* no callback runs after this */
+	for (int i = 0; i < s.removal_count; i++)
+		free(s.removals[i]);
+	free(s.removals);
 	if (s.guard && guard_save(&s) && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_ERROR;
 	cli_debug("%ld accepted, %ld rejected, %ld redelivered duplicates "

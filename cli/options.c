@@ -2,7 +2,7 @@
  * The options of e2e-pub and e2e-sub (options.h): one table, one parser,
  * one configuration, the rules between options.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memrchr */
 #include "config.h"
 
 #include <errno.h>
@@ -20,9 +20,11 @@
 #include "e2e.h"
 #include "longopt.h"
 #include "options.h"
+#include "optfile.h"
 #include "passphrase.h"
 #include "report.h"
 #include "shared_state.h"
+#include "sub_format.h"
 
 /*
  * Every option of e2e-pub and e2e-sub, once:
@@ -70,16 +72,28 @@
 	  "unsealed: no key needed)")                                          \
 	X(RETAIN, "retain", 'r', FLAG, CLI_PUB, retain, NULL,                  \
 	  "retain (sealed with retained intent)")                              \
+	X(MAX_INFLIGHT, "max-inflight", 'M', NUM(1, 65535), CLI_PUB,           \
+	  broker.max_inflight, "N",                                            \
+	  "at most N QoS 1/2 messages in flight (default 1024)")               \
+	X(REPEAT, "repeat", 0, NUM(1, INT_MAX), CLI_PUB, repeat, "N",          \
+	  "with -m, -f or -s: publish N times, each sealed anew")              \
+	X(REPEAT_DELAY, "repeat-delay", 0, SPECIAL(K_NONE), CLI_PUB,           \
+	  repeat_delay_ms, "SECONDS",                                          \
+	  "wait between repeats (decimals allowed)")                           \
 	X(VERBOSE, "verbose", 'v', FLAG, CLI_SUB, verbose, NULL,               \
 	  "print the topic before the payload")                                \
 	X(NO_EOL, "no-eol", 'N', CLEAR, CLI_SUB, eol, NULL,                    \
 	  "no newline after the payload")                                      \
 	X(FORMAT, "format", 'F', STR, CLI_SUB, format, "FORMAT",               \
-	  "format: %t topic, %p payload, %l length, %x/%X hex,\n"              \
-	  "%q qos, %r retained, %m message id, %I ISO time,\n"                 \
-	  "%U Unix time, %j JSON, %% percent; \\n \\t \\\\ escapes")           \
+	  "mosquitto_sub's format: %t topic, %p payload, %l length,\n"         \
+	  "%x/%X hex, %q qos, %r retained, %m message id, %I ISO\n"            \
+	  "time, %U Unix time, %j JSON, %A %C %D %E %F %P %R %S\n"             \
+	  "MQTT 5 properties, %% percent; %-08.3t: flags, width,\n"            \
+	  "precision; @H... strftime, @N ns, @@; \\n \\t \\e... escapes")      \
 	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
 	  "one JSON object per accepted message")                              \
+	X(PRETTY, "pretty", 0, FLAG, CLI_SUB, pretty, NULL,                    \
+	  "JSON (--json, %j) laid out on several lines")                       \
 	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
 	  "topics and payloads byte for byte; by default \\ and\n"             \
 	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \
@@ -90,6 +104,19 @@
 	  "SECONDS", "exit with code 27 after SECONDS")                        \
 	X(NO_STALE, "remove-retained-stale", 'R', FLAG, CLI_SUB,               \
 	  no_stale_retained, NULL, "skip stale (retained) messages")           \
+	X(FILTER_OUT, "filter-out", 'T', SPECIAL(K_NONE), CLI_SUB, filter_out, \
+	  "FILTER", "ignore messages on topics matching FILTER (repeatable)")  \
+	X(RETAINED_ONLY, "retained-only", 0, FLAG, CLI_SUB, retained_only,     \
+	  NULL, "only retained messages; exit at the first live one")          \
+	X(UNSUBSCRIBE, "unsubscribe", 'U', SPECIAL(K_NONE), CLI_SUB, unsub,    \
+	  "FILTER",                                                            \
+	  "unsubscribe from FILTER once connected (repeatable;\n"              \
+	  "a persistent session's, -c)")                                       \
+	X(REMOVE_RETAINED, "remove-retained", 0, FLAG, CLI_SUB,                \
+	  remove_retained, NULL,                                               \
+	  "clear every retained message received (not -T's)")                  \
+	X(EXIT_SUBSCRIBED, "exit-subscribed", 'E', FLAG, CLI_SUB,              \
+	  exit_subscribed, NULL, "exit once subscribed")                       \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
 	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
 	   "shared keys; seals with the primary key", "shared keys accepted")  \
@@ -149,12 +176,18 @@
 	  "broker host (default localhost)")                                   \
 	X(PORT, "port", 'p', NUM(1, 65535), CLI_PUB | CLI_SUB, broker.port,    \
 	  "PORT", "broker port (default 1883, 8883 with TLS)")                 \
+	X(URL, "url", 'L', SPECIAL(K_NONE), CLI_PUB | CLI_SUB, tool, "URL",    \
+	  "mqtt(s)://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC (the\n"               \
+	  "password is wiped from the command line at start)")                 \
 	X(ID, "id", 'i', STR, CLI_PUB | CLI_SUB, broker.id, "ID",              \
 	  "client id (default: PROG-PID-RANDOM)")                              \
 	X(ID_PREFIX, "id-prefix", 'I', STR, CLI_PUB | CLI_SUB, id_prefix,      \
 	  "PREFIX", "client id prefix (the PID is appended)")                  \
-	X(KEEPALIVE, "keepalive", 'k', NUM(0, 65535), CLI_PUB | CLI_SUB,       \
+	X(KEEPALIVE, "keepalive", 'k', NUM(5, 65535), CLI_PUB | CLI_SUB,       \
 	  broker.keepalive, "SECONDS", "keepalive (default 60)")               \
+	X(SESSION_EXPIRY, "session-expiry", 'x', SPECIAL(K_NONE),              \
+	  CLI_PUB | CLI_SUB, broker.session_expiry, "SECONDS",                 \
+	  "MQTT 5 session expiry (-1: never; default 0, -1 with -c)")          \
 	X(PERSISTENT, "disable-clean-session", 'c', CLEAR, CLI_PUB | CLI_SUB,  \
 	  broker.clean_session, NULL,                                          \
 	  "persistent session (clean session off; needs -i)")                  \
@@ -186,6 +219,12 @@
 	  broker.tls_version, "V",                                             \
 	  "lowest TLS version: tlsv1.2, tlsv1.1 or tlsv1\n"                    \
 	  "(default and tlsv1.3: the highest both ends support)")              \
+	X(CIPHERS, "ciphers", 0, STR, CLI_PUB | CLI_SUB, broker.ciphers,       \
+	  "LIST", "OpenSSL cipher list (TLS 1.2 and below)")                   \
+	X(TLS_ALPN, "tls-alpn", 0, STR, CLI_PUB | CLI_SUB, broker.alpn,        \
+	  "PROTOCOL", "ALPN protocol name to offer")                           \
+	X(TLS_USE_OS_CERTS, "tls-use-os-certs", 0, FLAG, CLI_PUB | CLI_SUB,    \
+	  broker.os_certs, NULL, "trust the system's CAs (enables TLS)")       \
 	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
 	  "0, 1 or 2 (default 0)")                                             \
 	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
@@ -193,7 +232,50 @@
 	X(QUIET, "quiet", 0, FLAG, CLI_PUB | CLI_SUB, broker.quiet, NULL,      \
 	  "no connection error messages")                                      \
 	X(HELP, "help", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB, tool, NULL,     \
-	  "this text")
+	  "this text (exit status 1, as mosquitto's)")                         \
+	X(PRINT_VERSION, "version", 0, SPECIAL(K_NONE), CLI_PUB | CLI_SUB,     \
+	  tool, NULL, "the version (exit status 1, as mosquitto's)")           \
+	CLI_REFUSED(X)
+
+/*
+ * mosquitto_pub's and mosquitto_sub's options these tools do not take
+ * (docs/PARITY.md): each is refused with its reason, one line, exit 1,
+ * and listed with it in --help.
+ */
+#define NOT_YET "not implemented yet (issue 14)"
+#define CLI_REFUSED(X)                                                         \
+	H(CLI_PUB | CLI_SUB,                                                   \
+	  "mosquitto's options refused (exit 1, one line why):")               \
+	X(BIND, "bind-address", 'A', REFUSED, CLI_PUB | CLI_SUB, tool, "ADDR", \
+	  "Paho MQTT C cannot bind its socket to an address")                  \
+	X(UNIX, "unix", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "PATH",           \
+	  "Paho MQTT C 1.3 cannot connect through a Unix socket")              \
+	X(NODELAY, "nodelay", 0, REFUSED, CLI_PUB | CLI_SUB, tool, NULL,       \
+	  "Paho MQTT C has no switch for Nagle's algorithm")                   \
+	X(PROXY, "proxy", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "URL",          \
+	  "Paho MQTT C has HTTP proxies only, no SOCKS5")                      \
+	X(TLS_ENGINE, "tls-engine", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
+	  "ENGINE", "Paho MQTT C cannot use OpenSSL engines")                  \
+	X(KEYFORM, "keyform", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "FORM",     \
+	  "Paho MQTT C cannot use OpenSSL engines")                            \
+	X(TLS_ENGINE_KPASS, "tls-engine-kpass-sha1", 0, REFUSED,               \
+	  CLI_PUB | CLI_SUB, tool, "SHA1",                                     \
+	  "Paho MQTT C cannot use OpenSSL engines")                            \
+	X(PSK, "psk", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "HEX", NOT_YET)     \
+	X(PSK_IDENTITY, "psk-identity", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
+	  "ID", NOT_YET)                                                       \
+	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
+	  NOT_YET)                                                             \
+	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
+	  "TOPIC", NOT_YET)                                                    \
+	X(WILL_PAYLOAD, "will-payload", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
+	  "MSG", NOT_YET)                                                      \
+	X(WILL_QOS, "will-qos", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "QOS",    \
+	  NOT_YET)                                                             \
+	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
+	  NULL, NOT_YET)                                                       \
+	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
+	  "PERCENT", NOT_YET)
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -305,7 +387,7 @@ enum cli_opt_id {
 		OPT__END
 };
 
-enum opt_kind { K_NONE, K_FLAG, K_CLEAR, K_STR, K_SECRET, K_NUM };
+enum opt_kind { K_NONE, K_FLAG, K_CLEAR, K_STR, K_SECRET, K_NUM, K_REFUSED };
 
 struct opt {
 	const char *name;    /* long name; NULL: a heading */
@@ -326,6 +408,7 @@ struct opt {
 #define SECRET .kind = K_SECRET
 #define NUM(l, h) .kind = K_NUM, .lo = (l), .hi = (h)
 #define SPECIAL(k) .kind = k, .special = 1
+#define REFUSED .kind = K_REFUSED
 #define FIELD(f)                                  \
 	.offset = offsetof(struct cli_config, f), \
 	.size = sizeof(((struct cli_config *)0)->f)
@@ -355,6 +438,7 @@ static const struct opt table[] = {CLI_OPTIONS(X, X2, H)};
 #undef SECRET
 #undef NUM
 #undef SPECIAL
+#undef REFUSED
 #undef FIELD
 
 #define TABLE_LEN (sizeof table / sizeof table[0])
@@ -485,17 +569,137 @@ static int store(struct cli_config *cfg, const struct opt *o, const char *name,
 	}
 }
 
-static int add_topic(struct cli_config *cfg, const char *arg)
+/* Append a copy of arg to a list of strings (-t, -T). */
+static int add_string(char ***list, int *count, const char *arg)
 {
-	char **t = realloc(cfg->topics,
-			   (size_t)(cfg->topic_count + 1) * sizeof *t);
+	char **t = realloc(*list, (size_t)(*count + 1) * sizeof *t);
 
 	if (!t)
 		return -1;
-	cfg->topics = t;
-	if (!(t[cfg->topic_count] = strdup(arg)))
+	*list = t;
+	if (!(t[*count] = strdup(arg)))
 		return -1;
-	cfg->topic_count++;
+	(*count)++;
+	return 0;
+}
+
+static void free_strings(char ***list, int *count)
+{
+	for (int i = 0; i < *count; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*count = 0;
+}
+
+/* -L's host[:port] part, at most n bytes of s. */
+static int url_host(struct cli_config *cfg, const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	char port[8];
+	long v;
+
+	if (colon) {
+		size_t pl = n - (size_t)(colon - s) - 1;
+
+		if (pl == 0 || pl >= sizeof port)
+			return -1;
+		memcpy(port, colon + 1, pl);
+		port[pl] = '\0';
+		if (parse_long(port, 1, 65535, &v))
+			return -1;
+		cfg->broker.port = (int)v;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0)
+		return -1;
+	free(cfg->broker.host);
+	cfg->broker.host = strndup(s, n);
+	return cfg->broker.host ? 0 : -1;
+}
+
+/* -L's user[:password] part; the password is taken as a secret and wiped
+ * from argv. */
+static int url_user(struct cli_config *cfg, char *s, size_t n)
+{
+	char *colon = memchr(s, ':', n);
+	size_t ul = colon ? (size_t)(colon - s) : n;
+
+	free(cfg->broker.username);
+	if (!(cfg->broker.username = strndup(s, ul)))
+		return -1;
+	if (!colon)
+		return 0;
+	cli_secret_free(cfg->broker.password);
+	cfg->broker.password = cli_secret_dup(colon + 1, n - ul - 1);
+	if (!cfg->broker.password)
+		return -1;
+	sodium_memzero(colon + 1, n - ul - 1);
+	return 0;
+}
+
+/* -L mqtt(s)://[user[:password]@]host[:port]/topic, as mosquitto's. */
+static int parse_url(struct cli_config *cfg, char *url)
+{
+	char *p, *slash, *at;
+	int tls = !strncmp(url, "mqtts://", 8);
+
+	if (strncmp(url, "mqtt://", 7) && !tls) {
+		cli_err("-L: unsupported URL scheme (mqtt:// or mqtts://)");
+		return -1;
+	}
+	p = url + (tls ? 8 : 7);
+	slash = strchr(p, '/');
+	if (!slash || !slash[1]) {
+		cli_err("-L: invalid URL, the topic is missing");
+		return -1;
+	}
+	at = memrchr(p, '@', (size_t)(slash - p));
+	if ((at && url_user(cfg, p, (size_t)(at - p))) ||
+	    url_host(cfg, at ? at + 1 : p,
+		     (size_t)(slash - (at ? at + 1 : p)))) {
+		if (errno != ENOMEM)
+			cli_err("-L: invalid host or port in the URL");
+		return -1;
+	}
+	/* mqtts:// with no CA given trusts the system's (mosquitto's port
+	 * 8883 comes with TLS on). */
+	if (tls && !cfg->broker.cafile && !cfg->broker.capath)
+		cfg->broker.os_certs = 1;
+	return add_string(&cfg->topics, &cfg->topic_count, slash + 1);
+}
+
+/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
+static int parse_delay(struct cli_config *cfg, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= 0 && v <= 86400)) {
+		cli_err("invalid --repeat-delay '%s': seconds from 0 to 86400",
+			arg);
+		return -1;
+	}
+	cfg->repeat_delay_ms = (long)(v * 1000 + 0.5);
+	return 0;
+}
+
+/* -x: seconds, or -1 / 4294967295 / ∞ for never (mosquitto's words). */
+static int parse_session_expiry(struct cli_config *cfg, const char *arg)
+{
+	long v;
+
+	if (!strcmp(arg, "-1") || !strcmp(arg, "\u221e"))
+		v = UINT32_MAX;
+	else if (parse_long(arg, 0, UINT32_MAX, &v)) {
+		cli_err("invalid -x '%s': seconds from 0 to 4294967295, or -1 "
+			"for never",
+			arg);
+		return -1;
+	}
+	cfg->broker.session_expiry = v;
 	return 0;
 }
 
@@ -525,7 +729,26 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 
 	switch (o->id) {
 	case OPT_TOPIC:
-		return add_topic(cfg, arg);
+		return add_string(&cfg->topics, &cfg->topic_count, arg);
+	case OPT_FILTER_OUT:
+		if (e2e_filter_check(arg) != E2E_OK) {
+			cli_err("invalid topic filter: %s", arg);
+			return -1;
+		}
+		return add_string(&cfg->filter_out, &cfg->filter_out_count,
+				  arg);
+	case OPT_UNSUBSCRIBE:
+		if (e2e_filter_check(arg) != E2E_OK) {
+			cli_err("invalid topic filter: %s", arg);
+			return -1;
+		}
+		return add_string(&cfg->unsub, &cfg->unsub_count, arg);
+	case OPT_SESSION_EXPIRY:
+		return parse_session_expiry(cfg, arg);
+	case OPT_URL:
+		return parse_url(cfg, arg);
+	case OPT_REPEAT_DELAY:
+		return parse_delay(cfg, arg);
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:
@@ -637,6 +860,8 @@ static int check_sub(struct cli_config *cfg)
 		cli_err("--json and -F exclude each other");
 		return -1;
 	}
+	if (cfg->format && cli_format_check(cfg->format))
+		return -1;
 	return 0;
 }
 
@@ -741,6 +966,10 @@ static int apply_option(struct cli_config *cfg, const struct cli_help *help,
 		usage(cfg->tool, help);
 		return 1;
 	}
+	if (o->id == OPT_PRINT_VERSION) {
+		printf("%s version %s.\n", cfg->prog, PACKAGE_VERSION);
+		return 1;
+	}
 	/* Named as given, not by its argument. */
 	if (longindex >= 0)
 		snprintf(name, sizeof name, "--%s", o->name);
@@ -749,6 +978,10 @@ static int apply_option(struct cli_config *cfg, const struct cli_help *help,
 	if (!(o->tools & cfg->tool)) {
 		cli_err("option %s is not for %s (see --help)", name,
 			cfg->prog);
+		return -1;
+	}
+	if (o->kind == K_REFUSED) {
+		cli_err("%s is not supported: %s", name, o->help);
 		return -1;
 	}
 	errno = 0;
@@ -774,28 +1007,56 @@ static void set_defaults(struct cli_config *cfg, enum cli_tool tool)
 	cfg->mode = -1;
 	cfg->max_age = -1;
 	cfg->max_skew = -1;
+	cfg->broker.session_expiry = -1;
+	cfg->repeat = 1;
+}
+
+/* Every option of argv: 0, or -1 (reported; after --help too). from:
+ * the option file they come from, or NULL. */
+static int parse_args(struct cli_config *cfg, const struct cli_help *help,
+		      int argc, char **argv, const char *from)
+{
+	int val, longindex;
+
+	optind = 0; /* glibc: start afresh, also on a second argv */
+	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
+						  long_options, &longindex)) !=
+	       -1) {
+		if (apply_option(cfg, help, val, longindex, argv)) {
+			if (from)
+				cli_err("(in the option file %s)", from);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		cli_err("unexpected argument '%s'%s%s (see --help)",
+			argv[optind], from ? " in " : "", from ? from : "");
+		return -1;
+	}
+	return 0;
 }
 
 int cli_parse(struct cli_config *cfg, enum cli_tool tool,
 	      const struct cli_help *help, int argc, char **argv)
 {
-	int val, longindex, rc;
+	struct cli_optfile file;
+	int rc;
 
 	set_defaults(cfg, tool);
 	cli_report_init(cfg->prog);
 	make_getopt_tables();
 	opterr = 0;
-	optind = 1;
-	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
-						  long_options, &longindex)) !=
-	       -1) {
-		if ((rc = apply_option(cfg, help, val, longindex, argv)))
-			return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
-	}
-	if (optind < argc) {
-		cli_err("unexpected argument '%s' (see --help)", argv[optind]);
+	/* The default option file first, as mosquitto's, then argv. */
+	if (cli_optfile_read(cfg->prog, tool == CLI_PUB ? "e2e_pub" : "e2e_sub",
+			     &file))
 		return CLI_EXIT_ERROR;
-	}
+	rc = file.argc > 1
+		     ? parse_args(cfg, help, file.argc, file.argv, file.path)
+		     : 0;
+	cli_optfile_free(&file);
+	/* --help exits 1, as mosquitto's. */
+	if (rc || parse_args(cfg, help, argc, argv, NULL))
+		return CLI_EXIT_ERROR;
 	cli_report_debug(cfg->debug);
 	if (take_environment(cfg) || check_config(cfg))
 		return CLI_EXIT_ERROR;
@@ -822,9 +1083,7 @@ void cli_config_free(struct cli_config *cfg)
 	cli_secret_free(cfg->env_state_password);
 	cfg->env_password = cfg->env_sign_pass = NULL;
 	cfg->env_state_password = NULL;
-	for (int i = 0; i < cfg->topic_count; i++)
-		free(cfg->topics[i]);
-	free(cfg->topics);
-	cfg->topics = NULL;
-	cfg->topic_count = 0;
+	free_strings(&cfg->topics, &cfg->topic_count);
+	free_strings(&cfg->filter_out, &cfg->filter_out_count);
+	free_strings(&cfg->unsub, &cfg->unsub_count);
 }

@@ -46,6 +46,8 @@ struct cli_config {
 	char *message; /* -m: a secret string, wiped from argv */
 	char *file;
 	int retain;
+	int repeat;           /* --repeat, default 1 */
+	long repeat_delay_ms; /* --repeat-delay */
 
 	/* e2e-sub. */
 	int verbose;
@@ -55,7 +57,15 @@ struct cli_config {
 	long timeout;   /* -W seconds, 0: none */
 	char *format;   /* -F */
 	int json;
+	int pretty; /* --pretty */
 	int raw_output; /* --raw-output: topics and payloads unescaped */
+	char **filter_out; /* -T: topics matching these are ignored */
+	int filter_out_count;
+	char **unsub; /* -U */
+	int unsub_count;
+	int retained_only;   /* --retained-only */
+	int remove_retained; /* --remove-retained */
+	int exit_subscribed; /* -E */
 
 	/* Payload security. */
 	char *keyring_path;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "report.h"
+#include "sub_format.h"
 #include "sub_output.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
@@ -160,7 +161,7 @@ static void put_base64(FILE *f, const uint8_t *s, size_t n)
 	free(b);
 }
 
-static void put_hex(FILE *f, const uint8_t *s, size_t n, int upper)
+void cli_out_hex(FILE *f, const uint8_t *s, size_t n, int upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 
@@ -172,8 +173,8 @@ static void put_hex(FILE *f, const uint8_t *s, size_t n, int upper)
 
 /* A topic or payload on stdout: escaped (cli_put_safe) unless
  * --raw-output, so that one accepted message is one line. */
-static void put_text(const struct cli_config *cfg, FILE *f, const void *s,
-		     size_t n)
+void cli_out_text(const struct cli_config *cfg, FILE *f, const void *s,
+		  size_t n)
 {
 	if (cfg->raw_output)
 		fwrite(s, 1, n, f);
@@ -181,12 +182,148 @@ static void put_text(const struct cli_config *cfg, FILE *f, const void *s,
 		cli_put_safe(f, s, n);
 }
 
-static void print_json(FILE *f, const struct cli_delivery *d)
+/* mosquitto's "tst": local time, microseconds, a 'Z' and the offset
+ * ("2020-05-06T21:48:00.123456Z+0100", its very format). */
+static void put_tst(FILE *f, const struct timespec *now)
+{
+	struct tm tm;
+	char date[32], zone[8];
+
+	localtime_r(&now->tv_sec, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof zone, "%z", &tm);
+	fprintf(f, "\"tst\":\"%s.%06ldZ%s\"", date, now->tv_nsec / 1000, zone);
+}
+
+/* The MQTT 5 properties mosquitto's JSON shows, by its names. */
+static const struct {
+	enum cli_prop id;
+	const char *name;
+	int text;
+} json_props[] = {
+	{CLI_PROP_PAYLOAD_FORMAT, "payload-format-indicator", 0},
+	{CLI_PROP_MESSAGE_EXPIRY, "message-expiry-interval", 0},
+	{CLI_PROP_CONTENT_TYPE, "content-type", 1},
+	{CLI_PROP_RESPONSE_TOPIC, "response-topic", 1},
+	{CLI_PROP_CORRELATION_DATA, "correlation-data", 1},
+	{CLI_PROP_SUBSCRIPTION_ID, "subscription-identifier", 0},
+	{CLI_PROP_TOPIC_ALIAS, "topic-alias", 0},
+};
+
+/* ,"properties":{...} when the message has any (MQTT 5; unauthenticated,
+ * as the man page says), in mosquitto's names. */
+static void put_json_props(FILE *f, const struct cli_message *m)
+{
+	struct cli_prop_value v;
+	int any = 0;
+
+	for (int i = 0; cli_message_prop(m, CLI_PROP_USER, i, &v); i++) {
+		fputs(i ? "," : ",\"properties\":{\"user-properties\":{", f);
+		json_string(f, (const uint8_t *)v.name, v.name_len);
+		fputc(':', f);
+		json_string(f, (const uint8_t *)v.data, v.len);
+		any = 1;
+	}
+	if (any)
+		fputc('}', f);
+	for (size_t i = 0; i < sizeof json_props / sizeof json_props[0]; i++) {
+		if (!cli_message_prop(m, json_props[i].id, 0, &v))
+			continue;
+		fprintf(f, "%s\"%s\":", any ? "," : ",\"properties\":{",
+			json_props[i].name);
+		if (json_props[i].text)
+			json_string(f, (const uint8_t *)v.data, v.len);
+		else
+			fprintf(f, "%lu", v.num);
+		any = 1;
+	}
+	if (any)
+		fputc('}', f);
+}
+
+static void put_indent(FILE *f, int depth)
+{
+	fputc('\n', f);
+	for (int i = 0; i < depth; i++)
+		fputc('\t', f);
+}
+
+/* --pretty: the one-line object json_object() wrote, laid out as
+ * mosquitto_sub's (cJSON's): one member a line, tab indents, ":\t". It
+ * reads only what we wrote (objects, strings, numbers, no arrays). */
+static void put_pretty(FILE *f, const char *s, size_t n)
+{
+	int depth = 0, in_string = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			fputc(c, f);
+			if (c == '\\' && i + 1 < n)
+				fputc(s[++i], f);
+			else if (c == '"')
+				in_string = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_string = 1;
+			fputc(c, f);
+		} else if (c == '{') {
+			fputc(c, f);
+			put_indent(f, ++depth);
+		} else if (c == '}') {
+			put_indent(f, --depth);
+			fputc(c, f);
+		} else if (c == ',') {
+			fputc(c, f);
+			put_indent(f, depth);
+		} else if (c == ':') {
+			fputs(":\t", f);
+		} else {
+			fputc(c, f);
+		}
+	}
+}
+
+static void json_object(FILE *f, const struct cli_delivery *d,
+			const struct timespec *now);
+
+void cli_out_json(const struct cli_config *cfg, FILE *f,
+		  const struct cli_delivery *d, const struct timespec *now)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mem;
+
+	if (!cfg->pretty) {
+		json_object(f, d, now);
+		return;
+	}
+	if (!(mem = open_memstream(&buf, &n)))
+		return;
+	json_object(mem, d, now);
+	fclose(mem);
+	put_pretty(f, buf, n);
+	sodium_memzero(buf, n); /* it holds the opened payload */
+	free(buf);
+}
+
+static void json_object(FILE *f, const struct cli_delivery *d,
+			const struct timespec *now)
 {
 	const e2e_info *in = d->info;
+	const struct cli_message *m = d->msg;
 
-	fputs("{\"topic\":", f);
+	fputc('{', f);
+	put_tst(f, now);
+	fputs(",\"topic\":", f);
 	json_string(f, (const uint8_t *)d->topic, strlen(d->topic));
+	fprintf(f, ",\"qos\":%d,\"retain\":%d,\"payloadlen\":%zu", m->qos,
+		m->retained ? 1 : 0, d->len);
+	if (m->qos > 0)
+		fprintf(f, ",\"mid\":%d", m->msgid);
+	put_json_props(f, m);
 	if (utf8_valid(d->payload, d->len)) {
 		fputs(",\"payload\":", f);
 		json_string(f, d->payload, d->len);
@@ -206,96 +343,14 @@ static void print_json(FILE *f, const struct cli_delivery *d)
 		fprintf(f, ",\"signer\":\"%016" PRIx64 "\"", in->sender_id);
 	else
 		fputs(",\"signer\":null", f);
+	/* The 64-bit sequence as a string: JSON readers (jq, JavaScript)
+	 * keep integers exact only up to 2^53. */
 	fprintf(f,
-		",\"sequence\":%" PRIu64 ",\"epoch\":%" PRIu64
+		",\"sequence\":\"%" PRIu64 "\",\"epoch\":%" PRIu64
 		",\"counter\":%" PRIu64 ",\"timestamp\":%" PRIu32
-		",\"retained\":%s,\"qos\":%d}",
+		",\"retained\":%s}",
 		in->seq, in->seq >> 32, in->seq & 0xFFFFFFFFu, in->timestamp,
-		d->msg->retained ? "true" : "false", d->msg->qos);
-}
-
-/* One -F conversion, %c; the time is the message's arrival. */
-static void format_conversion(const struct cli_config *cfg, FILE *f,
-			      const struct cli_delivery *d, char c,
-			      const struct timespec *now)
-{
-	struct tm tm;
-	char tbuf[64];
-
-	switch (c) {
-	case '%':
-		fputc('%', f);
-		break;
-	case 't':
-		put_text(cfg, f, d->topic, strlen(d->topic));
-		break;
-	case 'p':
-		put_text(cfg, f, d->payload, d->len);
-		break;
-	case 'l':
-		fprintf(f, "%zu", d->len);
-		break;
-	case 'x':
-	case 'X':
-		put_hex(f, d->payload, d->len, c == 'X');
-		break;
-	case 'q':
-		fprintf(f, "%d", d->msg->qos);
-		break;
-	case 'r':
-		fprintf(f, "%d", d->msg->retained ? 1 : 0);
-		break;
-	case 'm':
-		fprintf(f, "%d", d->msg->msgid);
-		break;
-	case 'I':
-		localtime_r(&now->tv_sec, &tm);
-		strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%S%z", &tm);
-		fputs(tbuf, f);
-		break;
-	case 'U':
-		fprintf(f, "%lld.%09ld", (long long)now->tv_sec, now->tv_nsec);
-		break;
-	case 'j':
-		print_json(f, d);
-		break;
-	default:
-		fputc('%', f);
-		fputc(c, f);
-	}
-}
-
-/* One -F backslash escape, \c: the character it names, or both as they
- * are. */
-static void format_escape(FILE *f, char c)
-{
-	static const char from[] = "\\0aenrtv";
-	static const char to[] = "\\\0\a\033\n\r\t\v";
-	const char *at = c ? strchr(from, c) : NULL;
-
-	if (at) {
-		fputc(to[at - from], f);
-	} else {
-		fputc('\\', f);
-		fputc(c, f);
-	}
-}
-
-/* mosquitto_sub's -F, the subset documented in e2e-sub(1). */
-static void print_format(const struct cli_config *cfg, FILE *f,
-			 const struct cli_delivery *d)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	for (const char *c = cfg->format; *c; c++) {
-		if (*c == '%' && c[1])
-			format_conversion(cfg, f, d, *++c, &now);
-		else if (*c == '\\' && c[1])
-			format_escape(f, *++c);
-		else
-			fputc(*c, f);
-	}
+		m->retained ? "true" : "false");
 }
 
 /* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
@@ -307,25 +362,28 @@ void cli_out_accepted(const struct cli_config *cfg,
 	FILE *f = stdout;
 
 	if (cfg->json) {
-		print_json(f, d);
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		cli_out_json(cfg, f, d, &now);
 		fputc('\n', f);
 	} else if (cfg->format) {
-		print_format(cfg, f, d);
+		cli_format_print(cfg, f, d);
 		if (cfg->eol)
 			fputc('\n', f);
 	} else if (cfg->verbose) {
 		if (d->len) {
-			put_text(cfg, f, d->topic, strlen(d->topic));
+			cli_out_text(cfg, f, d->topic, strlen(d->topic));
 			fputc(' ', f);
-			put_text(cfg, f, d->payload, d->len);
+			cli_out_text(cfg, f, d->payload, d->len);
 			if (cfg->eol)
 				fputc('\n', f);
 		} else if (cfg->eol) {
-			put_text(cfg, f, d->topic, strlen(d->topic));
+			cli_out_text(cfg, f, d->topic, strlen(d->topic));
 			fputs(" (null)\n", f);
 		}
 	} else if (d->len) {
-		put_text(cfg, f, d->payload, d->len);
+		cli_out_text(cfg, f, d->payload, d->len);
 		if (cfg->eol)
 			fputc('\n', f);
 	}

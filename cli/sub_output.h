@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "conn.h"
 #include "e2e.h"
@@ -41,6 +42,19 @@ struct cli_delivery {
 	const e2e_info *info;
 	const struct cli_message *msg;
 };
+
+/* Bytes from the broker or a sender on stdout: escaped (cli_put_safe)
+ * unless --raw-output. */
+void cli_out_text(const struct cli_config *cfg, FILE *f, const void *s,
+		  size_t n);
+/* Bytes in hex, lower or upper case. */
+void cli_out_hex(FILE *f, const uint8_t *s, size_t n, int upper);
+/* The JSON object of --json and -F %j: mosquitto_sub's fields (tst,
+ * topic, qos, retain, payloadlen, mid, properties, payload) and ours
+ * (encoding, suite, key_id, sender, signer, sequence as a string, epoch,
+ * counter, timestamp, retained); now: the arrival time. No newline. */
+void cli_out_json(const struct cli_config *cfg, FILE *f,
+		  const struct cli_delivery *d, const struct timespec *now);
 
 /* On stdout, as cfg says (-v, -N, -F, --json, --raw-output). */
 void cli_out_accepted(const struct cli_config *cfg,
