@@ -222,8 +222,11 @@ static int min_qos(int a, int b)
 /* remote -> local: nothing but what e2e_open accepted reaches local. */
 static void bridge_in(struct bridge *b, const struct item *it)
 {
-	struct cli_message m = {it->payload,  it->len, it->qos,
-				it->retained, it->dup, 0};
+	struct cli_message m = {.payload = it->payload,
+				.len = it->len,
+				.qos = it->qos,
+				.retained = it->retained,
+				.dup = it->dup};
 	const struct bridge_rule *r;
 	char local[TOPIC_BUF];
 	e2e_info info = {0};
