@@ -38,7 +38,7 @@ int keygen_publish(const char *host, const char *port,
 	s.keepalive = 60;
 	s.clean_session = 1;
 	s.mqtt_version = CLI_MQTT_V311;
-	s.quiet = 1;
+	s.quiet = 0; /* a broker it cannot reach or that refuses it: say so */
 	/* The connection wakes this thread with SIGUSR1 and watches for
 	 * SIGINT/SIGTERM: they must be blocked here first. */
 	cli_signals_block();

@@ -121,7 +121,7 @@ for m in pub sub display; do
 done
 printf '   $ e2e-keygen admin publish --members plant.members -K admin.ring -s admin.sec\n'
 "$bin/e2e-keygen" admin publish --members plant.members -K admin.ring \
-	-s admin.sec --port "$port" | sed 's/^/     retained update on /'
+	-s admin.sec --host 127.0.0.1 --port "$port" | sed 's/^/     retained update on /'
 echo "   (each sealed to one member's key, signed by the admin; no keyring copied)"
 member() { echo "-K $1.ring --member-key $1.member --admin-key admin.pub --group plant"; }
 
@@ -174,7 +174,7 @@ echo "   = magic fd, flags, key id, timestamp, sender, sequence, salt, ciphertex
 say "5. Key rotation mid-stream: one command on the admin's side, nothing on the members'"
 printf '   $ e2e-keygen admin rotate --members plant.members -K admin.ring -s admin.sec --lead 3 --grace 3\n'
 plan=$("$bin/e2e-keygen" admin rotate --members plant.members -K admin.ring \
-	-s admin.sec --port "$port" --lead 3 --grace 3 | grep '^key ')
+	-s admin.sec --host 127.0.0.1 --port "$port" --lead 3 --grace 3 | grep '^key ')
 echo "     $plan"
 new_key=$(echo "$plan" | cut -d' ' -f2)
 t_switch=$(echo "$plan" | cut -d' ' -f5 | tr -d ,)
@@ -239,7 +239,7 @@ say "7. Revocation: the member 'display' is removed"
 run "$bin/e2e-keygen" admin remove --members plant.members display
 printf '   $ e2e-keygen admin rotate --members plant.members -K admin.ring -s admin.sec --lead 2 --grace 2\n'
 plan=$("$bin/e2e-keygen" admin rotate --members plant.members -K admin.ring \
-	-s admin.sec --port "$port" --lead 2 --grace 2 | grep '^key ')
+	-s admin.sec --host 127.0.0.1 --port "$port" --lead 2 --grace 2 | grep '^key ')
 echo "     $plan (to the remaining members only)"
 t_switch=$(echo "$plan" | cut -d' ' -f5 | tr -d ,)
 wait_for sub.err "key update 3 applied"

@@ -403,13 +403,13 @@ class RefusedUpdates(BrokerCase):
             self.assertEqual(len(line), 1, (what, sub.err_lines))
         # Forged: a whole update signed by another key, on a's topic.
         keygen("admin", "publish", "--members", f.members, "-K", f.ring,
-               "-s", os.path.join(forger, "k"), "--port",
-               str(self.broker.port))
+               "-s", os.path.join(forger, "k"), "--host", self.broker.host,
+               "--port", str(self.broker.port))
         sub.wait_stderr("refused: untrusted-signer")
         # Another group's update, signed by the right admin, on a's topic.
         keygen("admin", "publish", "--members", other, "-K", f.ring,
-               "-s", f.admin_key, "--port", str(self.broker.port),
-               "--root", "e2e/keys/" + GROUP)
+               "-s", f.admin_key, "--host", self.broker.host, "--port",
+               str(self.broker.port), "--root", "e2e/keys/" + GROUP)
         sub.wait_stderr("refused: wrong-group")
         # Not a recipient: b's update re-signed for a's topic cannot be
         # made without the admin key; an update without a's slot is what

@@ -186,7 +186,8 @@ class CAdminPythonMember(unittest.TestCase):
                         "--group", "plant", "-p", line, "m")
         plan = self.run_keygen("admin", "rotate", "--members",
                                p("g.members"), "-K", p("admin.ring"), "-s",
-                               p("admin.sec"), "--port", port,
+                               p("admin.sec"), "--host", "127.0.0.1",
+                               "--port", port,
                                "--lead", "3600")
         new_id = int(plan.split()[1], 16)
         member = e2e.Member.load(p("m.key"))
