@@ -25,6 +25,7 @@
 
 #include "bridge_config.h"
 #include "conn.h"
+#include "guard_state.h"
 #include "keys.h"
 #include "longopt.h"
 #include "options.h"
@@ -364,8 +365,6 @@ static int guard_setup(struct bridge *b)
 {
 	const struct bridge_config *cfg = &b->cfg;
 	e2e_guard_opts o;
-	size_t bad_line = 0;
-	int rc;
 
 	e2e_guard_opts_default(&o);
 	if (cfg->max_age > 0)
@@ -375,36 +374,15 @@ static int guard_setup(struct bridge *b)
 	if (cfg->window > 0)
 		o.window = (uint32_t)cfg->window;
 	o.max_retained_age = (uint32_t)cfg->max_retained_age;
-	if ((rc = e2e_guard_new(&b->guard, &o)) != E2E_OK) {
-		cli_err("cannot create the replay guard: %s", e2e_strerror(rc));
-		return -1;
-	}
-	if (!cfg->state)
-		return 0;
-	rc = e2e_guard_load(b->guard, cfg->state, &bad_line);
-	if (rc == E2E_ERR_IO && errno == ENOENT)
-		return 0; /* first run: written at the first save */
-	if (rc != E2E_OK) {
-		cli_file_err("state file", cfg->state, bad_line, rc,
-			     rc == E2E_ERR_IO || rc == E2E_ERR_WRITABLE
-				     ? NULL
-				     : "move it away to start afresh");
-		return -1;
-	}
-	return 0;
+	return cli_guard_open(&b->guard, &o, cfg->state);
 }
 
 static int guard_save(struct bridge *b)
 {
-	int rc;
-
 	if (!b->cfg.state || !b->dirty)
 		return 0;
-	if ((rc = e2e_guard_save(b->guard, b->cfg.state)) != E2E_OK) {
-		cli_err("cannot save state file %s: %s", b->cfg.state,
-			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+	if (cli_guard_save(b->guard, b->cfg.state) != 0)
 		return -1;
-	}
 	b->dirty = 0;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "conn.h"
+#include "guard_state.h"
 #include "keys.h"
 #include "keyupdate.h"
 #include "options.h"
@@ -322,8 +323,6 @@ static int guard_setup(struct sub *s)
 {
 	const struct cli_config *cfg = &s->cfg;
 	e2e_guard_opts o;
-	size_t bad_line = 0;
-	int rc;
 
 	e2e_guard_opts_default(&o);
 	if (cfg->max_age >= 0)
@@ -338,43 +337,16 @@ static int guard_setup(struct sub *s)
 	/* The group's state: the same rules, kept and checked in Redis. */
 	if (cli_state_is_url(cfg->state_path))
 		return cli_shared_connect(&s->shared, cfg, &o);
-	if ((rc = e2e_guard_new(&s->guard, &o)) != E2E_OK) {
-		cli_err("cannot create the replay guard: %s", e2e_strerror(rc));
-		return -1;
-	}
-	if (!cfg->state_path)
-		return 0;
-	rc = e2e_guard_load(s->guard, cfg->state_path, &bad_line);
-	if (rc == E2E_ERR_IO && errno == ENOENT)
-		return 0; /* first run: created at the first save */
-	if (rc != E2E_OK) {
-		/* Unreadable or unsafe: the remedy report.c knows; corrupt:
-		 * starting afresh is the way out. */
-		cli_file_err("state file", cfg->state_path, bad_line, rc,
-			     rc == E2E_ERR_IO || rc == E2E_ERR_WRITABLE
-				     ? NULL
-				     : "move it away to start afresh");
-		return -1;
-	}
-	cli_warn_unsafe_dir("state file", cfg->state_path);
-	cli_debug("loaded replay state of %zu senders from %s",
-		  e2e_guard_sender_count(s->guard), cfg->state_path);
-	return 0;
+	return cli_guard_open(&s->guard, &o, cfg->state_path);
 }
 
 /* Save the guard if it changed; mu held. */
 static int guard_save(struct sub *s)
 {
-	int rc;
-
 	if (!s->guard || !s->cfg.state_path || !s->dirty)
 		return 0;
-	rc = e2e_guard_save(s->guard, s->cfg.state_path);
-	if (rc != E2E_OK) {
-		cli_err("cannot save state file %s: %s", s->cfg.state_path,
-			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+	if (cli_guard_save(s->guard, s->cfg.state_path) != 0)
 		return -1;
-	}
 	s->dirty = 0;
 	return 0;
 }

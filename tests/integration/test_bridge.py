@@ -213,6 +213,21 @@ class In(BridgeCase):
         self.assertTrue(line.startswith("e2e-bridge: rejected r/a: "
                                         "replay: "), line)
 
+    def test_a_corrupt_state_file_stops_it_with_line_and_remedy(self):
+        state = self.path("state")
+        with open(state, "w") as f:
+            f.write("# state\nlibe2e-replay-state 9\n")
+        os.chmod(state, 0o600)
+        conf = self.config("state %s\nin r/# 1\n" % state)
+        p = Proc([BRIDGE, "-c", conf])
+        self.assertNotEqual(p.finish(), 0)
+        self.assertTrue([ln for ln in p.err_lines
+                         if "state file %s:2:" % state in ln and
+                         "move it away to start afresh" in ln],
+                        p.err_lines)
+        with open(state) as f:  # left as it was, for the user to look at
+            self.assertEqual(f.read(), "# state\nlibe2e-replay-state 9\n")
+
     def test_sighup_reloads_the_keyring_without_reconnecting(self):
         bridge = self.start(self.config("in k/# 1\n"))
         fresh = self.path("fresh")
