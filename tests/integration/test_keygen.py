@@ -13,6 +13,7 @@ import pty
 import re
 import select
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -627,6 +628,28 @@ class Trust(KeygenCase):
         self.fails("trust", "add", "--trust", trust, "-p", a, "--topics",
                    "a", message=re.escape(trust) + ":3: ",
                    untouched=[trust])
+
+
+class AdminPublish(KeygenCase):
+    def test_a_broker_it_cannot_reach_is_named_and_nothing_is_printed(self):
+        ring, _ = self.init_ring()
+        self.ok("signer", "new", "-s", self.path("admin.sec"), "-p",
+                self.path("admin.pub"), "--no-passphrase")
+        self.ok("member", "init", "-s", self.path("m.key"), "-p",
+                self.path("m.pub"), "--no-passphrase")
+        with open(self.path("m.pub")) as f:
+            line = f.read().strip()
+        members = self.path("g.members")
+        self.ok("admin", "enrol", "--members", members, "--group", "g",
+                "-p", line, "m")
+        with socket.socket() as s:  # a port where nothing listens
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.fails("admin", "publish", "--members", members, "-K", ring,
+                   "-s", self.path("admin.sec"), "--host", "127.0.0.1",
+                   "--port", str(port),
+                   message=re.escape("cannot connect to tcp://127.0.0.1:%d: "
+                                     % port), untouched=[ring])
 
 
 if __name__ == "__main__":
