@@ -207,7 +207,9 @@ static int judge(struct sub *s, const char *topic, size_t tlen,
 	size_t out_len = 0;
 	int rc;
 
-	if (s->done || (s->cfg.no_stale_retained && m->retained))
+	/* -C may have been reached since a held message arrived (the rules
+	 * of its arrival ran then: arrival_rules). */
+	if (s->done)
 		return 0;
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
 		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
