@@ -164,6 +164,28 @@ class Will(CliCase):
         self.assertEqual(sub.rejections(), [])
         self.assertEqual(sub.out.count(b"\n"), 201)
 
+    def test_a_second_lost_connection_fires_the_same_will_refused(self):
+        # Paho sends the Will of the first CONNECT at every reconnect: the
+        # broker fires that same envelope again, delivered once only.
+        cutter = Cutter(self.broker.port)
+        self.addCleanup(cutter.close)
+        sub = self.start_sub("-t", "will/#", "-v")
+        pub = self.start_pub(port=cutter.port)
+        self.send(pub, b"one")
+        self.wait_out(sub, b"will/data one\n")
+        cutter.cut()
+        self.wait_out(sub, b"will/status offline\n")
+        pub.wait_stderr("reconnected")
+        self.send(pub, b"two")
+        self.wait_out(sub, b"will/data two\n")
+        cutter.cut()
+        self.assertIn("rejected will/status: replay:",
+                      sub.wait_stderr(" rejected ")[0])
+        pub.wait_stderr("reconnected", count=2)
+        self.send(pub, b"three")
+        self.wait_out(sub, b"will/data three\n")
+        self.assertEqual(sub.out.count(b"offline"), 1)
+
     def test_a_replayed_will_is_refused_as_replay(self):
         raw = self.raw()
         raw.subscribe(W)
