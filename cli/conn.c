@@ -57,6 +57,13 @@ struct cli_conn {
 	struct cli_pending *oldest, *newest;
 	long unacked;
 	unsigned long next_order;
+	/* cli_conn_set_will: borrowed, NULL: none. */
+	const char *will_topic;
+	const void *will_payload;
+	size_t will_len;
+	int will_qos, will_retain;
+	void (*on_lost)(void *);
+	void *on_lost_user;
 };
 
 /* "PROG: [NAME: ]message": the settings' name tells connections apart. */
@@ -385,6 +392,8 @@ static void on_connection_lost(void *ctx, char *cause)
 	if (!c->s->quiet)
 		conn_err(c, "connection lost%s%s; reconnecting",
 			 cause ? ": " : "", cause ? cause : "");
+	if (c->on_lost)
+		c->on_lost(c->on_lost_user);
 }
 
 static int on_message_arrived(void *ctx, char *topic, int topic_len,
@@ -629,6 +638,36 @@ static int create_client(struct cli_conn *c, const char *uri)
 	return 0;
 }
 
+void cli_conn_set_will(struct cli_conn *c, const char *topic,
+		       const void *payload, size_t len, int qos, int retain,
+		       void (*on_lost)(void *), void *user)
+{
+	c->will_topic = topic;
+	c->will_payload = payload;
+	c->will_len = len;
+	c->will_qos = qos;
+	c->will_retain = retain;
+	c->on_lost = on_lost;
+	c->on_lost_user = user;
+}
+
+/* The Will into the connect options (Paho copies it): binary, so
+ * struct_version 1 and payload.data/len. */
+static void set_will(const struct cli_conn *c, MQTTAsync_connectOptions *opts,
+		     MQTTAsync_willOptions *will)
+{
+	if (!c->will_topic)
+		return;
+	will->struct_version = 1;
+	will->topicName = c->will_topic;
+	will->message = NULL;
+	will->payload.data = c->will_payload;
+	will->payload.len = (int)c->will_len;
+	will->qos = c->will_qos;
+	will->retained = c->will_retain;
+	opts->will = will;
+}
+
 /* Start connecting the client (Paho copies the options). */
 static int start_connect(struct cli_conn *c, const char *uri)
 {
@@ -638,6 +677,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	MQTTAsync_connectOptions *opts;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
 	unsigned char alpn[256];
 	int rc;
 
@@ -676,6 +716,7 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	opts->maxRetryInterval = 8;
 	opts->maxInflight = set->max_inflight ? set->max_inflight : 1024;
 	opts->context = c;
+	set_will(c, opts, &will);
 	if (uses_tls(set)) {
 		set_tls(c, &ssl, alpn);
 		opts->ssl = &ssl;

@@ -122,6 +122,15 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
  * persistent session's subscriptions): 0, or -1 (reported). Sent before
  * anything queued after it, a disconnection included. */
 int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count);
+/* A Last Will for every connection (the first, each reconnect, a client
+ * made afresh): the broker publishes payload (len bytes, borrowed: it must
+ * outlive c) to topic at qos, retained or not, when a connection ends
+ * without a DISCONNECT. on_lost, if not NULL, runs on Paho's thread each
+ * time a connection is lost, when the Will may have fired (it must not
+ * wait). Call before cli_conn_connect (will.h). */
+void cli_conn_set_will(struct cli_conn *c, const char *topic,
+		       const void *payload, size_t len, int qos, int retain,
+		       void (*on_lost)(void *), void *user);
 /* Connect; returns when the first connection (and subscription) is up
  * (0), or when the broker refused it: its CONNACK code (MQTT 3: 1-5; MQTT
  * 5: the reason code, 128 and up), which the tools exit with, as

@@ -33,6 +33,7 @@
 #include "passphrase.h"
 #include "report.h"
 #include "signals.h"
+#include "will.h"
 
 /* --help around the options (options.c lists those e2e-pub takes). */
 static const struct cli_help help = {
@@ -51,6 +52,7 @@ struct pub {
 	e2e_sender *sender;
 	struct cli_conn *conn;
 	e2e_epoch_lock *epoch; /* --state, held for the whole run */
+	struct cli_will will;  /* --will-topic (will.h) */
 	int refused;           /* the broker's CONNACK code: the exit status */
 	/* --member-key: key updates applied on Paho's thread; mu guards the
 	 * keyring between it and this one. */
@@ -254,7 +256,11 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 		cli_err("out of memory");
 		return -1;
 	}
+	/* Under mu: will_lost may move the sender on Paho's thread (above
+	 * what the state file already covers). */
+	pthread_mutex_lock(&p->mu);
 	seq = e2e_sender_next_seq(p->sender);
+	pthread_mutex_unlock(&p->mu);
 	if (p->epoch && (rc = e2e_epoch_renew(p->epoch, seq)) != E2E_OK) {
 		cli_err("cannot extend state file %s: %s", p->cfg.state_path,
 			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
@@ -459,6 +465,37 @@ static int make_sender(struct pub *p)
 	return 0;
 }
 
+/* Paho's thread: the connection is lost, the Will may have fired; what
+ * is sealed from now on goes above it. */
+static void will_lost(void *ctx)
+{
+	struct pub *p = ctx;
+
+	pthread_mutex_lock(&p->mu);
+	cli_will_passed(&p->will, p->sender);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* --will-topic: the Will, one epoch above the run's next sequence number
+ * (will.h), covered by the state file before the broker holds it, so that
+ * a restart (the Will fired when this run died) starts above it. */
+static int seal_will(struct pub *p)
+{
+	uint64_t seq = e2e_sender_next_seq(p->sender) + CLI_WILL_AHEAD;
+	int rc;
+
+	if (cli_will_seal(&p->will, &p->cfg, p->keys.keyring, p->keys.signer,
+			  e2e_sender_id(p->sender), seq))
+		return -1;
+	if (p->will.env && p->epoch &&
+	    (rc = e2e_epoch_renew(p->epoch, p->will.seq + 1)) != E2E_OK) {
+		cli_err("cannot extend state file %s: %s", p->cfg.state_path,
+			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* Connect: 0, or -1 (reported; p->refused set when the broker said no). */
 static int connect_broker(struct pub *p)
 {
@@ -470,6 +507,10 @@ static int connect_broker(struct pub *p)
 				     p->ku ? cli_keyupdate_on_message : NULL,
 				     p->ku)))
 		return -1;
+	if (p->will.env)
+		cli_conn_set_will(p->conn, p->cfg.will_topic, p->will.env,
+				  p->will.len, p->cfg.will_qos,
+				  p->cfg.will_retain, will_lost, p);
 	if (p->ku) {
 		update_topic[0] = cli_keyupdate_topic(p->ku);
 		cli_conn_subscribe(p->conn, update_topic, 1, 1);
@@ -521,13 +562,15 @@ static int run(struct pub *p)
 	 * is sent unsealed, with no keys; e2e-sub counts it apart, never as
 	 * a message. */
 	if (clears_retained(&p->cfg)) {
+		if (p->cfg.will_topic && (make_sender(p) || seal_will(p)))
+			return -1;
 		if (connect_broker(p))
 			return -1;
 		rc = cli_conn_publish(p->conn, p->cfg.topics[0], "", 0,
 				      p->cfg.qos, 1);
 		goto drain;
 	}
-	if (make_sender(p))
+	if (make_sender(p) || seal_will(p))
 		return -1;
 	if (p->cfg.source != CLI_SRC_LINES && read_message(p, &msg, &len))
 		return -1;
@@ -546,6 +589,16 @@ out:
 		free(msg);
 	}
 	return rc;
+}
+
+/* What the state file keeps at exit: 0 (no sender) leaves it as it is. */
+static uint64_t released_seq(const struct pub *p)
+{
+	uint64_t next = e2e_sender_next_seq(p->sender);
+
+	if (p->will.env && next <= p->will.seq)
+		next = p->will.seq + 1;
+	return next;
 }
 
 int main(int argc, char **argv)
@@ -571,15 +624,15 @@ int main(int argc, char **argv)
 	}
 	rc = run(&p) ? (p.refused ? p.refused : CLI_EXIT_ERROR) : CLI_EXIT_OK;
 	cli_conn_free(p.conn);
-	/* Every sequence number used is below the sender's next one. */
-	if (p.epoch &&
-	    e2e_epoch_release(p.epoch, p.sender ? e2e_sender_next_seq(p.sender)
-						: 0) != E2E_OK) {
+	/* Every sequence number used is below the sender's next one, and
+	 * the Will's: it may have fired unnoticed as the run ended. */
+	if (p.epoch && e2e_epoch_release(p.epoch, released_seq(&p)) != E2E_OK) {
 		cli_err("cannot write state file %s: %s", p.cfg.state_path,
 			strerror(errno));
 		rc = CLI_EXIT_ERROR;
 	}
 	e2e_sender_free(p.sender);
+	cli_will_free(&p.will);
 	cli_keyupdate_free(p.ku);
 	cli_keys_free(&p.keys);
 	cli_config_free(&p.cfg);

@@ -37,6 +37,7 @@
 #include "signals.h"
 #include "sub_hold.h"
 #include "sub_output.h"
+#include "will.h"
 
 /* Payload buffers above this size are given back after each message. */
 #define BUF_KEEP_MAX (1u << 20)
@@ -77,6 +78,9 @@ struct sub {
 	char **subs;     /* the -t filters and the update topic */
 	char **removals; /* --remove-retained: topics to clear */
 	int removal_count;
+
+	/* --will-topic (will.h). */
+	struct cli_will will;
 };
 
 /* While messages are held, how often the main thread retries them. */
@@ -420,9 +424,17 @@ static int run(struct sub *s)
 	s->rcv.filter_count = (size_t)cfg->topic_count;
 	s->rcv.require = (cfg->require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
 			 (cfg->require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
+	/* The Will: e2e-sub's only message, from a sender of its own
+	 * (ENVELOPE.md section 10). */
+	if (cli_will_seal(&s->will, cfg, s->keys.keyring, NULL, 0, 0))
+		return CLI_EXIT_ERROR;
 	s->conn = cli_conn_new(&cfg->broker, on_message, s);
 	if (!s->conn)
 		return CLI_EXIT_ERROR;
+	if (s->will.env)
+		cli_conn_set_will(s->conn, cfg->will_topic, s->will.env,
+				  s->will.len, cfg->will_qos, cfg->will_retain,
+				  NULL, NULL);
 	if (s->ku) {
 		/* The update topic on the same connection, at QoS 1 at
 		 * least (updates are QoS 1): so are the -t filters then. */
@@ -519,6 +531,7 @@ int main(int argc, char **argv)
 	    (remove_retained(&s) || cli_conn_drain(s.conn)))
 		rc = CLI_EXIT_ERROR;
 	cli_conn_free(s.conn); /* no callback runs after this */
+	cli_will_free(&s.will);
 	for (int i = 0; i < s.removal_count; i++)
 		free(s.removals[i]);
 	free(s.removals);

@@ -157,6 +157,20 @@
 	  state_password_file, "FILE",                                         \
 	  "password for --state redis://... (first line of FILE;\n"            \
 	  "else E2E_STATE_PASSWORD)")                                          \
+	H(CLI_PUB | CLI_SUB,                                                   \
+	  "Last will (sealed, docs/ENVELOPE.md section 10):")                  \
+	X(WILL_TOPIC, "will-topic", 0, STR, CLI_PUB | CLI_SUB, will_topic,     \
+	  "TOPIC",                                                             \
+	  "the broker publishes the Will there if the connection\n"            \
+	  "ends without a disconnect (needs -K; e2e-pub: or --sign)")          \
+	X(WILL_PAYLOAD, "will-payload", 0, SECRET, CLI_PUB | CLI_SUB,          \
+	  will_payload, "MSG",                                                 \
+	  "the Will's message, sealed (wiped from the command\n"               \
+	  "line at start; default: empty)")                                    \
+	X(WILL_QOS, "will-qos", 0, NUM(0, 2), CLI_PUB | CLI_SUB, will_qos,     \
+	  "QOS", "the Will's QoS (default 0)")                                 \
+	X(WILL_RETAIN, "will-retain", 0, FLAG, CLI_PUB | CLI_SUB, will_retain, \
+	  NULL, "the Will is retained (sealed with retained intent)")          \
 	H(CLI_PUB | CLI_SUB, "Key updates (docs/KEYDIST.md):")                 \
 	X(MEMBER_KEY, "member-key", 0, STR, CLI_PUB | CLI_SUB,                 \
 	  member_key_path, "FILE",                                             \
@@ -266,14 +280,6 @@
 	  "ID", NOT_YET)                                                       \
 	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
 	  NOT_YET)                                                             \
-	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
-	  "TOPIC", NOT_YET)                                                    \
-	X(WILL_PAYLOAD, "will-payload", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
-	  "MSG", NOT_YET)                                                      \
-	X(WILL_QOS, "will-qos", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "QOS",    \
-	  NOT_YET)                                                             \
-	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
-	  NULL, NOT_YET)                                                       \
 	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
 	  "PERCENT", NOT_YET)
 
@@ -908,6 +914,32 @@ static int check_member(const struct cli_config *cfg)
 	return 0;
 }
 
+/* --will-*: mosquitto's rules, and a key to seal the Will with. */
+static int check_will(const struct cli_config *cfg)
+{
+	if (!cfg->will_topic) {
+		if (cfg->will_payload || cfg->will_retain || cfg->will_qos) {
+			cli_err("--will-payload, --will-qos and --will-retain "
+				"need --will-topic");
+			return -1;
+		}
+		return 0;
+	}
+	if (!*cfg->will_topic || strpbrk(cfg->will_topic, "+#")) {
+		cli_err("invalid will topic '%s', does it contain '+' or '#'?",
+			cfg->will_topic);
+		return -1;
+	}
+	if (!cfg->keyring_path && !(cfg->tool == CLI_PUB && cfg->sign_path)) {
+		cli_err("--will-topic needs a keyring (-K)%s: the Will is "
+			"sealed",
+			cfg->tool == CLI_PUB ? " or a signing key (--sign)"
+					     : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* Cross-option rules, after every option is known. */
 static int check_config(struct cli_config *cfg)
 {
@@ -926,7 +958,7 @@ static int check_config(struct cli_config *cfg)
 		cli_err("--cert and --key go together");
 		return -1;
 	}
-	if (check_member(cfg))
+	if (check_member(cfg) || check_will(cfg))
 		return -1;
 	if (fill_defaults(cfg))
 		return -1;

@@ -86,6 +86,12 @@ struct cli_config {
 	char *state_password_file; /* --state-password-file */
 	char *env_state_password; /* E2E_STATE_PASSWORD, taken out of environ */
 
+	/* The Last Will (will.h). */
+	char *will_topic;
+	char *will_payload; /* a secret string, wiped from argv, as -m */
+	int will_qos;
+	int will_retain;
+
 	/* Key updates (keyupdate.h). */
 	char *member_key_path;
 	char *member_pass_file;

@@ -198,6 +198,10 @@ SCENARIOS = {
     "sub:-u": one("-u", "someone"),
     "sub:-P": one("-u", "someone", "-P", "secret"),
 }
+# The Will: a publisher killed (a test of its own).
+for _opt in ("--will-topic", "--will-payload", "--will-qos",
+             "--will-retain"):
+    SCENARIOS["pub:" + _opt] = "test_will_fires_as_mosquittos"
 for _tool in ("pub", "sub"):
     for _opt, _extra in (("-h", []), ("-p", []), ("--cafile", []),
                          ("--insecure", ["--insecure"]),
@@ -560,6 +564,45 @@ class Parity(CliCase):
         self.assertEqual(int(mine["sequence"]),
                          mine["epoch"] << 32 | mine["counter"])
 
+    WILL = ["--will-topic", "parity/will", "--will-payload", "gone",
+            "--will-qos", "1", "--will-retain"]
+
+    def killed_with_will(self, fam, prog, *args):
+        """prog with the Will options, connected, then SIGKILLed; a
+        subscriber started after it gets the retained Will at QoS 1."""
+        cid = "parity-will-%d" % time.monotonic_ns()
+        p = Proc([prog, *self.conn(), "-i", cid, *self.WILL, *args,
+                  *fam.keys], stdin=subprocess.PIPE)
+        self.procs.append(p)
+        deadline = time.monotonic() + BOUND
+        while time.monotonic() < deadline and cid not in self.broker.log():
+            time.sleep(0.05)
+        p.p.kill()
+        p.p.wait(timeout=BOUND)
+        sub = fam.start_sub("-t", "parity/will", "-C", "1", "-W", "5",
+                            "-q", "1", "-F", "%t %q %r %p",
+                            *(["--accept-no-clock"] if fam.ours else []))
+        rc = sub.finish()
+        fam.pub("-t", "parity/will", "-r", "-n")
+        return rc, sub.out
+
+    def test_will_fires_as_mosquittos(self):
+        got = [self.killed_with_will(Family(self, ours), PUB if ours
+                                     else MOSQUITTO_PUB, "-t", "parity/x",
+                                     "-l")
+               for ours in (False, True)]
+        self.assertEqual(got[0], (0, b"parity/will 1 1 gone\n"))
+        self.assertEqual(got[1], got[0])
+
+    def test_differs_sub_will_needs_accept_no_clock(self):
+        # e2e-sub's Will fires as mosquitto_sub's; a receiver takes it with
+        # --accept-no-clock (killed_with_will adds it for ours).
+        got = [self.killed_with_will(Family(self, ours), SUB if ours
+                                     else MOSQUITTO_SUB, "-t", "parity/y")
+               for ours in (False, True)]
+        self.assertEqual(got[0], (0, b"parity/will 1 1 gone\n"))
+        self.assertEqual(got[1], got[0])
+
     def test_differs_every_difference_has_its_check(self):
         for tool, opt, _ in self.cells("differs"):
             key = "%s:%s" % (tool, opt)
@@ -573,6 +616,9 @@ DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-F": "test_differs_format_percent_J_is_refused",
            "sub:--remove-retained":
                "test_differs_remove_retained_clears_but_never_prints_the_clear"}
+for _opt in ("--will-topic", "--will-payload", "--will-qos",
+             "--will-retain"):
+    DIFFERS["sub:" + _opt] = "test_differs_sub_will_needs_accept_no_clock"
 
 
 if __name__ == "__main__":
