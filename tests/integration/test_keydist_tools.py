@@ -18,6 +18,7 @@ mosquitto on loopback.
 Environment (make check exports it): top_builddir, MOSQUITTO.
 """
 
+import glob
 import os
 import queue
 import shutil
@@ -608,6 +609,121 @@ class PerGroupLayout(BrokerCase):
         sys.stderr.write("per member, 10 members: %d messages of %d B per "
                          "rotation, %d retained\n"
                          % (len(seen), len(seen[0][1]), len(kept)))
+
+
+def faketime_env(offset):
+    """The environment of a tool whose clock is offset seconds off:
+    Debian's libfaketime, preloaded (it shifts time(), gettimeofday() and
+    clock_gettime(CLOCK_REALTIME), which libe2e and the tools read; the
+    monotonic clock that Paho's timers use is left alone). No code of
+    libe2e's is involved: nothing to enable by accident in production."""
+    libs = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    if not libs:
+        raise AssertionError("libfaketime missing: install faketime "
+                             "(scripts/install-deps.sh test)")
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=libs[0], FAKETIME="%+g" % offset,
+               FAKETIME_DONT_FAKE_MONOTONIC="1")
+    return env
+
+
+class ClockSkew(BrokerCase):
+    """Members whose clocks are off (2 s ahead, 2 s behind) across a
+    scheduled rotation at QoS 1 (docs/KEYDIST.md section 10): a receiver
+    accepts the old key until T + grace by its own clock, and a sealer
+    seals with it until T by its own, so a receiver whose clock is a
+    seconds ahead of the sealer's loses nothing when a + delay <= grace;
+    beyond, it refuses the sealer's last old-key messages (disabled-key)."""
+
+    SKEW = {"fast": 2.0, "slow": -2.0}
+    LEAD = 5
+
+    def run_rotation(self, grace):
+        f = self.fleet
+        for clock in self.SKEW:
+            f.enrol("p" + clock)
+            f.enrol("s" + clock)
+        f.admin("publish")
+        subs = {c: self.start(Proc([SUB, *f.member_args("s" + c), "-t",
+                                    "data/#"], env=faketime_env(off)))
+                for c, off in self.SKEW.items()}
+        pubs = {"p" + c: self.start(Proc(
+            [PUB, *f.member_args("p" + c), "-t", "data/p" + c, "-l"],
+            stdin=subprocess.PIPE, env=faketime_env(off)))
+            for c, off in self.SKEW.items()}
+        for p in list(subs.values()) + list(pubs.values()):
+            wait_applied(p, 1)
+        flow = Flow(pubs)
+        flow.start()
+        time.sleep(1)
+        plan = f.admin("rotate", "--lead", str(self.LEAD), "--grace",
+                       str(grace))
+        t_switch = int(plan.split()[4].rstrip(","))
+        for p in list(subs.values()) + list(pubs.values()):
+            wait_applied(p, 2)
+        # Until the slowest clock is past T + grace, and a second more.
+        time.sleep(max(0, t_switch + grace + 2 + 1 - time.time()))
+        flow.stop()
+        return t_switch, flow.sent, subs
+
+    def figures(self, label, sent, subs):
+        """{(subscriber, publisher): (missing messages, refusals by
+        reason)}, printed."""
+        out = {}
+        for c, sub in subs.items():
+            got = received(sub)
+            for pub in ("p" + k for k in self.SKEW):
+                mine = {(n, q): t for n, q, t in sent if n == pub}
+                refused = {}
+                for line in sub.rejections():
+                    fields = line.split(": ")
+                    if fields[1].endswith("/" + pub):
+                        refused[fields[2]] = refused.get(fields[2], 0) + 1
+                missing = {k: t for k, t in mine.items() if k not in got}
+                sys.stderr.write(
+                    "%s: s%s (%+g s) from %s (%+g s): sent %d, delivered "
+                    "%d, refused %s\n" % (
+                        label, c, self.SKEW[c], pub, self.SKEW[pub[1:]],
+                        len(mine), len(mine) - len(missing),
+                        refused or "none"))
+                out[("s" + c, pub)] = (missing, refused)
+        return out
+
+    def wait_all(self, sent, subs):
+        """Until every subscriber printed or rejected every message."""
+        for sub in subs.values():
+            sub._wait(lambda: sub.out.count(b"\n") + len(sub.rejections())
+                      >= len(sent), "%d messages" % len(sent))
+
+    def test_clocks_2s_ahead_and_behind_lose_nothing_when_grace_covers_them(self):
+        # a = 4 s (subscriber 2 s ahead, publisher 2 s behind) + delay
+        # (< 1 s here) <= grace = 5 s.
+        t_switch, sent, subs = self.run_rotation(grace=5)
+        self.wait_all(sent, subs)
+        for pair, (missing, refused) in self.figures(
+                "skew, grace 5", sent, subs).items():
+            self.assertEqual((missing, refused), ({}, {}), pair)
+
+    def test_skew_beyond_grace_refuses_only_the_slow_sealers_last_old_key(self):
+        # a = 4 s > grace = 3 s: the fast subscriber disables the old key
+        # at real time T + 1, the slow publisher seals with it until real
+        # T + 2: what it seals in between (by its clock, [T - 1, T)) is
+        # refused as disabled-key; every other pair loses nothing.
+        grace = 3
+        t_switch, sent, subs = self.run_rotation(grace=grace)
+        self.wait_all(sent, subs)
+        fig = self.figures("skew, grace 3", sent, subs)
+        for pair, (missing, refused) in fig.items():
+            if pair != ("sfast", "pslow"):
+                self.assertEqual((missing, refused), ({}, {}), pair)
+        missing, refused = fig[("sfast", "pslow")]
+        self.assertEqual(refused, {"disabled-key": len(missing)})
+        self.assertGreater(len(missing), 0)
+        # Sealed by the slow clock (real time - 2) in [T + grace - 4, T),
+        # give or take the delivery delay and the sealing (0.5 s).
+        window = (t_switch + grace - 4 + 2 - 0.5, t_switch + 2 + 0.5)
+        for key, t in missing.items():
+            self.assertTrue(window[0] <= t <= window[1], (key, t, window))
 
 
 if __name__ == "__main__":
