@@ -51,11 +51,14 @@ static const char usage_text[] = PROG
 	"                [--passphrase-file FILE] [--force]\n"
 	"       " PROG " admin enrol --members FILE [--group NAME] -p PUBLIC\n"
 	"                [--topics FILTERS] NAME\n"
-	"       " PROG " admin remove|list --members FILE [NAME]\n"
+	"       " PROG " admin list --members FILE\n"
+	"       " PROG " admin remove --members FILE [--host H] [--port N]\n"
+	"                [--root TOPIC] [--layout member|group] NAME\n"
 	"       " PROG
 	" admin publish|rotate --members FILE -K FILE -s SECRET\n"
 	"                [--passphrase-file FILE] [--host H] [--port N]\n"
-	"                [--root TOPIC] [--lead DUR] [--grace DUR]\n"
+	"                [--root TOPIC] [--layout member|group]\n"
+	"                [--lead DUR] [--grace DUR]\n"
 	"                [--every DUR [--count N]]\n"
 	"       " PROG " --help\n"
 	"\n"
@@ -96,7 +99,8 @@ enum {
 	OPT_LEAD = 1 << 15,
 	OPT_GRACE = 1 << 16,
 	OPT_EVERY = 1 << 17,
-	OPT_COUNT = 1 << 18
+	OPT_COUNT = 1 << 18,
+	OPT_LAYOUT = 1 << 19
 };
 
 struct opts {
@@ -106,7 +110,8 @@ struct opts {
 	int no_pass, force;
 	const char *members, *group, *host, *port, *root;
 	const char *lead, *grace, *every, *count;
-	const char *arg; /* the positional argument (a key id), if any */
+	const char *layout; /* --layout member|group (docs/KEYDIST.md 9) */
+	const char *arg;    /* the positional argument (a key id), if any */
 };
 
 static const struct option long_options[] = {
@@ -129,6 +134,7 @@ static const struct option long_options[] = {
 	{"grace", required_argument, NULL, 'g'},
 	{"every", required_argument, NULL, 'E'},
 	{"count", required_argument, NULL, 'C'},
+	{"layout", required_argument, NULL, 'Y'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}};
 
@@ -208,6 +214,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'C':
 			o->count = optarg, o->given |= OPT_COUNT;
 			break;
+		case 'Y':
+			o->layout = optarg, o->given |= OPT_LAYOUT;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -247,7 +256,8 @@ static int check_options(const struct opts *o, unsigned allowed,
 					    "--lead",
 					    "--grace",
 					    "--every",
-					    "--count"};
+					    "--count",
+					    "--layout"};
 	size_t i;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -913,28 +923,6 @@ cleanup:
 	return rc;
 }
 
-static int admin_remove(const struct opts *o, int unused)
-{
-	e2e_members *ms = NULL;
-	size_t i;
-	int rc = -1;
-
-	(void)unused;
-	if (load_members(o->members, &ms) != 0)
-		return -1;
-	if (e2e_members_find(ms, o->arg, &i) != E2E_OK) {
-		cli_err("%s: no member '%s'", o->members, o->arg);
-		goto cleanup;
-	}
-	if (e2e_members_remove(ms, i) != E2E_OK ||
-	    save_members(ms, o->members, 0) != 0)
-		goto cleanup;
-	rc = 0;
-cleanup:
-	e2e_members_free(ms);
-	return rc;
-}
-
 static int admin_list(const struct opts *o, int unused)
 {
 	e2e_members *ms = NULL;
@@ -1004,11 +992,108 @@ static int load_admin(const struct opts *o, e2e_signer **s)
 	return 0;
 }
 
+/* --layout: 0 per member (the default), 1 per group, -1 (reported). */
+static int layout_of(const struct opts *o)
+{
+	if (o->layout == NULL || strcmp(o->layout, "member") == 0)
+		return 0;
+	if (strcmp(o->layout, "group") == 0)
+		return 1;
+	cli_err("invalid --layout '%s' (member or group)", o->layout);
+	return -1;
+}
+
+/* The root of the update topics: --root, else e2e/keys/GROUP. */
+static void update_root(const struct opts *o, const e2e_members *ms, char *root,
+			size_t cap)
+{
+	if (o->root != NULL)
+		snprintf(root, cap, "%s", o->root);
+	else
+		snprintf(root, cap, "e2e/keys/%s", e2e_members_group(ms));
+}
+
+/* Seal body as the admin's retained update on u->topic. */
+static int seal_update(e2e_sender *snd, struct keygen_update *u,
+		       const uint8_t *body, size_t len)
+{
+	u->cap = E2E_SEALED_MAX(len);
+	u->env = malloc(u->cap);
+	if (u->env == NULL)
+		return E2E_ERR_NOMEM;
+	return e2e_seal(snd, NULL, u->topic, body, len, E2E_SEAL_RETAINED,
+			u->env, u->cap, &u->len);
+}
+
+static void no_key_err(const e2e_members *ms, size_t i, int err)
+{
+	e2e_member_entry e;
+
+	if (e2e_members_get(ms, i, &e) != E2E_OK)
+		e.name = "?";
+	cli_err("member %s: %s", e.name,
+		err == E2E_ERR_NO_KEY ? "no key in the keyring is for it"
+				      : e2e_strerror(err));
+}
+
+/* The per-group layout: one update on the root with every member's slot. */
+static int build_group_update(const e2e_members *ms, const e2e_keyring *kr,
+			      e2e_sender *snd, uint64_t counter,
+			      struct keygen_update *u)
+{
+	uint8_t *body = NULL;
+	size_t len = 0, bad = 0;
+	int err;
+
+	err = e2e_members_group_update_build(ms, kr, counter, (uint64_t)now(),
+					     NULL, 0, &len, &bad);
+	if (err == E2E_ERR_BUFFER_TOO_SMALL) {
+		body = malloc(len);
+		err = body == NULL ? E2E_ERR_NOMEM
+				   : e2e_members_group_update_build(
+					     ms, kr, counter, (uint64_t)now(),
+					     body, len, &len, &bad);
+	}
+	if (err == E2E_OK)
+		err = seal_update(snd, u, body, len);
+	free(body);
+	if (err == E2E_ERR_NO_KEY)
+		no_key_err(ms, bad, err);
+	else if (err != E2E_OK)
+		cli_err("group update: %s", e2e_strerror(err));
+	return err == E2E_OK ? 0 : -1;
+}
+
+/* The per-member layout: update i on ROOT/MEMBER-ID with member i's slot. */
+static int build_member_update(const e2e_members *ms, size_t i,
+			       const e2e_keyring *kr, e2e_sender *snd,
+			       uint64_t counter, const char *root,
+			       uint8_t *body, struct keygen_update *u)
+{
+	e2e_member_entry e;
+	size_t len = 0;
+	int err = e2e_members_get(ms, i, &e);
+
+	if (err == E2E_OK) {
+		snprintf(u->topic, sizeof u->topic, "%s/%016" PRIx64, root,
+			 e.id);
+		err = e2e_members_update_build(
+			ms, i, kr, counter, (uint64_t)now(), body,
+			E2E_UPDATE_MEMBER_BODY_MAX, &len);
+	}
+	if (err == E2E_OK)
+		err = seal_update(snd, u, body, len);
+	if (err != E2E_OK)
+		no_key_err(ms, i, err);
+	return err == E2E_OK ? 0 : -1;
+}
+
 /*
- * Publish one update per member (docs/KEYDIST.md section 9) with the next
- * counter: every update is built first (nothing is saved when one fails),
- * then the counter is saved in the member list, then the updates are sent
- * (a crash never reuses a counter).
+ * Publish the updates (docs/KEYDIST.md section 9) with the next counter:
+ * one per member on ROOT/MEMBER-ID, or with --layout group one on ROOT
+ * with every member's slot. Every update is built first (nothing is saved
+ * when one fails), then the counter is saved in the member list, then the
+ * updates are sent (a crash never reuses a counter).
  */
 static int publish_updates(const struct opts *o, e2e_members *ms,
 			   const e2e_keyring *kr, const e2e_signer *admin)
@@ -1018,67 +1103,105 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 	e2e_member_entry e;
 	struct keygen_update *u = NULL;
 	uint8_t *body = NULL;
-	size_t i, n = e2e_members_count(ms), len = 0, done = 0;
+	size_t i, n = e2e_members_count(ms), nu;
 	uint64_t counter = e2e_members_counter(ms) + 1;
 	char root[256];
-	int rc = -1, err;
+	int rc = -1, group = layout_of(o);
 
+	if (group < 0)
+		return -1;
 	if (n == 0) {
 		cli_err("%s: no members to publish to", o->members);
 		return -1;
 	}
-	snprintf(root, sizeof root, "%s", o->root ? o->root : "");
-	if (o->root == NULL)
-		snprintf(root, sizeof root, "e2e/keys/%s",
-			 e2e_members_group(ms));
+	update_root(o, ms, root, sizeof root);
+	nu = group ? 1 : n;
 	so.signer = admin;
-	body = malloc(E2E_UPDATE_MEMBER_BODY_MAX);
-	u = calloc(n, sizeof *u);
-	if (body == NULL || u == NULL || e2e_sender_new(&snd, &so) != E2E_OK) {
+	body = group ? NULL : malloc(E2E_UPDATE_MEMBER_BODY_MAX);
+	u = calloc(nu, sizeof *u);
+	if ((body == NULL && !group) || u == NULL ||
+	    e2e_sender_new(&snd, &so) != E2E_OK) {
 		cli_err("out of memory");
 		goto cleanup;
 	}
 	if (e2e_members_set_counter(ms, counter) != E2E_OK)
 		goto cleanup;
-	for (i = 0; i < n; i++, done++) {
-		if (e2e_members_get(ms, i, &e) != E2E_OK)
+	if (group)
+		snprintf(u[0].topic, sizeof u[0].topic, "%s", root);
+	for (i = 0; i < nu; i++)
+		if (group ? build_group_update(ms, kr, snd, counter, &u[0])
+			  : build_member_update(ms, i, kr, snd, counter, root,
+						body, &u[i]))
 			goto cleanup;
-		snprintf(u[i].topic, sizeof u[i].topic, "%s/%016" PRIx64, root,
-			 e.id);
-		err = e2e_members_update_build(
-			ms, i, kr, counter, (uint64_t)now(), body,
-			E2E_UPDATE_MEMBER_BODY_MAX, &len);
-		if (err == E2E_OK) {
-			u[i].cap = E2E_SEALED_MAX(len);
-			u[i].env = malloc(u[i].cap);
-			err = u[i].env == NULL
-				      ? E2E_ERR_NOMEM
-				      : e2e_seal(snd, NULL, u[i].topic, body,
-						 len, E2E_SEAL_RETAINED,
-						 u[i].env, u[i].cap, &u[i].len);
-		}
-		if (err != E2E_OK) {
-			cli_err("member %s: %s", e.name,
-				err == E2E_ERR_NO_KEY
-					? "no key in the keyring is for it"
-					: e2e_strerror(err));
-			goto cleanup;
-		}
-	}
 	if (save_members(ms, o->members, 0) != 0 ||
-	    keygen_publish(o->host, o->port, u, n) != 0)
+	    keygen_publish(o->host, o->port, u, nu) != 0)
 		goto cleanup;
-	for (i = 0; i < n; i++)
+	if (group)
+		printf("%s %zu members counter %" PRIu64 "\n", u[0].topic, n,
+		       counter);
+	for (i = 0; !group && i < n; i++)
 		if (e2e_members_get(ms, i, &e) == E2E_OK)
 			printf("%s %s counter %" PRIu64 "\n", u[i].topic,
 			       e.name, counter);
 	rc = 0;
 cleanup:
-	for (i = 0; u != NULL && i < done; i++)
+	for (i = 0; u != NULL && i < nu; i++)
 		free(u[i].env);
 	free(u);
 	free(body);
 	e2e_sender_free(snd);
+	return rc;
+}
+
+/*
+ * Remove a member. Per member, its retained update is cleared first (an
+ * empty retained message on ROOT/MEMBER-ID): it holds only keys the member
+ * had, but it is stale and tells who was in the group. Only once the
+ * broker has acknowledged it is the list saved, so a broker out of reach
+ * changes nothing. Per group there is nothing of its own to clear: the
+ * next update leaves its slot out.
+ */
+static int admin_remove(const struct opts *o, int unused)
+{
+	static const uint8_t empty[1];
+	struct keygen_update clear = {{0}, (uint8_t *)empty, 0, 0};
+	e2e_members *ms = NULL;
+	e2e_member_entry e;
+	char root[256], name[E2E_MEMBER_NAME_MAX + 1];
+	size_t i;
+	int rc = -1, group = layout_of(o);
+
+	(void)unused;
+	if (group < 0 || load_members(o->members, &ms) != 0)
+		return -1;
+	if (e2e_members_find(ms, o->arg, &i) != E2E_OK ||
+	    e2e_members_get(ms, i, &e) != E2E_OK) {
+		cli_err("%s: no member '%s'", o->members, o->arg);
+		goto cleanup;
+	}
+	update_root(o, ms, root, sizeof root);
+	snprintf(clear.topic, sizeof clear.topic, "%s/%016" PRIx64, root, e.id);
+	if (!group && keygen_publish(o->host, o->port, &clear, 1) != 0) {
+		cli_err("member '%s' not removed: its retained update on %s "
+			"could not be cleared",
+			o->arg, clear.topic);
+		goto cleanup;
+	}
+	snprintf(name, sizeof name, "%s", e.name); /* e goes with the entry */
+	if (e2e_members_remove(ms, i) != E2E_OK ||
+	    save_members(ms, o->members, 0) != 0)
+		goto cleanup;
+	if (group)
+		printf("removed %s (%016" PRIx64 "); the next update on %s "
+		       "has no slot for it\n",
+		       name, e.id, root);
+	else
+		printf("removed %s (%016" PRIx64 "); its retained update on "
+		       "%s cleared\n",
+		       name, e.id, clear.topic);
+	rc = 0;
+cleanup:
+	e2e_members_free(ms);
 	return rc;
 }
 
@@ -1249,7 +1372,9 @@ struct command {
 #define K OPT_KEYRING
 #define SP (OPT_SECRET | OPT_PUBLIC)
 #define ADMIN_REQ (OPT_MEMBERS | K | OPT_SECRET)
-#define ADMIN (ADMIN_REQ | OPT_PASS_FILE | OPT_HOST | OPT_PORT | OPT_ROOT)
+#define ADMIN                                                         \
+	(ADMIN_REQ | OPT_PASS_FILE | OPT_HOST | OPT_PORT | OPT_ROOT | \
+	 OPT_LAYOUT)
 static const struct command commands[] = {
 	{"keyring", "init", K | OPT_SUITE | OPT_FORCE, K, 0, keyring_init, 0},
 	{"keyring", "add", K | OPT_SUITE | OPT_TOPICS, K, 0, keyring_new_key,
@@ -1274,7 +1399,9 @@ static const struct command commands[] = {
 	 signer_new, 1},
 	{"admin", "enrol", OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS,
 	 OPT_MEMBERS | OPT_PUBLIC, 1, admin_enrol, 0},
-	{"admin", "remove", OPT_MEMBERS, OPT_MEMBERS, 1, admin_remove, 0},
+	{"admin", "remove",
+	 OPT_MEMBERS | OPT_HOST | OPT_PORT | OPT_ROOT | OPT_LAYOUT, OPT_MEMBERS,
+	 1, admin_remove, 0},
 	{"admin", "list", OPT_MEMBERS, OPT_MEMBERS, 0, admin_list, 0},
 	{"admin", "publish", ADMIN, ADMIN_REQ, 0, admin_publish, 0},
 	{"admin", "rotate",

@@ -184,7 +184,8 @@
 	  "the group the updates are for")                                     \
 	X(UPDATE_TOPIC, "update-topic", 0, STR, CLI_PUB | CLI_SUB,             \
 	  update_topic, "TOPIC",                                               \
-	  "where they come (default e2e/keys/GROUP/MEMBER-ID)")                \
+	  "where they come (default e2e/keys/GROUP/MEMBER-ID; the\n"           \
+	  "group topic e2e/keys/GROUP for the per-group layout)")              \
 	H(CLI_PUB | CLI_SUB, "Broker:")                                        \
 	X(HOST, "host", 'h', STR, CLI_PUB | CLI_SUB, broker.host, "HOST",      \
 	  "broker host (default localhost)")                                   \

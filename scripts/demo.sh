@@ -236,7 +236,7 @@ wait_for sub.out '"payload"' 7
 show_accepted 7
 
 say "7. Revocation: the member 'display' is removed"
-run "$bin/e2e-keygen" admin remove --members plant.members display
+run "$bin/e2e-keygen" admin remove --members plant.members --host 127.0.0.1 --port "$port" display
 printf '   $ e2e-keygen admin rotate --members plant.members -K admin.ring -s admin.sec --lead 2 --grace 2\n'
 plan=$("$bin/e2e-keygen" admin rotate --members plant.members -K admin.ring \
 	-s admin.sec --host 127.0.0.1 --port "$port" --lead 2 --grace 2 | grep '^key ')

@@ -824,6 +824,20 @@ int e2e_members_update_build(const e2e_members *ms, size_t index,
 			     const e2e_keyring *kr, uint64_t counter,
 			     uint64_t issued, uint8_t *out, size_t out_cap,
 			     size_t *out_len) E2E_WARN_UNUSED;
+/*
+ * The body of the per-group update (docs/KEYDIST.md section 9): one update
+ * with a slot for every member of ms, whose table lists the keys of kr
+ * meant for at least one member (as e2e_members_update_build chooses them
+ * for each) and whose slot gives each member only the keys with its own
+ * filters. E2E_ERR_NO_KEY when a member has no usable key (*no_key, if not
+ * NULL, is its index); E2E_ERR_BUFFER_TOO_SMALL when out is NULL or
+ * out_cap too small, *out_len then being the size needed.
+ */
+int e2e_members_group_update_build(const e2e_members *ms,
+				   const e2e_keyring *kr, uint64_t counter,
+				   uint64_t issued, uint8_t *out,
+				   size_t out_cap, size_t *out_len,
+				   size_t *no_key) E2E_WARN_UNUSED;
 
 /*
  * A member's update counter file (docs/KEYFILES.md "Update counter"): the

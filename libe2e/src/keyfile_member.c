@@ -524,10 +524,77 @@ E2E_API int e2e_members_save(const e2e_members *ms, const char *path,
 
 /* ---- An update for one member of the list, from the admin's keyring. ---- */
 
-/* 1 when key k is for a member with filters mf ("" for none). */
-static int key_for_member(const struct e2e__key *k, const char *mf)
+/* 1 when some member of ms has filters f. */
+static int for_some_member(const e2e_members *ms, const char *f)
 {
-	return strcmp(k->filters != NULL ? k->filters : "", mf) == 0;
+	size_t i;
+
+	for (i = 0; i < ms->n; i++)
+		if (strcmp(ms->e[i].filters != NULL ? ms->e[i].filters : "",
+			   f) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The key table from the admin's keyring: the keys whose filters are mf
+ * (NULL: those of any member of ms), with their stored state and schedule:
+ * the stored primary as primary now, an enabled key whose activation is
+ * pending as a primary from then on (docs/KEYDIST.md section 4), a
+ * disabled key without its bytes.
+ */
+static int collect_keys(const e2e_members *ms, const e2e_keyring *kr,
+			const char *mf, e2e_update_key *keys, size_t *n)
+{
+	e2e_key_info info;
+	size_t i, count = e2e_keyring_count(kr);
+
+	*n = 0;
+	for (i = 0; i < count; i++) {
+		const struct e2e__key *k;
+		e2e_update_key *u = &keys[*n];
+		const char *f;
+
+		if (e2e_keyring_get(kr, i, &info) != E2E_OK)
+			return E2E_ERR_INVAL;
+		k = e2e__keyring_lookup(kr, info.id);
+		if (k == NULL)
+			return E2E_ERR_INVAL;
+		f = k->filters != NULL ? k->filters : "";
+		if (mf != NULL ? strcmp(f, mf) != 0 : !for_some_member(ms, f))
+			continue;
+		if (*n == E2E_UPDATE_KEYS_MAX)
+			return E2E_ERR_INVAL;
+		*u = (e2e_update_key){k->id,           (e2e_suite)k->suite,
+				      E2E_KEY_ENABLED, 0,
+				      k->disables,     f,
+				      k->key,          0};
+		if (k->state == E2E_KEY_PRIMARY) {
+			u->state = E2E_KEY_PRIMARY;
+		} else if (k->state == E2E_KEY_ENABLED && k->activates != 0) {
+			u->state = E2E_KEY_PRIMARY;
+			u->activates = k->activates;
+		} else if (k->state == E2E_KEY_DISABLED) {
+			u->state = E2E_KEY_DISABLED;
+			u->key = NULL;
+		}
+		(*n)++;
+	}
+	return E2E_OK;
+}
+
+/* The ids of the table's keys a member with filters mf gets: those with
+ * its filters, not disabled. */
+static size_t member_key_ids(const e2e_update_key *keys, size_t n,
+			     const char *mf, uint32_t *ids)
+{
+	size_t i, nids = 0;
+
+	for (i = 0; i < n; i++)
+		if (keys[i].state != E2E_KEY_DISABLED &&
+		    strcmp(keys[i].filters, mf) == 0)
+			ids[nids++] = keys[i].id;
+	return nids;
 }
 
 E2E_API int e2e_members_update_build(const e2e_members *ms, size_t index,
@@ -539,10 +606,10 @@ E2E_API int e2e_members_update_build(const e2e_members *ms, size_t index,
 	uint32_t ids[E2E_UPDATE_KEYS_MAX];
 	e2e_update_recipient r;
 	e2e_update_params p;
-	e2e_key_info info;
 	const struct entry *m;
-	size_t i, n = 0, nids = 0, count;
+	size_t n = 0, nids;
 	const char *mf;
+	int rc;
 
 	if (out_len != NULL)
 		*out_len = 0;
@@ -550,47 +617,70 @@ E2E_API int e2e_members_update_build(const e2e_members *ms, size_t index,
 		return E2E_ERR_INVAL;
 	m = &ms->e[index];
 	mf = m->filters != NULL ? m->filters : "";
-	count = e2e_keyring_count(kr);
-	for (i = 0; i < count; i++) {
-		const struct e2e__key *k;
-
-		if (e2e_keyring_get(kr, i, &info) != E2E_OK)
-			return E2E_ERR_INVAL;
-		k = e2e__keyring_lookup(kr, info.id);
-		if (k == NULL || !key_for_member(k, mf))
-			continue;
-		if (n == E2E_UPDATE_KEYS_MAX)
-			return E2E_ERR_INVAL;
-		keys[n] = (e2e_update_key){k->id,
-					   (e2e_suite)k->suite,
-					   E2E_KEY_ENABLED,
-					   0,
-					   k->disables,
-					   mf,
-					   NULL,
-					   0};
-		/* The stored primary is primary now; a key whose activation
-		 * is pending is a primary from then on (docs/KEYDIST.md
-		 * section 4); a disabled key goes without its bytes. */
-		if (k->state == E2E_KEY_PRIMARY) {
-			keys[n].state = E2E_KEY_PRIMARY;
-		} else if (k->state == E2E_KEY_ENABLED && k->activates != 0) {
-			keys[n].state = E2E_KEY_PRIMARY;
-			keys[n].activates = k->activates;
-		} else if (k->state == E2E_KEY_DISABLED) {
-			keys[n].state = E2E_KEY_DISABLED;
-		}
-		if (keys[n].state != E2E_KEY_DISABLED) {
-			keys[n].key = k->key;
-			ids[nids++] = k->id;
-		}
-		n++;
-	}
+	if ((rc = collect_keys(ms, kr, mf, keys, &n)) != E2E_OK)
+		return rc;
+	nids = member_key_ids(keys, n, mf, ids);
 	if (nids == 0)
 		return E2E_ERR_NO_KEY; /* nothing this member could use */
 	r = (e2e_update_recipient){m->pk, ids, nids};
 	p = (e2e_update_params){ms->group, counter, issued, keys, n, &r, 1};
 	return e2e_update_build(&p, out, out_cap, out_len);
+}
+
+E2E_API int e2e_members_group_update_build(const e2e_members *ms,
+					   const e2e_keyring *kr,
+					   uint64_t counter, uint64_t issued,
+					   uint8_t *out, size_t out_cap,
+					   size_t *out_len, size_t *no_key)
+{
+	e2e_update_key keys[E2E_UPDATE_KEYS_MAX];
+	e2e_update_recipient *r = NULL;
+	uint32_t *ids = NULL;
+	e2e_update_params p;
+	size_t i, n = 0, len;
+	int rc;
+
+	if (out_len != NULL)
+		*out_len = 0;
+	if (ms == NULL || kr == NULL || out_len == NULL || ms->n == 0 ||
+	    ms->n > E2E_UPDATE_RECIPIENTS_MAX)
+		return E2E_ERR_INVAL;
+	if ((rc = collect_keys(ms, kr, NULL, keys, &n)) != E2E_OK)
+		return rc;
+	r = calloc(ms->n, sizeof *r);
+	ids = calloc(ms->n * E2E_UPDATE_KEYS_MAX, sizeof *ids);
+	if (r == NULL || ids == NULL) {
+		rc = E2E_ERR_NOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < ms->n; i++) {
+		const char *mf =
+			ms->e[i].filters != NULL ? ms->e[i].filters : "";
+		uint32_t *mine = ids + i * E2E_UPDATE_KEYS_MAX;
+
+		r[i] = (e2e_update_recipient){
+			ms->e[i].pk, mine, member_key_ids(keys, n, mf, mine)};
+		if (r[i].key_id_count == 0) {
+			if (no_key != NULL)
+				*no_key = i;
+			rc = E2E_ERR_NO_KEY;
+			goto cleanup;
+		}
+	}
+	p = (e2e_update_params){ms->group, counter, issued, keys, n, r, ms->n};
+	len = e2e_update_body_len(&p);
+	if (len == 0) {
+		rc = E2E_ERR_INVAL;
+	} else if (out == NULL || out_cap < len) {
+		*out_len = len; /* the size needed */
+		rc = E2E_ERR_BUFFER_TOO_SMALL;
+	} else {
+		rc = e2e_update_build(&p, out, out_cap, out_len);
+	}
+cleanup:
+	free(ids);
+	free(r);
+	return rc;
 }
 
 /* ---- A member's update counter file. ---- */

@@ -18,7 +18,9 @@ mosquitto on loopback.
 Environment (make check exports it): top_builddir, MOSQUITTO.
 """
 
+import glob
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -83,6 +85,14 @@ class Fleet:
                       self.ring, "-s", self.admin_key, "--host",
                       self.broker.host, "--port", str(self.broker.port),
                       *args)
+
+    def broker_args(self):
+        return ["--host", self.broker.host, "--port", str(self.broker.port)]
+
+    def remove(self, name, *args):
+        """admin remove, which clears name's retained update."""
+        return keygen("admin", "remove", "--members", self.members,
+                      *self.broker_args(), *args, name)
 
     def member_args(self, name):
         return ["-h", self.broker.host, "-p", str(self.broker.port),
@@ -187,7 +197,9 @@ class KeygenCommands(unittest.TestCase):
         self.assertEqual(listed[0], "# group plant, counter 0")
         self.assertEqual(sorted(listed[1:]),
                          sorted("%s  %s" % (ids[n], n) for n in ids))
-        keygen("admin", "remove", "--members", lst, "a")
+        # Per group, remove sends nothing (no broker here); the per-member
+        # clear of the retained update is tested in RemovedMember.
+        keygen("admin", "remove", "--members", lst, "--layout", "group", "a")
         listed = keygen("admin", "list", "--members", lst).splitlines()
         self.assertEqual(listed[1:], ["%s  b" % ids["b"]])
 
@@ -325,7 +337,7 @@ class AppliedByThemselves(BrokerCase):
         flow = Flow(pubs)
         flow.start()
         time.sleep(1)
-        keygen("admin", "remove", "--members", f.members, revoked)
+        f.remove(revoked)
         plan = f.admin("rotate", "--lead", str(LEAD), "--grace", str(GRACE))
         t_switch = int(plan.split()[4].rstrip(","))
         for n, s in subs.items():
@@ -421,6 +433,299 @@ class RefusedUpdates(BrokerCase):
         self.assertEqual(refused, ["bad-signature", "rollback",
                                    "bad-signature", "replay",
                                    "untrusted-signer", "wrong-group"])
+
+
+def retained_on(broker, topics):
+    """The retained message of each topic, None for none. Subscriptions
+    are made one after another and mosquitto sends a subscription's
+    retained message right after its SUBACK: once the last topic's (a
+    marker retained here) has come, every earlier one has."""
+    marker = "test/marker/%d" % os.getpid()
+    raw = RawClient(broker)
+    try:
+        raw.publish(marker, b"m", retain=True)
+        for t in list(topics) + [marker]:
+            raw.subscribe(t)
+        got = {}
+        while True:
+            topic, payload, retained = raw.next_message(BOUND)
+            if topic == marker:
+                break
+            if retained:
+                got[topic] = payload
+        return {t: got.get(t) for t in topics}
+    finally:
+        raw.close()
+
+
+class RemovedMember(BrokerCase):
+    def test_admin_remove_clears_the_removed_members_retained_update(self):
+        f = self.fleet
+        f.enrol("a")
+        f.enrol("b")
+        f.admin("publish")
+        before = retained_on(self.broker, [f.topic("a"), f.topic("b")])
+        self.assertIsNotNone(before[f.topic("a")])
+        out = f.remove("a")
+        after = retained_on(self.broker, [f.topic("a"), f.topic("b")])
+        self.assertIsNone(after[f.topic("a")])
+        self.assertEqual(out, "removed a (%s); its retained update on %s "
+                         "cleared" % (f.ids["a"], f.topic("a")))
+        # The others' updates stay.
+        self.assertEqual(after[f.topic("b")], before[f.topic("b")])
+
+    def test_admin_remove_with_the_broker_out_of_reach_changes_nothing(self):
+        f = self.fleet
+        f.enrol("a")
+        f.admin("publish")
+        before = file_state(f.members)
+        self.broker.stop()
+        r = subprocess.run([KEYGEN, "admin", "remove", "--members",
+                            f.members, *f.broker_args(), "a"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"member 'a' not removed", r.stderr)
+        self.assertEqual(file_state(f.members), before)
+
+
+def body_size(group, key_filters, slot_keys):
+    """docs/KEYDIST.md section 4: the bytes of an update body with keys of
+    these filters and one slot per entry of slot_keys (its key count)."""
+    return (23 + len(group) + sum(24 + len(k) for k in key_filters) + 2
+            + sum(57 + 36 * n for n in slot_keys))
+
+
+ENVELOPE_SIGNED_NONE = 90  # section 4: suite none, signed, topic-bound
+
+
+class PerGroupLayout(BrokerCase):
+    """docs/KEYDIST.md section 9's per-group layout: e2e-keygen admin
+    --layout group publishes one update on the root with every member's
+    slot; members subscribe to it with --update-topic ROOT."""
+
+    def group_topic(self):
+        return "e2e/keys/" + GROUP
+
+    def group_args(self, name):
+        return [*self.fleet.member_args(name), "--update-topic",
+                self.group_topic()]
+
+    def test_member_applies_the_group_update_and_switches_at_t(self):
+        f = self.fleet
+        f.enrol("s")
+        f.enrol("p")
+        out = f.admin("publish", "--layout", "group")
+        self.assertEqual(out, "%s 2 members counter 1" % self.group_topic())
+        sub = self.start(Proc([SUB, *self.group_args("s"), "-t", "data/#"]))
+        wait_applied(sub, 1)
+        plan = f.admin("rotate", "--layout", "group", "--lead", "2",
+                       "--grace", "2").splitlines()
+        t_switch = int(plan[0].split()[4].rstrip(","))
+        self.assertEqual(plan[-1], "%s 2 members counter 2"
+                         % self.group_topic())
+        wait_applied(sub, 2)
+        time.sleep(max(0, t_switch + 2 + 1 - time.time()))
+        # After T + grace only the new key opens: the publisher, which
+        # was away, catches up from the retained group update.
+        r = subprocess.run([PUB, *self.group_args("p"), "-t", "data/p",
+                            "-m", "after T"], capture_output=True,
+                           timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"key update 2 applied", r.stderr)
+        self.assertEqual(sub.wait_lines(1), [b"after T"])
+        self.assertEqual(sub.rejections(), [])
+
+    def test_member_learns_only_the_keys_of_its_own_slot(self):
+        f = self.fleet
+        keygen("keyring", "rotate", "-K", f.ring, "--topics", "tenant-b/#")
+        f.enrol("a")
+        line = keygen("member", "init", "-s", f.path("b.key"), "-p",
+                      f.path("b.pub"), "--no-passphrase")
+        os.mkdir(f.path("b"))
+        os.rename(f.path("b.key"), f.path("b", "member.key"))
+        f.ids["b"] = keygen("admin", "enrol", "--members", f.members, "-p",
+                            line, "--topics", "tenant-b/#", "b")
+        f.admin("publish", "--layout", "group")
+        admin_keys = {}
+        for ln in keygen("keyring", "list", "-K", f.ring).splitlines():
+            admin_keys[ln.split()[0]] = "topics=tenant-b/#" in ln
+        for name in ("a", "b"):
+            sub = self.start(Proc([SUB, *self.group_args(name), "-t",
+                                   "data/#"]))
+            wait_applied(sub, 1)
+            sub.stop()
+            held = [ln.split()[0] for ln in keygen(
+                "keyring", "list", "-K", f.path(name, "ring")).splitlines()]
+            mine = sorted(k for k, b_only in admin_keys.items()
+                          if b_only == (name == "b"))
+            self.assertEqual(sorted(held), mine, name)
+
+    def rotation_messages(self, layout, members):
+        """Enrol members, publish, then count what one rotation puts on
+        the broker: (messages seen by a subscriber to every update topic,
+        retained updates afterwards)."""
+        f = self.fleet
+        for name in members:
+            f.enrol(name)
+        f.admin("publish", "--layout", layout)
+        raw = RawClient(self.broker)
+        self.addCleanup(raw.close)
+        raw.subscribe("e2e/keys/#")
+        for _ in range(1 if layout == "group" else len(members)):
+            raw.next_message(BOUND)  # the retained ones
+        f.admin("rotate", "--layout", layout, "--lead", "1h")
+        seen = []
+        while True:
+            try:
+                seen.append(raw.next_message(2))
+            except queue.Empty:
+                break
+        topics = ["e2e/keys/%s/%s" % (GROUP, f.ids[n]) for n in members]
+        topics.append(self.group_topic())
+        kept = {t: p for t, p in retained_on(self.broker, topics).items()
+                if p is not None}
+        return seen, kept
+
+    def test_one_message_per_rotation_with_every_slot(self):
+        members = ["m%d" % i for i in range(10)]
+        seen, kept = self.rotation_messages("group", members)
+        self.assertEqual([t for t, _, _ in seen], [self.group_topic()])
+        # Two keys (the current one, the next), 10 slots of 2 keys.
+        self.assertEqual(len(seen[0][1]), ENVELOPE_SIGNED_NONE + body_size(
+            GROUP, ["", ""], [2] * 10))
+        self.assertEqual(list(kept), [self.group_topic()])
+        sys.stderr.write("per group, 10 members: %d message of %d B per "
+                         "rotation, %d retained\n"
+                         % (len(seen), len(seen[0][1]), len(kept)))
+
+    def test_per_member_layout_sends_one_message_per_member(self):
+        members = ["m%d" % i for i in range(10)]
+        seen, kept = self.rotation_messages("member", members)
+        f = self.fleet
+        self.assertEqual(sorted(t for t, _, _ in seen), sorted(
+            "e2e/keys/%s/%s" % (GROUP, f.ids[n]) for n in members))
+        for _, payload, _ in seen:
+            self.assertEqual(len(payload), ENVELOPE_SIGNED_NONE + body_size(
+                GROUP, ["", ""], [2]))
+        self.assertEqual(len(kept), 10)
+        sys.stderr.write("per member, 10 members: %d messages of %d B per "
+                         "rotation, %d retained\n"
+                         % (len(seen), len(seen[0][1]), len(kept)))
+
+
+def faketime_env(offset):
+    """The environment of a tool whose clock is offset seconds off:
+    Debian's libfaketime, preloaded (it shifts time(), gettimeofday() and
+    clock_gettime(CLOCK_REALTIME), which libe2e and the tools read; the
+    monotonic clock that Paho's timers use is left alone). No code of
+    libe2e's is involved: nothing to enable by accident in production."""
+    libs = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    if not libs:
+        raise AssertionError("libfaketime missing: install faketime "
+                             "(scripts/install-deps.sh test)")
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=libs[0], FAKETIME="%+g" % offset,
+               FAKETIME_DONT_FAKE_MONOTONIC="1")
+    return env
+
+
+class ClockSkew(BrokerCase):
+    """Members whose clocks are off (2 s ahead, 2 s behind) across a
+    scheduled rotation at QoS 1 (docs/KEYDIST.md section 10): a receiver
+    accepts the old key until T + grace by its own clock, and a sealer
+    seals with it until T by its own, so a receiver whose clock is a
+    seconds ahead of the sealer's loses nothing when a + delay <= grace;
+    beyond, it refuses the sealer's last old-key messages (disabled-key)."""
+
+    SKEW = {"fast": 2.0, "slow": -2.0}
+    LEAD = 5
+
+    def run_rotation(self, grace):
+        f = self.fleet
+        for clock in self.SKEW:
+            f.enrol("p" + clock)
+            f.enrol("s" + clock)
+        f.admin("publish")
+        subs = {c: self.start(Proc([SUB, *f.member_args("s" + c), "-t",
+                                    "data/#"], env=faketime_env(off)))
+                for c, off in self.SKEW.items()}
+        pubs = {"p" + c: self.start(Proc(
+            [PUB, *f.member_args("p" + c), "-t", "data/p" + c, "-l"],
+            stdin=subprocess.PIPE, env=faketime_env(off)))
+            for c, off in self.SKEW.items()}
+        for p in list(subs.values()) + list(pubs.values()):
+            wait_applied(p, 1)
+        flow = Flow(pubs)
+        flow.start()
+        time.sleep(1)
+        plan = f.admin("rotate", "--lead", str(self.LEAD), "--grace",
+                       str(grace))
+        t_switch = int(plan.split()[4].rstrip(","))
+        for p in list(subs.values()) + list(pubs.values()):
+            wait_applied(p, 2)
+        # Until the slowest clock is past T + grace, and a second more.
+        time.sleep(max(0, t_switch + grace + 2 + 1 - time.time()))
+        flow.stop()
+        return t_switch, flow.sent, subs
+
+    def figures(self, label, sent, subs):
+        """{(subscriber, publisher): (missing messages, refusals by
+        reason)}, printed."""
+        out = {}
+        for c, sub in subs.items():
+            got = received(sub)
+            for pub in ("p" + k for k in self.SKEW):
+                mine = {(n, q): t for n, q, t in sent if n == pub}
+                refused = {}
+                for line in sub.rejections():
+                    fields = line.split(": ")
+                    if fields[1].endswith("/" + pub):
+                        refused[fields[2]] = refused.get(fields[2], 0) + 1
+                missing = {k: t for k, t in mine.items() if k not in got}
+                sys.stderr.write(
+                    "%s: s%s (%+g s) from %s (%+g s): sent %d, delivered "
+                    "%d, refused %s\n" % (
+                        label, c, self.SKEW[c], pub, self.SKEW[pub[1:]],
+                        len(mine), len(mine) - len(missing),
+                        refused or "none"))
+                out[("s" + c, pub)] = (missing, refused)
+        return out
+
+    def wait_all(self, sent, subs):
+        """Until every subscriber printed or rejected every message."""
+        for sub in subs.values():
+            sub._wait(lambda: sub.out.count(b"\n") + len(sub.rejections())
+                      >= len(sent), "%d messages" % len(sent))
+
+    def test_clocks_2s_ahead_and_behind_lose_nothing_when_grace_covers_them(self):
+        # a = 4 s (subscriber 2 s ahead, publisher 2 s behind) + delay
+        # (< 1 s here) <= grace = 5 s.
+        t_switch, sent, subs = self.run_rotation(grace=5)
+        self.wait_all(sent, subs)
+        for pair, (missing, refused) in self.figures(
+                "skew, grace 5", sent, subs).items():
+            self.assertEqual((missing, refused), ({}, {}), pair)
+
+    def test_skew_beyond_grace_refuses_only_the_slow_sealers_last_old_key(self):
+        # a = 4 s > grace = 3 s: the fast subscriber disables the old key
+        # at real time T + 1, the slow publisher seals with it until real
+        # T + 2: what it seals in between (by its clock, [T - 1, T)) is
+        # refused as disabled-key; every other pair loses nothing.
+        grace = 3
+        t_switch, sent, subs = self.run_rotation(grace=grace)
+        self.wait_all(sent, subs)
+        fig = self.figures("skew, grace 3", sent, subs)
+        for pair, (missing, refused) in fig.items():
+            if pair != ("sfast", "pslow"):
+                self.assertEqual((missing, refused), ({}, {}), pair)
+        missing, refused = fig[("sfast", "pslow")]
+        self.assertEqual(refused, {"disabled-key": len(missing)})
+        self.assertGreater(len(missing), 0)
+        # Sealed by the slow clock (real time - 2) in [T + grace - 4, T),
+        # give or take the delivery delay and the sealing (0.5 s).
+        window = (t_switch + grace - 4 + 2 - 0.5, t_switch + 2 + 0.5)
+        for key, t in missing.items():
+            self.assertTrue(window[0] <= t <= window[1], (key, t, window))
 
 
 if __name__ == "__main__":

@@ -1854,24 +1854,18 @@ static void members_load_refuses_edited_lines(void **state)
 	e2e_members_free(ms);
 }
 
-/* The update e2e_members_update_build makes for member index of ms, sealed
- * by admin and opened by m (last counter 0). */
-static int open_member_update(const e2e_members *ms, size_t index,
-			      const e2e_keyring *kr, const e2e_signer *admin,
-			      const e2e_member *m, e2e_update *u)
+/* An update body sealed by admin as a retained update and opened by m
+ * (last counter 0). */
+static int open_update_body(const uint8_t *body, size_t len,
+			    const e2e_signer *admin, const e2e_member *m,
+			    e2e_update *u)
 {
-	static uint8_t body[E2E_UPDATE_MEMBER_BODY_MAX];
 	uint8_t env[E2E_SEALED_MAX(4096)];
 	uint8_t apk[E2E_SIGN_PUBLICKEYBYTES];
-	size_t len = 0, env_len = 0;
+	size_t env_len = 0;
 	e2e_seal_params sp;
 	e2e_update_opener o;
-	int rc;
 
-	rc = e2e_members_update_build(ms, index, kr, 7, 1700000000, body,
-				      sizeof body, &len);
-	if (rc != E2E_OK)
-		return rc;
 	memset(&sp, 0, sizeof sp);
 	sp.suite = E2E_SUITE_NONE;
 	sp.signer = admin;
@@ -1885,6 +1879,21 @@ static int open_member_update(const e2e_members *ms, size_t index,
 	o = (e2e_update_opener){apk, "plant-1", m, 0};
 	return e2e_update_open(u, &o, "e2e/keys/plant-1/x", env, env_len,
 			       E2E_DELIVERY_RETAINED);
+}
+
+/* The update e2e_members_update_build makes for member index of ms, sealed
+ * by admin and opened by m (last counter 0). */
+static int open_member_update(const e2e_members *ms, size_t index,
+			      const e2e_keyring *kr, const e2e_signer *admin,
+			      const e2e_member *m, e2e_update *u)
+{
+	static uint8_t body[E2E_UPDATE_MEMBER_BODY_MAX];
+	size_t len = 0;
+	int rc;
+
+	rc = e2e_members_update_build(ms, index, kr, 7, 1700000000, body,
+				      sizeof body, &len);
+	return rc != E2E_OK ? rc : open_update_body(body, len, admin, m, u);
 }
 
 /* From the admin's keyring: the stored primary as primary now, a pending
@@ -1964,6 +1973,69 @@ static void members_update_build_refuses_member_without_usable_key(void **state)
 	e2e_members_free(ms);
 }
 
+/* The per-group update: one body with every member's slot; its table
+ * lists the keys of every member, each slot only its member's keys. */
+static void members_group_update_gives_each_member_only_its_keys(void **state)
+{
+	e2e_members *ms = three_members(); /* dev-2 has tenant-a/#,x/+ */
+	e2e_member *m1 = member_from_byte(1), *m2 = member_from_byte(2);
+	e2e_keyring *kr = NULL;
+	e2e_signer *admin = NULL;
+	e2e_update *u = NULL;
+	e2e_update_key k;
+	uint8_t *body;
+	size_t len = 0, bad = 99, i;
+
+	(void)state;
+	assert_int_equal(e2e_signer_generate(&admin), E2E_OK);
+	assert_int_equal(e2e_update_new(&u), E2E_OK);
+	assert_int_equal(e2e_keyring_new(&kr), E2E_OK);
+	add_key(kr, 1, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_a);
+	add_key(kr, 3, E2E_SUITE_AEAD, E2E_KEY_DISABLED, 5, key_a);
+	add_key(kr, 4, E2E_SUITE_MAC, E2E_KEY_PRIMARY, 5, key_b);
+	assert_int_equal(e2e_keyring_set_filters(kr, 4, "tenant-a/#,x/+"),
+			 E2E_OK);
+	add_key(kr, 5, E2E_SUITE_AEAD, E2E_KEY_PRIMARY, 5, key_b);
+	assert_int_equal(e2e_keyring_set_filters(kr, 5, "nobody/#"), E2E_OK);
+	/* Asked without a buffer: the size needed, 3 slots (dev-1 and dev-3
+	 * get key 1, dev-2 key 4) and keys 1, 3, 4 (5 is for no member). */
+	assert_int_equal(e2e_members_group_update_build(ms, kr, 7, 1700000000,
+							NULL, 0, &len, &bad),
+			 E2E_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(len, 23 + 7 + 3 * 24 + 14 + 2 +
+				      3 * E2E_UPDATE_SLOT_BYTES(1));
+	body = malloc(len);
+	assert_non_null(body);
+	assert_int_equal(e2e_members_group_update_build(ms, kr, 7, 1700000000,
+							body, len, &len, &bad),
+			 E2E_OK);
+	assert_int_equal(open_update_body(body, len, admin, m1, u), E2E_OK);
+	assert_int_equal(e2e_update_key_count(u), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(e2e_update_key_get(u, i, &k), E2E_OK);
+		assert_int_equal(k.in_slot, k.id == 1);
+	}
+	assert_int_equal(open_update_body(body, len, admin, m2, u), E2E_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(e2e_update_key_get(u, i, &k), E2E_OK);
+		assert_int_equal(k.in_slot, k.id == 4);
+	}
+	/* A member no key is for: refused, and named. */
+	assert_int_equal(e2e_keyring_set_filters(kr, 4, "other/#"), E2E_OK);
+	assert_int_equal(e2e_members_group_update_build(ms, kr, 8, 1700000000,
+							body, len, &len, &bad),
+			 E2E_ERR_NO_KEY);
+	assert_int_equal(e2e_members_find(ms, "dev-2", &i), E2E_OK);
+	assert_int_equal(bad, i);
+	free(body);
+	e2e_keyring_free(kr);
+	e2e_update_free(u);
+	e2e_signer_free(admin);
+	e2e_member_free(m1);
+	e2e_member_free(m2);
+	e2e_members_free(ms);
+}
+
 static void update_counter_file_round_trips_for_its_group_only(void **state)
 {
 	struct dir *d = *state;
@@ -1989,6 +2061,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(members_update_build_gives_each_member_its_keys),
 		T(members_update_build_refuses_member_without_usable_key),
+		T(members_group_update_gives_each_member_only_its_keys),
 		T(update_counter_file_round_trips_for_its_group_only),
 		T(member_key_round_trips_unencrypted_with_mode_0600),
 		T(member_key_with_passphrase_needs_it),

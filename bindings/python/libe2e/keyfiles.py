@@ -242,6 +242,9 @@ _MEMBER_PROTOTYPES: Tuple[Tuple[str, Any, List[Any]], ...] = (
         ("e2e_members_remove", ctypes.c_int, [_vp, _sz]),
         ("e2e_members_update_build", ctypes.c_int,
          [_vp, _sz, _vp, ctypes.c_uint64, ctypes.c_uint64, _out, _sz,
+          _psz]),
+        ("e2e_members_group_update_build", ctypes.c_int,
+         [_vp, _vp, ctypes.c_uint64, ctypes.c_uint64, _out, _sz, _psz,
           _psz]))
 for _name, _res, _args in _MEMBER_PROTOTYPES:
     _native.declare(_name, _res, _args)
