@@ -117,6 +117,10 @@
 	  "clear every retained message received (not -T's)")                  \
 	X(EXIT_SUBSCRIBED, "exit-subscribed", 'E', FLAG, CLI_SUB,              \
 	  exit_subscribed, NULL, "exit once subscribed")                       \
+	X(RANDOM_FILTER, "random-filter", 0, SPECIAL(K_NONE), CLI_SUB,         \
+	  random_filter, "PERCENT",                                            \
+	  "print only PERCENT (0.1 to 100) of the accepted\n"                   \
+	  "messages, chosen at random (-C counts them all)")                   \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
 	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
 	   "shared keys; seals with the primary key", "shared keys accepted")  \
@@ -273,9 +277,7 @@
 	X(WILL_QOS, "will-qos", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "QOS",    \
 	  NOT_YET)                                                             \
 	X(WILL_RETAIN, "will-retain", 0, REFUSED, CLI_PUB | CLI_SUB, tool,     \
-	  NULL, NOT_YET)                                                       \
-	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
-	  "PERCENT", NOT_YET)
+	  NULL, NOT_YET)
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -686,6 +688,25 @@ static int parse_delay(struct cli_config *cfg, const char *arg)
 	return 0;
 }
 
+/* --random-filter: a percentage from 0.1 to 100 (mosquitto_sub's
+ * range), kept as parts per million. */
+static int parse_random_filter(struct cli_config *cfg, const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= 0.1 && v <= 100)) {
+		cli_err("invalid --random-filter '%s': a chance in percent from "
+			"0.1 to 100.0",
+			arg);
+		return -1;
+	}
+	cfg->random_filter = (long)(v * 10000 + 0.5);
+	return 0;
+}
+
 /* -x: seconds, or -1 / 4294967295 / ∞ for never (mosquitto's words). */
 static int parse_session_expiry(struct cli_config *cfg, const char *arg)
 {
@@ -749,6 +770,8 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		return parse_url(cfg, arg);
 	case OPT_REPEAT_DELAY:
 		return parse_delay(cfg, arg);
+	case OPT_RANDOM_FILTER:
+		return parse_random_filter(cfg, arg);
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:

@@ -560,6 +560,20 @@ class Parity(CliCase):
         self.assertEqual(int(mine["sequence"]),
                          mine["epoch"] << 32 | mine["counter"])
 
+    def test_differs_random_filter_is_the_percentage_it_says(self):
+        # 100 % prints every message with ours; mosquitto_sub 2.0.11 reads
+        # the chance in tenths of a per cent of a per mille (it scales by
+        # 10, then draws out of 10000): 100 prints about one in ten.
+        lines = b"".join(b"%d\n" % i for i in range(200))
+        sc = Scenario(["-t", T, "-C", "200", "-W", "20", "--random-filter",
+                       "100"], after=(with_stdin(["-t", T, "-l", "-q", "1"],
+                                                 lines),))
+        mine = self.run_family(sc, ours=True)
+        theirs = self.run_family(sc, ours=False)
+        self.assertEqual((mine["sub exit"], theirs["sub exit"]), (0, 0))
+        self.assertEqual(mine["stdout"], lines)
+        self.assertLess(theirs["stdout"].count(b"\n"), 100)
+
     def test_differs_every_difference_has_its_check(self):
         for tool, opt, _ in self.cells("differs"):
             key = "%s:%s" % (tool, opt)
@@ -571,6 +585,8 @@ class Parity(CliCase):
 DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-F": "test_differs_format_percent_J_is_refused",
+           "sub:--random-filter":
+               "test_differs_random_filter_is_the_percentage_it_says",
            "sub:--remove-retained":
                "test_differs_remove_retained_clears_but_never_prints_the_clear"}
 
