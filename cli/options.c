@@ -119,7 +119,7 @@
 	  exit_subscribed, NULL, "exit once subscribed")                       \
 	X(RANDOM_FILTER, "random-filter", 0, SPECIAL(K_NONE), CLI_SUB,         \
 	  random_filter, "PERCENT",                                            \
-	  "print only PERCENT (0.1 to 100) of the accepted\n"                   \
+	  "print only PERCENT (0.1 to 100) of the accepted\n"                  \
 	  "messages, chosen at random (-C counts them all)")                   \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
 	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
@@ -671,20 +671,30 @@ static int parse_url(struct cli_config *cfg, char *url)
 	return add_string(&cfg->topics, &cfg->topic_count, slash + 1);
 }
 
-/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
-static int parse_delay(struct cli_config *cfg, const char *arg)
+/* A decimal number in [lo, hi], times scale and rounded, in *out: 0, or
+ * -1 (not reported). */
+static int parse_scaled(const char *arg, double lo, double hi, double scale,
+			long *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0 && v <= 86400)) {
+	if (errno || end == arg || *end || !(v >= lo && v <= hi))
+		return -1;
+	*out = (long)(v * scale + 0.5);
+	return 0;
+}
+
+/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
+static int parse_delay(struct cli_config *cfg, const char *arg)
+{
+	if (parse_scaled(arg, 0, 86400, 1000, &cfg->repeat_delay_ms)) {
 		cli_err("invalid --repeat-delay '%s': seconds from 0 to 86400",
 			arg);
 		return -1;
 	}
-	cfg->repeat_delay_ms = (long)(v * 1000 + 0.5);
 	return 0;
 }
 
@@ -692,18 +702,12 @@ static int parse_delay(struct cli_config *cfg, const char *arg)
  * range), kept as parts per million. */
 static int parse_random_filter(struct cli_config *cfg, const char *arg)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0.1 && v <= 100)) {
-		cli_err("invalid --random-filter '%s': a chance in percent from "
-			"0.1 to 100.0",
+	if (parse_scaled(arg, 0.1, 100, 10000, &cfg->random_filter)) {
+		cli_err("invalid --random-filter '%s': a chance in percent "
+			"from 0.1 to 100.0",
 			arg);
 		return -1;
 	}
-	cfg->random_filter = (long)(v * 10000 + 0.5);
 	return 0;
 }
 
