@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "e2e.h"
+#include "psk.h"
 #include "report.h"
 #include "signals.h"
 
@@ -472,7 +473,8 @@ int cli_message_prop(const struct cli_message *m, enum cli_prop which,
 
 static int uses_tls(const struct cli_conn_settings *set)
 {
-	return set->cafile || set->capath || set->certfile || set->os_certs;
+	return set->cafile || set->capath || set->certfile || set->os_certs ||
+	       set->psk;
 }
 
 static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
@@ -517,6 +519,15 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl,
 	ssl->enabledCipherSuites = set->ciphers;
 	if (set->alpn)
 		set_alpn(ssl, set->alpn, alpn);
+	if (set->psk) {
+		/* No certificate to check the host name against; and no
+		 * default CAs, so that only a server holding the key gets
+		 * through (Paho's advice for PSK). */
+		ssl->ssl_psk_cb = cli_psk_cb;
+		ssl->ssl_psk_context = (void *)set;
+		ssl->verify = 0;
+		ssl->disableDefaultTrustStore = 1;
+	}
 }
 
 /* The first connection (and subscription): 0, the broker's CONNACK code

@@ -64,6 +64,11 @@ struct cli_conn_settings {
 	 * or never with -c), as mosquitto's -x. */
 	long session_expiry;
 	int max_inflight; /* QoS 1/2 publications in flight; 0: 1024 */
+	/* TLS-PSK (psk.h): the key in hex, a secret string, and the identity;
+	 * a key turns TLS on and then the server must prove it: a server
+	 * certificate alone is never accepted. */
+	char *psk;
+	char *psk_identity;
 };
 
 /* A message as it arrived. */

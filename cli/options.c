@@ -22,6 +22,7 @@
 #include "options.h"
 #include "optfile.h"
 #include "passphrase.h"
+#include "psk.h"
 #include "report.h"
 #include "shared_state.h"
 #include "sub_format.h"
@@ -229,6 +230,12 @@
 	  "PROTOCOL", "ALPN protocol name to offer")                           \
 	X(TLS_USE_OS_CERTS, "tls-use-os-certs", 0, FLAG, CLI_PUB | CLI_SUB,    \
 	  broker.os_certs, NULL, "trust the system's CAs (enables TLS)")       \
+	X(PSK, "psk", 0, SPECIAL(K_SECRET), CLI_PUB | CLI_SUB, broker.psk,     \
+	  "HEX",                                                               \
+	  "TLS-PSK: the pre-shared key in hex (enables TLS; wiped\n"           \
+	  "from the command line at start)")                                   \
+	X(PSK_IDENTITY, "psk-identity", 0, STR, CLI_PUB | CLI_SUB,             \
+	  broker.psk_identity, "ID", "the identity of the --psk key")          \
 	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
 	  "0, 1 or 2 (default 0)")                                             \
 	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
@@ -265,9 +272,6 @@
 	X(TLS_ENGINE_KPASS, "tls-engine-kpass-sha1", 0, REFUSED,               \
 	  CLI_PUB | CLI_SUB, tool, "SHA1",                                     \
 	  "Paho MQTT C cannot use OpenSSL engines")                            \
-	X(PSK, "psk", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "HEX", NOT_YET)     \
-	X(PSK_IDENTITY, "psk-identity", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
-	  "ID", NOT_YET)                                                       \
 	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
 	  NOT_YET)                                                             \
 	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
@@ -776,6 +780,14 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		return parse_delay(cfg, arg);
 	case OPT_RANDOM_FILTER:
 		return parse_random_filter(cfg, arg);
+	case OPT_PSK:
+		if (cli_psk_check(arg) == 0)
+			return 0;
+		sodium_memzero(arg, strlen(arg));
+		cli_err("invalid --psk: the key in hexadecimal digits (at most "
+			"%d)",
+			CLI_PSK_MAX_HEX);
+		return -1;
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:
@@ -935,6 +947,31 @@ static int check_member(const struct cli_config *cfg)
 	return 0;
 }
 
+/* --psk, as mosquitto's: with its identity, without a CA (the key is what
+ * authenticates the server). */
+static int check_psk(const struct cli_config *cfg)
+{
+	const struct cli_conn_settings *b = &cfg->broker;
+
+	if (!b->psk) {
+		if (b->psk_identity) {
+			cli_err("--psk-identity goes with --psk");
+			return -1;
+		}
+		return 0;
+	}
+	if (!b->psk_identity) {
+		cli_err("--psk-identity required if --psk used");
+		return -1;
+	}
+	if (b->cafile || b->capath || b->os_certs) {
+		cli_err("only one of --psk or --cafile/--capath/"
+			"--tls-use-os-certs may be used at once");
+		return -1;
+	}
+	return 0;
+}
+
 /* Cross-option rules, after every option is known. */
 static int check_config(struct cli_config *cfg)
 {
@@ -953,6 +990,8 @@ static int check_config(struct cli_config *cfg)
 		cli_err("--cert and --key go together");
 		return -1;
 	}
+	if (check_psk(cfg))
+		return -1;
 	if (check_member(cfg))
 		return -1;
 	if (fill_defaults(cfg))

@@ -23,6 +23,20 @@ from test_cli import (BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, SUB,  # noqa
                       CliCase, Proc, main)
 
 
+PSK_IDENTITY = "e2e-psk-client"
+PSK_KEY = "00c0ffee0123456789abcdef"
+
+
+def psk_listener(workdir, port):
+    """mosquitto configuration lines for a TLS-PSK listener on port that
+    knows PSK_IDENTITY's PSK_KEY (the file goes in workdir)."""
+    path = os.path.join(workdir, "psk")
+    with open(path, "w") as f:
+        f.write("%s:%s\n" % (PSK_IDENTITY, PSK_KEY))
+    return "listener %d 127.0.0.1\npsk_hint e2e\npsk_file %s" % (port,
+                                                                  path)
+
+
 def numbered(n):
     """n messages for e2e-pub -l, one a line."""
     return b"".join(b"m%d\n" % i for i in range(n))
@@ -81,6 +95,94 @@ class RandomFilter(CliCase):
                              "e2e-sub: invalid --random-filter '%s': a "
                              "chance in percent from 0.1 to 100.0\n"
                              % chance)
+
+
+class Psk(CliCase):
+    """--psk / --psk-identity against a mosquitto PSK listener (TLS 1.3,
+    OpenSSL's default), next to a certificate-only TLS listener."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pskdir = tempfile.mkdtemp(prefix="e2e-psk-")
+        cls.psk_port = free_port()
+        cls.broker_options = {"tls": True, "extra": psk_listener(
+            cls.pskdir, cls.psk_port)}
+        super().setUpClass()
+        wait_for_port(cls.psk_port)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pskdir, ignore_errors=True)
+
+    def psk(self, key=PSK_KEY, identity=PSK_IDENTITY, port=None):
+        return ["-h", "127.0.0.1", "-p", str(port or self.psk_port),
+                "--psk", key, "--psk-identity", identity]
+
+    def run_tool(self, prog, *args, env=None):
+        return subprocess.run([prog, *args, "-K", self.keyring],
+                              capture_output=True, timeout=BOUND, env=env)
+
+    def test_psk_carries_messages_both_ways(self):
+        sub = Proc([SUB, *self.psk(), "-t", "psk/a", "-C", "1", "-W", "10",
+                    "-d", "-K", self.keyring])
+        self.procs.append(sub)
+        sub.wait_stderr("connected and subscribed")
+        r = self.run_tool(PUB, *self.psk(), "-t", "psk/a", "-m", "by psk")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"by psk\n")
+
+    def test_psk_wrong_key_or_identity_is_refused(self):
+        for args in (self.psk(key=PSK_KEY[:-1] + "0"),
+                     self.psk(identity="someone-else")):
+            r = self.run_tool(PUB, *args, "-t", "psk/b", "-m", "no")
+            self.assertEqual(r.returncode, 1, args)
+            self.assertRegex(r.stderr.decode(), r"^e2e-pub: cannot connect "
+                             r"to ssl://127\.0\.0\.1:\d+: TCP/TLS connect "
+                             r"failure\n$")
+
+    def test_psk_never_accepts_a_server_with_only_a_certificate(self):
+        # The certificate listener's CA is trusted here (SSL_CERT_FILE is
+        # OpenSSL's default store): with --psk only the key may
+        # authenticate the server, so the handshake must still fail.
+        env = dict(os.environ, SSL_CERT_FILE=self.broker.ca_cert)
+        ok = self.run_tool(PUB, "-h", "127.0.0.1", "-p",
+                           str(self.broker.tls_port), "--tls-use-os-certs",
+                           "-t", "psk/c", "-m", "cert", env=env)
+        self.assertEqual(ok.returncode, 0, ok.stderr)  # the CA is trusted
+        r = self.run_tool(PUB, *self.psk(port=self.broker.tls_port), "-t",
+                          "psk/c", "-m", "psk", env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+
+    def test_psk_key_is_wiped_from_the_command_line(self):
+        sub = Proc([SUB, *self.psk(), "-t", "psk/d", "-d", "-K",
+                    self.keyring])
+        self.procs.append(sub)
+        sub.wait_stderr("connected and subscribed")
+        with open("/proc/%d/cmdline" % sub.p.pid, "rb") as f:
+            cmdline = f.read()
+        self.assertIn(b"--psk\0", cmdline)
+        self.assertIn(PSK_IDENTITY.encode(), cmdline)
+        self.assertNotIn(PSK_KEY.encode(), cmdline)
+
+    def test_psk_usage_errors(self):
+        for args, words in (
+                (["--psk", PSK_KEY], "--psk-identity required if --psk "
+                 "used"),
+                (["--psk-identity", "x"], "--psk-identity goes with --psk"),
+                (["--psk", "12g4", "--psk-identity", "x"],
+                 "invalid --psk: the key in hexadecimal digits (at most "
+                 "1024)"),
+                (["--psk", "", "--psk-identity", "x"],
+                 "invalid --psk: the key in hexadecimal digits (at most "
+                 "1024)"),
+                (self.psk() + ["--cafile", self.broker.ca_cert],
+                 "only one of --psk or --cafile/--capath/"
+                 "--tls-use-os-certs may be used at once")):
+            r = self.run_tool(PUB, *args, "-t", "psk/e", "-m", "x")
+            self.assertEqual((r.returncode, r.stderr.decode()),
+                             (1, "e2e-pub: %s\n" % words), args)
 
 
 if __name__ == "__main__":

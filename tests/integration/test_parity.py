@@ -22,15 +22,18 @@ Environment (make check exports it): top_builddir, MOSQUITTO, OPENSSL.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from broker import Broker  # noqa: E402
+from broker import Broker, free_port, wait_for_port  # noqa: E402
+from test_cliopts import PSK_IDENTITY, PSK_KEY, psk_listener  # noqa: E402
 from test_cli import (BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, SUB,  # noqa
                       CliCase, Proc, main)
 
@@ -219,7 +222,15 @@ class Parity(CliCase):
 
     @classmethod
     def setUpClass(cls):
+        # A TLS-PSK listener too (--psk): its key file in a directory of
+        # its own, made before the broker starts.
+        cls.pskdir = tempfile.mkdtemp(prefix="e2e-psk-")
+        cls.psk_port = free_port()
+        cls.broker_options = dict(
+            Parity.broker_options, extra=Parity.broker_options["extra"] +
+            "\n" + psk_listener(cls.pskdir, cls.psk_port))
         super().setUpClass()
+        wait_for_port(cls.psk_port)
         cls.table = read_table()
         cls.mosq = {"pub": mosquitto_options(MOSQUITTO_PUB),
                     "sub": mosquitto_options(MOSQUITTO_SUB)}
@@ -234,6 +245,11 @@ class Parity(CliCase):
                            capture_output=True, check=True, timeout=BOUND)
         os.symlink(cls.broker.ca_cert, os.path.join(
             cls.capath, h.stdout.decode().strip() + ".0"))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pskdir, ignore_errors=True)
 
     def tls_conn(self, tls):
         conn = ["-h", self.broker.host, "-p", str(self.broker.tls_port)]
@@ -574,6 +590,26 @@ class Parity(CliCase):
         self.assertEqual(mine["stdout"], lines)
         self.assertLess(theirs["stdout"].count(b"\n"), 100)
 
+    def test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1(self):
+        # The right key and identity: the same messages through both
+        # families; a wrong key: both refused by the handshake, ours with
+        # exit status 1 as for any connection failure (mosquitto_pub: 8,
+        # MOSQ_ERR_TLS).
+        good = ["-h", "127.0.0.1", "-p", str(self.psk_port), "--psk",
+                PSK_KEY, "--psk-identity", PSK_IDENTITY]
+        sc = one()
+        results = []
+        for ours in (False, True):
+            fam = Family(self, ours)
+            sub = fam.start_sub(*sc.sub, conn=good)
+            pubs = [fam.pub(*M, conn=good).returncode]
+            bad = list(good)
+            bad[bad.index("--psk") + 1] = PSK_KEY[:-1] + "0"
+            wrong = fam.pub(*M, conn=bad)
+            results.append((sub.finish(), sub.out, pubs, wrong.returncode))
+        self.assertEqual(results[0], (0, b"hello\n", [0], 8))
+        self.assertEqual(results[1], (0, b"hello\n", [0], 1))
+
     def test_differs_every_difference_has_its_check(self):
         for tool, opt, _ in self.cells("differs"):
             key = "%s:%s" % (tool, opt)
@@ -585,6 +621,14 @@ class Parity(CliCase):
 DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-F": "test_differs_format_percent_J_is_refused",
+           "pub:--psk":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "sub:--psk":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "pub:--psk-identity":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "sub:--psk-identity":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
            "sub:--random-filter":
                "test_differs_random_filter_is_the_percentage_it_says",
            "sub:--remove-retained":
