@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "e2e.h"
+#include "props.h"
 #include "psk.h"
 #include "report.h"
 #include "signals.h"
@@ -34,6 +35,7 @@ struct cli_conn {
 	char *const *filters; /* cli_conn_subscribe */
 	int filter_count;
 	int sub_qos;
+	const MQTTProperties *publish_props; /* -D publish, or NULL */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* Under mu. */
@@ -331,6 +333,16 @@ static void on_subscribe_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 				    : "refused by the broker");
 }
 
+/* -D's properties for packet into a request's (Paho copies them). */
+static void with_props(MQTTProperties *to, const struct cli_conn *c,
+		       enum cli_packet packet)
+{
+	const MQTTProperties *p = cli_props_for(c->s->props, packet);
+
+	if (p)
+		*to = *p;
+}
+
 static void subscribe_all(struct cli_conn *c)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -345,6 +357,7 @@ static void subscribe_all(struct cli_conn *c)
 		qoss[i] = c->sub_qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
+	with_props(&ro.properties, c, CLI_PKT_SUBSCRIBE);
 	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
 				     qoss, &ro);
 	free(qoss);
@@ -653,6 +666,11 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	int rc;
 
 	if (set->mqtt_version >= CLI_MQTT_V5) {
+		const MQTTProperties *user =
+			cli_props_for(set->props, CLI_PKT_CONNECT);
+
+		if (user) /* -D connect ... */
+			props = MQTTProperties_copy(user);
 		opts = &v5;
 		opts->cleanstart = set->clean_session;
 		opts->onSuccess5 = on_connect_ok5;
@@ -669,8 +687,9 @@ static int start_connect(struct cli_conn *c, const char *uri)
 					? (unsigned)set->session_expiry
 					: 0xFFFFFFFFu;
 			MQTTProperties_add(&props, &p);
-			opts->connectProperties = &props;
 		}
+		if (props.count)
+			opts->connectProperties = &props;
 	} else {
 		opts = &v3;
 		opts->cleansession = set->clean_session;
@@ -714,6 +733,7 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
 	c->s = s;
 	c->on_message = on_message;
 	c->user = user;
+	c->publish_props = cli_props_for(s->props, CLI_PKT_PUBLISH);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	make_uri(s, uri, sizeof uri);
@@ -735,7 +755,10 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)
 {
 	MQTTAsync_responseOptions o = MQTTAsync_responseOptions_initializer;
-	int rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
+	int rc;
+
+	with_props(&o.properties, c, CLI_PKT_UNSUBSCRIBE);
+	rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
 
 	if (rc != MQTTASYNC_SUCCESS)
 		conn_err(c, "cannot unsubscribe: %s", MQTTAsync_strerror(rc));
@@ -923,6 +946,8 @@ static int send_pending(struct cli_pending *p)
 	msg.retained = p->retain;
 	ro.context = p;
 	SET_CALLBACKS(p->c, ro, on_publish_ok, on_publish_fail);
+	if (p->c->publish_props) /* -D publish ...; Paho copies them */
+		msg.properties = *p->c->publish_props;
 	return MQTTAsync_sendMessage(p->c->client, p->topic, &msg, &ro);
 }
 
@@ -1136,6 +1161,8 @@ static void disconnect(struct cli_conn *c)
 
 	d.timeout = 1000;
 	d.context = c;
+	d.struct_version = 1; /* with properties (MQTT 5) */
+	with_props(&d.properties, c, CLI_PKT_DISCONNECT);
 	SET_CALLBACKS(c, d, on_disconnect_done, on_disconnect_fail);
 	if (MQTTAsync_isConnected(c->client) &&
 	    MQTTAsync_disconnect(c->client, &d) == MQTTASYNC_SUCCESS) {

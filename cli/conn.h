@@ -69,6 +69,8 @@ struct cli_conn_settings {
 	 * certificate alone is never accepted. */
 	char *psk;
 	char *psk_identity;
+	/* -D: MQTT 5 properties for the packets sent (props.h), or NULL. */
+	struct cli_props *props;
 };
 
 /* A message as it arrived. */

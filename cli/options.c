@@ -22,6 +22,7 @@
 #include "options.h"
 #include "optfile.h"
 #include "passphrase.h"
+#include "props.h"
 #include "psk.h"
 #include "report.h"
 #include "shared_state.h"
@@ -236,6 +237,12 @@
 	  "from the command line at start)")                                   \
 	X(PSK_IDENTITY, "psk-identity", 0, STR, CLI_PUB | CLI_SUB,             \
 	  broker.psk_identity, "ID", "the identity of the --psk key")          \
+	X(PROPERTY, "property", 'D', SPECIAL(K_NONE), CLI_PUB | CLI_SUB,       \
+	  broker.props, "CMD NAME VALUE",                                      \
+	  "an MQTT 5 property of packet CMD (connect, publish,\n"              \
+	  "subscribe, unsubscribe, disconnect, will), by mosquitto's\n"        \
+	  "names (user-property: KEY VALUE); turns on MQTT 5; never\n"         \
+	  "encrypted or authenticated (the broker may change it)")             \
 	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
 	  "0, 1 or 2 (default 0)")                                             \
 	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
@@ -272,8 +279,6 @@
 	X(TLS_ENGINE_KPASS, "tls-engine-kpass-sha1", 0, REFUSED,               \
 	  CLI_PUB | CLI_SUB, tool, "SHA1",                                     \
 	  "Paho MQTT C cannot use OpenSSL engines")                            \
-	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
-	  NOT_YET)                                                             \
 	X(WILL_TOPIC, "will-topic", 0, REFUSED, CLI_PUB | CLI_SUB, tool,       \
 	  "TOPIC", NOT_YET)                                                    \
 	X(WILL_PAYLOAD, "will-payload", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
@@ -748,6 +753,27 @@ static int read_password_file(struct cli_config *cfg, const char *path)
 	return rc == CLI_PASS_OK ? 0 : -1;
 }
 
+/* The argv parse_args() is reading, for -D, whose words follow its
+ * argument (mosquitto's syntax). In an option file a line holds one
+ * argument: -D there has no words after it (as in mosquitto's). */
+static struct {
+	int argc;
+	char **argv;
+} parsing;
+
+/* -D COMMAND NAME VALUE: the words after COMMAND taken from argv. */
+static int parse_property(struct cli_config *cfg, const char *cmd)
+{
+	int n = cli_props_parse(&cfg->broker.props, cmd, parsing.argv + optind,
+				parsing.argc - optind);
+
+	if (n < 0)
+		return -1;
+	optind += n;
+	cfg->broker.mqtt_version = CLI_MQTT_V5; /* as mosquitto's -D */
+	return 0;
+}
+
 /* The rows marked SPECIAL, before their kind's generic part: 0 to go on,
  * -1 after reporting a usage error. */
 static int special_option(struct cli_config *cfg, const struct opt *o,
@@ -780,6 +806,8 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		return parse_delay(cfg, arg);
 	case OPT_RANDOM_FILTER:
 		return parse_random_filter(cfg, arg);
+	case OPT_PROPERTY:
+		return parse_property(cfg, arg);
 	case OPT_PSK:
 		if (cli_psk_check(arg) == 0)
 			return 0;
@@ -947,6 +975,27 @@ static int check_member(const struct cli_config *cfg)
 	return 0;
 }
 
+/* -D needs MQTT 5 (a later -V may have changed it); the session expiry
+ * goes once in CONNECT: from -D, or from -x / -c (as mosquitto's). */
+static int check_props(const struct cli_config *cfg)
+{
+	const struct cli_conn_settings *b = &cfg->broker;
+
+	if (!b->props)
+		return 0;
+	if (b->mqtt_version != CLI_MQTT_V5) {
+		cli_err("-D: MQTT 5 properties need -V mqttv5");
+		return -1;
+	}
+	if (cli_props_has(b->props, CLI_PKT_CONNECT, 17) &&
+	    (!b->clean_session || b->session_expiry > 0)) {
+		cli_err("duplicate property in property list: "
+			"session-expiry-interval for connect, and -x or -c");
+		return -1;
+	}
+	return 0;
+}
+
 /* --psk, as mosquitto's: with its identity, without a CA (the key is what
  * authenticates the server). */
 static int check_psk(const struct cli_config *cfg)
@@ -991,6 +1040,8 @@ static int check_config(struct cli_config *cfg)
 		return -1;
 	}
 	if (check_psk(cfg))
+		return -1;
+	if (check_props(cfg))
 		return -1;
 	if (check_member(cfg))
 		return -1;
@@ -1085,6 +1136,8 @@ static int parse_args(struct cli_config *cfg, const struct cli_help *help,
 	int val, longindex;
 
 	optind = 0; /* glibc: start afresh, also on a second argv */
+	parsing.argc = from ? 0 : argc;
+	parsing.argv = argv;
 	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
 						  long_options, &longindex)) !=
 	       -1) {
@@ -1152,4 +1205,6 @@ void cli_config_free(struct cli_config *cfg)
 	free_strings(&cfg->topics, &cfg->topic_count);
 	free_strings(&cfg->filter_out, &cfg->filter_out_count);
 	free_strings(&cfg->unsub, &cfg->unsub_count);
+	cli_props_free(cfg->broker.props);
+	cfg->broker.props = NULL;
 }

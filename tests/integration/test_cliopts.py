@@ -185,5 +185,145 @@ class Psk(CliCase):
                              (1, "e2e-pub: %s\n" % words), args)
 
 
+# mosquitto_pub -D arguments that set every property a PUBLISH carries
+# through mosquitto to a subscriber (the topic alias is the broker's own);
+# names and commands in any case, as mosquitto's.
+PUBLISH_PROPS = ["-D", "publish", "user-property", "k", "v",
+                 "-D", "Publish", "User-Property", "k2", "v2",
+                 "-D", "publish", "content-type", "text/plain",
+                 "-D", "publish", "response-topic", "re/ply",
+                 "-D", "publish", "correlation-data", "c0rr",
+                 "-D", "publish", "message-expiry-interval", "300",
+                 "-D", "publish", "payload-format-indicator", "1",
+                 "-D", "publish", "topic-alias", "2"]
+
+
+class Property(CliCase):
+    """-D / --property: mosquitto's syntax, names and rules, on the
+    packets a real mosquitto acts on."""
+
+    broker_options = {"extra": "log_type subscribe"}
+
+    def mosquitto_sub(self, *args):
+        cid = "props-%d" % time.monotonic_ns()
+        p = Proc([MOSQUITTO_SUB, *self.conn(), "-i", cid, *args])
+        self.procs.append(p)
+        deadline = time.monotonic() + BOUND
+        while ("\n%s " % cid) not in self.broker.log().replace(": ", "\n") \
+                and time.monotonic() < deadline:  # its subscription
+            time.sleep(0.05)
+        return p
+
+    def test_publish_properties_reach_mosquitto_sub_as_mosquitto_pubs(self):
+        fmt = "%C|%P|%R|[%5E]|[%-3F]|%D|%t"
+        seen = []
+        for cmd in ([MOSQUITTO_PUB, *self.conn()],
+                    [PUB, *self.conn(), "-K", self.keyring]):
+            sub = self.mosquitto_sub("-t", "props/a", "-V", "5", "-C", "1",
+                                     "-W", "5", "-F", fmt)
+            r = subprocess.run([*cmd, "-t", "props/a", "-m", "x",
+                                *PUBLISH_PROPS], capture_output=True,
+                               timeout=BOUND)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sub.finish(), 0)
+            seen.append(sub.out)
+        self.assertEqual(seen[1], seen[0])
+        self.assertEqual(seen[0], b"text/plain|k:v k2:v2|re/ply|[  300]|"
+                         b"[1  ]|c0rr|props/a\n")
+
+    def test_subscription_identifier_tags_what_e2e_sub_receives(self):
+        sub = self.start_sub("-t", "props/b", "-C", "1", "-W", "5", "-D",
+                             "subscribe", "subscription-identifier", "7",
+                             "-F", "%S|%p")
+        self.pub("-t", "props/b", "-m", "tagged")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"7|tagged\n")
+
+    def test_connect_maximum_packet_size_keeps_big_messages_away(self):
+        # The broker sends nothing larger than the subscriber's CONNECT
+        # allows: the big message is dropped, the small one delivered.
+        sub = self.start_sub("-t", "props/c", "-C", "1", "-W", "5", "-D",
+                             "connect", "maximum-packet-size", "300")
+        self.pub("-t", "props/c", "-m", "x" * 1000)
+        self.pub("-t", "props/c", "-m", "small")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"small\n")
+
+    def persistent_sub(self, cid, *extra):
+        return self.start_sub("-t", "props/d", "-q", "1", "-c", "-i", cid,
+                              "-x", "60", *extra)
+
+    def test_disconnect_session_expiry_0_ends_a_persistent_session(self):
+        for ends, cid in ((False, "props-keep"), (True, "props-end")):
+            extra = ["-D", "disconnect", "session-expiry-interval",
+                     "0"] if ends else []
+            self.assertEqual(self.persistent_sub(cid, "-E",
+                                                 *extra).finish(), 0)
+            self.pub("-t", "props/d", "-m", "queued", "-q", "1")
+            later = self.persistent_sub(cid, "-W", "2")
+            self.assertEqual(later.finish(), 27)
+            self.assertEqual(later.out, b"" if ends else b"queued\n", cid)
+
+    def test_property_errors_as_mosquittos(self):
+        # (arguments, mosquitto's words): both exit 1 before connecting,
+        # ours in the same words.
+        cases = (
+            (["-D", "pubsub", "content-type", "x"],
+             "invalid command given in --property argument"),
+            (["-D", "publish", "colour", "x"],
+             "invalid property name given in --property argument"),
+            (["-D", "connect", "content-type", "x"],
+             "content-type property not allowed for connect in --property "
+             "argument"),
+            (["-D", "publish", "subscription-identifier", "3"],
+             "subscription-identifier property not supported for publish "
+             "in --property argument"),
+            (["-D", "auth", "user-property", "a", "b"],
+             "user-property property not supported for auth in --property "
+             "argument"),
+            (["-D", "publish", "user-property", "k"],
+             "--property argument given but not enough arguments "
+             "specified"),
+            (["-D", "publish", "payload-format-indicator", "256"],
+             "property value (256) out of range for property "
+             "payload-format-indicator"),
+            (["-D", "publish", "content-type", "a", "-D", "publish",
+              "content-type", "b"], "duplicate property in property list"),
+            (["-D", "connect", "session-expiry-interval", "9", "-c", "-i",
+              "x"], "duplicate property in property list"))
+        for args, words in cases:
+            a = subprocess.run([MOSQUITTO_PUB, *self.conn(), "-t", "props/e",
+                                "-m", "x", *args], capture_output=True,
+                               timeout=BOUND)
+            b = subprocess.run([PUB, *self.conn(), "-t", "props/e", "-m",
+                                "x", "-K", self.keyring, *args],
+                               capture_output=True, timeout=BOUND)
+            self.assertEqual((b.returncode, a.returncode), (1, 1), args)
+            self.assertIn(words, a.stderr.decode().lower(), args)
+            self.assertIn(words, b.stderr.decode().lower(), args)
+            self.assertEqual(b.stderr.count(b"\n"), 1, args)
+
+    def test_property_after_mqtt_3_is_refused(self):
+        r = self.pub("-t", "props/f", "-m", "x", "-D", "publish",
+                     "content-type", "x", "-V", "mqttv311", expect=1)
+        self.assertEqual(r.stderr, b"e2e-pub: -D: MQTT 5 properties need "
+                         b"-V mqttv5\n")
+
+    def test_property_in_an_option_file_has_no_words_after_it(self):
+        conf = self.path("xdg")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "e2e_pub"), "w") as f:
+            f.write("-D publish content-type text/plain\n-q 1\n")
+        r = self.pub("-t", "props/g", "-m", "x", expect=1,
+                     env=dict(os.environ, XDG_CONFIG_HOME=conf))
+        self.assertIn(b"--property argument given but not enough "
+                      b"arguments specified", r.stderr)
+
+    def test_will_properties_are_taken(self):
+        # Kept for the Will, as mosquitto's; without one they go nowhere.
+        self.pub("-t", "props/h", "-m", "x", "-D", "will", "content-type",
+                 "text/plain", "-D", "will", "will-delay-interval", "5")
+
+
 if __name__ == "__main__":
     main()
