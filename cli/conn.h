@@ -8,7 +8,8 @@
  * 1/2 publisher never stalls on a full in-flight window while it reads its
  * input) and may be called from its callbacks. Its callbacks run on Paho's
  * thread; what they share with the caller's thread is behind a mutex inside
- * the connection. Only conn.c includes Paho's headers.
+ * the connection. Only conn.c includes Paho's headers (and props.c,
+ * for Paho's property lists).
  *
  * Several connections in one process: our state is per connection, but
  * Paho runs every MQTTAsync client of the process on the same two threads

@@ -89,13 +89,14 @@
 	X(FORMAT, "format", 'F', STR, CLI_SUB, format, "FORMAT",               \
 	  "mosquitto_sub's format: %t topic, %p payload, %l length,\n"         \
 	  "%x/%X hex, %q qos, %r retained, %m message id, %I ISO\n"            \
-	  "time, %U Unix time, %j JSON, %A %C %D %E %F %P %R %S\n"             \
-	  "MQTT 5 properties, %% percent; %-08.3t: flags, width,\n"            \
+	  "time, %U Unix time, %j JSON, %J JSON with the payload\n"            \
+	  "as JSON, %A %C %D %E %F %P %R %S MQTT 5 properties (not\n"          \
+	  "authenticated), %% percent; %-08.3t: flags, width,\n"               \
 	  "precision; @H... strftime, @N ns, @@; \\n \\t \\e... escapes")      \
 	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
 	  "one JSON object per accepted message")                              \
 	X(PRETTY, "pretty", 0, FLAG, CLI_SUB, pretty, NULL,                    \
-	  "JSON (--json, %j) laid out on several lines")                       \
+	  "JSON (--json, %j, %J) laid out on several lines")                   \
 	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
 	  "topics and payloads byte for byte; by default \\ and\n"             \
 	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \

@@ -325,5 +325,42 @@ class Property(CliCase):
                  "text/plain", "-D", "will", "will-delay-interval", "5")
 
 
+def built_with_cjson():
+    """Whether configure found cJSON (config.h of this build)."""
+    build = os.environ.get("top_builddir") or os.path.join(HERE, "..", "..")
+    with open(os.path.join(build, "config.h")) as f:
+        return "#define HAVE_CJSON 1" in f.read()
+
+
+class PercentJ(CliCase):
+    """-F %J: the payload as JSON (cJSON); test_parity.py compares it with
+    mosquitto_sub's."""
+
+    def test_percent_J_escapes_what_e2e_sub_never_prints_raw(self):
+        # A right-to-left override and a C1 control written as JSON
+        # escapes, and a byte that is not UTF-8 (cJSON takes it): printed
+        # as \uXXXX and \ufffd, never as the characters themselves.
+        if not built_with_cjson():
+            self.skipTest("built without cJSON")
+        sub = self.start_sub("-t", "j/a", "-C", "1", "-W", "5", "-F", "%J")
+        self.pub("-t", "j/a", "-s",
+                 input=b'{"s": "a\\u202eb\\u0085", "b": "\xff"}')
+        self.assertEqual(sub.finish(), 0)
+        self.assertIn(b'"payload":{"s":"a\\u202eb\\u0085","b":"\\ufffd"}',
+                      sub.out)
+        self.assertTrue(all(c < 0x80 for c in sub.out), sub.out)
+
+    def test_percent_J_refused_in_one_line_without_cjson(self):
+        r = subprocess.run([SUB, "-t", "j/b", "-K", self.keyring, "-F",
+                            "%J", "-W", "1", *self.conn()],
+                           capture_output=True, timeout=BOUND)
+        if built_with_cjson():  # then it runs (and times out: 27)
+            self.assertEqual((r.returncode, r.stderr), (27, b""))
+        else:
+            self.assertEqual((r.returncode, r.stderr.decode()), (
+                1, "e2e-sub: -F: %J is not supported: e2e-sub was built "
+                "without cJSON (libcjson-dev)\n"))
+
+
 if __name__ == "__main__":
     main()

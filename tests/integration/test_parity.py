@@ -547,12 +547,65 @@ class Parity(CliCase):
         self.assertEqual(cap.finish(), 0)
         return cap.out
 
-    def test_differs_format_percent_J_is_refused(self):
-        r = subprocess.run([SUB, "-t", T, "-K", self.keyring, "-F", "%J"],
-                           capture_output=True, timeout=BOUND)
-        self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stderr, b"e2e-sub: -F: %J is not supported yet "
-                         b"(the payload as JSON needs a JSON parser)\n")
+    J_PAYLOADS = ('{"k": [1, 2.50, {"z": null, "y": {"a": 1e3}}], "s": "\\u00e9"}',
+                  "not json", "  [true, false]\n", '"a string"', "{} {}")
+
+    def percent_J(self, *extra):
+        """What both families print for -F '<%J>' over J_PAYLOADS, and
+        e2e-sub's stderr."""
+        n = str(len(self.J_PAYLOADS))
+        sc = Scenario(["-t", T, "-C", n, "-W", "5", "-q", "1", "-F", "<%J>",
+                       *extra], after=[["-t", T, "-m", p, "-q", "1"]
+                                       for p in self.J_PAYLOADS])
+        theirs = self.run_family(sc, ours=False)
+        mine = self.run_family(sc, ours=True)
+        self.assertEqual((mine["sub exit"], theirs["sub exit"]), (0, 0))
+        return theirs["stdout"].decode(), mine["stdout"].decode()
+
+    def test_differs_format_percent_J_embeds_the_payload_as_mosquittos(self):
+        # The same object as mosquitto_sub's %J, cJSON's layout of the
+        # payload byte for byte, our fields after it; a payload that is not
+        # one JSON value prints nothing there (the format goes on).
+        theirs, mine = self.percent_J()
+        t_lines, m_lines = theirs.splitlines(), mine.splitlines()
+        self.assertEqual(len(m_lines), len(self.J_PAYLOADS))
+        self.assertEqual(t_lines[1], "<>")
+        self.assertEqual(m_lines[1], "<>")
+        self.assertEqual(t_lines[4], "<>")  # two values: not one JSON
+        self.assertEqual(m_lines[4], "<>")
+        for i in (0, 2, 3):
+            t = json.loads(t_lines[i][1:-1])
+            m = json.loads(m_lines[i][1:-1])
+            self.assertEqual(list(m)[:len(t)], list(t))
+            for k in ("topic", "qos", "retain", "payloadlen", "mid",
+                      "payload"):
+                self.assertEqual(m[k], t[k], k)
+            self.assertNotIn("encoding", m)
+            self.assertEqual(m["suite"], "aead")
+            text = re.search(r',"payload":(.*)}>$', t_lines[i]).group(1)
+            self.assertIn(',"payload":%s,"suite":' % text, m_lines[i])
+        self.assertIn('"payload":{"k":[1,2.5,{"z":null,"y":{"a":1000}}],'
+                      '"s":"\u00e9"}', mine)
+
+    def test_differs_format_percent_J_pretty_as_mosquittos(self):
+        theirs, mine = self.percent_J("--pretty")
+        # The lines both have from "topic" to the payload's end (tst
+        # differs; ours go on with our fields).
+        t = theirs.split("\n")
+        m = mine.split("\n")
+        start = t.index('\t"topic":\t"%s",' % T)
+        end = t.index("}>", start)
+        self.assertEqual(m[start:end - 1], t[start:end - 1])
+        self.assertEqual(m[end - 1], t[end - 1] + ",")
+
+    def test_format_percent_J_not_json_says_so_on_stderr(self):
+        sub = Family(self, True).start_sub("-t", T, "-C", "1", "-W", "5",
+                                           "-F", "[%J]")
+        Family(self, True).pub("-t", T, "-m", "{oops")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"[]\n")
+        self.assertEqual(sub.err_lines, ["e2e-sub: -F %%J: the payload is "
+                                         "not valid JSON on topic %s" % T])
 
     def test_differs_format_errors_as_mosquittos(self):
         for fmt, words in (("%", "incomplete format specifier"),
@@ -636,7 +689,8 @@ class Parity(CliCase):
 # The test that shows each difference the table states.
 DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
-           "sub:-F": "test_differs_format_percent_J_is_refused",
+           "sub:-F":
+               "test_differs_format_percent_J_embeds_the_payload_as_mosquittos",
            "pub:--psk":
                "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
            "sub:--psk":
