@@ -221,6 +221,59 @@ static int check_pair(const struct cli_props *props, int c, int p,
 	return 0;
 }
 
+/* Whether a Paho property type holds bytes (in value.data). */
+static int is_text(int type)
+{
+	return type == MQTTPROPERTY_TYPE_BINARY_DATA ||
+	       type == MQTTPROPERTY_TYPE_UTF_8_ENCODED_STRING ||
+	       type == MQTTPROPERTY_TYPE_UTF_8_STRING_PAIR;
+}
+
+/* A copy of s (n bytes), with malloc: see add(). */
+static int copy_text(MQTTLenString *s)
+{
+	char *d = malloc(s->len ? (size_t)s->len : 1);
+
+	if (!d)
+		return -1;
+	memcpy(d, s->data, (size_t)s->len);
+	s->data = d;
+	return 0;
+}
+
+/*
+ * Append prop to list with our own allocations, not MQTTProperties_add's:
+ * Paho allocates through its own heap, which it tears down when the last
+ * client is destroyed, and a later MQTTProperties_free then frees nothing.
+ * Our lists live until the configuration is freed, after the connections;
+ * Paho only ever reads them to make its own copies (MQTTProperties_copy,
+ * which also computes the encoded length: ours stays 0).
+ */
+static int add(MQTTProperties *list, MQTTProperty *prop)
+{
+	int type = MQTTProperty_getType(prop->identifier);
+	MQTTProperty *a = list->array;
+
+	if (list->count == list->max_count) {
+		a = realloc(a, (size_t)(list->max_count + 8) * sizeof *a);
+		if (!a)
+			return -1;
+		list->array = a;
+		list->max_count += 8;
+	}
+	if (is_text(type)) {
+		if (copy_text(&prop->value.data))
+			return -1;
+		if (type == MQTTPROPERTY_TYPE_UTF_8_STRING_PAIR &&
+		    copy_text(&prop->value.value)) {
+			free(prop->value.data.data);
+			return -1;
+		}
+	}
+	a[list->count++] = *prop;
+	return 0;
+}
+
 static int not_enough(void)
 {
 	cli_err("--property argument given but not enough arguments "
@@ -262,7 +315,7 @@ int cli_props_parse(struct cli_props **props, const char *cmd,
 	prop.identifier = (enum MQTTPropertyCodes)properties[p].id;
 	if (make_value(p, words, &prop))
 		return -1;
-	if (MQTTProperties_add(&(*props)->list[commands[c].packet], &prop)) {
+	if (add(&(*props)->list[commands[c].packet], &prop)) {
 		cli_err("out of memory");
 		return -1;
 	}
@@ -289,7 +342,19 @@ void cli_props_free(struct cli_props *props)
 {
 	if (!props)
 		return;
-	for (int i = 0; i < CLI_PKT_COUNT; i++)
-		MQTTProperties_free(&props->list[i]);
+	for (int i = 0; i < CLI_PKT_COUNT; i++) {
+		MQTTProperties *l = &props->list[i];
+
+		/* Our own allocations (add()); user properties hold two. */
+		for (int j = 0; j < l->count; j++) {
+			int type = MQTTProperty_getType(l->array[j].identifier);
+
+			if (is_text(type))
+				free(l->array[j].value.data.data);
+			if (type == MQTTPROPERTY_TYPE_UTF_8_STRING_PAIR)
+				free(l->array[j].value.value.data);
+		}
+		free(l->array);
+	}
 	free(props);
 }

@@ -32,7 +32,8 @@ def psk_listener(workdir, port):
     knows PSK_IDENTITY's PSK_KEY (the file goes in workdir)."""
     path = os.path.join(workdir, "psk")
     with open(path, "w") as f:
-        f.write("%s:%s\n" % (PSK_IDENTITY, PSK_KEY))
+        # and a key of an odd digit count, read with a leading 0
+        f.write("%s:%s\ne2e-odd:abc\n" % (PSK_IDENTITY, PSK_KEY))
     return "listener %d 127.0.0.1\npsk_hint e2e\npsk_file %s" % (port,
                                                                   path)
 
@@ -154,6 +155,16 @@ class Psk(CliCase):
         r = self.run_tool(PUB, *self.psk(port=self.broker.tls_port), "-t",
                           "psk/c", "-m", "psk", env=env)
         self.assertEqual(r.returncode, 1, r.stderr)
+
+    def test_psk_odd_digit_count_reads_with_a_leading_zero(self):
+        # As mosquitto (client and broker) reads it: abc is 0abc.
+        for key in ("abc", "0abc"):
+            r = self.run_tool(PUB, *self.psk(key=key, identity="e2e-odd"),
+                              "-t", "psk/o", "-m", "odd")
+            self.assertEqual(r.returncode, 0, (key, r.stderr))
+        r = self.run_tool(PUB, *self.psk(key="00abc", identity="e2e-odd"),
+                          "-t", "psk/o", "-m", "odd")
+        self.assertEqual(r.returncode, 1)
 
     def test_psk_key_is_wiped_from_the_command_line(self):
         sub = Proc([SUB, *self.psk(), "-t", "psk/d", "-d", "-K",
