@@ -20,6 +20,8 @@
 
 #include "conn.h"
 #include "e2e.h"
+#include "props.h"
+#include "psk.h"
 #include "report.h"
 #include "signals.h"
 
@@ -33,6 +35,7 @@ struct cli_conn {
 	char *const *filters; /* cli_conn_subscribe */
 	int filter_count;
 	int sub_qos;
+	const MQTTProperties *publish_props; /* -D publish, or NULL */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* Under mu. */
@@ -337,6 +340,16 @@ static void on_subscribe_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 				    : "refused by the broker");
 }
 
+/* -D's properties for packet into a request's (Paho copies them). */
+static void with_props(MQTTProperties *to, const struct cli_conn *c,
+		       enum cli_packet packet)
+{
+	const MQTTProperties *p = cli_props_for(c->s->props, packet);
+
+	if (p)
+		*to = *p;
+}
+
 static void subscribe_all(struct cli_conn *c)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -351,6 +364,7 @@ static void subscribe_all(struct cli_conn *c)
 		qoss[i] = c->sub_qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
+	with_props(&ro.properties, c, CLI_PKT_SUBSCRIBE);
 	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
 				     qoss, &ro);
 	free(qoss);
@@ -481,7 +495,8 @@ int cli_message_prop(const struct cli_message *m, enum cli_prop which,
 
 static int uses_tls(const struct cli_conn_settings *set)
 {
-	return set->cafile || set->capath || set->certfile || set->os_certs;
+	return set->cafile || set->capath || set->certfile || set->os_certs ||
+	       set->psk;
 }
 
 static void make_uri(const struct cli_conn_settings *set, char *uri, size_t cap)
@@ -526,6 +541,15 @@ static void set_tls(struct cli_conn *c, MQTTAsync_SSLOptions *ssl,
 	ssl->enabledCipherSuites = set->ciphers;
 	if (set->alpn)
 		set_alpn(ssl, set->alpn, alpn);
+	if (set->psk) {
+		/* No certificate to check the host name against; and no
+		 * default CAs, so that only a server holding the key gets
+		 * through (Paho's advice for PSK). */
+		ssl->ssl_psk_cb = cli_psk_cb;
+		ssl->ssl_psk_context = (void *)set;
+		ssl->verify = 0;
+		ssl->disableDefaultTrustStore = 1;
+	}
 }
 
 /* The first connection (and subscription): 0, the broker's CONNACK code
@@ -682,6 +706,11 @@ static int start_connect(struct cli_conn *c, const char *uri)
 	int rc;
 
 	if (set->mqtt_version >= CLI_MQTT_V5) {
+		const MQTTProperties *user =
+			cli_props_for(set->props, CLI_PKT_CONNECT);
+
+		if (user) /* -D connect ... */
+			props = MQTTProperties_copy(user);
 		opts = &v5;
 		opts->cleanstart = set->clean_session;
 		opts->onSuccess5 = on_connect_ok5;
@@ -698,8 +727,9 @@ static int start_connect(struct cli_conn *c, const char *uri)
 					? (unsigned)set->session_expiry
 					: 0xFFFFFFFFu;
 			MQTTProperties_add(&props, &p);
-			opts->connectProperties = &props;
 		}
+		if (props.count)
+			opts->connectProperties = &props;
 	} else {
 		opts = &v3;
 		opts->cleansession = set->clean_session;
@@ -744,6 +774,7 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
 	c->s = s;
 	c->on_message = on_message;
 	c->user = user;
+	c->publish_props = cli_props_for(s->props, CLI_PKT_PUBLISH);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	make_uri(s, uri, sizeof uri);
@@ -765,7 +796,10 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)
 {
 	MQTTAsync_responseOptions o = MQTTAsync_responseOptions_initializer;
-	int rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
+	int rc;
+
+	with_props(&o.properties, c, CLI_PKT_UNSUBSCRIBE);
+	rc = MQTTAsync_unsubscribeMany(c->client, count, filters, &o);
 
 	if (rc != MQTTASYNC_SUCCESS)
 		conn_err(c, "cannot unsubscribe: %s", MQTTAsync_strerror(rc));
@@ -953,6 +987,8 @@ static int send_pending(struct cli_pending *p)
 	msg.retained = p->retain;
 	ro.context = p;
 	SET_CALLBACKS(p->c, ro, on_publish_ok, on_publish_fail);
+	if (p->c->publish_props) /* -D publish ...; Paho copies them */
+		msg.properties = *p->c->publish_props;
 	return MQTTAsync_sendMessage(p->c->client, p->topic, &msg, &ro);
 }
 
@@ -1166,6 +1202,8 @@ static void disconnect(struct cli_conn *c)
 
 	d.timeout = 1000;
 	d.context = c;
+	d.struct_version = 1; /* with properties (MQTT 5) */
+	with_props(&d.properties, c, CLI_PKT_DISCONNECT);
 	SET_CALLBACKS(c, d, on_disconnect_done, on_disconnect_fail);
 	if (MQTTAsync_isConnected(c->client) &&
 	    MQTTAsync_disconnect(c->client, &d) == MQTTASYNC_SUCCESS) {

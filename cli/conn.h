@@ -8,7 +8,8 @@
  * 1/2 publisher never stalls on a full in-flight window while it reads its
  * input) and may be called from its callbacks. Its callbacks run on Paho's
  * thread; what they share with the caller's thread is behind a mutex inside
- * the connection. Only conn.c includes Paho's headers.
+ * the connection. Only conn.c includes Paho's headers (and props.c,
+ * for Paho's property lists).
  *
  * Several connections in one process: our state is per connection, but
  * Paho runs every MQTTAsync client of the process on the same two threads
@@ -64,6 +65,13 @@ struct cli_conn_settings {
 	 * or never with -c), as mosquitto's -x. */
 	long session_expiry;
 	int max_inflight; /* QoS 1/2 publications in flight; 0: 1024 */
+	/* TLS-PSK (psk.h): the key in hex, a secret string, and the identity;
+	 * a key turns TLS on and then the server must prove it: a server
+	 * certificate alone is never accepted. */
+	char *psk;
+	char *psk_identity;
+	/* -D: MQTT 5 properties for the packets sent (props.h), or NULL. */
+	struct cli_props *props;
 };
 
 /* A message as it arrived. */

@@ -69,6 +69,7 @@ struct sub {
 	long rejected;
 	long duplicates;
 	long clears;          /* empty payloads: retained messages cleared */
+	long unprinted;       /* accepted, left out by --random-filter */
 	int done;             /* -C reached */
 	int dirty;            /* guard changed since the last save */
 	int store_down;       /* Redis unreachable: QoS 1/2 messages held */
@@ -119,6 +120,21 @@ static int size_buffer(struct sub *s, const char *topic, size_t tlen,
 	return 0;
 }
 
+/* --random-filter: whether to print this accepted message. Chosen after
+ * verification, as mosquitto_sub chooses when printing: a message left out
+ * was still accepted (the replay guard has it) and counts for -C; refused
+ * messages are always reported. */
+static int printed(struct sub *s)
+{
+	long chance = s->cfg.random_filter;
+
+	if (chance == 0 || chance >= 1000000 ||
+	    (long)randombytes_uniform(1000000) < chance)
+		return 1;
+	s->unprinted++;
+	return 0;
+}
+
 /* What e2e_open said, shown and counted (mu held). */
 static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 		    const e2e_info *info, size_t out_len,
@@ -128,7 +144,8 @@ static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 
 	if (rc == E2E_OK) {
 		struct cli_delivery d = {topic, s->buf, out_len, info, m};
-		cli_out_accepted(cfg, &d);
+		if (printed(s))
+			cli_out_accepted(cfg, &d);
 		sodium_memzero(s->buf, out_len);
 		s->accepted++;
 		s->dirty = 1;
@@ -540,6 +557,10 @@ int main(int argc, char **argv)
 	cli_debug("%ld accepted, %ld rejected, %ld redelivered duplicates "
 		  "dropped, %ld retained clears",
 		  s.accepted, s.rejected, s.duplicates, s.clears);
+	if (s.cfg.random_filter)
+		cli_debug("%ld accepted messages left unprinted by "
+			  "--random-filter",
+			  s.unprinted);
 	if (s.hold.count) {
 		cli_err("%zu held messages were never judged (the shared state "
 			"stayed unreachable): not delivered",

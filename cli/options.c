@@ -22,6 +22,8 @@
 #include "options.h"
 #include "optfile.h"
 #include "passphrase.h"
+#include "props.h"
+#include "psk.h"
 #include "report.h"
 #include "shared_state.h"
 #include "sub_format.h"
@@ -87,13 +89,14 @@
 	X(FORMAT, "format", 'F', STR, CLI_SUB, format, "FORMAT",               \
 	  "mosquitto_sub's format: %t topic, %p payload, %l length,\n"         \
 	  "%x/%X hex, %q qos, %r retained, %m message id, %I ISO\n"            \
-	  "time, %U Unix time, %j JSON, %A %C %D %E %F %P %R %S\n"             \
-	  "MQTT 5 properties, %% percent; %-08.3t: flags, width,\n"            \
+	  "time, %U Unix time, %j JSON, %J JSON with the payload\n"            \
+	  "as JSON, %A %C %D %E %F %P %R %S MQTT 5 properties (not\n"          \
+	  "authenticated), %% percent; %-08.3t: flags, width,\n"               \
 	  "precision; @H... strftime, @N ns, @@; \\n \\t \\e... escapes")      \
 	X(JSON, "json", 0, FLAG, CLI_SUB, json, NULL,                          \
 	  "one JSON object per accepted message")                              \
 	X(PRETTY, "pretty", 0, FLAG, CLI_SUB, pretty, NULL,                    \
-	  "JSON (--json, %j) laid out on several lines")                       \
+	  "JSON (--json, %j, %J) laid out on several lines")                   \
 	X(RAW_OUTPUT, "raw-output", 0, FLAG, CLI_SUB, raw_output, NULL,        \
 	  "topics and payloads byte for byte; by default \\ and\n"             \
 	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \
@@ -117,6 +120,10 @@
 	  "clear every retained message received (not -T's)")                  \
 	X(EXIT_SUBSCRIBED, "exit-subscribed", 'E', FLAG, CLI_SUB,              \
 	  exit_subscribed, NULL, "exit once subscribed")                       \
+	X(RANDOM_FILTER, "random-filter", 0, SPECIAL(K_NONE), CLI_SUB,         \
+	  random_filter, "PERCENT",                                            \
+	  "print only PERCENT (0.1 to 100) of the accepted\n"                  \
+	  "messages, chosen at random (-C counts them all)")                   \
 	H(CLI_PUB | CLI_SUB, "Payload security:")                              \
 	X2(KEYRING, "keyring", 'K', STR, keyring_path, "FILE",                 \
 	   "shared keys; seals with the primary key", "shared keys accepted")  \
@@ -240,6 +247,18 @@
 	  "PROTOCOL", "ALPN protocol name to offer")                           \
 	X(TLS_USE_OS_CERTS, "tls-use-os-certs", 0, FLAG, CLI_PUB | CLI_SUB,    \
 	  broker.os_certs, NULL, "trust the system's CAs (enables TLS)")       \
+	X(PSK, "psk", 0, SPECIAL(K_SECRET), CLI_PUB | CLI_SUB, broker.psk,     \
+	  "HEX",                                                               \
+	  "TLS-PSK: the pre-shared key in hex (enables TLS; wiped\n"           \
+	  "from the command line at start)")                                   \
+	X(PSK_IDENTITY, "psk-identity", 0, STR, CLI_PUB | CLI_SUB,             \
+	  broker.psk_identity, "ID", "the identity of the --psk key")          \
+	X(PROPERTY, "property", 'D', SPECIAL(K_NONE), CLI_PUB | CLI_SUB,       \
+	  broker.props, "CMD NAME VALUE",                                      \
+	  "an MQTT 5 property of packet CMD (connect, publish,\n"              \
+	  "subscribe, unsubscribe, disconnect, will), by mosquitto's\n"        \
+	  "names (user-property: KEY VALUE); turns on MQTT 5; never\n"         \
+	  "encrypted or authenticated (the broker may change it)")             \
 	X(QOS, "qos", 'q', NUM(0, 2), CLI_PUB | CLI_SUB, qos, "QOS",           \
 	  "0, 1 or 2 (default 0)")                                             \
 	X(DEBUG, "debug", 'd', FLAG, CLI_PUB | CLI_SUB, debug, NULL,           \
@@ -257,7 +276,6 @@
  * (docs/PARITY.md): each is refused with its reason, one line, exit 1,
  * and listed with it in --help.
  */
-#define NOT_YET "not implemented yet (issue 14)"
 #define CLI_REFUSED(X)                                                         \
 	H(CLI_PUB | CLI_SUB,                                                   \
 	  "mosquitto's options refused (exit 1, one line why):")               \
@@ -275,14 +293,7 @@
 	  "Paho MQTT C cannot use OpenSSL engines")                            \
 	X(TLS_ENGINE_KPASS, "tls-engine-kpass-sha1", 0, REFUSED,               \
 	  CLI_PUB | CLI_SUB, tool, "SHA1",                                     \
-	  "Paho MQTT C cannot use OpenSSL engines")                            \
-	X(PSK, "psk", 0, REFUSED, CLI_PUB | CLI_SUB, tool, "HEX", NOT_YET)     \
-	X(PSK_IDENTITY, "psk-identity", 0, REFUSED, CLI_PUB | CLI_SUB, tool,   \
-	  "ID", NOT_YET)                                                       \
-	X(PROPERTY, "property", 'D', REFUSED, CLI_PUB | CLI_SUB, tool, "PROP", \
-	  NOT_YET)                                                             \
-	X(RANDOM_FILTER, "random-filter", 0, REFUSED, CLI_SUB, tool,           \
-	  "PERCENT", NOT_YET)
+	  "Paho MQTT C cannot use OpenSSL engines")
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -676,20 +687,43 @@ static int parse_url(struct cli_config *cfg, char *url)
 	return add_string(&cfg->topics, &cfg->topic_count, slash + 1);
 }
 
-/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
-static int parse_delay(struct cli_config *cfg, const char *arg)
+/* A decimal number in [lo, hi], times scale and rounded, in *out: 0, or
+ * -1 (not reported). */
+static int parse_scaled(const char *arg, double lo, double hi, double scale,
+			long *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0 && v <= 86400)) {
+	if (errno || end == arg || *end || !(v >= lo && v <= hi))
+		return -1;
+	*out = (long)(v * scale + 0.5);
+	return 0;
+}
+
+/* --repeat-delay: seconds, decimals allowed (as mosquitto's), to ms. */
+static int parse_delay(struct cli_config *cfg, const char *arg)
+{
+	if (parse_scaled(arg, 0, 86400, 1000, &cfg->repeat_delay_ms)) {
 		cli_err("invalid --repeat-delay '%s': seconds from 0 to 86400",
 			arg);
 		return -1;
 	}
-	cfg->repeat_delay_ms = (long)(v * 1000 + 0.5);
+	return 0;
+}
+
+/* --random-filter: a percentage from 0.1 to 100 (mosquitto_sub's
+ * range), kept as parts per million. */
+static int parse_random_filter(struct cli_config *cfg, const char *arg)
+{
+	if (parse_scaled(arg, 0.1, 100, 10000, &cfg->random_filter)) {
+		cli_err("invalid --random-filter '%s': a chance in percent "
+			"from 0.1 to 100.0",
+			arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -726,6 +760,27 @@ static int read_password_file(struct cli_config *cfg, const char *path)
 	return rc == CLI_PASS_OK ? 0 : -1;
 }
 
+/* The argv parse_args() is reading, for -D, whose words follow its
+ * argument (mosquitto's syntax). In an option file a line holds one
+ * argument: -D there has no words after it (as in mosquitto's). */
+static struct {
+	int argc;
+	char **argv;
+} parsing;
+
+/* -D COMMAND NAME VALUE: the words after COMMAND taken from argv. */
+static int parse_property(struct cli_config *cfg, const char *cmd)
+{
+	int n = cli_props_parse(&cfg->broker.props, cmd, parsing.argv + optind,
+				parsing.argc - optind);
+
+	if (n < 0)
+		return -1;
+	optind += n;
+	cfg->broker.mqtt_version = CLI_MQTT_V5; /* as mosquitto's -D */
+	return 0;
+}
+
 /* The rows marked SPECIAL, before their kind's generic part: 0 to go on,
  * -1 after reporting a usage error. */
 static int special_option(struct cli_config *cfg, const struct opt *o,
@@ -756,6 +811,18 @@ static int special_option(struct cli_config *cfg, const struct opt *o,
 		return parse_url(cfg, arg);
 	case OPT_REPEAT_DELAY:
 		return parse_delay(cfg, arg);
+	case OPT_RANDOM_FILTER:
+		return parse_random_filter(cfg, arg);
+	case OPT_PROPERTY:
+		return parse_property(cfg, arg);
+	case OPT_PSK:
+		if (cli_psk_check(arg) == 0)
+			return 0;
+		sodium_memzero(arg, strlen(arg));
+		cli_err("invalid --psk: the key in hexadecimal digits (at most "
+			"%d)",
+			CLI_PSK_MAX_HEX);
+		return -1;
 	case OPT_MESSAGE:
 		return set_source(cfg, CLI_SRC_ARG);
 	case OPT_FILE:
@@ -941,6 +1008,52 @@ static int check_will(const struct cli_config *cfg)
 	return 0;
 }
 
+/* -D needs MQTT 5 (a later -V may have changed it); the session expiry
+ * goes once in CONNECT: from -D, or from -x / -c (as mosquitto's). */
+static int check_props(const struct cli_config *cfg)
+{
+	const struct cli_conn_settings *b = &cfg->broker;
+
+	if (!b->props)
+		return 0;
+	if (b->mqtt_version != CLI_MQTT_V5) {
+		cli_err("-D: MQTT 5 properties need -V mqttv5");
+		return -1;
+	}
+	if (cli_props_has(b->props, CLI_PKT_CONNECT, 17) &&
+	    (!b->clean_session || b->session_expiry > 0)) {
+		cli_err("duplicate property in property list: "
+			"session-expiry-interval for connect, and -x or -c");
+		return -1;
+	}
+	return 0;
+}
+
+/* --psk, as mosquitto's: with its identity, without a CA (the key is what
+ * authenticates the server). */
+static int check_psk(const struct cli_config *cfg)
+{
+	const struct cli_conn_settings *b = &cfg->broker;
+
+	if (!b->psk) {
+		if (b->psk_identity) {
+			cli_err("--psk-identity goes with --psk");
+			return -1;
+		}
+		return 0;
+	}
+	if (!b->psk_identity) {
+		cli_err("--psk-identity required if --psk used");
+		return -1;
+	}
+	if (b->cafile || b->capath || b->os_certs) {
+		cli_err("only one of --psk or --cafile/--capath/"
+			"--tls-use-os-certs may be used at once");
+		return -1;
+	}
+	return 0;
+}
+
 /* Cross-option rules, after every option is known. */
 static int check_config(struct cli_config *cfg)
 {
@@ -959,6 +1072,10 @@ static int check_config(struct cli_config *cfg)
 		cli_err("--cert and --key go together");
 		return -1;
 	}
+	if (check_psk(cfg))
+		return -1;
+	if (check_props(cfg))
+		return -1;
 	if (check_member(cfg) || check_will(cfg))
 		return -1;
 	if (fill_defaults(cfg))
@@ -1052,6 +1169,8 @@ static int parse_args(struct cli_config *cfg, const struct cli_help *help,
 	int val, longindex;
 
 	optind = 0; /* glibc: start afresh, also on a second argv */
+	parsing.argc = from ? 0 : argc;
+	parsing.argv = argv;
 	while ((longindex = -1, val = getopt_long(argc, argv, short_options,
 						  long_options, &longindex)) !=
 	       -1) {
@@ -1119,4 +1238,6 @@ void cli_config_free(struct cli_config *cfg)
 	free_strings(&cfg->topics, &cfg->topic_count);
 	free_strings(&cfg->filter_out, &cfg->filter_out_count);
 	free_strings(&cfg->unsub, &cfg->unsub_count);
+	cli_props_free(cfg->broker.props);
+	cfg->broker.props = NULL;
 }

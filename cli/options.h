@@ -66,6 +66,7 @@ struct cli_config {
 	int retained_only;   /* --retained-only */
 	int remove_retained; /* --remove-retained */
 	int exit_subscribed; /* -E */
+	long random_filter;  /* --random-filter: printed per million, 0: all */
 
 	/* Payload security. */
 	char *keyring_path;

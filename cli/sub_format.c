@@ -6,8 +6,10 @@
  *   %[-][0][width][.precision]C   a conversion:
  *     %t topic, %p payload, %x %X payload in hex, %l length, %m message id,
  *     %q QoS, %r retained, %I ISO 8601 local time, %U Unix time with
- *     nanoseconds, %j the JSON object of --json (%J, the payload as
- *     JSON, is refused: it needs a JSON parser); MQTT 5 properties (not
+ *     nanoseconds, %j the JSON object of --json, %J the same with the
+ *     payload as JSON (sub_json.h; refused when built without cJSON; a
+ *     payload that is not JSON: one line on stderr, the conversion prints
+ *     nothing and the format goes on, as mosquitto's); MQTT 5 properties (not
  *     authenticated): %A topic alias, %C content type, %D correlation
  *     data, %E message expiry, %F payload format, %P user properties
  *     (name:value, space separated), %R response topic, %S subscription
@@ -28,9 +30,10 @@
 
 #include "report.h"
 #include "sub_format.h"
+#include "sub_json.h"
 
 /* The conversions -F knows. */
-static const char conversions[] = "%tpxXlmqrIUjACDEFPRS";
+static const char conversions[] = "%tpxXlmqrIUjJACDEFPRS";
 static const char escapes[] = "\\0aenrtv";
 
 /* Skip [-|0][width][.precision] after a '%' (mosquitto's order: one flag). */
@@ -55,9 +58,9 @@ int cli_format_check(const char *format)
 				cli_err("-F: incomplete format specifier");
 				return -1;
 			}
-			if (*p == 'J') {
-				cli_err("-F: %%J is not supported yet (the "
-					"payload as JSON needs a JSON parser)");
+			if (*p == 'J' && !cli_json_payload_available()) {
+				cli_err("-F: %%J is not supported: e2e-sub was "
+					"built without cJSON (libcjson-dev)");
 				return -1;
 			}
 			if (!strchr(conversions, *p)) {
@@ -188,6 +191,15 @@ static void put_user_props(const struct ctx *c)
 	}
 }
 
+/* %J on a payload that is not JSON: mosquitto's line, the topic escaped. */
+static void not_json(const struct cli_delivery *d)
+{
+	fprintf(stderr, "%s: -F %%J: the payload is not valid JSON on topic ",
+		cli_prog());
+	cli_put_safe(stderr, d->topic, strlen(d->topic));
+	fputc('\n', stderr);
+}
+
 static void conversion(const struct ctx *c, char conv, const struct spec *s)
 {
 	const struct cli_message *m = c->d->msg;
@@ -228,6 +240,10 @@ static void conversion(const struct ctx *c, char conv, const struct spec *s)
 		break;
 	case 'j':
 		cli_out_json(c->cfg, c->f, c->d, &c->now);
+		break;
+	case 'J':
+		if (cli_out_json_payload(c->cfg, c->f, c->d, &c->now))
+			not_json(c->d);
 		break;
 	case 'A':
 		put_number_prop(c, CLI_PROP_TOPIC_ALIAS, s);

@@ -8,7 +8,9 @@ set -eu
 what=${1:-test}
 pkgs="ca-certificates build-essential autoconf automake libtool pkg-config
       libsodium-dev libpaho-mqtt-dev libcmocka-dev mosquitto mosquitto-clients
-      openssl python3 man-db"
+      openssl python3 man-db libcjson-dev"
+# libcjson-dev: e2e-sub -F %J (the payload as JSON), with the parser
+# mosquitto_sub uses; optional to configure (--without-cjson), wanted here.
 case $what in
 demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev

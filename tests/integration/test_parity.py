@@ -22,15 +22,19 @@ Environment (make check exports it): top_builddir, MOSQUITTO, OPENSSL.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from broker import Broker  # noqa: E402
+from broker import Broker, free_port, wait_for_port  # noqa: E402
+from test_cliopts import (PSK_IDENTITY, PSK_KEY, PUBLISH_PROPS,  # noqa
+                          psk_listener)
 from test_cli import (BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, SUB,  # noqa
                       CliCase, Proc, main)
 
@@ -197,6 +201,19 @@ SCENARIOS = {
     "sub:--quiet": one("--quiet"),
     "sub:-u": one("-u", "someone"),
     "sub:-P": one("-u", "someone", "-P", "secret"),
+    # -D: what the publisher sets, as the subscriber prints it (both
+    # families print MQTT 5 properties with -F); the subscriber's own -D
+    # subscribe asks the broker to tag what it forwards.
+    "pub:-D": Scenario(["-t", T, "-C", "1", "-W", "5", "-V", "mqttv5", "-F",
+                        "%C|%P|%R|[%5E]|[%-3F]|%D|%p"],
+                       after=([*M, *PUBLISH_PROPS],)),
+    "pub:--property": Scenario(["-t", T, "-C", "1", "-W", "5", "-F", "%C",
+                                "--property", "connect", "user-property",
+                                "a", "b"],
+                               after=([*M, "--property", "publish",
+                                       "content-type", "text/plain"],)),
+    "sub:-D": one("-D", "subscribe", "subscription-identifier", "7", "-D",
+                  "subscribe", "user-property", "k", "v", "-F", "%S|%p"),
 }
 # The Will: a publisher killed (a test of its own).
 for _opt in ("--will-topic", "--will-payload", "--will-qos",
@@ -223,7 +240,15 @@ class Parity(CliCase):
 
     @classmethod
     def setUpClass(cls):
+        # A TLS-PSK listener too (--psk): its key file in a directory of
+        # its own, made before the broker starts.
+        cls.pskdir = tempfile.mkdtemp(prefix="e2e-psk-")
+        cls.psk_port = free_port()
+        cls.broker_options = dict(
+            Parity.broker_options, extra=Parity.broker_options["extra"] +
+            "\n" + psk_listener(cls.pskdir, cls.psk_port))
         super().setUpClass()
+        wait_for_port(cls.psk_port)
         cls.table = read_table()
         cls.mosq = {"pub": mosquitto_options(MOSQUITTO_PUB),
                     "sub": mosquitto_options(MOSQUITTO_SUB)}
@@ -238,6 +263,11 @@ class Parity(CliCase):
                            capture_output=True, check=True, timeout=BOUND)
         os.symlink(cls.broker.ca_cert, os.path.join(
             cls.capath, h.stdout.decode().strip() + ".0"))
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pskdir, ignore_errors=True)
 
     def tls_conn(self, tls):
         conn = ["-h", self.broker.host, "-p", str(self.broker.tls_port)]
@@ -521,12 +551,65 @@ class Parity(CliCase):
         self.assertEqual(cap.finish(), 0)
         return cap.out
 
-    def test_differs_format_percent_J_is_refused(self):
-        r = subprocess.run([SUB, "-t", T, "-K", self.keyring, "-F", "%J"],
-                           capture_output=True, timeout=BOUND)
-        self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stderr, b"e2e-sub: -F: %J is not supported yet "
-                         b"(the payload as JSON needs a JSON parser)\n")
+    J_PAYLOADS = ('{"k": [1, 2.50, {"z": null, "y": {"a": 1e3}}], "s": "\\u00e9"}',
+                  "not json", "  [true, false]\n", '"a string"', "{} {}")
+
+    def percent_J(self, *extra):
+        """What both families print for -F '<%J>' over J_PAYLOADS, and
+        e2e-sub's stderr."""
+        n = str(len(self.J_PAYLOADS))
+        sc = Scenario(["-t", T, "-C", n, "-W", "5", "-q", "1", "-F", "<%J>",
+                       *extra], after=[["-t", T, "-m", p, "-q", "1"]
+                                       for p in self.J_PAYLOADS])
+        theirs = self.run_family(sc, ours=False)
+        mine = self.run_family(sc, ours=True)
+        self.assertEqual((mine["sub exit"], theirs["sub exit"]), (0, 0))
+        return theirs["stdout"].decode(), mine["stdout"].decode()
+
+    def test_differs_format_percent_J_embeds_the_payload_as_mosquittos(self):
+        # The same object as mosquitto_sub's %J, cJSON's layout of the
+        # payload byte for byte, our fields after it; a payload that is not
+        # one JSON value prints nothing there (the format goes on).
+        theirs, mine = self.percent_J()
+        t_lines, m_lines = theirs.splitlines(), mine.splitlines()
+        self.assertEqual(len(m_lines), len(self.J_PAYLOADS))
+        self.assertEqual(t_lines[1], "<>")
+        self.assertEqual(m_lines[1], "<>")
+        self.assertEqual(t_lines[4], "<>")  # two values: not one JSON
+        self.assertEqual(m_lines[4], "<>")
+        for i in (0, 2, 3):
+            t = json.loads(t_lines[i][1:-1])
+            m = json.loads(m_lines[i][1:-1])
+            self.assertEqual(list(m)[:len(t)], list(t))
+            for k in ("topic", "qos", "retain", "payloadlen", "mid",
+                      "payload"):
+                self.assertEqual(m[k], t[k], k)
+            self.assertNotIn("encoding", m)
+            self.assertEqual(m["suite"], "aead")
+            text = re.search(r',"payload":(.*)}>$', t_lines[i]).group(1)
+            self.assertIn(',"payload":%s,"suite":' % text, m_lines[i])
+        self.assertIn('"payload":{"k":[1,2.5,{"z":null,"y":{"a":1000}}],'
+                      '"s":"\u00e9"}', mine)
+
+    def test_differs_format_percent_J_pretty_as_mosquittos(self):
+        theirs, mine = self.percent_J("--pretty")
+        # The lines both have from "topic" to the payload's end (tst
+        # differs; ours go on with our fields).
+        t = theirs.split("\n")
+        m = mine.split("\n")
+        start = t.index('\t"topic":\t"%s",' % T)
+        end = t.index("}>", start)
+        self.assertEqual(m[start:end - 1], t[start:end - 1])
+        self.assertEqual(m[end - 1], t[end - 1] + ",")
+
+    def test_format_percent_J_not_json_says_so_on_stderr(self):
+        sub = Family(self, True).start_sub("-t", T, "-C", "1", "-W", "5",
+                                           "-F", "[%J]")
+        Family(self, True).pub("-t", T, "-m", "{oops")
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"[]\n")
+        self.assertEqual(sub.err_lines, ["e2e-sub: -F %%J: the payload is "
+                                         "not valid JSON on topic %s" % T])
 
     def test_differs_format_errors_as_mosquittos(self):
         for fmt, words in (("%", "incomplete format specifier"),
@@ -603,6 +686,42 @@ class Parity(CliCase):
         self.assertEqual(got[0], (0, b"parity/will 1 1 gone\n"))
         self.assertEqual(got[1], got[0])
 
+    def test_differs_random_filter_is_the_percentage_it_says(self):
+        # 100 % prints every message with ours; mosquitto_sub 2.0.11 reads
+        # the chance in tenths of a per cent of a per mille (it scales by
+        # 10, then draws out of 10000): 100 prints about one in ten.
+        lines = b"".join(b"%d\n" % i for i in range(200))
+        sc = Scenario(["-t", T, "-C", "200", "-W", "20", "--random-filter",
+                       "100"], after=(with_stdin(["-t", T, "-l", "-q", "1"],
+                                                 lines),))
+        mine = self.run_family(sc, ours=True)
+        theirs = self.run_family(sc, ours=False)
+        self.assertEqual((mine["sub exit"], theirs["sub exit"]), (0, 0))
+        self.assertEqual(mine["stdout"], lines)
+        self.assertLess(theirs["stdout"].count(b"\n"), 100)
+
+    def test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1(self):
+        # The right key and identity: the same messages through both
+        # families; a wrong key: both refused by the handshake, ours with
+        # exit status 1 as for any connection failure.
+        good = ["-h", "127.0.0.1", "-p", str(self.psk_port), "--psk",
+                PSK_KEY, "--psk-identity", PSK_IDENTITY]
+        sc = one()
+        results = []
+        for ours in (False, True):
+            fam = Family(self, ours)
+            sub = fam.start_sub(*sc.sub, conn=good)
+            pubs = [fam.pub(*M, conn=good).returncode]
+            bad = list(good)
+            bad[bad.index("--psk") + 1] = PSK_KEY[:-1] + "0"
+            wrong = fam.pub(*M, conn=bad)
+            results.append((sub.finish(), sub.out, pubs, wrong.returncode))
+        # mosquitto_pub's status depends on when it sees the TLS alert:
+        # 8 (MOSQ_ERR_TLS) during its connect call, 1 after it.
+        self.assertEqual(results[0][:3], (0, b"hello\n", [0]))
+        self.assertIn(results[0][3], (1, 8))
+        self.assertEqual(results[1], (0, b"hello\n", [0], 1))
+
     def test_differs_every_difference_has_its_check(self):
         for tool, opt, _ in self.cells("differs"):
             key = "%s:%s" % (tool, opt)
@@ -613,7 +732,18 @@ class Parity(CliCase):
 # The test that shows each difference the table states.
 DIFFERS = {"pub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
            "sub:-d": "test_differs_debug_goes_to_stderr_not_stdout",
-           "sub:-F": "test_differs_format_percent_J_is_refused",
+           "sub:-F":
+               "test_differs_format_percent_J_embeds_the_payload_as_mosquittos",
+           "pub:--psk":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "sub:--psk":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "pub:--psk-identity":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "sub:--psk-identity":
+               "test_differs_psk_connects_as_mosquittos_a_wrong_key_exits_1",
+           "sub:--random-filter":
+               "test_differs_random_filter_is_the_percentage_it_says",
            "sub:--remove-retained":
                "test_differs_remove_retained_clears_but_never_prints_the_clear"}
 for _opt in ("--will-topic", "--will-payload", "--will-qos",
