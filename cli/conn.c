@@ -757,6 +757,9 @@ struct cli_pending {
 	int qos;
 	int retain;
 	int attempts;
+	cli_on_published done; /* or NULL */
+	void *done_ctx;
+	uint64_t done_tag;
 	size_t len;
 	char *topic; /* points into data, after the payload */
 	uint8_t data[];
@@ -828,6 +831,8 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	forget(c, p);
 	signal_cond(c); /* a publication may be waiting for room */
 	pthread_mutex_unlock(&c->mu);
+	if (p->done)
+		p->done(p->done_ctx, p->done_tag, ok);
 	free(p);
 }
 
@@ -994,6 +999,7 @@ static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
 	p->qos = qos;
 	p->retain = retain;
 	p->attempts = 0;
+	p->done = NULL;
 	p->len = len;
 	memcpy(p->data, payload, len);
 	p->topic = (char *)p->data + len;
@@ -1021,12 +1027,34 @@ static int wait_for_room(struct cli_conn *c)
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain)
 {
+	return cli_conn_publish_tracked(c, topic, payload, len, qos, retain,
+					NULL, NULL, 0);
+}
+
+int cli_conn_has_room(struct cli_conn *c)
+{
+	int ok;
+
+	pthread_mutex_lock(&c->mu);
+	ok = span(c) < CLI_MAX_SPAN;
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
+			     const void *payload, size_t len, int qos,
+			     int retain, cli_on_published done, void *ctx,
+			     uint64_t tag)
+{
 	struct cli_pending *p =
 		pending_new(c, topic, payload, len, qos, retain);
 	int rc;
 
 	if (!p)
 		return -1;
+	p->done = done;
+	p->done_ctx = ctx;
+	p->done_tag = tag;
 	cli_conn_service(c);
 	pthread_mutex_lock(&c->mu);
 	if (wait_for_room(c)) {
