@@ -395,6 +395,22 @@ class Config(unittest.TestCase):
                 self.assertIn("e2e-bridge: %s:%d: " % (path, line), err)
                 self.assertIn(text, err)
 
+    def test_a_journal_needs_a_state_file_and_sessions_an_id(self):
+        path, rc, out, err = self.check("journal %s\nin a/# 1\n"
+                                        % os.path.join(self.dir, "j"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("journal with 'in' rules needs a state file", err)
+        path = os.path.join(self.dir, "b.conf")
+        with open(path, "w") as f:
+            f.write("remote\nhost 127.0.0.1\nclean_session false\n"
+                    "local\nhost 127.0.0.1\nkeyring %s\nin a/# 1\n"
+                    % self.keyring)
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("remote: clean_session false needs a fixed id",
+                      r.stderr.decode())
+
     def test_one_broker_on_both_sides_needs_disjoint_prefixes(self):
         path = os.path.join(self.dir, "one.conf")
         one = "host 127.0.0.1\nport %d\n" % self.port
@@ -687,6 +703,27 @@ class Delivery(BridgeCase):
         print("bridge killed (out): %d duplicate deliveries (each a new "
               "envelope: documented); %s" % (len(got) - len(set(got)),
                                              replayed), file=sys.stderr)
+
+    def test_a_foreign_journal_file_stops_it_and_is_left_as_it_was(self):
+        with open(self.path("journal"), "wb") as f:
+            f.write(b"not a journal\n")
+        r = subprocess.run([BRIDGE, "-c", self.delivery_config(
+            "in sensors/# 1\n")], capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("%s:1: not an e2e-bridge journal" %
+                      self.path("journal"), r.stderr.decode())
+        with open(self.path("journal"), "rb") as f:
+            self.assertEqual(f.read(), b"not a journal\n")
+
+    def test_a_record_torn_by_a_crash_is_ignored_with_a_line(self):
+        with open(self.path("journal"), "wb") as f:
+            f.write(b"e2e-bridge journal 1\nM\x01\x00\x00")
+        p = self.start(self.delivery_config("in sensors/# 1\n"))
+        self.assertIn("4 bytes of an unfinished record at the end ignored",
+                      "\n".join(p.err_lines))
+        local = self.consumer("local", "sensors/#")
+        self.publish_lines("remote", "sensors/t", ["m0"])
+        self.wait_all(local, ["m0"], "after a torn record")
 
     def test_a_side_down_past_journal_max_drops_the_rest_with_a_line(self):
         p = self.start(self.delivery_config(
