@@ -395,6 +395,17 @@ static const char *subscribed(const struct bridge_rule *r, int *local)
 	return *local ? r->local_filter : r->remote_filter;
 }
 
+/* Whether MQTT 5's no-local option (docs/BRIDGE.md section 3) keeps the
+ * broker from sending a publication on one side back to a subscription on
+ * the same side: one connection, speaking MQTT 5. */
+static int no_local_on(const struct bridge_config *cfg, int pl, int sl,
+		       int same)
+{
+	const struct bridge_side *side = pl ? &cfg->local : &cfg->remote;
+
+	return pl == sl && !same && side->conn.mqtt_version >= CLI_MQTT_V5;
+}
+
 /*
  * A bridged copy never comes back: no rule publishes where a rule
  * subscribes. With two brokers that is what "in" publishes on local
@@ -418,7 +429,8 @@ static void check_loops(struct parser *p)
 			const char *sf = subscribed(b, &sl);
 
 			if ((pl != sl && !same) ||
-			    !bridge_filters_overlap(pf, sf))
+			    !bridge_filters_overlap(pf, sf) ||
+			    no_local_on(cfg, pl, sl, same))
 				continue;
 			p->line = a->line > b->line ? a->line : b->line;
 			ERR(p,
@@ -450,6 +462,11 @@ static void check_side(struct parser *p, struct bridge_side *side,
 		return;
 	}
 	side->conn.name = name;
+	/* MQTT 5: the bridge never gets its own publications back, and on
+	 * local ("out") a live message keeps its retain flag. "in" takes
+	 * the flag the envelope carries, the one a broker cannot forge. */
+	side->conn.no_local = 1;
+	side->conn.retain_as_published = side == &p->cfg->local;
 	/* A persistent session is found again by its id: the default one
 	 * changes with every run. */
 	if (!side->conn.clean_session && !side->conn.id)

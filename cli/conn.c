@@ -340,12 +340,29 @@ static void subscribe_all(struct cli_conn *c)
 		on_subscribe_result(c, 0, "out of memory");
 		return;
 	}
+	MQTTSubscribe_options *so = NULL;
+
 	for (int i = 0; i < c->filter_count; i++)
 		qoss[i] = c->sub_qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
+	/* Paho takes one filter's options from subscribeOptions, several
+	 * filters' from the list. */
+	if (is_v5(c) && (c->s->no_local || c->s->retain_as_published) &&
+	    (so = calloc((size_t)c->filter_count, sizeof *so))) {
+		ro.subscribeOptions.noLocal = (unsigned char)c->s->no_local;
+		ro.subscribeOptions.retainAsPublished =
+			(unsigned char)c->s->retain_as_published;
+		for (int i = 0; i < c->filter_count; i++)
+			so[i] = ro.subscribeOptions;
+		if (c->filter_count > 1) {
+			ro.subscribeOptionsList = so;
+			ro.subscribeOptionsCount = c->filter_count;
+		}
+	}
 	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
 				     qoss, &ro);
+	free(so);
 	free(qoss);
 	if (rc != MQTTASYNC_SUCCESS)
 		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));

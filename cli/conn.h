@@ -65,6 +65,11 @@ struct cli_conn_settings {
 	 * or never with -c), as mosquitto's -x. */
 	long session_expiry;
 	int max_inflight; /* QoS 1/2 publications in flight; 0: 1024 */
+	/* MQTT 5 subscription options (ignored below MQTT 5): never get
+	 * this connection's own publications back; keep the retain flag of
+	 * live messages as published (e2e-bridge). */
+	int no_local;
+	int retain_as_published;
 };
 
 /* A message as it arrived. */

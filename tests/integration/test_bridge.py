@@ -748,5 +748,66 @@ class Delivery(BridgeCase):
                          % (len(set(got)), len(dropped)))
 
 
+class Mqtt5Options(BridgeCase):
+    """MQTT 5 subscription options: no-local (the bridge never gets its
+    own publications back) and retain-as-published on local."""
+
+    def v5_config(self, rules):
+        path = self.path("bridge.conf")
+        with open(path, "w") as f:
+            f.write(side("remote", self.b["remote"]) +
+                    "protocol_version mqttv5\n" +
+                    side("local", self.b["local"]) +
+                    "protocol_version mqttv5\nkeyring %s\n%s"
+                    % (self.keyring, rules))
+        return path
+
+    RULES = "in sensors/# 1\nout sensors/# 1 \"\" back/\n"
+
+    def test_overlapping_filters_on_one_side_need_mqtt5(self):
+        refused = subprocess.run([BRIDGE, "-c", self.config(self.RULES),
+                                  "--check"], capture_output=True,
+                                 timeout=BOUND)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("would come back", refused.stderr.decode())
+        ok = subprocess.run([BRIDGE, "-c", self.v5_config(self.RULES),
+                             "--check"], capture_output=True, timeout=BOUND)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+
+    def test_no_local_keeps_bridged_messages_from_coming_back(self):
+        self.start(self.v5_config(self.RULES))
+        back = self.raw("remote")
+        back.subscribe("back/#")
+        local = self.watch("local", "sensors/#", 2)
+        self.seal("remote", "sensors/from-remote", "bridged", "-q", "1")
+        # A local application's own message: the one that goes out.
+        raw = self.raw("local")
+        time.sleep(0.5)
+        raw.publish("sensors/from-local", b"local app", qos=1)
+        self.assertEqual(sorted(self.seen(local)),
+                         ["0 1 sensors/from-local local app",
+                          "0 1 sensors/from-remote bridged"])
+        # Sealed after the bridged one: had that come back, it would be
+        # first.
+        self.assertEqual(back.next_message()[0], "back/sensors/from-local")
+        time.sleep(1)
+        self.assertTrue(back.messages.empty())
+
+    def test_out_keeps_the_retain_flag_of_live_messages(self):
+        self.start(self.v5_config("out cmd/# 1 \"\" fleet/\n"))
+        time.sleep(0.5)
+        raw = self.raw("local")
+        raw.publish("cmd/setpoint", b"21.5", qos=1, retain=True)
+        time.sleep(1)
+        # A receiver that comes later gets it from remote's store.
+        b = self.b["remote"]
+        r = subprocess.run([SUB, "-h", b.host, "-p", str(b.port), "-t",
+                            "fleet/#", "-C", "1", "-W", "5", "-K",
+                            self.keyring, "-v"], capture_output=True,
+                           timeout=BOUND)
+        self.assertEqual(r.stdout.decode(), "fleet/cmd/setpoint 21.5\n",
+                         r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
