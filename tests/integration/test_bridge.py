@@ -725,6 +725,25 @@ class Delivery(BridgeCase):
         self.publish_lines("remote", "sensors/t", ["m0"])
         self.wait_all(local, ["m0"], "after a torn record")
 
+    def test_the_journal_is_compacted_while_it_runs(self):
+        p = self.start(self.delivery_config("in sensors/# 1\n", extra=(
+            "journal_sync false\n")))
+        local = self.consumer("local", "sensors/#")
+        # 2000 messages of 1 KiB: over 2 MiB of records in the journal.
+        sent = ["m%d" % i + "." * 1024 for i in range(2000)]
+        self.publish_lines("remote", "sensors/t", sent)
+        deadline = time.monotonic() + 3 * BOUND
+        while time.monotonic() < deadline and len(
+                set(self.payloads(local))) < len(sent):
+            time.sleep(0.2)
+        self.assertEqual(set(self.payloads(local)), set(sent))
+        time.sleep(2.5)  # a save and a compaction, every second
+        size = os.path.getsize(self.path("journal"))
+        self.assertLess(size, 1 << 20, "journal of %d bytes after 2000 "
+                        "messages of 1 KiB" % size)
+        self.assertEqual([line for line in p.err_lines
+                          if "journal" in line], [])
+
     def test_a_side_down_past_journal_max_drops_the_rest_with_a_line(self):
         p = self.start(self.delivery_config(
             "in sensors/# 1\n", extra="queue 10\njournal_max 50\n"))
