@@ -188,7 +188,7 @@ static void on_local(void *user, const char *topic, size_t topic_len,
 	enqueue(user, BRIDGE_OUT, topic, topic_len, m);
 }
 
-/* The next item of a direction whose destination in[d] is 1 (has room),
+/* The next item of a direction whose destination has room (ready[d]),
  * the two directions in turn; NULL when there is none. */
 static struct item *dequeue(struct queue *q, const int ready[3])
 {
