@@ -67,6 +67,9 @@ static const struct directive directives[] = {
 	GLOBAL("max_retained_age", K_INT, max_retained_age, 0, UINT32_MAX),
 	GLOBAL("queue", K_INT, queue, 1, 1000000),
 	GLOBAL("max_payload", K_INT, max_payload, 1, E2E_PAYLOAD_MAX),
+	GLOBAL("journal", K_STR, journal, 0, 0),
+	GLOBAL("journal_sync", K_BOOL, journal_sync, 0, 1),
+	GLOBAL("journal_max", K_INT, journal_max, 1, 10000000),
 };
 #define N_DIRECTIVES (sizeof directives / sizeof directives[0])
 
@@ -392,6 +395,17 @@ static const char *subscribed(const struct bridge_rule *r, int *local)
 	return *local ? r->local_filter : r->remote_filter;
 }
 
+/* Whether MQTT 5's no-local option (docs/BRIDGE.md section 3) keeps the
+ * broker from sending a publication on one side back to a subscription on
+ * the same side: one connection, speaking MQTT 5. */
+static int no_local_on(const struct bridge_config *cfg, int pl, int sl,
+		       int same)
+{
+	const struct bridge_side *side = pl ? &cfg->local : &cfg->remote;
+
+	return pl == sl && !same && side->conn.mqtt_version >= CLI_MQTT_V5;
+}
+
 /*
  * A bridged copy never comes back: no rule publishes where a rule
  * subscribes. With two brokers that is what "in" publishes on local
@@ -415,7 +429,8 @@ static void check_loops(struct parser *p)
 			const char *sf = subscribed(b, &sl);
 
 			if ((pl != sl && !same) ||
-			    !bridge_filters_overlap(pf, sf))
+			    !bridge_filters_overlap(pf, sf) ||
+			    no_local_on(cfg, pl, sl, same))
 				continue;
 			p->line = a->line > b->line ? a->line : b->line;
 			ERR(p,
@@ -447,6 +462,15 @@ static void check_side(struct parser *p, struct bridge_side *side,
 		return;
 	}
 	side->conn.name = name;
+	/* MQTT 5: the bridge never gets its own publications back, and on
+	 * local ("out") a live message keeps its retain flag. "in" takes
+	 * the flag the envelope carries, the one a broker cannot forge. */
+	side->conn.no_local = 1;
+	side->conn.retain_as_published = side == &p->cfg->local;
+	/* A persistent session is found again by its id: the default one
+	 * changes with every run. */
+	if (!side->conn.clean_session && !side->conn.id)
+		ERR(p, "%s: clean_session false needs a fixed id", name);
 	if (!side->conn.host)
 		ERR(p, "%s: no host", name);
 	if (!side->conn.id) {
@@ -483,6 +507,11 @@ static void check_all(struct parser *p)
 		ERR(p, "'out' rules need a keyring to seal with");
 	if (cfg->signer_pass_file && !cfg->signer)
 		ERR(p, "signer_pass_file without signer");
+	/* The journal drops the "in" messages it has done once the replay
+	 * state holds them: without one, a redelivery after a restart would
+	 * be bridged twice. */
+	if (cfg->journal && cfg->in_count && !cfg->state)
+		ERR(p, "journal with 'in' rules needs a state file");
 	check_loops(p);
 }
 
@@ -498,6 +527,8 @@ int bridge_config_load(struct bridge_config *cfg, const char *path)
 	cfg->max_age = cfg->max_skew = cfg->window = -1;
 	cfg->queue = 1000;
 	cfg->max_payload = 1 << 20;
+	cfg->journal_sync = 1;
+	cfg->journal_max = 100000;
 	for (struct bridge_side *s = &cfg->remote; s;
 	     s = s == &cfg->remote ? &cfg->local : NULL) {
 		s->conn.keepalive = 60;
@@ -553,6 +584,7 @@ void bridge_config_free(struct bridge_config *cfg)
 	free(cfg->signer_pass_file);
 	free(cfg->state);
 	free(cfg->out_state);
+	free(cfg->journal);
 	for (int i = 0; i < cfg->rule_count; i++) {
 		free(cfg->rules[i].local_prefix);
 		free(cfg->rules[i].remote_prefix);

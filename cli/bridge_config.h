@@ -57,6 +57,11 @@ struct bridge_config {
 	/* Limits. */
 	long queue;       /* messages waiting between the two sides */
 	long max_payload; /* bytes; larger messages are refused */
+	/* Delivery (docs/BRIDGE.md section 5): the journal of QoS 1/2
+	 * messages, fdatasync'd before each is acknowledged (journal_sync). */
+	char *journal;
+	int journal_sync;
+	long journal_max; /* messages from the oldest not done to the newest */
 	struct bridge_rule *rules;
 	int rule_count;
 	int in_count, out_count;

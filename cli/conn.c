@@ -360,13 +360,30 @@ static void subscribe_all(struct cli_conn *c)
 		on_subscribe_result(c, 0, "out of memory");
 		return;
 	}
+	MQTTSubscribe_options *so = NULL;
+
 	for (int i = 0; i < c->filter_count; i++)
 		qoss[i] = c->sub_qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
 	with_props(&ro.properties, c, CLI_PKT_SUBSCRIBE);
+	/* Paho takes one filter's options from subscribeOptions, several
+	 * filters' from the list. */
+	if (is_v5(c) && (c->s->no_local || c->s->retain_as_published) &&
+	    (so = calloc((size_t)c->filter_count, sizeof *so))) {
+		ro.subscribeOptions.noLocal = (unsigned char)c->s->no_local;
+		ro.subscribeOptions.retainAsPublished =
+			(unsigned char)c->s->retain_as_published;
+		for (int i = 0; i < c->filter_count; i++)
+			so[i] = ro.subscribeOptions;
+		if (c->filter_count > 1) {
+			ro.subscribeOptionsList = so;
+			ro.subscribeOptionsCount = c->filter_count;
+		}
+	}
 	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
 				     qoss, &ro);
+	free(so);
 	free(qoss);
 	if (rc != MQTTASYNC_SUCCESS)
 		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));
@@ -832,6 +849,9 @@ struct cli_pending {
 	int qos;
 	int retain;
 	int attempts;
+	cli_on_published done; /* or NULL */
+	void *done_ctx;
+	uint64_t done_tag;
 	size_t len;
 	char *topic; /* points into data, after the payload */
 	uint8_t data[];
@@ -903,6 +923,8 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	forget(c, p);
 	signal_cond(c); /* a publication may be waiting for room */
 	pthread_mutex_unlock(&c->mu);
+	if (p->done)
+		p->done(p->done_ctx, p->done_tag, ok);
 	free(p);
 }
 
@@ -1071,6 +1093,7 @@ static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
 	p->qos = qos;
 	p->retain = retain;
 	p->attempts = 0;
+	p->done = NULL;
 	p->len = len;
 	memcpy(p->data, payload, len);
 	p->topic = (char *)p->data + len;
@@ -1098,12 +1121,34 @@ static int wait_for_room(struct cli_conn *c)
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain)
 {
+	return cli_conn_publish_tracked(c, topic, payload, len, qos, retain,
+					NULL, NULL, 0);
+}
+
+int cli_conn_has_room(struct cli_conn *c)
+{
+	int ok;
+
+	pthread_mutex_lock(&c->mu);
+	ok = span(c) < CLI_MAX_SPAN;
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
+			     const void *payload, size_t len, int qos,
+			     int retain, cli_on_published done, void *ctx,
+			     uint64_t tag)
+{
 	struct cli_pending *p =
 		pending_new(c, topic, payload, len, qos, retain);
 	int rc;
 
 	if (!p)
 		return -1;
+	p->done = done;
+	p->done_ctx = ctx;
+	p->done_tag = tag;
 	cli_conn_service(c);
 	pthread_mutex_lock(&c->mu);
 	if (wait_for_room(c)) {

@@ -30,6 +30,7 @@
 #define E2E_CLI_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Protocol versions (the numbers MQTT's CONNECT carries). */
 enum cli_mqtt_version { CLI_MQTT_V31 = 3, CLI_MQTT_V311 = 4, CLI_MQTT_V5 = 5 };
@@ -72,6 +73,11 @@ struct cli_conn_settings {
 	char *psk_identity;
 	/* -D: MQTT 5 properties for the packets sent (props.h), or NULL. */
 	struct cli_props *props;
+	/* MQTT 5 subscription options (ignored below MQTT 5): never get
+	 * this connection's own publications back; keep the retain flag of
+	 * live messages as published (e2e-bridge). */
+	int no_local;
+	int retain_as_published;
 };
 
 /* A message as it arrived. */
@@ -150,6 +156,20 @@ int cli_conn_connect(struct cli_conn *c);
  * is full. Returns 0, or -1 (reported, or interrupted by a signal). */
 int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 		     size_t len, int qos, int retain);
+/* Called once a tracked publication is done: acknowledged (ok 1; at QoS 0:
+ * written), or refused or given up (ok 0, reported). On Paho's thread:
+ * must not wait. Never called for a publication still pending when the
+ * connection is freed. */
+typedef void (*cli_on_published)(void *ctx, uint64_t tag, int ok);
+/* cli_conn_publish, and done(ctx, tag, ok) when it is done (e2e-bridge's
+ * journal). Not called when it returns -1. */
+int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
+			     const void *payload, size_t len, int qos,
+			     int retain, cli_on_published done, void *ctx,
+			     uint64_t tag);
+/* Whether cli_conn_publish would publish without waiting for room (the
+ * span): a caller with other work does that first. */
+int cli_conn_has_room(struct cli_conn *c);
 /* Send again what Paho gave back unacknowledged. Only on the caller's
  * thread, never from a callback; cli_conn_publish and cli_conn_drain do it
  * too, a caller that waits for input calls it now and then. */

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "bridge_config.h"
+#include "bridge_journal.h"
 #include "conn.h"
 #include "guard_state.h"
 #include "keys.h"
@@ -45,12 +46,18 @@ struct item {
 	uint8_t *payload;
 	size_t len;
 	int qos, retained, dup;
+	uint64_t jid; /* its journal id, 0 when not journaled */
+	int spilled;  /* only in the journal: read back when its turn comes */
+	int opened;   /* replayed: e2e_open accepted it before the crash */
 };
 
+/* One list per direction (head[BRIDGE_IN]...), so that a side that is down
+ * holds up only what goes to it. */
 struct queue {
 	pthread_mutex_t mu;
-	struct item *head, *tail;
+	struct item *head[3], *tail[3];
 	long count, max, payload_max;
+	int turn; /* the direction served first next time */
 };
 
 struct bridge {
@@ -68,6 +75,8 @@ struct bridge {
 	uint8_t *buf; /* opened or sealed payloads */
 	size_t cap;
 	long delivered, refused, duplicates, sealed, failed;
+	struct bridge_journal *journal; /* NULL: no journal */
+	long spilled, replayed;
 };
 
 static const char usage[] =
@@ -91,21 +100,50 @@ static const char usage[] =
 /* Paho's thread: copy into the queue, never wait                           */
 /* ------------------------------------------------------------------------ */
 
+static void queue_put(struct queue *q, struct item *it)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->tail[it->dir])
+		q->tail[it->dir]->next = it;
+	else
+		q->head[it->dir] = it;
+	q->tail[it->dir] = it;
+	q->count++;
+	pthread_mutex_unlock(&q->mu);
+	cli_wake_main();
+}
+
 static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		    size_t topic_len, const struct cli_message *m)
 {
 	struct queue *q = &b->q;
 	struct item *it = NULL;
 	const char *why = NULL;
+	uint64_t jid = 0;
+	int full;
 
 	pthread_mutex_lock(&q->mu);
-	if (q->count >= q->max)
-		why = "queue full";
+	full = q->count >= q->max;
 	pthread_mutex_unlock(&q->mu);
-	if (!why && (long)m->len > q->payload_max)
+	if ((long)m->len > q->payload_max)
 		why = "larger than max_payload";
+	else if (full && !(b->journal && m->qos > 0))
+		why = "queue full";
+	/* Durable before this returns, i.e. before Paho acknowledges it. */
+	if (!why && b->journal && m->qos > 0)
+		jid = bridge_journal_add(b->journal, dir, topic, topic_len,
+					 m->payload, m->len, m->qos,
+					 m->retained, m->dup, &why);
 	if (!why && !(it = calloc(1, sizeof *it)))
 		why = "out of memory";
+	if (!why && full) { /* a queue full at QoS 1/2: in the journal only */
+		it->dir = dir;
+		it->jid = jid;
+		it->spilled = 1;
+		b->spilled++;
+		queue_put(q, it);
+		return;
+	}
 	if (!why) {
 		it->topic = malloc(topic_len + 1);
 		it->payload = malloc(m->len ? m->len : 1);
@@ -118,6 +156,8 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 			free(it->payload);
 			free(it);
 		}
+		if (jid)
+			bridge_journal_mark(b->journal, jid, 'D');
 		cli_err("dropped a message on %s topic %.*s: %s",
 			dir == BRIDGE_IN ? "remote" : "local", (int)topic_len,
 			topic, why);
@@ -132,15 +172,8 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 	it->qos = m->qos;
 	it->retained = m->retained;
 	it->dup = m->dup;
-	pthread_mutex_lock(&q->mu);
-	if (q->tail)
-		q->tail->next = it;
-	else
-		q->head = it;
-	q->tail = it;
-	q->count++;
-	pthread_mutex_unlock(&q->mu);
-	cli_wake_main();
+	it->jid = jid;
+	queue_put(q, it);
 }
 
 static void on_remote(void *user, const char *topic, size_t topic_len,
@@ -155,16 +188,23 @@ static void on_local(void *user, const char *topic, size_t topic_len,
 	enqueue(user, BRIDGE_OUT, topic, topic_len, m);
 }
 
-static struct item *dequeue(struct queue *q)
+/* The next item of a direction whose destination has room (ready[d]),
+ * the two directions in turn; NULL when there is none. */
+static struct item *dequeue(struct queue *q, const int ready[3])
 {
-	struct item *it;
+	struct item *it = NULL;
 
 	pthread_mutex_lock(&q->mu);
-	if ((it = q->head)) {
-		q->head = it->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->count--;
+	for (int k = 0; k < 2 && !it; k++) {
+		int d = (q->turn + k) % 2 ? BRIDGE_OUT : BRIDGE_IN;
+
+		if (ready[d] && (it = q->head[d])) {
+			q->head[d] = it->next;
+			if (!q->head[d])
+				q->tail[d] = NULL;
+			q->count--;
+			q->turn = (q->turn + k + 1) % 2;
+		}
 	}
 	pthread_mutex_unlock(&q->mu);
 	return it;
@@ -172,7 +212,8 @@ static struct item *dequeue(struct queue *q)
 
 static void item_free(struct item *it)
 {
-	sodium_memzero(it->payload, it->len);
+	if (it->payload)
+		sodium_memzero(it->payload, it->len);
 	free(it->payload);
 	free(it->topic);
 	free(it);
@@ -220,6 +261,36 @@ static int min_qos(int a, int b)
 	return a < b ? a : b;
 }
 
+/* Nothing more to do for journal message id (0: not journaled). */
+static void journal_done(struct bridge *b, uint64_t id)
+{
+	if (id)
+		bridge_journal_mark(b->journal, id, 'D');
+}
+
+/* Paho's thread: the other side acknowledged the bridged copy. */
+static void on_bridged(void *ctx, uint64_t id, int ok)
+{
+	(void)ok; /* a refusal was reported; sending it again changes nothing */
+	journal_done(ctx, id);
+}
+
+/* Publish the bridged copy of it; a journaled one is done when the other
+ * side acknowledges it. 0, or -1 (reported). */
+static int publish(struct bridge *b, struct cli_conn *c, const struct item *it,
+		   const char *topic, const void *data, size_t len, int qos,
+		   int retain)
+{
+	if (!it->jid)
+		return cli_conn_publish(c, topic, data, len, qos, retain);
+	if (cli_conn_publish_tracked(c, topic, data, len, qos, retain,
+				     on_bridged, b, it->jid) == 0)
+		return 0;
+	if (!cli_stop_requested()) /* else it is bridged at the next start */
+		journal_done(b, it->jid);
+	return -1;
+}
+
 /* remote -> local: nothing but what e2e_open accepted reaches local. */
 static void bridge_in(struct bridge *b, const struct item *it)
 {
@@ -231,36 +302,45 @@ static void bridge_in(struct bridge *b, const struct item *it)
 	const struct bridge_rule *r;
 	char local[TOPIC_BUF];
 	e2e_info info = {0};
+	e2e_receiver rcv = b->rcv;
 	size_t out_len = 0;
 	int rc;
 
+	/* Accepted once before a crash (its O mark): the guard may already
+	 * hold it; everything else is checked again. */
+	if (it->opened)
+		rcv.guard = NULL;
 	if (memchr(it->topic, '\0', it->topic_len))
 		rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
 	else if (buffer_room(b, it->len ? it->len : 1))
 		rc = E2E_ERR_NOMEM;
 	else
-		rc = e2e_open(&b->rcv, it->topic, it->payload, it->len,
+		rc = e2e_open(&rcv, it->topic, it->payload, it->len,
 			      it->retained ? E2E_DELIVERY_RETAINED : 0, b->buf,
 			      b->cap, &out_len, &info);
 	if (rc == E2E_ERR_REPLAY && it->dup) {
 		b->duplicates++; /* a QoS 1/2 redelivery */
 		cli_out_duplicate(it->topic, it->topic_len, &info);
+		journal_done(b, it->jid);
 		return;
 	}
 	if (rc != E2E_OK) {
 		b->refused++;
 		cli_out_rejected(it->topic, it->topic_len, rc, &info, &m);
+		journal_done(b, it->jid);
 		return;
 	}
 	b->dirty = 1;
+	if (it->jid && !it->opened)
+		bridge_journal_mark(b->journal, it->jid, 'O');
 	r = rule_for(b, it); /* e2e_open checked the filters */
 	if (!r || !bridge_map_topic(it->topic, r->remote_prefix,
 				    r->local_prefix, local, sizeof local)) {
 		b->failed++;
 		cli_err("cannot map remote topic %s to local", it->topic);
-	} else if (cli_conn_publish(b->local, local, b->buf, out_len,
-				    min_qos(it->qos, r->qos),
-				    info.retained) == 0) {
+		journal_done(b, it->jid);
+	} else if (publish(b, b->local, it, local, b->buf, out_len,
+			   min_qos(it->qos, r->qos), info.retained) == 0) {
 		b->delivered++;
 		cli_debug("in %s -> %s (%zu bytes, QoS %d%s)", it->topic, local,
 			  out_len, min_qos(it->qos, r->qos),
@@ -312,18 +392,20 @@ static void bridge_out(struct bridge *b, const struct item *it)
 		b->failed++;
 		cli_err("not bridged: local topic %.*s matches no out rule",
 			(int)it->topic_len, it->topic);
+		journal_done(b, it->jid);
 		return;
 	}
 	/* Clearing a retained message: MQTT wants it empty, unsealed. */
 	if (it->len || !it->retained) {
 		if (seal_out(b, remote, it, &out_len)) {
 			b->failed++;
+			journal_done(b, it->jid);
 			return;
 		}
 		send = b->buf;
 	}
-	if (cli_conn_publish(b->remote, remote, send, out_len,
-			     min_qos(it->qos, r->qos), it->retained) == 0) {
+	if (publish(b, b->remote, it, remote, send, out_len,
+		    min_qos(it->qos, r->qos), it->retained) == 0) {
 		b->sealed++;
 		cli_debug("out %s -> %s (%zu bytes, QoS %d%s)", it->topic,
 			  remote, it->len, min_qos(it->qos, r->qos),
@@ -465,6 +547,96 @@ static char **side_filters(const struct bridge_config *cfg, enum bridge_dir d,
 }
 
 /* ------------------------------------------------------------------------ */
+/* The journal (docs/BRIDGE.md section 5)                                   */
+/* ------------------------------------------------------------------------ */
+
+/* At start, each message of the journal: one not done is bridged again
+ * (queued first, before either connection is up); an "in" one done is
+ * opened once more only to put it into the replay guard, in case the
+ * state saved before the crash did not hold it yet. */
+static void replay_each(void *user, const struct journal_entry *e)
+{
+	struct bridge *b = user;
+	struct item *it;
+	size_t out_len;
+
+	if (e->done) {
+		if (e->dir == BRIDGE_IN &&
+		    !buffer_room(b, e->len ? e->len : 1) &&
+		    e2e_open(&b->rcv, e->topic, e->payload, e->len,
+			     e->retained ? E2E_DELIVERY_RETAINED : 0, b->buf,
+			     b->cap, &out_len, NULL) == E2E_OK) {
+			sodium_memzero(b->buf, out_len);
+			b->dirty = 1;
+		}
+		return;
+	}
+	if (!(it = calloc(1, sizeof *it))) {
+		cli_err("out of memory"); /* it stays in the journal */
+		return;
+	}
+	it->dir = e->dir == BRIDGE_OUT ? BRIDGE_OUT : BRIDGE_IN;
+	it->jid = e->id;
+	it->spilled = 1;
+	b->replayed++;
+	queue_put(&b->q, it);
+}
+
+/* Open the journal, queue what it holds, and save the replay state before
+ * the journal forgets the messages done: 0 or -1 (reported). */
+static int journal_setup(struct bridge *b)
+{
+	const struct bridge_config *cfg = &b->cfg;
+
+	if (!cfg->journal)
+		return 0;
+	if (bridge_journal_open(&b->journal, cfg->journal, cfg->journal_sync,
+				cfg->journal_max, replay_each, b))
+		return -1;
+	if (guard_save(b) || bridge_journal_compact(b->journal, 1))
+		return -1;
+	if (b->replayed)
+		cli_err("journal %s: %ld message(s) not acknowledged before "
+			"the last stop, bridging them again",
+			cfg->journal, b->replayed);
+	return 0;
+}
+
+/* A spilled item's message, read back from the journal: 0, or -1 (then
+ * it is dropped, said why). */
+static int unspill(struct bridge *b, struct item *it)
+{
+	struct journal_entry e;
+
+	if (!it->spilled)
+		return 0;
+	if (bridge_journal_read(b->journal, it->jid, &e)) {
+		cli_err("journal %s: cannot read message %" PRIu64 " back: %s",
+			b->cfg.journal, it->jid, strerror(errno));
+		return -1;
+	}
+	it->topic = e.topic;
+	it->topic_len = e.topic_len;
+	it->payload = e.payload;
+	it->len = e.len;
+	it->qos = e.qos;
+	it->retained = e.retained;
+	it->opened = e.opened;
+	it->dup = e.dup;
+	return 0;
+}
+
+/* Every second: the journal on disk before the replay state that may
+ * record its O marks, then the journal compacted. */
+static void save_state(struct bridge *b)
+{
+	if (b->journal && bridge_journal_sync(b->journal))
+		cli_err("journal %s: %s", b->cfg.journal, strerror(errno));
+	if (guard_save(b) == 0 && b->journal)
+		bridge_journal_compact(b->journal, 0);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Running                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -489,6 +661,8 @@ static int setup(struct bridge *b)
 			 (cfg->require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
 	b->q.max = cfg->queue;
 	b->q.payload_max = cfg->max_payload;
+	if (journal_setup(b))
+		return -1;
 	b->remote = cli_conn_new(&cfg->remote.conn, on_remote, b);
 	b->local = cli_conn_new(&cfg->local.conn, on_local, b);
 	if (!b->remote || !b->local)
@@ -507,10 +681,15 @@ static void run(struct bridge *b)
 	int64_t last_save = cli_now_ms();
 
 	while (!cli_stop_requested()) {
-		struct item *it = dequeue(&b->q);
+		/* A side with a full span waits; the other goes on. */
+		const int ready[3] = {0, cli_conn_has_room(b->local),
+				      cli_conn_has_room(b->remote)};
+		struct item *it = dequeue(&b->q, ready);
 
 		if (it) {
-			if (it->dir == BRIDGE_IN)
+			if (unspill(b, it))
+				journal_done(b, it->jid);
+			else if (it->dir == BRIDGE_IN)
 				bridge_in(b, it);
 			else
 				bridge_out(b, it);
@@ -524,7 +703,7 @@ static void run(struct bridge *b)
 		if (cli_take_hup())
 			reload_keys(b);
 		if (cli_now_ms() - last_save >= 1000) {
-			guard_save(b);
+			save_state(b);
 			last_save = cli_now_ms();
 		}
 	}
@@ -604,6 +783,7 @@ static const char *parse_args(int argc, char **argv, int *check, int *rc)
 
 static void teardown(struct bridge *b, int *rc)
 {
+	static const int all[3] = {0, 1, 1};
 	struct item *it;
 
 	if (b->local && cli_conn_drain(b->local))
@@ -612,10 +792,15 @@ static void teardown(struct bridge *b, int *rc)
 		*rc = CLI_EXIT_ERROR;
 	cli_conn_free(b->remote); /* no callback runs after these */
 	cli_conn_free(b->local);
-	while ((it = dequeue(&b->q)))
+	while ((it = dequeue(&b->q, all))) /* journaled: bridged next start */
 		item_free(it);
+	if (b->journal && bridge_journal_sync(b->journal))
+		*rc = CLI_EXIT_ERROR;
 	if (b->guard && guard_save(b))
 		*rc = CLI_EXIT_ERROR;
+	else if (b->journal)
+		bridge_journal_compact(b->journal, 0);
+	bridge_journal_close(b->journal);
 	if (b->epoch &&
 	    e2e_epoch_release(b->epoch, e2e_sender_next_seq(b->sender))) {
 		cli_err("cannot write state file %s: %s", b->cfg.out_state,
@@ -623,9 +808,10 @@ static void teardown(struct bridge *b, int *rc)
 		*rc = CLI_EXIT_ERROR;
 	}
 	cli_debug("%ld delivered to local, %ld refused, %ld redelivered "
-		  "duplicates, %ld sealed to remote, %ld not bridged",
-		  b->delivered, b->refused, b->duplicates, b->sealed,
-		  b->failed);
+		  "duplicates, %ld sealed to remote, %ld not bridged, %ld "
+		  "kept in the journal only, %ld replayed from it",
+		  b->delivered, b->refused, b->duplicates, b->sealed, b->failed,
+		  b->spilled, b->replayed);
 	if (b->buf) {
 		sodium_memzero(b->buf, b->cap);
 		free(b->buf);
