@@ -707,6 +707,13 @@ static void set_will(const struct cli_conn *c, MQTTAsync_connectOptions *opts,
 	will->qos = c->will_qos;
 	will->retained = c->will_retain;
 	opts->will = will;
+	if (is_v5(c)) { /* -D will ...: as the connection's, unauthenticated */
+		const MQTTProperties *p =
+			cli_props_for(c->s->props, CLI_PKT_WILL);
+
+		if (p)
+			opts->willProperties = (MQTTProperties *)p;
+	}
 }
 
 /* Start connecting the client (Paho copies the options). */

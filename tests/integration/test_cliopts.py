@@ -242,6 +242,31 @@ class Property(CliCase):
         self.assertEqual(seen[0], b"text/plain|k:v k2:v2|re/ply|[  300]|"
                          b"[1  ]|c0rr|props/a\n")
 
+    def test_will_properties_reach_mosquitto_sub_as_mosquitto_pubs(self):
+        # -D will ...: the Will carries them when the broker fires it.
+        seen = []
+        for cmd in ([MOSQUITTO_PUB, *self.conn()],
+                    [PUB, *self.conn(), "-K", self.keyring]):
+            sub = self.mosquitto_sub("-t", "props/will", "-V", "5", "-C",
+                                     "1", "-W", "5", "-F", "%P|%C|%t")
+            cid = "props-will-%d" % time.monotonic_ns()
+            pub = Proc([*cmd, "-i", cid, "-t", "props/x", "-l",
+                        "--will-topic", "props/will", "--will-payload", "w",
+                        "-D", "will", "user-property", "k", "v",
+                        "-D", "will", "content-type", "text/plain"],
+                       stdin=subprocess.PIPE)
+            self.procs.append(pub)
+            deadline = time.monotonic() + BOUND
+            while cid not in self.broker.log() and \
+                    time.monotonic() < deadline:  # connected
+                time.sleep(0.05)
+            pub.p.kill()
+            pub.p.wait(timeout=BOUND)
+            self.assertEqual(sub.finish(), 0)
+            seen.append(sub.out)
+        self.assertEqual(seen[0], b"k:v|text/plain|props/will\n")
+        self.assertEqual(seen[1], seen[0])
+
     def test_subscription_identifier_tags_what_e2e_sub_receives(self):
         sub = self.start_sub("-t", "props/b", "-C", "1", "-W", "5", "-D",
                              "subscribe", "subscription-identifier", "7",
