@@ -333,6 +333,9 @@ static int guard_setup(struct sub *s)
 		o.max_skew = (uint32_t)cfg->max_skew;
 	if (cfg->window > 0)
 		o.window = (uint32_t)cfg->window;
+	else if (cli_state_is_url(cfg->state_path))
+		o.window =
+			CLI_SHARED_WINDOW_DEFAULT; /* a group's (GROUPS.md) */
 	o.max_retained_age = (uint32_t)cfg->max_retained_age;
 	if (cfg->accept_no_clock)
 		o.flags |= E2E_GUARD_ACCEPT_NO_CLOCK;

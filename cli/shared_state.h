@@ -25,6 +25,10 @@ int cli_state_url_has_password(const char *state);
 /* Overwrite that password in place (it is in argv: ps shows it). */
 void cli_state_url_wipe_password(char *state);
 
+/* The window of a group's state when --window is not given: libe2e-redis's
+ * E2E_REDIS_WINDOW_DEFAULT (sub_state.c checks that they agree). */
+#define CLI_SHARED_WINDOW_DEFAULT 65536u
+
 struct cli_shared;
 
 /* Connect to the group's state named by cfg->state_path, with the password

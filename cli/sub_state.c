@@ -19,6 +19,9 @@ struct cli_shared {
 	e2e_redis *rs;
 };
 
+_Static_assert(CLI_SHARED_WINDOW_DEFAULT == E2E_REDIS_WINDOW_DEFAULT,
+	       "e2e-sub's group window is libe2e-redis's default");
+
 /* What to tell the user about a refused connection. */
 static const char *remedy(int rc)
 {

@@ -52,6 +52,17 @@ typedef struct e2e_redis_opts {
 void e2e_redis_opts_default(e2e_redis_opts *o);
 
 /*
+ * A group's default window: 65536 sequence numbers per sender (the most
+ * e2e_guard_new() allows), not the in-memory guard's 256. A group shares
+ * each sender's window, and a member that judges a message after the
+ * others have accepted `window` later ones of its sender refuses it as
+ * replay (below the window): the window must cover how far a member can
+ * lag behind the others (docs/GROUPS.md section 3). It costs Redis
+ * window / 8 bytes per tracked sender (8 KiB here).
+ */
+#define E2E_REDIS_WINDOW_DEFAULT 65536u
+
+/*
  * Connect to url, redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX (port 6379
  * by default, HOST a name, an IPv4 address or [IPv6]; USER and PASSWORD
  * may be %-encoded). PREFIX names the group's state: every key is
@@ -60,7 +71,8 @@ void e2e_redis_opts_default(e2e_redis_opts *o);
  * is used). rediss:// gives E2E_ERR_STORE_UNSUPPORTED; anything else that
  * is not such a URL, E2E_ERR_INVAL.
  *
- * guard gives the rules (NULL: e2e_guard_opts_default); every member of
+ * guard gives the rules (NULL: e2e_guard_opts_default with the window
+ * E2E_REDIS_WINDOW_DEFAULT); every member of
  * a group must use the same window, max_senders and max_retained_topics
  * (the first member records them; others get E2E_ERR_STORE_MISMATCH at
  * their first check). The connection is made, authenticated and the

@@ -241,15 +241,17 @@ if not known then
 		if v == 1 then mark_raise(victim, ve[1]) end
 		redis.call('DEL', B .. ':s:' .. victim, B .. ':w:' .. victim)
 	end
-	redis.call('DEL', wkey)
 	redis.call('HSET', skey, 'fl', f, 'c', cls)
 	redis.call('ZADD', SL .. cls, tick, sid)
 	local m = signed and mark_of(sid)
+	-- The window is made at its full size: SETBIT would grow it in
+	-- steps, each time to twice what it needs (Redis strings are greedy).
 	if m then
 		top = m
 		redis.call('SET', wkey, string.rep('\255', window / 8))
 	else
 		top = seq
+		redis.call('SET', wkey, string.rep('\0', window / 8))
 	end
 	max_ts = 0
 else
@@ -268,7 +270,7 @@ end
 if seq > top then
 	local d = diff(seq, top)
 	if d >= window then
-		redis.call('DEL', wkey)
+		redis.call('SET', wkey, string.rep('\0', window / 8))
 	else
 		-- The last position cleared is seq's own, set just below.
 		ring_clear((pos(top) + 1) % window, d - 1)

@@ -386,6 +386,7 @@ static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
 
 	if (g == NULL) {
 		e2e_guard_opts_default(&def);
+		def.window = E2E_REDIS_WINDOW_DEFAULT;
 		g = &def;
 	}
 	/* The limits of e2e_guard_new(), which the script relies on. */

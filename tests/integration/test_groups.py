@@ -272,6 +272,41 @@ class RedisDown(GroupCase):
         self.assertEqual(p.out, b"")
 
 
+class LaggingMember(GroupCase):
+    """A member that falls behind the others (docs/GROUPS.md section 8,
+    "A member that lags"): the group shares each sender's window, so the
+    window must cover the lag, or the late member refuses genuine
+    messages as replay."""
+
+    LAGGED = 1500  # one sender's messages, half of them to the stopped one
+
+    def lag_one_member(self, qos, *extra):
+        members = [self.member(qos, *extra) for _ in range(3)]
+        slow = members[0]
+        slow.p.send_signal(signal.SIGSTOP)
+        try:
+            msgs = ["lag%d" % i for i in range(self.LAGGED)]
+            self.publish(msgs, qos=qos)
+            # The others race ahead: they take (and the group records)
+            # their whole share while the slow one has not judged one.
+            self.wait_for(lambda: len(self.lines()) >= 2 * self.LAGGED // 3
+                          - 10, "the running members' share")
+            self.assertEqual(slow.out, b"")
+        finally:
+            slow.p.send_signal(signal.SIGCONT)
+        self.wait_for(lambda: len(self.lines()) >= self.LAGGED or
+                      len(self.lines()) + len(slow.rejections())
+                      >= self.LAGGED, "every message judged")
+        self.assertEqual(slow.rejections(), [])
+        self.assertExactlyOnce(msgs, 0)
+
+    def test_a_stopped_member_resumes_without_refusing_genuine_ones(self):
+        self.lag_one_member(1)
+
+    def test_a_stopped_member_at_qos0_refuses_no_genuine_one(self):
+        self.lag_one_member(0)
+
+
 class Options(GroupCase):
 
     def run_sub(self, *args, env=None):
