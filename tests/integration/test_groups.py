@@ -307,6 +307,56 @@ class LaggingMember(GroupCase):
         self.lag_one_member(0)
 
 
+class Batching(GroupCase):
+    """Messages waiting together are judged together: one pipelined round
+    trip to Redis for up to 64 of them, their verdicts in arrival order
+    (docs/GROUPS.md section 8)."""
+
+    def reads(self):
+        # Redis counts each read of a client's socket; this INFO is one.
+        return int(self.redis.info("stats")["total_reads_processed"])
+
+    def test_a_burst_is_judged_in_batches_and_printed_in_order(self):
+        p = self.member(1)
+        msgs = ["b%d" % i for i in range(600)]
+        before = self.reads()
+        p.p.send_signal(signal.SIGSTOP)
+        try:
+            self.publish(msgs)  # waiting for it, all at once
+        finally:
+            p.p.send_signal(signal.SIGCONT)
+        self.assertEqual(p.wait_lines(len(msgs)),
+                         [("%s %s" % (TOPIC, m)).encode() for m in msgs])
+        reads = self.reads() - before - 1
+        print("round trips to Redis: %d for %d messages" % (reads, len(msgs)),
+              file=sys.stderr)
+        self.assertLessEqual(reads, len(msgs) // 4)
+        self.assertEqual(p.rejections(), [])
+
+
+    def test_with_count_a_batch_commits_no_more_than_it_prints(self):
+        p = self.member(1, "-C", "5")
+        raw = self.spy()
+        msgs = ["c%d" % i for i in range(20)]
+        p.p.send_signal(signal.SIGSTOP)
+        try:
+            self.publish(msgs)
+            envs = self.capture(raw, len(msgs))
+        finally:
+            p.p.send_signal(signal.SIGCONT)
+        self.assertEqual(p.finish(), 0)
+        self.members.remove(p)
+        self.gone.append(p)
+        self.assertEqual(p.out.decode().splitlines(),
+                         ["%s %s" % (TOPIC, m) for m in msgs[:5]])
+        # The 15 it received and did not print were never committed: the
+        # group still accepts them (and refuses the 5 it printed).
+        self.member()
+        self.replay(raw, envs, 1)
+        self.wait_delivered(len(msgs), 5)
+        self.assertExactlyOnce(msgs, 5)
+
+
 class Options(GroupCase):
 
     def run_sub(self, *args, env=None):
