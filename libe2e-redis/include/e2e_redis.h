@@ -111,12 +111,12 @@ typedef struct e2e_redis_item {
 #define E2E_REDIS_BATCH_MAX 64u
 
 /*
- * n items (1 .. E2E_REDIS_BATCH_MAX) in one pipelined round trip, judged
- * in order exactly as n calls of e2e_redis_check_commit() would be (each
- * one atomic; other members' calls may come between them). Every item
- * gets its verdict in items[i].verdict. Returns E2E_OK, or the first
- * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item not
- * judged): the caller may stop there and treat the items one by one.
+ * n items (1 .. E2E_REDIS_BATCH_MAX) in one script call (one round trip),
+ * judged in order exactly as n calls of e2e_redis_check_commit() would be,
+ * all with the clock now, and atomically as a whole. Every item gets its
+ * verdict in items[i].verdict. Returns E2E_OK, or the first
+ * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item):
+ * the caller may stop there and treat the items one by one.
  */
 int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
 				 uint64_t now) E2E_WARN_UNUSED;

@@ -68,6 +68,19 @@ local tick = num(g[10])
 local tick_start = tick
 -- The members' token slots accepted by this call: key -> {field, value...}
 local slots = {}
+-- The sender entries this call has read, by id: {top, ts, fl, c} as in
+-- {P}:s:ID; those it changed (dirty) are written back, with their score
+-- in their LRU set, before an eviction reads the sets and at the end of
+-- the call. (Membership of the LRU sets is written at once.)
+local entries, dirty = {}, {}
+local function flush()
+	for id, en in pairs(dirty) do
+		redis.call('HSET', B .. ':s:' .. id, 'top', en[1], 'ts', en[2],
+			   'fl', en[3], 'c', en[4])
+		redis.call('ZADD', B .. ':sl:' .. en[4], en.score, id)
+	end
+	dirty = {}
+end
 
 -- One message, whose fields are ARGV[o + 10] .. ARGV[o + 19]: its verdict.
 local function judge(o)
@@ -95,7 +108,11 @@ local function judge(o)
 
 	local skey = B .. ':s:' .. sid
 	local wkey = B .. ':w:' .. sid
-	local e = redis.call('HMGET', skey, 'top', 'ts', 'fl', 'c')
+	local e = entries[sid]
+	if not e then
+		e = redis.call('HMGET', skey, 'top', 'ts', 'fl', 'c')
+		if e[1] then entries[sid] = e end
+	end
 	local known = e[1] ~= false
 	local top = e[1]
 
@@ -248,14 +265,17 @@ local function judge(o)
 	local max_ts
 	if not known then
 		local f = floor[cls]
+		flush() -- the victim is the least recent, as Redis has it
 		local victim, v = evict(SL, max_senders, cls)
 		if victim then
 			local ve = redis.call('HMGET', B .. ':s:' .. victim, 'top', 'ts')
 			raise('f', floor, v, num(ve[2]))
 			if v == 1 then mark_raise(victim, ve[1]) end
 			redis.call('DEL', B .. ':s:' .. victim, B .. ':w:' .. victim)
+			entries[victim] = nil
 		end
-		redis.call('HSET', skey, 'fl', f, 'c', cls)
+		e = {false, 0, f, tostring(cls)}
+		entries[sid] = e
 		redis.call('ZADD', SL .. cls, tick, sid)
 		local m = signed and mark_of(sid)
 		-- The window is made at its full size: SETBIT would grow it in
@@ -271,10 +291,8 @@ local function judge(o)
 	else
 		if signed and e[4] == '0' then
 			redis.call('ZREM', SL .. '0', sid)
-			redis.call('HSET', skey, 'c', 1)
 			redis.call('ZADD', SL .. '1', tick, sid)
-		else
-			redis.call('ZADD', SL .. e[4], tick, sid)
+			e[4] = '1'
 		end
 		max_ts = num(e[2])
 	end
@@ -295,7 +313,8 @@ local function judge(o)
 		redis.call('SETBIT', wkey, pos(seq), 1)
 	end
 	if ts > max_ts then max_ts = ts end
-	redis.call('HSET', skey, 'top', top, 'ts', max_ts)
+	e[1], e[2], e.score = top, max_ts, tick
+	dirty[sid] = e
 
 	-- The newest retained-intent message per topic; a live message older than
 	-- the record leaves it as it is, and a record stays signed once signed.
@@ -355,6 +374,7 @@ else
 		end
 	end
 end
+flush()
 if tick ~= tick_start then redis.call('HSET', G, 'tick', tick) end
 -- The expiry is set when a slot is new (a new key, or one of its first 64
 -- calls), and so 24 h after the key was filled.

@@ -259,9 +259,13 @@ static const struct step cross_class_cases[] = {
 	{S, 2, NOW + 2, 1, 0, LIVE, "t", E2E_OK},
 };
 
+/* batch: the Redis verdicts from one e2e_redis_check_commit_batch of all
+ * the steps (at most E2E_REDIS_BATCH_MAX) rather than a call each. */
 static void run_steps(const struct step *steps, size_t n,
-		      const e2e_guard_opts *o, int with_expect)
+		      const e2e_guard_opts *o, int with_expect, int batch)
 {
+	e2e_info in[E2E_REDIS_BATCH_MAX];
+	e2e_redis_item it[E2E_REDIS_BATCH_MAX];
 	char url[128];
 	e2e_guard *g;
 	e2e_redis *rs;
@@ -270,13 +274,27 @@ static void run_steps(const struct step *steps, size_t n,
 	fresh_url(&shared, url, sizeof url);
 	assert_int_equal(e2e_guard_new(&g, o), E2E_OK);
 	rs = member(&shared, url, o);
+	if (batch) {
+		assert_true(n <= E2E_REDIS_BATCH_MAX);
+		for (i = 0; i < n; i++) {
+			const struct step *s = &steps[i];
+
+			in[i] = info_of(s->sender, s->seq, s->ts, s->is_signed,
+					s->intent);
+			it[i] = (e2e_redis_item){&in[i], s->topic, s->delivery,
+						 0};
+		}
+		assert_int_equal(e2e_redis_check_commit_batch(rs, it, n, NOW),
+				 E2E_OK);
+	}
 	for (i = 0; i < n; i++) {
 		const struct step *s = &steps[i];
-		e2e_info in = info_of(s->sender, s->seq, s->ts, s->is_signed,
-				      s->intent);
-		int mem = memory_verdict(g, &in, s->topic, s->delivery, NOW);
-		int red = e2e_redis_check_commit(rs, &in, s->topic, s->delivery,
-						 NOW);
+		e2e_info one = info_of(s->sender, s->seq, s->ts, s->is_signed,
+				       s->intent);
+		int mem = memory_verdict(g, &one, s->topic, s->delivery, NOW);
+		int red = batch ? it[i].verdict
+				: e2e_redis_check_commit(rs, &one, s->topic,
+							 s->delivery, NOW);
 
 		if (mem != red || (with_expect && mem != s->expect))
 			fail_msg("step %zu: memory %s, redis %s, expected %s",
@@ -301,7 +319,25 @@ static void redis_gives_memory_verdicts_on_cases(void **state)
 
 	(void)state;
 	small_opts(&o);
-	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1);
+	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1, 0);
+}
+
+/* The same cases, each table judged in one batch: evictions, floors and
+ * marks within one script call. */
+static void redis_gives_memory_verdicts_on_cases_in_one_batch(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1, 1);
+	o.max_senders = 2;
+	run_steps(eviction_cases,
+		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1, 1);
+	o.max_senders = 1;
+	run_steps(cross_class_cases,
+		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o, 1,
+		  1);
 }
 
 static void redis_gives_memory_verdicts_on_eviction_cases(void **state)
@@ -312,11 +348,11 @@ static void redis_gives_memory_verdicts_on_eviction_cases(void **state)
 	small_opts(&o);
 	o.max_senders = 2;
 	run_steps(eviction_cases,
-		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1);
+		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1, 0);
 	o.max_senders = 1;
 	run_steps(cross_class_cases,
-		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o,
-		  1);
+		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o, 1,
+		  0);
 }
 
 /* A small deterministic generator: the same traffic on every run. */
@@ -927,7 +963,7 @@ static void redis_gives_memory_verdicts_across_an_epoch_boundary(void **state)
 	(void)state;
 	small_opts(&o);
 	o.window = 192;
-	run_steps(st, sizeof st / sizeof st[0], &o, 1);
+	run_steps(st, sizeof st / sizeof st[0], &o, 1, 0);
 #undef E1
 #undef E2
 }
@@ -958,7 +994,7 @@ static void redis_loses_marks_as_memory_does(void **state)
 	st[n++] = (struct step){3, 8, 0, 1, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP};
 	st[n++] = (struct step){2, 8, 0, 1, 0, LIVE, "t", E2E_OK}; /* marked */
 	st[n++] = (struct step){0x78, 1, 0, 0, 0, LIVE, "t", E2E_OK};
-	run_steps(st, n, &o, 1);
+	run_steps(st, n, &o, 1, 0);
 }
 
 /* ---- sizes agreed by the group */
@@ -1681,6 +1717,8 @@ int main(void)
 		cmocka_unit_test(redis_gives_memory_verdicts_on_eviction_cases),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_random_traffic),
 		cmocka_unit_test(redis_gives_memory_verdicts_in_batches),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_on_cases_in_one_batch),
 		cmocka_unit_test(batch_survives_script_flush_and_a_bad_key),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
