@@ -91,7 +91,7 @@ struct sub {
 #define HOLD_RETRY_MS 200
 /* Messages verified and waiting for the group's check, at most; the
  * receiving thread waits for room beyond (docs/GROUPS.md section 8). */
-#define ARRIVED_MAX 256u
+#define ARRIVED_MAX 1024u
 
 /* ------------------------------------------------------------------------ */
 /* Receiving (Paho's thread)                                                */

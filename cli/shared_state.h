@@ -44,7 +44,7 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 		    size_t *out_len, e2e_info *info);
 /* At most this many messages per cli_shared_check_batch
  * (E2E_REDIS_BATCH_MAX). */
-#define CLI_SHARED_BATCH_MAX 64u
+#define CLI_SHARED_BATCH_MAX 256u
 /* The group's check and commit for n (1 .. CLI_SHARED_BATCH_MAX) messages
  * that e2e_open (guard NULL) accepted, in one pipelined round trip,
  * judged in order as n calls one by one would be: verdict[i] is E2E_OK,

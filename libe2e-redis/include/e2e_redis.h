@@ -107,8 +107,8 @@ typedef struct e2e_redis_item {
 } e2e_redis_item;
 
 /* At most this many items per batch (the retry of lost answers covers the
- * last 64 calls of a member). */
-#define E2E_REDIS_BATCH_MAX 64u
+ * last 256 calls of a member). */
+#define E2E_REDIS_BATCH_MAX 256u
 
 /*
  * n items (1 .. E2E_REDIS_BATCH_MAX) in one script call (one round trip),

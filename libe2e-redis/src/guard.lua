@@ -97,8 +97,8 @@ local function judge(o)
 
 	if mismatch then return E_MISMATCH end
 
-	-- A member's last accepted calls, by token modulo 64.
-	local token_slot = tonumber(token) % 64
+	-- A member's last accepted calls, by token modulo 256.
+	local token_slot = tonumber(token) % 256
 	-- A retry of a call whose answer was lost: accepted if that call was.
 	if ARGV[o + 19] == '1' and redis.call('HGET', member_key, token_slot) == token then
 		return 0
@@ -376,7 +376,7 @@ else
 end
 flush()
 if tick ~= tick_start then redis.call('HSET', G, 'tick', tick) end
--- The expiry is set when a slot is new (a new key, or one of its first 64
+-- The expiry is set when a slot is new (a new key, or one of its first 256
 -- calls), and so 24 h after the key was filled.
 for key, l in pairs(slots) do
 	if redis.call('HSET', key, unpack(l)) > 0 then

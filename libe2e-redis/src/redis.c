@@ -61,6 +61,11 @@ struct e2e_redis {
 		uint64_t sender, seq, token; /* token 0: free */
 	} doubt[E2E_REDIS_BATCH_MAX];
 	unsigned next_doubt;
+	/* A batch's calls and its command's arguments: too big for a
+	 * caller's stack. */
+	struct call *batch;
+	const char **argv;
+	size_t *len;
 };
 
 /* One call's script arguments. */
@@ -431,6 +436,15 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 	rs = calloc(1, sizeof *rs);
 	if (rs == NULL)
 		return E2E_ERR_NOMEM;
+	rs->batch = calloc(E2E_REDIS_BATCH_MAX, sizeof *rs->batch);
+	rs->argv = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
+			  sizeof *rs->argv);
+	rs->len = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
+			 sizeof *rs->len);
+	if (rs->batch == NULL || rs->argv == NULL || rs->len == NULL) {
+		rc = E2E_ERR_NOMEM;
+		goto fail;
+	}
 	if ((rc = parse_url(rs, url)) != E2E_OK ||
 	    (rc = guard_cfg(rs, guard)) != E2E_OK)
 		goto fail;
@@ -464,6 +478,9 @@ E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
 	if (rs == NULL)
 		return;
 	disconnect(rs);
+	free(rs->batch);
+	free(rs->argv);
+	free(rs->len);
 	sodium_memzero(rs, sizeof *rs);
 	free(rs);
 }
@@ -494,7 +511,7 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	}
 	/* The redelivery of a message whose answer was lost retries it. */
 	k->doubt = NULL;
-	for (i = 0; i < (int)E2E_REDIS_BATCH_MAX; i++)
+	for (i = 0; rs->next_doubt && i < (int)E2E_REDIS_BATCH_MAX; i++)
 		if (rs->doubt[i].token != 0 &&
 		    rs->doubt[i].sender == info->sender_id &&
 		    rs->doubt[i].seq == info->seq)
@@ -555,8 +572,8 @@ static int verdict_of(const redisReply *r)
  * section 6). */
 static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
 {
-	const char *argv[COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX];
-	size_t len[COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX], i, a = COMMON;
+	const char **argv = rs->argv;
+	size_t *len = rs->len, i, a = COMMON;
 
 	memcpy(argv, k[0].argv, COMMON * sizeof *argv);
 	memcpy(len, k[0].len, COMMON * sizeof *len);
@@ -685,12 +702,13 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 					       e2e_redis_item *items, size_t n,
 					       uint64_t now)
 {
-	struct call k[E2E_REDIS_BATCH_MAX];
+	struct call *k;
 	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
 	size_t i;
 
 	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
 		return E2E_ERR_INVAL;
+	k = rs->batch;
 	if (now == 0)
 		now = (uint64_t)time(NULL);
 	for (i = 0; i < n; i++) {

@@ -89,7 +89,7 @@ for _name, _res, _args in (
     getattr(_lib, _name).argtypes = _args
 
 #: Most messages one pipelined batch can judge (E2E_REDIS_BATCH_MAX).
-BATCH_MAX = 64
+BATCH_MAX = 256
 
 #: A group's window when none is given (E2E_REDIS_WINDOW_DEFAULT): a group
 #: shares each sender's window, which must cover how far a member may lag
