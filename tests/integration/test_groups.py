@@ -258,6 +258,36 @@ class RedisDown(GroupCase):
         self.assertEqual(p.out.count(b"\n"), 5)
         self.assertEqual(p.rejections(), [])
 
+    def test_a_held_message_keeps_its_mqtt5_properties(self):
+        # A genuine envelope, captured before any member subscribed.
+        raw = self.spy()
+        self.publish(["props"])
+        env = self.capture(raw, 1)[0]
+        p = self.start_sub("-t", self.filter, "-q", "1", "-V", "5", "-F",
+                           "%t %p %P", *self.state_args())
+        self.members.append(p)
+        self.redis.stop()
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        c = mqtt.Client(protocol=mqtt.MQTTv5)
+        c.connect(self.broker.host, self.broker.port)
+        c.loop_start()
+        try:
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = ("site", "plant-7")
+            c.publish(TOPIC, env, qos=1, properties=props).wait_for_publish(
+                BOUND)
+            p.wait_stderr("shared state unreachable")
+        finally:
+            c.loop_stop()
+            c.disconnect()
+        # Paho freed its copy of the properties long ago.
+        time.sleep(0.5)
+        self.redis.start()
+        self.assertEqual(p.wait_lines(1),
+                         [("%s props site:plant-7" % TOPIC).encode()])
+
     def test_member_stopped_with_held_messages_says_so_and_exits_1(self):
         # Paho acknowledged them: they die with the member, reported.
         p = self.member(1)
