@@ -450,6 +450,31 @@ static int on_message_arrived(void *ctx, char *topic, int topic_len,
 	return 1;
 }
 
+const void *cli_message_props_copy(const struct cli_message *m, int *failed)
+{
+	MQTTProperties *p;
+
+	*failed = 0;
+	if (!m->props)
+		return NULL;
+	if (!(p = malloc(sizeof *p))) {
+		*failed = 1;
+		return NULL;
+	}
+	*p = MQTTProperties_copy(m->props);
+	return p;
+}
+
+void cli_message_props_free(const void *props)
+{
+	MQTTProperties *p = (MQTTProperties *)props;
+
+	if (!p)
+		return;
+	MQTTProperties_free(p);
+	free(p);
+}
+
 static int on_ssl_error(const char *str, size_t len, void *ctx)
 {
 	(void)ctx;

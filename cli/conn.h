@@ -121,6 +121,13 @@ int cli_message_prop(const struct cli_message *m, enum cli_prop which,
 typedef void (*cli_on_message)(void *user, const char *topic, size_t topic_len,
 			       const struct cli_message *m);
 
+/* A copy of m's MQTT 5 properties that outlives on_message (m->props is
+ * Paho's and freed when on_message returns), for a message kept to be
+ * judged later: NULL when m has none or memory is short (then *failed is
+ * 1). Freed by cli_message_props_free (NULL is fine). */
+const void *cli_message_props_copy(const struct cli_message *m, int *failed);
+void cli_message_props_free(const void *props);
+
 struct cli_conn;
 
 /* A connection not yet connected; on_message may be NULL (a publisher).

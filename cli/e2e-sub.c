@@ -74,6 +74,14 @@ struct sub {
 	int dirty;            /* guard changed since the last save */
 	int store_down;       /* Redis unreachable: QoS 1/2 messages held */
 	struct cli_hold hold; /* messages Redis could not judge yet */
+	/* --state redis://: messages verified on arrival, judged by the
+	 * judging thread in batches (judge_arrivals). */
+	struct cli_hold arrived;
+	pthread_t judging;
+	int judging_started;
+	int closing; /* no more arrivals: judge what is left and stop */
+	pthread_cond_t arrived_cv, room_cv;
+	int64_t last_retry; /* of the held messages, cli_now_ms() */
 	/* --member-key: key updates, applied under mu (keyupdate.h). */
 	struct cli_keyupdate *ku;
 	char **subs;     /* the -t filters and the update topic */
@@ -84,8 +92,11 @@ struct sub {
 	struct cli_will will;
 };
 
-/* While messages are held, how often the main thread retries them. */
+/* While messages are held, how often they are retried. */
 #define HOLD_RETRY_MS 200
+/* Messages verified and waiting for the group's check, at most; the
+ * receiving thread waits for room beyond (docs/GROUPS.md section 8). */
+#define ARRIVED_MAX 1024u
 
 /* ------------------------------------------------------------------------ */
 /* Receiving (Paho's thread)                                                */
@@ -137,16 +148,16 @@ static int printed(struct sub *s)
 
 /* What e2e_open said, shown and counted (mu held). */
 static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
-		    const e2e_info *info, size_t out_len,
+		    const e2e_info *info, uint8_t *plain, size_t out_len,
 		    const struct cli_message *m)
 {
 	const struct cli_config *cfg = &s->cfg;
 
 	if (rc == E2E_OK) {
-		struct cli_delivery d = {topic, s->buf, out_len, info, m};
+		struct cli_delivery d = {topic, plain, out_len, info, m};
 		if (printed(s))
 			cli_out_accepted(cfg, &d);
-		sodium_memzero(s->buf, out_len);
+		sodium_memzero(plain, out_len);
 		s->accepted++;
 		s->dirty = 1;
 		if (cfg->msg_count && s->accepted >= cfg->msg_count) {
@@ -233,7 +244,7 @@ static int judge(struct sub *s, const char *topic, size_t tlen,
 	if (s->done)
 		return 0;
 	if (memchr(topic, '\0', tlen)) { /* a NUL inside the topic name */
-		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, 0, m);
+		verdict(s, topic, tlen, E2E_ERR_TOPIC, &info, NULL, 0, m);
 		return 0;
 	}
 	/* An empty payload is what clearing a retained message sends (MQTT
@@ -259,7 +270,7 @@ static int judge(struct sub *s, const char *topic, size_t tlen,
 		note_store(s, rc, m);
 	if (rc == E2E_ERR_STORE_UNAVAILABLE && m->qos > 0)
 		return 1;
-	verdict(s, topic, tlen, rc, &info, out_len, m);
+	verdict(s, topic, tlen, rc, &info, s->buf, out_len, m);
 	/* Give a large buffer back at once, so that one huge message (an
 	 * attacker's, say) does not pin its memory for the process's life. */
 	if (s->cap > BUF_KEEP_MAX) {
@@ -282,7 +293,7 @@ static void hold(struct sub *s, const char *topic, size_t tlen,
 		return;
 	if (e2e_parse(m->payload, m->len, &info) != E2E_OK)
 		memset(&info, 0, sizeof info); /* the detail: sender 0 */
-	verdict(s, topic, tlen, E2E_ERR_STORE_UNAVAILABLE, &info, 0, m);
+	verdict(s, topic, tlen, E2E_ERR_STORE_UNAVAILABLE, &info, NULL, 0, m);
 }
 
 /* What mosquitto_sub's options do with a message as it arrives (mu held),
@@ -306,6 +317,199 @@ static int arrival_rules(struct sub *s, const char *topic, size_t tlen,
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* --state redis://: judging in batches (docs/GROUPS.md section 8)          */
+/* ------------------------------------------------------------------------ */
+
+/* What an arrival needs once it is verified. */
+enum { ARRIVAL_CHECK, ARRIVAL_VERDICT, ARRIVAL_CLEAR };
+
+static void judge_held(struct sub *s);
+
+/* judge()'s first steps for an arrival, at once on Paho's thread (mu
+ * held), so that it is verified with the keys of its arrival as before:
+ * what e2e_open (guard NULL) says, and the opened payload; the group's
+ * check comes later, in a batch. */
+static void verify_arrival(struct sub *s, struct cli_held *e)
+{
+	e2e_receiver r = s->rcv;
+	e2e_info parsed;
+	size_t need = 1;
+
+	e->now = r.now = (uint64_t)time(NULL);
+	e->kind = ARRIVAL_VERDICT;
+	if (memchr(e->topic, '\0', e->tlen)) {
+		e->rc = E2E_ERR_TOPIC;
+		return;
+	}
+	if (e->m.len == 0 && subscribed(&s->cfg, e->topic)) {
+		e->kind = ARRIVAL_CLEAR;
+		return;
+	}
+	if (e2e_parse(e->m.payload, e->m.len, &parsed) == E2E_OK &&
+	    parsed.payload_len > 0)
+		need = parsed.payload_len;
+	if (!(e->plain = malloc(need))) {
+		e->rc = E2E_ERR_NOMEM;
+		return;
+	}
+	e->rc = e2e_open(&r, e->topic, e->m.payload, e->m.len,
+			 e->m.retained ? E2E_DELIVERY_RETAINED : 0, e->plain,
+			 need, &e->plain_len, &e->info);
+	if (e->rc == E2E_OK)
+		e->kind = ARRIVAL_CHECK;
+}
+
+/* Queue a message for the judging thread (Paho's thread, mu held), after
+ * waiting for room: the queue is bounded (ARRIVED_MAX messages, 64 MiB
+ * unless it holds one message only), and waiting here makes the broker
+ * wait (TCP), as a slow e2e-sub always did. */
+static void arrive(struct sub *s, const char *topic, size_t tlen,
+		   const struct cli_message *m)
+{
+	for (;;) {
+		if (s->arrived.count < ARRIVED_MAX) {
+			if (!cli_hold_push(&s->arrived, topic, tlen, m))
+				break;
+			if (!s->arrived.count) { /* memory short */
+				cli_out_dropped(topic, tlen);
+				return;
+			}
+		}
+		pthread_cond_wait(&s->room_cv, &s->mu);
+	}
+	verify_arrival(s, s->arrived.tail);
+	pthread_cond_signal(&s->arrived_cv);
+}
+
+/* Whether -C is reached: what is still queued is not judged. */
+static int count_reached(const struct sub *s)
+{
+	return s->cfg.msg_count && s->accepted >= s->cfg.msg_count;
+}
+
+/* Show what an arrival's judging said, in arrival order (mu held); an
+ * arrival Redis could not judge at QoS 1/2 is held (and judged again,
+ * from its envelope, once Redis answers). */
+static void settle(struct sub *s, struct cli_held *e, int rc)
+{
+	if (e->kind == ARRIVAL_CLEAR) {
+		s->clears++;
+		cli_out_cleared(e->topic, e->tlen);
+		return;
+	}
+	if (e->kind == ARRIVAL_CHECK) {
+		note_store(s, rc, &e->m);
+		if (rc == E2E_ERR_STORE_UNAVAILABLE && e->m.qos > 0) {
+			hold(s, e->topic, e->tlen, &e->m);
+			return;
+		}
+	} else {
+		rc = e->rc;
+	}
+	verdict(s, e->topic, e->tlen, rc, &e->info, e->plain,
+		rc == E2E_OK ? e->plain_len : 0, &e->m);
+}
+
+/* The next batch (mu held): the oldest arrivals, as many as are waiting
+ * (never waiting for more), at most CLI_SHARED_BATCH_MAX, no more than -C
+ * still allows (each may be accepted), one clock; their group check in one
+ * round trip with mu released, so that more can arrive meanwhile; then
+ * their verdicts, in order. While messages are held (Redis was
+ * unreachable), one at a time as they always were: QoS 1/2 behind the
+ * held ones, QoS 0 judged (or refused) at once. */
+static void judge_arrivals(struct sub *s)
+{
+	struct cli_held *batch[CLI_SHARED_BATCH_MAX];
+	const e2e_info *info[CLI_SHARED_BATCH_MAX];
+	const char *topic[CLI_SHARED_BATCH_MAX];
+	uint32_t delivery[CLI_SHARED_BATCH_MAX];
+	int verdicts[CLI_SHARED_BATCH_MAX];
+	size_t n = 0, checks = 0, max = CLI_SHARED_BATCH_MAX;
+	struct cli_held *e;
+
+	if (count_reached(s)) {
+		while ((e = cli_hold_take(&s->arrived)))
+			cli_held_free(e);
+		pthread_cond_broadcast(&s->room_cv);
+		return;
+	}
+	if (s->hold.count) {
+		e = cli_hold_take(&s->arrived);
+		pthread_cond_broadcast(&s->room_cv);
+		if (e->m.qos > 0 || judge(s, e->topic, e->tlen, &e->m))
+			hold(s, e->topic, e->tlen, &e->m);
+		cli_held_free(e);
+		return;
+	}
+	if (s->cfg.msg_count && (size_t)(s->cfg.msg_count - s->accepted) < max)
+		max = (size_t)(s->cfg.msg_count - s->accepted);
+	while (n < max && (e = s->arrived.head) &&
+	       (!n || e->now == batch[0]->now)) {
+		batch[n++] = cli_hold_take(&s->arrived);
+		if (e->kind == ARRIVAL_CHECK) {
+			info[checks] = &e->info;
+			topic[checks] = e->topic;
+			delivery[checks] =
+				e->m.retained ? E2E_DELIVERY_RETAINED : 0;
+			checks++;
+		}
+	}
+	pthread_cond_broadcast(&s->room_cv);
+	if (checks) {
+		pthread_mutex_unlock(&s->mu);
+		cli_shared_check_batch(s->shared, info, topic, delivery, checks,
+				       batch[0]->now, verdicts);
+		pthread_mutex_lock(&s->mu);
+	}
+	checks = 0;
+	for (size_t i = 0; i < n; i++) {
+		settle(s, batch[i],
+		       batch[i]->kind == ARRIVAL_CHECK ? verdicts[checks++]
+						       : 0);
+		cli_held_free(batch[i]);
+	}
+}
+
+/* The judging thread of --state redis://: judges arrivals as they come,
+ * retries held messages every HOLD_RETRY_MS, and once closing (no more
+ * arrivals) judges what is queued and ends. */
+static void *judging_main(void *arg)
+{
+	struct sub *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (s->hold.count &&
+		    cli_now_ms() - s->last_retry >= HOLD_RETRY_MS) {
+			s->last_retry = cli_now_ms();
+			judge_held(s);
+		}
+		if (s->arrived.count) {
+			judge_arrivals(s);
+			continue;
+		}
+		if (s->closing)
+			break;
+		if (s->hold.count) {
+			struct timespec t;
+
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_sec += HOLD_RETRY_MS / 1000;
+			t.tv_nsec += (long)(HOLD_RETRY_MS % 1000) * 1000000L;
+			if (t.tv_nsec >= 1000000000L) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->arrived_cv, &s->mu, &t);
+		} else {
+			pthread_cond_wait(&s->arrived_cv, &s->mu);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 static void on_message(void *ctx, const char *topic, size_t tlen,
 		       const struct cli_message *m)
 {
@@ -317,6 +521,8 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
 	else if (arrival_rules(s, topic, tlen, m))
 		; /* -T, --retained-only: neither judged nor counted */
+	else if (s->shared)
+		arrive(s, topic, tlen, m); /* judged in batches, in order */
 	/* Behind held ones, in arrival order. */
 	else if (m->qos > 0 && s->hold.count > 0)
 		hold(s, topic, tlen, m);
@@ -325,17 +531,41 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* The main thread's retry of held messages, oldest first, until one is
- * still not judged. */
+/* The judging thread's retry of held messages (mu held), oldest first,
+ * until one is still not judged. */
 static void judge_held(struct sub *s)
 {
 	const struct cli_held *e;
 
-	pthread_mutex_lock(&s->mu);
 	while ((e = cli_hold_head(&s->hold)) &&
 	       !judge(s, e->topic, e->tlen, &e->m))
 		cli_hold_pop(&s->hold);
+}
+
+/* Start the judging thread (--state redis://): 0, or -1 (reported). */
+static int judging_start(struct sub *s)
+{
+	s->arrived.any_first = 1;
+	if (pthread_create(&s->judging, NULL, judging_main, s)) {
+		cli_err("cannot start the judging thread");
+		return -1;
+	}
+	s->judging_started = 1;
+	return 0;
+}
+
+/* After the last arrival: let the judging thread judge what is queued,
+ * and wait for it. */
+static void judging_stop(struct sub *s)
+{
+	if (!s->judging_started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->closing = 1;
+	pthread_cond_broadcast(&s->arrived_cv);
 	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->judging, NULL);
+	s->judging_started = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -354,6 +584,9 @@ static int guard_setup(struct sub *s)
 		o.max_skew = (uint32_t)cfg->max_skew;
 	if (cfg->window > 0)
 		o.window = (uint32_t)cfg->window;
+	else if (cli_state_is_url(cfg->state_path))
+		o.window =
+			CLI_SHARED_WINDOW_DEFAULT; /* a group's (GROUPS.md) */
 	o.max_retained_age = (uint32_t)cfg->max_retained_age;
 	if (cfg->accept_no_clock)
 		o.flags |= E2E_GUARD_ACCEPT_NO_CLOCK;
@@ -427,7 +660,8 @@ static int run(struct sub *s)
 	int64_t last_save = cli_now_ms();
 	int rc = CLI_EXIT_OK, failed;
 
-	if (cli_keyupdate_keys_load(&s->cfg, &s->keys) || guard_setup(s))
+	if (cli_keyupdate_keys_load(&s->cfg, &s->keys) || guard_setup(s) ||
+	    (s->shared && judging_start(s)))
 		return CLI_EXIT_ERROR;
 	s->ku = cli_keyupdate_new(&s->cfg, &s->keys.keyring, &s->mu, &failed);
 	if (failed)
@@ -503,7 +737,6 @@ static int run(struct sub *s)
 			return CLI_EXIT_ERROR;
 		if (cli_take_hup())
 			reload_keys(s);
-		judge_held(s);
 		pthread_mutex_lock(&s->mu);
 		done = s->done;
 		if (cli_now_ms() - last_save >= 1000) {
@@ -537,6 +770,8 @@ int main(int argc, char **argv)
 	}
 	cli_signals_block();
 	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.arrived_cv, NULL);
+	pthread_cond_init(&s.room_cv, NULL);
 	rc = cli_parse(&s.cfg, CLI_SUB, &help, argc, argv);
 	if (rc >= 0) {
 		cli_config_free(&s.cfg);
@@ -548,6 +783,7 @@ int main(int argc, char **argv)
 	    (remove_retained(&s) || cli_conn_drain(s.conn)))
 		rc = CLI_EXIT_ERROR;
 	cli_conn_free(s.conn); /* no callback runs after this */
+	judging_stop(&s);      /* and what arrived is judged */
 	cli_will_free(&s.will);
 	for (int i = 0; i < s.removal_count; i++)
 		free(s.removals[i]);
@@ -578,6 +814,9 @@ int main(int argc, char **argv)
 	free(s.subs);
 	cli_keys_free(&s.keys);
 	cli_config_free(&s.cfg);
+	cli_hold_clear(&s.arrived);
+	pthread_cond_destroy(&s.arrived_cv);
+	pthread_cond_destroy(&s.room_cv);
 	pthread_mutex_destroy(&s.mu);
 	return rc;
 }

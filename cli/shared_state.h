@@ -25,6 +25,10 @@ int cli_state_url_has_password(const char *state);
 /* Overwrite that password in place (it is in argv: ps shows it). */
 void cli_state_url_wipe_password(char *state);
 
+/* The window of a group's state when --window is not given: libe2e-redis's
+ * E2E_REDIS_WINDOW_DEFAULT (sub_state.c checks that they agree). */
+#define CLI_SHARED_WINDOW_DEFAULT 65536u
+
 struct cli_shared;
 
 /* Connect to the group's state named by cfg->state_path, with the password
@@ -38,6 +42,16 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 		    const char *topic, const uint8_t *env, size_t env_len,
 		    uint32_t delivery, uint8_t *out, size_t out_cap,
 		    size_t *out_len, e2e_info *info);
+/* At most this many messages per cli_shared_check_batch
+ * (E2E_REDIS_BATCH_MAX). */
+#define CLI_SHARED_BATCH_MAX 256u
+/* The group's check and commit for n (1 .. CLI_SHARED_BATCH_MAX) messages
+ * that e2e_open (guard NULL) accepted, in one pipelined round trip,
+ * judged in order as n calls one by one would be: verdict[i] is E2E_OK,
+ * the guard's verdict or an E2E_ERR_STORE_* error. */
+void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
+			    const char *const *topic, const uint32_t *delivery,
+			    size_t n, uint64_t now, int *verdict);
 void cli_shared_free(struct cli_shared *sh); /* NULL is fine */
 
 #endif /* E2E_CLI_SHARED_STATE_H */

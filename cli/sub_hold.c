@@ -12,16 +12,20 @@ int cli_hold_push(struct cli_hold *h, const char *topic, size_t tlen,
 		  const struct cli_message *m)
 {
 	struct cli_held *e;
+	const void *props;
 	void *payload;
+	int failed;
 
 	if (h->count >= CLI_HOLD_MAX_MESSAGES ||
-	    m->len + tlen > CLI_HOLD_MAX_BYTES - h->bytes)
+	    ((h->count || !h->any_first) &&
+	     m->len + tlen > CLI_HOLD_MAX_BYTES - h->bytes))
 		return -1;
 	if (!(e = calloc(1, sizeof *e)))
 		return -1;
 	e->topic = malloc(tlen + 1);
 	payload = malloc(m->len ? m->len : 1);
-	if (!e->topic || !payload) {
+	props = cli_message_props_copy(m, &failed);
+	if (!e->topic || !payload || failed) {
 		free(e->topic);
 		free(payload);
 		free(e);
@@ -34,6 +38,7 @@ int cli_hold_push(struct cli_hold *h, const char *topic, size_t tlen,
 	if (m->len)
 		memcpy(payload, m->payload, m->len);
 	e->m.payload = payload;
+	e->m.props = props;
 	if (h->tail)
 		h->tail->next = e;
 	else
@@ -49,21 +54,39 @@ const struct cli_held *cli_hold_head(const struct cli_hold *h)
 	return h->head;
 }
 
-void cli_hold_pop(struct cli_hold *h)
+struct cli_held *cli_hold_take(struct cli_hold *h)
 {
 	struct cli_held *e = h->head;
 
 	if (!e)
-		return;
+		return NULL;
 	h->head = e->next;
 	if (!h->head)
 		h->tail = NULL;
+	e->next = NULL;
 	h->count--;
 	h->bytes -= e->m.len + e->tlen;
+	return e;
+}
+
+void cli_held_free(struct cli_held *e)
+{
+	if (!e)
+		return;
 	sodium_memzero((void *)e->m.payload, e->m.len);
 	free((void *)e->m.payload);
+	if (e->plain) {
+		sodium_memzero(e->plain, e->plain_len);
+		free(e->plain);
+	}
+	cli_message_props_free(e->m.props);
 	free(e->topic);
 	free(e);
+}
+
+void cli_hold_pop(struct cli_hold *h)
+{
+	cli_held_free(cli_hold_take(h));
 }
 
 size_t cli_hold_clear(struct cli_hold *h)

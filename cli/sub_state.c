@@ -19,6 +19,9 @@ struct cli_shared {
 	e2e_redis *rs;
 };
 
+_Static_assert(CLI_SHARED_WINDOW_DEFAULT == E2E_REDIS_WINDOW_DEFAULT,
+	       "e2e-sub's group window is libe2e-redis's default");
+
 /* What to tell the user about a refused connection. */
 static const char *remedy(int rc)
 {
@@ -85,6 +88,29 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 			      out_cap, out_len, info);
 }
 
+_Static_assert(CLI_SHARED_BATCH_MAX == E2E_REDIS_BATCH_MAX,
+	       "e2e-sub's batches are libe2e-redis's");
+
+void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
+			    const char *const *topic, const uint32_t *delivery,
+			    size_t n, uint64_t now, int *verdict)
+{
+	e2e_redis_item items[E2E_REDIS_BATCH_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		items[i].info = info[i];
+		items[i].topic = topic[i];
+		items[i].delivery = delivery[i];
+	}
+	/* Every item has its verdict, whatever the call returns (but
+	 * E2E_ERR_INVAL, for arguments it refused). */
+	int rc = e2e_redis_check_commit_batch(sh->rs, items, n, now);
+
+	for (i = 0; i < n; i++)
+		verdict[i] = rc == E2E_ERR_INVAL ? rc : items[i].verdict;
+}
+
 void cli_shared_free(struct cli_shared *sh)
 {
 	if (!sh)
@@ -120,6 +146,15 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 	(void)delivery, (void)out, (void)out_cap, (void)info;
 	*out_len = 0;
 	return E2E_ERR_STORE_UNSUPPORTED;
+}
+
+void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
+			    const char *const *topic, const uint32_t *delivery,
+			    size_t n, uint64_t now, int *verdict)
+{
+	(void)sh, (void)info, (void)topic, (void)delivery, (void)now;
+	for (size_t i = 0; i < n; i++)
+		verdict[i] = E2E_ERR_STORE_UNSUPPORTED;
 }
 
 void cli_shared_free(struct cli_shared *sh)

@@ -52,6 +52,17 @@ typedef struct e2e_redis_opts {
 void e2e_redis_opts_default(e2e_redis_opts *o);
 
 /*
+ * A group's default window: 65536 sequence numbers per sender (the most
+ * e2e_guard_new() allows), not the in-memory guard's 256. A group shares
+ * each sender's window, and a member that judges a message after the
+ * others have accepted `window` later ones of its sender refuses it as
+ * replay (below the window): the window must cover how far a member can
+ * lag behind the others (docs/GROUPS.md section 3). It costs Redis
+ * window / 8 bytes per tracked sender (8 KiB here).
+ */
+#define E2E_REDIS_WINDOW_DEFAULT 65536u
+
+/*
  * Connect to url, redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX (port 6379
  * by default, HOST a name, an IPv4 address or [IPv6]; USER and PASSWORD
  * may be %-encoded). PREFIX names the group's state: every key is
@@ -60,7 +71,8 @@ void e2e_redis_opts_default(e2e_redis_opts *o);
  * is used). rediss:// gives E2E_ERR_STORE_UNSUPPORTED; anything else that
  * is not such a URL, E2E_ERR_INVAL.
  *
- * guard gives the rules (NULL: e2e_guard_opts_default); every member of
+ * guard gives the rules (NULL: e2e_guard_opts_default with the window
+ * E2E_REDIS_WINDOW_DEFAULT); every member of
  * a group must use the same window, max_senders and max_retained_topics
  * (the first member records them; others get E2E_ERR_STORE_MISMATCH at
  * their first check). The connection is made, authenticated and the
@@ -95,16 +107,16 @@ typedef struct e2e_redis_item {
 } e2e_redis_item;
 
 /* At most this many items per batch (the retry of lost answers covers the
- * last 64 calls of a member). */
-#define E2E_REDIS_BATCH_MAX 64u
+ * last 256 calls of a member). */
+#define E2E_REDIS_BATCH_MAX 256u
 
 /*
- * n items (1 .. E2E_REDIS_BATCH_MAX) in one pipelined round trip, judged
- * in order exactly as n calls of e2e_redis_check_commit() would be (each
- * one atomic; other members' calls may come between them). Every item
- * gets its verdict in items[i].verdict. Returns E2E_OK, or the first
- * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item not
- * judged): the caller may stop there and treat the items one by one.
+ * n items (1 .. E2E_REDIS_BATCH_MAX) in one script call (one round trip),
+ * judged in order exactly as n calls of e2e_redis_check_commit() would be,
+ * all with the clock now, and atomically as a whole. Every item gets its
+ * verdict in items[i].verdict. Returns E2E_OK, or the first
+ * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item):
+ * the caller may stop there and treat the items one by one.
  */
 int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
 				 uint64_t now) E2E_WARN_UNUSED;

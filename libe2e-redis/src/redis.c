@@ -34,7 +34,9 @@
 #define HOST_MAX 255u
 #define PREFIX_MAX 200u
 #define CRED_MAX 1024u
-#define NARGS 23 /* EVALSHA sha 1 KEYS[1] + 19 script arguments */
+#define NARGS 23  /* EVALSHA sha 1 KEYS[1] + 19 script arguments */
+#define COMMON 13 /* of them, those every message of a call shares */
+#define MSG_ARGS (NARGS - COMMON) /* and those of each message */
 #define DEFAULT_PORT 6379
 #define DEFAULT_TIMEOUT_MS 2000u
 
@@ -59,6 +61,11 @@ struct e2e_redis {
 		uint64_t sender, seq, token; /* token 0: free */
 	} doubt[E2E_REDIS_BATCH_MAX];
 	unsigned next_doubt;
+	/* A batch's calls and its command's arguments: too big for a
+	 * caller's stack. */
+	struct call *batch;
+	const char **argv;
+	size_t *len;
 };
 
 /* One call's script arguments. */
@@ -386,6 +393,7 @@ static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
 
 	if (g == NULL) {
 		e2e_guard_opts_default(&def);
+		def.window = E2E_REDIS_WINDOW_DEFAULT;
 		g = &def;
 	}
 	/* The limits of e2e_guard_new(), which the script relies on. */
@@ -428,6 +436,15 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 	rs = calloc(1, sizeof *rs);
 	if (rs == NULL)
 		return E2E_ERR_NOMEM;
+	rs->batch = calloc(E2E_REDIS_BATCH_MAX, sizeof *rs->batch);
+	rs->argv = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
+			  sizeof *rs->argv);
+	rs->len = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
+			 sizeof *rs->len);
+	if (rs->batch == NULL || rs->argv == NULL || rs->len == NULL) {
+		rc = E2E_ERR_NOMEM;
+		goto fail;
+	}
 	if ((rc = parse_url(rs, url)) != E2E_OK ||
 	    (rc = guard_cfg(rs, guard)) != E2E_OK)
 		goto fail;
@@ -461,6 +478,9 @@ E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
 	if (rs == NULL)
 		return;
 	disconnect(rs);
+	free(rs->batch);
+	free(rs->argv);
+	free(rs->len);
 	sodium_memzero(rs, sizeof *rs);
 	free(rs);
 }
@@ -491,7 +511,7 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	}
 	/* The redelivery of a message whose answer was lost retries it. */
 	k->doubt = NULL;
-	for (i = 0; i < (int)E2E_REDIS_BATCH_MAX; i++)
+	for (i = 0; rs->next_doubt && i < (int)E2E_REDIS_BATCH_MAX; i++)
 		if (rs->doubt[i].token != 0 &&
 		    rs->doubt[i].sender == info->sender_id &&
 		    rs->doubt[i].seq == info->seq)
@@ -523,6 +543,16 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	return E2E_OK;
 }
 
+/* Make k a new call rather than the retry of a doubt. */
+static void fresh_call(e2e_redis *rs, struct call *k)
+{
+	k->doubt = NULL;
+	k->retry = 0;
+	snprintf(k->token, sizeof k->token, "%" PRIu64, ++rs->next_token);
+	k->argv[22] = "0";
+	k->len[21] = strlen(k->token);
+}
+
 /* A reply to EVALSHA as a verdict; 1 for NOSCRIPT (load and run again). */
 static int verdict_of(const redisReply *r)
 {
@@ -537,42 +567,64 @@ static int verdict_of(const redisReply *r)
 	return E2E_ERR_STORE_ERROR;
 }
 
+/* Calls k[0..n), made with one clock, as one EVALSHA: the arguments
+ * they share (k[0]'s), then the ten of each message (docs/GROUPS.md
+ * section 6). */
+static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
+{
+	const char **argv = rs->argv;
+	size_t *len = rs->len, i, a = COMMON;
+
+	memcpy(argv, k[0].argv, COMMON * sizeof *argv);
+	memcpy(len, k[0].len, COMMON * sizeof *len);
+	for (i = 0; i < n; i++, a += MSG_ARGS) {
+		memcpy(argv + a, k[i].argv + COMMON, MSG_ARGS * sizeof *argv);
+		memcpy(len + a, k[i].len + COMMON, MSG_ARGS * sizeof *len);
+	}
+	return redisAppendCommandArgv(rs->c, (int)a, argv, len);
+}
+
 /*
- * Send calls k[0..n) in one pipeline and read their verdicts into v.
- * Returns the number of answers read; fewer than n when the connection
- * failed (then it is closed).
+ * Send calls k[0..n) in one script call and read their verdicts into v:
+ * the script's answer is one verdict for one message, a list of n for
+ * more, or an error for all (NOSCRIPT, LOADING, ...). Returns n, or 0
+ * when the connection failed (then it is closed).
  */
 static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
 {
 	redisReply *r;
 	void *rv;
-	size_t i, got = 0;
+	size_t i;
 
 	if (rs->c == NULL)
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (redisAppendCommandArgv(rs->c, NARGS, k[i].argv, k[i].len) !=
-		    REDIS_OK)
-			break;
-		k[i].sent = 1;
-	}
-	for (; got < i; got++) {
-		if (redisGetReply(rs->c, &rv) != REDIS_OK)
-			break;
-		r = rv;
-		v[got] = verdict_of(r);
-		freeReplyObject(r);
-	}
-	if (got < n)
+	if (append_calls(rs, k, n) != REDIS_OK) {
 		disconnect(rs);
-	return got;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		k[i].sent = 1;
+	if (redisGetReply(rs->c, &rv) != REDIS_OK) {
+		disconnect(rs);
+		return 0;
+	}
+	r = rv;
+	for (i = 0; i < n; i++)
+		if (n > 1 && r->type == REDIS_REPLY_ARRAY && r->elements == n)
+			v[i] = verdict_of(r->element[i]);
+		else if (n > 1 && r->type != REDIS_REPLY_ERROR)
+			v[i] = E2E_ERR_STORE_ERROR;
+		else
+			v[i] = verdict_of(r);
+	freeReplyObject(r);
+	return n;
 }
 
 /*
- * Judge calls k[0..n) into v: one pipeline, then, for the calls without an
+ * Judge calls k[0..n) into v: one script call, then, when it has no
  * answer, one new connection and the same calls again as retries (same
- * tokens), then the calls the server did not know the script for, one by
- * one after loading it. Returns E2E_OK or the store error left over.
+ * tokens); when the server did not know the script, the calls again after
+ * loading it. Returns E2E_OK or the store error left over.
  */
 static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 {
@@ -593,18 +645,17 @@ static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 			return rc;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		if (v[i] != 1)
-			continue;
-		if ((rc = load_script(rs)) != E2E_OK ||
-		    pipeline(rs, k + i, 1, v + i) != 1)
-			v[i] = rc != E2E_OK ? rc : E2E_ERR_STORE_UNAVAILABLE;
-		if (v[i] == 1)
+	/* NOSCRIPT answers a whole call: the script did not run. */
+	if (v[0] != 1)
+		return E2E_OK;
+	if ((rc = load_script(rs)) == E2E_OK && pipeline(rs, k, n, v) != n)
+		rc = E2E_ERR_STORE_UNAVAILABLE;
+	for (i = 0; i < n; i++)
+		if (rc != E2E_OK)
+			v[i] = rc;
+		else if (v[i] == 1)
 			v[i] = E2E_ERR_STORE_ERROR;
-		if (v[i] == E2E_ERR_STORE_UNAVAILABLE)
-			rc = v[i];
-	}
-	return rc;
+	return rc == E2E_ERR_STORE_UNAVAILABLE ? rc : E2E_OK;
 }
 
 /* Remember the message of a call sent and left without an answer, or
@@ -651,12 +702,13 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 					       e2e_redis_item *items, size_t n,
 					       uint64_t now)
 {
-	struct call k[E2E_REDIS_BATCH_MAX];
+	struct call *k;
 	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
 	size_t i;
 
 	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
 		return E2E_ERR_INVAL;
+	k = rs->batch;
 	if (now == 0)
 		now = (uint64_t)time(NULL);
 	for (i = 0; i < n; i++) {
@@ -664,6 +716,12 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 		if (call_init(rs, &k[i], items[i].info, items[i].topic,
 			      items[i].delivery, now) != E2E_OK)
 			return E2E_ERR_INVAL;
+		/* The same message twice in a batch: only the first may
+		 * retry a lost call (the retry is accepted when that call
+		 * was); the second is a new call, and a replay. */
+		for (size_t j = 0; k[i].doubt && j < i; j++)
+			if (k[j].doubt == k[i].doubt)
+				fresh_call(rs, &k[i]);
 	}
 	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
 		for (i = 0; i < n; i++)

@@ -15,7 +15,12 @@ sending N messages with -l until the subscribers together have printed
 all N. Messages/s is N / that time, the figure the median of the runs;
 runs alternate between the in-memory and the Redis guard, and every run
 has a fresh group prefix in Redis. The ratio is redis / memory (the
-target: at least 0.7).
+target: at least 0.7). A figure that does not depend on the machine's
+load: Redis round trips per message ("trips"), Redis's
+total_reads_processed (one per read of a client's socket: one per
+pipelined batch) over the timed part of the run, divided by N; and CPU
+time per message of the subscriber(s) ("sub us", the whole process's
+life) and of redis-server ("redis us", the timed part), in microseconds.
 
 mosquitto is tests/integration/broker.py's, redis-server
 tests/integration/redis_server.py's (AOF on, appendfsync --fsync), both on
@@ -115,17 +120,29 @@ def wait_all_subscribed(setup, subs, qos, size, bound=20.0):
     raise RuntimeError("a subscriber never received a probe")
 
 
+def redis_reads(setup):
+    return int(setup.redis.info("stats")["total_reads_processed"])
+
+
+def redis_cpu(setup):
+    """redis-server's CPU seconds so far."""
+    with open("/proc/%d/stat" % setup.redis.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(setup, guard, size, count, qos, members, stall=10.0):
     """Seconds from the publisher's start until the members together have
-    printed count messages, and the number they refused (a run that makes
+    printed count messages, the number they refused (a run that makes
     no progress for stall seconds ends there: the time is then to the last
-    message printed)."""
+    message printed), and Redis round trips per message."""
     data = payload_file(setup.workdir, size, count)
     argv = setup.sub_argv(guard, qos, members)
     subs = [Member(argv, os.path.join(setup.workdir, "sub%d.out" % i),
                        size + 1) for i in range(members)]
     try:
         base = wait_all_subscribed(setup, subs, qos, size)
+        reads, cpu = redis_reads(setup), redis_cpu(setup)
         with open(data, "rb") as f:
             t0 = t1 = time.monotonic()
             pub = subprocess.Popen(setup.pub_argv(qos), stdin=f)
@@ -138,24 +155,31 @@ def one_run(setup, guard, size, count, qos, members, stall=10.0):
                     break
                 time.sleep(POLL)
             reap(pub)
+        reads = redis_reads(setup) - reads - 1  # this INFO is one
+        cpu = redis_cpu(setup) - cpu
     finally:
         errs = [s.stop() for s in subs]
+    sub_cpu = sum(s.cpu for s in subs)
     refused = sum(err.count(" rejected ") for err in errs)
-    return t1 - t0, refused
+    return (t1 - t0, refused, reads / count, sub_cpu * 1e6 / count,
+            cpu * 1e6 / count)
 
 
 def median_run(setup, guard, size, count, qos, members, runs):
-    """Messages/s (median of runs) and the most refused in a run."""
+    """Messages/s (median of runs), the most refused in a run, round trips
+    per message (median)."""
     r = [one_run(setup, guard, size, count, qos, members)
          for _ in range(runs)]
     return (count / statistics.median(x[0] for x in r),
-            max(x[1] for x in r))
+            max(x[1] for x in r),
+            *(statistics.median(x[i] for x in r) for i in (2, 3, 4)))
 
 
 def one_member(setup, sizes, qoses, count, runs):
     print("One e2e-sub, in-memory guard against the Redis guard:")
-    print("%-6s %3s %12s %12s %7s %8s" % ("bytes", "qos", "memory msg/s",
-                                          "redis msg/s", "ratio", "refused"))
+    print("%-6s %3s %12s %12s %7s %8s %6s %13s %8s" % (
+        "bytes", "qos", "memory msg/s", "redis msg/s", "ratio", "refused",
+        "trips", "sub us mem/rd", "redis us"))
     for size in sizes:
         for qos in qoses:
             t = {"memory": [], "redis": []}
@@ -165,18 +189,23 @@ def one_member(setup, sizes, qoses, count, runs):
                                             1))
             mem = count / statistics.median(x[0] for x in t["memory"])
             red = count / statistics.median(x[0] for x in t["redis"])
-            print("%-6d %3d %12.0f %12.0f %7.3f %8d" % (
-                size, qos, mem, red, red / mem,
-                max(x[1] for x in t["memory"] + t["redis"])))
+            med = {g: [statistics.median(x[i] for x in t[g])
+                       for i in range(5)] for g in t}
+            print("%-6d %3d %12.0f %12.0f %7.3f %8d %6.3f %6.1f/%6.1f %8.1f"
+                  % (size, qos, mem, red, red / mem,
+                     max(x[1] for x in t["memory"] + t["redis"]),
+                     med["redis"][2], med["memory"][3], med["redis"][3],
+                     med["redis"][4]))
             sys.stdout.flush()
 
 
 def group(setup, members_list, qoses, count, runs):
     print("\nA group ($share/...), Redis guard, 64 B: total msg/s")
-    print("%-7s %3s %12s %8s" % ("members", "qos", "msg/s", "refused"))
+    print("%-7s %3s %12s %8s %6s %7s %8s" % (
+        "members", "qos", "msg/s", "refused", "trips", "sub us", "redis us"))
     for qos in qoses:
         for n in members_list:
-            print("%-7d %3d %12.0f %8d" % (n, qos, *median_run(
+            print("%-7d %3d %12.0f %8d %6.3f %7.1f %8.1f" % (n, qos, *median_run(
                 setup, "redis", 64, count, qos, n, runs)))
             sys.stdout.flush()
 
@@ -193,11 +222,18 @@ def main():
                     help="QoS of the group runs (default 1: see GROUPS.md "
                     "section 8 on members that lag at QoS 0)")
     ap.add_argument("--window", type=int,
-                    help="e2e-sub --window (default: e2e-sub's, 256)")
+                    help="e2e-sub --window (default: e2e-sub's, 256, and 65536 "
+                    "with --state redis://)")
     ap.add_argument("--fsync", default="always",
                     help="Redis appendfsync: always, everysec or no")
     args = ap.parse_args()
     builddir = os.path.abspath(args.builddir)
+    # tool() runs the programs themselves, not libtool's wrappers: they
+    # find the build tree's libraries here.
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
+        p for p in (os.path.join(builddir, "libe2e", ".libs"),
+                    os.path.join(builddir, "libe2e-redis", ".libs"),
+                    os.environ.get("LD_LIBRARY_PATH")) if p)
     qoses = [int(q) for q in args.qos.split(",") if q]
 
     with tempfile.TemporaryDirectory(prefix="e2e-bench-groups-") as workdir:

@@ -189,7 +189,8 @@ static long long used_memory(int port)
 	return v;
 }
 
-/* Bytes of Redis memory per tracked sender (default window 256). */
+/* Bytes of Redis memory per tracked sender (a group's default window,
+ * E2E_REDIS_WINDOW_DEFAULT). */
 static void bench_sender_bytes(const char *url, int port, int prefix)
 {
 	e2e_redis *rs = member(url, prefix);
@@ -203,9 +204,9 @@ static void bench_sender_bytes(const char *url, int port, int prefix)
 			exit(1);
 	}
 	after = used_memory(port);
-	printf("%-44s %9.0f B  (4096 senders, window 256)\n",
+	printf("%-44s %9.0f B  (4096 senders, window %u)\n",
 	       "redis memory per tracked sender",
-	       (double)(after - before) / 4096);
+	       (double)(after - before) / 4096, E2E_REDIS_WINDOW_DEFAULT);
 	e2e_redis_free(rs);
 }
 

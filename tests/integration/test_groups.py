@@ -258,6 +258,36 @@ class RedisDown(GroupCase):
         self.assertEqual(p.out.count(b"\n"), 5)
         self.assertEqual(p.rejections(), [])
 
+    def test_a_held_message_keeps_its_mqtt5_properties(self):
+        # A genuine envelope, captured before any member subscribed.
+        raw = self.spy()
+        self.publish(["props"])
+        env = self.capture(raw, 1)[0]
+        p = self.start_sub("-t", self.filter, "-q", "1", "-V", "5", "-F",
+                           "%t %p %P", *self.state_args())
+        self.members.append(p)
+        self.redis.stop()
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        c = mqtt.Client(protocol=mqtt.MQTTv5)
+        c.connect(self.broker.host, self.broker.port)
+        c.loop_start()
+        try:
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = ("site", "plant-7")
+            c.publish(TOPIC, env, qos=1, properties=props).wait_for_publish(
+                BOUND)
+            p.wait_stderr("shared state unreachable")
+        finally:
+            c.loop_stop()
+            c.disconnect()
+        # Paho freed its copy of the properties long ago.
+        time.sleep(0.5)
+        self.redis.start()
+        self.assertEqual(p.wait_lines(1),
+                         [("%s props site:plant-7" % TOPIC).encode()])
+
     def test_member_stopped_with_held_messages_says_so_and_exits_1(self):
         # Paho acknowledged them: they die with the member, reported.
         p = self.member(1)
@@ -270,6 +300,91 @@ class RedisDown(GroupCase):
                       "shared state stayed unreachable): not delivered",
                       p.err_lines)
         self.assertEqual(p.out, b"")
+
+
+class LaggingMember(GroupCase):
+    """A member that falls behind the others (docs/GROUPS.md section 8,
+    "A member that lags"): the group shares each sender's window, so the
+    window must cover the lag, or the late member refuses genuine
+    messages as replay."""
+
+    LAGGED = 1500  # one sender's messages, half of them to the stopped one
+
+    def lag_one_member(self, qos, *extra):
+        members = [self.member(qos, *extra) for _ in range(3)]
+        slow = members[0]
+        slow.p.send_signal(signal.SIGSTOP)
+        try:
+            msgs = ["lag%d" % i for i in range(self.LAGGED)]
+            self.publish(msgs, qos=qos)
+            # The others race ahead: they take (and the group records)
+            # their whole share while the slow one has not judged one.
+            self.wait_for(lambda: len(self.lines()) >= 2 * self.LAGGED // 3
+                          - 10, "the running members' share")
+            self.assertEqual(slow.out, b"")
+        finally:
+            slow.p.send_signal(signal.SIGCONT)
+        self.wait_for(lambda: len(self.lines()) >= self.LAGGED or
+                      len(self.lines()) + len(slow.rejections())
+                      >= self.LAGGED, "every message judged")
+        self.assertEqual(slow.rejections(), [])
+        self.assertExactlyOnce(msgs, 0)
+
+    def test_a_stopped_member_resumes_without_refusing_genuine_ones(self):
+        self.lag_one_member(1)
+
+    def test_a_stopped_member_at_qos0_refuses_no_genuine_one(self):
+        self.lag_one_member(0)
+
+
+class Batching(GroupCase):
+    """Messages waiting together are judged together: one pipelined round
+    trip to Redis for up to 64 of them, their verdicts in arrival order
+    (docs/GROUPS.md section 8)."""
+
+    def reads(self):
+        # Redis counts each read of a client's socket; this INFO is one.
+        return int(self.redis.info("stats")["total_reads_processed"])
+
+    def test_a_burst_is_judged_in_batches_and_printed_in_order(self):
+        p = self.member(1)
+        msgs = ["b%d" % i for i in range(600)]
+        before = self.reads()
+        p.p.send_signal(signal.SIGSTOP)
+        try:
+            self.publish(msgs)  # waiting for it, all at once
+        finally:
+            p.p.send_signal(signal.SIGCONT)
+        self.assertEqual(p.wait_lines(len(msgs)),
+                         [("%s %s" % (TOPIC, m)).encode() for m in msgs])
+        reads = self.reads() - before - 1
+        print("round trips to Redis: %d for %d messages" % (reads, len(msgs)),
+              file=sys.stderr)
+        self.assertLessEqual(reads, len(msgs) // 4)
+        self.assertEqual(p.rejections(), [])
+
+
+    def test_with_count_a_batch_commits_no_more_than_it_prints(self):
+        p = self.member(1, "-C", "5")
+        raw = self.spy()
+        msgs = ["c%d" % i for i in range(20)]
+        p.p.send_signal(signal.SIGSTOP)
+        try:
+            self.publish(msgs)
+            envs = self.capture(raw, len(msgs))
+        finally:
+            p.p.send_signal(signal.SIGCONT)
+        self.assertEqual(p.finish(), 0)
+        self.members.remove(p)
+        self.gone.append(p)
+        self.assertEqual(p.out.decode().splitlines(),
+                         ["%s %s" % (TOPIC, m) for m in msgs[:5]])
+        # The 15 it received and did not print were never committed: the
+        # group still accepts them (and refuses the 5 it printed).
+        self.member()
+        self.replay(raw, envs, 1)
+        self.wait_delivered(len(msgs), 5)
+        self.assertExactlyOnce(msgs, 5)
 
 
 class Options(GroupCase):

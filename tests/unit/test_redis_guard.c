@@ -259,9 +259,13 @@ static const struct step cross_class_cases[] = {
 	{S, 2, NOW + 2, 1, 0, LIVE, "t", E2E_OK},
 };
 
+/* batch: the Redis verdicts from one e2e_redis_check_commit_batch of all
+ * the steps (at most E2E_REDIS_BATCH_MAX) rather than a call each. */
 static void run_steps(const struct step *steps, size_t n,
-		      const e2e_guard_opts *o, int with_expect)
+		      const e2e_guard_opts *o, int with_expect, int batch)
 {
+	e2e_info in[E2E_REDIS_BATCH_MAX];
+	e2e_redis_item it[E2E_REDIS_BATCH_MAX];
 	char url[128];
 	e2e_guard *g;
 	e2e_redis *rs;
@@ -270,13 +274,27 @@ static void run_steps(const struct step *steps, size_t n,
 	fresh_url(&shared, url, sizeof url);
 	assert_int_equal(e2e_guard_new(&g, o), E2E_OK);
 	rs = member(&shared, url, o);
+	if (batch) {
+		assert_true(n <= E2E_REDIS_BATCH_MAX);
+		for (i = 0; i < n; i++) {
+			const struct step *s = &steps[i];
+
+			in[i] = info_of(s->sender, s->seq, s->ts, s->is_signed,
+					s->intent);
+			it[i] = (e2e_redis_item){&in[i], s->topic, s->delivery,
+						 0};
+		}
+		assert_int_equal(e2e_redis_check_commit_batch(rs, it, n, NOW),
+				 E2E_OK);
+	}
 	for (i = 0; i < n; i++) {
 		const struct step *s = &steps[i];
-		e2e_info in = info_of(s->sender, s->seq, s->ts, s->is_signed,
-				      s->intent);
-		int mem = memory_verdict(g, &in, s->topic, s->delivery, NOW);
-		int red = e2e_redis_check_commit(rs, &in, s->topic, s->delivery,
-						 NOW);
+		e2e_info one = info_of(s->sender, s->seq, s->ts, s->is_signed,
+				       s->intent);
+		int mem = memory_verdict(g, &one, s->topic, s->delivery, NOW);
+		int red = batch ? it[i].verdict
+				: e2e_redis_check_commit(rs, &one, s->topic,
+							 s->delivery, NOW);
 
 		if (mem != red || (with_expect && mem != s->expect))
 			fail_msg("step %zu: memory %s, redis %s, expected %s",
@@ -301,7 +319,25 @@ static void redis_gives_memory_verdicts_on_cases(void **state)
 
 	(void)state;
 	small_opts(&o);
-	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1);
+	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1, 0);
+}
+
+/* The same cases, each table judged in one batch: evictions, floors and
+ * marks within one script call. */
+static void redis_gives_memory_verdicts_on_cases_in_one_batch(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	small_opts(&o);
+	run_steps(cases, sizeof cases / sizeof cases[0], &o, 1, 1);
+	o.max_senders = 2;
+	run_steps(eviction_cases,
+		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1, 1);
+	o.max_senders = 1;
+	run_steps(cross_class_cases,
+		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o, 1,
+		  1);
 }
 
 static void redis_gives_memory_verdicts_on_eviction_cases(void **state)
@@ -312,11 +348,11 @@ static void redis_gives_memory_verdicts_on_eviction_cases(void **state)
 	small_opts(&o);
 	o.max_senders = 2;
 	run_steps(eviction_cases,
-		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1);
+		  sizeof eviction_cases / sizeof eviction_cases[0], &o, 1, 0);
 	o.max_senders = 1;
 	run_steps(cross_class_cases,
-		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o,
-		  1);
+		  sizeof cross_class_cases / sizeof cross_class_cases[0], &o, 1,
+		  0);
 }
 
 /* A small deterministic generator: the same traffic on every run. */
@@ -337,9 +373,41 @@ static uint32_t rnd(uint32_t n)
  * and must match the in-memory guard's, and every kind of verdict must
  * occur. (With evictions the two guards may pick different victims, each
  * its own way: eviction_heavy_traffic checks what holds whatever goes.)
+ * batch: 0, one call per message; else e2e_redis_check_commit_batch of 1
+ * to batch messages at a time (one clock each), the verdicts still the
+ * in-memory guard's one by one.
  */
-static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
+struct pending {
+	e2e_info in;
+	const char *topic;
+	uint32_t delivery;
+	int mem;
+	uint32_t step;
+};
+
+static void check_batch(e2e_redis *rs, struct pending *p, size_t n,
+			uint64_t now)
 {
+	e2e_redis_item it[E2E_REDIS_BATCH_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		it[i] = (e2e_redis_item){&p[i].in, p[i].topic, p[i].delivery,
+					 0};
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, n, now), E2E_OK);
+	for (i = 0; i < n; i++)
+		if (it[i].verdict != p[i].mem)
+			fail_msg("step %u (%zu of a batch of %zu): memory %s, "
+				 "redis %s",
+				 p[i].step, i, n, e2e_err_name(p[i].mem),
+				 e2e_err_name(it[i].verdict));
+}
+
+static void random_traffic(const e2e_guard_opts *o, uint32_t steps,
+			   uint32_t batch)
+{
+	struct pending pend[E2E_REDIS_BATCH_MAX];
+	size_t npend = 0, size = 1;
 	static const char *const topics[] = {"r/a", "r/b", "r/c", "r/d"};
 	uint64_t next[8] = {0};
 	int seen[64] = {0}, contacted[8] = {0};
@@ -378,13 +446,26 @@ static void random_traffic(const e2e_guard_opts *o, uint32_t steps)
 		in = info_of(sid, seq, ts, who < 3,
 			     delivery == RET ? rnd(10) != 0 : rnd(4) == 0);
 		mem = memory_verdict(g, &in, topic, delivery, now);
+		seen[-mem]++;
+		if (batch) {
+			pend[npend++] =
+				(struct pending){in, topic, delivery, mem, i};
+			if (npend < size)
+				continue;
+			check_batch(rs, pend, npend, now);
+			npend = 0;
+			size = 1 + rnd(batch);
+			now += rnd(2);
+			continue;
+		}
 		red = e2e_redis_check_commit(rs, &in, topic, delivery, now);
 		if (mem != red)
 			fail_msg("step %u: memory %s, redis %s", i,
 				 e2e_err_name(mem), e2e_err_name(red));
-		seen[-mem]++;
 		now += rnd(2);
 	}
+	if (npend)
+		check_batch(rs, pend, npend, now);
 	for (i = 16; i <= 21; i++)
 		if (i != 19 || !(o->flags & E2E_GUARD_ACCEPT_NO_CLOCK))
 			assert_true(seen[i] > 0);
@@ -406,7 +487,21 @@ static void redis_gives_memory_verdicts_on_random_traffic(void **state)
 
 	(void)state;
 	traffic_opts(&o);
-	random_traffic(&o, 3000);
+	random_traffic(&o, 3000, 0);
+}
+
+/* The same traffic judged in batches of 1 to 64 (one script call each).
+ * The generator is left as it was: the tests after this one keep their
+ * traffic. */
+static void redis_gives_memory_verdicts_in_batches(void **state)
+{
+	uint64_t saved = rng;
+	e2e_guard_opts o;
+
+	(void)state;
+	traffic_opts(&o);
+	random_traffic(&o, 3000, E2E_REDIS_BATCH_MAX);
+	rng = saved;
 }
 
 static void
@@ -419,7 +514,7 @@ redis_gives_memory_verdicts_with_no_clock_and_retained_age(void **state)
 	o.window = 128;
 	o.flags = E2E_GUARD_ACCEPT_NO_CLOCK;
 	o.max_retained_age = 200;
-	random_traffic(&o, 3000);
+	random_traffic(&o, 3000, 0);
 }
 
 /* A window that is not a power of two: the ring position of a 64-bit
@@ -431,7 +526,7 @@ static void redis_gives_memory_verdicts_with_window_of_192(void **state)
 	(void)state;
 	traffic_opts(&o);
 	o.window = 192;
-	random_traffic(&o, 3000);
+	random_traffic(&o, 3000, 0);
 }
 
 /* ---- what holds whatever the victim */
@@ -768,6 +863,45 @@ static void lru_step(e2e_redis *rs, const struct step *s)
 		s->expect);
 }
 
+/*
+ * A batch is one script call: after SCRIPT FLUSH it is run again once the
+ * script is loaded, and an error in one message (a key of the wrong type
+ * under the prefix) is that message's verdict only.
+ */
+static void batch_survives_script_flush_and_a_bad_key(void **state)
+{
+	e2e_info a1 = info_of(A, 1, NOW, 0, 0), c1 = info_of(C, 1, NOW, 0, 0);
+	e2e_info a2 = info_of(A, 2, NOW, 0, 0);
+	e2e_redis_item it[3] = {
+		{&a1, "t", LIVE, 0}, {&c1, "t", LIVE, 0}, {&a2, "t", LIVE, 0}};
+	char url[128], key[64];
+	redisContext *raw;
+	redisReply *r;
+	e2e_redis *rs;
+
+	(void)state;
+	fresh_url(&shared, url, sizeof url);
+	rs = member(&shared, url, NULL);
+	raw = redisConnect("127.0.0.1", shared.port);
+	assert_true(raw != NULL && raw->err == 0);
+	snprintf(key, sizeof key, "{%s}:s:%016llx", strrchr(url, '/') + 1,
+		 (unsigned long long)C);
+	assert_non_null(r = redisCommand(raw, "SET %s x", key));
+	freeReplyObject(r);
+	assert_non_null(r = redisCommand(raw, "SCRIPT FLUSH"));
+	freeReplyObject(r);
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, 3, NOW),
+			 E2E_ERR_STORE_ERROR);
+	assert_int_equal(it[0].verdict, E2E_OK);
+	assert_int_equal(it[1].verdict, E2E_ERR_STORE_ERROR);
+	assert_int_equal(it[2].verdict, E2E_OK);
+	it[1] = it[0];
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, 1, NOW), E2E_OK);
+	assert_int_equal(it[0].verdict, E2E_ERR_REPLAY);
+	redisFree(raw);
+	e2e_redis_free(rs);
+}
+
 static void redis_evicts_least_recent_of_the_class(void **state)
 {
 	static const struct step st[] = {
@@ -829,7 +963,7 @@ static void redis_gives_memory_verdicts_across_an_epoch_boundary(void **state)
 	(void)state;
 	small_opts(&o);
 	o.window = 192;
-	run_steps(st, sizeof st / sizeof st[0], &o, 1);
+	run_steps(st, sizeof st / sizeof st[0], &o, 1, 0);
 #undef E1
 #undef E2
 }
@@ -860,7 +994,7 @@ static void redis_loses_marks_as_memory_does(void **state)
 	st[n++] = (struct step){3, 8, 0, 1, 0, LIVE, "t", E2E_ERR_NO_TIMESTAMP};
 	st[n++] = (struct step){2, 8, 0, 1, 0, LIVE, "t", E2E_OK}; /* marked */
 	st[n++] = (struct step){0x78, 1, 0, 0, 0, LIVE, "t", E2E_OK};
-	run_steps(st, n, &o, 1);
+	run_steps(st, n, &o, 1, 0);
 }
 
 /* ---- sizes agreed by the group */
@@ -1364,22 +1498,56 @@ static void lost_answer_is_recovered_at_the_redelivery(void **state)
 	relay_stop(&p);
 }
 
+/* A member of a new group reaching Redis through relay p (started here),
+ * that has accepted first. */
+static e2e_redis *relayed_member(struct relay *p, const e2e_info *first)
+{
+	char url[128];
+	e2e_redis *rs;
+
+	relay_start(p);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p->port,
+		 ++prefix_no);
+	rs = member(&shared, url, NULL);
+	assert_int_equal(e2e_redis_check_commit(rs, first, "t", LIVE, NOW),
+			 E2E_OK);
+	return rs;
+}
+
+/* The same message twice in one batch after its answer was lost: the first
+ * copy retries the lost call and is accepted, the second is a replay (with
+ * the retry's token both would have been "accepted"). */
+static void
+lost_answer_redelivered_twice_in_a_batch_is_accepted_once(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0), m2 = info_of(A, 2, NOW, 0, 0);
+	e2e_redis_item it[2] = {{&m2, "t", LIVE, 0}, {&m2, "t", LIVE, 0}};
+	struct relay p;
+	e2e_redis *rs;
+
+	(void)state;
+	rs = relayed_member(&p, &m1);
+	relay_set(&p, RELAY_CUT_THEN_DOWN);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", LIVE, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	relay_set(&p, RELAY_PASS);
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, 2, NOW), E2E_OK);
+	assert_int_equal(it[0].verdict, E2E_OK);
+	assert_int_equal(it[1].verdict, E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	relay_stop(&p);
+}
+
 /* A duplicate whose own answer was lost stays a duplicate: the retry is
  * accepted only when the lost call itself was. */
 static void lost_answer_of_refused_call_stays_refused(void **state)
 {
 	e2e_info m1 = info_of(A, 1, NOW, 0, 0);
 	struct relay p;
-	char url[128];
 	e2e_redis *rs;
 
 	(void)state;
-	relay_start(&p);
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/t%d", p.port,
-		 ++prefix_no);
-	rs = member(&shared, url, NULL);
-	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
-			 E2E_OK);
+	rs = relayed_member(&p, &m1);
 	relay_set(&p, RELAY_CUT);
 	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", LIVE, NOW),
 			 E2E_ERR_REPLAY);
@@ -1548,6 +1716,10 @@ int main(void)
 		cmocka_unit_test(redis_gives_memory_verdicts_on_cases),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_eviction_cases),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_random_traffic),
+		cmocka_unit_test(redis_gives_memory_verdicts_in_batches),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_on_cases_in_one_batch),
+		cmocka_unit_test(batch_survives_script_flush_and_a_bad_key),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
 		cmocka_unit_test(
@@ -1569,6 +1741,8 @@ int main(void)
 		cmocka_unit_test(
 			lost_answer_of_accepted_call_is_recovered_within_the_call),
 		cmocka_unit_test(lost_answer_is_recovered_at_the_redelivery),
+		cmocka_unit_test(
+			lost_answer_redelivered_twice_in_a_batch_is_accepted_once),
 		cmocka_unit_test(lost_answer_of_refused_call_stays_refused),
 		cmocka_unit_test(auth_refused_without_or_with_wrong_password),
 		cmocka_unit_test(auth_with_password_file_accepted),

@@ -32,7 +32,7 @@ from ._native import LibraryNotFoundError
 from .core import (DELIVERY_RETAINED, Guard, Rejected, _Handle, _check,
                    _now, _path, _topic, _u32)
 
-__all__ = ["SharedGuard", "BATCH_MAX", "library_path"]
+__all__ = ["SharedGuard", "BATCH_MAX", "WINDOW_DEFAULT", "library_path"]
 
 
 def _load() -> Tuple[ctypes.CDLL, str]:
@@ -89,7 +89,13 @@ for _name, _res, _args in (
     getattr(_lib, _name).argtypes = _args
 
 #: Most messages one pipelined batch can judge (E2E_REDIS_BATCH_MAX).
-BATCH_MAX = 64
+BATCH_MAX = 256
+
+#: A group's window when none is given (E2E_REDIS_WINDOW_DEFAULT): a group
+#: shares each sender's window, which must cover how far a member may lag
+#: behind the others (docs/GROUPS.md section 3), so it is not the
+#: in-memory guard's 256.
+WINDOW_DEFAULT = 65536
 
 
 class SharedGuard(_Handle):
@@ -100,7 +106,8 @@ class SharedGuard(_Handle):
     only its owner may read) authenticate; never put a password on a
     command line. The guard options are those of :class:`libe2e.Guard`;
     window, max_senders and max_retained_topics must be the same for every
-    member of the group ("store-mismatch" otherwise). Not thread-safe: one
+    member of the group ("store-mismatch" otherwise); the window is
+    WINDOW_DEFAULT (65536) unless given, as for e2e-sub --state redis://. Not thread-safe: one
     per thread. Give it to a :class:`libe2e.Receiver` as its guard.
     """
 
@@ -111,6 +118,8 @@ class SharedGuard(_Handle):
                  password_file: Optional[StrPath] = None,
                  timeout_ms: int = 0, **guard_options: Any) -> None:
         super().__init__()
+        if guard_options.get("window") is None:
+            guard_options["window"] = WINDOW_DEFAULT
         g = Guard.make_options(**guard_options)
         o = _RedisOpts()
         _lib.e2e_redis_opts_default(ctypes.byref(o))
