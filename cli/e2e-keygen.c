@@ -843,6 +843,11 @@ static int save_members(const e2e_members *ms, const char *path, uint32_t flags)
 	return 0;
 }
 
+static const char *layout_name(e2e_update_layout l)
+{
+	return l == E2E_UPDATE_LAYOUT_GROUP ? "group" : "member";
+}
+
 /* -p PUBLIC: a member public key file, or the line itself. */
 static int read_member_public(const char *arg, uint8_t pk[32])
 {
@@ -932,8 +937,9 @@ static int admin_list(const struct opts *o, int unused)
 	(void)unused;
 	if (load_members(o->members, &ms) != 0)
 		return -1;
-	printf("# group %s, counter %" PRIu64 "\n", e2e_members_group(ms),
-	       e2e_members_counter(ms));
+	printf("# group %s, counter %" PRIu64 ", layout %s\n",
+	       e2e_members_group(ms), e2e_members_counter(ms),
+	       layout_name(e2e_members_layout(ms)));
 	for (i = 0; e2e_members_get(ms, i, &e) == E2E_OK; i++)
 		printf("%016" PRIx64 "  %s%s%s\n", e.id, e.name,
 		       e.filters[0] ? "  " : "", e.filters);
@@ -992,15 +998,23 @@ static int load_admin(const struct opts *o, e2e_signer **s)
 	return 0;
 }
 
-/* --layout: 0 per member (the default), 1 per group, -1 (reported). */
-static int layout_of(const struct opts *o)
+/* The layout to use: --layout, else the one stored in the member list
+ * (docs/KEYDIST.md section 9). 0, or -1 (reported). */
+static int layout_of(const struct opts *o, const e2e_members *ms,
+		     e2e_update_layout *l)
 {
-	if (o->layout == NULL || strcmp(o->layout, "member") == 0)
+	*l = e2e_members_layout(ms);
+	if (o->layout == NULL)
 		return 0;
-	if (strcmp(o->layout, "group") == 0)
-		return 1;
-	cli_err("invalid --layout '%s' (member or group)", o->layout);
-	return -1;
+	if (strcmp(o->layout, "member") == 0)
+		*l = E2E_UPDATE_LAYOUT_MEMBER;
+	else if (strcmp(o->layout, "group") == 0)
+		*l = E2E_UPDATE_LAYOUT_GROUP;
+	else {
+		cli_err("invalid --layout '%s' (member or group)", o->layout);
+		return -1;
+	}
+	return 0;
 }
 
 /* The root of the update topics: --root, else e2e/keys/GROUP. */
@@ -1089,11 +1103,65 @@ static int build_member_update(const e2e_members *ms, size_t i,
 }
 
 /*
+ * A deliberate switch of the group's layout (--layout other than the
+ * stored one), once the broker has acknowledged the update under the new
+ * layout: store the new layout, then clear the old layout's retained
+ * updates (per member: each ROOT/MEMBER-ID; per group: ROOT). In this
+ * order the list never names a layout whose topic lacks the current keys:
+ * a crash or a broker lost after the save leaves only stale retained
+ * updates under the old layout, reported, never a group without keys.
+ */
+static int switch_layout(const struct opts *o, e2e_members *ms,
+			 e2e_update_layout old, e2e_update_layout layout,
+			 const char *root)
+{
+	static const uint8_t empty[1];
+	struct keygen_update *c;
+	e2e_member_entry e;
+	int per_member = old == E2E_UPDATE_LAYOUT_MEMBER;
+	size_t i, n = per_member ? e2e_members_count(ms) : 1;
+	int rc = -1;
+
+	if (e2e_members_set_layout(ms, layout) != E2E_OK ||
+	    save_members(ms, o->members, 0) != 0)
+		return -1;
+	c = calloc(n, sizeof *c);
+	if (c == NULL) {
+		cli_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c[i].env = (uint8_t *)empty;
+		if (!per_member)
+			snprintf(c[i].topic, sizeof c[i].topic, "%s", root);
+		else if (e2e_members_get(ms, i, &e) == E2E_OK)
+			snprintf(c[i].topic, sizeof c[i].topic,
+				 "%s/%016" PRIx64, root, e.id);
+	}
+	if (keygen_publish(o->host, o->port, c, n) == 0) {
+		printf("layout %s saved (was %s): cleared %zu retained "
+		       "update%s on %s%s\n",
+		       layout_name(layout), layout_name(old), n,
+		       n == 1 ? "" : "s", root, per_member ? "/MEMBER-ID" : "");
+		rc = 0;
+	} else {
+		cli_err("%s: layout %s saved, but the %s layout's retained "
+			"updates on %s%s could not be cleared (publish an "
+			"empty retained message on each)",
+			o->members, layout_name(layout), layout_name(old), root,
+			per_member ? "/MEMBER-ID" : "");
+	}
+	free(c);
+	return rc;
+}
+
+/*
  * Publish the updates (docs/KEYDIST.md section 9) with the next counter:
- * one per member on ROOT/MEMBER-ID, or with --layout group one on ROOT
- * with every member's slot. Every update is built first (nothing is saved
- * when one fails), then the counter is saved in the member list, then the
- * updates are sent (a crash never reuses a counter).
+ * one per member on ROOT/MEMBER-ID, or under the per-group layout one on
+ * ROOT with every member's slot (the layout stored in the list, or
+ * --layout, which switches it: switch_layout). Every update is built first
+ * (nothing is saved when one fails), then the counter is saved in the
+ * member list, then the updates are sent (a crash never reuses a counter).
  */
 static int publish_updates(const struct opts *o, e2e_members *ms,
 			   const e2e_keyring *kr, const e2e_signer *admin)
@@ -1106,10 +1174,12 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 	size_t i, n = e2e_members_count(ms), nu;
 	uint64_t counter = e2e_members_counter(ms) + 1;
 	char root[256];
-	int rc = -1, group = layout_of(o);
+	e2e_update_layout layout, old = e2e_members_layout(ms);
+	int rc = -1, group;
 
-	if (group < 0)
+	if (layout_of(o, ms, &layout) != 0)
 		return -1;
+	group = layout == E2E_UPDATE_LAYOUT_GROUP;
 	if (n == 0) {
 		cli_err("%s: no members to publish to", o->members);
 		return -1;
@@ -1143,7 +1213,7 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 		if (e2e_members_get(ms, i, &e) == E2E_OK)
 			printf("%s %s counter %" PRIu64 "\n", u[i].topic,
 			       e.name, counter);
-	rc = 0;
+	rc = layout != old ? switch_layout(o, ms, old, layout, root) : 0;
 cleanup:
 	for (i = 0; u != NULL && i < nu; i++)
 		free(u[i].env);
@@ -1169,11 +1239,23 @@ static int admin_remove(const struct opts *o, int unused)
 	e2e_member_entry e;
 	char root[256], name[E2E_MEMBER_NAME_MAX + 1];
 	size_t i;
-	int rc = -1, group = layout_of(o);
+	e2e_update_layout layout;
+	int rc = -1, group;
 
 	(void)unused;
-	if (group < 0 || load_members(o->members, &ms) != 0)
+	if (load_members(o->members, &ms) != 0)
 		return -1;
+	if (layout_of(o, ms, &layout) != 0)
+		goto cleanup;
+	/* Only publish and rotate switch layouts (with a new update). */
+	if (layout != e2e_members_layout(ms)) {
+		cli_err("%s: the group's layout is %s; switch it with admin "
+			"publish --layout %s first",
+			o->members, layout_name(e2e_members_layout(ms)),
+			layout_name(layout));
+		goto cleanup;
+	}
+	group = layout == E2E_UPDATE_LAYOUT_GROUP;
 	if (e2e_members_find(ms, o->arg, &i) != E2E_OK ||
 	    e2e_members_get(ms, i, &e) != E2E_OK) {
 		cli_err("%s: no member '%s'", o->members, o->arg);
