@@ -50,7 +50,7 @@ static const char usage_text[] = PROG
 	"       " PROG " member init -s SECRET -p PUBLIC [--no-passphrase]\n"
 	"                [--passphrase-file FILE] [--force]\n"
 	"       " PROG " admin enrol --members FILE [--group NAME] -p PUBLIC\n"
-	"                [--topics FILTERS] NAME\n"
+	"                [--topics FILTERS] [--layout member|group] NAME\n"
 	"       " PROG " admin list --members FILE\n"
 	"       " PROG " admin remove --members FILE [--host H] [--port N]\n"
 	"                [--root TOPIC] [--layout member|group] NAME\n"
@@ -848,6 +848,25 @@ static const char *layout_name(e2e_update_layout l)
 	return l == E2E_UPDATE_LAYOUT_GROUP ? "group" : "member";
 }
 
+/* The layout to use: --layout, else the one stored in the member list
+ * (docs/KEYDIST.md section 9). 0, or -1 (reported). */
+static int layout_of(const struct opts *o, const e2e_members *ms,
+		     e2e_update_layout *l)
+{
+	*l = e2e_members_layout(ms);
+	if (o->layout == NULL)
+		return 0;
+	if (strcmp(o->layout, "member") == 0)
+		*l = E2E_UPDATE_LAYOUT_MEMBER;
+	else if (strcmp(o->layout, "group") == 0)
+		*l = E2E_UPDATE_LAYOUT_GROUP;
+	else {
+		cli_err("invalid --layout '%s' (member or group)", o->layout);
+		return -1;
+	}
+	return 0;
+}
+
 /* -p PUBLIC: a member public key file, or the line itself. */
 static int read_member_public(const char *arg, uint8_t pk[32])
 {
@@ -864,6 +883,29 @@ static int read_member_public(const char *arg, uint8_t pk[32])
 	rc = e2e_member_public_load(pk, arg, &line);
 	if (rc != E2E_OK) {
 		cli_file_err(NULL, arg, line, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --layout on enrol and remove: the layout of a list the enrol creates
+ * (fresh); for an existing list only its own (publish and rotate switch
+ * layouts, with an update under the new one).
+ */
+static int check_layout(const struct opts *o, e2e_members *ms, int fresh)
+{
+	e2e_update_layout l;
+
+	if (layout_of(o, ms, &l) != 0)
+		return -1;
+	if (fresh)
+		return e2e_members_set_layout(ms, l) == E2E_OK ? 0 : -1;
+	if (l != e2e_members_layout(ms)) {
+		cli_err("%s: the group's layout is %s; switch it with admin "
+			"publish --layout %s",
+			o->members, layout_name(e2e_members_layout(ms)),
+			layout_name(l));
 		return -1;
 	}
 	return 0;
@@ -906,6 +948,8 @@ static int admin_enrol(const struct opts *o, int unused)
 		cli_file_err(NULL, o->members, line, err, NULL);
 		goto cleanup;
 	}
+	if (check_layout(o, ms, flags == E2E_SAVE_EXCL) != 0)
+		goto cleanup;
 	err = e2e_members_add(ms, pk, o->arg, o->topics);
 	if (err == E2E_ERR_EXISTS) {
 		cli_err("%s: member '%s' or its key is already enrolled",
@@ -993,25 +1037,6 @@ static int load_admin(const struct opts *o, e2e_signer **s)
 	cli_secret_free(pass);
 	if (err != E2E_OK) {
 		cli_file_err(NULL, o->secret, line, err, NULL);
-		return -1;
-	}
-	return 0;
-}
-
-/* The layout to use: --layout, else the one stored in the member list
- * (docs/KEYDIST.md section 9). 0, or -1 (reported). */
-static int layout_of(const struct opts *o, const e2e_members *ms,
-		     e2e_update_layout *l)
-{
-	*l = e2e_members_layout(ms);
-	if (o->layout == NULL)
-		return 0;
-	if (strcmp(o->layout, "member") == 0)
-		*l = E2E_UPDATE_LAYOUT_MEMBER;
-	else if (strcmp(o->layout, "group") == 0)
-		*l = E2E_UPDATE_LAYOUT_GROUP;
-	else {
-		cli_err("invalid --layout '%s' (member or group)", o->layout);
 		return -1;
 	}
 	return 0;
@@ -1106,14 +1131,15 @@ static int build_member_update(const e2e_members *ms, size_t i,
  * A deliberate switch of the group's layout (--layout other than the
  * stored one), once the broker has acknowledged the update under the new
  * layout: store the new layout, then clear the old layout's retained
- * updates (per member: each ROOT/MEMBER-ID; per group: ROOT). In this
+ * updates (per member: each ROOT/MEMBER-ID; per group: ROOT), if there
+ * were any (first: the group's first update, nothing to clear). In this
  * order the list never names a layout whose topic lacks the current keys:
  * a crash or a broker lost after the save leaves only stale retained
  * updates under the old layout, reported, never a group without keys.
  */
 static int switch_layout(const struct opts *o, e2e_members *ms,
 			 e2e_update_layout old, e2e_update_layout layout,
-			 const char *root)
+			 const char *root, int first)
 {
 	static const uint8_t empty[1];
 	struct keygen_update *c;
@@ -1125,6 +1151,8 @@ static int switch_layout(const struct opts *o, e2e_members *ms,
 	if (e2e_members_set_layout(ms, layout) != E2E_OK ||
 	    save_members(ms, o->members, 0) != 0)
 		return -1;
+	if (first)
+		return 0;
 	c = calloc(n, sizeof *c);
 	if (c == NULL) {
 		cli_err("out of memory");
@@ -1213,7 +1241,9 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 		if (e2e_members_get(ms, i, &e) == E2E_OK)
 			printf("%s %s counter %" PRIu64 "\n", u[i].topic,
 			       e.name, counter);
-	rc = layout != old ? switch_layout(o, ms, old, layout, root) : 0;
+	rc = layout != old
+		     ? switch_layout(o, ms, old, layout, root, counter == 1)
+		     : 0;
 cleanup:
 	for (i = 0; u != NULL && i < nu; i++)
 		free(u[i].env);
@@ -1239,23 +1269,14 @@ static int admin_remove(const struct opts *o, int unused)
 	e2e_member_entry e;
 	char root[256], name[E2E_MEMBER_NAME_MAX + 1];
 	size_t i;
-	e2e_update_layout layout;
 	int rc = -1, group;
 
 	(void)unused;
 	if (load_members(o->members, &ms) != 0)
 		return -1;
-	if (layout_of(o, ms, &layout) != 0)
+	if (check_layout(o, ms, 0) != 0)
 		goto cleanup;
-	/* Only publish and rotate switch layouts (with a new update). */
-	if (layout != e2e_members_layout(ms)) {
-		cli_err("%s: the group's layout is %s; switch it with admin "
-			"publish --layout %s first",
-			o->members, layout_name(e2e_members_layout(ms)),
-			layout_name(layout));
-		goto cleanup;
-	}
-	group = layout == E2E_UPDATE_LAYOUT_GROUP;
+	group = e2e_members_layout(ms) == E2E_UPDATE_LAYOUT_GROUP;
 	if (e2e_members_find(ms, o->arg, &i) != E2E_OK ||
 	    e2e_members_get(ms, i, &e) != E2E_OK) {
 		cli_err("%s: no member '%s'", o->members, o->arg);
@@ -1479,7 +1500,8 @@ static const struct command commands[] = {
 	{"trust", "list", OPT_TRUST, OPT_TRUST, 0, trust_list, 0},
 	{"member", "init", SP | OPT_NO_PASS | OPT_PASS_FILE | OPT_FORCE, SP, 0,
 	 signer_new, 1},
-	{"admin", "enrol", OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS,
+	{"admin", "enrol",
+	 OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS | OPT_LAYOUT,
 	 OPT_MEMBERS | OPT_PUBLIC, 1, admin_enrol, 0},
 	{"admin", "remove",
 	 OPT_MEMBERS | OPT_HOST | OPT_PORT | OPT_ROOT | OPT_LAYOUT, OPT_MEMBERS,
