@@ -221,23 +221,24 @@ class KeygenCommands(unittest.TestCase):
         with open(lst, "w") as f:
             f.write(text)
 
-    def test_first_enrol_with_layout_group_stores_it(self):
+    def list_of_a(self, *enrol_args):
+        """A member list with one member "a" (enrolled with enrol_args):
+        the list's path and a's public key file."""
         lst = os.path.join(self.dir, "g.members")
         pub = os.path.join(self.dir, "a.pub")
         keygen("member", "init", "-s", os.path.join(self.dir, "a.key"),
                "-p", pub, "--no-passphrase")
         keygen("admin", "enrol", "--members", lst, "--group", GROUP,
-               "--layout", "group", "-p", pub, "a")
+               *enrol_args, "-p", pub, "a")
+        return lst, pub
+
+    def test_first_enrol_with_layout_group_stores_it(self):
+        lst, _ = self.list_of_a("--layout", "group")
         listed = keygen("admin", "list", "--members", lst).splitlines()
         self.assertEqual(listed[0], "# group plant, counter 0, layout group")
 
     def test_member_list_with_a_bad_layout_is_refused_with_file_and_line(self):
-        lst = os.path.join(self.dir, "g.members")
-        pub = os.path.join(self.dir, "a.pub")
-        keygen("member", "init", "-s", os.path.join(self.dir, "a.key"),
-               "-p", pub, "--no-passphrase")
-        keygen("admin", "enrol", "--members", lst, "--group", GROUP, "-p",
-               pub, "a")
+        lst, pub = self.list_of_a()
         self.set_layout(lst, "groups")
         with open(lst) as f:
             line = f.read().splitlines().index("layout groups") + 1
