@@ -50,7 +50,7 @@ static const char usage_text[] = PROG
 	"       " PROG " member init -s SECRET -p PUBLIC [--no-passphrase]\n"
 	"                [--passphrase-file FILE] [--force]\n"
 	"       " PROG " admin enrol --members FILE [--group NAME] -p PUBLIC\n"
-	"                [--topics FILTERS] NAME\n"
+	"                [--topics FILTERS] [--layout member|group] NAME\n"
 	"       " PROG " admin list --members FILE\n"
 	"       " PROG " admin remove --members FILE [--host H] [--port N]\n"
 	"                [--root TOPIC] [--layout member|group] NAME\n"
@@ -843,6 +843,30 @@ static int save_members(const e2e_members *ms, const char *path, uint32_t flags)
 	return 0;
 }
 
+static const char *layout_name(e2e_update_layout l)
+{
+	return l == E2E_UPDATE_LAYOUT_GROUP ? "group" : "member";
+}
+
+/* The layout to use: --layout, else the one stored in the member list
+ * (docs/KEYDIST.md section 9). 0, or -1 (reported). */
+static int layout_of(const struct opts *o, const e2e_members *ms,
+		     e2e_update_layout *l)
+{
+	*l = e2e_members_layout(ms);
+	if (o->layout == NULL)
+		return 0;
+	if (strcmp(o->layout, "member") == 0)
+		*l = E2E_UPDATE_LAYOUT_MEMBER;
+	else if (strcmp(o->layout, "group") == 0)
+		*l = E2E_UPDATE_LAYOUT_GROUP;
+	else {
+		cli_err("invalid --layout '%s' (member or group)", o->layout);
+		return -1;
+	}
+	return 0;
+}
+
 /* -p PUBLIC: a member public key file, or the line itself. */
 static int read_member_public(const char *arg, uint8_t pk[32])
 {
@@ -859,6 +883,29 @@ static int read_member_public(const char *arg, uint8_t pk[32])
 	rc = e2e_member_public_load(pk, arg, &line);
 	if (rc != E2E_OK) {
 		cli_file_err(NULL, arg, line, rc, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --layout on enrol and remove: the layout of a list the enrol creates
+ * (fresh); for an existing list only its own (publish and rotate switch
+ * layouts, with an update under the new one).
+ */
+static int check_layout(const struct opts *o, e2e_members *ms, int fresh)
+{
+	e2e_update_layout l;
+
+	if (layout_of(o, ms, &l) != 0)
+		return -1;
+	if (fresh)
+		return e2e_members_set_layout(ms, l) == E2E_OK ? 0 : -1;
+	if (l != e2e_members_layout(ms)) {
+		cli_err("%s: the group's layout is %s; switch it with admin "
+			"publish --layout %s",
+			o->members, layout_name(e2e_members_layout(ms)),
+			layout_name(l));
 		return -1;
 	}
 	return 0;
@@ -901,6 +948,8 @@ static int admin_enrol(const struct opts *o, int unused)
 		cli_file_err(NULL, o->members, line, err, NULL);
 		goto cleanup;
 	}
+	if (check_layout(o, ms, flags == E2E_SAVE_EXCL) != 0)
+		goto cleanup;
 	err = e2e_members_add(ms, pk, o->arg, o->topics);
 	if (err == E2E_ERR_EXISTS) {
 		cli_err("%s: member '%s' or its key is already enrolled",
@@ -932,8 +981,9 @@ static int admin_list(const struct opts *o, int unused)
 	(void)unused;
 	if (load_members(o->members, &ms) != 0)
 		return -1;
-	printf("# group %s, counter %" PRIu64 "\n", e2e_members_group(ms),
-	       e2e_members_counter(ms));
+	printf("# group %s, counter %" PRIu64 ", layout %s\n",
+	       e2e_members_group(ms), e2e_members_counter(ms),
+	       layout_name(e2e_members_layout(ms)));
 	for (i = 0; e2e_members_get(ms, i, &e) == E2E_OK; i++)
 		printf("%016" PRIx64 "  %s%s%s\n", e.id, e.name,
 		       e.filters[0] ? "  " : "", e.filters);
@@ -990,17 +1040,6 @@ static int load_admin(const struct opts *o, e2e_signer **s)
 		return -1;
 	}
 	return 0;
-}
-
-/* --layout: 0 per member (the default), 1 per group, -1 (reported). */
-static int layout_of(const struct opts *o)
-{
-	if (o->layout == NULL || strcmp(o->layout, "member") == 0)
-		return 0;
-	if (strcmp(o->layout, "group") == 0)
-		return 1;
-	cli_err("invalid --layout '%s' (member or group)", o->layout);
-	return -1;
 }
 
 /* The root of the update topics: --root, else e2e/keys/GROUP. */
@@ -1089,11 +1128,68 @@ static int build_member_update(const e2e_members *ms, size_t i,
 }
 
 /*
+ * A deliberate switch of the group's layout (--layout other than the
+ * stored one), once the broker has acknowledged the update under the new
+ * layout: store the new layout, then clear the old layout's retained
+ * updates (per member: each ROOT/MEMBER-ID; per group: ROOT), if there
+ * were any (first: the group's first update, nothing to clear). In this
+ * order the list never names a layout whose topic lacks the current keys:
+ * a crash or a broker lost after the save leaves only stale retained
+ * updates under the old layout, reported, never a group without keys.
+ */
+static int switch_layout(const struct opts *o, e2e_members *ms,
+			 e2e_update_layout old, e2e_update_layout layout,
+			 const char *root, int first)
+{
+	static const uint8_t empty[1];
+	struct keygen_update *c;
+	e2e_member_entry e;
+	int per_member = old == E2E_UPDATE_LAYOUT_MEMBER;
+	size_t i, n = per_member ? e2e_members_count(ms) : 1;
+	int rc = -1;
+
+	if (e2e_members_set_layout(ms, layout) != E2E_OK ||
+	    save_members(ms, o->members, 0) != 0)
+		return -1;
+	if (first)
+		return 0;
+	c = calloc(n, sizeof *c);
+	if (c == NULL) {
+		cli_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c[i].env = (uint8_t *)empty;
+		if (!per_member)
+			snprintf(c[i].topic, sizeof c[i].topic, "%s", root);
+		else if (e2e_members_get(ms, i, &e) == E2E_OK)
+			snprintf(c[i].topic, sizeof c[i].topic,
+				 "%s/%016" PRIx64, root, e.id);
+	}
+	if (keygen_publish(o->host, o->port, c, n) == 0) {
+		printf("layout %s saved (was %s): cleared %zu retained "
+		       "update%s on %s%s\n",
+		       layout_name(layout), layout_name(old), n,
+		       n == 1 ? "" : "s", root, per_member ? "/MEMBER-ID" : "");
+		rc = 0;
+	} else {
+		cli_err("%s: layout %s saved, but the %s layout's retained "
+			"updates on %s%s could not be cleared (publish an "
+			"empty retained message on each)",
+			o->members, layout_name(layout), layout_name(old), root,
+			per_member ? "/MEMBER-ID" : "");
+	}
+	free(c);
+	return rc;
+}
+
+/*
  * Publish the updates (docs/KEYDIST.md section 9) with the next counter:
- * one per member on ROOT/MEMBER-ID, or with --layout group one on ROOT
- * with every member's slot. Every update is built first (nothing is saved
- * when one fails), then the counter is saved in the member list, then the
- * updates are sent (a crash never reuses a counter).
+ * one per member on ROOT/MEMBER-ID, or under the per-group layout one on
+ * ROOT with every member's slot (the layout stored in the list, or
+ * --layout, which switches it: switch_layout). Every update is built first
+ * (nothing is saved when one fails), then the counter is saved in the
+ * member list, then the updates are sent (a crash never reuses a counter).
  */
 static int publish_updates(const struct opts *o, e2e_members *ms,
 			   const e2e_keyring *kr, const e2e_signer *admin)
@@ -1106,10 +1202,12 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 	size_t i, n = e2e_members_count(ms), nu;
 	uint64_t counter = e2e_members_counter(ms) + 1;
 	char root[256];
-	int rc = -1, group = layout_of(o);
+	e2e_update_layout layout, old = e2e_members_layout(ms);
+	int rc = -1, group;
 
-	if (group < 0)
+	if (layout_of(o, ms, &layout) != 0)
 		return -1;
+	group = layout == E2E_UPDATE_LAYOUT_GROUP;
 	if (n == 0) {
 		cli_err("%s: no members to publish to", o->members);
 		return -1;
@@ -1143,7 +1241,9 @@ static int publish_updates(const struct opts *o, e2e_members *ms,
 		if (e2e_members_get(ms, i, &e) == E2E_OK)
 			printf("%s %s counter %" PRIu64 "\n", u[i].topic,
 			       e.name, counter);
-	rc = 0;
+	rc = layout != old
+		     ? switch_layout(o, ms, old, layout, root, counter == 1)
+		     : 0;
 cleanup:
 	for (i = 0; u != NULL && i < nu; i++)
 		free(u[i].env);
@@ -1169,11 +1269,14 @@ static int admin_remove(const struct opts *o, int unused)
 	e2e_member_entry e;
 	char root[256], name[E2E_MEMBER_NAME_MAX + 1];
 	size_t i;
-	int rc = -1, group = layout_of(o);
+	int rc = -1, group;
 
 	(void)unused;
-	if (group < 0 || load_members(o->members, &ms) != 0)
+	if (load_members(o->members, &ms) != 0)
 		return -1;
+	if (check_layout(o, ms, 0) != 0)
+		goto cleanup;
+	group = e2e_members_layout(ms) == E2E_UPDATE_LAYOUT_GROUP;
 	if (e2e_members_find(ms, o->arg, &i) != E2E_OK ||
 	    e2e_members_get(ms, i, &e) != E2E_OK) {
 		cli_err("%s: no member '%s'", o->members, o->arg);
@@ -1397,7 +1500,8 @@ static const struct command commands[] = {
 	{"trust", "list", OPT_TRUST, OPT_TRUST, 0, trust_list, 0},
 	{"member", "init", SP | OPT_NO_PASS | OPT_PASS_FILE | OPT_FORCE, SP, 0,
 	 signer_new, 1},
-	{"admin", "enrol", OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS,
+	{"admin", "enrol",
+	 OPT_MEMBERS | OPT_GROUP | OPT_PUBLIC | OPT_TOPICS | OPT_LAYOUT,
 	 OPT_MEMBERS | OPT_PUBLIC, 1, admin_enrol, 0},
 	{"admin", "remove",
 	 OPT_MEMBERS | OPT_HOST | OPT_PORT | OPT_ROOT | OPT_LAYOUT, OPT_MEMBERS,

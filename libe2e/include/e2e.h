@@ -793,6 +793,20 @@ const char *e2e_members_group(const e2e_members *ms);
 uint64_t e2e_members_counter(const e2e_members *ms);
 int e2e_members_set_counter(e2e_members *ms,
 			    uint64_t counter) E2E_WARN_UNUSED;
+/*
+ * The group's update layout (docs/KEYDIST.md section 9, stored in the list
+ * as the optional "layout" line, docs/KEYFILES.md "Member list"): per
+ * member (the default, and what a list without the line has) or per group.
+ * Every command of the group uses it, so it cannot differ between them.
+ * e2e_members_set_layout: E2E_ERR_INVAL for a value not in the enum.
+ */
+typedef enum e2e_update_layout {
+	E2E_UPDATE_LAYOUT_MEMBER = 0,
+	E2E_UPDATE_LAYOUT_GROUP = 1
+} e2e_update_layout;
+e2e_update_layout e2e_members_layout(const e2e_members *ms);
+int e2e_members_set_layout(e2e_members *ms,
+			   e2e_update_layout layout) E2E_WARN_UNUSED;
 size_t e2e_members_count(const e2e_members *ms);
 int e2e_members_get(const e2e_members *ms, size_t index,
 		    e2e_member_entry *out) E2E_WARN_UNUSED;

@@ -13,6 +13,7 @@
  *   libe2e-members 1
  *   group <name>
  *   counter <last update counter published>
+ *   layout group                    (optional; absent: per member)
  *   member <id: 16 hex> <public key: base64> <name> [topics=<filters>]
  */
 #include "keyfile.h"
@@ -237,6 +238,7 @@ struct entry {
 struct e2e_members {
 	char group[E2E_UPDATE_GROUP_MAX + 1];
 	uint64_t counter;
+	e2e_update_layout layout;
 	struct entry *e; /* sorted by id */
 	size_t n, cap;
 };
@@ -303,6 +305,20 @@ E2E_API int e2e_members_set_counter(e2e_members *ms, uint64_t counter)
 	if (ms == NULL || counter <= ms->counter || counter > E2E__TIME_MAX)
 		return E2E_ERR_INVAL;
 	ms->counter = counter;
+	return E2E_OK;
+}
+
+E2E_API e2e_update_layout e2e_members_layout(const e2e_members *ms)
+{
+	return ms != NULL ? ms->layout : E2E_UPDATE_LAYOUT_MEMBER;
+}
+
+E2E_API int e2e_members_set_layout(e2e_members *ms, e2e_update_layout layout)
+{
+	if (ms == NULL || (layout != E2E_UPDATE_LAYOUT_MEMBER &&
+			   layout != E2E_UPDATE_LAYOUT_GROUP))
+		return E2E_ERR_INVAL;
+	ms->layout = layout;
 	return E2E_OK;
 }
 
@@ -398,6 +414,25 @@ E2E_API int e2e_members_remove(e2e_members *ms, size_t index)
 	return E2E_OK;
 }
 
+/*
+ * The optional "layout" line, right after "counter" and before the first
+ * member (first says it is still allowed): "member" or "group"; anything
+ * else, a second one or one among the members is E2E_ERR_KEYFILE.
+ */
+static int parse_layout(e2e_members *ms, const struct e2e__kf_line *l,
+			int first)
+{
+	if (!first || l->n != 2)
+		return E2E_ERR_KEYFILE;
+	if (strcmp(l->field[1], "member") == 0)
+		ms->layout = E2E_UPDATE_LAYOUT_MEMBER;
+	else if (strcmp(l->field[1], "group") == 0)
+		ms->layout = E2E_UPDATE_LAYOUT_GROUP;
+	else
+		return E2E_ERR_KEYFILE;
+	return E2E_OK;
+}
+
 /* One "member" line: id, public key, name, optional topics=. */
 static int parse_member(e2e_members *ms, const struct e2e__kf_line *l)
 {
@@ -437,7 +472,7 @@ E2E_API int e2e_members_load(e2e_members **out, const char *path,
 	char *buf = NULL;
 	size_t len = 0;
 	uint64_t counter = 0;
-	int rc, saved;
+	int rc, saved, first = 1;
 
 	if (bad_line != NULL)
 		*bad_line = 0;
@@ -468,8 +503,11 @@ E2E_API int e2e_members_load(e2e_members **out, const char *path,
 		rc = e2e__kf_next(&r, &l, 6);
 		if (rc == 0)
 			break;
-		if (rc == 1)
+		if (rc == 1 && strcmp(l.field[0], "layout") == 0)
+			rc = parse_layout(ms, &l, first);
+		else if (rc == 1)
 			rc = parse_member(ms, &l);
+		first = 0;
 	}
 	saved = errno;
 	e2e__kf_release(buf, 0);
@@ -508,6 +546,11 @@ E2E_API int e2e_members_save(const e2e_members *ms, const char *path,
 		"[topics=<filters>]\n" MEMBERS_MAGIC
 		" 1\ngroup %s\ncounter %" PRIu64 "\n",
 		ms->group, ms->counter);
+	/* Written only when not the default, so a per-member list stays
+	 * readable by a libe2e without layouts, and a per-group one is
+	 * refused by it rather than published per member. */
+	if (ms->layout == E2E_UPDATE_LAYOUT_GROUP)
+		e2e__kf_buf_printf(&b, "layout group\n");
 	for (i = 0; i < ms->n; i++) {
 		e2e__kf_buf_printf(&b, "member %016" PRIx64 " ", ms->e[i].id);
 		e2e__kf_buf_b64(&b, ms->e[i].pk, sizeof ms->e[i].pk);

@@ -194,14 +194,61 @@ class KeygenCommands(unittest.TestCase):
             self.assertEqual(ids[name], line.split(" ")[2])
         self.assertEqual(os.stat(lst).st_mode & 0o777, 0o600)
         listed = keygen("admin", "list", "--members", lst).splitlines()
-        self.assertEqual(listed[0], "# group plant, counter 0")
+        self.assertEqual(listed[0], "# group plant, counter 0, layout member")
         self.assertEqual(sorted(listed[1:]),
                          sorted("%s  %s" % (ids[n], n) for n in ids))
         # Per group, remove sends nothing (no broker here); the per-member
-        # clear of the retained update is tested in RemovedMember.
-        keygen("admin", "remove", "--members", lst, "--layout", "group", "a")
+        # clear of the retained update is tested in RemovedMember. The
+        # layout is the list's: another one is refused.
+        r = subprocess.run([KEYGEN, "admin", "remove", "--members", lst,
+                            "--layout", "group", "a"], capture_output=True,
+                           timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"the group's layout is member", r.stderr)
+        self.set_layout(lst, "group")
+        keygen("admin", "remove", "--members", lst, "a")
         listed = keygen("admin", "list", "--members", lst).splitlines()
         self.assertEqual(listed[1:], ["%s  b" % ids["b"]])
+
+    @staticmethod
+    def set_layout(lst, layout):
+        """Put a "layout" line after the counter, as an admin editing the
+        list would (e2e-keygen writes it on a switch or a first enrol)."""
+        with open(lst) as f:
+            text = f.read()
+        text = text.replace("\ncounter 0\n", "\ncounter 0\nlayout %s\n"
+                            % layout, 1)
+        with open(lst, "w") as f:
+            f.write(text)
+
+    def list_of_a(self, *enrol_args):
+        """A member list with one member "a" (enrolled with enrol_args):
+        the list's path and a's public key file."""
+        lst = os.path.join(self.dir, "g.members")
+        pub = os.path.join(self.dir, "a.pub")
+        keygen("member", "init", "-s", os.path.join(self.dir, "a.key"),
+               "-p", pub, "--no-passphrase")
+        keygen("admin", "enrol", "--members", lst, "--group", GROUP,
+               *enrol_args, "-p", pub, "a")
+        return lst, pub
+
+    def test_first_enrol_with_layout_group_stores_it(self):
+        lst, _ = self.list_of_a("--layout", "group")
+        listed = keygen("admin", "list", "--members", lst).splitlines()
+        self.assertEqual(listed[0], "# group plant, counter 0, layout group")
+
+    def test_member_list_with_a_bad_layout_is_refused_with_file_and_line(self):
+        lst, pub = self.list_of_a()
+        self.set_layout(lst, "groups")
+        with open(lst) as f:
+            line = f.read().splitlines().index("layout groups") + 1
+        for cmd in (["list"], ["remove", "a"],
+                    ["enrol", "-p", pub, "b"]):
+            r = subprocess.run([KEYGEN, "admin", cmd[0], "--members", lst,
+                                *cmd[1:]], capture_output=True,
+                               timeout=BOUND)
+            self.assertEqual(r.returncode, 1, cmd)
+            self.assertIn(("%s:%d:" % (lst, line)).encode(), r.stderr, cmd)
 
     def test_admin_enrol_refuses_a_member_enrolled_twice(self):
         lst = os.path.join(self.dir, "g.members")
@@ -559,6 +606,77 @@ class PerGroupLayout(BrokerCase):
             mine = sorted(k for k, b_only in admin_keys.items()
                           if b_only == (name == "b"))
             self.assertEqual(sorted(held), mine, name)
+
+    def retained_under(self, topic_filter):
+        """{topic: payload} of the retained messages a fresh subscriber
+        to topic_filter gets (marker as in retained_on)."""
+        marker = "test/marker/%d" % os.getpid()
+        raw = RawClient(self.broker)
+        try:
+            raw.publish(marker, b"m", retain=True)
+            raw.subscribe(topic_filter)
+            raw.subscribe(marker)
+            got = {}
+            while True:
+                topic, payload, retained = raw.next_message(BOUND)
+                if topic == marker:
+                    return got
+                if retained:
+                    got[topic] = payload
+        finally:
+            raw.close()
+
+    def test_layout_switched_to_group_is_kept_by_a_later_rotate(self):
+        f = self.fleet
+        f.enrol("s")
+        f.admin("publish")
+        out = f.admin("publish", "--layout", "group").splitlines()
+        self.assertEqual(out, [
+            "%s 1 members counter 2" % self.group_topic(),
+            "layout group saved (was member): cleared 1 retained update on "
+            "%s/MEMBER-ID" % self.group_topic()])
+        listed = keygen("admin", "list", "--members", f.members)
+        self.assertEqual(listed.splitlines()[0],
+                         "# group plant, counter 2, layout group")
+        sub = self.start(Proc([SUB, *self.group_args("s"), "-t", "data/#"]))
+        wait_applied(sub, 2)
+        # No --layout: the group's stored one, on the group topic.
+        plan = f.admin("rotate", "--lead", "1h").splitlines()
+        self.assertEqual(plan[-1], "%s 1 members counter 3"
+                         % self.group_topic())
+        wait_applied(sub, 3)
+
+    def test_layout_switch_clears_the_old_layouts_retained_updates(self):
+        f = self.fleet
+        f.enrol("a")
+        f.enrol("b")
+        f.admin("publish")
+        per_member = sorted([f.topic("a"), f.topic("b")])
+        self.assertEqual(sorted(self.retained_under(
+            self.group_topic() + "/#")), per_member)
+        f.admin("rotate", "--layout", "group", "--lead", "1h")
+        self.assertEqual(list(self.retained_under(
+            self.group_topic() + "/#")), [self.group_topic()])
+        out = f.admin("publish", "--layout", "member").splitlines()
+        self.assertEqual(out[-1], "layout member saved (was group): cleared "
+                         "1 retained update on %s" % self.group_topic())
+        self.assertEqual(sorted(self.retained_under(
+            self.group_topic() + "/#")), per_member)
+
+    def test_layout_switch_with_the_broker_out_of_reach_keeps_the_old_one(self):
+        f = self.fleet
+        f.enrol("a")
+        f.admin("publish")
+        self.broker.stop()
+        r = subprocess.run([KEYGEN, "admin", "publish", "--members",
+                            f.members, "-K", f.ring, "-s", f.admin_key,
+                            *f.broker_args(), "--layout", "group"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 1)
+        listed = keygen("admin", "list", "--members", f.members)
+        # The counter is spent (never reused), the layout not switched.
+        self.assertEqual(listed.splitlines()[0],
+                         "# group plant, counter 2, layout member")
 
     def rotation_messages(self, layout, members):
         """Enrol members, publish, then count what one rotation puts on

@@ -1854,6 +1854,119 @@ static void members_load_refuses_edited_lines(void **state)
 	e2e_members_free(ms);
 }
 
+static void members_layout_is_per_member_without_a_layout_line(void **state)
+{
+	struct dir *d = *state;
+	e2e_members *ms = three_members(), *back = NULL;
+	char *text;
+
+	assert_int_equal(e2e_members_layout(ms), E2E_UPDATE_LAYOUT_MEMBER);
+	assert_int_equal(e2e_members_save(ms, d->file, 0), E2E_OK);
+	/* The default is not written: lists from before layouts stay the
+	 * same bytes. */
+	text = slurp(d->file);
+	assert_null(strstr(text, "layout"));
+	assert_int_equal(e2e_members_load(&back, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_members_layout(back), E2E_UPDATE_LAYOUT_MEMBER);
+	free(text);
+	e2e_members_free(back);
+	e2e_members_free(ms);
+}
+
+static void members_layout_group_round_trips_after_counter(void **state)
+{
+	struct dir *d = *state;
+	e2e_members *ms = three_members(), *back = NULL;
+	char *text;
+
+	assert_int_equal(e2e_members_set_layout(ms, E2E_UPDATE_LAYOUT_GROUP),
+			 E2E_OK);
+	assert_int_equal(e2e_members_save(ms, d->file, 0), E2E_OK);
+	text = slurp(d->file);
+	assert_non_null(strstr(text, "\ncounter 0\nlayout group\nmember "));
+	assert_int_equal(e2e_members_load(&back, d->file, NULL), E2E_OK);
+	assert_int_equal(e2e_members_layout(back), E2E_UPDATE_LAYOUT_GROUP);
+	assert_int_equal(e2e_members_count(back), 3);
+	/* Back to per member: the line goes away. */
+	assert_int_equal(e2e_members_set_layout(back, E2E_UPDATE_LAYOUT_MEMBER),
+			 E2E_OK);
+	assert_int_equal(e2e_members_save(back, d->file, 0), E2E_OK);
+	free(text);
+	text = slurp(d->file);
+	assert_null(strstr(text, "layout"));
+	free(text);
+	e2e_members_free(back);
+	e2e_members_free(ms);
+}
+
+static void members_set_layout_refuses_unknown_value(void **state)
+{
+	e2e_members *ms = three_members();
+
+	(void)state;
+	assert_int_equal(e2e_members_set_layout(ms, (e2e_update_layout)2),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_set_layout(NULL, E2E_UPDATE_LAYOUT_GROUP),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_members_layout(ms), E2E_UPDATE_LAYOUT_MEMBER);
+	assert_int_equal(e2e_members_layout(NULL), E2E_UPDATE_LAYOUT_MEMBER);
+	e2e_members_free(ms);
+}
+
+/* The member list of three_members with text put in place of "counter 0\n"
+ * (with at_end, appended after the last member) loads with rc, and when
+ * refused at line. */
+static void members_load_with(const struct dir *d, int at_end, const char *text,
+			      int rc, size_t line)
+{
+	e2e_members *ms = three_members(), *back = NULL;
+	char *saved, *p, *out;
+	size_t at, bad = 0;
+
+	assert_int_equal(e2e_members_save(ms, d->file, 0), E2E_OK);
+	saved = slurp(d->file);
+	p = at_end ? saved + strlen(saved) : strstr(saved, "counter 0\n");
+	assert_non_null(p);
+	at = (size_t)(p - saved);
+	out = malloc(strlen(saved) + strlen(text) + 1);
+	assert_non_null(out);
+	memcpy(out, saved, at);
+	strcpy(out + at, text);
+	strcat(out, at_end ? "" : p + strlen("counter 0\n"));
+	write_file(d->file, 0600, out);
+	assert_int_equal(e2e_members_load(&back, d->file, &bad), rc);
+	if (rc != E2E_OK) {
+		assert_int_equal(bad, line);
+		assert_null(back);
+	}
+	e2e_members_free(back);
+	free(out);
+	free(saved);
+	e2e_members_free(ms);
+}
+
+static void members_load_refuses_bad_layout_line_with_its_line(void **state)
+{
+	const struct dir *d = *state;
+
+	/* Line 6 is "counter", 7 the layout line, 8 the first member. */
+	members_load_with(d, 0, "counter 0\nlayout member\n", E2E_OK, 0);
+	members_load_with(d, 0, "counter 0\nlayout groups\n", E2E_ERR_KEYFILE,
+			  7);
+	members_load_with(d, 0, "counter 0\nlayout Group\n", E2E_ERR_KEYFILE,
+			  7);
+	members_load_with(d, 0, "counter 0\nlayout\n", E2E_ERR_KEYFILE, 7);
+	members_load_with(d, 0, "counter 0\nlayout group member\n",
+			  E2E_ERR_KEYFILE, 7);
+	members_load_with(d, 0, "counter 0\nlayout group\nlayout group\n",
+			  E2E_ERR_KEYFILE, 8);
+	/* Before "counter", where the counter line must be. */
+	members_load_with(d, 0, "layout group\ncounter 0\n", E2E_ERR_KEYFILE,
+			  6);
+	/* After the members (lines 7-9): only right after the counter. */
+	members_load_with(d, 1, "layout group\n", E2E_ERR_KEYFILE, 10);
+}
+
 /* An update body sealed by admin as a retained update and opened by m
  * (last counter 0). */
 static int open_update_body(const uint8_t *body, size_t len,
@@ -2074,6 +2187,10 @@ int main(void)
 		T(members_find_and_remove_by_name_or_id),
 		T(members_counter_only_goes_up),
 		T(members_load_refuses_edited_lines),
+		T(members_layout_is_per_member_without_a_layout_line),
+		T(members_layout_group_round_trips_after_counter),
+		T(members_set_layout_refuses_unknown_value),
+		T(members_load_refuses_bad_layout_line_with_its_line),
 		T(keyring_round_trip_keeps_every_field),
 		T(keyring_file_is_created_mode_0600),
 		T(keyring_file_is_readable_text),

@@ -235,6 +235,9 @@ _MEMBER_PROTOTYPES: Tuple[Tuple[str, Any, List[Any]], ...] = (
         ("e2e_members_group", ctypes.c_char_p, [_vp]),
         ("e2e_members_counter", ctypes.c_uint64, [_vp]),
         ("e2e_members_set_counter", ctypes.c_int, [_vp, ctypes.c_uint64]),
+        # enum e2e_update_layout: 0 per member, 1 per group.
+        ("e2e_members_layout", ctypes.c_int, [_vp]),
+        ("e2e_members_set_layout", ctypes.c_int, [_vp, ctypes.c_int]),
         ("e2e_members_count", _sz, [_vp]),
         ("e2e_members_get", ctypes.c_int, [_vp, _sz, _out]),
         ("e2e_members_add", ctypes.c_int, [_vp, _str, _str, _str]),
