@@ -6,7 +6,8 @@
  * to its end before any other client's command, so the check and the
  * commit of one message are atomic for the whole group, in one round trip.
  * This file parses the URL, authenticates, formats the script's arguments
- * and turns Redis's answers into libe2e errors. A call whose answer is
+ * and turns Redis's answers into libe2e errors; link.c carries them, over
+ * TCP (redis://) or TLS (rediss://). A call whose answer is
  * lost with the connection is retried once on a new one, with the same
  * call token: the script accepts a retry exactly when the lost call was
  * accepted, so a lost answer neither loses nor doubles a message.
@@ -27,6 +28,7 @@
 #include <sodium.h>
 
 #include "guard_lua.h"
+#include "link.h"
 
 #define E2E_REDIS_API __attribute__((visibility("default")))
 
@@ -39,7 +41,9 @@
 #define DEFAULT_TIMEOUT_MS 2000u
 
 struct e2e_redis {
-	redisContext *c;
+	e2e__link *c;
+	e2e__tls *tls; /* rediss://: the TLS settings; NULL: plain TCP */
+	int use_tls;
 	char host[HOST_MAX + 1];
 	int port;
 	char base[PREFIX_MAX + 5]; /* "{PREFIX}:g", the script's KEYS[1] */
@@ -183,11 +187,14 @@ static int parse_url(e2e_redis *rs, const char *url)
 	const char *auth, *at, *slash, *colon;
 	int rc;
 
-	if (strncmp(url, "rediss://", 9) == 0)
-		return E2E_ERR_STORE_UNSUPPORTED;
-	if (strncmp(url, "redis://", 8) != 0)
+	if (strncmp(url, "rediss://", 9) == 0) {
+		rs->use_tls = 1;
+		auth = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		auth = url + 8;
+	} else {
 		return E2E_ERR_INVAL;
-	auth = url + 8;
+	}
 	slash = strchr(auth, '/');
 	if (slash == NULL || !prefix_valid(slash + 1))
 		return E2E_ERR_INVAL;
@@ -293,8 +300,7 @@ static int reply_error(const redisReply *r)
 
 static void disconnect(e2e_redis *rs)
 {
-	if (rs->c != NULL)
-		redisFree(rs->c);
+	e2e__link_close(rs->c);
 	rs->c = NULL;
 }
 
@@ -302,16 +308,20 @@ static void disconnect(e2e_redis *rs)
 static int command(e2e_redis *rs, redisReply **out, int argc, const char **argv,
 		   const size_t *len)
 {
-	redisReply *r = redisCommandArgv(rs->c, argc, argv, len);
+	redisReply *r = NULL;
+	int rc;
 
 	*out = NULL;
-	if (r == NULL) {
+	if (e2e__link_append(rs->c, argc, argv, len) != 0)
+		rc = E2E_ERR_STORE_UNAVAILABLE;
+	else
+		rc = e2e__link_reply(rs->c, &r);
+	if (rc != E2E_OK) {
 		disconnect(rs);
-		return E2E_ERR_STORE_UNAVAILABLE;
+		return rc;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		int rc = reply_error(r);
-
+		rc = reply_error(r);
 		freeReplyObject(r);
 		return rc;
 	}
@@ -365,13 +375,9 @@ static int connect_store(e2e_redis *rs)
 	int rc;
 
 	disconnect(rs);
-	rs->c = redisConnectWithTimeout(rs->host, rs->port, rs->timeout);
-	if (rs->c == NULL || rs->c->err != 0 ||
-	    redisSetTimeout(rs->c, rs->timeout) != REDIS_OK) {
-		disconnect(rs);
-		return E2E_ERR_STORE_UNAVAILABLE;
-	}
-	(void)redisEnableKeepAlive(rs->c);
+	rc = e2e__link_open(&rs->c, rs->host, rs->port, &rs->timeout, rs->tls);
+	if (rc != E2E_OK)
+		return rc;
 	if ((rc = authenticate(rs)) != E2E_OK ||
 	    (rc = load_script(rs)) != E2E_OK)
 		disconnect(rs);
@@ -406,6 +412,19 @@ static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
 	return E2E_OK;
 }
 
+/* rediss://: the TLS settings; the certificate options go only with it. */
+static int tls_setup(e2e_redis *rs, const e2e_redis_opts *o)
+{
+	struct e2e__tls_opts t = {o->tls_cacert, o->tls_cacertdir, o->tls_cert,
+				  o->tls_key, o->tls_sni};
+
+	if (!rs->use_tls)
+		return t.cacert || t.cacertdir || t.cert || t.key || t.sni
+			       ? E2E_ERR_INVAL
+			       : E2E_OK;
+	return e2e__tls_new(&rs->tls, &t);
+}
+
 E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 				    const e2e_redis_opts *opts,
 				    const e2e_guard_opts *guard)
@@ -429,7 +448,8 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 	if (rs == NULL)
 		return E2E_ERR_NOMEM;
 	if ((rc = parse_url(rs, url)) != E2E_OK ||
-	    (rc = guard_cfg(rs, guard)) != E2E_OK)
+	    (rc = guard_cfg(rs, guard)) != E2E_OK ||
+	    (rc = tls_setup(rs, opts)) != E2E_OK)
 		goto fail;
 	if (opts->password != NULL) {
 		if (strlen(opts->password) > CRED_MAX) {
@@ -461,6 +481,7 @@ E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
 	if (rs == NULL)
 		return;
 	disconnect(rs);
+	e2e__tls_free(rs->tls);
 	sodium_memzero(rs, sizeof *rs);
 	free(rs);
 }
@@ -545,21 +566,18 @@ static int verdict_of(const redisReply *r)
 static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
 {
 	redisReply *r;
-	void *rv;
 	size_t i, got = 0;
 
 	if (rs->c == NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (redisAppendCommandArgv(rs->c, NARGS, k[i].argv, k[i].len) !=
-		    REDIS_OK)
+		if (e2e__link_append(rs->c, NARGS, k[i].argv, k[i].len) != 0)
 			break;
 		k[i].sent = 1;
 	}
 	for (; got < i; got++) {
-		if (redisGetReply(rs->c, &rv) != REDIS_OK)
+		if (e2e__link_reply(rs->c, &r) != E2E_OK)
 			break;
-		r = rv;
 		v[got] = verdict_of(r);
 		freeReplyObject(r);
 	}
