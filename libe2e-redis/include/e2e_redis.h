@@ -21,6 +21,9 @@
  *    signed by a trusted CA or not for the host (or tls_sni), the
  *    handshake failed, the server refused the client certificate (or
  *    wanted one), or tls_cert/tls_key/tls_cacert is no such PEM file;
+ *    from e2e_redis_connect() only: when a later call has to connect
+ *    again, a TLS refusal is E2E_ERR_STORE_UNAVAILABLE (an outage: the
+ *    message is not accepted, and a QoS 1 one can be retried);
  *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// in a build without OpenSSL.
  *
  * An e2e_redis object holds one connection and is not thread-safe: one per

@@ -20,6 +20,8 @@
 
 #ifdef HAVE_REDIS_TLS
 #include <arpa/inet.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -144,8 +146,54 @@ int e2e__link_open(e2e__link **out, const char *host, int port,
 
 struct e2e__tls {
 	SSL_CTX *ctx;
-	char *sni; /* NULL: the URL's host */
+	char *sni;        /* NULL: the URL's host */
+	BIO_METHOD *send; /* writes with MSG_NOSIGNAL (nosignal_write) */
 };
+
+/*
+ * OpenSSL's socket BIO writes with write(): on a connection the server
+ * has closed that raises SIGPIPE, which kills a process that does not
+ * ignore it, and a library must not. TLS records are written through this
+ * BIO instead, with send(MSG_NOSIGNAL): EPIPE, an error like any other.
+ * Reads go through OpenSSL's own socket BIO.
+ */
+static int nosignal_write(BIO *b, const char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	if (n < 0 && errno == EINTR)
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static long nosignal_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b, (void)num, (void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int nosignal_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *nosignal_method(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				     "e2e-redis send");
+
+	if (m != NULL && (BIO_meth_set_write(m, nosignal_write) != 1 ||
+			  BIO_meth_set_ctrl(m, nosignal_ctrl) != 1 ||
+			  BIO_meth_set_create(m, nosignal_create) != 1)) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	return m;
+}
 
 /* A file that must be readable: E2E_ERR_IO with errno when it is not
  * (OpenSSL's own errors do not keep errno). */
@@ -227,7 +275,8 @@ int e2e__tls_new(e2e__tls **out, const struct e2e__tls_opts *o)
 	rc = E2E_ERR_NOMEM;
 	if (o->sni != NULL && (t->sni = strdup(o->sni)) == NULL)
 		goto fail;
-	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    (t->send = nosignal_method()) == NULL)
 		goto fail;
 	rc = E2E_ERR_STORE_TLS;
 	if (SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1)
@@ -250,6 +299,8 @@ void e2e__tls_free(e2e__tls *t)
 	if (t == NULL)
 		return;
 	SSL_CTX_free(t->ctx);
+	if (t->send != NULL)
+		BIO_meth_free(t->send);
 	free(t->sni);
 	free(t);
 }
@@ -383,6 +434,21 @@ static int set_peer_name(SSL *ssl, const char *name)
 	       SSL_set_tlsext_host_name(ssl, name) == 1;
 }
 
+/* The socket under l->ssl: OpenSSL's socket BIO to read, ours to write. */
+static int set_socket(e2e__link *l, const e2e__tls *tls)
+{
+	BIO *r = BIO_new_socket(l->c->fd, BIO_NOCLOSE), *w = BIO_new(tls->send);
+
+	if (r == NULL || w == NULL) {
+		BIO_free(r);
+		BIO_free(w);
+		return 0;
+	}
+	BIO_set_data(w, (void *)(intptr_t)l->c->fd);
+	SSL_set_bio(l->ssl, r, w);
+	return 1;
+}
+
 static int tls_start(e2e__link *l, const char *host, const e2e__tls *tls)
 {
 	int ret;
@@ -391,7 +457,7 @@ static int tls_start(e2e__link *l, const char *host, const e2e__tls *tls)
 	    (l->ssl = SSL_new(tls->ctx)) == NULL)
 		return E2E_ERR_NOMEM;
 	if (!set_peer_name(l->ssl, tls->sni != NULL ? tls->sni : host) ||
-	    SSL_set_fd(l->ssl, l->c->fd) != 1) {
+	    !set_socket(l, tls)) {
 		ERR_clear_error();
 		return E2E_ERR_STORE_TLS;
 	}

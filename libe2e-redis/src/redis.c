@@ -384,6 +384,20 @@ static int connect_store(e2e_redis *rs)
 	return rc;
 }
 
+/*
+ * Connect again within a call. A TLS refusal is then an outage like any
+ * other (E2E_ERR_STORE_UNAVAILABLE): the member joined with a certificate
+ * it trusted, and one the server presents after a restart (rotated
+ * wrongly, say) must not make it refuse messages for good; QoS 1 ones are
+ * held until the server is right again.
+ */
+static int reconnect(e2e_redis *rs)
+{
+	int rc = connect_store(rs);
+
+	return rc == E2E_ERR_STORE_TLS ? E2E_ERR_STORE_UNAVAILABLE : rc;
+}
+
 static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
 {
 	e2e_guard_opts def;
@@ -602,7 +616,7 @@ static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 			k[i].retry = 1;
 			k[i].argv[22] = "1";
 		}
-		if ((rc = connect_store(rs)) == E2E_OK &&
+		if ((rc = reconnect(rs)) == E2E_OK &&
 		    pipeline(rs, k + got, n - got, v + got) < n - got)
 			rc = E2E_ERR_STORE_UNAVAILABLE;
 		if (rc != E2E_OK) {
@@ -656,7 +670,7 @@ E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 		return E2E_ERR_INVAL;
 	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
 		return rc;
-	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
 		v = rc;
 	} else {
 		rc = run_calls(rs, &k, 1, &v);
@@ -683,7 +697,7 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 			      items[i].delivery, now) != E2E_OK)
 			return E2E_ERR_INVAL;
 	}
-	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
 		for (i = 0; i < n; i++)
 			v[i] = rc;
 	} else {

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@
  * mtls: tls-auth-clients yes; authed: a password and an ACL user;
  * plain: no TLS at all. */
 static struct redis_server srv, mtls, authed, plain;
+static struct redis_server rotated; /* restarted by its test */
 static int prefix_no;
 
 struct tls_files {
@@ -294,6 +296,72 @@ static void tls_silent_server_times_out_as_store_unavailable(void **state)
 	close(fd);
 }
 
+/* ---- reconnections */
+
+static void swap_server_certificate(struct redis_server *s)
+{
+	static const char *const pairs[][2] = {{"server.pem", "other.pem"},
+					       {"server.key", "other.key"}};
+	char a[340], b[340], t[340];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		redis_server_file(s, pairs[i][0], a, sizeof a);
+		redis_server_file(s, pairs[i][1], b, sizeof b);
+		redis_server_file(s, "swap.tmp", t, sizeof t);
+		assert_int_equal(rename(a, t), 0);
+		assert_int_equal(rename(b, a), 0);
+		assert_int_equal(rename(t, b), 0);
+	}
+}
+
+/* A verdict once the restarted server has loaded its AOF (bounded). */
+static int settled(e2e_redis *rs, const e2e_info *in)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	int i, rc = E2E_ERR_STORE_UNAVAILABLE;
+
+	for (i = 0; i < 50 && rc == E2E_ERR_STORE_UNAVAILABLE; i++) {
+		rc = e2e_redis_check_commit(rs, in, "t", 0, NOW);
+		if (rc == E2E_ERR_STORE_UNAVAILABLE)
+			nanosleep(&pause, NULL);
+	}
+	return rc;
+}
+
+/* A member that has joined holds its messages (store-unavailable, never
+ * refused for good) while Redis presents a certificate it does not trust,
+ * e.g. one rotated wrongly, and judges them once the right one is back. */
+static void
+tls_reconnection_refused_by_certificate_is_store_unavailable(void **state)
+{
+	struct redis_server *s = &rotated;
+	struct tls_files f;
+	e2e_redis_opts o;
+	e2e_redis *rs = NULL;
+	e2e_info m1 = info_of(A, 1), m2 = info_of(A, 2);
+
+	(void)state;
+	assert_int_equal(redis_server_start_tls(s, NULL), 0);
+	files_of(s, &f);
+	e2e_redis_opts_default(&o);
+	o.tls_cacert = f.ca;
+	assert_int_equal(e2e_redis_connect(&rs, s->url, &o, NULL), E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", 0, NOW), E2E_OK);
+	redis_server_stop(s, SIGTERM);
+	swap_server_certificate(s);
+	assert_int_equal(redis_server_restart(s), 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &m2, "t", 0, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	redis_server_stop(s, SIGTERM);
+	swap_server_certificate(s);
+	assert_int_equal(redis_server_restart(s), 0);
+	assert_int_equal(settled(rs, &m2), E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &m1, "t", 0, NOW),
+			 E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+}
+
 /* ---- client certificates */
 
 static void tls_auth_clients_refuses_a_member_without_certificate(void **state)
@@ -427,6 +495,7 @@ static int teardown(void **state)
 	redis_server_cleanup(&mtls);
 	redis_server_cleanup(&authed);
 	redis_server_cleanup(&plain);
+	redis_server_cleanup(&rotated);
 	return 0;
 }
 
@@ -446,6 +515,8 @@ int main(void)
 			rediss_to_a_server_without_tls_is_refused_within_the_timeout),
 		cmocka_unit_test(
 			tls_silent_server_times_out_as_store_unavailable),
+		cmocka_unit_test(
+			tls_reconnection_refused_by_certificate_is_store_unavailable),
 		cmocka_unit_test(
 			tls_auth_clients_refuses_a_member_without_certificate),
 		cmocka_unit_test(
