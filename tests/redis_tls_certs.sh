@@ -7,6 +7,7 @@
 #                          (no name resolution involved: clients connect to
 #                          127.0.0.1, or send redis.test as SNI)
 #   client.pem client.key  a client certificate signed by it
+#   client-enc.key         client.key encrypted (passphrase "secret")
 #   other-ca.pem           another CA, and other.pem other.key a server
 #                          certificate it signed for the same names
 # Keys are mode 0600.
@@ -36,4 +37,5 @@ ca other-ca
 leaf server ca "IP:127.0.0.1,DNS:redis.test" serverAuth
 leaf client ca "DNS:client.test" clientAuth
 leaf other other-ca "IP:127.0.0.1,DNS:redis.test" serverAuth
+"$ossl" pkey -in client.key -aes256 -passout pass:secret -out client-enc.key
 chmod 0644 ./*.pem

@@ -207,8 +207,17 @@ static int readable(const char *path)
 	return E2E_OK;
 }
 
+/* An encrypted key is refused: OpenSSL's default would ask for its
+ * passphrase on the terminal, and a library never prompts. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 /* The client's private key, from a file only its owner may read (as
- * libe2e's secret files); OpenSSL wipes the key when it frees it. */
+ * libe2e's secret files), unencrypted; OpenSSL wipes the key when it
+ * frees it. */
 static int use_key(SSL_CTX *ctx, const char *path)
 {
 	struct stat st;
@@ -232,7 +241,7 @@ static int use_key(SSL_CTX *ctx, const char *path)
 		close(fd);
 		return E2E_ERR_NOMEM;
 	}
-	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (pk != NULL && SSL_CTX_use_PrivateKey(ctx, pk) == 1 &&
 	    SSL_CTX_check_private_key(ctx) == 1)
 		rc = E2E_OK;

@@ -11,7 +11,9 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -404,6 +407,54 @@ static void tls_client_key_readable_by_others_is_refused(void **state)
 	assert_int_equal(chmod(a->f.key, 0600), 0);
 }
 
+/* A library never asks for a passphrase: an encrypted key is refused,
+ * even with a terminal to ask on (OpenSSL's default prompts on /dev/tty):
+ * the connection runs in a child whose controlling terminal is a pty. */
+static void tls_encrypted_client_key_is_refused_without_a_prompt(void **state)
+{
+	struct attempt *a = attempt(&mtls, NULL, "127.0.0.1");
+	char key[340], out[512];
+	size_t got = 0;
+	int master, status = 0, i;
+	pid_t pid;
+
+	(void)state;
+	a->o.tls_cert = a->f.cert;
+	a->o.tls_key =
+		redis_server_file(&mtls, "client-enc.key", key, sizeof key);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		e2e_redis *rs = NULL;
+		int rc = e2e_redis_connect(&rs, a->url, &a->o, NULL);
+
+		e2e_redis_free(rs);
+		_exit(rc == E2E_ERR_STORE_TLS ? 0 : 1);
+	}
+	/* 10 s at most: 1000 pauses of 10 ms, reading what it writes. */
+	for (i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++) {
+		struct pollfd pf = {master, POLLIN, 0};
+		struct timespec pause = {0, 10 * 1000 * 1000};
+		ssize_t n = 0;
+
+		if (poll(&pf, 1, 0) > 0 && got < sizeof out - 1)
+			n = read(master, out + got, sizeof out - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		else
+			nanosleep(&pause, NULL);
+	}
+	out[got] = '\0';
+	if (i == 1000) { /* still waiting for an answer at its prompt */
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("asked on the terminal: %s", out);
+	}
+	close(master);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_null(strstr(out, "pass phrase"));
+}
+
 static void tls_client_certificate_without_key_is_inval(void **state)
 {
 	struct attempt *a = attempt(&mtls, NULL, "127.0.0.1");
@@ -524,6 +575,8 @@ int main(void)
 		cmocka_unit_test(
 			tls_auth_clients_refuses_a_certificate_of_another_ca),
 		cmocka_unit_test(tls_client_key_readable_by_others_is_refused),
+		cmocka_unit_test(
+			tls_encrypted_client_key_is_refused_without_a_prompt),
 		cmocka_unit_test(tls_client_certificate_without_key_is_inval),
 		cmocka_unit_test(tls_files_missing_or_not_pem_are_refused),
 		cmocka_unit_test(tls_options_with_a_plain_url_are_inval),
