@@ -8,7 +8,10 @@ and DNS redis.test (nothing depends on name resolution), a client
 certificate, and another CA.
 
 Over TLS the group works as over TCP (the union of the members' output
-holds every genuine message once, every copy is refused as "replay"); a
+holds every genuine message once, every copy is refused as "replay", and
+so across a Redis killed and restarted on its AOF; while it is down
+nothing is delivered unchecked: test_groups.py's outage tests run here
+over TLS too); a
 Redis whose certificate is not signed by the CA the members trust, or not
 for the address they connect to, is refused at start, so nothing is ever
 checked against it; a Redis with tls-auth-clients takes the members'
@@ -27,6 +30,7 @@ sys.path.insert(0, HERE)
 
 from redis_server import RedisServer, redis_server_path  # noqa: E402
 from test_cli import BOUND, SUB, main  # noqa: E402
+import test_groups  # noqa: E402
 from test_groups import TOPIC, GroupCase  # noqa: E402
 
 
@@ -82,6 +86,16 @@ class ExactlyOnceOverTls(TlsCase):
                            "--state-sni", "redis.test")
         self.members.append(p)
         self.accepted_through(p)
+
+
+# The outage tests of test_groups.py, over TLS: a member reconnects with a
+# new handshake (Redis killed and restarted on its AOF, or stopped).
+class RedisRestartsOverTls(TlsCase, test_groups.RedisRestarts):
+    pass
+
+
+class RedisDownOverTls(TlsCase, test_groups.RedisDown):
+    pass
 
 
 class ServerCertificate(TlsCase):
