@@ -292,6 +292,9 @@ int e2e__tls_new(e2e__tls **out, const struct e2e__tls_opts *o)
 		goto fail;
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_AUTO_RETRY);
+	/* One read() per reply, not one for a record's header and one for
+	 * its body. */
+	SSL_CTX_set_read_ahead(t->ctx, 1);
 	if ((rc = load_files(t->ctx, o)) != E2E_OK)
 		goto fail;
 	ERR_clear_error();
