@@ -158,12 +158,29 @@
 	   "keep the sequence epoch across restarts (signed, without\n"        \
 	   "it: in $XDG_STATE_HOME/libe2e)",                                   \
 	   "keep the replay state across restarts; FILE may be\n"              \
-	   "redis://[USER@]HOST[:PORT]/PREFIX: the replay state of a\n"        \
-	   "group ($share/GROUP/...) shared in Redis")                         \
+	   "redis[s]://[USER@]HOST[:PORT]/PREFIX: the replay state\n"          \
+	   "of a group ($share/GROUP/...) shared in Redis (rediss://:\n"       \
+	   "TLS)")                                                             \
 	X(STATE_PASSWORD_FILE, "state-password-file", 0, STR, CLI_SUB,         \
 	  state_password_file, "FILE",                                         \
 	  "password for --state redis://... (first line of FILE;\n"            \
 	  "else E2E_STATE_PASSWORD)")                                          \
+	X(STATE_CACERT, "state-cacert", 0, STR, CLI_SUB, state_cacert, "FILE", \
+	  "--state rediss://: CA certificates (PEM) that sign\n"               \
+	  "Redis's certificate (default: the system's)")                       \
+	X(STATE_CACERTDIR, "state-cacertdir", 0, STR, CLI_SUB,                 \
+	  state_cacertdir, "DIR",                                              \
+	  "--state rediss://: a directory of hashed CA\n"                      \
+	  "certificates (c_rehash)")                                           \
+	X(STATE_CERT, "state-cert", 0, STR, CLI_SUB, state_cert, "FILE",       \
+	  "--state rediss://: client certificate (PEM), for a\n"               \
+	  "Redis with tls-auth-clients")                                       \
+	X(STATE_KEY, "state-key", 0, STR, CLI_SUB, state_key, "FILE",          \
+	  "--state rediss://: the client certificate's key\n"                  \
+	  "(PEM, a file only its owner may read)")                             \
+	X(STATE_SNI, "state-sni", 0, STR, CLI_SUB, state_sni, "NAME",          \
+	  "--state rediss://: the name Redis's certificate must\n"             \
+	  "hold (sent as SNI; default: the URL's host)")                       \
 	H(CLI_PUB | CLI_SUB,                                                   \
 	  "Last will (sealed, docs/ENVELOPE.md section 10):")                  \
 	X(WILL_TOPIC, "will-topic", 0, STR, CLI_PUB | CLI_SUB, will_topic,     \
@@ -930,6 +947,8 @@ static int check_sub(struct cli_config *cfg)
 			"redis://...");
 		return -1;
 	}
+	if (cli_state_tls_check(cfg))
+		return -1;
 	if (cfg->json && cfg->format) {
 		cli_err("--json and -F exclude each other");
 		return -1;

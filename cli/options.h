@@ -86,6 +86,10 @@ struct cli_config {
 	char *state_path; /* e2e-sub: a file, or redis://... (shared_state.h) */
 	char *state_password_file; /* --state-password-file */
 	char *env_state_password; /* E2E_STATE_PASSWORD, taken out of environ */
+	/* --state rediss://: as redis-cli's --cacert, --cacertdir, --cert,
+	 * --key, --sni (docs/GROUPS.md section 4). */
+	char *state_cacert, *state_cacertdir, *state_cert, *state_key,
+		*state_sni;
 
 	/* The Last Will (will.h). */
 	char *will_topic;

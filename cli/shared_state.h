@@ -24,6 +24,10 @@ int cli_state_is_url(const char *state);
 int cli_state_url_has_password(const char *state);
 /* Overwrite that password in place (it is in argv: ps shows it). */
 void cli_state_url_wipe_password(char *state);
+/* --state-cacert, --state-cacertdir, --state-cert, --state-key and
+ * --state-sni go with --state rediss://, --state-cert with --state-key:
+ * 0, or -1 (reported). (state_tls.c) */
+int cli_state_tls_check(const struct cli_config *cfg);
 
 /* The window of a group's state when --window is not given: libe2e-redis's
  * E2E_REDIS_WINDOW_DEFAULT (sub_state.c checks that they agree). */

@@ -23,19 +23,28 @@ _Static_assert(CLI_SHARED_WINDOW_DEFAULT == E2E_REDIS_WINDOW_DEFAULT,
 	       "e2e-sub's group window is libe2e-redis's default");
 
 /* What to tell the user about a refused connection. */
-static const char *remedy(int rc)
+static const char *remedy(int rc, int tls)
 {
 	switch (rc) {
 	case E2E_ERR_STORE_UNAVAILABLE:
-		return "is redis-server running there?";
+		return tls ? "is redis-server running there, with TLS on that "
+			     "port (tls-port)?"
+			   : "is redis-server running there?";
+	case E2E_ERR_STORE_TLS:
+		return "Redis's certificate must be signed by a CA of "
+		       "--state-cacert (default: the system's) and hold the "
+		       "URL's host (IP address or name; or --state-sni); a "
+		       "Redis with tls-auth-clients needs --state-cert and "
+		       "--state-key of a CA it trusts";
 	case E2E_ERR_STORE_AUTH:
 		return "check the user and --state-password-file or "
 		       "E2E_STATE_PASSWORD";
 	case E2E_ERR_STORE_UNSUPPORTED:
-		return "this build has no TLS for Redis: reach it through a "
-		       "TLS tunnel on loopback (docs/GROUPS.md section 4)";
+		return "this build has no TLS for Redis (configure found no "
+		       "libssl-dev): rebuild, or reach it through a TLS "
+		       "tunnel on loopback (docs/GROUPS.md section 4)";
 	case E2E_ERR_INVAL:
-		return "the form is redis://[USER@]HOST[:PORT]/PREFIX";
+		return "the form is redis[s]://[USER@]HOST[:PORT]/PREFIX";
 	default:
 		return NULL;
 	}
@@ -59,6 +68,11 @@ int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
 		o.password_file = cfg->state_password_file;
 	else
 		o.password = cfg->env_state_password;
+	o.tls_cacert = cfg->state_cacert;
+	o.tls_cacertdir = cfg->state_cacertdir;
+	o.tls_cert = cfg->state_cert;
+	o.tls_key = cfg->state_key;
+	o.tls_sni = cfg->state_sni;
 	rc = e2e_redis_connect(&sh->rs, cfg->state_path, &o, guard);
 	if (rc != E2E_OK) {
 		if (rc == E2E_ERR_IO || rc == E2E_ERR_PERMISSIONS)
@@ -66,7 +80,8 @@ int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
 				cfg->state_password_file,
 				rc == E2E_ERR_IO ? strerror(errno)
 						 : e2e_strerror(rc));
-		else if ((why = remedy(rc)))
+		else if ((why = remedy(rc, !strncmp(cfg->state_path,
+						    "rediss://", 9))))
 			cli_err("--state %s: %s: %s", cfg->state_path,
 				e2e_strerror(rc), why);
 		else

@@ -4,8 +4,8 @@
  * every envelope once between them (docs/GROUPS.md).
  *
  * A companion library: libe2e itself does not depend on Redis. It links
- * libe2e and hiredis and is built when hiredis is found (configure
- * --with-redis). Conventions are libe2e's: E2E_OK or a negative e2e_err,
+ * libe2e and hiredis (and OpenSSL's libssl, for rediss://) and is built
+ * when hiredis is found (configure --with-redis). Conventions are libe2e's: E2E_OK or a negative e2e_err,
  * text from e2e_strerror() / e2e_reason(); nothing printed, no exit. The
  * errors of the store are E2E_ERR_STORE_* in e2e.h:
  *
@@ -17,7 +17,14 @@
  *  - E2E_ERR_STORE_AUTH: the password or ACL user was refused;
  *  - E2E_ERR_STORE_MISMATCH: the group's state was made with another
  *    window, max_senders or max_retained_topics;
- *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// (this build has no TLS for Redis).
+ *  - E2E_ERR_STORE_TLS: rediss:// failed: the server's certificate is not
+ *    signed by a trusted CA or not for the host (or tls_sni), the
+ *    handshake failed, the server refused the client certificate (or
+ *    wanted one), or tls_cert/tls_key/tls_cacert is no such PEM file;
+ *    from e2e_redis_connect() only: when a later call has to connect
+ *    again, a TLS refusal is E2E_ERR_STORE_UNAVAILABLE (an outage: the
+ *    message is not accepted, and a QoS 1 one can be retried);
+ *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// in a build without OpenSSL.
  *
  * An e2e_redis object holds one connection and is not thread-safe: one per
  * thread, as for every libe2e object.
@@ -47,6 +54,19 @@ typedef struct e2e_redis_opts {
 	const char *password_file;
 	/* Connect and command timeout in milliseconds; 0: 2000. */
 	uint32_t timeout_ms;
+	/* rediss:// only (E2E_ERR_INVAL with redis://), as redis-cli's
+	 * --cacert, --cacertdir, --cert, --key and --sni; all may be NULL.
+	 * The server's certificate is always verified: against tls_cacert
+	 * and/or tls_cacertdir, else the system's CAs, and for the URL's HOST
+	 * (an IP address as an IP address SAN) or tls_sni when given (then
+	 * also sent as SNI). tls_cert and tls_key (a file only its owner may
+	 * read: E2E_ERR_PERMISSIONS) go together: the client certificate for
+	 * a server with tls-auth-clients. TLS 1.2 at least. */
+	const char *tls_cacert;
+	const char *tls_cacertdir;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_sni;
 } e2e_redis_opts;
 
 void e2e_redis_opts_default(e2e_redis_opts *o);
@@ -63,13 +83,13 @@ void e2e_redis_opts_default(e2e_redis_opts *o);
 #define E2E_REDIS_WINDOW_DEFAULT 65536u
 
 /*
- * Connect to url, redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX (port 6379
- * by default, HOST a name, an IPv4 address or [IPv6]; USER and PASSWORD
+ * Connect to url, redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX, or
+ * rediss://... for TLS (the opts' tls_* fields; port 6379 by default for
+ * both, HOST a name, an IPv4 address or [IPv6]; USER and PASSWORD
  * may be %-encoded). PREFIX names the group's state: every key is
  * "{PREFIX}:..." (docs/GROUPS.md); 1 to 200 characters of A-Z a-z 0-9
  * . _ - / and :. The path is a prefix, not a database number (database 0
- * is used). rediss:// gives E2E_ERR_STORE_UNSUPPORTED; anything else that
- * is not such a URL, E2E_ERR_INVAL.
+ * is used). Anything that is not such a URL gives E2E_ERR_INVAL.
  *
  * guard gives the rules (NULL: e2e_guard_opts_default with the window
  * E2E_REDIS_WINDOW_DEFAULT); every member of

@@ -6,7 +6,8 @@
  * to its end before any other client's command, so the check and the
  * commit of one message are atomic for the whole group, in one round trip.
  * This file parses the URL, authenticates, formats the script's arguments
- * and turns Redis's answers into libe2e errors. A call whose answer is
+ * and turns Redis's answers into libe2e errors; link.c carries them, over
+ * TCP (redis://) or TLS (rediss://). A call whose answer is
  * lost with the connection is retried once on a new one, with the same
  * call token: the script accepts a retry exactly when the lost call was
  * accepted, so a lost answer neither loses nor doubles a message.
@@ -27,6 +28,7 @@
 #include <sodium.h>
 
 #include "guard_lua.h"
+#include "link.h"
 
 #define E2E_REDIS_API __attribute__((visibility("default")))
 
@@ -41,7 +43,9 @@
 #define DEFAULT_TIMEOUT_MS 2000u
 
 struct e2e_redis {
-	redisContext *c;
+	e2e__link *c;
+	e2e__tls *tls; /* rediss://: the TLS settings; NULL: plain TCP */
+	int use_tls;
 	char host[HOST_MAX + 1];
 	int port;
 	char base[PREFIX_MAX + 5]; /* "{PREFIX}:g", the script's KEYS[1] */
@@ -190,11 +194,14 @@ static int parse_url(e2e_redis *rs, const char *url)
 	const char *auth, *at, *slash, *colon;
 	int rc;
 
-	if (strncmp(url, "rediss://", 9) == 0)
-		return E2E_ERR_STORE_UNSUPPORTED;
-	if (strncmp(url, "redis://", 8) != 0)
+	if (strncmp(url, "rediss://", 9) == 0) {
+		rs->use_tls = 1;
+		auth = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		auth = url + 8;
+	} else {
 		return E2E_ERR_INVAL;
-	auth = url + 8;
+	}
 	slash = strchr(auth, '/');
 	if (slash == NULL || !prefix_valid(slash + 1))
 		return E2E_ERR_INVAL;
@@ -300,8 +307,7 @@ static int reply_error(const redisReply *r)
 
 static void disconnect(e2e_redis *rs)
 {
-	if (rs->c != NULL)
-		redisFree(rs->c);
+	e2e__link_close(rs->c);
 	rs->c = NULL;
 }
 
@@ -309,16 +315,20 @@ static void disconnect(e2e_redis *rs)
 static int command(e2e_redis *rs, redisReply **out, int argc, const char **argv,
 		   const size_t *len)
 {
-	redisReply *r = redisCommandArgv(rs->c, argc, argv, len);
+	redisReply *r = NULL;
+	int rc;
 
 	*out = NULL;
-	if (r == NULL) {
+	if (e2e__link_append(rs->c, argc, argv, len) != 0)
+		rc = E2E_ERR_STORE_UNAVAILABLE;
+	else
+		rc = e2e__link_reply(rs->c, &r);
+	if (rc != E2E_OK) {
 		disconnect(rs);
-		return E2E_ERR_STORE_UNAVAILABLE;
+		return rc;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		int rc = reply_error(r);
-
+		rc = reply_error(r);
 		freeReplyObject(r);
 		return rc;
 	}
@@ -372,17 +382,27 @@ static int connect_store(e2e_redis *rs)
 	int rc;
 
 	disconnect(rs);
-	rs->c = redisConnectWithTimeout(rs->host, rs->port, rs->timeout);
-	if (rs->c == NULL || rs->c->err != 0 ||
-	    redisSetTimeout(rs->c, rs->timeout) != REDIS_OK) {
-		disconnect(rs);
-		return E2E_ERR_STORE_UNAVAILABLE;
-	}
-	(void)redisEnableKeepAlive(rs->c);
+	rc = e2e__link_open(&rs->c, rs->host, rs->port, &rs->timeout, rs->tls);
+	if (rc != E2E_OK)
+		return rc;
 	if ((rc = authenticate(rs)) != E2E_OK ||
 	    (rc = load_script(rs)) != E2E_OK)
 		disconnect(rs);
 	return rc;
+}
+
+/*
+ * Connect again within a call. A TLS refusal is then an outage like any
+ * other (E2E_ERR_STORE_UNAVAILABLE): the member joined with a certificate
+ * it trusted, and one the server presents after a restart (rotated
+ * wrongly, say) must not make it refuse messages for good; QoS 1 ones are
+ * held until the server is right again.
+ */
+static int reconnect(e2e_redis *rs)
+{
+	int rc = connect_store(rs);
+
+	return rc == E2E_ERR_STORE_TLS ? E2E_ERR_STORE_UNAVAILABLE : rc;
 }
 
 static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
@@ -412,6 +432,19 @@ static int guard_cfg(e2e_redis *rs, const e2e_guard_opts *g)
 	for (i = 0; i < 7; i++)
 		snprintf(rs->cfg[i], sizeof rs->cfg[i], "%" PRIu32, v[i]);
 	return E2E_OK;
+}
+
+/* rediss://: the TLS settings; the certificate options go only with it. */
+static int tls_setup(e2e_redis *rs, const e2e_redis_opts *o)
+{
+	struct e2e__tls_opts t = {o->tls_cacert, o->tls_cacertdir, o->tls_cert,
+				  o->tls_key, o->tls_sni};
+
+	if (!rs->use_tls)
+		return t.cacert || t.cacertdir || t.cert || t.key || t.sni
+			       ? E2E_ERR_INVAL
+			       : E2E_OK;
+	return e2e__tls_new(&rs->tls, &t);
 }
 
 E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
@@ -446,7 +479,8 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 		goto fail;
 	}
 	if ((rc = parse_url(rs, url)) != E2E_OK ||
-	    (rc = guard_cfg(rs, guard)) != E2E_OK)
+	    (rc = guard_cfg(rs, guard)) != E2E_OK ||
+	    (rc = tls_setup(rs, opts)) != E2E_OK)
 		goto fail;
 	if (opts->password != NULL) {
 		if (strlen(opts->password) > CRED_MAX) {
@@ -481,6 +515,7 @@ E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
 	free(rs->batch);
 	free(rs->argv);
 	free(rs->len);
+	e2e__tls_free(rs->tls);
 	sodium_memzero(rs, sizeof *rs);
 	free(rs);
 }
@@ -581,7 +616,7 @@ static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
 		memcpy(argv + a, k[i].argv + COMMON, MSG_ARGS * sizeof *argv);
 		memcpy(len + a, k[i].len + COMMON, MSG_ARGS * sizeof *len);
 	}
-	return redisAppendCommandArgv(rs->c, (int)a, argv, len);
+	return e2e__link_append(rs->c, (int)a, argv, len);
 }
 
 /*
@@ -593,22 +628,20 @@ static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
 static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
 {
 	redisReply *r;
-	void *rv;
 	size_t i;
 
 	if (rs->c == NULL)
 		return 0;
-	if (append_calls(rs, k, n) != REDIS_OK) {
+	if (append_calls(rs, k, n) != 0) {
 		disconnect(rs);
 		return 0;
 	}
 	for (i = 0; i < n; i++)
 		k[i].sent = 1;
-	if (redisGetReply(rs->c, &rv) != REDIS_OK) {
+	if (e2e__link_reply(rs->c, &r) != E2E_OK) {
 		disconnect(rs);
 		return 0;
 	}
-	r = rv;
 	for (i = 0; i < n; i++)
 		if (n > 1 && r->type == REDIS_REPLY_ARRAY && r->elements == n)
 			v[i] = verdict_of(r->element[i]);
@@ -636,7 +669,7 @@ static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 			k[i].retry = 1;
 			k[i].argv[22] = "1";
 		}
-		if ((rc = connect_store(rs)) == E2E_OK &&
+		if ((rc = reconnect(rs)) == E2E_OK &&
 		    pipeline(rs, k + got, n - got, v + got) < n - got)
 			rc = E2E_ERR_STORE_UNAVAILABLE;
 		if (rc != E2E_OK) {
@@ -689,7 +722,7 @@ E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 		return E2E_ERR_INVAL;
 	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
 		return rc;
-	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
 		v = rc;
 	} else {
 		rc = run_calls(rs, &k, 1, &v);
@@ -723,7 +756,7 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 			if (k[j].doubt == k[i].doubt)
 				fresh_call(rs, &k[i]);
 	}
-	if (rs->c == NULL && (rc = connect_store(rs)) != E2E_OK) {
+	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
 		for (i = 0; i < n; i++)
 			v[i] = rc;
 	} else {

@@ -133,7 +133,9 @@ extern "C" {
 	XX(ERR_STORE_MISMATCH, -63, "store-mismatch",                          \
 	   "the shared replay state was made with other guard sizes")          \
 	XX(ERR_STORE_UNSUPPORTED, -64, "store-unsupported",                    \
-	   "this build cannot reach that store (rediss:// needs TLS)")
+	   "this build cannot reach that store (rediss:// needs TLS)")         \
+	XX(ERR_STORE_TLS, -65, "store-tls",                                    \
+	   "the TLS connection to the shared replay state store failed")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,

@@ -7,7 +7,11 @@ system's instance on 6379), stopped by its PID.
         r.stop(signal.SIGKILL)           # a crash: the AOF is what remains
         r.start()                        # same port, same directory
 
-Environment: REDIS_SERVER (else /usr/bin/redis-server).
+    RedisServer(workdir, tls=True)       # only a tls-port, rediss://; the
+    r.file("ca.pem")                     # certificates of
+                                         # tests/redis_tls_certs.sh
+
+Environment: REDIS_SERVER (else /usr/bin/redis-server), OPENSSL.
 """
 
 import os
@@ -27,30 +31,58 @@ def redis_server_path():
     return p if os.access(p, os.X_OK) else None
 
 
-class RedisServer:
-    """redis-server on 127.0.0.1; extra: more configuration lines."""
+CERTS_SH = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "redis_tls_certs.sh")
 
-    def __init__(self, workdir, fsync="always", extra=""):
+
+class RedisServer:
+    """redis-server on 127.0.0.1; extra: more configuration lines (they
+    come last: they override). tls: only a tls-port (tls-auth-clients no
+    unless extra says yes), with the certificates of
+    tests/redis_tls_certs.sh made in workdir."""
+
+    def __init__(self, workdir, fsync="always", extra="", tls=False):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.tls = tls
         self.conf = os.path.join(workdir, "redis.conf")
+        listen = "port %d\n" % self.port
+        if tls:
+            subprocess.run(["/bin/sh", CERTS_SH, workdir], check=True)
+            listen = ("port 0\ntls-port %d\ntls-cert-file %s\n"
+                      "tls-key-file %s\ntls-ca-cert-file %s\n"
+                      "tls-auth-clients no\n"
+                      % (self.port, self.file("server.pem"),
+                         self.file("server.key"), self.file("ca.pem")))
         with open(self.conf, "w") as f:
-            f.write("bind 127.0.0.1\nport %d\ndir %s\nlogfile %s\n"
+            f.write("bind 127.0.0.1\n%sdir %s\nlogfile %s\n"
                     "daemonize no\nsave \"\"\nappendonly yes\n"
                     "appendfsync %s\ndatabases 1\n%s\n"
-                    % (self.port, workdir, os.path.join(workdir, "redis.log"),
+                    % (listen, workdir, os.path.join(workdir, "redis.log"),
                        fsync, extra))
         self.proc = None
 
-    def url(self, prefix, user=None):
-        return "redis://%s%s:%d/%s" % (user + "@" if user else "", self.host,
-                                       self.port, prefix)
+    def file(self, name):
+        """A file of its directory: "ca.pem", "client.key", ..."""
+        return os.path.join(self.dir, name)
+
+    def url(self, prefix, user=None, host=None):
+        return "%s://%s%s:%d/%s" % ("rediss" if self.tls else "redis",
+                                    user + "@" if user else "",
+                                    host or self.host, self.port, prefix)
 
     def ping(self):
         """Whether it answers PING with PONG, or asks for a password (not
-        LOADING: still reading its AOF)."""
+        LOADING: still reading its AOF). A TLS server: whether it takes
+        connections (it has no AOF to load when first started)."""
+        if self.tls:
+            try:
+                socket.create_connection((self.host, self.port), 0.5).close()
+                return True
+            except OSError:
+                return False
         try:
             with socket.create_connection((self.host, self.port), 0.5) as s:
                 s.sendall(b"PING\r\n")

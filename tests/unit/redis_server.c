@@ -67,6 +67,24 @@ static int answers_ping(int port)
 	return ok;
 }
 
+/* A TLS server is ready once its port takes connections (it has no AOF
+ * to load: these servers are not restarted). */
+static int listens(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((unsigned short)port);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
 static int spawn(struct redis_server *s)
 {
 	const char *path = redis_server_path();
@@ -85,7 +103,7 @@ static int spawn(struct redis_server *s)
 		_exit(127);
 	}
 	for (i = 0; i < 200; i++) { /* 10 s */
-		if (answers_ping(s->port))
+		if (s->tls ? listens(s->port) : answers_ping(s->port))
 			return 0;
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			s->pid = 0;
@@ -97,29 +115,81 @@ static int spawn(struct redis_server *s)
 	return -1;
 }
 
-int redis_server_start(struct redis_server *s, const char *extra)
+const char *redis_server_file(const struct redis_server *s, const char *name,
+			      char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", s->dir, name);
+	return buf;
+}
+
+/* tests/redis_tls_certs.sh DIR (its path is compiled in by redis.inc) */
+#ifndef REDIS_TLS_CERTS
+#define REDIS_TLS_CERTS NULL
+#endif
+static int make_certs(const char *dir)
+{
+	const char *script = REDIS_TLS_CERTS;
+	pid_t pid;
+	int status;
+
+	if (script == NULL || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		execl("/bin/sh", "sh", script, dir, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int start(struct redis_server *s, int tls, const char *extra)
 {
 	const char *tmp = getenv("TMPDIR");
 	FILE *f;
 
 	memset(s, 0, sizeof *s);
+	s->tls = tls;
 	snprintf(s->dir, sizeof s->dir, "%s/e2e-redis-XXXXXX",
 		 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	if (tls && make_certs(s->dir) != 0)
 		return -1;
 	snprintf(s->conf, sizeof s->conf, "%s/redis.conf", s->dir);
 	s->port = free_port();
 	if (s->port <= 0 || (f = fopen(s->conf, "w")) == NULL)
 		return -1;
 	fprintf(f,
-		"bind 127.0.0.1\nport %d\ndir %s\nlogfile %s/redis.log\n"
+		"bind 127.0.0.1\ndir %s\nlogfile %s/redis.log\n"
 		"daemonize no\nsave \"\"\nappendonly yes\n"
-		"appendfsync always\ndatabases 1\n%s\n",
-		s->port, s->dir, s->dir, extra != NULL ? extra : "");
+		"appendfsync always\ndatabases 1\n",
+		s->dir, s->dir);
+	if (tls)
+		fprintf(f,
+			"port 0\ntls-port %d\ntls-cert-file %s/server.pem\n"
+			"tls-key-file %s/server.key\n"
+			"tls-ca-cert-file %s/ca.pem\ntls-auth-clients no\n",
+			s->port, s->dir, s->dir, s->dir);
+	else
+		fprintf(f, "port %d\n", s->port);
+	fprintf(f, "%s\n", extra != NULL ? extra : "");
 	if (fclose(f) != 0)
 		return -1;
-	snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d/test", s->port);
+	snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d/test",
+		 tls ? "rediss" : "redis", s->port);
 	return spawn(s);
+}
+
+int redis_server_start(struct redis_server *s, const char *extra)
+{
+	return start(s, 0, extra);
+}
+
+int redis_server_start_tls(struct redis_server *s, const char *extra)
+{
+	return start(s, 1, extra);
 }
 
 int redis_server_restart(struct redis_server *s)

@@ -11,6 +11,8 @@
  * still refuses every replay; an unreachable Redis gives
  * E2E_ERR_STORE_UNAVAILABLE and delivers nothing.
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -104,6 +106,8 @@ static void connect_refuses_malformed_urls(void **state)
 	}
 }
 
+#ifndef HAVE_REDIS_TLS
+/* A build without OpenSSL (test_redis_tls.c otherwise). */
 static void connect_refuses_rediss_as_unsupported(void **state)
 {
 	e2e_redis *rs;
@@ -115,6 +119,7 @@ static void connect_refuses_rediss_as_unsupported(void **state)
 	assert_string_equal(e2e_reason(E2E_ERR_STORE_UNSUPPORTED),
 			    "store-unsupported");
 }
+#endif
 
 static void connect_to_nothing_is_store_unavailable(void **state)
 {
@@ -1711,7 +1716,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(connect_refuses_malformed_urls),
+#ifndef HAVE_REDIS_TLS
 		cmocka_unit_test(connect_refuses_rediss_as_unsupported),
+#endif
 		cmocka_unit_test(connect_to_nothing_is_store_unavailable),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_cases),
 		cmocka_unit_test(redis_gives_memory_verdicts_on_eviction_cases),

@@ -71,6 +71,11 @@ class _RedisOpts(ctypes.Structure):
         ("password", ctypes.c_char_p),
         ("password_file", ctypes.c_char_p),
         ("timeout_ms", ctypes.c_uint32),
+        ("tls_cacert", ctypes.c_char_p),
+        ("tls_cacertdir", ctypes.c_char_p),
+        ("tls_cert", ctypes.c_char_p),
+        ("tls_key", ctypes.c_char_p),
+        ("tls_sni", ctypes.c_char_p),
     ]
 
 
@@ -101,10 +106,15 @@ WINDOW_DEFAULT = 65536
 class SharedGuard(_Handle):
     """One member's connection to its group's replay state.
 
-    url: ``redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX`` (``rediss://`` is
-    refused as "store-unsupported"). password or password_file (a file
-    only its owner may read) authenticate; never put a password on a
-    command line. The guard options are those of :class:`libe2e.Guard`;
+    url: ``redis://[USER[:PASSWORD]@]HOST[:PORT]/PREFIX``, or
+    ``rediss://...`` for TLS. password or password_file (a file only its
+    owner may read) authenticate; never put a password on a command line.
+    rediss:// only: tls_cacert (PEM CAs; default: the system's),
+    tls_cacertdir (hashed CAs), tls_cert and tls_key (a client
+    certificate, the key in an owner-only file), tls_sni (the name the
+    server's certificate must hold, sent as SNI; default: the URL's host);
+    the server's certificate is always verified ("store-tls" when it is
+    refused). The guard options are those of :class:`libe2e.Guard`;
     window, max_senders and max_retained_topics must be the same for every
     member of the group ("store-mismatch" otherwise); the window is
     WINDOW_DEFAULT (65536) unless given, as for e2e-sub --state redis://. Not thread-safe: one
@@ -116,7 +126,13 @@ class SharedGuard(_Handle):
     def __init__(self, url: str, *,
                  password: Union[str, bytes, None] = None,
                  password_file: Optional[StrPath] = None,
-                 timeout_ms: int = 0, **guard_options: Any) -> None:
+                 timeout_ms: int = 0,
+                 tls_cacert: Optional[StrPath] = None,
+                 tls_cacertdir: Optional[StrPath] = None,
+                 tls_cert: Optional[StrPath] = None,
+                 tls_key: Optional[StrPath] = None,
+                 tls_sni: Optional[str] = None,
+                 **guard_options: Any) -> None:
         super().__init__()
         if guard_options.get("window") is None:
             guard_options["window"] = WINDOW_DEFAULT
@@ -132,6 +148,13 @@ class SharedGuard(_Handle):
             o.password_file = _path(password_file)
         if timeout_ms:
             o.timeout_ms = _u32(timeout_ms, "timeout_ms")
+        for field, value in (("tls_cacert", tls_cacert),
+                             ("tls_cacertdir", tls_cacertdir),
+                             ("tls_cert", tls_cert), ("tls_key", tls_key)):
+            if value is not None:
+                setattr(o, field, _path(value))
+        if tls_sni is not None:
+            o.tls_sni = tls_sni.encode("utf-8")
         ptr = ctypes.c_void_p()
         rc = _lib.e2e_redis_connect(ctypes.byref(ptr), url.encode("utf-8"),
                                     ctypes.byref(o), ctypes.byref(g))

@@ -26,6 +26,10 @@ except ImportError as exc:  # libe2e-redis not built
     REDIS_ERROR = str(exc)
 
 TOPIC = "group/line1/temp"
+# The TLS redis-server of the integration tests (tests/redis_tls_certs.sh).
+INTEGRATION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           os.pardir, os.pardir, os.pardir, "tests",
+                           "integration")
 
 
 def redis_server_path():
@@ -128,10 +132,6 @@ class SharedGuardTests(unittest.TestCase):
             b.open(TOPIC, sender.seal(TOPIC, b"2"))
         self.assertEqual(cm.exception.reason, "store-mismatch")
 
-    def test_rediss_is_store_unsupported(self):
-        with self.assertRaises(e2e.E2EError) as cm:
-            SharedGuard("rediss://127.0.0.1:%d/p" % self.redis.port)
-        self.assertEqual(cm.exception.reason, "store-unsupported")
 
     def test_python_and_c_members_accept_each_envelope_once(self):
         member = os.path.join(support.BUILDDIR, "bindings", "python",
@@ -206,6 +206,50 @@ class SharedGuardTests(unittest.TestCase):
             self.assertEqual(cm.exception.reason, "replay")
         finally:
             server.close()
+
+
+
+@support.needs_guard
+class SharedGuardOverTlsTests(unittest.TestCase):
+    """rediss://: a Redis with only a tls-port and a CA of the test's."""
+
+    @classmethod
+    def setUpClass(cls):
+        if SharedGuard is None:
+            raise unittest.SkipTest(REDIS_ERROR)
+        if redis_server_path() is None:
+            raise unittest.SkipTest("redis-server is not installed")
+        import sys
+        sys.path.insert(0, INTEGRATION)
+        from redis_server import RedisServer as TlsRedisServer
+        cls.tmp = tempfile.mkdtemp(prefix="e2e-redis-py-tls-")
+        cls.redis = TlsRedisServer(cls.tmp, tls=True).start()
+        cls.kr = e2e.Keyring()
+        cls.kr.generate(e2e.Suite.MAC)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_members_over_tls_accept_an_envelope_once(self):
+        url = self.redis.url("py-tls")
+        guards = [SharedGuard(url, tls_cacert=self.redis.file("ca.pem"))
+                  for _ in range(2)]
+        for g in guards:
+            self.addCleanup(g.close)
+        a, b = (e2e.Receiver(self.kr, guard=g) for g in guards)
+        env = e2e.Sender(self.kr).seal(TOPIC, b"21.5")
+        self.assertEqual(a.open(TOPIC, env).payload, b"21.5")
+        with self.assertRaises(e2e.Rejected) as cm:
+            b.open(TOPIC, env)
+        self.assertEqual(cm.exception.reason, "replay")
+
+    def test_certificate_of_another_ca_is_store_tls(self):
+        with self.assertRaises(e2e.E2EError) as cm:
+            SharedGuard(self.redis.url("py-tls2"),
+                        tls_cacert=self.redis.file("other-ca.pem"))
+        self.assertEqual(cm.exception.reason, "store-tls")
 
 
 if __name__ == "__main__":
