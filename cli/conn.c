@@ -24,7 +24,6 @@
 #include "signals.h"
 
 struct cli_pending;
-static unsigned long window_for(const struct cli_conn_settings *s);
 
 struct cli_conn {
 	const struct cli_conn_settings *s;
@@ -61,7 +60,6 @@ struct cli_conn {
 	/* Threads in cond_wait_ms: an acknowledgement wakes someone only
 	 * when someone waits (for room, or for the drain). */
 	int waiters;
-	unsigned long window; /* at most this many publications in the span */
 	/* Acknowledged publications kept for reuse (spare_count of them):
 	 * no allocation per message once the window is full. */
 	struct cli_pending *spare;
@@ -728,7 +726,6 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
 	c->s = s;
 	c->on_message = on_message;
 	c->user = user;
-	c->window = window_for(s);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	make_uri(s, uri, sizeof uri);
@@ -812,7 +809,8 @@ struct cli_pending {
  * instructions a message at 256, 62 k at 10) but stalls on round trips
  * (at 10 or 20, QoS 1 fell to a few thousand messages a second or less;
  * 50 to 256 kept up with mosquitto_pub): the widest the replay window
- * allows, then. Paho's maxInflight (1024) stays above it.
+ * allows, then. Paho's maxInflight (1024, or -M) holds back what is above
+ * its own limit.
  */
 #define CLI_WINDOW ((unsigned long)CLI_MAX_SPAN)
 
@@ -867,7 +865,8 @@ static unsigned long span(const struct cli_conn *c)
 /* Keep a finished publication for the next one, or free it (mu held). */
 static void recycle(struct cli_conn *c, struct cli_pending *p)
 {
-	if (c->spare_count >= (long)c->window || p->cap > CLI_SPARE_MAX_BYTES) {
+	if (c->spare_count >= (long)CLI_WINDOW ||
+	    p->cap > CLI_SPARE_MAX_BYTES) {
 		free(p);
 		return;
 	}
@@ -893,7 +892,7 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	/* A publication waiting for room resumes when half the window is
 	 * free (one wake-up per half window, not per acknowledgement), the
 	 * drain when nothing is left. */
-	if (c->unacked == 0 || span(c) <= c->window / 2)
+	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2)
 		wake_waiters(c);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -1091,7 +1090,7 @@ static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
  * meanwhile (mu held): 0, or -1 after SIGINT/SIGTERM. */
 static int wait_for_room(struct cli_conn *c)
 {
-	while (span(c) >= c->window) {
+	while (span(c) >= CLI_WINDOW) {
 		cond_wait_ms(c, 100);
 		if (c->resend) {
 			pthread_mutex_unlock(&c->mu);
