@@ -814,15 +814,6 @@ struct cli_pending {
  */
 #define CLI_WINDOW ((unsigned long)CLI_MAX_SPAN)
 
-/* -M N lowers the window, as mosquitto_pub's: at most N in flight. */
-static unsigned long window_for(const struct cli_conn_settings *s)
-{
-	return s->max_inflight > 0 &&
-			       (unsigned long)s->max_inflight < CLI_WINDOW
-		       ? (unsigned long)s->max_inflight
-		       : CLI_WINDOW;
-}
-
 /* Acknowledged publications kept for reuse: at most a window's worth, of
  * at most this many bytes each (a larger one is freed). */
 #define CLI_SPARE_MAX_BYTES 65536
