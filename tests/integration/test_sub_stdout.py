@@ -27,8 +27,9 @@ from test_cli import BOUND, SUB, CliCase, Proc, main  # noqa: E402
 N = 300
 TOPIC = "out/stdout"
 LINES = b"".join(b"msg-%04d\n" % i for i in range(N))
-# strace -s 65536: the whole string of a write to fd 1, and its length.
-WRITE = re.compile(r'write\(1, "(.*)", (\d+)')
+# strace -s 65536: the string of a write to fd 1 (its first 64 KiB, then
+# "..."), and its length.
+WRITE = re.compile(r'write\(1, "(.*)"(?:\.\.\.)?, (\d+)')
 
 
 def end_traced(strace):
@@ -85,6 +86,24 @@ class SubStdout(CliCase):
                         "a write ends inside a message: %r" % writes)
         self.assertLess(len(writes), N // 2,
                         "stdout written message by message")
+
+    def test_message_larger_than_the_buffer_is_written_whole_at_once(self):
+        sub = self.strace_sub()
+        big = self.path("big")
+        with open(big, "wb") as f:
+            f.write(b"b" * 100000)
+        self.pub("-t", TOPIC, "-q", "1", "-m", "before")
+        self.pub("-t", TOPIC, "-q", "1", "-f", big)
+        self.pub("-t", TOPIC, "-q", "1", "-m", "after")
+        self.assertEqual(sub.wait_lines(3),
+                         [b"before", b"b" * 100000, b"after"])
+        writes = self.writes(sub)
+        self.assertEqual(sum(n for _, n in writes), 100000 + 14)
+        # Pieces of the big one may be written back to back, but no write
+        # holds the end of one message and the start of the next.
+        self.assertTrue(all(s.endswith("\\n") or set(s) == {"b"}
+                            for s, _ in writes), writes)
+        self.assertEqual(writes[-1][0], "after\\n")
 
     def test_line_buffered_writes_each_message_at_once(self):
         sub = self.strace_sub("--line-buffered")
