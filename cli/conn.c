@@ -67,6 +67,13 @@ struct cli_conn {
 	int will_qos, will_retain;
 	void (*on_lost)(void *);
 	void *on_lost_user;
+	/* Threads in cond_wait_ms: an acknowledgement wakes someone only
+	 * when someone waits (for room, or for the drain). */
+	int waiters;
+	/* Acknowledged publications kept for reuse (spare_count of them):
+	 * no allocation per message once the window is full. */
+	struct cli_pending *spare;
+	int spare_count;
 };
 
 /* "PROG: [NAME: ]message": the settings' name tells connections apart. */
@@ -119,10 +126,24 @@ static int is_v5(const struct cli_conn *c)
 		}                                 \
 	} while (0)
 
+/* Wake whoever waits for the connection's state: a thread in
+ * cond_wait_ms, and the main thread's cli_signal_wait (a program that
+ * sleeps there, e2e-sub or e2e-bridge, then looks at the connection again).
+ * For the rare events only (connected, subscribed, a publication to send
+ * again): an acknowledgement uses wake_waiters (mu held). */
 static void signal_cond(struct cli_conn *c)
 {
 	pthread_cond_broadcast(&c->cv);
 	cli_wake_main();
+}
+
+/* An acknowledgement: wake a thread only when one waits for room or for
+ * the drain, never the main thread's signal wait (no pthread_kill and no
+ * futex per message; mu held). */
+static void wake_waiters(struct cli_conn *c)
+{
+	if (c->waiters)
+		pthread_cond_broadcast(&c->cv);
 }
 
 /*
@@ -495,7 +516,9 @@ static void cond_wait_ms(struct cli_conn *c, long ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	c->waiters++;
 	pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	c->waiters--;
 }
 
 int cli_message_prop(const struct cli_message *m, enum cli_prop which,
@@ -885,6 +908,7 @@ struct cli_pending {
 	void *done_ctx;
 	uint64_t done_tag;
 	size_t len;
+	size_t cap;  /* bytes of data: payload, topic and its NUL */
 	char *topic; /* points into data, after the payload */
 	uint8_t data[];
 };
@@ -904,6 +928,22 @@ struct cli_pending {
  * while the broker is away.
  */
 #define CLI_MAX_SPAN E2E_GUARD_DEFAULT_WINDOW
+
+/*
+ * The window: at most this many publications from the oldest
+ * unacknowledged to the newest. Measured (docs/PERFORMANCE.md, "The
+ * publish path"): a smaller one saves Paho's list walks (QoS 1: 68 k
+ * instructions a message at 256, 62 k at 10) but stalls on round trips
+ * (at 10 or 20, QoS 1 fell to a few thousand messages a second or less;
+ * 50 to 256 kept up with mosquitto_pub): the widest the replay window
+ * allows, then. Paho's maxInflight (1024, or -M) holds back what is above
+ * its own limit.
+ */
+#define CLI_WINDOW ((unsigned long)CLI_MAX_SPAN)
+
+/* Acknowledged publications kept for reuse: at most a window's worth, of
+ * at most this many bytes each (a larger one is freed). */
+#define CLI_SPARE_MAX_BYTES 65536
 
 /* A publication joins the unacknowledged list, numbered (mu held). */
 static void link_newest(struct cli_conn *c, struct cli_pending *p)
@@ -940,11 +980,28 @@ static unsigned long span(const struct cli_conn *c)
 	return c->oldest ? c->next_order - c->oldest->order : 0;
 }
 
+/* Keep a finished publication for the next one, or free it (mu held). */
+static void recycle(struct cli_conn *c, struct cli_pending *p)
+{
+	if (c->spare_count >= (long)CLI_WINDOW ||
+	    p->cap > CLI_SPARE_MAX_BYTES) {
+		free(p);
+		return;
+	}
+	p->next = c->spare;
+	c->spare = p;
+	c->spare_count++;
+}
+
 /* Done with a publication: acknowledged (ok), or refused by the broker
  * (refused: an MQTT 5 reason code) or lost on the way, reported. */
 static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 {
 	struct cli_conn *c = p->c;
+	/* Taken before the record goes back for reuse. */
+	cli_on_published done = p->done;
+	void *done_ctx = p->done_ctx;
+	uint64_t done_tag = p->done_tag;
 
 	if (!ok)
 		conn_err(c, "publish to %s %s: %s", p->topic,
@@ -953,11 +1010,15 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	if (!ok)
 		c->failures++;
 	forget(c, p);
-	signal_cond(c); /* a publication may be waiting for room */
+	recycle(c, p);
+	/* A publication waiting for room resumes when half the window is
+	 * free (one wake-up per half window, not per acknowledgement), the
+	 * drain when nothing is left. */
+	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2)
+		wake_waiters(c);
 	pthread_mutex_unlock(&c->mu);
-	if (p->done)
-		p->done(p->done_ctx, p->done_tag, ok);
-	free(p);
+	if (done)
+		done(done_ctx, done_tag, ok);
 }
 
 /*
@@ -1104,21 +1165,40 @@ void cli_conn_service(struct cli_conn *c)
 	}
 }
 
-/* The caller's copy of a publication, or NULL (reported). */
+/* Whether a publication of len bytes to topic fits a record: 0, or -1
+ * (reported). */
+static int pending_fits(struct cli_conn *c, const char *topic, size_t len)
+{
+	if (len > INT_MAX ||
+	    len > SIZE_MAX - sizeof(struct cli_pending) - strlen(topic) - 1) {
+		conn_err(c, "message too large");
+		return -1;
+	}
+	return 0;
+}
+
+/* The caller's copy of a publication (it fits: pending_fits), in a spare
+ * record when one is large enough, or NULL (out of memory; mu held). */
 static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
 				       const void *payload, size_t len, int qos,
 				       int retain)
 {
-	size_t tlen = strlen(topic);
-	struct cli_pending *p;
+	size_t tlen = strlen(topic), need = len + tlen + 1;
+	struct cli_pending *p = c->spare;
 
-	if (len > INT_MAX || len > SIZE_MAX - sizeof *p - tlen - 1) {
-		conn_err(c, "message too large");
-		return NULL;
-	}
-	if (!(p = malloc(sizeof *p + len + tlen + 1))) {
-		conn_err(c, "out of memory");
-		return NULL;
+	if (p && p->cap >= need) {
+		c->spare = p->next;
+		c->spare_count--;
+	} else {
+		/* Room for a little more, so that the next record of about
+		 * this size can reuse it. */
+		size_t cap = need < 256 ? 256 : need;
+
+		if (cap <= SIZE_MAX - sizeof *p - 63)
+			cap = (cap + 63) & ~(size_t)63;
+		if (!(p = malloc(sizeof *p + cap)))
+			return NULL;
+		p->cap = cap;
 	}
 	p->c = c;
 	p->next = NULL;
@@ -1137,7 +1217,7 @@ static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
  * meanwhile (mu held): 0, or -1 after SIGINT/SIGTERM. */
 static int wait_for_room(struct cli_conn *c)
 {
-	while (span(c) >= CLI_MAX_SPAN) {
+	while (span(c) >= CLI_WINDOW) {
 		cond_wait_ms(c, 100);
 		if (c->resend) {
 			pthread_mutex_unlock(&c->mu);
@@ -1172,22 +1252,31 @@ int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
 			     int retain, cli_on_published done, void *ctx,
 			     uint64_t tag)
 {
-	struct cli_pending *p =
-		pending_new(c, topic, payload, len, qos, retain);
+	struct cli_pending *p;
 	int rc;
 
-	if (!p)
+	if (pending_fits(c, topic, len))
 		return -1;
+	/* One lock per publication: the re-send queue is looked at under
+	 * the same lock as the room and the record. */
+	pthread_mutex_lock(&c->mu);
+	if (c->resend || c->poisoned) {
+		pthread_mutex_unlock(&c->mu);
+		cli_conn_service(c);
+		pthread_mutex_lock(&c->mu);
+	}
+	if (wait_for_room(c)) {
+		pthread_mutex_unlock(&c->mu);
+		return -1;
+	}
+	if (!(p = pending_new(c, topic, payload, len, qos, retain))) {
+		pthread_mutex_unlock(&c->mu);
+		conn_err(c, "out of memory");
+		return -1;
+	}
 	p->done = done;
 	p->done_ctx = ctx;
 	p->done_tag = tag;
-	cli_conn_service(c);
-	pthread_mutex_lock(&c->mu);
-	if (wait_for_room(c)) {
-		pthread_mutex_unlock(&c->mu);
-		free(p);
-		return -1;
-	}
 	link_newest(c, p);
 	pthread_mutex_unlock(&c->mu);
 
@@ -1196,10 +1285,10 @@ int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
 		pthread_mutex_lock(&c->mu);
 		c->failures++;
 		forget(c, p);
+		recycle(c, p);
 		pthread_mutex_unlock(&c->mu);
 		conn_err(c, "cannot publish to %s: %s", topic,
 			 MQTTAsync_strerror(rc));
-		free(p);
 		return -1;
 	}
 	return 0;
@@ -1304,6 +1393,12 @@ void cli_conn_free(struct cli_conn *c)
 		struct cli_pending *p = c->oldest;
 
 		forget(c, p);
+		free(p);
+	}
+	while (c->spare) {
+		struct cli_pending *p = c->spare;
+
+		c->spare = p->next;
 		free(p);
 	}
 	pthread_cond_destroy(&c->cv);

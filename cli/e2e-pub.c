@@ -58,6 +58,9 @@ struct pub {
 	 * keyring between it and this one. */
 	struct cli_keyupdate *ku;
 	pthread_mutex_t mu;
+	/* The envelope being sealed, kept from one message to the next. */
+	uint8_t *out;
+	size_t out_cap;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -252,10 +255,15 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 		return -1;
 	}
 	cap = E2E_SEALED_MAX(len);
-	if (!(out = malloc(cap))) {
-		cli_err("out of memory");
-		return -1;
+	if (cap > p->out_cap) {
+		if (!(out = realloc(p->out, cap))) {
+			cli_err("out of memory");
+			return -1;
+		}
+		p->out = out;
+		p->out_cap = cap;
 	}
+	out = p->out;
 	/* Under mu: will_lost may move the sender on Paho's thread (above
 	 * what the state file already covers). */
 	pthread_mutex_lock(&p->mu);
@@ -264,7 +272,6 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	if (p->epoch && (rc = e2e_epoch_renew(p->epoch, seq)) != E2E_OK) {
 		cli_err("cannot extend state file %s: %s", p->cfg.state_path,
 			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
-		free(out);
 		return -1;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -273,16 +280,13 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	pthread_mutex_unlock(&p->mu);
 	if (rc != E2E_OK) {
 		cli_err("cannot seal for %s: %s", topic, e2e_strerror(rc));
-		free(out);
 		return -1;
 	}
 	cli_debug("sealed %zu bytes into %zu for %s (seq %" PRIu64 ":%" PRIu64
 		  ")",
 		  len, out_len, topic, seq >> 32, seq & 0xFFFFFFFFu);
-	rc = cli_conn_publish(p->conn, topic, out, out_len, p->cfg.qos,
-			      p->cfg.retain);
-	free(out);
-	return rc;
+	return cli_conn_publish(p->conn, topic, out, out_len, p->cfg.qos,
+				p->cfg.retain);
 }
 
 /* Read a whole file descriptor (up to the payload limit). */
@@ -368,7 +372,9 @@ static int read_message(struct pub *p, uint8_t **msg, size_t *len)
  */
 static int publish_lines(struct pub *p)
 {
-	size_t cap = 4096, n = 0;
+	/* Read in large chunks: a few system calls per thousand short lines
+	 * (mosquitto_pub reads a line at a time through stdio's buffer). */
+	size_t cap = 65536, n = 0;
 	uint8_t *buf = malloc(cap);
 	int eof = 0, rc = 0;
 
@@ -633,6 +639,7 @@ int main(int argc, char **argv)
 	}
 	e2e_sender_free(p.sender);
 	cli_will_free(&p.will);
+	free(p.out);
 	cli_keyupdate_free(p.ku);
 	cli_keys_free(&p.keys);
 	cli_config_free(&p.cfg);

@@ -87,12 +87,20 @@ struct sub {
 	char **subs;     /* the -t filters and the update topic */
 	char **removals; /* --remove-retained: topics to clear */
 	int removal_count;
+	/* Buffered stdout (cli_out_buffered): written out once no message
+	 * has come for FLUSH_IDLE_MS. Under mu. */
+	int flush_due;         /* accepted messages not yet written out */
+	unsigned long arrived; /* accepted messages so far, mod 2^n */
+	unsigned long seen;    /* arrived when the main thread last looked */
 
 	/* --will-topic (will.h). */
 	struct cli_will will;
 };
 
-/* While messages are held, how often they are retried. */
+/* stdout is written out when no accepted message came for this long. */
+#define FLUSH_IDLE_MS 1
+
+/* While messages are held, how often the main thread retries them. */
 #define HOLD_RETRY_MS 200
 /* Messages verified and waiting for the group's check, at most; the
  * receiving thread waits for room beyond (docs/GROUPS.md section 8). */
@@ -160,6 +168,12 @@ static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 		sodium_memzero(plain, out_len);
 		s->accepted++;
 		s->dirty = 1;
+		s->arrived++;
+		if (cli_out_buffered() && !s->flush_due) {
+			/* One wake-up per burst, not per message. */
+			s->flush_due = 1;
+			cli_wake_main();
+		}
 		if (cfg->msg_count && s->accepted >= cfg->msg_count) {
 			s->done = 1;
 			cli_wake_main();
@@ -596,11 +610,29 @@ static int guard_setup(struct sub *s)
 	return cli_guard_open(&s->guard, &o, cfg->state_path);
 }
 
-/* Save the guard if it changed; mu held. */
+/* Buffered stdout: written out when no message came since the main
+ * thread last looked (mu held). Returns how long to wait before looking
+ * again, at most wait. */
+static long flush_when_idle(struct sub *s, long wait)
+{
+	if (!s->flush_due)
+		return wait;
+	if (s->arrived == s->seen) {
+		cli_out_flush();
+		s->flush_due = 0;
+		return wait;
+	}
+	s->seen = s->arrived;
+	return FLUSH_IDLE_MS < wait ? FLUSH_IDLE_MS : wait;
+}
+
+/* Save the guard if it changed; mu held. What it records as delivered is
+ * on stdout first. */
 static int guard_save(struct sub *s)
 {
 	if (!s->guard || !s->cfg.state_path || !s->dirty)
 		return 0;
+	cli_out_flush();
 	if (cli_guard_save(s->guard, s->cfg.state_path) != 0)
 		return -1;
 	s->dirty = 0;
@@ -719,6 +751,7 @@ static int run(struct sub *s)
 		pthread_mutex_lock(&s->mu);
 		if (s->hold.count)
 			wait = HOLD_RETRY_MS;
+		wait = flush_when_idle(s, wait);
 		pthread_mutex_unlock(&s->mu);
 
 		if (deadline) {
@@ -777,7 +810,11 @@ int main(int argc, char **argv)
 		cli_config_free(&s.cfg);
 		return rc;
 	}
+	cli_out_setup(&s.cfg); /* before any message can come */
 	rc = run(&s);
+	pthread_mutex_lock(&s.mu);
+	cli_out_flush();
+	pthread_mutex_unlock(&s.mu);
 	/* --remove-retained: what came last is cleared too, acknowledged. */
 	if (s.conn && s.cfg.remove_retained && rc != CLI_EXIT_ERROR &&
 	    (remove_retained(&s) || cli_conn_drain(s.conn)))

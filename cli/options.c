@@ -101,6 +101,11 @@
 	  "topics and payloads byte for byte; by default \\ and\n"             \
 	  "control, bidi and non-UTF-8 bytes are escaped\n"                    \
 	  "(\\\\ \\n \\r \\t \\xHH \\u{HHHH}), one line per message")          \
+	X(LINE_BUFFERED, "line-buffered", 0, FLAG, CLI_SUB, line_buffered,     \
+	  NULL,                                                                \
+	  "write each accepted message out at once (the default on\n"          \
+	  "a terminal; otherwise stdout is written when no message\n"          \
+	  "is waiting, whole messages only)")                                  \
 	X(COUNT, "count", 'C', NUM(1, LONG_MAX), CLI_SUB, msg_count, "COUNT",  \
 	  "exit after COUNT accepted messages")                                \
 	X(TIMEOUT, "timeout", 'W', NUM(1, 86400L * 365), CLI_SUB, timeout,     \

@@ -59,6 +59,7 @@ struct cli_config {
 	int json;
 	int pretty; /* --pretty */
 	int raw_output; /* --raw-output: topics and payloads unescaped */
+	int line_buffered; /* --line-buffered: stdout written per message */
 	char **filter_out; /* -T: topics matching these are ignored */
 	int filter_out_count;
 	char **unsub; /* -U */

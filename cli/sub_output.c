@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -353,14 +354,71 @@ static void json_object(FILE *f, const struct cli_delivery *d,
 		m->retained ? "true" : "false");
 }
 
+/*
+ * Buffered output (not --line-buffered, not a terminal): each accepted
+ * message is formatted into `line` (a memory stream), then copied whole
+ * into stdout's buffer of OUT_BUF bytes, which is written out first when
+ * the message would not fit, so that a write(2) to stdout only ever ends
+ * at the end of a message: a reader sees whole lines. The caller flushes
+ * when no message is waiting (e2e-sub). Only verified bytes ever reach
+ * either buffer; the line's copy is wiped after use.
+ */
+#define OUT_BUF 65536
+static struct {
+	int buffered;
+	FILE *line;
+	char *line_buf;
+	size_t line_size;
+	size_t pending; /* bytes in stdout's buffer */
+} out;
+
+void cli_out_setup(const struct cli_config *cfg)
+{
+	if (cfg->line_buffered || isatty(STDOUT_FILENO))
+		return;
+	if (setvbuf(stdout, NULL, _IOFBF, OUT_BUF) != 0 ||
+	    !(out.line = open_memstream(&out.line_buf, &out.line_size)))
+		return; /* at once, then */
+	out.buffered = 1;
+}
+
+int cli_out_buffered(void)
+{
+	return out.buffered;
+}
+
+void cli_out_flush(void)
+{
+	fflush(stdout);
+	out.pending = 0;
+}
+
+/* The message formatted in out.line, into stdout's buffer. */
+static void out_line_done(void)
+{
+	off_t len;
+
+	if (fflush(out.line) != 0 || (len = ftello(out.line)) <= 0)
+		return;
+	if (out.pending + (size_t)len > OUT_BUF)
+		cli_out_flush();
+	fwrite(out.line_buf, 1, (size_t)len, stdout);
+	out.pending += (size_t)len;
+	if ((size_t)len >= OUT_BUF)
+		cli_out_flush(); /* larger than the buffer: all of it now */
+	sodium_memzero(out.line_buf, (size_t)len);
+}
+
 /* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
  * empty payload prints "topic (null)" with -v and nothing without. Topics
  * and payloads are escaped unless --raw-output (put_text). */
 void cli_out_accepted(const struct cli_config *cfg,
 		      const struct cli_delivery *d)
 {
-	FILE *f = stdout;
+	FILE *f = out.buffered ? out.line : stdout;
 
+	if (out.buffered)
+		fseeko(f, 0, SEEK_SET);
 	if (cfg->json) {
 		struct timespec now;
 
@@ -387,7 +445,10 @@ void cli_out_accepted(const struct cli_config *cfg,
 		if (cfg->eol)
 			fputc('\n', f);
 	}
-	fflush(f);
+	if (out.buffered)
+		out_line_done();
+	else
+		fflush(f);
 }
 
 static int is_parse_error(int rc)

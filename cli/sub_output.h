@@ -56,6 +56,14 @@ void cli_out_hex(FILE *f, const uint8_t *s, size_t n, int upper);
 void cli_out_json(const struct cli_config *cfg, FILE *f,
 		  const struct cli_delivery *d, const struct timespec *now);
 
+/* How accepted messages reach stdout, once, before the first: at once
+ * (--line-buffered, or stdout is a terminal), else buffered, whole
+ * messages only, until cli_out_flush. */
+void cli_out_setup(const struct cli_config *cfg);
+/* 1 when stdout is buffered (cli_out_setup): its caller flushes. */
+int cli_out_buffered(void);
+/* Write out what cli_out_accepted buffered. */
+void cli_out_flush(void);
 /* On stdout, as cfg says (-v, -N, -F, --json, --raw-output). */
 void cli_out_accepted(const struct cli_config *cfg,
 		      const struct cli_delivery *d);

@@ -406,6 +406,7 @@ def main():
     builddir = os.path.abspath(args.builddir)
     os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (os.path.join(builddir, "libe2e", ".libs"),
+                    os.path.join(builddir, "libe2e-redis", ".libs"),
                     os.environ.get("LD_LIBRARY_PATH")) if p)
     e2e_pub = tool(builddir, "e2e-pub")
     e2e_sub = tool(builddir, "e2e-sub")
