@@ -89,9 +89,8 @@ struct sub {
 	int removal_count;
 	/* Buffered stdout (cli_out_buffered): written out once no message
 	 * has come for FLUSH_IDLE_MS. Under mu. */
-	int flush_due;         /* accepted messages not yet written out */
-	unsigned long arrived; /* accepted messages so far, mod 2^n */
-	unsigned long seen;    /* arrived when the main thread last looked */
+	int flush_due; /* accepted messages not yet written out */
+	long seen;     /* accepted when the main thread last looked */
 
 	/* --will-topic (will.h). */
 	struct cli_will will;
@@ -168,7 +167,6 @@ static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 		sodium_memzero(plain, out_len);
 		s->accepted++;
 		s->dirty = 1;
-		s->arrived++;
 		if (cli_out_buffered() && !s->flush_due) {
 			/* One wake-up per burst, not per message. */
 			s->flush_due = 1;
@@ -617,12 +615,12 @@ static long flush_when_idle(struct sub *s, long wait)
 {
 	if (!s->flush_due)
 		return wait;
-	if (s->arrived == s->seen) {
+	if (s->accepted == s->seen) {
 		cli_out_flush();
 		s->flush_due = 0;
 		return wait;
 	}
-	s->seen = s->arrived;
+	s->seen = s->accepted;
 	return FLUSH_IDLE_MS < wait ? FLUSH_IDLE_MS : wait;
 }
 
