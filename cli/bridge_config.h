@@ -57,6 +57,10 @@ struct bridge_config {
 	/* Limits. */
 	long queue;       /* messages waiting between the two sides */
 	long max_payload; /* bytes; larger messages are refused */
+	/* Operations: the counters as JSON on this local topic (or NULL),
+	 * and every this many seconds, --metrics FILE too. */
+	char *metrics_topic;
+	long metrics_interval;
 	struct bridge_rule *rules;
 	int rule_count;
 	int in_count, out_count;

@@ -46,6 +46,7 @@ struct cli_conn {
 	int disconnect_reason; /* of the broker's last MQTT 5 DISCONNECT */
 	long failures;         /* publications refused or given up */
 	int disconnected;      /* our disconnect finished */
+	struct cli_conn_state state; /* cli_conn_state */
 	/* Publications Paho gave back unacknowledged, to send again from the
 	 * caller's thread (never from a Paho callback); poisoned: Paho's own
 	 * copy of one is corrupt, the client must be made afresh first. */
@@ -358,7 +359,13 @@ static void on_connected(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
 
-	if (cause && strstr(cause, "reconnect") && !c->s->quiet)
+	int again = cause && strstr(cause, "reconnect");
+
+	pthread_mutex_lock(&c->mu);
+	c->state.connected = 1;
+	c->state.reconnects += again;
+	pthread_mutex_unlock(&c->mu);
+	if (again && !c->s->quiet && !c->s->quiet_events)
 		conn_err(c, "reconnected");
 	if (c->filter_count)
 		subscribe_all(c);
@@ -382,7 +389,13 @@ static void on_connection_lost(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
 
-	if (!c->s->quiet)
+	pthread_mutex_lock(&c->mu);
+	c->state.connected = 0;
+	c->state.losses++;
+	snprintf(c->state.cause, sizeof c->state.cause, "%s",
+		 cause ? cause : "");
+	pthread_mutex_unlock(&c->mu);
+	if (!c->s->quiet && !c->s->quiet_events)
 		conn_err(c, "connection lost%s%s; reconnecting",
 			 cause ? ": " : "", cause ? cause : "");
 }
@@ -1076,6 +1089,13 @@ int cli_conn_drain(struct cli_conn *c)
 		conn_err(c, "%ld message(s) not acknowledged by the broker",
 			 left);
 	return left ? -1 : 0;
+}
+
+void cli_conn_state(struct cli_conn *c, struct cli_conn_state *st)
+{
+	pthread_mutex_lock(&c->mu);
+	*st = c->state;
+	pthread_mutex_unlock(&c->mu);
 }
 
 long cli_conn_failures(struct cli_conn *c)

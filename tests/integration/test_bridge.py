@@ -69,7 +69,7 @@ class BridgeCase(unittest.TestCase):
     def start(self, conf, *args):
         p = Proc([*WRAPPER, BRIDGE, "-c", conf, *args])
         self.addCleanup(self.stopped, p)
-        p.wait_stderr("bridging:")
+        p.wait_stderr("event=ready ")
         return p
 
     def stopped(self, p):
@@ -160,11 +160,12 @@ class In(BridgeCase):
         self.seal("remote", "f/a", "last")
         self.assertEqual(self.seen(local),
                          ["0 0 f/a first", "0 0 f/a last"])
-        lines = bridge.wait_stderr(" rejected ", 3)
+        lines = bridge.wait_stderr("event=refused ", 3)
         for line, topic, reason in zip(lines, ("f/a", "f/b", "f/a"),
                                        ("not-e2e", "bad-tag", "replay")):
             self.assertTrue(line.startswith(
-                "e2e-bridge: rejected %s: %s: " % (topic, reason)), line)
+                "event=refused topic=%s rule=\"in f/#\" reason=%s "
+                % (topic, reason)), line)
 
     def test_an_empty_payload_on_remote_never_clears_local_retained(self):
         bridge = self.start(self.config("in s/# 1\n"))
@@ -173,8 +174,8 @@ class In(BridgeCase):
         self.seal("remote", "s/kept", "value", "-r", "-q", "1")
         self.assertEqual(raw.next_message()[1], b"value")
         self.raw("remote").publish("s/kept", b"", retain=True)
-        line = bridge.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected s/kept: "), line)
+        line = bridge.wait_stderr("event=refused ")[0]
+        self.assertTrue(line.startswith("event=refused topic=s/kept "), line)
         later = self.watch("local", "s/kept", 1)
         self.assertEqual(self.seen(later), ["1 1 s/kept value"])
 
@@ -185,16 +186,15 @@ class In(BridgeCase):
         self.seal("remote", "s/small", "ok")
         self.assertEqual(self.seen(local), ["0 0 s/small ok"])
         self.assertTrue(bridge.wait_stderr(
-            "dropped a message on remote topic s/big: larger than "
-            "max_payload"))
+            "event=dropped topic=s/big side=remote reason=too-large "
+            "bytes="))
 
     def test_unsigned_refused_when_signature_required(self):
         bridge = self.start(self.config("require_signature true\n"
                                         "in s/# 1\n"))
         self.seal("remote", "s/a", "unsigned")
-        line = bridge.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected s/a: "
-                                        "unsigned: "), line)
+        line = bridge.wait_stderr("event=refused ")[0]
+        self.assertIn(" reason=unsigned ", line)
 
     def test_replay_state_survives_a_restart(self):
         conf = self.config("state %s\nin r/# 1\n" % self.path("state"))
@@ -209,9 +209,9 @@ class In(BridgeCase):
         self.assertTrue(os.path.exists(self.path("state")))
         again = self.start(conf)
         spy.publish("r/a", seen)
-        line = again.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected r/a: "
-                                        "replay: "), line)
+        line = again.wait_stderr("event=refused ")[0]
+        self.assertTrue(line.startswith("event=refused topic=r/a "), line)
+        self.assertIn(" reason=replay ", line)
 
     def test_a_corrupt_state_file_stops_it_with_line_and_remedy(self):
         state = self.path("state")
@@ -236,7 +236,7 @@ class In(BridgeCase):
         bridge.wait_stderr("unknown-key")
         shutil.copyfile(fresh, self.keyring)
         bridge.p.send_signal(signal.SIGHUP)
-        bridge.wait_stderr("reloaded keys")
+        bridge.wait_stderr("event=reloaded ")
         local = self.watch("local", "k/#", 1)
         self.seal("remote", "k/a", "now", keyring=fresh)
         self.assertEqual(self.seen(local), ["0 0 k/a now"])
