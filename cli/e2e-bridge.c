@@ -872,6 +872,9 @@ static void teardown(struct bridge *b, int *rc)
 		snprintf(n[2], sizeof n[2], "%ld", b->duplicates);
 		snprintf(n[3], sizeof n[3], "%ld", b->sealed);
 		snprintf(n[4], sizeof n[4], "%ld", b->failed);
+		for (int i = 0; i < SIDE_COUNT; i++) /* both closed now */
+			bridge_metrics_side(b->metrics, (enum bridge_side_id)i,
+					    b->seen[i].reconnects, 0);
 		ops_publish_metrics(b, 1);
 		bridge_log("stopped", NULL, 0, "delivered", n[0], "refused",
 			   n[1], "duplicates", n[2], "sealed", n[3], "failed",
