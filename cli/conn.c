@@ -331,25 +331,41 @@ static void on_subscribe_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 				    : "refused by the broker");
 }
 
-static void subscribe_all(struct cli_conn *c)
+static void subscribe_list(struct cli_conn *c, char *const *filters, int count,
+			   int qos)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	int *qoss = calloc((size_t)c->filter_count, sizeof *qoss);
+	int *qoss = calloc((size_t)count, sizeof *qoss);
 	int rc;
 
 	if (!qoss) {
 		on_subscribe_result(c, 0, "out of memory");
 		return;
 	}
-	for (int i = 0; i < c->filter_count; i++)
-		qoss[i] = c->sub_qos;
+	for (int i = 0; i < count; i++)
+		qoss[i] = qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
-	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
-				     qoss, &ro);
+	rc = MQTTAsync_subscribeMany(c->client, count, filters, qoss, &ro);
 	free(qoss);
 	if (rc != MQTTASYNC_SUCCESS)
 		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));
+}
+
+/* The filters as they are now (cli_conn_resubscribe may change them from
+ * the caller's thread; Paho copies the strings it is given). */
+static void subscribe_all(struct cli_conn *c)
+{
+	char *const *filters;
+	int count, qos;
+
+	pthread_mutex_lock(&c->mu);
+	filters = c->filters;
+	count = c->filter_count;
+	qos = c->sub_qos;
+	pthread_mutex_unlock(&c->mu);
+	if (count)
+		subscribe_list(c, filters, count, qos);
 }
 
 /* Runs on Paho's thread after every successful connection, the first one
@@ -358,7 +374,6 @@ static void subscribe_all(struct cli_conn *c)
 static void on_connected(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
-
 	int again = cause && strstr(cause, "reconnect");
 
 	pthread_mutex_lock(&c->mu);
@@ -732,6 +747,108 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 	c->filters = filters;
 	c->filter_count = count;
 	c->sub_qos = qos;
+}
+
+/* One subscription made by cli_conn_resubscribe, for its callbacks (whose
+ * response describes it alone, not the connection's whole list). */
+struct resub {
+	struct cli_conn *c;
+	char filter[];
+};
+
+static void resub_result(struct resub *r, int granted)
+{
+	if (granted >= 0x80)
+		conn_err(r->c, "subscription to %s refused: %s (%d)", r->filter,
+			 granted == 0x80 ? "not authorized" : "by the broker",
+			 granted);
+	free(r);
+}
+
+static void on_resub_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	resub_result(ctx, resp ? resp->alt.qos : 0);
+}
+
+static void on_resub_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	resub_result(ctx, 0x80);
+}
+
+static void on_resub_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	resub_result(ctx, resp ? (int)resp->reasonCode : 0);
+}
+
+static void on_resub_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	resub_result(ctx, resp && resp->reasonCode >= 0x80
+				  ? (int)resp->reasonCode
+				  : 0x80);
+}
+
+static void subscribe_one(struct cli_conn *c, const char *filter, int qos)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	size_t len = strlen(filter);
+	struct resub *r = malloc(sizeof *r + len + 1);
+	int rc;
+
+	if (!r) {
+		conn_err(c, "cannot subscribe to %s: out of memory", filter);
+		return;
+	}
+	r->c = c;
+	memcpy(r->filter, filter, len + 1);
+	ro.context = r;
+	SET_CALLBACKS(c, ro, on_resub_ok, on_resub_fail);
+	rc = MQTTAsync_subscribe(c->client, filter, qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		conn_err(c, "cannot subscribe to %s: %s", filter,
+			 MQTTAsync_strerror(rc));
+		free(r);
+	}
+}
+
+/* Whether filter is one of the count in list. */
+static int listed(char *const *list, int count, const char *filter)
+{
+	for (int i = 0; i < count; i++)
+		if (strcmp(list[i], filter) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_conn_resubscribe(struct cli_conn *c, char *const *filters, int count,
+			 int qos)
+{
+	char *const *old;
+	char **drop;
+	int old_count, old_qos, n_drop = 0, rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	old = c->filters;
+	old_count = c->filter_count;
+	old_qos = c->sub_qos;
+	c->filters = filters;
+	c->filter_count = count;
+	c->sub_qos = qos;
+	pthread_mutex_unlock(&c->mu);
+	if (!(drop = calloc((size_t)old_count + 1, sizeof *drop))) {
+		conn_err(c, "cannot change the subscriptions: out of memory");
+		return -1;
+	}
+	for (int i = 0; i < old_count; i++)
+		if (!listed(filters, count, old[i]))
+			drop[n_drop++] = old[i];
+	if (n_drop)
+		rc = cli_conn_unsubscribe(c, drop, n_drop);
+	free(drop);
+	for (int i = 0; i < count; i++)
+		if (qos != old_qos || !listed(old, old_count, filters[i]))
+			subscribe_one(c, filters[i], qos);
+	return rc;
 }
 
 int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)

@@ -120,6 +120,14 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
  * borrowed. */
 void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 			int qos);
+/* Replace the filters of cli_conn_subscribe while connected (e2e-bridge's
+ * SIGHUP): subscribe now to those that are new (all of them when qos
+ * changed), unsubscribe from those that are gone, and use the new list on
+ * every reconnect. The previous list is read by Paho's thread until this
+ * returns and possibly during a reconnect racing it: keep it alive as long
+ * as the connection. 0, or -1 (reported). */
+int cli_conn_resubscribe(struct cli_conn *c, char *const *filters, int count,
+			 int qos);
 /* Unsubscribe from count filters now (connected; e2e-sub -U, for a
  * persistent session's subscriptions): 0, or -1 (reported). Sent before
  * anything queued after it, a disconnection included. */

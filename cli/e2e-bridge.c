@@ -27,6 +27,7 @@
 #include "bridge_log.h"
 #include "bridge_metrics.h"
 #include "bridge_notify.h"
+#include "bridge_reload.h"
 #include "conn.h"
 #include "guard_state.h"
 #include "keys.h"
@@ -77,6 +78,13 @@ struct bridge {
 	const char *metrics_path;
 	int64_t last_metrics;
 	struct cli_conn_state seen[SIDE_COUNT];
+	/* What SIGHUP replaced: the connections may still read the filters
+	 * (cli_conn_resubscribe), so it is freed after them. */
+	struct retired {
+		struct retired *next;
+		struct bridge_config cfg;
+		char **remote_filters, **local_filters;
+	} * retired;
 };
 
 static const char usage[] =
@@ -629,16 +637,17 @@ static int sender_setup(struct bridge *b)
 	return 0;
 }
 
-/* SIGHUP: keyring and trust file afresh, swapped in only when both load;
- * the signing key and the connections stay. */
-static void reload_keys(struct bridge *b)
+/* SIGHUP: keyring and trust file afresh (those cfg names), swapped in only
+ * when both load; the signing key and the connections stay. 0, or -1 when
+ * the previous keys stay. */
+static int reload_keys(struct bridge *b, const struct bridge_config *cfg)
 {
 	struct cli_keys fresh;
 
-	if (load_keys(&b->cfg, &fresh, 0)) {
+	if (load_keys(cfg, &fresh, 0)) {
 		bridge_log("reload-failed", NULL, 0, "file", b->cfg.path,
 			   "detail", "keeping the previous keys", (char *)NULL);
-		return;
+		return -1;
 	}
 	fresh.signer = b->keys.signer;
 	b->keys.signer = NULL;
@@ -656,6 +665,7 @@ static void reload_keys(struct bridge *b)
 		bridge_log("reloaded", NULL, 0, "file", b->cfg.path, "keys", k,
 			   "signers", t, (char *)NULL);
 	}
+	return 0;
 }
 
 /* The subscriptions of one side: the rules' filters there. */
@@ -677,6 +687,70 @@ static char **side_filters(const struct bridge_config *cfg, enum bridge_dir d,
 	}
 	*count = n;
 	return f;
+}
+
+/* SIGHUP: the whole file again (bridge_reload.h says what may change). A
+ * file that does not load, or changes what needs a restart, changes
+ * nothing; else keys, rules and subscriptions are swapped in and the
+ * connections stay up. */
+static void reload(struct bridge *b)
+{
+	struct retired *old = calloc(1, sizeof *old);
+	struct bridge_config *fresh = old ? &old->cfg : NULL;
+	char **rf = NULL, **lf = NULL;
+	int *rm = NULL, n_in, n_out, q_in, q_out;
+
+	bridge_notify_reloading();
+	if (!old || bridge_config_load(fresh, b->cfg.path)) {
+		bridge_log("reload-failed", NULL, 0, "file", b->cfg.path,
+			   "detail", "keeping the running configuration",
+			   (char *)NULL);
+		goto keep;
+	}
+	if (bridge_reload_refused(&b->cfg, fresh))
+		goto keep;
+	rf = side_filters(fresh, BRIDGE_IN, &n_in, &q_in);
+	lf = side_filters(fresh, BRIDGE_OUT, &n_out, &q_out);
+	if (!rf || !lf || ops_rules(b, fresh, &rm) || reload_keys(b, fresh))
+		goto keep;
+	bridge_reload_adopt(&b->cfg, fresh); /* fresh now holds the old */
+	free(b->rule_metric);
+	b->rule_metric = rm;
+	old->remote_filters = b->remote_filters;
+	old->local_filters = b->local_filters;
+	b->remote_filters = rf;
+	b->local_filters = lf;
+	b->rcv.filters = (const char *const *)rf;
+	b->rcv.filter_count = (size_t)n_in;
+	b->rcv.require =
+		(b->cfg.require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
+		(b->cfg.require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
+	pthread_mutex_lock(&b->q.mu);
+	b->q.max = b->cfg.queue;
+	b->q.payload_max = b->cfg.max_payload;
+	pthread_mutex_unlock(&b->q.mu);
+	cli_conn_resubscribe(b->remote, rf, n_in, q_in);
+	cli_conn_resubscribe(b->local, lf, n_out, q_out);
+	old->next = b->retired;
+	b->retired = old;
+	{
+		char in[16], out[16];
+
+		snprintf(in, sizeof in, "%d", b->cfg.in_count);
+		snprintf(out, sizeof out, "%d", b->cfg.out_count);
+		bridge_log("reloaded-rules", NULL, 0, "file", b->cfg.path,
+			   "in_rules", in, "out_rules", out, (char *)NULL);
+	}
+	bridge_notify_reloaded();
+	return;
+keep:
+	free(rf);
+	free(lf);
+	free(rm);
+	if (old)
+		bridge_config_free(fresh);
+	free(old);
+	bridge_notify_reloaded();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -752,7 +826,7 @@ static void run(struct bridge *b)
 			cli_signal_wait(500);
 		}
 		if (cli_take_hup())
-			reload_keys(b);
+			reload(b);
 		ops_tick(b);
 		if (cli_now_ms() - last_save >= 1000) {
 			guard_save(b);
@@ -891,6 +965,15 @@ static void teardown(struct bridge *b, int *rc)
 	free(b->local_filters);
 	free(b->rule_metric);
 	bridge_metrics_free(b->metrics);
+	while (b->retired) {
+		struct retired *r = b->retired;
+
+		b->retired = r->next;
+		bridge_config_free(&r->cfg);
+		free(r->remote_filters);
+		free(r->local_filters);
+		free(r);
+	}
 	bridge_config_free(&b->cfg);
 	pthread_mutex_destroy(&b->q.mu);
 }

@@ -316,6 +316,99 @@ class Metrics(Ops):
                       r.stderr.decode())
 
 
+class Reload(Ops):
+    """SIGHUP: keys, trust and rules again, the connections kept."""
+
+    def logged(self, name, text):
+        with open(self.b[name].log_path, errors="replace") as f:
+            return f.read().count(text)
+
+    def assert_never_reconnected(self, bridge):
+        for side in ("remote", "local"):
+            cid = "e2e-bridge-%s-%d" % (side, bridge.p.pid)
+            self.assertEqual(self.logged(side, " as %s " % cid), 1,
+                             self.b[side].log())
+            self.assertEqual(self.logged(side, "Client %s " % cid), 0,
+                             self.b[side].log())  # closed, disconnected
+        self.assertFalse([ln for ln in bridge.err_lines
+                          if "connect" in ln], bridge.err_lines)
+
+    def hup(self, bridge, text, expect):
+        self.config(text)
+        bridge.p.send_signal(signal.SIGHUP)
+        return event(bridge.wait_stderr("event=%s " % expect)[0])
+
+    def test_a_rule_added_on_sighup_flows_without_reconnecting(self):
+        bridge = self.start_with(self.config("in a/# 1\n"))
+        local = self.watch("local", "#", 3)
+        self.seal("remote", "a/1", "old rule")
+        # Retained on remote before the rule exists: it arrives exactly
+        # when the new subscription is made, no race with a live publish.
+        self.seal("remote", "b/1", "new rule", "-r", "-q", "1")
+        done = self.hup(bridge, "in a/# 1\nin b/# 1\n", "reloaded-rules")
+        self.assertEqual((done["in_rules"], done["out_rules"]), ("2", "0"))
+        self.seal("remote", "a/2", "still")
+        self.assertEqual(sorted(self.seen(local)),
+                         ["0 0 a/1 old rule", "0 0 a/2 still",
+                          # live to a subscriber already there: MQTT 3.1.1
+                          # clears the retain flag
+                          "0 1 b/1 new rule"])
+        self.assert_never_reconnected(bridge)
+
+    def test_a_rule_removed_on_sighup_stops_its_topic(self):
+        prom = self.path("m.prom")
+        bridge = self.start_with(self.config("in a/# 1\nin b/# 1\n"),
+                                 "--metrics", prom)
+        local = self.watch("local", "#", 2)
+        self.seal("remote", "a/1", "before")
+        self.hup(bridge, "in b/# 1\n", "reloaded-rules")
+        self.seal("remote", "a/2", "after: no rule")
+        self.seal("remote", "b/1", "kept")
+        self.assertEqual(sorted(self.seen(local)),
+                         ["0 0 a/1 before", "0 0 b/1 kept"])
+        self.assert_never_reconnected(bridge)
+        self.assertEqual(bridge.stop(), 0)
+        with open(prom) as f:
+            samples = prometheus(f.read())
+        # The counters of the rule that went stay, those of the kept one
+        # go on.
+        self.assertEqual(metric(samples, "delivered_total", rule="in a/#"), 1)
+        self.assertEqual(metric(samples, "delivered_total", rule="in b/#"), 1)
+
+    def test_an_invalid_file_on_sighup_keeps_the_running_rules(self):
+        bridge = self.start_with(self.config("in a/# 1\n"))
+        conf = self.config("in a/# 1\nin b/# 1\ncolour blue\n")
+        bridge.p.send_signal(signal.SIGHUP)
+        bridge.wait_stderr("event=reload-failed ")
+        self.assertTrue(bridge.wait_stderr(
+            "e2e-bridge: %s:11: unknown directive 'colour'" % conf))
+        local = self.watch("local", "#", 1)
+        self.seal("remote", "b/1", "not bridged")
+        self.seal("remote", "a/1", "still bridged")
+        self.assertEqual(self.seen(local), ["0 0 a/1 still bridged"])
+
+    def test_a_changed_connection_setting_is_refused_and_nothing_reloads(self):
+        bridge = self.start_with(self.config("in a/# 1\n"))
+        local = self.b["local"]
+        path = self.config("in a/# 1\nin b/# 1\n")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("port %d\n" % local.port,
+                                 "port %d\nkeepalive 30\n" % local.port))
+        bridge.p.send_signal(signal.SIGHUP)
+        refused = event(bridge.wait_stderr("event=reload-refused ")[0])
+        self.assertEqual((refused["file"], refused["side"],
+                          refused["directive"], refused["line"]),
+                         (path, "local", "keepalive", "5"))
+        self.assertIn("needs a restart", refused["detail"])
+        w = self.watch("local", "#", 1)
+        self.seal("remote", "b/1", "not bridged")
+        self.seal("remote", "a/1", "old rules")
+        self.assertEqual(self.seen(w), ["0 0 a/1 old rules"])
+        self.assert_never_reconnected(bridge)
+
+
 def have_libsystemd():
     with open(os.path.join(BUILD, "config.h")) as f:
         return "#define HAVE_LIBSYSTEMD 1" in f.read()
