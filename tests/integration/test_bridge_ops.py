@@ -484,6 +484,33 @@ class Unit(unittest.TestCase):
                      "ExecReload=/bin/kill -HUP $MAINPID"):
             self.assertIn("\n%s\n" % line, self.text)
 
+    def test_make_install_puts_unit_and_user_in_systemds_directories(self):
+        import tempfile
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        make = ["make", "-s", "--no-print-directory", "-C", BUILD]
+        r = subprocess.run(make + ["-f", "Makefile", "-f", "-", "dirs"],
+                           input="dirs:\n\t@echo $(systemdsystemunitdir) "
+                           "$(sysusersdir) $(bindir)\n", env=env,
+                           capture_output=True, text=True, timeout=120)
+        words = r.stdout.split()
+        if len(words) != 3:
+            self.skipTest("no systemd unit directory known at configure "
+                          "time: the unit is not installed")
+        unitdir, sysusersdir, bindir = words
+        dest = tempfile.mkdtemp(prefix="e2e-unit-install-")
+        self.addCleanup(shutil.rmtree, dest, ignore_errors=True)
+        r = subprocess.run(make + ["install-systemdsystemunitDATA",
+                                   "install-e2e-bridge-sysusers",
+                                   "DESTDIR=" + dest], env=env,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(dest + unitdir + "/e2e-bridge.service") as f:
+            self.assertIn("\nExecStart=%s/e2e-bridge -c " % bindir, f.read())
+        with open(dest + sysusersdir + "/e2e-bridge.conf") as f:
+            self.assertTrue(f.read().endswith(
+                'u e2e-bridge - "e2e-bridge daemon" /var/lib/e2e-bridge\n'))
+
     @unittest.skipUnless(shutil.which("systemd-analyze"),
                          "systemd-analyze is not installed: the unit is not "
                          "verified")
