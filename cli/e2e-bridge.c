@@ -76,7 +76,7 @@ struct bridge {
 	int *rule_metric; /* per rule of cfg: its counters in metrics */
 	int none_metric;  /* messages no rule claims */
 	const char *metrics_path;
-	int64_t last_metrics;
+	int64_t last_metrics, last_tick;
 	struct cli_conn_state seen[SIDE_COUNT];
 	/* What SIGHUP replaced: the connections may still read the filters
 	 * (cli_conn_resubscribe), so it is freed after them. */
@@ -291,9 +291,15 @@ static void ops_publish_metrics(struct bridge *b, int at_exit)
 	b->last_metrics = cli_now_ms();
 }
 
-/* From the main loop: connection changes, metrics when they are due. */
+/* From the main loop, at most every 100 ms (not per message): connection
+ * changes, the watchdog, metrics when they are due. */
 static void ops_tick(struct bridge *b)
 {
+	int64_t now = cli_now_ms();
+
+	if (now - b->last_tick < 100)
+		return;
+	b->last_tick = now;
 	ops_connections(b);
 	bridge_notify_watchdog();
 	if ((b->metrics_path || b->cfg.metrics_topic) &&
