@@ -71,7 +71,8 @@ struct bridge {
 	uint8_t *buf; /* opened or sealed payloads */
 	size_t cap;
 	long delivered, refused, duplicates, sealed, failed;
-	/* Operations (bridge_ops.c): counters, their outputs, connections. */
+	/* Operations (the section below): counters, their outputs, the
+	 * connections as last seen. */
 	struct bridge_metrics *metrics;
 	int *rule_metric; /* per rule of cfg: its counters in metrics */
 	int none_metric;  /* messages no rule claims */

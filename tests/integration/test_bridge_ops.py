@@ -453,6 +453,20 @@ class Notify(Ops):
         bridge.p.send_signal(signal.SIGTERM)
         self.assertEqual(s.recv(4096).decode(), "STOPPING=1")
 
+    def test_watchdog_pings_at_half_the_interval_systemd_asks_for(self):
+        s, env = self.notify_socket()
+        env["WATCHDOG_USEC"] = "600000"  # WatchdogSec=0.6: a ping per 0.3 s
+        bridge = Proc([*WRAPPER, BRIDGE, "-c", self.config("in f/# 1\n")],
+                      env=env)
+        self.addCleanup(self.stopped, bridge)
+        self.assertTrue(s.recv(4096).startswith(b"READY=1\n"))
+        t0 = time.monotonic()
+        pings = [s.recv(4096) for _ in range(3)]
+        took = time.monotonic() - t0
+        self.assertEqual(pings, [b"WATCHDOG=1"] * 3)
+        self.assertGreaterEqual(took, 0.5)  # not after every loop turn
+        self.assertLess(took, 0.6 * 3)  # always within the interval
+
     def test_no_ready_while_remote_cannot_be_reached(self):
         s, env = self.notify_socket()
         self.b["remote"].stop()
