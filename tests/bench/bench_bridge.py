@@ -6,6 +6,7 @@ memory over a long stream.
     tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--memory N] [--quick]
+    tests/bench/bench_bridge.py --counted [--builddir DIR]
 
 A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
 
@@ -35,12 +36,20 @@ for each size and QoS the implementations alternate run by run. ratio is
 e2e-bridge / mosquitto's bridge. A run whose subscriber got fewer than N
 in 120 s is reported as lost.
 
+--counted prints, instead of timings, system calls per message (strace -f
+-c, all threads, QoS 1, 64 B) of e2e-bridge and of the local mosquitto
+(which runs mosquitto's bridge and serves that direction's local client):
+counts that do not depend on the machine's load. Each is measured with n
+and 5 n messages and the figure is the difference over 4 n, so that
+start-up and attaching cancel out; e2e-bridge's largest calls are listed.
+
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
 """
 
 import argparse
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -238,6 +247,41 @@ class Bench:
                                     vm(pid, "VmHWM")), flush=True)
 
 
+    def counted(self, n=5000):
+        """System calls per message of one path, and the largest ones."""
+        def calls(pid, d, impl, k):
+            out = os.path.join(self.dir, "strace.out")
+            st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p",
+                                   str(pid)], stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached to every thread
+            if self.run(d, impl, 1, 64, k) is None:
+                sys.exit("bench_bridge: messages lost while counting")
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=60)
+            rows = {}
+            for line in open(out):
+                w = line.split()
+                if len(w) >= 5 and re.match(r"^[0-9.]+$", w[0]):
+                    rows[w[-1]] = int(w[3])
+            return rows
+
+        print("System calls per message (strace -f -c, QoS 1, 64 B, "
+              "difference of %d and %d messages over %d)" % (n, 5 * n, 4 * n))
+        for d in ("out", "in"):
+            for impl, pid in (("mosq", self.local.proc.pid),
+                              ("e2e", self.bridge.pid)):
+                lo, hi = calls(pid, d, impl, n), calls(pid, d, impl, 5 * n)
+                per = {k: (hi.get(k, 0) - lo.get(k, 0)) / (4.0 * n)
+                       for k in hi}
+                top = sorted(((v, k) for k, v in per.items()
+                              if k != "total" and v >= 0.5), reverse=True)
+                print("%-4s %-28s %6.1f  %s" % (
+                    d, "e2e-bridge" if impl == "e2e" else
+                    "local mosquitto (its bridge)", per.get("total", 0),
+                    " ".join("%s %.1f" % (k, v) for v, k in top)
+                    if impl == "e2e" else ""), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--builddir", default=".")
@@ -247,6 +291,8 @@ def main():
     ap.add_argument("--qos", default="0,1")
     ap.add_argument("--memory", type=int, default=1000000,
                     help="messages of the memory run (default 1000000)")
+    ap.add_argument("--counted", action="store_true",
+                    help="system calls per message instead of timings")
     ap.add_argument("--quick", action="store_true",
                     help="--messages 5000 --runs 1 --memory 100000")
     a = ap.parse_args()
@@ -260,8 +306,11 @@ def main():
         b = Bench(a, workdir)
         b.start()
         try:
-            b.throughput()
-            if a.memory:
+            if a.counted:
+                b.counted()
+            else:
+                b.throughput()
+            if a.memory and not a.counted:
                 b.memory()
         finally:
             b.stop()
