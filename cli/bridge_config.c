@@ -70,6 +70,8 @@ static const struct directive directives[] = {
 	GLOBAL("journal", K_STR, journal, 0, 0),
 	GLOBAL("journal_sync", K_BOOL, journal_sync, 0, 1),
 	GLOBAL("journal_max", K_INT, journal_max, 1, 10000000),
+	GLOBAL("metrics_topic", K_STR, metrics_topic, 0, 0),
+	GLOBAL("metrics_interval", K_INT, metrics_interval, 1, 86400),
 };
 #define N_DIRECTIVES (sizeof directives / sizeof directives[0])
 
@@ -491,6 +493,33 @@ static void check_side(struct parser *p, struct bridge_side *side,
 		ERR(p, "%s: keyfile without certfile", name);
 }
 
+/* The counters go to local, plain: never where an "out" rule would seal
+ * them for remote, and a topic name, not a filter. */
+static void check_metrics_topic(struct parser *p)
+{
+	const struct bridge_config *cfg = p->cfg;
+	const char *t = cfg->metrics_topic;
+
+	if (!t)
+		return;
+	if (!*t || strpbrk(t, "+#"))
+		ERR(p, "metrics_topic: '%s' is not a topic name (no wildcards)",
+		    t);
+	for (int i = 0; i < cfg->rule_count; i++) {
+		const struct bridge_rule *r = &cfg->rules[i];
+
+		if (r->dir == BRIDGE_OUT &&
+		    bridge_filters_overlap(t, r->local_filter)) {
+			p->line = r->line;
+			ERR(p,
+			    "out (line %zu) subscribes on local to '%s', "
+			    "which holds metrics_topic '%s': the counters "
+			    "would be bridged to remote",
+			    r->line, r->local_filter, t);
+		}
+	}
+}
+
 static void check_all(struct parser *p)
 {
 	struct bridge_config *cfg = p->cfg;
@@ -513,6 +542,7 @@ static void check_all(struct parser *p)
 	if (cfg->journal && cfg->in_count && !cfg->state)
 		ERR(p, "journal with 'in' rules needs a state file");
 	check_loops(p);
+	check_metrics_topic(p);
 }
 
 int bridge_config_load(struct bridge_config *cfg, const char *path)
@@ -529,6 +559,7 @@ int bridge_config_load(struct bridge_config *cfg, const char *path)
 	cfg->max_payload = 1 << 20;
 	cfg->journal_sync = 1;
 	cfg->journal_max = 100000;
+	cfg->metrics_interval = 15;
 	for (struct bridge_side *s = &cfg->remote; s;
 	     s = s == &cfg->remote ? &cfg->local : NULL) {
 		s->conn.keepalive = 60;
@@ -585,6 +616,7 @@ void bridge_config_free(struct bridge_config *cfg)
 	free(cfg->state);
 	free(cfg->out_state);
 	free(cfg->journal);
+	free(cfg->metrics_topic);
 	for (int i = 0; i < cfg->rule_count; i++) {
 		free(cfg->rules[i].local_prefix);
 		free(cfg->rules[i].remote_prefix);

@@ -62,6 +62,10 @@ struct bridge_config {
 	char *journal;
 	int journal_sync;
 	long journal_max; /* messages from the oldest not done to the newest */
+	/* Operations: the counters as JSON on this local topic (or NULL),
+	 * and every this many seconds, --metrics FILE too. */
+	char *metrics_topic;
+	long metrics_interval;
 	struct bridge_rule *rules;
 	int rule_count;
 	int in_count, out_count;

@@ -25,6 +25,8 @@
 #include <sodium.h>
 
 #include "bridge_journal.h"
+#include "bridge_log.h"
+#include "bridge_metrics.h"
 #include "e2e.h"
 #include "report.h"
 
@@ -107,6 +109,14 @@ static struct slot *slot_of(struct bridge_journal *j, uint64_t id)
 	struct slot *s = &j->slots[id % (uint64_t)j->cap];
 
 	return id && id < j->next && s->id == id && s->state != FREE ? s : NULL;
+}
+
+/* The journal could not be written or synced (errno): one event line;
+ * effect, what it means for the messages, may be NULL. */
+static void journal_failed(const struct bridge_journal *j, const char *effect)
+{
+	bridge_log("journal-failed", NULL, 0, "file", j->path, "detail",
+		   strerror(errno), "effect", effect, (char *)NULL);
 }
 
 /* Write all of buf at off: 0, or -1 with errno. */
@@ -329,11 +339,17 @@ static int scan_file(struct bridge_journal *j, long max, journal_each each,
 	if (len < 0) {
 		struct stat st;
 
-		if (fstat(j->fd, &st) == 0 && st.st_size > off)
-			cli_err("journal %s: %lld bytes of an unfinished "
-				"record at the end ignored (never "
-				"acknowledged)",
-				j->path, (long long)(st.st_size - off));
+		if (fstat(j->fd, &st) == 0 && st.st_size > off) {
+			char n[24];
+
+			snprintf(n, sizeof n, "%lld",
+				 (long long)(st.st_size - off));
+			bridge_log("journal-torn", NULL, 0, "file", j->path,
+				   "bytes", n, "detail",
+				   "an unfinished record at the end ignored "
+				   "(never acknowledged)",
+				   (char *)NULL);
+		}
 	}
 	j->end = off;
 	/* Renumber what is not done 1, 2, ...; the ring must hold them. */
@@ -423,7 +439,8 @@ int bridge_journal_open(struct bridge_journal **jp, const char *path, int sync,
 uint64_t bridge_journal_add(struct bridge_journal *j, int dir,
 			    const char *topic, size_t topic_len,
 			    const void *payload, size_t len, int qos,
-			    int retained, int dup, const char **why)
+			    int retained, int dup, int *why,
+			    const char **detail)
 {
 	size_t n = M_HEAD + topic_len + len;
 	uint64_t id = 0;
@@ -431,11 +448,11 @@ uint64_t bridge_journal_add(struct bridge_journal *j, int dir,
 
 	pthread_mutex_lock(&j->mu);
 	if (j->next - j->oldest >= (uint64_t)j->cap) {
-		*why = "journal full (journal_max)";
+		*why = DROP_JOURNAL_FULL;
 		goto out;
 	}
 	if (topic_len > 65535 || room(j, n + CHECK)) {
-		*why = "out of memory";
+		*why = DROP_NOMEM;
 		goto out;
 	}
 	p = j->wbuf;
@@ -452,7 +469,8 @@ uint64_t bridge_journal_add(struct bridge_journal *j, int dir,
 		off_t off = j->end;
 
 		if (append(j, p, n) || (j->sync && fdatasync(j->fd))) {
-			*why = strerror(errno);
+			*why = DROP_JOURNAL_FAILED;
+			*detail = strerror(errno);
 			goto out;
 		}
 		id = j->next++;
@@ -478,9 +496,10 @@ void bridge_journal_mark(struct bridge_journal *j, uint64_t id, char what)
 		rec[0] = (uint8_t)what;
 		put64(rec + 1, id);
 		if (append(j, rec, 9))
-			cli_err("journal %s: %s (the message will be bridged "
-				"again at the next start)",
-				j->path, strerror(errno));
+			journal_failed(
+				j, what == 'D' ? "the message will be bridged "
+						 "again at the next start"
+					       : NULL);
 		if (what == 'O') {
 			s->state = OPENED;
 		} else {
@@ -602,7 +621,7 @@ static int rewrite(struct bridge_journal *j)
 fail:
 	/* The offsets of records copied so far point into the new file:
 	 * read them back from the old one, which is still in place. */
-	cli_err("journal %s: cannot compact: %s", j->path, strerror(errno));
+	journal_failed(j, "cannot compact");
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
@@ -656,7 +675,7 @@ void bridge_journal_close(struct bridge_journal *j)
 		return;
 	if (j->fd >= 0) {
 		if (j->sync && fdatasync(j->fd) != 0)
-			cli_err("journal %s: %s", j->path, strerror(errno));
+			journal_failed(j, NULL);
 		close(j->fd);
 	}
 	if (j->wbuf) {

@@ -42,11 +42,13 @@ typedef void (*journal_each)(void *user, const struct journal_entry *e);
 int bridge_journal_open(struct bridge_journal **j, const char *path, int sync,
 			long max, journal_each each, void *user);
 /* Append a message: its id (> 0), or 0 when the journal is full or cannot
- * be written; *why then says which. */
+ * be written; *why (enum bridge_drop: DROP_JOURNAL_FULL, DROP_NOMEM,
+ * DROP_JOURNAL_FAILED) then says which, *detail the error (or NULL). */
 uint64_t bridge_journal_add(struct bridge_journal *j, int dir,
 			    const char *topic, size_t topic_len,
 			    const void *payload, size_t len, int qos,
-			    int retained, int dup, const char **why);
+			    int retained, int dup, int *why,
+			    const char **detail);
 /* Mark message id opened ('O') or done ('D'). */
 void bridge_journal_mark(struct bridge_journal *j, uint64_t id, char what);
 /* Message id read back from the file (a message not kept in memory): 0,

@@ -49,6 +49,7 @@ struct cli_conn {
 	int disconnect_reason; /* of the broker's last MQTT 5 DISCONNECT */
 	long failures;         /* publications refused or given up */
 	int disconnected;      /* our disconnect finished */
+	struct cli_conn_state state; /* cli_conn_state */
 	/* Publications Paho gave back unacknowledged, to send again from the
 	 * caller's thread (never from a Paho callback); poisoned: Paho's own
 	 * copy of one is corrupt, the client must be made afresh first. */
@@ -371,43 +372,69 @@ static void with_props(MQTTProperties *to, const struct cli_conn *c,
 		*to = *p;
 }
 
-static void subscribe_all(struct cli_conn *c)
+/* -D's SUBSCRIBE properties and the MQTT 5 subscription options into ro
+ * for a request of count filters, the first subscriptions as those made
+ * on a reload. *so is the list Paho reads for several filters: free it
+ * after the request. */
+static void with_sub_options(MQTTAsync_responseOptions *ro,
+			     const struct cli_conn *c, int count,
+			     MQTTSubscribe_options **so)
+{
+	*so = NULL;
+	with_props(&ro->properties, c, CLI_PKT_SUBSCRIBE);
+	if (!is_v5(c) || !(c->s->no_local || c->s->retain_as_published))
+		return;
+	ro->subscribeOptions.noLocal = (unsigned char)c->s->no_local;
+	ro->subscribeOptions.retainAsPublished =
+		(unsigned char)c->s->retain_as_published;
+	/* Paho takes one filter's options from subscribeOptions, several
+	 * filters' from the list. */
+	if (count > 1 && (*so = calloc((size_t)count, sizeof **so))) {
+		for (int i = 0; i < count; i++)
+			(*so)[i] = ro->subscribeOptions;
+		ro->subscribeOptionsList = *so;
+		ro->subscribeOptionsCount = count;
+	}
+}
+
+static void subscribe_list(struct cli_conn *c, char *const *filters, int count,
+			   int qos)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	int *qoss = calloc((size_t)c->filter_count, sizeof *qoss);
+	int *qoss = calloc((size_t)count, sizeof *qoss);
+	MQTTSubscribe_options *so;
 	int rc;
 
 	if (!qoss) {
 		on_subscribe_result(c, 0, "out of memory");
 		return;
 	}
-	MQTTSubscribe_options *so = NULL;
-
-	for (int i = 0; i < c->filter_count; i++)
-		qoss[i] = c->sub_qos;
+	for (int i = 0; i < count; i++)
+		qoss[i] = qos;
 	ro.context = c;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
-	with_props(&ro.properties, c, CLI_PKT_SUBSCRIBE);
-	/* Paho takes one filter's options from subscribeOptions, several
-	 * filters' from the list. */
-	if (is_v5(c) && (c->s->no_local || c->s->retain_as_published) &&
-	    (so = calloc((size_t)c->filter_count, sizeof *so))) {
-		ro.subscribeOptions.noLocal = (unsigned char)c->s->no_local;
-		ro.subscribeOptions.retainAsPublished =
-			(unsigned char)c->s->retain_as_published;
-		for (int i = 0; i < c->filter_count; i++)
-			so[i] = ro.subscribeOptions;
-		if (c->filter_count > 1) {
-			ro.subscribeOptionsList = so;
-			ro.subscribeOptionsCount = c->filter_count;
-		}
-	}
-	rc = MQTTAsync_subscribeMany(c->client, c->filter_count, c->filters,
-				     qoss, &ro);
+	with_sub_options(&ro, c, count, &so);
+	rc = MQTTAsync_subscribeMany(c->client, count, filters, qoss, &ro);
 	free(so);
 	free(qoss);
 	if (rc != MQTTASYNC_SUCCESS)
 		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));
+}
+
+/* The filters as they are now (cli_conn_resubscribe may change them from
+ * the caller's thread; Paho copies the strings it is given). */
+static void subscribe_all(struct cli_conn *c)
+{
+	char *const *filters;
+	int count, qos;
+
+	pthread_mutex_lock(&c->mu);
+	filters = c->filters;
+	count = c->filter_count;
+	qos = c->sub_qos;
+	pthread_mutex_unlock(&c->mu);
+	if (count)
+		subscribe_list(c, filters, count, qos);
 }
 
 /* Runs on Paho's thread after every successful connection, the first one
@@ -416,8 +443,13 @@ static void subscribe_all(struct cli_conn *c)
 static void on_connected(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
+	int again = cause && strstr(cause, "reconnect");
 
-	if (cause && strstr(cause, "reconnect") && !c->s->quiet)
+	pthread_mutex_lock(&c->mu);
+	c->state.connected = 1;
+	c->state.reconnects += again;
+	pthread_mutex_unlock(&c->mu);
+	if (again && !c->s->quiet && !c->s->quiet_events)
 		conn_err(c, "reconnected");
 	if (c->filter_count)
 		subscribe_all(c);
@@ -441,7 +473,13 @@ static void on_connection_lost(void *ctx, char *cause)
 {
 	struct cli_conn *c = ctx;
 
-	if (!c->s->quiet)
+	pthread_mutex_lock(&c->mu);
+	c->state.connected = 0;
+	c->state.losses++;
+	snprintf(c->state.cause, sizeof c->state.cause, "%s",
+		 cause ? cause : "");
+	pthread_mutex_unlock(&c->mu);
+	if (!c->s->quiet && !c->s->quiet_events)
 		conn_err(c, "connection lost%s%s; reconnecting",
 			 cause ? ": " : "", cause ? cause : "");
 	if (c->on_lost)
@@ -863,6 +901,111 @@ void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 	c->filters = filters;
 	c->filter_count = count;
 	c->sub_qos = qos;
+}
+
+/* One subscription made by cli_conn_resubscribe, for its callbacks (whose
+ * response describes it alone, not the connection's whole list). */
+struct resub {
+	struct cli_conn *c;
+	char filter[];
+};
+
+static void resub_result(struct resub *r, int granted)
+{
+	if (granted >= 0x80)
+		conn_err(r->c, "subscription to %s refused: %s (%d)", r->filter,
+			 granted == 0x80 ? "not authorized" : "by the broker",
+			 granted);
+	free(r);
+}
+
+static void on_resub_ok(void *ctx, MQTTAsync_successData *resp)
+{
+	resub_result(ctx, resp ? resp->alt.qos : 0);
+}
+
+static void on_resub_fail(void *ctx, MQTTAsync_failureData *resp)
+{
+	(void)resp;
+	resub_result(ctx, 0x80);
+}
+
+static void on_resub_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	resub_result(ctx, resp ? (int)resp->reasonCode : 0);
+}
+
+static void on_resub_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	resub_result(ctx, resp && resp->reasonCode >= 0x80
+				  ? (int)resp->reasonCode
+				  : 0x80);
+}
+
+static void subscribe_one(struct cli_conn *c, const char *filter, int qos)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	size_t len = strlen(filter);
+	struct resub *r = malloc(sizeof *r + len + 1);
+	MQTTSubscribe_options *so;
+	int rc;
+
+	if (!r) {
+		conn_err(c, "cannot subscribe to %s: out of memory", filter);
+		return;
+	}
+	r->c = c;
+	memcpy(r->filter, filter, len + 1);
+	ro.context = r;
+	SET_CALLBACKS(c, ro, on_resub_ok, on_resub_fail);
+	with_sub_options(&ro, c, 1, &so);
+	rc = MQTTAsync_subscribe(c->client, filter, qos, &ro);
+	free(so);
+	if (rc != MQTTASYNC_SUCCESS) {
+		conn_err(c, "cannot subscribe to %s: %s", filter,
+			 MQTTAsync_strerror(rc));
+		free(r);
+	}
+}
+
+/* Whether filter is one of the count in list. */
+static int listed(char *const *list, int count, const char *filter)
+{
+	for (int i = 0; i < count; i++)
+		if (strcmp(list[i], filter) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_conn_resubscribe(struct cli_conn *c, char *const *filters, int count,
+			 int qos)
+{
+	char *const *old;
+	char **drop;
+	int old_count, old_qos, n_drop = 0, rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	old = c->filters;
+	old_count = c->filter_count;
+	old_qos = c->sub_qos;
+	c->filters = filters;
+	c->filter_count = count;
+	c->sub_qos = qos;
+	pthread_mutex_unlock(&c->mu);
+	if (!(drop = calloc((size_t)old_count + 1, sizeof *drop))) {
+		conn_err(c, "cannot change the subscriptions: out of memory");
+		return -1;
+	}
+	for (int i = 0; i < old_count; i++)
+		if (!listed(filters, count, old[i]))
+			drop[n_drop++] = old[i];
+	if (n_drop)
+		rc = cli_conn_unsubscribe(c, drop, n_drop);
+	free(drop);
+	for (int i = 0; i < count; i++)
+		if (qos != old_qos || !listed(old, old_count, filters[i]))
+			subscribe_one(c, filters[i], qos);
+	return rc;
 }
 
 int cli_conn_unsubscribe(struct cli_conn *c, char *const *filters, int count)
@@ -1319,6 +1462,13 @@ int cli_conn_drain(struct cli_conn *c)
 		conn_err(c, "%ld message(s) not acknowledged by the broker",
 			 left);
 	return left ? -1 : 0;
+}
+
+void cli_conn_state(struct cli_conn *c, struct cli_conn_state *st)
+{
+	pthread_mutex_lock(&c->mu);
+	*st = c->state;
+	pthread_mutex_unlock(&c->mu);
 }
 
 long cli_conn_failures(struct cli_conn *c)

@@ -51,6 +51,8 @@ struct cli_conn_settings {
 	char *password;   /* a secret string (passphrase.h) */
 	int mqtt_version; /* enum cli_mqtt_version */
 	int quiet;        /* no messages about the connection's state */
+	int quiet_events; /* none about losing it and reconnecting only: the
+			     caller reports them from cli_conn_state */
 	/* TLS: any of cafile, capath, certfile turns it on. */
 	char *cafile;
 	char *capath;
@@ -139,6 +141,14 @@ struct cli_conn *cli_conn_new(const struct cli_conn_settings *s,
  * borrowed. */
 void cli_conn_subscribe(struct cli_conn *c, char *const *filters, int count,
 			int qos);
+/* Replace the filters of cli_conn_subscribe while connected (e2e-bridge's
+ * SIGHUP): subscribe now to those that are new (all of them when qos
+ * changed), unsubscribe from those that are gone, and use the new list on
+ * every reconnect. The previous list is read by Paho's thread until this
+ * returns and possibly during a reconnect racing it: keep it alive as long
+ * as the connection. 0, or -1 (reported). */
+int cli_conn_resubscribe(struct cli_conn *c, char *const *filters, int count,
+			 int qos);
 /* Unsubscribe from count filters now (connected; e2e-sub -U, for a
  * persistent session's subscriptions): 0, or -1 (reported). Sent before
  * anything queued after it, a disconnection included. */
@@ -184,6 +194,15 @@ void cli_conn_service(struct cli_conn *c);
 /* Wait until every publication is acknowledged: 0, or -1 when some were
  * not (reported; SIGINT/SIGTERM leaves a grace period of 3 s). */
 int cli_conn_drain(struct cli_conn *c);
+/* What happened to the connection so far (e2e-bridge's log and metrics):
+ * a copy, taken under the connection's lock. */
+struct cli_conn_state {
+	int connected;   /* up now (after cli_conn_connect succeeded) */
+	long losses;     /* connections lost */
+	long reconnects; /* automatic reconnections that succeeded */
+	char cause[128]; /* Paho's words for the last loss, or "" */
+};
+void cli_conn_state(struct cli_conn *c, struct cli_conn_state *st);
 /* Publications refused by the broker or given up, so far. */
 long cli_conn_failures(struct cli_conn *c);
 /* Disconnect cleanly (bounded wait) and free; no callback runs after it.

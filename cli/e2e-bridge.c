@@ -25,6 +25,10 @@
 
 #include "bridge_config.h"
 #include "bridge_journal.h"
+#include "bridge_log.h"
+#include "bridge_metrics.h"
+#include "bridge_notify.h"
+#include "bridge_reload.h"
 #include "conn.h"
 #include "guard_state.h"
 #include "keys.h"
@@ -33,7 +37,6 @@
 #include "passphrase.h"
 #include "report.h"
 #include "signals.h"
-#include "sub_output.h"
 
 #define TOPIC_BUF 65536
 
@@ -77,24 +80,244 @@ struct bridge {
 	long delivered, refused, duplicates, sealed, failed;
 	struct bridge_journal *journal; /* NULL: no journal */
 	long spilled, replayed;
+	/* Operations (the section below): counters, their outputs, the
+	 * connections as last seen. */
+	struct bridge_metrics *metrics;
+	int *rule_metric; /* per rule of cfg: its counters in metrics */
+	int none_metric;  /* messages no rule claims */
+	const char *metrics_path;
+	int64_t last_metrics, last_tick;
+	struct cli_conn_state seen[SIDE_COUNT];
+	/* What SIGHUP replaced: the connections may still read the filters
+	 * (cli_conn_resubscribe), so it is freed after them. */
+	struct retired {
+		struct retired *next;
+		struct bridge_config cfg;
+		char **remote_filters, **local_filters;
+	} * retired;
 };
 
 static const char usage[] =
 	"e2e-bridge: bridge end-to-end protected MQTT messages between an\n"
 	"untrusted remote broker (envelopes) and a trusted local one (clear\n"
 	"payloads).\n"
-	"Usage: e2e-bridge -c FILE [--check] [-d]\n\n"
+	"Usage: e2e-bridge -c FILE [--check] [--metrics FILE] [-d]\n\n"
 	"  -c, --config FILE  the configuration (docs/BRIDGE.md, "
 	"e2e-bridge(1))\n"
 	"      --check        read and check FILE and the key files it names,\n"
 	"                     print what it bridges, never connect\n"
+	"      --metrics FILE write the counters there (Prometheus text\n"
+	"                     format) every metrics_interval and at exit\n"
 	"  -d, --debug        one line per bridged message\n"
 	"  -h, --help         this help\n\n"
-	"Refused messages: one line on stderr each, 'e2e-bridge: rejected "
-	"TOPIC:\nREASON: detail'. SIGHUP reloads keyring and trust file "
-	"without\n"
-	"reconnecting. Exit status: 0 after SIGINT/SIGTERM or a good --check,\n"
-	"1 on any error.\n";
+	"Events: one line each on stderr, 'event=NAME key=value ...' (refused\n"
+	"messages: 'event=refused topic=T rule=R reason=REASON ...'). SIGHUP\n"
+	"reloads keys, trust and rules without reconnecting. Exit status: 0\n"
+	"after SIGINT/SIGTERM or a good --check, 1 on any error.\n";
+
+/* ------------------------------------------------------------------------ */
+/* Operations: event lines (bridge_log.h) and counters (bridge_metrics.h)   */
+/* ------------------------------------------------------------------------ */
+
+static const struct bridge_rule *rule_for(const struct bridge *b,
+					  const struct item *it);
+
+/* The counters of it's rule, those of "none" when no rule claims it. */
+static int ops_metric(const struct bridge *b, const struct item *it,
+		      const struct bridge_rule **rp)
+{
+	const struct bridge_rule *r = rule_for(b, it);
+
+	if (rp)
+		*rp = r;
+	return r ? b->rule_metric[r - b->cfg.rules] : b->none_metric;
+}
+
+/* "in FILTER" / "out FILTER", as the counters name rules. */
+static const char *ops_rule_name(const struct bridge_rule *r, char *buf,
+				 size_t cap)
+{
+	if (!r)
+		return "none";
+	snprintf(buf, cap, "%s %s", r->dir == BRIDGE_IN ? "in" : "out",
+		 r->dir == BRIDGE_IN ? r->remote_filter : r->local_filter);
+	return buf;
+}
+
+static const char *side_of(enum bridge_dir dir)
+{
+	return bridge_side_name(dir == BRIDGE_IN ? SIDE_REMOTE : SIDE_LOCAL);
+}
+
+/* Paho's thread: a message not even queued (or not even journaled).
+ * detail (the journal's error) may be NULL. */
+static void ops_dropped(struct bridge *b, enum bridge_dir dir,
+			const char *topic, size_t topic_len,
+			const struct cli_message *m, int why,
+			const char *detail)
+{
+	char bytes[24];
+
+	snprintf(bytes, sizeof bytes, "%zu", m->len);
+	bridge_metrics_dropped(b->metrics,
+			       dir == BRIDGE_IN ? SIDE_REMOTE : SIDE_LOCAL,
+			       (enum bridge_drop)why);
+	bridge_log("dropped", topic, topic_len, "side", side_of(dir), "reason",
+		   bridge_drop_reason((enum bridge_drop)why), "bytes", bytes,
+		   "detail", detail, (char *)NULL);
+}
+
+/* Refused by e2e_open: the reason, never a byte of the payload. */
+static void ops_refused(struct bridge *b, const struct item *it, int rc,
+			const struct cli_message *m)
+{
+	const struct bridge_rule *r;
+	int metric = ops_metric(b, it, &r);
+	char name[TOPIC_BUF + 8], bytes[24], qos[4];
+
+	snprintf(bytes, sizeof bytes, "%zu", m->len);
+	snprintf(qos, sizeof qos, "%d", m->qos);
+	bridge_metrics_refused(b->metrics, metric, e2e_reason(rc));
+	bridge_log("refused", it->topic, it->topic_len, "rule",
+		   ops_rule_name(r, name, sizeof name), "reason",
+		   e2e_reason(rc), "detail", e2e_strerror(rc), "bytes", bytes,
+		   "qos", qos, "retained", m->retained ? "1" : "0",
+		   (char *)NULL);
+}
+
+static void ops_duplicate(struct bridge *b, const struct item *it)
+{
+	const struct bridge_rule *r;
+	int metric = ops_metric(b, it, &r);
+	char name[TOPIC_BUF + 8];
+
+	bridge_metrics_duplicate(b->metrics, metric);
+	bridge_debug("duplicate", it->topic, it->topic_len, "rule",
+		     ops_rule_name(r, name, sizeof name), (char *)NULL);
+}
+
+/* Accepted (in) or taken (out) but not bridged. detail may be NULL. */
+static void ops_failed(struct bridge *b, const struct item *it,
+		       const char *reason, const char *detail)
+{
+	const struct bridge_rule *r;
+	int metric = ops_metric(b, it, &r);
+	char name[TOPIC_BUF + 8];
+
+	bridge_metrics_failed(b->metrics, metric, reason);
+	if (detail)
+		bridge_log("failed", it->topic, it->topic_len, "side",
+			   side_of(it->dir), "rule",
+			   ops_rule_name(r, name, sizeof name), "reason",
+			   reason, "detail", detail, (char *)NULL);
+}
+
+static void ops_delivered(struct bridge *b, const struct item *it,
+			  const struct bridge_rule *r, const char *to,
+			  size_t len, int qos, int retained)
+{
+	char name[TOPIC_BUF + 8], bytes[24], q[4];
+
+	bridge_metrics_delivered(b->metrics, b->rule_metric[r - b->cfg.rules]);
+	if (!cli_debugging())
+		return;
+	snprintf(bytes, sizeof bytes, "%zu", len);
+	snprintf(q, sizeof q, "%d", qos);
+	bridge_debug("delivered", it->topic, it->topic_len, "rule",
+		     ops_rule_name(r, name, sizeof name), "to", to, "bytes",
+		     bytes, "qos", q, "retained", retained ? "1" : "0",
+		     (char *)NULL);
+}
+
+/* The counters of every rule of cfg, in b->rule_metric: 0, or -1. */
+static int ops_rules(struct bridge *b, const struct bridge_config *cfg,
+		     int **out)
+{
+	int *v = calloc((size_t)cfg->rule_count + 1, sizeof *v);
+
+	for (int i = 0; v && i < cfg->rule_count; i++) {
+		const struct bridge_rule *r = &cfg->rules[i];
+
+		v[i] = bridge_metrics_rule(b->metrics, r->dir,
+					   r->dir == BRIDGE_IN
+						   ? r->remote_filter
+						   : r->local_filter);
+		if (v[i] < 0) {
+			free(v);
+			v = NULL;
+		}
+	}
+	*out = v;
+	return v ? 0 : -1;
+}
+
+/* A change of either connection: one line, and the counters. */
+static void ops_connections(struct bridge *b)
+{
+	struct cli_conn *c[SIDE_COUNT] = {b->remote, b->local};
+
+	for (int s = 0; s < SIDE_COUNT; s++) {
+		struct cli_conn_state now, *was = &b->seen[s];
+		char n[24];
+
+		if (!c[s])
+			continue;
+		cli_conn_state(c[s], &now);
+		if (now.losses != was->losses)
+			bridge_log("connection-lost", NULL, 0, "side",
+				   bridge_side_name((enum bridge_side_id)s),
+				   "cause", now.cause[0] ? now.cause : NULL,
+				   (char *)NULL);
+		if (now.reconnects != was->reconnects) {
+			snprintf(n, sizeof n, "%ld", now.reconnects);
+			bridge_log("reconnected", NULL, 0, "side",
+				   bridge_side_name((enum bridge_side_id)s),
+				   "reconnects", n, (char *)NULL);
+		}
+		*was = now;
+		bridge_metrics_side(b->metrics, (enum bridge_side_id)s,
+				    now.reconnects, now.connected);
+	}
+}
+
+/* The metrics file and the JSON topic, now. */
+static void ops_publish_metrics(struct bridge *b, int at_exit)
+{
+	char *json;
+	size_t len;
+
+	ops_connections(b);
+	pthread_mutex_lock(&b->q.mu);
+	bridge_metrics_queue(b->metrics, b->q.count, b->q.max);
+	pthread_mutex_unlock(&b->q.mu);
+	if (b->metrics_path &&
+	    bridge_metrics_write(b->metrics, b->metrics_path))
+		bridge_log("metrics-failed", NULL, 0, "file", b->metrics_path,
+			   "detail", strerror(errno), (char *)NULL);
+	if (b->cfg.metrics_topic && b->local && !at_exit &&
+	    bridge_metrics_json(b->metrics, &json, &len) == 0) {
+		cli_conn_publish(b->local, b->cfg.metrics_topic, json, len, 0,
+				 0);
+		free(json);
+	}
+	b->last_metrics = cli_now_ms();
+}
+
+/* From the main loop, at most every 100 ms (not per message): connection
+ * changes, the watchdog, metrics when they are due. */
+static void ops_tick(struct bridge *b)
+{
+	int64_t now = cli_now_ms();
+
+	if (now - b->last_tick < 100)
+		return;
+	b->last_tick = now;
+	ops_connections(b);
+	bridge_notify_watchdog();
+	if ((b->metrics_path || b->cfg.metrics_topic) &&
+	    cli_now_ms() - b->last_metrics >= b->cfg.metrics_interval * 1000)
+		ops_publish_metrics(b, 0);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Paho's thread: copy into the queue, never wait                           */
@@ -118,7 +341,8 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 {
 	struct queue *q = &b->q;
 	struct item *it = NULL;
-	const char *why = NULL;
+	int why = -1;              /* enum bridge_drop */
+	const char *detail = NULL; /* the journal's error */
 	uint64_t jid = 0;
 	int full;
 
@@ -126,17 +350,18 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 	full = q->count >= q->max;
 	pthread_mutex_unlock(&q->mu);
 	if ((long)m->len > q->payload_max)
-		why = "larger than max_payload";
+		why = DROP_TOO_LARGE;
 	else if (full && !(b->journal && m->qos > 0))
-		why = "queue full";
+		why = DROP_QUEUE_FULL;
 	/* Durable before this returns, i.e. before Paho acknowledges it. */
-	if (!why && b->journal && m->qos > 0)
+	if (why < 0 && b->journal && m->qos > 0)
 		jid = bridge_journal_add(b->journal, dir, topic, topic_len,
 					 m->payload, m->len, m->qos,
-					 m->retained, m->dup, &why);
-	if (!why && !(it = calloc(1, sizeof *it)))
-		why = "out of memory";
-	if (!why && full) { /* a queue full at QoS 1/2: in the journal only */
+					 m->retained, m->dup, &why, &detail);
+	if (why < 0 && !(it = calloc(1, sizeof *it)))
+		why = DROP_NOMEM;
+	if (why < 0 &&
+	    full) { /* a queue full at QoS 1/2: in the journal only */
 		it->dir = dir;
 		it->jid = jid;
 		it->spilled = 1;
@@ -144,13 +369,13 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		queue_put(q, it);
 		return;
 	}
-	if (!why) {
+	if (why < 0) {
 		it->topic = malloc(topic_len + 1);
 		it->payload = malloc(m->len ? m->len : 1);
 		if (!it->topic || !it->payload)
-			why = "out of memory";
+			why = DROP_NOMEM;
 	}
-	if (why) {
+	if (why >= 0) {
 		if (it) {
 			free(it->topic);
 			free(it->payload);
@@ -158,9 +383,7 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		}
 		if (jid)
 			bridge_journal_mark(b->journal, jid, 'D');
-		cli_err("dropped a message on %s topic %.*s: %s",
-			dir == BRIDGE_IN ? "remote" : "local", (int)topic_len,
-			topic, why);
+		ops_dropped(b, dir, topic, topic_len, m, why, detail);
 		return;
 	}
 	it->dir = dir;
@@ -320,13 +543,13 @@ static void bridge_in(struct bridge *b, const struct item *it)
 			      b->cap, &out_len, &info);
 	if (rc == E2E_ERR_REPLAY && it->dup) {
 		b->duplicates++; /* a QoS 1/2 redelivery */
-		cli_out_duplicate(it->topic, it->topic_len, &info);
+		ops_duplicate(b, it);
 		journal_done(b, it->jid);
 		return;
 	}
 	if (rc != E2E_OK) {
 		b->refused++;
-		cli_out_rejected(it->topic, it->topic_len, rc, &info, &m);
+		ops_refused(b, it, rc, &m);
 		journal_done(b, it->jid);
 		return;
 	}
@@ -337,16 +560,17 @@ static void bridge_in(struct bridge *b, const struct item *it)
 	if (!r || !bridge_map_topic(it->topic, r->remote_prefix,
 				    r->local_prefix, local, sizeof local)) {
 		b->failed++;
-		cli_err("cannot map remote topic %s to local", it->topic);
+		ops_failed(b, it, "no-mapping",
+			   "cannot map the topic to local");
 		journal_done(b, it->jid);
 	} else if (publish(b, b->local, it, local, b->buf, out_len,
 			   min_qos(it->qos, r->qos), info.retained) == 0) {
 		b->delivered++;
-		cli_debug("in %s -> %s (%zu bytes, QoS %d%s)", it->topic, local,
-			  out_len, min_qos(it->qos, r->qos),
-			  info.retained ? ", retained" : "");
+		ops_delivered(b, it, r, local, out_len,
+			      min_qos(it->qos, r->qos), info.retained);
 	} else {
 		b->failed++;
+		ops_failed(b, it, "publish", "local refused the publication");
 	}
 	sodium_memzero(b->buf, out_len);
 }
@@ -359,20 +583,23 @@ static int seal_out(struct bridge *b, const char *remote, const struct item *it,
 	int rc;
 
 	if (buffer_room(b, E2E_SEALED_MAX(it->len))) {
-		cli_err("cannot seal for %s: out of memory", remote);
+		ops_failed(b, it, "out-of-memory", "cannot seal");
 		return -1;
 	}
 	if (b->epoch && (rc = e2e_epoch_renew(b->epoch, seq)) != E2E_OK) {
-		cli_err("cannot extend state file %s: %s", b->cfg.out_state,
-			rc == E2E_ERR_IO ? strerror(errno) : e2e_strerror(rc));
+		bridge_log("failed", it->topic, it->topic_len, "reason",
+			   "out-state", "file", b->cfg.out_state, "detail",
+			   rc == E2E_ERR_IO ? strerror(errno)
+					    : e2e_strerror(rc),
+			   (char *)NULL);
+		ops_failed(b, it, "out-state", NULL);
 		return -1;
 	}
 	rc = e2e_seal(b->sender, b->keys.keyring, remote, it->payload, it->len,
 		      it->retained ? E2E_SEAL_RETAINED : 0, b->buf, b->cap,
 		      out_len);
 	if (rc != E2E_OK) {
-		cli_err("cannot seal for %s: %s: %s", remote, e2e_reason(rc),
-			e2e_strerror(rc));
+		ops_failed(b, it, e2e_reason(rc), e2e_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -390,8 +617,7 @@ static void bridge_out(struct bridge *b, const struct item *it)
 	    !bridge_map_topic(it->topic, r->local_prefix, r->remote_prefix,
 			      remote, sizeof remote)) {
 		b->failed++;
-		cli_err("not bridged: local topic %.*s matches no out rule",
-			(int)it->topic_len, it->topic);
+		ops_failed(b, it, "no-rule", "matches no out rule");
 		journal_done(b, it->jid);
 		return;
 	}
@@ -407,11 +633,11 @@ static void bridge_out(struct bridge *b, const struct item *it)
 	if (publish(b, b->remote, it, remote, send, out_len,
 		    min_qos(it->qos, r->qos), it->retained) == 0) {
 		b->sealed++;
-		cli_debug("out %s -> %s (%zu bytes, QoS %d%s)", it->topic,
-			  remote, it->len, min_qos(it->qos, r->qos),
-			  it->retained ? ", retained" : "");
+		ops_delivered(b, it, r, remote, it->len,
+			      min_qos(it->qos, r->qos), it->retained);
 	} else {
 		b->failed++;
+		ops_failed(b, it, "publish", "remote refused the publication");
 	}
 }
 
@@ -504,15 +730,17 @@ static int sender_setup(struct bridge *b)
 	return 0;
 }
 
-/* SIGHUP: keyring and trust file afresh, swapped in only when both load;
- * the signing key and the connections stay. */
-static void reload_keys(struct bridge *b)
+/* SIGHUP: keyring and trust file afresh (those cfg names), swapped in only
+ * when both load; the signing key and the connections stay. 0, or -1 when
+ * the previous keys stay. */
+static int reload_keys(struct bridge *b, const struct bridge_config *cfg)
 {
 	struct cli_keys fresh;
 
-	if (load_keys(&b->cfg, &fresh, 0)) {
-		cli_err("SIGHUP: keeping the previous keys");
-		return;
+	if (load_keys(cfg, &fresh, 0)) {
+		bridge_log("reload-failed", NULL, 0, "file", b->cfg.path,
+			   "detail", "keeping the previous keys", (char *)NULL);
+		return -1;
 	}
 	fresh.signer = b->keys.signer;
 	b->keys.signer = NULL;
@@ -520,9 +748,17 @@ static void reload_keys(struct bridge *b)
 	b->keys = fresh;
 	b->rcv.keyring = fresh.keyring;
 	b->rcv.trust = fresh.trust;
-	cli_err("reloaded keys: %zu in the keyring, %zu trusted signers",
-		fresh.keyring ? e2e_keyring_count(fresh.keyring) : 0,
-		fresh.trust ? e2e_trust_count(fresh.trust) : 0);
+	{
+		char k[24], t[24];
+
+		snprintf(k, sizeof k, "%zu",
+			 fresh.keyring ? e2e_keyring_count(fresh.keyring) : 0);
+		snprintf(t, sizeof t, "%zu",
+			 fresh.trust ? e2e_trust_count(fresh.trust) : 0);
+		bridge_log("reloaded", NULL, 0, "file", b->cfg.path, "keys", k,
+			   "signers", t, (char *)NULL);
+	}
+	return 0;
 }
 
 /* The subscriptions of one side: the rules' filters there. */
@@ -544,6 +780,70 @@ static char **side_filters(const struct bridge_config *cfg, enum bridge_dir d,
 	}
 	*count = n;
 	return f;
+}
+
+/* SIGHUP: the whole file again (bridge_reload.h says what may change). A
+ * file that does not load, or changes what needs a restart, changes
+ * nothing; else keys, rules and subscriptions are swapped in and the
+ * connections stay up. */
+static void reload(struct bridge *b)
+{
+	struct retired *old = calloc(1, sizeof *old);
+	struct bridge_config *fresh = old ? &old->cfg : NULL;
+	char **rf = NULL, **lf = NULL;
+	int *rm = NULL, n_in, n_out, q_in, q_out;
+
+	bridge_notify_reloading();
+	if (!old || bridge_config_load(fresh, b->cfg.path)) {
+		bridge_log("reload-failed", NULL, 0, "file", b->cfg.path,
+			   "detail", "keeping the running configuration",
+			   (char *)NULL);
+		goto keep;
+	}
+	if (bridge_reload_refused(&b->cfg, fresh))
+		goto keep;
+	rf = side_filters(fresh, BRIDGE_IN, &n_in, &q_in);
+	lf = side_filters(fresh, BRIDGE_OUT, &n_out, &q_out);
+	if (!rf || !lf || ops_rules(b, fresh, &rm) || reload_keys(b, fresh))
+		goto keep;
+	bridge_reload_adopt(&b->cfg, fresh); /* fresh now holds the old */
+	free(b->rule_metric);
+	b->rule_metric = rm;
+	old->remote_filters = b->remote_filters;
+	old->local_filters = b->local_filters;
+	b->remote_filters = rf;
+	b->local_filters = lf;
+	b->rcv.filters = (const char *const *)rf;
+	b->rcv.filter_count = (size_t)n_in;
+	b->rcv.require =
+		(b->cfg.require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
+		(b->cfg.require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
+	pthread_mutex_lock(&b->q.mu);
+	b->q.max = b->cfg.queue;
+	b->q.payload_max = b->cfg.max_payload;
+	pthread_mutex_unlock(&b->q.mu);
+	cli_conn_resubscribe(b->remote, rf, n_in, q_in);
+	cli_conn_resubscribe(b->local, lf, n_out, q_out);
+	old->next = b->retired;
+	b->retired = old;
+	{
+		char in[16], out[16];
+
+		snprintf(in, sizeof in, "%d", b->cfg.in_count);
+		snprintf(out, sizeof out, "%d", b->cfg.out_count);
+		bridge_log("reloaded-rules", NULL, 0, "file", b->cfg.path,
+			   "in_rules", in, "out_rules", out, (char *)NULL);
+	}
+	bridge_notify_reloaded();
+	return;
+keep:
+	free(rf);
+	free(lf);
+	free(rm);
+	if (old)
+		bridge_config_free(fresh);
+	free(old);
+	bridge_notify_reloaded();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -595,10 +895,16 @@ static int journal_setup(struct bridge *b)
 		return -1;
 	if (guard_save(b) || bridge_journal_compact(b->journal, 1))
 		return -1;
-	if (b->replayed)
-		cli_err("journal %s: %ld message(s) not acknowledged before "
-			"the last stop, bridging them again",
-			cfg->journal, b->replayed);
+	if (b->replayed) {
+		char n[24];
+
+		snprintf(n, sizeof n, "%ld", b->replayed);
+		bridge_log("journal-replayed", NULL, 0, "file", cfg->journal,
+			   "messages", n, "detail",
+			   "not acknowledged before the last stop, bridging "
+			   "them again",
+			   (char *)NULL);
+	}
 	return 0;
 }
 
@@ -611,8 +917,17 @@ static int unspill(struct bridge *b, struct item *it)
 	if (!it->spilled)
 		return 0;
 	if (bridge_journal_read(b->journal, it->jid, &e)) {
-		cli_err("journal %s: cannot read message %" PRIu64 " back: %s",
-			b->cfg.journal, it->jid, strerror(errno));
+		char id[24];
+
+		snprintf(id, sizeof id, "%" PRIu64, it->jid);
+		bridge_log("dropped", NULL, 0, "side", side_of(it->dir),
+			   "reason", bridge_drop_reason(DROP_JOURNAL_FAILED),
+			   "id", id, "file", b->cfg.journal, "detail",
+			   strerror(errno), (char *)NULL);
+		bridge_metrics_dropped(b->metrics,
+				       it->dir == BRIDGE_IN ? SIDE_REMOTE
+							    : SIDE_LOCAL,
+				       DROP_JOURNAL_FAILED);
 		return -1;
 	}
 	it->topic = e.topic;
@@ -631,7 +946,8 @@ static int unspill(struct bridge *b, struct item *it)
 static void save_state(struct bridge *b)
 {
 	if (b->journal && bridge_journal_sync(b->journal))
-		cli_err("journal %s: %s", b->cfg.journal, strerror(errno));
+		bridge_log("journal-failed", NULL, 0, "file", b->cfg.journal,
+			   "detail", strerror(errno), (char *)NULL);
 	if (guard_save(b) == 0 && b->journal)
 		bridge_journal_compact(b->journal, 0);
 }
@@ -661,6 +977,12 @@ static int setup(struct bridge *b)
 			 (cfg->require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
 	b->q.max = cfg->queue;
 	b->q.payload_max = cfg->max_payload;
+	if (!(b->metrics = bridge_metrics_new()) ||
+	    ops_rules(b, cfg, &b->rule_metric) ||
+	    (b->none_metric =
+		     bridge_metrics_rule(b->metrics, BRIDGE_IN, NULL)) < 0)
+		return -1;
+	cfg->remote.conn.quiet_events = cfg->local.conn.quiet_events = 1;
 	if (journal_setup(b))
 		return -1;
 	b->remote = cli_conn_new(&cfg->remote.conn, on_remote, b);
@@ -672,7 +994,16 @@ static int setup(struct bridge *b)
 	/* Local first: what remote delivers at once goes there. */
 	if (cli_conn_connect(b->local) || cli_conn_connect(b->remote))
 		return -1;
-	cli_err("bridging: %d in, %d out rules", cfg->in_count, cfg->out_count);
+	{
+		char in[16], out[16];
+
+		snprintf(in, sizeof in, "%d", cfg->in_count);
+		snprintf(out, sizeof out, "%d", cfg->out_count);
+		bridge_log("ready", NULL, 0, "in_rules", in, "out_rules", out,
+			   (char *)NULL);
+	}
+	ops_publish_metrics(b, 0);
+	bridge_notify_ready(cfg->in_count, cfg->out_count);
 	return 0;
 }
 
@@ -701,7 +1032,8 @@ static void run(struct bridge *b)
 			cli_signal_wait(500);
 		}
 		if (cli_take_hup())
-			reload_keys(b);
+			reload(b);
+		ops_tick(b);
 		if (cli_now_ms() - last_save >= 1000) {
 			save_state(b);
 			last_save = cli_now_ms();
@@ -735,11 +1067,13 @@ static int check_only(struct bridge *b)
 
 /* -c FILE, --check, -d, -h: the config path, or NULL after an exit code
  * was set in *rc. */
-static const char *parse_args(int argc, char **argv, int *check, int *rc)
+static const char *parse_args(int argc, char **argv, int *check, int *rc,
+			      const char **metrics)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'C'},
+		{"metrics", required_argument, NULL, 'M'},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
@@ -758,6 +1092,9 @@ static const char *parse_args(int argc, char **argv, int *check, int *rc)
 			break;
 		case 'C':
 			*check = 1;
+			break;
+		case 'M':
+			*metrics = optarg;
 			break;
 		case 'd':
 			cli_report_debug(1);
@@ -785,17 +1122,26 @@ static void teardown(struct bridge *b, int *rc)
 {
 	static const int all[3] = {0, 1, 1};
 	struct item *it;
+	int ran = b->last_metrics != 0; /* setup went through: ready */
 
+	if (ran) {
+		bridge_notify_stopping();
+		ops_publish_metrics(b, 0); /* the last JSON */
+	}
 	if (b->local && cli_conn_drain(b->local))
 		*rc = CLI_EXIT_ERROR;
 	if (b->remote && cli_conn_drain(b->remote))
 		*rc = CLI_EXIT_ERROR;
 	cli_conn_free(b->remote); /* no callback runs after these */
 	cli_conn_free(b->local);
+	b->remote = b->local = NULL;
 	while ((it = dequeue(&b->q, all))) /* journaled: bridged next start */
 		item_free(it);
-	if (b->journal && bridge_journal_sync(b->journal))
+	if (b->journal && bridge_journal_sync(b->journal)) {
+		bridge_log("journal-failed", NULL, 0, "file", b->cfg.journal,
+			   "detail", strerror(errno), (char *)NULL);
 		*rc = CLI_EXIT_ERROR;
+	}
 	if (b->guard && guard_save(b))
 		*rc = CLI_EXIT_ERROR;
 	else if (b->journal)
@@ -807,11 +1153,25 @@ static void teardown(struct bridge *b, int *rc)
 			strerror(errno));
 		*rc = CLI_EXIT_ERROR;
 	}
-	cli_debug("%ld delivered to local, %ld refused, %ld redelivered "
-		  "duplicates, %ld sealed to remote, %ld not bridged, %ld "
-		  "kept in the journal only, %ld replayed from it",
-		  b->delivered, b->refused, b->duplicates, b->sealed, b->failed,
-		  b->spilled, b->replayed);
+	if (ran) {
+		char n[7][24];
+
+		snprintf(n[0], sizeof n[0], "%ld", b->delivered);
+		snprintf(n[1], sizeof n[1], "%ld", b->refused);
+		snprintf(n[2], sizeof n[2], "%ld", b->duplicates);
+		snprintf(n[3], sizeof n[3], "%ld", b->sealed);
+		snprintf(n[4], sizeof n[4], "%ld", b->failed);
+		snprintf(n[5], sizeof n[5], "%ld", b->spilled);
+		snprintf(n[6], sizeof n[6], "%ld", b->replayed);
+		for (int i = 0; i < SIDE_COUNT; i++) /* both closed now */
+			bridge_metrics_side(b->metrics, (enum bridge_side_id)i,
+					    b->seen[i].reconnects, 0);
+		ops_publish_metrics(b, 1);
+		bridge_log("stopped", NULL, 0, "delivered", n[0], "refused",
+			   n[1], "duplicates", n[2], "sealed", n[3], "failed",
+			   n[4], "journal_only", b->journal ? n[5] : NULL,
+			   "replayed", b->journal ? n[6] : NULL, (char *)NULL);
+	}
 	if (b->buf) {
 		sodium_memzero(b->buf, b->cap);
 		free(b->buf);
@@ -821,6 +1181,17 @@ static void teardown(struct bridge *b, int *rc)
 	cli_keys_free(&b->keys);
 	free(b->remote_filters);
 	free(b->local_filters);
+	free(b->rule_metric);
+	bridge_metrics_free(b->metrics);
+	while (b->retired) {
+		struct retired *r = b->retired;
+
+		b->retired = r->next;
+		bridge_config_free(&r->cfg);
+		free(r->remote_filters);
+		free(r->local_filters);
+		free(r);
+	}
 	bridge_config_free(&b->cfg);
 	pthread_mutex_destroy(&b->q.mu);
 }
@@ -839,7 +1210,7 @@ int main(int argc, char **argv)
 	}
 	cli_signals_block(); /* before Paho starts its threads */
 	pthread_mutex_init(&b.q.mu, NULL);
-	if (!(path = parse_args(argc, argv, &check, &rc)))
+	if (!(path = parse_args(argc, argv, &check, &rc, &b.metrics_path)))
 		goto out;
 	rc = CLI_EXIT_ERROR;
 	if (bridge_config_load(&b.cfg, path))

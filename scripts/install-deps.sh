@@ -16,7 +16,7 @@ demo) ;;
 test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-dev
             python3-pip python3-setuptools python3-venv python3-mypy
             valgrind strace gcc-arm-none-eabi libnewlib-arm-none-eabi nodejs
-            redis-server libhiredis-dev libssl-dev chromium faketime"
+            redis-server libhiredis-dev libssl-dev chromium faketime libsystemd-dev"
       # examples/browser's test drives Debian's chromium (headless) with
       # playwright-core from npm; it never downloads a browser of its own.
       # faketime: test_keydist_tools.py runs members with skewed clocks
@@ -24,6 +24,8 @@ test) pkgs="$pkgs python3-paho-mqtt python3-cryptography clang libclang-rt-14-de
       # libe2e-redis (docs/GROUPS.md) builds on libhiredis-dev, and on
       # libssl-dev for rediss://; its tests start their own redis-server
       # (the package's service is not used), with TLS for rediss://.
+      # e2e-bridge tells systemd it is ready through libsystemd-dev's
+      # sd_notify (optional: without it the unit is Type=simple).
       # bindings/js: Debian's nodejs (18) and npm (9). A nodejs that already
       # brings its own npm (and conflicts with Debian's npm package, as
       # other distributions' nodejs packages do) is kept as it is.

@@ -70,7 +70,7 @@ class BridgeCase(unittest.TestCase):
     def start(self, conf, *args):
         p = Proc([*WRAPPER, BRIDGE, "-c", conf, *args])
         self.addCleanup(self.stopped, p)
-        p.wait_stderr("bridging:")
+        p.wait_stderr("event=ready ")
         return p
 
     def stopped(self, p):
@@ -161,11 +161,12 @@ class In(BridgeCase):
         self.seal("remote", "f/a", "last")
         self.assertEqual(self.seen(local),
                          ["0 0 f/a first", "0 0 f/a last"])
-        lines = bridge.wait_stderr(" rejected ", 3)
+        lines = bridge.wait_stderr("event=refused ", 3)
         for line, topic, reason in zip(lines, ("f/a", "f/b", "f/a"),
                                        ("not-e2e", "bad-tag", "replay")):
             self.assertTrue(line.startswith(
-                "e2e-bridge: rejected %s: %s: " % (topic, reason)), line)
+                "event=refused topic=%s rule=\"in f/#\" reason=%s "
+                % (topic, reason)), line)
 
     def test_an_empty_payload_on_remote_never_clears_local_retained(self):
         bridge = self.start(self.config("in s/# 1\n"))
@@ -174,8 +175,8 @@ class In(BridgeCase):
         self.seal("remote", "s/kept", "value", "-r", "-q", "1")
         self.assertEqual(raw.next_message()[1], b"value")
         self.raw("remote").publish("s/kept", b"", retain=True)
-        line = bridge.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected s/kept: "), line)
+        line = bridge.wait_stderr("event=refused ")[0]
+        self.assertTrue(line.startswith("event=refused topic=s/kept "), line)
         later = self.watch("local", "s/kept", 1)
         self.assertEqual(self.seen(later), ["1 1 s/kept value"])
 
@@ -186,16 +187,15 @@ class In(BridgeCase):
         self.seal("remote", "s/small", "ok")
         self.assertEqual(self.seen(local), ["0 0 s/small ok"])
         self.assertTrue(bridge.wait_stderr(
-            "dropped a message on remote topic s/big: larger than "
-            "max_payload"))
+            "event=dropped topic=s/big side=remote reason=too-large "
+            "bytes="))
 
     def test_unsigned_refused_when_signature_required(self):
         bridge = self.start(self.config("require_signature true\n"
                                         "in s/# 1\n"))
         self.seal("remote", "s/a", "unsigned")
-        line = bridge.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected s/a: "
-                                        "unsigned: "), line)
+        line = bridge.wait_stderr("event=refused ")[0]
+        self.assertIn(" reason=unsigned ", line)
 
     def test_replay_state_survives_a_restart(self):
         conf = self.config("state %s\nin r/# 1\n" % self.path("state"))
@@ -210,9 +210,9 @@ class In(BridgeCase):
         self.assertTrue(os.path.exists(self.path("state")))
         again = self.start(conf)
         spy.publish("r/a", seen)
-        line = again.wait_stderr(" rejected ")[0]
-        self.assertTrue(line.startswith("e2e-bridge: rejected r/a: "
-                                        "replay: "), line)
+        line = again.wait_stderr("event=refused ")[0]
+        self.assertTrue(line.startswith("event=refused topic=r/a "), line)
+        self.assertIn(" reason=replay ", line)
 
     def test_a_corrupt_state_file_stops_it_with_line_and_remedy(self):
         state = self.path("state")
@@ -237,7 +237,7 @@ class In(BridgeCase):
         bridge.wait_stderr("unknown-key")
         shutil.copyfile(fresh, self.keyring)
         bridge.p.send_signal(signal.SIGHUP)
-        bridge.wait_stderr("reloaded keys")
+        bridge.wait_stderr("event=reloaded ")
         local = self.watch("local", "k/#", 1)
         self.seal("remote", "k/a", "now", keyring=fresh)
         self.assertEqual(self.seen(local), ["0 0 k/a now"])
@@ -650,7 +650,7 @@ class Delivery(BridgeCase):
         bridge, returned."""
         first = Proc([*WRAPPER, BRIDGE, "-c", conf, "-d"])
         self.addCleanup(first.stop)
-        first.wait_stderr("bridging:")
+        first.wait_stderr("event=ready ")
         send(0, 100)
         first.wait_stderr(debug, 100)
         self.b[destination].stop()
@@ -669,20 +669,21 @@ class Delivery(BridgeCase):
         sent = ["m%d" % i for i in range(300)]
         p = self.kill_with_destination_down(
             conf, "local", lambda i, j: self.publish_lines(
-                "remote", "sensors/t", sent[i:j]), "in sensors/t ->")
+                "remote", "sensors/t", sent[i:j]),
+            "event=delivered topic=sensors/t ")
         got = self.wait_all(local, sent, "bridge killed (in)")
-        replayed = [line for line in p.err_lines if "bridging them again"
-                    in line]
+        replayed = [line for line in p.err_lines
+                    if line.startswith("event=journal-replayed ")]
         refused = [line for line in p.err_lines
-                   if "dropped a redelivered duplicate" in line]
+                   if line.startswith("event=duplicate ")]
         # Duplicates on local: messages its replay sent again without
         # knowing whether local had them (docs/BRIDGE.md section 5).
         print("bridge killed (in): %d duplicates refused by the replay "
               "guard, %d duplicate deliveries on local; %s"
               % (len(refused), len(got) - len(set(got)), replayed),
               file=sys.stderr)
-        self.assertEqual([line for line in p.err_lines if " rejected "
-                          in line], [])
+        self.assertEqual([line for line in p.err_lines
+                          if line.startswith("event=refused ")], [])
 
     def test_bridge_killed_while_remote_is_down_loses_nothing_on_out(self):
         conf = self.delivery_config("out cmd/# 1\n",
@@ -696,10 +697,10 @@ class Delivery(BridgeCase):
                 for m in sent[i:j]:
                     c.publish("cmd/x", m.encode(), qos=1)
         p = self.kill_with_destination_down(conf, "remote", send,
-                                            "out cmd/x ->")
+                                            "event=delivered topic=cmd/x ")
         got = self.wait_all(remote, sent, "bridge killed (out)")
         replayed = [line for line in p.err_lines
-                    if "bridging them again" in line]
+                    if line.startswith("event=journal-replayed ")]
         print("bridge killed (out): %d duplicate deliveries (each a new "
               "envelope: documented); %s" % (len(got) - len(set(got)),
                                              replayed), file=sys.stderr)
@@ -719,8 +720,10 @@ class Delivery(BridgeCase):
         with open(self.path("journal"), "wb") as f:
             f.write(b"e2e-bridge journal 1\nM\x01\x00\x00")
         p = self.start(self.delivery_config("in sensors/# 1\n"))
-        self.assertIn("4 bytes of an unfinished record at the end ignored",
-                      "\n".join(p.err_lines))
+        torn = [line for line in p.err_lines
+                if line.startswith("event=journal-torn ")]
+        self.assertEqual(len(torn), 1, p.err_lines)
+        self.assertIn(" bytes=4 ", torn[0])
         local = self.consumer("local", "sensors/#")
         self.publish_lines("remote", "sensors/t", ["m0"])
         self.wait_all(local, ["m0"], "after a torn record")
@@ -744,9 +747,11 @@ class Delivery(BridgeCase):
         self.assertEqual([line for line in p.err_lines
                           if "journal" in line], [])
 
-    def test_a_side_down_past_journal_max_drops_the_rest_with_a_line(self):
+    def test_a_side_down_past_journal_max_drops_the_rest_counted(self):
+        metrics = self.path("bridge.prom")
         p = self.start(self.delivery_config(
-            "in sensors/# 1\n", extra="queue 10\njournal_max 50\n"))
+            "in sensors/# 1\n", extra="queue 10\njournal_max 50\n"
+            "metrics_interval 1\n"), "--metrics", metrics)
         local = self.consumer("local", "sensors/#")
         self.b["local"].stop()
         sent = ["m%d" % i for i in range(100)]
@@ -757,7 +762,8 @@ class Delivery(BridgeCase):
                                   m + "\n" for m in sent).encode(),
                              timeout=BOUND, capture_output=True)
         self.assertEqual(pub.returncode, 0, pub.stderr)
-        dropped = p.wait_stderr("journal full", 50)
+        dropped = p.wait_stderr("event=dropped topic=sensors/t side=remote "
+                                "reason=journal-full ", 50)
         self.b["local"].start()
         got = self.wait_all(local, sent[:50], "local down past the bound")
         time.sleep(1)
@@ -765,6 +771,12 @@ class Delivery(BridgeCase):
         self.assertEqual(sorted(set(got), key=lambda m: int(m[1:])),
                          sent[:50], "delivered %d, dropped %d lines"
                          % (len(set(got)), len(dropped)))
+        time.sleep(1.5)  # the metrics file, every metrics_interval
+        with open(metrics) as f:
+            counted = [line for line in f.read().splitlines()
+                       if line.startswith("e2e_bridge_dropped_total{")]
+        self.assertIn('e2e_bridge_dropped_total{side="remote",'
+                      'reason="journal-full"} 50', counted)
 
 
 class Mqtt5Options(BridgeCase):
@@ -793,8 +805,9 @@ class Mqtt5Options(BridgeCase):
                              "--check"], capture_output=True, timeout=BOUND)
         self.assertEqual(ok.returncode, 0, ok.stderr)
 
-    def test_no_local_keeps_bridged_messages_from_coming_back(self):
-        self.start(self.v5_config(self.RULES))
+    def assert_nothing_comes_back(self):
+        """With RULES running: a message bridged in from remote is not
+        bridged out again; a local application's own message is."""
         back = self.raw("remote")
         back.subscribe("back/#")
         local = self.watch("local", "sensors/#", 2)
@@ -811,6 +824,18 @@ class Mqtt5Options(BridgeCase):
         self.assertEqual(back.next_message()[0], "back/sensors/from-local")
         time.sleep(1)
         self.assertTrue(back.messages.empty())
+
+    def test_no_local_keeps_bridged_messages_from_coming_back(self):
+        self.start(self.v5_config(self.RULES))
+        self.assert_nothing_comes_back()
+
+    def test_no_local_holds_for_a_subscription_added_by_reload(self):
+        p = self.start(self.v5_config("in sensors/# 1\n"
+                                      "out other/# 1 \"\" back/\n"))
+        self.v5_config(self.RULES)  # out sensors/#: subscribed by SIGHUP
+        p.p.send_signal(signal.SIGHUP)
+        p.wait_stderr("event=reloaded-rules ")
+        self.assert_nothing_comes_back()
 
     def test_out_keeps_the_retain_flag_of_live_messages(self):
         self.start(self.v5_config("out cmd/# 1 \"\" fleet/\n"))

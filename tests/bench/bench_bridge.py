@@ -1,0 +1,321 @@
+#!/usr/bin/python3
+"""Bridge benchmark: e2e-bridge against mosquitto's own bridge, moving the
+same traffic between the same two brokers in one run; and e2e-bridge's
+memory over a long stream.
+
+    tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
+                                [--sizes 64,1024] [--qos 0,1]
+                                [--memory N] [--quick]
+    tests/bench/bench_bridge.py --counted [--builddir DIR]
+
+A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
+
+Two mosquitto brokers on loopback (tests/integration/broker.py, queues
+unlimited), "remote" and "local". Both bridges run all the time, on
+different topics, so runs interleave without restarting anything:
+
+- mosquitto's bridge: `connection` / `address` / `topic` lines in local's
+  mosquitto.conf, `topic mq/outQ/# out Q` and `topic mq/inQ/# in Q`;
+- e2e-bridge: `out e2/out/# 1` (seals with the keyring's key) and
+  `in e2/in/# 1` (opens with the full receiver, replay guard included),
+  `queue 1000000`.
+
+Directions: "out" is local -> remote: the publisher is the same for both
+bridges (tests/bench/paho_pub: Paho MQTTAsync, 1000 in flight, like
+e2e-pub) with the same clear lines. "in" is remote -> local: mosquitto's
+bridge moves clear lines published by paho_pub; e2e-bridge moves
+envelopes that e2e-pub -l seals from the same lines (the clear payloads
+that reach local are the same). A third row, "direct", is the publisher
+to a subscriber on its own broker, no bridge: the ceiling each direction's
+publisher and subscriber allow.
+
+Each run starts mosquitto_sub -C N on the destination, waits for its
+SUBACK, then times the publisher sending N messages until the subscriber
+has all N (it exits). msg/s is N / that time, the median of --runs runs;
+for each size and QoS the implementations alternate run by run. ratio is
+e2e-bridge / mosquitto's bridge. A run whose subscriber got fewer than N
+in 120 s is reported as lost.
+
+--counted prints, instead of timings, system calls per message (strace -f
+-c, all threads, QoS 1, 64 B) of e2e-bridge and of the local mosquitto
+(which runs mosquitto's bridge and serves that direction's local client):
+counts that do not depend on the machine's load. Each is measured with n
+and 5 n messages and the figure is the difference over 4 n, so that
+start-up and attaching cancel out; e2e-bridge's largest calls are listed.
+
+Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
+after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
+"""
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, HERE)
+from bench_e2e import payload_file, tool, which  # noqa: E402
+from broker import Broker  # noqa: E402
+
+WAIT = 120  # seconds a subscriber waits at most
+
+
+def vm(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+class Bench:
+    def __init__(self, args, workdir):
+        self.a = args
+        self.dir = workdir
+        b = args.builddir
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (os.path.join(b, "libe2e", ".libs"),
+                        os.environ.get("LD_LIBRARY_PATH")) if p)
+        self.bridge_bin = tool(b, "e2e-bridge")
+        self.e2e_pub = tool(b, "e2e-pub")
+        self.keygen = tool(b, "e2e-keygen")
+        self.paho_pub = os.path.join(b, "tests", "bench", "paho_pub")
+        if not os.access(self.paho_pub, os.X_OK):
+            sys.exit("bench_bridge: %s not built" % self.paho_pub)
+        self.msub = which("mosquitto_sub")
+        self.keyring = os.path.join(workdir, "ring")
+        subprocess.run([self.keygen, "keyring", "init", "-K", self.keyring],
+                       check=True, capture_output=True)
+
+    def start(self):
+        self.remote = Broker(os.path.join(self.dir, "remote"),
+                             extra="max_queued_messages 0").start()
+        bridge = ["connection bench", "address %s:%d" % (
+            self.remote.host, self.remote.port), "cleansession true"]
+        for q in (0, 1):
+            bridge += ["topic mq/out%d/# out %d" % (q, q),
+                       "topic mq/in%d/# in %d" % (q, q)]
+        self.local = Broker(os.path.join(self.dir, "local"),
+                            extra="max_queued_messages 0\n" +
+                            "\n".join(bridge)).start()
+        self.side = {"remote": self.remote, "local": self.local}
+        conf = os.path.join(self.dir, "bridge.conf")
+        with open(conf, "w") as f:
+            f.write("remote\nhost %s\nport %d\nlocal\nhost %s\nport %d\n"
+                    "keyring %s\nqueue 1000000\nin e2/in/# 1\n"
+                    "out e2/out/# 1\n" % (
+                        self.remote.host, self.remote.port, self.local.host,
+                        self.local.port, self.keyring))
+        self.err = open(os.path.join(self.dir, "bridge.err"), "wb")
+        self.bridge = subprocess.Popen([self.bridge_bin, "-c", conf],
+                                       stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=self.err)
+        deadline = time.monotonic() + 30
+        while b"event=ready" not in open(self.err.name, "rb").read():
+            if time.monotonic() > deadline or self.bridge.poll() is not None:
+                sys.exit("bench_bridge: e2e-bridge did not start: %s"
+                         % open(self.err.name, "rb").read().decode())
+            time.sleep(0.05)
+        # Each path once end to end, so that no run waits for a bridge's
+        # subscription.
+        for d in ("out", "in"):
+            for impl in ("e2e", "mosq"):
+                for q in (0, 1):
+                    self.probe(d, impl, q)
+
+    def stop(self):
+        self.bridge.send_signal(signal.SIGTERM)
+        self.bridge.wait(timeout=30)
+        self.err.close()
+        self.local.stop()
+        self.remote.stop()
+
+    def path(self, d, impl, q):
+        """(source broker, source topic, destination broker, topic)."""
+        src, dst = ("local", "remote") if d == "out" else ("remote", "local")
+        if impl == "direct":
+            return src, "direct/%s/data" % d, src, "direct/%s/data" % d
+        t = "e2/%s/data" % d if impl == "e2e" else "mq/%s%d/data" % (d, q)
+        return src, t, dst, t
+
+    def pub_argv(self, d, impl, q, broker, topic):
+        b = self.side[broker]
+        if d == "in" and impl in ("e2e", "direct"):
+            return [self.e2e_pub, "-h", b.host, "-p", str(b.port), "-t",
+                    topic, "-q", str(q), "-K", self.keyring, "-l"]
+        return [self.paho_pub, "-h", b.host, "-p", str(b.port), "-t", topic,
+                "-q", str(q), "-l"]
+
+    def sub(self, broker, topic, q, n, out):
+        b = self.side[broker]
+        p = subprocess.Popen(["stdbuf", "-oL", self.msub, "-h", b.host, "-p",
+                              str(b.port), "-t", topic, "-q", str(q), "-C",
+                              str(n), "-W", str(WAIT), "-d"],
+                             stdout=out, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while b"Subscribed (mid" not in open(out.name, "rb").read():
+            if time.monotonic() > deadline or p.poll() is not None:
+                sys.exit("bench_bridge: mosquitto_sub did not subscribe")
+            time.sleep(0.01)
+        return p
+
+    def probe(self, d, impl, q):
+        src, topic, dst, _ = self.path(d, impl, q)
+        topic = topic.replace("/data", "/probe")
+        with open(os.path.join(self.dir, "probe"), "wb") as out:
+            s = self.sub(dst, topic, q, 1, out)
+            for _ in range(100):
+                lines = payload_file(self.dir, 8, 1)
+                with open(lines, "rb") as f:
+                    subprocess.run(self.pub_argv(d, impl, q, src, topic),
+                                   stdin=f, check=True,
+                                   stdout=subprocess.DEVNULL)
+                try:
+                    s.wait(timeout=0.3)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            s.kill()
+            sys.exit("bench_bridge: nothing went through %s %s QoS %d"
+                     % (d, impl, q))
+
+    def run(self, d, impl, q, size, n):
+        """Messages per second of one run, or None when some were lost."""
+        src, st, dst, dt = self.path(d, impl, q)
+        lines = payload_file(self.dir, size, n)
+        with open(os.path.join(self.dir, "sub.out"), "wb") as out:
+            s = self.sub(dst, dt, q, n, out)
+            with open(lines, "rb") as f:
+                t0 = time.monotonic()
+                pub = subprocess.Popen(self.pub_argv(d, impl, q, src, st),
+                                       stdin=f, stdout=subprocess.DEVNULL)
+                rc = s.wait(timeout=WAIT + 30)
+                t = time.monotonic() - t0
+            pub.wait(timeout=WAIT)
+        return n / t if rc == 0 else None
+
+    def throughput(self):
+        a = self.a
+        print("Throughput, %d messages per run, median of %d runs "
+              "(msg/s; ratio = e2e-bridge / mosquitto's bridge)"
+              % (a.messages, a.runs))
+        print("%-4s %4s %3s %10s %10s %10s %7s" % (
+            "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
+            "ratio"))
+        for d in ("out", "in"):
+            for size in a.sizes:
+                for q in a.qos:
+                    got = {"direct": [], "mosq": [], "e2e": []}
+                    for _ in range(a.runs):
+                        for impl in ("mosq", "e2e", "direct"):
+                            got[impl].append(self.run(d, impl, q, size,
+                                                      a.messages))
+                    med = {}
+                    for impl, v in got.items():
+                        med[impl] = (None if None in v
+                                     else statistics.median(v))
+                    fmt = ["lost" if med[i] is None else "%.0f" % med[i]
+                           for i in ("direct", "mosq", "e2e")]
+                    ratio = ("-" if None in (med["mosq"], med["e2e"])
+                             else "%.2f" % (med["e2e"] / med["mosq"]))
+                    print("%-4s %4d %3d %10s %10s %10s %7s"
+                          % (d, size, q, *fmt, ratio), flush=True)
+
+    def memory(self):
+        n = self.a.memory
+        pid = self.bridge.pid
+        print("\ne2e-bridge memory over %d messages (out, QoS 1, 64 B), KiB"
+              % n)
+        print("%10s %8s %8s" % ("messages", "VmRSS", "VmHWM"))
+        print("%10d %8d %8d" % (0, vm(pid, "VmRSS"), vm(pid, "VmHWM")))
+        step = max(n // 10, 1)
+        done = 0
+        while done < n:
+            k = min(step, n - done)
+            if self.run("out", "e2e", 1, 64, k) is None:
+                print("lost messages at %d" % done)
+                return
+            done += k
+            print("%10d %8d %8d" % (done, vm(pid, "VmRSS"),
+                                    vm(pid, "VmHWM")), flush=True)
+
+
+    def counted(self, n=5000):
+        """System calls per message of one path, and the largest ones."""
+        def calls(pid, d, impl, k):
+            out = os.path.join(self.dir, "strace.out")
+            st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p",
+                                   str(pid)], stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # attached to every thread
+            if self.run(d, impl, 1, 64, k) is None:
+                sys.exit("bench_bridge: messages lost while counting")
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=60)
+            rows = {}
+            for line in open(out):
+                w = line.split()
+                if len(w) >= 5 and re.match(r"^[0-9.]+$", w[0]):
+                    rows[w[-1]] = int(w[3])
+            return rows
+
+        print("System calls per message (strace -f -c, QoS 1, 64 B, "
+              "difference of %d and %d messages over %d)" % (n, 5 * n, 4 * n))
+        for d in ("out", "in"):
+            for impl, pid in (("mosq", self.local.proc.pid),
+                              ("e2e", self.bridge.pid)):
+                lo, hi = calls(pid, d, impl, n), calls(pid, d, impl, 5 * n)
+                per = {k: (hi.get(k, 0) - lo.get(k, 0)) / (4.0 * n)
+                       for k in hi}
+                top = sorted(((v, k) for k, v in per.items()
+                              if k != "total" and v >= 0.5), reverse=True)
+                print("%-4s %-28s %6.1f  %s" % (
+                    d, "e2e-bridge" if impl == "e2e" else
+                    "local mosquitto (its bridge)", per.get("total", 0),
+                    " ".join("%s %.1f" % (k, v) for v, k in top)
+                    if impl == "e2e" else ""), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--builddir", default=".")
+    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="64,1024")
+    ap.add_argument("--qos", default="0,1")
+    ap.add_argument("--memory", type=int, default=1000000,
+                    help="messages of the memory run (default 1000000)")
+    ap.add_argument("--counted", action="store_true",
+                    help="system calls per message instead of timings")
+    ap.add_argument("--quick", action="store_true",
+                    help="--messages 5000 --runs 1 --memory 100000")
+    a = ap.parse_args()
+    if a.quick:
+        a.messages, a.runs, a.memory = 5000, 1, 100000
+    a.builddir = os.path.abspath(a.builddir)
+    a.sizes = [int(x) for x in a.sizes.split(",")]
+    a.qos = [int(x) for x in a.qos.split(",")]
+    print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
+        b = Bench(a, workdir)
+        b.start()
+        try:
+            if a.counted:
+                b.counted()
+            else:
+                b.throughput()
+            if a.memory and not a.counted:
+                b.memory()
+        finally:
+            b.stop()
+    print("load average at end: %.2f %.2f %.2f" % os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
