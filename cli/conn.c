@@ -1300,9 +1300,12 @@ void cli_conn_service(struct cli_conn *c)
 		renew_client(c);
 	list = take_resend(c);
 	while ((p = list)) {
-		int rc = c->client ? send_pending(p) : MQTTASYNC_FAILURE;
+		int rc;
 
+		/* Before sending: once Paho has it, its thread may finish the
+		 * record and hand it back for reuse (recycle). */
 		list = p->next;
+		rc = c->client ? send_pending(p) : MQTTASYNC_FAILURE;
 		if (rc != MQTTASYNC_SUCCESS)
 			finish(p, 0, 0, MQTTAsync_strerror(rc));
 	}

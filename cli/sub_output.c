@@ -371,12 +371,15 @@ static struct {
 	size_t line_size;
 	size_t pending; /* bytes in stdout's buffer */
 } out;
+/* stdout's buffer when buffered: plaintext, wiped once written out. */
+static char out_buf[OUT_BUF];
 
 void cli_out_setup(const struct cli_config *cfg)
 {
 	if (cfg->line_buffered || isatty(STDOUT_FILENO))
 		return;
-	if (setvbuf(stdout, NULL, _IOFBF, OUT_BUF) != 0 ||
+	/* glibc ignores the size when it is given no buffer: ours. */
+	if (setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf) != 0 ||
 	    !(out.line = open_memstream(&out.line_buf, &out.line_size)))
 		return; /* at once, then */
 	out.buffered = 1;
@@ -390,6 +393,8 @@ int cli_out_buffered(void)
 void cli_out_flush(void)
 {
 	fflush(stdout);
+	if (out.buffered)
+		sodium_memzero(out_buf, sizeof out_buf);
 	out.pending = 0;
 }
 

@@ -339,7 +339,7 @@ class LaggingMember(GroupCase):
 
 class Batching(GroupCase):
     """Messages waiting together are judged together: one pipelined round
-    trip to Redis for up to 64 of them, their verdicts in arrival order
+    trip to Redis for up to 256 of them, their verdicts in arrival order
     (docs/GROUPS.md section 8)."""
 
     def reads(self):

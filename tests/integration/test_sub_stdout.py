@@ -105,6 +105,24 @@ class SubStdout(CliCase):
                             for s, _ in writes), writes)
         self.assertEqual(writes[-1][0], "after\\n")
 
+    def test_message_that_fits_the_buffer_is_never_split(self):
+        # 10 000 bytes: more than a stdio buffer glibc would pick itself
+        # (4 KiB), less than e2e-sub's 64 KiB: one message, one piece.
+        sub = self.strace_sub()
+        mid = self.path("mid")
+        with open(mid, "wb") as f:
+            f.write(b"m" * 10000)
+        self.pub("-t", TOPIC, "-q", "1", "-m", "before")
+        self.pub("-t", TOPIC, "-q", "1", "-f", mid)
+        self.pub("-t", TOPIC, "-q", "1", "-m", "after")
+        self.assertEqual(sub.wait_lines(3),
+                         [b"before", b"m" * 10000, b"after"])
+        writes = self.writes(sub)
+        self.assertEqual(sum(n for _, n in writes), 10000 + 14)
+        self.assertTrue(all(s.endswith("\\n") for s, _ in writes),
+                        "a write ends inside a message: %r"
+                        % [(s[:20], n) for s, n in writes])
+
     def test_line_buffered_writes_each_message_at_once(self):
         sub = self.strace_sub("--line-buffered")
         self.publish_all()

@@ -48,7 +48,7 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         name = ctypes.util.find_library("e2e-redis")
         if name:
             candidates.append(name)
-        candidates.append("libe2e-redis.so.0")
+        candidates.append("libe2e-redis.so.1")
     tried = []
     for path in candidates:
         if os.sep in path and not os.path.exists(path):
