@@ -14,7 +14,7 @@
  * The payload is the opened plaintext: every buffer cJSON allocates is
  * wiped when freed (its free hook), ours too.
  */
-#define _GNU_SOURCE /* open_memstream, malloc_usable_size */
+#define _GNU_SOURCE /* malloc_usable_size */
 #include "config.h"
 
 #include <inttypes.h>
@@ -29,6 +29,7 @@
 #endif
 
 #include "sub_json.h"
+#include "wipe_stream.h"
 
 #ifndef HAVE_CJSON
 
@@ -107,19 +108,17 @@ static cJSON *plain_object(const struct cli_config *cfg,
 			   const struct timespec *now)
 {
 	struct cli_config one_line = *cfg;
-	char *buf = NULL;
-	size_t n = 0;
+	struct cli_wipe_buf b = {0};
 	cJSON *o = NULL;
-	FILE *mem = open_memstream(&buf, &n);
+	FILE *mem = cli_wipe_stream(&b);
 
 	if (!mem)
 		return NULL;
 	one_line.pretty = 0;
 	cli_out_json(&one_line, mem, d, now);
-	if (fclose(mem) == 0)
-		o = cJSON_ParseWithLength(buf, n);
-	sodium_memzero(buf, n);
-	free(buf);
+	if (fclose(mem) == 0 && b.len)
+		o = cJSON_ParseWithLength(b.data, b.len);
+	cli_wipe_free(&b);
 	return o;
 }
 

@@ -16,6 +16,7 @@
 #include "report.h"
 #include "sub_format.h"
 #include "sub_output.h"
+#include "wipe_stream.h"
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
  * (overlong forms, surrogates and code points above U+10FFFF included);
@@ -366,9 +367,8 @@ static void json_object(FILE *f, const struct cli_delivery *d,
 #define OUT_BUF 65536
 static struct {
 	int buffered;
-	FILE *line;
-	char *line_buf;
-	size_t line_size;
+	FILE *line; /* the message being formatted, into line_buf */
+	struct cli_wipe_buf line_buf;
 	size_t pending; /* bytes in stdout's buffer */
 } out;
 /* stdout's buffer when buffered: plaintext, wiped once written out. */
@@ -380,7 +380,7 @@ void cli_out_setup(const struct cli_config *cfg)
 		return;
 	/* glibc ignores the size when it is given no buffer: ours. */
 	if (setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf) != 0 ||
-	    !(out.line = open_memstream(&out.line_buf, &out.line_size)))
+	    !(out.line = cli_wipe_stream(&out.line_buf)))
 		return; /* at once, then */
 	out.buffered = 1;
 }
@@ -401,17 +401,17 @@ void cli_out_flush(void)
 /* The message formatted in out.line, into stdout's buffer. */
 static void out_line_done(void)
 {
-	off_t len;
+	size_t len = out.line_buf.len;
 
-	if (fflush(out.line) != 0 || (len = ftello(out.line)) <= 0)
+	if (len == 0)
 		return;
-	if (out.pending + (size_t)len > OUT_BUF)
+	if (out.pending + len > OUT_BUF)
 		cli_out_flush();
-	fwrite(out.line_buf, 1, (size_t)len, stdout);
-	out.pending += (size_t)len;
-	if ((size_t)len >= OUT_BUF)
+	fwrite(out.line_buf.data, 1, len, stdout);
+	out.pending += len;
+	if (len >= OUT_BUF)
 		cli_out_flush(); /* larger than the buffer: all of it now */
-	sodium_memzero(out.line_buf, (size_t)len);
+	cli_wipe_reset(&out.line_buf);
 }
 
 /* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
@@ -423,7 +423,7 @@ void cli_out_accepted(const struct cli_config *cfg,
 	FILE *f = out.buffered ? out.line : stdout;
 
 	if (out.buffered)
-		fseeko(f, 0, SEEK_SET);
+		cli_wipe_reset(&out.line_buf);
 	if (cfg->json) {
 		struct timespec now;
 
