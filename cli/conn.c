@@ -71,6 +71,7 @@ struct cli_conn {
 	/* Threads in cond_wait_ms: an acknowledgement wakes someone only
 	 * when someone waits (for room, or for the drain). */
 	int waiters;
+	int main_waits; /* cli_conn_has_room said no: wake the main thread */
 	/* Acknowledged publications kept for reuse (spare_count of them):
 	 * no allocation per message once the window is full. */
 	struct cli_pending *spare;
@@ -1189,8 +1190,13 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	/* A publication waiting for room resumes when half the window is
 	 * free (one wake-up per half window, not per acknowledgement), the
 	 * drain when nothing is left. */
-	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2)
+	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2) {
 		wake_waiters(c);
+		if (c->main_waits) {
+			c->main_waits = 0;
+			cli_wake_main();
+		}
+	}
 	pthread_mutex_unlock(&c->mu);
 	if (done)
 		done(done_ctx, done_tag, ok);
@@ -1418,6 +1424,7 @@ int cli_conn_has_room(struct cli_conn *c)
 
 	pthread_mutex_lock(&c->mu);
 	ok = span(c) < CLI_MAX_SPAN;
+	c->main_waits = !ok;
 	pthread_mutex_unlock(&c->mu);
 	return ok;
 }
