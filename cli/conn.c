@@ -71,6 +71,7 @@ struct cli_conn {
 	/* Threads in cond_wait_ms: an acknowledgement wakes someone only
 	 * when someone waits (for room, or for the drain). */
 	int waiters;
+	int main_waits; /* cli_conn_has_room said no: wake the main thread */
 	/* Acknowledged publications kept for reuse (spare_count of them):
 	 * no allocation per message once the window is full. */
 	struct cli_pending *spare;
@@ -295,14 +296,31 @@ static void on_subscribe_result(struct cli_conn *c, int ok, const char *msg)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* A subscription of the connection's whole list (subscribe_all), with a
+ * copy of the filters for its callbacks: a SIGHUP reload may swap and free
+ * the connection's list before the broker answers. */
+struct sub_req {
+	struct cli_conn *c;
+	int count;
+	char *filters[];
+};
+
+static void sub_req_result(struct sub_req *r, int ok, const char *msg)
+{
+	struct cli_conn *c = r->c;
+
+	free(r);
+	on_subscribe_result(c, ok, msg);
+}
+
 static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp)
 {
-	struct cli_conn *c = ctx;
-	int n = c->filter_count;
+	struct sub_req *r = ctx;
+	int n = r->count;
 
 	/* A granted QoS of 0x80 is a refusal in MQTT 3.1.1. */
 	if (resp && n == 1 && resp->alt.qos == 0x80) {
-		on_subscribe_result(c, 0, "not authorized (granted QoS 0x80)");
+		sub_req_result(r, 0, "not authorized (granted QoS 0x80)");
 		return;
 	}
 	if (resp && n > 1 && resp->alt.qosList) {
@@ -312,54 +330,52 @@ static void on_subscribe_ok(void *ctx, MQTTAsync_successData *resp)
 				snprintf(msg, sizeof msg,
 					 "refused for %.150s (granted QoS "
 					 "0x80)",
-					 c->filters[i]);
-				on_subscribe_result(c, 0, msg);
+					 r->filters[i]);
+				sub_req_result(r, 0, msg);
 				return;
 			}
 		}
 	}
-	on_subscribe_result(c, 1, NULL);
+	sub_req_result(r, 1, NULL);
 }
 
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp)
 {
 	(void)resp;
-	on_subscribe_result(ctx, 0, "refused by the broker");
+	sub_req_result(ctx, 0, "refused by the broker");
 }
 
 static void on_subscribe_ok5(void *ctx, MQTTAsync_successData5 *resp)
 {
-	struct cli_conn *c = ctx;
+	struct sub_req *r = ctx;
 
 	/* Paho fills reasonCode for one topic, the array only for more. */
-	if (resp && c->filter_count == 1 && resp->reasonCode >= 0x80) {
-		on_subscribe_result(c, 0,
-				    MQTTReasonCode_toString(resp->reasonCode));
+	if (resp && r->count == 1 && resp->reasonCode >= 0x80) {
+		sub_req_result(r, 0, MQTTReasonCode_toString(resp->reasonCode));
 		return;
 	}
-	if (resp && c->filter_count > 1 && resp->alt.sub.reasonCodes) {
+	if (resp && r->count > 1 && resp->alt.sub.reasonCodes) {
 		for (int i = 0; i < resp->alt.sub.reasonCodeCount; i++) {
 			enum MQTTReasonCodes rc = resp->alt.sub.reasonCodes[i];
 			if (rc >= 0x80) {
 				char msg[200];
 				snprintf(msg, sizeof msg, "%.150s: %s",
-					 i < c->filter_count ? c->filters[i]
-							     : "?",
+					 i < r->count ? r->filters[i] : "?",
 					 MQTTReasonCode_toString(rc));
-				on_subscribe_result(c, 0, msg);
+				sub_req_result(r, 0, msg);
 				return;
 			}
 		}
 	}
-	on_subscribe_result(c, 1, NULL);
+	sub_req_result(r, 1, NULL);
 }
 
 static void on_subscribe_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 {
-	on_subscribe_result(ctx, 0,
-			    resp && resp->reasonCode
-				    ? MQTTReasonCode_toString(resp->reasonCode)
-				    : "refused by the broker");
+	sub_req_result(ctx, 0,
+		       resp && resp->reasonCode
+			       ? MQTTReasonCode_toString(resp->reasonCode)
+			       : "refused by the broker");
 }
 
 /* -D's properties for packet into a request's (Paho copies them). */
@@ -397,44 +413,62 @@ static void with_sub_options(MQTTAsync_responseOptions *ro,
 	}
 }
 
-static void subscribe_list(struct cli_conn *c, char *const *filters, int count,
-			   int qos)
+static void subscribe_list(struct cli_conn *c, struct sub_req *r, int qos)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int count = r->count;
 	int *qoss = calloc((size_t)count, sizeof *qoss);
 	MQTTSubscribe_options *so;
 	int rc;
 
 	if (!qoss) {
-		on_subscribe_result(c, 0, "out of memory");
+		sub_req_result(r, 0, "out of memory");
 		return;
 	}
 	for (int i = 0; i < count; i++)
 		qoss[i] = qos;
-	ro.context = c;
+	ro.context = r;
 	SET_CALLBACKS(c, ro, on_subscribe_ok, on_subscribe_fail);
 	with_sub_options(&ro, c, count, &so);
-	rc = MQTTAsync_subscribeMany(c->client, count, filters, qoss, &ro);
+	rc = MQTTAsync_subscribeMany(c->client, count, r->filters, qoss, &ro);
 	free(so);
 	free(qoss);
 	if (rc != MQTTASYNC_SUCCESS)
-		on_subscribe_result(c, 0, MQTTAsync_strerror(rc));
+		sub_req_result(r, 0, MQTTAsync_strerror(rc));
 }
 
-/* The filters as they are now (cli_conn_resubscribe may change them from
- * the caller's thread; Paho copies the strings it is given). */
+/* Subscribes to a copy of the filters as they are now, taken under the
+ * lock: cli_conn_resubscribe may change them from the caller's thread,
+ * which then frees the old list. */
 static void subscribe_all(struct cli_conn *c)
 {
-	char *const *filters;
+	struct sub_req *r = NULL;
+	size_t size;
 	int count, qos;
 
 	pthread_mutex_lock(&c->mu);
-	filters = c->filters;
 	count = c->filter_count;
 	qos = c->sub_qos;
+	size = sizeof *r + (size_t)count * sizeof *r->filters;
+	for (int i = 0; i < count; i++)
+		size += strlen(c->filters[i]) + 1;
+	if (count && (r = malloc(size))) {
+		char *at = (char *)&r->filters[count];
+
+		r->c = c;
+		r->count = count;
+		for (int i = 0; i < count; i++) {
+			size_t len = strlen(c->filters[i]) + 1;
+
+			r->filters[i] = memcpy(at, c->filters[i], len);
+			at += len;
+		}
+	}
 	pthread_mutex_unlock(&c->mu);
-	if (count)
-		subscribe_list(c, filters, count, qos);
+	if (r)
+		subscribe_list(c, r, qos);
+	else if (count)
+		on_subscribe_result(c, 0, "out of memory");
 }
 
 /* Runs on Paho's thread after every successful connection, the first one
@@ -451,8 +485,7 @@ static void on_connected(void *ctx, char *cause)
 	pthread_mutex_unlock(&c->mu);
 	if (again && !c->s->quiet && !c->s->quiet_events)
 		conn_err(c, "reconnected");
-	if (c->filter_count)
-		subscribe_all(c);
+	subscribe_all(c);
 }
 
 /* The broker's MQTT 5 DISCONNECT: its reason explains what fails next (a
@@ -1157,8 +1190,13 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	/* A publication waiting for room resumes when half the window is
 	 * free (one wake-up per half window, not per acknowledgement), the
 	 * drain when nothing is left. */
-	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2)
+	if (c->unacked == 0 || span(c) <= CLI_WINDOW / 2) {
 		wake_waiters(c);
+		if (c->main_waits) {
+			c->main_waits = 0;
+			cli_wake_main();
+		}
+	}
 	pthread_mutex_unlock(&c->mu);
 	if (done)
 		done(done_ctx, done_tag, ok);
@@ -1389,6 +1427,7 @@ int cli_conn_has_room(struct cli_conn *c)
 
 	pthread_mutex_lock(&c->mu);
 	ok = span(c) < CLI_MAX_SPAN;
+	c->main_waits = !ok;
 	pthread_mutex_unlock(&c->mu);
 	return ok;
 }

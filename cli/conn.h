@@ -185,7 +185,9 @@ int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
 			     int retain, cli_on_published done, void *ctx,
 			     uint64_t tag);
 /* Whether cli_conn_publish would publish without waiting for room (the
- * span): a caller with other work does that first. */
+ * span): a caller with other work does that first. When it says no, the
+ * main thread's cli_signal_wait is woken once there is room again (half
+ * the window free). */
 int cli_conn_has_room(struct cli_conn *c);
 /* Send again what Paho gave back unacknowledged. Only on the caller's
  * thread, never from a callback; cli_conn_publish and cli_conn_drain do it

@@ -52,6 +52,9 @@ struct item {
 	uint64_t jid; /* its journal id, 0 when not journaled */
 	int spilled;  /* only in the journal: read back when its turn comes */
 	int opened;   /* replayed: e2e_open accepted it before the crash */
+	/* Not spilled: topic and payload, in the item's own allocation (one
+	 * malloc per message); spilled: the journal's, freed apart. */
+	uint8_t data[];
 };
 
 /* One list per direction (head[BRIDGE_IN]...), so that a side that is down
@@ -60,7 +63,8 @@ struct queue {
 	pthread_mutex_t mu;
 	struct item *head[3], *tail[3];
 	long count, max, payload_max;
-	int turn; /* the direction served first next time */
+	int turn;     /* the direction served first next time */
+	int sleeping; /* the main thread found nothing: queue_put wakes it */
 };
 
 struct bridge {
@@ -325,6 +329,8 @@ static void ops_tick(struct bridge *b)
 
 static void queue_put(struct queue *q, struct item *it)
 {
+	int wake;
+
 	pthread_mutex_lock(&q->mu);
 	if (q->tail[it->dir])
 		q->tail[it->dir]->next = it;
@@ -332,8 +338,13 @@ static void queue_put(struct queue *q, struct item *it)
 		q->head[it->dir] = it;
 	q->tail[it->dir] = it;
 	q->count++;
+	wake = q->sleeping;
+	q->sleeping = 0;
 	pthread_mutex_unlock(&q->mu);
-	cli_wake_main();
+	/* One wake-up when the main thread waits (found the queue without
+	 * work), none per message while it drains. */
+	if (wake)
+		cli_wake_main();
 }
 
 static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
@@ -358,7 +369,8 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		jid = bridge_journal_add(b->journal, dir, topic, topic_len,
 					 m->payload, m->len, m->qos,
 					 m->retained, m->dup, &why, &detail);
-	if (why < 0 && !(it = calloc(1, sizeof *it)))
+	if (why < 0 &&
+	    !(it = calloc(1, sizeof *it + (full ? 0 : topic_len + 1 + m->len))))
 		why = DROP_NOMEM;
 	if (why < 0 &&
 	    full) { /* a queue full at QoS 1/2: in the journal only */
@@ -369,24 +381,16 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		queue_put(q, it);
 		return;
 	}
-	if (why < 0) {
-		it->topic = malloc(topic_len + 1);
-		it->payload = malloc(m->len ? m->len : 1);
-		if (!it->topic || !it->payload)
-			why = DROP_NOMEM;
-	}
 	if (why >= 0) {
-		if (it) {
-			free(it->topic);
-			free(it->payload);
-			free(it);
-		}
+		free(it);
 		if (jid)
 			bridge_journal_mark(b->journal, jid, 'D');
 		ops_dropped(b, dir, topic, topic_len, m, why, detail);
 		return;
 	}
 	it->dir = dir;
+	it->topic = (char *)it->data;
+	it->payload = it->data + topic_len + 1;
 	memcpy(it->topic, topic, topic_len);
 	it->topic[topic_len] = '\0';
 	it->topic_len = topic_len;
@@ -429,6 +433,7 @@ static struct item *dequeue(struct queue *q, const int ready[3])
 			q->turn = (q->turn + k + 1) % 2;
 		}
 	}
+	q->sleeping = !it;
 	pthread_mutex_unlock(&q->mu);
 	return it;
 }
@@ -437,8 +442,10 @@ static void item_free(struct item *it)
 {
 	if (it->payload)
 		sodium_memzero(it->payload, it->len);
-	free(it->payload);
-	free(it->topic);
+	if (it->spilled) {
+		free(it->payload);
+		free(it->topic);
+	}
 	free(it);
 }
 
@@ -1010,6 +1017,7 @@ static int setup(struct bridge *b)
 static void run(struct bridge *b)
 {
 	int64_t last_save = cli_now_ms();
+	unsigned drained = 0;
 
 	while (!cli_stop_requested()) {
 		/* A side with a full span waits; the other goes on. */
@@ -1025,7 +1033,10 @@ static void run(struct bridge *b)
 			else
 				bridge_out(b, it);
 			item_free(it);
-			cli_signal_wait(0);
+			/* Signals (SIGHUP, SIGTERM) every 64 messages while
+			 * the queue has work, not one system call each. */
+			if (++drained % 64 == 0)
+				cli_signal_wait(0);
 		} else {
 			cli_conn_service(b->remote);
 			cli_conn_service(b->local);

@@ -375,6 +375,38 @@ class Reload(Ops):
         self.assertEqual(metric(samples, "delivered_total", rule="in a/#"), 1)
         self.assertEqual(metric(samples, "delivered_total", rule="in b/#"), 1)
 
+    def test_reloads_racing_a_reconnect_keep_the_rules_subscribed(self):
+        # A reconnect subscribes to the whole list again while SIGHUPs
+        # swap it (cli/conn.c subscribe_all): its SUBACK callbacks must
+        # read the list they asked for, not the one being replaced. The
+        # unlocked read this guards against is a window of a few
+        # instructions: this passed before that fix as well; it states
+        # that the rules stay subscribed, and under the sanitizer builds
+        # a torn read would abort the bridge.
+        conf = self.config("in a/# 1\nin b/# 1\n")
+        bridge = self.start_with(conf)
+        local = self.watch("local", "#", 2)
+        self.b["remote"].stop()
+        self.b["remote"].start()
+        after = 0
+        for i in range(2000):  # 10 ms each: at most 20 s
+            extra = "".join("in c%d/# 1\n" % k for k in range(i % 3))
+            os.replace(self.config("in a/# 1\nin b/# 1\n" + extra,
+                                   name="next.conf"), conf)
+            bridge.p.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+            if [ln for ln in bridge.err_lines if "event=reconnected" in ln]:
+                after += 1
+                if after > 100:
+                    break
+        self.assertGreater(after, 100, "remote never came back")
+        self.seal("remote", "a/1", "kept a", "-r")
+        self.seal("remote", "b/1", "kept b", "-r")
+        self.assertEqual(sorted(ln.split(" ", 2)[2] for ln in
+                                self.seen(local)),
+                         ["a/1 kept a", "b/1 kept b"])
+        self.assertEqual(bridge.stop(), 0, bridge.err_lines)
+
     def test_an_invalid_file_on_sighup_keeps_the_running_rules(self):
         bridge = self.start_with(self.config("in a/# 1\n"))
         conf = self.config("in a/# 1\nin b/# 1\ncolour blue\n")
