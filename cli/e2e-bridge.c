@@ -356,11 +356,13 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 	const char *detail = NULL; /* the journal's error */
 	uint64_t jid = 0;
 	int full;
+	long payload_max; /* a reload changes it, under mu */
 
 	pthread_mutex_lock(&q->mu);
 	full = q->count >= q->max;
+	payload_max = q->payload_max;
 	pthread_mutex_unlock(&q->mu);
-	if ((long)m->len > q->payload_max)
+	if ((long)m->len > payload_max)
 		why = DROP_TOO_LARGE;
 	else if (full && !(b->journal && m->qos > 0))
 		why = DROP_QUEUE_FULL;
