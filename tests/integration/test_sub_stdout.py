@@ -87,18 +87,23 @@ class SubStdout(CliCase):
         self.assertLess(len(writes), N // 2,
                         "stdout written message by message")
 
-    def test_message_larger_than_the_buffer_is_written_whole_at_once(self):
+    def writes_around(self, middle):
+        """"before", middle (from a file) and "after" through a traced
+        e2e-sub: its writes to stdout, once all three were printed."""
         sub = self.strace_sub()
-        big = self.path("big")
-        with open(big, "wb") as f:
-            f.write(b"b" * 100000)
+        path = self.path("middle")
+        with open(path, "wb") as f:
+            f.write(middle)
         self.pub("-t", TOPIC, "-q", "1", "-m", "before")
-        self.pub("-t", TOPIC, "-q", "1", "-f", big)
+        self.pub("-t", TOPIC, "-q", "1", "-f", path)
         self.pub("-t", TOPIC, "-q", "1", "-m", "after")
-        self.assertEqual(sub.wait_lines(3),
-                         [b"before", b"b" * 100000, b"after"])
+        self.assertEqual(sub.wait_lines(3), [b"before", middle, b"after"])
         writes = self.writes(sub)
-        self.assertEqual(sum(n for _, n in writes), 100000 + 14)
+        self.assertEqual(sum(n for _, n in writes), len(middle) + 14)
+        return writes
+
+    def test_message_larger_than_the_buffer_is_written_whole_at_once(self):
+        writes = self.writes_around(b"b" * 100000)
         # Pieces of the big one may be written back to back, but no write
         # holds the end of one message and the start of the next.
         self.assertTrue(all(s.endswith("\\n") or set(s) == {"b"}
@@ -108,17 +113,7 @@ class SubStdout(CliCase):
     def test_message_that_fits_the_buffer_is_never_split(self):
         # 10 000 bytes: more than a stdio buffer glibc would pick itself
         # (4 KiB), less than e2e-sub's 64 KiB: one message, one piece.
-        sub = self.strace_sub()
-        mid = self.path("mid")
-        with open(mid, "wb") as f:
-            f.write(b"m" * 10000)
-        self.pub("-t", TOPIC, "-q", "1", "-m", "before")
-        self.pub("-t", TOPIC, "-q", "1", "-f", mid)
-        self.pub("-t", TOPIC, "-q", "1", "-m", "after")
-        self.assertEqual(sub.wait_lines(3),
-                         [b"before", b"m" * 10000, b"after"])
-        writes = self.writes(sub)
-        self.assertEqual(sum(n for _, n in writes), 10000 + 14)
+        writes = self.writes_around(b"m" * 10000)
         self.assertTrue(all(s.endswith("\\n") for s, _ in writes),
                         "a write ends inside a message: %r"
                         % [(s[:20], n) for s, n in writes])
