@@ -27,6 +27,18 @@ BRIDGE = os.path.join(BUILD, "cli", "e2e-bridge")
 # E2E_BRIDGE_WRAPPER="valgrind --error-exitcode=99 --leak-check=full"
 # runs every bridge of these tests under it (by hand, not in make check).
 WRAPPER = os.environ.get("E2E_BRIDGE_WRAPPER", "").split()
+if WRAPPER and os.path.exists(os.path.join(BUILD, "cli", ".libs",
+                                           "e2e-bridge")):
+    # cli/e2e-bridge is then libtool's wrapper script: valgrind would check
+    # the shell (and print the heap summary of each subshell it forks) and
+    # lose the bridge at its exec. Run the real binary on the uninstalled
+    # libraries instead.
+    BRIDGE = os.path.join(BUILD, "cli", ".libs", "e2e-bridge")
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
+        [os.path.join(BUILD, "libe2e", ".libs"),
+         os.path.join(BUILD, "libe2e-redis", ".libs")] +
+        ([os.environ["LD_LIBRARY_PATH"]]
+         if os.environ.get("LD_LIBRARY_PATH") else []))
 
 
 def side(name, broker):
