@@ -661,12 +661,14 @@ static void check_state(struct parser *p)
 	 * named. */
 	for (int i = 0; i < cfg->rule_count; i++) {
 		struct bridge_rule *r = &cfg->rules[i];
-		char *share = cfg->group ? concat("$share/", cfg->group) : NULL;
+		char *g = cfg->group ? concat("$share/", cfg->group) : NULL;
+		char *share = g ? concat(g, "/") : NULL;
 
 		r->remote_subscription =
 			!cfg->group ? strdup(r->remote_filter)
 			: share     ? concat(share, r->remote_filter)
 				    : NULL;
+		free(g);
 		free(share);
 		if (!r->remote_subscription)
 			ERR(p, "out of memory");

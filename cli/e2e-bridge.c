@@ -80,7 +80,7 @@ struct bridge {
 	e2e_guard *guard;
 	int dirty;                    /* guard changed since the last save */
 	struct bridge_shared *shared; /* state redis://...: guard NULL */
-	long held_lost;               /* held, not journaled, at exit */
+	long held_exit, held_lost;    /* held at exit; of them not journaled */
 	e2e_sender *sender;
 	e2e_epoch_lock *epoch;
 	uint8_t *buf; /* opened or sealed payloads */
@@ -1259,6 +1259,7 @@ static void teardown(struct bridge *b, int *rc)
 	b->remote = b->local = NULL;
 	while ((it = dequeue(&b->q, all))) /* journaled: bridged next start */
 		item_free(it);
+	b->held_exit = (long)bridge_shared_held(b->shared);
 	bridge_shared_free(b->shared); /* gives back what it holds */
 	b->shared = NULL;
 	if (b->held_lost) {
@@ -1289,7 +1290,7 @@ static void teardown(struct bridge *b, int *rc)
 		*rc = CLI_EXIT_ERROR;
 	}
 	if (ran) {
-		char n[7][24];
+		char n[8][24];
 
 		snprintf(n[0], sizeof n[0], "%ld", b->delivered);
 		snprintf(n[1], sizeof n[1], "%ld", b->refused);
@@ -1298,6 +1299,7 @@ static void teardown(struct bridge *b, int *rc)
 		snprintf(n[4], sizeof n[4], "%ld", b->failed);
 		snprintf(n[5], sizeof n[5], "%ld", b->spilled);
 		snprintf(n[6], sizeof n[6], "%ld", b->replayed);
+		snprintf(n[7], sizeof n[7], "%ld", b->held_exit);
 		for (int i = 0; i < SIDE_COUNT; i++) /* both closed now */
 			bridge_metrics_side(b->metrics, (enum bridge_side_id)i,
 					    b->seen[i].reconnects, 0);
@@ -1305,7 +1307,9 @@ static void teardown(struct bridge *b, int *rc)
 		bridge_log("stopped", NULL, 0, "delivered", n[0], "refused",
 			   n[1], "duplicates", n[2], "sealed", n[3], "failed",
 			   n[4], "journal_only", b->journal ? n[5] : NULL,
-			   "replayed", b->journal ? n[6] : NULL, (char *)NULL);
+			   "replayed", b->journal ? n[6] : NULL, "held",
+			   cli_state_is_url(b->cfg.state) ? n[7] : NULL,
+			   (char *)NULL);
 	}
 	if (b->buf) {
 		sodium_memzero(b->buf, b->cap);
