@@ -120,7 +120,11 @@ static const char usage[] =
 	"  -h, --help         this help\n\n"
 	"Events: one line each on stderr, 'event=NAME key=value ...' (refused\n"
 	"messages: 'event=refused topic=T rule=R reason=REASON ...'). SIGHUP\n"
-	"reloads keys, trust and rules without reconnecting. Exit status: 0\n"
+	"reloads keys, trust and rules without reconnecting. With 'state\n"
+	"redis://...' (and 'group NAME') bridges share one replay state in\n"
+	"Redis and bridge each genuine envelope once between them; while it\n"
+	"is unreachable QoS 1/2 messages are held, QoS 0 refused as\n"
+	"store-unavailable (docs/BRIDGE.md section 5.4). Exit status: 0\n"
 	"after SIGINT/SIGTERM or a good --check, 1 on any error.\n";
 
 /* ------------------------------------------------------------------------ */
