@@ -30,8 +30,8 @@ from redis_server import RedisServer, redis_server_path  # noqa: E402
 from test_bridge import BRIDGE, WRAPPER, BridgeCase, side  # noqa: E402
 from test_bridge_ops import events, metric, prometheus  # noqa: E402
 from test_cli import BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, Proc  # noqa: E402
+from test_groups import COPIES, GroupCase as SubGroupCase  # noqa: E402
 
-COPIES = 3
 GROUP = "bridges"
 
 
@@ -101,13 +101,9 @@ class GroupCase(BridgeCase):
         raw.subscribe("grp/#", qos=1)
         return raw
 
-    def capture(self, raw, n):
-        return [raw.next_message()[1] for _ in range(n)]
-
-    def replay(self, raw, envelopes, copies=COPIES):
-        for _ in range(copies):
-            for env in envelopes:
-                raw.publish("grp/t", env, qos=1)
+    # The attacker's capture and copies of test_groups.py (topic grp/t).
+    capture = SubGroupCase.capture
+    replay = SubGroupCase.replay
 
     def assertOnce(self, consumer, sent):
         time.sleep(0.5)  # what would come twice has time to
