@@ -1,17 +1,23 @@
 /* e2e-bridge's configuration file (bridge_config.h, docs/BRIDGE.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bridge_config.h"
+#include "bridge_shared.h"
 #include "e2e.h"
 #include "passphrase.h"
 #include "report.h"
+#include "shared_state.h"
 
 #define LINE_MAX_LEN 4096
 #define TOPIC_MAX 65535
@@ -59,6 +65,13 @@ static const struct directive directives[] = {
 	GLOBAL("signer_pass_file", K_STR, signer_pass_file, 0, 0),
 	GLOBAL("state", K_STR, state, 0, 0),
 	GLOBAL("out_state", K_STR, out_state, 0, 0),
+	GLOBAL("state_password_file", K_STR, state_password_file, 0, 0),
+	GLOBAL("state_cacert", K_STR, state_cacert, 0, 0),
+	GLOBAL("state_cacertdir", K_STR, state_cacertdir, 0, 0),
+	GLOBAL("state_cert", K_STR, state_cert, 0, 0),
+	GLOBAL("state_key", K_STR, state_key, 0, 0),
+	GLOBAL("state_sni", K_STR, state_sni, 0, 0),
+	GLOBAL("group", K_STR, group, 0, 0),
 	GLOBAL("require_signature", K_BOOL, require_signature, 0, 1),
 	GLOBAL("require_encryption", K_BOOL, require_encryption, 0, 1),
 	GLOBAL("max_age", K_INT, max_age, 1, UINT32_MAX),
@@ -520,6 +533,149 @@ static void check_metrics_topic(struct parser *p)
 	}
 }
 
+/* The line of global directive name, 0 when it was not given. */
+static size_t line_of(const struct parser *p, const char *name)
+{
+	const struct directive *d = find_directive(name);
+
+	return d ? p->seen[2][d - directives] : 0;
+}
+
+/* An error at the line of global directive name. */
+#define AT(name) (p->line = line_of(p, name))
+
+/* A file a state_* directive names that cannot be opened, or a secret one
+ * (the key, the password) that group or others may read: an error, as
+ * libe2e-redis would refuse it at the connection. */
+static void check_readable(struct parser *p, const char *name, const char *path,
+			   int dir)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+				    (dir ? O_DIRECTORY : 0));
+	struct stat st;
+
+	if (fd < 0) {
+		AT(name);
+		ERR(p, "%s: cannot read %s: %s", name, path, strerror(errno));
+		return;
+	}
+	if ((!strcmp(name, "state_key") ||
+	     !strcmp(name, "state_password_file")) &&
+	    fstat(fd, &st) == 0 && (st.st_mode & 077)) {
+		AT(name);
+		ERR(p, "%s: %s: %s", name, path,
+		    e2e_strerror(E2E_ERR_PERMISSIONS));
+	}
+	close(fd);
+}
+
+/*
+ * state redis://... (bridge_shared.h): the URL's form, no password in it
+ * (the file is no secret's place, as for the connections), the TLS files
+ * readable and the key its owner's alone, the password file read; the
+ * state_* directives and group only with such a URL. All without
+ * connecting, each error at the line of its directive.
+ */
+static void check_state(struct parser *p)
+{
+	struct bridge_config *cfg = p->cfg;
+	const struct {
+		const char *name, *value;
+		int dir; /* -1: not a file */
+	} tls[] = {
+		{"state_cacert", cfg->state_cacert, 0},
+		{"state_cacertdir", cfg->state_cacertdir, 1},
+		{"state_cert", cfg->state_cert, 0},
+		{"state_key", cfg->state_key, 0},
+		{"state_sni", cfg->state_sni, -1},
+	};
+	int url = cli_state_is_url(cfg->state), has_password = 0, rc;
+	int rediss = url && !strncmp(cfg->state, "rediss://", 9);
+	size_t len;
+
+	if (!url) {
+		if (cfg->state_password_file) {
+			AT("state_password_file");
+			ERR(p, "state_password_file goes with state "
+			       "redis://...");
+		}
+		if (cfg->group) {
+			AT("group");
+			ERR(p, "group: members of a shared subscription need "
+			       "their state shared: give state redis://...");
+		}
+	} else if ((rc = bridge_shared_url_check(cfg->state, &has_password)) ==
+		   E2E_ERR_STORE_UNSUPPORTED) {
+		AT("state");
+		ERR(p, "state: a shared state in Redis needs an e2e-bridge "
+		       "built with hiredis (install libhiredis-dev and "
+		       "configure --with-redis)");
+	} else if (has_password) {
+		cli_state_url_wipe_password(cfg->state);
+		AT("state");
+		ERR(p, "state: a password in the URL: write it in a file only "
+		       "you may read and name it with state_password_file");
+	} else if (rc != E2E_OK) {
+		AT("state");
+		ERR(p,
+		    "state: '%s' is not redis[s]://[USER@]HOST[:PORT]/PREFIX "
+		    "(PREFIX: 1 to 200 of A-Z a-z 0-9 . _ - / :)",
+		    cfg->state);
+	}
+	for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++) {
+		if (!tls[i].value)
+			continue;
+		if (!rediss) {
+			AT(tls[i].name);
+			ERR(p, "%s goes with state rediss://...", tls[i].name);
+		} else if (tls[i].dir >= 0) {
+			check_readable(p, tls[i].name, tls[i].value,
+				       tls[i].dir);
+		}
+	}
+	if (rediss && !cfg->state_cert != !cfg->state_key) {
+		AT(cfg->state_cert ? "state_cert" : "state_key");
+		ERR(p, "state_cert and state_key go together");
+	}
+	if (cfg->group && (!*cfg->group || strpbrk(cfg->group, "/+#"))) {
+		AT("group");
+		ERR(p, "group: '%s' is not one topic level without wildcards",
+		    cfg->group);
+	}
+	if (url && cfg->state_password_file) {
+		int before = p->errors;
+
+		check_readable(p, "state_password_file",
+			       cfg->state_password_file, 0);
+		rc = p->errors > before
+			     ? CLI_PASS_OK
+			     : cli_pass_read_file(cfg->state_password_file,
+						  &cfg->state_password, &len);
+		if (rc != CLI_PASS_OK) {
+			AT("state_password_file");
+			ERR(p, "state_password_file: %s: %s",
+			    cfg->state_password_file, cli_pass_strerror(rc));
+		}
+	}
+	/* The "in" rules' subscriptions on remote: the group's when one is
+	 * named. */
+	for (int i = 0; i < cfg->rule_count; i++) {
+		struct bridge_rule *r = &cfg->rules[i];
+		char *g = cfg->group ? concat("$share/", cfg->group) : NULL;
+		char *share = g ? concat(g, "/") : NULL;
+
+		r->remote_subscription =
+			!cfg->group ? strdup(r->remote_filter)
+			: share     ? concat(share, r->remote_filter)
+				    : NULL;
+		free(g);
+		free(share);
+		if (!r->remote_subscription)
+			ERR(p, "out of memory");
+	}
+	p->line = 0;
+}
+
 static void check_all(struct parser *p)
 {
 	struct bridge_config *cfg = p->cfg;
@@ -541,6 +697,7 @@ static void check_all(struct parser *p)
 	 * be bridged twice. */
 	if (cfg->journal && cfg->in_count && !cfg->state)
 		ERR(p, "journal with 'in' rules needs a state file");
+	check_state(p);
 	check_loops(p);
 	check_metrics_topic(p);
 }
@@ -585,6 +742,7 @@ int bridge_config_load(struct bridge_config *cfg, const char *path)
 		p.errors++;
 	}
 	fclose(f);
+	sodium_memzero(buf, sizeof buf); /* a line may have held a password */
 	if (!p.errors)
 		check_all(&p);
 	return p.errors ? -1 : 0;
@@ -615,6 +773,14 @@ void bridge_config_free(struct bridge_config *cfg)
 	free(cfg->signer_pass_file);
 	free(cfg->state);
 	free(cfg->out_state);
+	free(cfg->state_password_file);
+	cli_secret_free(cfg->state_password);
+	free(cfg->state_cacert);
+	free(cfg->state_cacertdir);
+	free(cfg->state_cert);
+	free(cfg->state_key);
+	free(cfg->state_sni);
+	free(cfg->group);
 	free(cfg->journal);
 	free(cfg->metrics_topic);
 	for (int i = 0; i < cfg->rule_count; i++) {
@@ -622,6 +788,7 @@ void bridge_config_free(struct bridge_config *cfg)
 		free(cfg->rules[i].remote_prefix);
 		free(cfg->rules[i].local_filter);
 		free(cfg->rules[i].remote_filter);
+		free(cfg->rules[i].remote_subscription);
 	}
 	free(cfg->rules);
 	free(cfg->path);

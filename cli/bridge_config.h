@@ -26,6 +26,9 @@ struct bridge_rule {
 	char *remote_prefix; /* "" when none */
 	char *local_filter;  /* local_prefix + FILTER */
 	char *remote_filter; /* remote_prefix + FILTER */
+	/* What an "in" rule subscribes to on remote: remote_filter, or
+	 * $share/GROUP/remote_filter with "group GROUP". */
+	char *remote_subscription;
 	size_t line;
 };
 
@@ -47,6 +50,15 @@ struct bridge_config {
 	/* State: the replay guard of "in", the sender epoch of "out". */
 	char *state;
 	char *out_state;
+	/* state redis://... or rediss://... (docs/GROUPS.md, bridge_shared.h):
+	 * the group's state in Redis. Its password (read from
+	 * state_password_file at load, never in the file itself), TLS as
+	 * e2e-sub's --state-* options, and the shared subscription of the
+	 * "in" rules on remote ($share/GROUP/...). */
+	char *state_password_file, *state_password;
+	char *state_cacert, *state_cacertdir, *state_cert, *state_key;
+	char *state_sni;
+	char *group;
 	/* Receiver policy and guard options (-1: the library's default). */
 	int require_signature;
 	int require_encryption;

@@ -75,6 +75,16 @@ int bridge_reload_refused(const struct bridge_config *cur,
 	STR(signer_pass_file);
 	STR(state);
 	STR(out_state);
+	/* The connection to the group's state is made once, at start. */
+	if (differs(x->state_password_file, y->state_password_file) ||
+	    differs(x->state_password, y->state_password))
+		n += refuse(fresh, NULL, 0, "state_password_file");
+	STR(state_cacert);
+	STR(state_cacertdir);
+	STR(state_cert);
+	STR(state_key);
+	STR(state_sni);
+	STR(group);
 	NUM(max_age);
 	NUM(max_skew);
 	NUM(window);

@@ -3,8 +3,9 @@
  * configuration file may change in a running bridge. Keys, trust, rules,
  * the receiver policy (require_*), queue, max_payload and the metrics
  * directives take effect; the connections (everything in the remote and
- * local sections), the replay guard's file and options, out_state and the
- * signing key need a restart.
+ * local sections), the replay guard's file and options (state, every
+ * state_* directive, group), out_state and the signing key need a
+ * restart.
  */
 #ifndef E2E_CLI_BRIDGE_RELOAD_H
 #define E2E_CLI_BRIDGE_RELOAD_H

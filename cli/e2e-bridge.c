@@ -29,6 +29,7 @@
 #include "bridge_metrics.h"
 #include "bridge_notify.h"
 #include "bridge_reload.h"
+#include "bridge_shared.h"
 #include "conn.h"
 #include "guard_state.h"
 #include "keys.h"
@@ -36,6 +37,7 @@
 #include "options.h"
 #include "passphrase.h"
 #include "report.h"
+#include "shared_state.h"
 #include "signals.h"
 
 #define TOPIC_BUF 65536
@@ -76,7 +78,9 @@ struct bridge {
 	struct cli_keys keys;
 	e2e_receiver rcv;
 	e2e_guard *guard;
-	int dirty; /* guard changed since the last save */
+	int dirty;                    /* guard changed since the last save */
+	struct bridge_shared *shared; /* state redis://...: guard NULL */
+	long held_exit, held_lost;    /* held at exit; of them not journaled */
 	e2e_sender *sender;
 	e2e_epoch_lock *epoch;
 	uint8_t *buf; /* opened or sealed payloads */
@@ -116,7 +120,11 @@ static const char usage[] =
 	"  -h, --help         this help\n\n"
 	"Events: one line each on stderr, 'event=NAME key=value ...' (refused\n"
 	"messages: 'event=refused topic=T rule=R reason=REASON ...'). SIGHUP\n"
-	"reloads keys, trust and rules without reconnecting. Exit status: 0\n"
+	"reloads keys, trust and rules without reconnecting. With 'state\n"
+	"redis://...' (and 'group NAME') bridges share one replay state in\n"
+	"Redis and bridge each genuine envelope once between them; while it\n"
+	"is unreachable QoS 1/2 messages are held, QoS 0 refused as\n"
+	"store-unavailable (docs/BRIDGE.md section 5.4). Exit status: 0\n"
 	"after SIGINT/SIGTERM or a good --check, 1 on any error.\n";
 
 /* ------------------------------------------------------------------------ */
@@ -523,16 +531,13 @@ static int publish(struct bridge *b, struct cli_conn *c, const struct item *it,
 	return -1;
 }
 
+static void settle_in(struct bridge *b, const struct item *it, int rc,
+		      const e2e_info *info, const uint8_t *plain,
+		      size_t out_len);
+
 /* remote -> local: nothing but what e2e_open accepted reaches local. */
 static void bridge_in(struct bridge *b, const struct item *it)
 {
-	struct cli_message m = {.payload = it->payload,
-				.len = it->len,
-				.qos = it->qos,
-				.retained = it->retained,
-				.dup = it->dup};
-	const struct bridge_rule *r;
-	char local[TOPIC_BUF];
 	e2e_info info = {0};
 	e2e_receiver rcv = b->rcv;
 	size_t out_len = 0;
@@ -550,6 +555,24 @@ static void bridge_in(struct bridge *b, const struct item *it)
 		rc = e2e_open(&rcv, it->topic, it->payload, it->len,
 			      it->retained ? E2E_DELIVERY_RETAINED : 0, b->buf,
 			      b->cap, &out_len, &info);
+	settle_in(b, it, rc, &info, b->buf, out_len);
+	sodium_memzero(b->buf, out_len);
+}
+
+/* What becomes of an "in" message once judged: refused, a duplicate, or
+ * published on local (plain: out_len bytes). */
+static void settle_in(struct bridge *b, const struct item *it, int rc,
+		      const e2e_info *info, const uint8_t *plain,
+		      size_t out_len)
+{
+	struct cli_message m = {.payload = it->payload,
+				.len = it->len,
+				.qos = it->qos,
+				.retained = it->retained,
+				.dup = it->dup};
+	const struct bridge_rule *r;
+	char local[TOPIC_BUF];
+
 	if (rc == E2E_ERR_REPLAY && it->dup) {
 		b->duplicates++; /* a QoS 1/2 redelivery */
 		ops_duplicate(b, it);
@@ -563,7 +586,9 @@ static void bridge_in(struct bridge *b, const struct item *it)
 		return;
 	}
 	b->dirty = 1;
-	if (it->jid && !it->opened)
+	/* With a shared state, marked as the group accepted it (before the
+	 * journal's sync: bridge_shared.h). */
+	if (it->jid && !it->opened && !b->shared)
 		bridge_journal_mark(b->journal, it->jid, 'O');
 	r = rule_for(b, it); /* e2e_open checked the filters */
 	if (!r || !bridge_map_topic(it->topic, r->remote_prefix,
@@ -572,16 +597,15 @@ static void bridge_in(struct bridge *b, const struct item *it)
 		ops_failed(b, it, "no-mapping",
 			   "cannot map the topic to local");
 		journal_done(b, it->jid);
-	} else if (publish(b, b->local, it, local, b->buf, out_len,
-			   min_qos(it->qos, r->qos), info.retained) == 0) {
+	} else if (publish(b, b->local, it, local, plain, out_len,
+			   min_qos(it->qos, r->qos), info->retained) == 0) {
 		b->delivered++;
 		ops_delivered(b, it, r, local, out_len,
-			      min_qos(it->qos, r->qos), info.retained);
+			      min_qos(it->qos, r->qos), info->retained);
 	} else {
 		b->failed++;
 		ops_failed(b, it, "publish", "local refused the publication");
 	}
-	sodium_memzero(b->buf, out_len);
 }
 
 /* Seal payload for the remote topic: 0 with *out_len, or -1 (reported). */
@@ -651,6 +675,78 @@ static void bridge_out(struct bridge *b, const struct item *it)
 }
 
 /* ------------------------------------------------------------------------ */
+/* state redis://...: "in" judged by the group's state (bridge_shared.h)    */
+/* ------------------------------------------------------------------------ */
+
+static void shared_accepted(void *ctx, void *item)
+{
+	struct bridge *b = ctx;
+	const struct item *it = item;
+
+	if (it->jid && !it->opened)
+		bridge_journal_mark(b->journal, it->jid, 'O');
+}
+
+/* The O marks on disk before the batch is published: Redis has recorded
+ * them for the group, a restart must not judge them again. */
+static void shared_sync(void *ctx)
+{
+	struct bridge *b = ctx;
+
+	if (b->journal && bridge_journal_sync(b->journal))
+		bridge_log("journal-failed", NULL, 0, "file", b->cfg.journal,
+			   "detail", strerror(errno), (char *)NULL);
+}
+
+static int unspill(struct bridge *b, struct item *it);
+
+static void shared_settle(void *ctx, void *item, int rc, const e2e_info *info,
+			  const uint8_t *plain, size_t plain_len)
+{
+	settle_in(ctx, item, rc, info, plain, plain_len);
+	item_free(item);
+}
+
+/* At exit: a held message stays in the journal (bridged at the next
+ * start); without one it is lost, and counted. */
+static void shared_release(void *ctx, void *item)
+{
+	struct bridge *b = ctx;
+	struct item *it = item;
+
+	if (!it->jid)
+		b->held_lost++;
+	item_free(it);
+}
+
+/* An "in" message and whatever else "in" has queued (up to a batch),
+ * handed to the group's judgement, which takes them. */
+static void shared_in(struct bridge *b, struct item *it)
+{
+	struct bridge_shared_msg m[BRIDGE_SHARED_BATCH];
+	const int in_only[3] = {0, cli_conn_has_room(b->local), 0};
+	size_t n = 0;
+
+	do {
+		if (unspill(b, it)) {
+			journal_done(b, it->jid);
+			item_free(it);
+			continue;
+		}
+		m[n++] = (struct bridge_shared_msg){.item = it,
+						    .topic = it->topic,
+						    .topic_len = it->topic_len,
+						    .payload = it->payload,
+						    .len = it->len,
+						    .qos = it->qos,
+						    .retained = it->retained,
+						    .opened = it->opened};
+	} while (n < BRIDGE_SHARED_BATCH && (it = dequeue(&b->q, in_only)));
+	if (n)
+		bridge_shared_judge(b->shared, &b->rcv, m, n);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Keys, guard, sender                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -691,12 +787,21 @@ static int guard_setup(struct bridge *b)
 	if (cfg->window > 0)
 		o.window = (uint32_t)cfg->window;
 	o.max_retained_age = (uint32_t)cfg->max_retained_age;
+	if (cli_state_is_url(cfg->state)) {
+		const struct bridge_shared_cb cb = {b, shared_accepted,
+						    shared_sync, shared_settle,
+						    shared_release};
+
+		if (cfg->window <= 0) /* a group's (docs/GROUPS.md) */
+			o.window = CLI_SHARED_WINDOW_DEFAULT;
+		return bridge_shared_connect(&b->shared, cfg, &o, &cb);
+	}
 	return cli_guard_open(&b->guard, &o, cfg->state);
 }
 
 static int guard_save(struct bridge *b)
 {
-	if (!b->cfg.state || !b->dirty)
+	if (!b->cfg.state || !b->dirty || b->shared) /* Redis keeps it */
 		return 0;
 	if (cli_guard_save(b->guard, b->cfg.state) != 0)
 		return -1;
@@ -783,7 +888,8 @@ static char **side_filters(const struct bridge_config *cfg, enum bridge_dir d,
 
 		if (r->dir != d)
 			continue;
-		f[n++] = d == BRIDGE_IN ? r->remote_filter : r->local_filter;
+		f[n++] = d == BRIDGE_IN ? r->remote_subscription
+					: r->local_filter;
 		if (r->qos > *qos)
 			*qos = r->qos;
 	}
@@ -870,7 +976,7 @@ static void replay_each(void *user, const struct journal_entry *e)
 	size_t out_len;
 
 	if (e->done) {
-		if (e->dir == BRIDGE_IN &&
+		if (e->dir == BRIDGE_IN && !b->shared &&
 		    !buffer_room(b, e->len ? e->len : 1) &&
 		    e2e_open(&b->rcv, e->topic, e->payload, e->len,
 			     e->retained ? E2E_DELIVERY_RETAINED : 0, b->buf,
@@ -1027,7 +1133,11 @@ static void run(struct bridge *b)
 				      cli_conn_has_room(b->remote)};
 		struct item *it = dequeue(&b->q, ready);
 
-		if (it) {
+		if (it && b->shared && it->dir == BRIDGE_IN) {
+			shared_in(b, it); /* takes it */
+			if (++drained % 64 == 0)
+				cli_signal_wait(0);
+		} else if (it) {
 			if (unspill(b, it))
 				journal_done(b, it->jid);
 			else if (it->dir == BRIDGE_IN)
@@ -1042,8 +1152,11 @@ static void run(struct bridge *b)
 		} else {
 			cli_conn_service(b->remote);
 			cli_conn_service(b->local);
-			cli_signal_wait(500);
+			cli_signal_wait(
+				bridge_shared_tick(b->shared, &b->rcv, 500));
 		}
+		if (it && b->shared)
+			bridge_shared_tick(b->shared, &b->rcv, 0);
 		if (cli_take_hup())
 			reload(b);
 		ops_tick(b);
@@ -1068,7 +1181,7 @@ static int check_only(struct bridge *b)
 
 		if (r->dir == BRIDGE_IN)
 			printf("line %zu: in  remote %s -> local %s, QoS %d\n",
-			       r->line, r->remote_filter, r->local_filter,
+			       r->line, r->remote_subscription, r->local_filter,
 			       r->qos);
 		else
 			printf("line %zu: out local %s -> remote %s, QoS %d\n",
@@ -1150,6 +1263,20 @@ static void teardown(struct bridge *b, int *rc)
 	b->remote = b->local = NULL;
 	while ((it = dequeue(&b->q, all))) /* journaled: bridged next start */
 		item_free(it);
+	b->held_exit = (long)bridge_shared_held(b->shared);
+	bridge_shared_free(b->shared); /* gives back what it holds */
+	b->shared = NULL;
+	if (b->held_lost) {
+		char n[24];
+
+		snprintf(n, sizeof n, "%ld", b->held_lost);
+		bridge_log("held-lost", NULL, 0, "state", b->cfg.state,
+			   "messages", n, "detail",
+			   "held while the shared state was unreachable, never "
+			   "judged, not delivered (no journal)",
+			   (char *)NULL);
+		*rc = CLI_EXIT_ERROR;
+	}
 	if (b->journal && bridge_journal_sync(b->journal)) {
 		bridge_log("journal-failed", NULL, 0, "file", b->cfg.journal,
 			   "detail", strerror(errno), (char *)NULL);
@@ -1167,7 +1294,7 @@ static void teardown(struct bridge *b, int *rc)
 		*rc = CLI_EXIT_ERROR;
 	}
 	if (ran) {
-		char n[7][24];
+		char n[8][24];
 
 		snprintf(n[0], sizeof n[0], "%ld", b->delivered);
 		snprintf(n[1], sizeof n[1], "%ld", b->refused);
@@ -1176,6 +1303,7 @@ static void teardown(struct bridge *b, int *rc)
 		snprintf(n[4], sizeof n[4], "%ld", b->failed);
 		snprintf(n[5], sizeof n[5], "%ld", b->spilled);
 		snprintf(n[6], sizeof n[6], "%ld", b->replayed);
+		snprintf(n[7], sizeof n[7], "%ld", b->held_exit);
 		for (int i = 0; i < SIDE_COUNT; i++) /* both closed now */
 			bridge_metrics_side(b->metrics, (enum bridge_side_id)i,
 					    b->seen[i].reconnects, 0);
@@ -1183,7 +1311,9 @@ static void teardown(struct bridge *b, int *rc)
 		bridge_log("stopped", NULL, 0, "delivered", n[0], "refused",
 			   n[1], "duplicates", n[2], "sealed", n[3], "failed",
 			   n[4], "journal_only", b->journal ? n[5] : NULL,
-			   "replayed", b->journal ? n[6] : NULL, (char *)NULL);
+			   "replayed", b->journal ? n[6] : NULL, "held",
+			   cli_state_is_url(b->cfg.state) ? n[7] : NULL,
+			   (char *)NULL);
 	}
 	if (b->buf) {
 		sodium_memzero(b->buf, b->cap);

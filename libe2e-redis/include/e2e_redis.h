@@ -104,6 +104,14 @@ int e2e_redis_connect(e2e_redis **out, const char *url,
 void e2e_redis_free(e2e_redis *rs); /* NULL-safe; wipes the password */
 
 /*
+ * Whether url is of the form e2e_redis_connect() takes, without
+ * connecting: E2E_OK, or E2E_ERR_INVAL (a configuration checker's test).
+ * *has_password (when not NULL) says whether it carries a password.
+ * Added in libe2e-redis 1.1 (soname 1).
+ */
+int e2e_redis_url_check(const char *url, int *has_password) E2E_WARN_UNUSED;
+
+/*
  * The guard's check and commit for one authenticated message, atomically
  * in Redis, one round trip: E2E_OK when accepted (and recorded for the
  * whole group), else the guard's verdict (REPLAY, TOO_OLD, FUTURE,

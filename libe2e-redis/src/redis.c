@@ -520,6 +520,25 @@ E2E_REDIS_API void e2e_redis_free(e2e_redis *rs)
 	free(rs);
 }
 
+E2E_REDIS_API int e2e_redis_url_check(const char *url, int *has_password)
+{
+	e2e_redis *rs;
+	int rc;
+
+	if (has_password != NULL)
+		*has_password = 0;
+	if (url == NULL)
+		return E2E_ERR_INVAL;
+	if ((rs = calloc(1, sizeof *rs)) == NULL)
+		return E2E_ERR_NOMEM;
+	rc = parse_url(rs, url);
+	if (rc == E2E_OK && has_password != NULL)
+		*has_password = rs->has_pass;
+	sodium_memzero(rs, sizeof *rs); /* the password it decoded */
+	free(rs);
+	return rc;
+}
+
 /* ---- calls ----------------------------------------------------------------
  */
 

@@ -41,6 +41,12 @@ if WRAPPER and os.path.exists(os.path.join(BUILD, "cli", ".libs",
          if os.environ.get("LD_LIBRARY_PATH") else []))
 
 
+def have_redis():
+    """Whether this build has libe2e-redis (state redis://...)."""
+    with open(os.path.join(BUILD, "config.h")) as f:
+        return "#define HAVE_REDIS 1" in f.read()
+
+
 def side(name, broker):
     return "%s\nhost %s\nport %d\n" % (name, broker.host, broker.port)
 
@@ -532,6 +538,15 @@ class Config(unittest.TestCase):
         self.assertEqual(r.stdout.decode().splitlines(),
                          [shown[0].replace("/etc/e2e-bridge.conf", path),
                           *shown[1:]])
+
+    @unittest.skipIf(have_redis(), "built with hiredis: state redis:// "
+                     "is tested by test_bridge_groups.py")
+    def test_state_redis_without_hiredis_names_the_directive(self):
+        path, rc, _, err = self.check("state redis://127.0.0.1/p\n"
+                                      "in s/# 1\n")
+        self.assertEqual(rc, 1)
+        self.assertIn("%s:8: state: a shared state in Redis needs an "
+                      "e2e-bridge built with hiredis" % path, err)
 
     def test_missing_file_is_an_error(self):
         r = subprocess.run([BRIDGE, "-c", os.path.join(self.dir, "none"),

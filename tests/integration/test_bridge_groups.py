@@ -1,0 +1,387 @@
+#!/usr/bin/python3 -B
+"""e2e-bridge with "state redis://..." (docs/BRIDGE.md section 5.4,
+docs/GROUPS.md): two bridges members of one shared subscription on remote
+("group NAME": $share/NAME/...), their "in" replay state one consumer
+group's in Redis, publishing onto local. Real mosquitto brokers (remote and
+local) and a real redis-server (AOF, appendfsync always), all started here
+on free loopback ports with their own configuration and stopped by PID.
+
+The attack is test_groups.py's: a client with publish rights on remote
+captures every genuine envelope and publishes it again into the group;
+mosquitto hands the copies to the members in turn, so each bridge gets
+copies of messages the other one bridged. Local must see every genuine
+message exactly once, and every extra copy is refused as "replay".
+
+Environment (make check exports it): top_builddir, MOSQUITTO,
+REDIS_SERVER.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from redis_server import RedisServer, redis_server_path  # noqa: E402
+from test_bridge import BRIDGE, WRAPPER, BridgeCase, side  # noqa: E402
+from test_bridge_ops import events, metric, prometheus  # noqa: E402
+from test_cli import BOUND, MOSQUITTO_PUB, MOSQUITTO_SUB, PUB, Proc  # noqa: E402
+from test_groups import COPIES, GroupCase as SubGroupCase  # noqa: E402
+
+GROUP = "bridges"
+
+
+@unittest.skipUnless(redis_server_path(), "no redis-server")
+class GroupCase(BridgeCase):
+    """Both brokers, a Redis, and bridges of one group."""
+
+    def setUp(self):
+        super().setUp()
+        self.redis = RedisServer(self.path("redis"))
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        self.bridges = []
+
+    def member_config(self, i, extra="", rules="in grp/# 1\n",
+                      journal=True, url=None):
+        return self.config(
+            "state %s\ngroup %s\n%s%s%s" % (
+                url or self.redis.url("bridge-group"), GROUP,
+                "journal %s\n" % self.path("journal%d" % i) if journal
+                else "", extra, rules),
+            name="member%d.conf" % i)
+
+    def member(self, i, *args, **kw):
+        conf = self.member_config(i, **kw)
+        p = self.start(conf, "--metrics", self.path("metrics%d.prom" % i),
+                       *args)
+        self.bridges.append(p)
+        return p
+
+    def consumer(self, topic="grp/#"):
+        """mosquitto_sub at QoS 1 on local: one payload per line."""
+        b = self.b["local"]
+        p = Proc(["stdbuf", "-oL", MOSQUITTO_SUB, "-h", b.host, "-p",
+                  str(b.port), "-t", topic, "-q", "1", "-F", "%p", "-d"])
+        self.addCleanup(p.stop)
+        p._wait(lambda: b"\nSubscribed (mid" in p.out, "SUBACK")
+        return p
+
+    def payloads(self, p):
+        with p._cv:
+            return [line for line in p.out.decode().splitlines()
+                    if not line.startswith(("Client ", "Subscribed "))]
+
+    def wait_for(self, pred, what, bound=BOUND):
+        deadline = time.monotonic() + bound
+        while not pred():
+            if time.monotonic() > deadline:
+                raise AssertionError("%s\n%s" % (what, "\n".join(
+                    line for p in self.bridges for line in p.err_lines)))
+            time.sleep(0.05)
+
+    def publish(self, payloads, qos=1, topic="grp/t"):
+        b = self.b["remote"]
+        r = subprocess.run([PUB, "-h", b.host, "-p", str(b.port), "-t", topic,
+                            "-q", str(qos), "-l", "-K", self.keyring],
+                           input="".join(m + "\n" for m in payloads).encode(),
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def refused(self, reason, bridges=None):
+        return [e for p in (bridges or self.bridges)
+                for e in events(p, "refused") if e["reason"] == reason]
+
+    def spy(self):
+        raw = self.raw("remote")
+        raw.subscribe("grp/#", qos=1)
+        return raw
+
+    # The attacker's capture and copies of test_groups.py (topic grp/t).
+    capture = SubGroupCase.capture
+    replay = SubGroupCase.replay
+
+    def assertOnce(self, consumer, sent):
+        time.sleep(0.5)  # what would come twice has time to
+        got = self.payloads(consumer)
+        self.assertEqual(sorted(got), sorted(sent),
+                         "%d delivered, %d distinct, %d sent" % (
+                             len(got), len(set(got)), len(sent)))
+
+
+class ExactlyOnce(GroupCase):
+
+    def test_every_copy_spread_over_two_bridges_is_bridged_once(self):
+        for i in range(2):
+            self.member(i)
+        local = self.consumer()
+        raw = self.spy()
+        sent = ["m%d" % i for i in range(31)]
+        self.publish(sent)
+        self.replay(raw, self.capture(raw, len(sent)))
+        self.wait_for(lambda: len(self.payloads(local)) >= len(sent) and
+                      len(self.refused("replay")) >= COPIES * len(sent),
+                      "all delivered and every copy refused")
+        self.assertOnce(local, sent)
+        self.assertEqual(len(self.refused("replay")), COPIES * len(sent))
+        # Each bridge had copies it would have bridged with a state of its
+        # own, and refused them; nothing else was refused.
+        for p in self.bridges:
+            self.assertTrue(self.refused("replay", [p]), p.err_lines)
+            self.assertEqual(
+                [e for e in events(p, "refused") if e["reason"] != "replay"],
+                [])
+        # The counters say the same, per bridge (written at exit).
+        total = 0
+        for i, p in enumerate(self.bridges):
+            self.assertEqual(p.stop(), 0)
+            with open(self.path("metrics%d.prom" % i)) as f:
+                samples = prometheus(f.read())
+            n = metric(samples, "refused_total", rule="in grp/#",
+                       reason="replay")
+            self.assertEqual(n, len(self.refused("replay", [p])))
+            total += n
+        self.assertEqual(total, COPIES * len(sent))
+
+    def test_check_shows_the_shared_subscription(self):
+        r = subprocess.run([BRIDGE, "-c", self.member_config(0), "--check"],
+                           capture_output=True, timeout=BOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("in  remote $share/%s/grp/# -> local grp/#" % GROUP,
+                      r.stdout.decode())
+
+
+class RedisDown(GroupCase):
+
+    def test_redis_stopped_at_qos1_loses_nothing_and_out_still_flows(self):
+        # Bridge 0 also bridges "out" (local cmd/# -> remote out/cmd/#).
+        self.member(0, rules='in grp/# 1\nout cmd/# 1 "" out/\n')
+        self.member(1)
+        local = self.consumer()
+        first = ["a%d" % i for i in range(30)]
+        self.publish(first)
+        self.wait_for(lambda: len(self.payloads(local)) >= len(first),
+                      "the first 30")
+        self.redis.stop()
+        second = ["b%d" % i for i in range(30)]
+        self.publish(second)
+        self.wait_for(lambda: all(events(p, "state-unreachable")
+                                  for p in self.bridges),
+                      "both bridges found Redis unreachable")
+        # QoS 0 while Redis is down: refused as store-unavailable.
+        self.publish(["q0"], qos=0)
+        self.wait_for(lambda: self.refused("store-unavailable"),
+                      "a QoS 0 message refused")
+        # What needs no store keeps flowing: a forgery is refused at once,
+        # and "out" bridges local to remote.
+        subprocess.run([MOSQUITTO_PUB, "-h", self.b["remote"].host, "-p",
+                        str(self.b["remote"].port), "-t", "grp/forged",
+                        "-m", "PLAIN", "-q", "1"], check=True, timeout=BOUND)
+        self.wait_for(lambda: self.refused("not-e2e"), "the forgery refused")
+        out = self.raw("remote")
+        out.subscribe("out/#")
+        for i in range(5):
+            subprocess.run([MOSQUITTO_PUB, "-h", self.b["local"].host, "-p",
+                            str(self.b["local"].port), "-t", "cmd/c%d" % i,
+                            "-m", "cmd%d" % i, "-q", "1"], check=True,
+                           timeout=BOUND)
+        got = [out.next_message(timeout=BOUND)[0] for _ in range(5)]
+        self.assertEqual(sorted(got), ["out/cmd/c%d" % i for i in range(5)])
+        # Nothing of the second stream reached local unchecked.
+        self.assertEqual(sorted(self.payloads(local)), sorted(first))
+        self.redis.start()
+        self.wait_for(lambda: len(self.payloads(local)) >= 60,
+                      "the held messages once Redis is back")
+        self.assertOnce(local, first + second)
+        self.assertTrue([e for p in self.bridges
+                         for e in events(p, "state-reachable")])
+        self.assertEqual(len(self.refused("store-unavailable")), 1)
+        self.assertEqual(self.refused("replay"), [])
+
+    def test_held_messages_survive_a_bridge_restart(self):
+        p = self.member(0)
+        local = self.consumer()
+        self.publish(["warm"])
+        self.wait_for(lambda: self.payloads(local) == ["warm"], "warm-up")
+        self.redis.stop()
+        held = ["h%d" % i for i in range(10)]
+        self.publish(held)
+        # The bridge says at exit how many it held: stop it once Redis
+        # was found unreachable and the ten had the time to arrive.
+        p.wait_stderr("event=state-unreachable ")
+        time.sleep(1)
+        self.assertEqual(p.stop(), 0, p.err_lines)
+        line = events(p, "stopped")[0]
+        self.assertEqual(line["held"], "10", p.err_lines)
+        self.assertEqual(self.payloads(local), ["warm"])
+        self.redis.start()
+        again = self.start(self.member_config(0))
+        self.bridges.append(again)
+        self.wait_for(lambda: len(self.payloads(local)) >= 11,
+                      "the held ones after the restart")
+        self.assertOnce(local, ["warm"] + held)
+        self.assertTrue(again.wait_stderr("event=journal-replayed "))
+
+    def test_without_a_journal_held_ones_lost_at_exit_are_said_and_exit_1(self):
+        conf = self.member_config(0, journal=False)
+        p = Proc([*WRAPPER, BRIDGE, "-c", conf])
+        self.addCleanup(p.stop)
+        p.wait_stderr("event=ready ")
+        self.redis.stop()
+        self.publish(["lost0", "lost1"])
+        p.wait_stderr("event=state-unreachable ")
+        time.sleep(0.5)
+        self.assertEqual(p.stop(), 1)
+        lost = events(p, "held-lost")
+        self.assertEqual(lost[0]["messages"], "2", p.err_lines)
+
+
+class RedisRestart(GroupCase):
+
+    def test_redis_killed_and_restarted_on_its_aof_accepts_no_replay(self):
+        for i in range(2):
+            self.member(i)
+        local = self.consumer()
+        raw = self.spy()
+        sent = ["r%d" % i for i in range(20)]
+        self.publish(sent)
+        envs = self.capture(raw, len(sent))
+        self.wait_for(lambda: len(self.payloads(local)) >= len(sent),
+                      "the first 20")
+        self.redis.stop(signal.SIGKILL)
+        self.redis.start()
+        self.replay(raw, envs, 2)
+        self.wait_for(lambda: len(self.refused("replay")) >= 2 * len(sent),
+                      "every copy refused after the restart")
+        self.publish(["after"])
+        self.wait_for(lambda: "after" in self.payloads(local), "a new one")
+        self.assertOnce(local, sent + ["after"])
+        self.assertEqual(len(self.refused("replay")), 2 * len(sent))
+
+
+class ConfigAndReload(GroupCase):
+
+    def check(self, body):
+        path = self.config(body, name="check.conf")
+        r = subprocess.run([BRIDGE, "-c", path, "--check"],
+                           capture_output=True, timeout=BOUND)
+        return path, r.returncode, r.stderr.decode()
+
+    def line_of(self, path, text):
+        with open(path) as f:
+            return 1 + [n for n, line in enumerate(f)
+                        if line.startswith(text)][0]
+
+    def test_bad_state_lines_give_file_and_line_without_connecting(self):
+        pw = self.path("pw")
+        with open(pw, "w") as f:
+            f.write("xyzzy-pw\n")
+        os.chmod(pw, 0o644)
+        # Nothing listens on this port: --check never connects.
+        url = "redis://127.0.0.1:%d/p" % self.redis.port
+        cases = [
+            ("state redis://user:hunter2@127.0.0.1/p\n", "state",
+             "a password in the URL"),
+            ("state redis://127.0.0.1:70000/p\n", "state",
+             "is not redis[s]://"),
+            ("state redis://127.0.0.1/bad{prefix}\n", "state",
+             "is not redis[s]://"),
+            ("state %s\nstate_cacert %s\n" % (url, self.keyring),
+             "state_cacert", "goes with state rediss://"),
+            ("state %s\nstate_password_file %s\n" % (url, pw),
+             "state_password_file", "readable by group or others"),
+            ("state %s\nstate_password_file %s\n" % (url, pw + "x"),
+             "state_password_file", "cannot read"),
+            ("state %s\ngroup a/b\n" % url, "group", "one topic level"),
+            ("state %s\ngroup g\n" % self.path("file"), "group",
+             "give state redis://"),
+            ("state %s\nstate_password_file %s\n" % (self.path("f"), pw),
+             "state_password_file", "goes with state redis://"),
+            ("state rediss://127.0.0.1/p\nstate_cert %s\n" % self.keyring,
+             "state_cert", "go together"),
+            ("state rediss://127.0.0.1/p\nstate_key %s\n" % (pw + "x"),
+             "state_key", "cannot read"),
+        ]
+        self.redis.stop()
+        for body, directive, text in cases:
+            with self.subTest(directive=directive, text=text):
+                path, rc, err = self.check(body + "in s/# 1\n")
+                self.assertEqual(rc, 1, err)
+                where = "%s:%d: %s" % (path, self.line_of(path, directive),
+                                       directive)
+                self.assertIn(where, err)
+                self.assertIn(text, err)
+                self.assertNotIn("hunter2", err)
+                self.assertNotIn("xyzzy-pw", err)
+
+    def test_a_good_shared_state_passes_check_with_redis_down(self):
+        pw = self.path("pw")
+        with open(pw, "w") as f:
+            f.write("secret\n")
+        os.chmod(pw, 0o600)
+        self.redis.stop()
+        path, rc, err = self.check(
+            "state redis://u@127.0.0.1:%d/p\nstate_password_file %s\n"
+            "group g\nin s/# 1\n" % (self.redis.port, pw))
+        self.assertEqual(rc, 0, err)
+
+    def test_redis_down_at_start_is_an_error_naming_the_url(self):
+        self.redis.stop()
+        p = Proc([BRIDGE, "-c", self.member_config(0)])
+        self.assertEqual(p.finish(), 1)
+        self.assertTrue([line for line in p.err_lines
+                         if "state %s: " % self.redis.url("bridge-group")
+                         in line and "redis-server running" in line],
+                        p.err_lines)
+
+    def test_a_changed_state_directive_on_sighup_is_refused(self):
+        p = self.member(0)
+        self.member_config(0, url=self.redis.url("another"))
+        p.p.send_signal(signal.SIGHUP)
+        line = p.wait_stderr("event=reload-refused ")[0]
+        self.assertIn(" directive=state ", line)
+        # The running one still judges with its group's state.
+        local = self.consumer()
+        self.publish(["still"])
+        self.wait_for(lambda: self.payloads(local) == ["still"], "delivered")
+
+
+@unittest.skipUnless(redis_server_path(), "no redis-server")
+class Password(GroupCase):
+
+    def setUp(self):
+        BridgeCase.setUp(self)
+        self.redis = RedisServer(self.path("redis"),
+                                 extra="requirepass s3cret-pw\n")
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        self.bridges = []
+
+    def test_state_password_file_authenticates(self):
+        pw = self.path("pw")
+        with open(pw, "w") as f:
+            f.write("s3cret-pw\n")
+        os.chmod(pw, 0o600)
+        self.member(0, extra="state_password_file %s\n" % pw)
+        local = self.consumer()
+        self.publish(["pw"])
+        self.wait_for(lambda: self.payloads(local) == ["pw"], "delivered")
+
+    def test_a_wrong_password_stops_it_at_start(self):
+        pw = self.path("pw")
+        with open(pw, "w") as f:
+            f.write("wrong\n")
+        os.chmod(pw, 0o600)
+        p = Proc([BRIDGE, "-c", self.member_config(
+            0, extra="state_password_file %s\n" % pw)])
+        self.assertEqual(p.finish(), 1)
+        self.assertTrue([line for line in p.err_lines
+                         if "state_password_file" in line], p.err_lines)
+
+
+if __name__ == "__main__":
+    unittest.main()
