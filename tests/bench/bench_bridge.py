@@ -6,7 +6,10 @@ memory over a long stream.
     tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--memory N] [--quick]
-    tests/bench/bench_bridge.py --counted [--builddir DIR]
+    tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
+                                [--sizes 64] [--qos 0,1]
+                                [--counts strace,proc,callgrind]
+                                [--callgrind-dir DIR]
 
 A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
 
@@ -36,12 +39,18 @@ for each size and QoS the implementations alternate run by run. ratio is
 e2e-bridge / mosquitto's bridge. A run whose subscriber got fewer than N
 in 120 s is reported as lost.
 
---counted prints, instead of timings, system calls per message (strace -f
--c, all threads, QoS 1, 64 B) of e2e-bridge and of the local mosquitto
+--counted prints, instead of timings, per message of each direction, size
+(--sizes) and QoS (--qos), for e2e-bridge and for the local mosquitto
 (which runs mosquitto's bridge and serves that direction's local client):
-counts that do not depend on the machine's load. Each is measured with n
-and 5 n messages and the figure is the difference over 4 n, so that
-start-up and attaching cancel out; e2e-bridge's largest calls are listed.
+system calls (strace -f -c, all threads, with e2e-bridge's largest),
+context switches (voluntary and involuntary, all threads, from
+/proc/PID/task/*/status) and CPU time (/proc/PID/stat, user + system);
+then e2e-bridge alone again, restarted under valgrind's callgrind, its
+instructions (callgrind_control zeroes the counters before a run and
+dumps them after it). Each figure is measured with n and 5 n messages
+(--messages, default 5000 there) and is the difference over 4 n, so that
+start-up and attaching cancel out. --counts picks some of strace, proc,
+callgrind; --callgrind-dir DIR keeps the dumps (callgrind_annotate them).
 
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
@@ -105,35 +114,49 @@ class Bench:
                             extra="max_queued_messages 0\n" +
                             "\n".join(bridge)).start()
         self.side = {"remote": self.remote, "local": self.local}
-        conf = os.path.join(self.dir, "bridge.conf")
-        with open(conf, "w") as f:
+        self.conf = os.path.join(self.dir, "bridge.conf")
+        with open(self.conf, "w") as f:
             f.write("remote\nhost %s\nport %d\nlocal\nhost %s\nport %d\n"
                     "keyring %s\nqueue 1000000\nin e2/in/# 1\n"
                     "out e2/out/# 1\n" % (
                         self.remote.host, self.remote.port, self.local.host,
                         self.local.port, self.keyring))
+        self.start_bridge()
+        # Each path once end to end, so that no run waits for a bridge's
+        # subscription.
+        for d in ("out", "in"):
+            for q in (0, 1):
+                self.probe(d, "mosq", q)
+
+    def start_bridge(self, callgrind=False):
+        """e2e-bridge, up when this returns; under callgrind (its output
+        files in the work directory) for the instruction counts."""
+        argv = [self.bridge_bin, "-c", self.conf]
+        if callgrind:
+            argv = ["valgrind", "--tool=callgrind", "--compress-strings=no",
+                    "--compress-pos=no", "--callgrind-out-file="
+                    + os.path.join(self.dir, "callgrind.out.%p")] + argv
         self.err = open(os.path.join(self.dir, "bridge.err"), "wb")
-        self.bridge = subprocess.Popen([self.bridge_bin, "-c", conf],
-                                       stdin=subprocess.DEVNULL,
+        self.bridge = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL,
                                        stderr=self.err)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while b"event=ready" not in open(self.err.name, "rb").read():
             if time.monotonic() > deadline or self.bridge.poll() is not None:
                 sys.exit("bench_bridge: e2e-bridge did not start: %s"
                          % open(self.err.name, "rb").read().decode())
             time.sleep(0.05)
-        # Each path once end to end, so that no run waits for a bridge's
-        # subscription.
         for d in ("out", "in"):
-            for impl in ("e2e", "mosq"):
-                for q in (0, 1):
-                    self.probe(d, impl, q)
+            for q in (0, 1):
+                self.probe(d, "e2e", q)
+
+    def stop_bridge(self):
+        self.bridge.send_signal(signal.SIGTERM)
+        self.bridge.wait(timeout=60)
+        self.err.close()
 
     def stop(self):
-        self.bridge.send_signal(signal.SIGTERM)
-        self.bridge.wait(timeout=30)
-        self.err.close()
+        self.stop_bridge()
         self.local.stop()
         self.remote.stop()
 
@@ -247,15 +270,19 @@ class Bench:
                                     vm(pid, "VmHWM")), flush=True)
 
 
-    def counted(self, n=5000):
-        """System calls per message of one path, and the largest ones."""
-        def calls(pid, d, impl, k):
+    def counted(self, n):
+        """Per message of one path: system calls (strace), context switches
+        and CPU time (/proc), and e2e-bridge's instructions (callgrind)."""
+        def run(d, impl, q, size, k):
+            if self.run(d, impl, q, size, k) is None:
+                sys.exit("bench_bridge: messages lost while counting")
+
+        def calls(pid, d, impl, q, size, k):
             out = os.path.join(self.dir, "strace.out")
             st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p",
                                    str(pid)], stderr=subprocess.DEVNULL)
             time.sleep(1.0)  # attached to every thread
-            if self.run(d, impl, 1, 64, k) is None:
-                sys.exit("bench_bridge: messages lost while counting")
+            run(d, impl, q, size, k)
             st.send_signal(signal.SIGINT)
             st.wait(timeout=60)
             rows = {}
@@ -265,27 +292,118 @@ class Bench:
                     rows[w[-1]] = int(w[3])
             return rows
 
-        print("System calls per message (strace -f -c, QoS 1, 64 B, "
-              "difference of %d and %d messages over %d)" % (n, 5 * n, 4 * n))
-        for d in ("out", "in"):
+        def proc(pid, d, impl, q, size, k):
+            before = proc_counts(pid)
+            run(d, impl, q, size, k)
+            after = proc_counts(pid)
+            return {key: after[key] - before[key] for key in after}
+
+        def per(f, pid, d, impl, q, size):
+            lo = f(pid, d, impl, q, size, n)
+            hi = f(pid, d, impl, q, size, 5 * n)
+            return {k: (hi.get(k, 0) - lo.get(k, 0)) / (4.0 * n)
+                    for k in hi}
+
+        cases = [(d, size, q) for d in ("out", "in") for size in self.a.sizes
+                 for q in self.a.qos]
+        got = {}
+        what = self.a.counts
+        for d, size, q in cases:
             for impl, pid in (("mosq", self.local.proc.pid),
                               ("e2e", self.bridge.pid)):
-                lo, hi = calls(pid, d, impl, n), calls(pid, d, impl, 5 * n)
-                per = {k: (hi.get(k, 0) - lo.get(k, 0)) / (4.0 * n)
-                       for k in hi}
-                top = sorted(((v, k) for k, v in per.items()
+                got[d, size, q, impl] = (
+                    per(calls, pid, d, impl, q, size)
+                    if "strace" in what else {},
+                    per(proc, pid, d, impl, q, size)
+                    if "proc" in what else {"ctxsw": 0, "cpu": 0})
+        # Instructions: e2e-bridge again, under callgrind (its counters
+        # zeroed before and dumped after each run).
+        if "callgrind" in what:
+            self.stop_bridge()
+            self.start_bridge(callgrind=True)
+        for d, size, q in cases:
+            got[d, size, q, "ir"] = (self.instructions(d, q, size, n)
+                                     if "callgrind" in what else None)
+
+        print("Per message, difference of %d and %d messages over %d: "
+              "system calls (strace -f -c, all threads), context switches "
+              "(voluntary + involuntary, all threads), CPU time (user + "
+              "system, us), instructions (callgrind, e2e-bridge only)"
+              % (n, 5 * n, 4 * n))
+        print("%-4s %4s %3s %-28s %8s %6s %6s %8s  %s" % (
+            "dir", "size", "QoS", "process", "syscalls", "ctxsw", "cpu_us",
+            "instr", "largest system calls"))
+        for d, size, q in cases:
+            for impl in ("mosq", "e2e"):
+                sc, pc = got[d, size, q, impl]
+                top = sorted(((v, k) for k, v in sc.items()
                               if k != "total" and v >= 0.5), reverse=True)
-                print("%-4s %-28s %6.1f  %s" % (
-                    d, "e2e-bridge" if impl == "e2e" else
-                    "local mosquitto (its bridge)", per.get("total", 0),
-                    " ".join("%s %.1f" % (k, v) for v, k in top)
-                    if impl == "e2e" else ""), flush=True)
+                ir = got[d, size, q, "ir"] if impl == "e2e" else None
+                print("%-4s %4d %3d %-28s %8.1f %6.2f %6.1f %8s  %s" % (
+                    d, size, q, "e2e-bridge" if impl == "e2e" else
+                    "local mosquitto (its bridge)", sc.get("total", 0),
+                    pc["ctxsw"], pc["cpu"] * 1e6,
+                    "-" if ir is None else "%.0f" % ir,
+                    " ".join("%s %.1f" % (k, v) for v, k in top)),
+                    flush=True)
+
+    def instructions(self, d, q, size, n):
+        """e2e-bridge's instructions per message (it runs under callgrind):
+        the difference of n and 5 n messages over 4 n."""
+        def total(k):
+            subprocess.run(["callgrind_control", "-z", str(self.bridge.pid)],
+                           check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if self.run(d, "e2e", q, size, k) is None:
+                sys.exit("bench_bridge: messages lost under callgrind")
+            before = set(os.listdir(self.dir))
+            subprocess.run(["callgrind_control", "-d", str(self.bridge.pid)],
+                           check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            ir = 0
+            for name in set(os.listdir(self.dir)) - before:
+                if name.startswith("callgrind.out"):
+                    path = os.path.join(self.dir, name)
+                    for line in open(path, errors="replace"):
+                        if line.startswith("summary:"):
+                            ir += int(line.split()[1])
+                    if self.a.callgrind_dir:  # for callgrind_annotate
+                        os.replace(path, os.path.join(
+                            self.a.callgrind_dir, "callgrind.%s-%d-q%d-%d%s"
+                            % (d, size, q, k, name.split(".")[-1][-3:]
+                               if "-" in name else "")))
+                    else:
+                        os.unlink(path)
+            return ir
+
+        lo, hi = total(n), total(5 * n)
+        return (hi - lo) / (4.0 * n)
+
+
+def proc_counts(pid):
+    """Context switches of all of pid's threads, and its CPU seconds."""
+    ctx = 0
+    task = "/proc/%d/task" % pid
+    for t in os.listdir(task):
+        try:
+            with open(os.path.join(task, t, "status")) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:",
+                                        "nonvoluntary_ctxt_switches:")):
+                        ctx += int(line.split()[1])
+        except FileNotFoundError:  # a thread that just ended
+            pass
+    with open("/proc/%d/stat" % pid) as f:
+        w = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(w[11]) + int(w[12])) / os.sysconf("SC_CLK_TCK")
+    return {"ctxsw": ctx, "cpu": cpu}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--builddir", default=".")
-    ap.add_argument("--messages", type=int, default=20000)
+    ap.add_argument("--messages", type=int, default=None,
+                    help="per run (default 20000; --counted: 5000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="64,1024")
     ap.add_argument("--qos", default="0,1")
@@ -293,11 +411,17 @@ def main():
                     help="messages of the memory run (default 1000000)")
     ap.add_argument("--counted", action="store_true",
                     help="system calls per message instead of timings")
+    ap.add_argument("--counts", default="strace,proc,callgrind",
+                    help="--counted: which of strace, proc, callgrind")
+    ap.add_argument("--callgrind-dir", metavar="DIR",
+                    help="--counted: keep e2e-bridge's callgrind dumps there")
     ap.add_argument("--quick", action="store_true",
                     help="--messages 5000 --runs 1 --memory 100000")
     a = ap.parse_args()
     if a.quick:
         a.messages, a.runs, a.memory = 5000, 1, 100000
+    if a.messages is None and not a.counted:
+        a.messages = 20000
     a.builddir = os.path.abspath(a.builddir)
     a.sizes = [int(x) for x in a.sizes.split(",")]
     a.qos = [int(x) for x in a.qos.split(",")]
@@ -307,7 +431,7 @@ def main():
         b.start()
         try:
             if a.counted:
-                b.counted()
+                b.counted(a.messages or 5000)
             else:
                 b.throughput()
             if a.memory and not a.counted:
