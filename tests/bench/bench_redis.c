@@ -5,10 +5,19 @@
  * uses per tracked sender. Prints figures; not a test.
  *
  *   tests/bench/bench_redis [--messages N] [--url redis://HOST:PORT/PREFIX]
+ *                           [--everysec] [--counted]
  *
  * Without --url it starts its own redis-server (REDIS_SERVER, else
  * /usr/bin/redis-server) on a free loopback port, with AOF and
  * appendfsync always unless --everysec is given.
+ *
+ * --counted prints instead what does not depend on the machine's load, per
+ * message, for batches as e2e-sub makes them (e2e_redis_check_commit_batch
+ * of 128 and of 256 messages, from 1 and from 64 senders): redis-server's
+ * CPU time (utime + stime of /proc/PID/stat, its own server only), the
+ * script's time as Redis counts it (INFO commandstats, usec of evalsha
+ * divided by the messages judged) and the bytes appended to the AOF (INFO
+ * persistence, aof_current_size).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -169,24 +179,125 @@ static void bench_members(const char *url, size_t n, int k, size_t batch,
 	report(what, n / (size_t)k * (size_t)k, seconds() - t0);
 }
 
-static long long used_memory(int port)
+/* The number after "field" in INFO section (field includes its ':' or
+ * '='), or -1. */
+static double info_field(int port, const char *section, const char *field)
 {
 	struct timeval tv = {2, 0};
 	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
 	redisReply *r;
-	long long v = -1;
+	double v = -1;
 	const char *p;
 
 	if (c == NULL || c->err != 0)
 		return -1;
-	r = redisCommand(c, "INFO memory");
+	r = redisCommand(c, "INFO %s", section);
 	if (r != NULL && r->type == REDIS_REPLY_STRING &&
-	    (p = strstr(r->str, "used_memory:")) != NULL)
-		v = atoll(p + strlen("used_memory:"));
+	    (p = strstr(r->str, field)) != NULL)
+		v = atof(p + strlen(field));
 	if (r != NULL)
 		freeReplyObject(r);
 	redisFree(c);
 	return v;
+}
+
+static long long used_memory(int port)
+{
+	return (long long)info_field(port, "memory", "used_memory:");
+}
+
+/* The number after key ("calls=", "usec=") in evalsha's line of INFO
+ * commandstats, or -1. */
+static double evalsha_stat(int port, const char *key)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	redisReply *r;
+	double v = -1;
+	const char *p;
+
+	if (c == NULL || c->err != 0)
+		return -1;
+	r = redisCommand(c, "INFO commandstats");
+	if (r != NULL && r->type == REDIS_REPLY_STRING &&
+	    (p = strstr(r->str, "cmdstat_evalsha:")) != NULL &&
+	    (p = strstr(p, key)) != NULL)
+		v = atof(p + strlen(key));
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return v;
+}
+
+/* CPU seconds of process pid so far (utime + stime). */
+static double cpu_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t got;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	got = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Per message of n, for batches of batch messages from senders senders:
+ * redis-server's CPU, evalsha's usec, AOF bytes. */
+static void bench_counted(const char *url, const struct redis_server *s,
+			  size_t n, size_t batch, unsigned senders, int prefix)
+{
+	e2e_redis *rs = member(url, prefix);
+	e2e_redis_item it[E2E_REDIS_BATCH_MAX];
+	e2e_info in[E2E_REDIS_BATCH_MAX];
+	double cpu, usec, calls, aof;
+	size_t i, j;
+	char what[64];
+
+	/* The first message of each sender (its window is made) before. */
+	for (j = 0; j < senders; j++) {
+		in[0] = nth(0, 0x300000 * (uint64_t)prefix);
+		in[0].sender_id += j;
+		if (e2e_redis_check_commit(rs, &in[0], "b/t", 0, NOW) != E2E_OK)
+			exit(1);
+	}
+	cpu = cpu_of(s->pid);
+	calls = evalsha_stat(s->port, "calls=");
+	usec = evalsha_stat(s->port, "usec=");
+	aof = info_field(s->port, "persistence", "aof_current_size:");
+	for (i = 0; i < n; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+
+		for (j = 0; j < m; j++) {
+			size_t k = senders + i + j; /* past the first ones */
+
+			in[j] = nth(0, 0x300000 * (uint64_t)prefix);
+			in[j].sender_id += k % senders;
+			in[j].seq += k / senders;
+			it[j] = (e2e_redis_item){&in[j], "b/t", 0, 0};
+		}
+		if (e2e_redis_check_commit_batch(rs, it, m, NOW) != E2E_OK) {
+			fprintf(stderr, "bench_redis: refused\n");
+			exit(1);
+		}
+	}
+	cpu = cpu_of(s->pid) - cpu;
+	usec = evalsha_stat(s->port, "usec=") - usec;
+	calls = evalsha_stat(s->port, "calls=") - calls;
+	aof = info_field(s->port, "persistence", "aof_current_size:") - aof;
+	snprintf(what, sizeof what, "batch %zu, %u sender%s", batch, senders,
+		 senders == 1 ? "" : "s");
+	printf("%-22s %9.2f %12.2f %10.1f %8.0f\n", what, cpu * 1e6 / (double)n,
+	       usec / (double)n, aof / (double)n, calls);
+	e2e_redis_free(rs);
 }
 
 /* Bytes of Redis memory per tracked sender (a group's default window,
@@ -216,7 +327,7 @@ int main(int argc, char **argv)
 	const char *url = NULL;
 	char base[600];
 	size_t n = 20000;
-	int i, everysec = 0, prefix = 0;
+	int i, everysec = 0, counted = 0, prefix = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc)
@@ -225,15 +336,17 @@ int main(int argc, char **argv)
 			url = argv[++i];
 		else if (strcmp(argv[i], "--everysec") == 0)
 			everysec = 1;
+		else if (strcmp(argv[i], "--counted") == 0)
+			counted = 1;
 		else {
 			fprintf(stderr,
 				"usage: %s [--messages N] [--url URL] "
-				"[--everysec]\n",
+				"[--everysec] [--counted]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (e2e_init() != E2E_OK || n < 64)
+	if (e2e_init() != E2E_OK || n < 64 || (counted && url != NULL))
 		return 1;
 	memset(&s, 0, sizeof s);
 	if (url == NULL) {
@@ -253,6 +366,19 @@ int main(int argc, char **argv)
 	       url != NULL ? "(as configured)"
 	       : everysec  ? "everysec"
 			   : "always");
+	if (counted) {
+		static const size_t batches[] = {128, E2E_REDIS_BATCH_MAX};
+		static const unsigned senders[] = {1, SENDERS};
+
+		printf("%-22s %9s %12s %10s %8s\n", "per message:", "redis us",
+		       "evalsha us", "AOF bytes", "calls");
+		for (size_t b = 0; b < 2; b++)
+			for (size_t k = 0; k < 2; k++)
+				bench_counted(base, &s, n, batches[b],
+					      senders[k], ++prefix);
+		redis_server_cleanup(&s);
+		return 0;
+	}
 	bench_memory(n * 50); /* too fast to time on n alone */
 	bench_redis(base, n, 1, ++prefix);
 	bench_redis(base, n, 16, ++prefix);
