@@ -11,7 +11,9 @@ same run; and e2e-sub's resident memory over a long stream.
 
 A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
 client library as e2e-pub and e2e-sub (Paho MQTTAsync) without libe2e, so
-that the cost of the client library and the cost of libe2e show apart.
+that the cost of the client library and the cost of libe2e show apart;
+paho_sub is of e2e-sub's design (trace at errors, stdout buffered and
+written out when idle 1 ms by the main thread).
 
 A benchmark, not a test: it prints figures. For each payload size and QoS,
 runs alternate between the tool pairs; each run starts a subscriber
