@@ -591,6 +591,7 @@ static void check_state(struct parser *p)
 	};
 	int url = cli_state_is_url(cfg->state), has_password = 0, rc;
 	int rediss = url && !strncmp(cfg->state, "rediss://", 9);
+	char *g, *share;
 	size_t len;
 
 	if (!url) {
@@ -659,20 +660,17 @@ static void check_state(struct parser *p)
 	}
 	/* The "in" rules' subscriptions on remote: the group's when one is
 	 * named. */
+	g = cfg->group ? concat("$share/", cfg->group) : NULL;
+	share = !cfg->group ? strdup("") : g ? concat(g, "/") : NULL;
 	for (int i = 0; i < cfg->rule_count; i++) {
 		struct bridge_rule *r = &cfg->rules[i];
-		char *g = cfg->group ? concat("$share/", cfg->group) : NULL;
-		char *share = g ? concat(g, "/") : NULL;
 
-		r->remote_subscription =
-			!cfg->group ? strdup(r->remote_filter)
-			: share     ? concat(share, r->remote_filter)
-				    : NULL;
-		free(g);
-		free(share);
-		if (!r->remote_subscription)
+		if (!share ||
+		    !(r->remote_subscription = concat(share, r->remote_filter)))
 			ERR(p, "out of memory");
 	}
+	free(g);
+	free(share);
 	p->line = 0;
 }
 

@@ -13,6 +13,7 @@
 #include "bridge_log.h"
 #include "bridge_shared.h"
 #include "report.h"
+#include "shared_state.h"
 #include "signals.h"
 #include "sub_hold.h"
 
@@ -38,6 +39,10 @@ struct bridge_shared {
 	int down;         /* the last call found Redis unreachable */
 	int64_t next_try; /* cli_now_ms() of the next retry, while down */
 	long backoff;     /* ms */
+	/* The opened payloads of the batch being judged, one after the
+	 * other (wiped after each batch): grown, never one per message. */
+	uint8_t *scratch;
+	size_t scratch_cap;
 };
 
 /* One message of a batch being judged. */
@@ -56,29 +61,6 @@ int bridge_shared_url_check(const char *url, int *has_password)
 	return e2e_redis_url_check(url, has_password);
 }
 
-/* What to tell the user about a refused connection. */
-static const char *remedy(int rc, int tls)
-{
-	switch (rc) {
-	case E2E_ERR_STORE_UNAVAILABLE:
-		return tls ? "is redis-server running there, with TLS on that "
-			     "port (tls-port)?"
-			   : "is redis-server running there?";
-	case E2E_ERR_STORE_TLS:
-		return "Redis's certificate must be signed by a CA of "
-		       "state_cacert (default: the system's) and hold the "
-		       "URL's host (or state_sni); a Redis with "
-		       "tls-auth-clients needs state_cert and state_key";
-	case E2E_ERR_STORE_AUTH:
-		return "check the URL's user and state_password_file";
-	case E2E_ERR_STORE_UNSUPPORTED:
-		return "this build has no TLS for Redis (configure found no "
-		       "libssl-dev)";
-	default:
-		return NULL;
-	}
-}
-
 int bridge_shared_connect(struct bridge_shared **out,
 			  const struct bridge_config *cfg,
 			  const e2e_guard_opts *guard,
@@ -87,6 +69,7 @@ int bridge_shared_connect(struct bridge_shared **out,
 	struct bridge_shared *sh = calloc(1, sizeof *sh);
 	e2e_redis_opts o;
 	const char *why;
+	char fix[256];
 	int rc;
 
 	*out = NULL;
@@ -103,7 +86,7 @@ int bridge_shared_connect(struct bridge_shared **out,
 	o.tls_sni = cfg->state_sni;
 	rc = e2e_redis_connect(&sh->rs, cfg->state, &o, guard);
 	if (rc != E2E_OK) {
-		why = remedy(rc, !strncmp(cfg->state, "rediss://", 9));
+		why = cli_state_remedy(rc, cfg->state, 1, fix, sizeof fix);
 		cli_file_msg(NULL, cfg->path, 0, "state %s: %s%s%s", cfg->state,
 			     e2e_strerror(rc), why ? ": " : "", why ? why : "");
 		free(sh);
@@ -189,33 +172,60 @@ static struct held *unhold(struct bridge_shared *sh)
 	return h;
 }
 
-/* e2e_open without a guard: j->rc, and the payload in j->plain. */
-static void verify(struct judged *j, const e2e_receiver *r)
+/* The most an envelope of len bytes can open to (at least 1 byte). */
+static size_t plain_bound(size_t len)
 {
-	const struct bridge_shared_msg *m = j->m;
-	size_t need = m->len > E2E_PAYLOAD_MAX ? E2E_PAYLOAD_MAX : m->len;
+	size_t n = len > E2E_PAYLOAD_MAX ? E2E_PAYLOAD_MAX : len;
 
-	memset(&j->info, 0, sizeof j->info);
-	j->plain = NULL;
-	j->plain_len = 0;
-	if (memchr(m->topic, '\0', m->topic_len)) {
-		j->rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
-		return;
-	}
-	if (!(j->plain = malloc(need ? need : 1))) {
-		j->rc = E2E_ERR_NOMEM;
-		return;
-	}
-	j->rc = e2e_open(r, m->topic, m->payload, m->len,
-			 m->retained ? E2E_DELIVERY_RETAINED : 0, j->plain,
-			 need ? need : 1, &j->plain_len, &j->info);
+	return n ? n : 1;
 }
 
+/* Room in sh->scratch for the opened payloads of n messages: 0, or -1. */
+static int scratch_room(struct bridge_shared *sh,
+			const struct bridge_shared_msg *const *m, size_t n)
+{
+	size_t need = 0;
+	uint8_t *p;
+
+	for (size_t i = 0; i < n; i++)
+		need += plain_bound(m[i]->len);
+	if (need <= sh->scratch_cap)
+		return 0;
+	if (!(p = malloc(need)))
+		return -1;
+	if (sh->scratch) {
+		sodium_memzero(sh->scratch, sh->scratch_cap);
+		free(sh->scratch);
+	}
+	sh->scratch = p;
+	sh->scratch_cap = need;
+	return 0;
+}
+
+/* e2e_open without a guard into out (plain_bound bytes): j->rc, and the
+ * payload in j->plain (NULL when memory was short). */
+static void verify(struct judged *j, const e2e_receiver *r, uint8_t *out)
+{
+	const struct bridge_shared_msg *m = j->m;
+
+	memset(&j->info, 0, sizeof j->info);
+	j->plain = out;
+	j->plain_len = 0;
+	if (memchr(m->topic, '\0', m->topic_len))
+		j->rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
+	else if (!out)
+		j->rc = E2E_ERR_NOMEM;
+	else
+		j->rc = e2e_open(r, m->topic, m->payload, m->len,
+				 m->retained ? E2E_DELIVERY_RETAINED : 0, out,
+				 plain_bound(m->len), &j->plain_len, &j->info);
+}
+
+/* The opened payload wiped (its room in the scratch stays). */
 static void drop_plain(struct judged *j)
 {
 	if (j->plain) {
 		sodium_memzero(j->plain, j->plain_len);
-		free(j->plain);
 		j->plain = NULL;
 	}
 }
@@ -235,8 +245,9 @@ static void judge(struct bridge_shared *sh, const e2e_receiver *rcv,
 	e2e_redis_item items[BRIDGE_SHARED_BATCH];
 	e2e_receiver r = *rcv;
 	uint64_t now = (uint64_t)time(NULL);
-	size_t checks = 0, accepted = 0;
+	size_t checks = 0, accepted = 0, at = 0;
 	int ask = !sh->down || retry || cli_now_ms() >= sh->next_try, rc;
+	int room = scratch_room(sh, m, n) == 0;
 
 	r.guard = NULL;
 	r.now = now;
@@ -250,7 +261,8 @@ static void judge(struct bridge_shared *sh, const e2e_receiver *rcv,
 			memset(&j[i].info, 0, sizeof j[i].info);
 			continue;
 		}
-		verify(&j[i], &r);
+		verify(&j[i], &r, room ? sh->scratch + at : NULL);
+		at += plain_bound(m[i]->len);
 		if (j[i].rc != E2E_OK || m[i]->opened)
 			continue; /* refused, or accepted before a crash */
 		if (!ask) {
@@ -363,6 +375,10 @@ void bridge_shared_free(struct bridge_shared *sh)
 		free(h);
 	}
 	e2e_redis_free(sh->rs);
+	if (sh->scratch) {
+		sodium_memzero(sh->scratch, sh->scratch_cap);
+		free(sh->scratch);
+	}
 	free(sh);
 }
 

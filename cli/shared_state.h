@@ -24,6 +24,13 @@ int cli_state_is_url(const char *state);
 int cli_state_url_has_password(const char *state);
 /* Overwrite that password in place (it is in argv: ps shows it). */
 void cli_state_url_wipe_password(char *state);
+/* What to tell the user when connecting to url's Redis gave rc, naming
+ * the options as e2e-sub spells them (directives 0: --state-cacert) or as
+ * e2e-bridge's configuration does (1: state_cacert); formatted into buf
+ * (cap bytes, 256 are enough) where names are needed. NULL: nothing to
+ * add. */
+const char *cli_state_remedy(int rc, const char *url, int directives,
+			     char *buf, size_t cap);
 /* --state-cacert, --state-cacertdir, --state-cert, --state-key and
  * --state-sni go with --state rediss://, --state-cert with --state-key:
  * 0, or -1 (reported). (state_tls.c) */

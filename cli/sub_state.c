@@ -22,40 +22,13 @@ struct cli_shared {
 _Static_assert(CLI_SHARED_WINDOW_DEFAULT == E2E_REDIS_WINDOW_DEFAULT,
 	       "e2e-sub's group window is libe2e-redis's default");
 
-/* What to tell the user about a refused connection. */
-static const char *remedy(int rc, int tls)
-{
-	switch (rc) {
-	case E2E_ERR_STORE_UNAVAILABLE:
-		return tls ? "is redis-server running there, with TLS on that "
-			     "port (tls-port)?"
-			   : "is redis-server running there?";
-	case E2E_ERR_STORE_TLS:
-		return "Redis's certificate must be signed by a CA of "
-		       "--state-cacert (default: the system's) and hold the "
-		       "URL's host (IP address or name; or --state-sni); a "
-		       "Redis with tls-auth-clients needs --state-cert and "
-		       "--state-key of a CA it trusts";
-	case E2E_ERR_STORE_AUTH:
-		return "check the user and --state-password-file or "
-		       "E2E_STATE_PASSWORD";
-	case E2E_ERR_STORE_UNSUPPORTED:
-		return "this build has no TLS for Redis (configure found no "
-		       "libssl-dev): rebuild, or reach it through a TLS "
-		       "tunnel on loopback (docs/GROUPS.md section 4)";
-	case E2E_ERR_INVAL:
-		return "the form is redis[s]://[USER@]HOST[:PORT]/PREFIX";
-	default:
-		return NULL;
-	}
-}
-
 int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
 		       const e2e_guard_opts *guard)
 {
 	struct cli_shared *sh = calloc(1, sizeof *sh);
 	e2e_redis_opts o;
 	const char *why;
+	char fix[256];
 	int rc;
 
 	*out = NULL;
@@ -80,8 +53,8 @@ int cli_shared_connect(struct cli_shared **out, const struct cli_config *cfg,
 				cfg->state_password_file,
 				rc == E2E_ERR_IO ? strerror(errno)
 						 : e2e_strerror(rc));
-		else if ((why = remedy(rc, !strncmp(cfg->state_path,
-						    "rediss://", 9))))
+		else if ((why = cli_state_remedy(rc, cfg->state_path, 0, fix,
+						 sizeof fix)))
 			cli_err("--state %s: %s: %s", cfg->state_path,
 				e2e_strerror(rc), why);
 		else

@@ -179,26 +179,34 @@ static void bench_members(const char *url, size_t n, int k, size_t batch,
 	report(what, n / (size_t)k * (size_t)k, seconds() - t0);
 }
 
-/* The number after "field" in INFO section (field includes its ':' or
- * '='), or -1. */
-static double info_field(int port, const char *section, const char *field)
+/* The number after field in INFO section (field includes its ':' or '='),
+ * looked for after line when line is not NULL (commandstats: one line per
+ * command), or -1. */
+static double info_stat(int port, const char *section, const char *line,
+			const char *field)
 {
 	struct timeval tv = {2, 0};
 	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
 	redisReply *r;
 	double v = -1;
-	const char *p;
+	const char *p = NULL;
 
 	if (c == NULL || c->err != 0)
 		return -1;
 	r = redisCommand(c, "INFO %s", section);
-	if (r != NULL && r->type == REDIS_REPLY_STRING &&
-	    (p = strstr(r->str, field)) != NULL)
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		p = line ? strstr(r->str, line) : r->str;
+	if (p != NULL && (p = strstr(p, field)) != NULL)
 		v = atof(p + strlen(field));
 	if (r != NULL)
 		freeReplyObject(r);
 	redisFree(c);
 	return v;
+}
+
+static double info_field(int port, const char *section, const char *field)
+{
+	return info_stat(port, section, NULL, field);
 }
 
 static long long used_memory(int port)
@@ -210,23 +218,7 @@ static long long used_memory(int port)
  * commandstats, or -1. */
 static double evalsha_stat(int port, const char *key)
 {
-	struct timeval tv = {2, 0};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	redisReply *r;
-	double v = -1;
-	const char *p;
-
-	if (c == NULL || c->err != 0)
-		return -1;
-	r = redisCommand(c, "INFO commandstats");
-	if (r != NULL && r->type == REDIS_REPLY_STRING &&
-	    (p = strstr(r->str, "cmdstat_evalsha:")) != NULL &&
-	    (p = strstr(p, key)) != NULL)
-		v = atof(p + strlen(key));
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return v;
+	return info_stat(port, "commandstats", "cmdstat_evalsha:", key);
 }
 
 /* CPU seconds of process pid so far (utime + stime). */

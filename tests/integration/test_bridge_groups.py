@@ -383,5 +383,36 @@ class Password(GroupCase):
                          if "state_password_file" in line], p.err_lines)
 
 
+@unittest.skipUnless(redis_server_path(), "no redis-server")
+class OverTls(GroupCase):
+    """state rediss://...: a Redis that listens only on a tls-port."""
+
+    def setUp(self):
+        BridgeCase.setUp(self)
+        self.redis = RedisServer(self.path("redis"), tls=True)
+        self.redis.start()
+        self.addCleanup(self.redis.stop)
+        self.bridges = []
+
+    def test_a_bridge_trusting_redis_ca_bridges_over_tls(self):
+        self.member(0, extra="state_cacert %s\n" % self.redis.file("ca.pem"))
+        local = self.consumer()
+        self.publish(["tls"])
+        self.wait_for(lambda: self.payloads(local) == ["tls"], "delivered")
+
+    def test_a_redis_signed_by_another_ca_is_refused_at_start(self):
+        p = Proc([BRIDGE, "-c", self.member_config(
+            0, extra="state_cacert %s\n" % self.redis.file("other-ca.pem"))])
+        self.assertEqual(p.finish(), 1)
+        # The remedy names the configuration's directives, not e2e-sub's
+        # options.
+        line = [x for x in p.err_lines
+                if "state %s: " % self.redis.url("bridge-group") in x]
+        self.assertTrue(line, p.err_lines)
+        self.assertIn("state_cacert", line[0])
+        self.assertIn("state_sni", line[0])
+        self.assertNotIn("--state-", line[0])
+
+
 if __name__ == "__main__":
     unittest.main()
