@@ -25,10 +25,12 @@
 # The Redis steps are skipped when the build has no bench_redis (configure
 # without hiredis) or no redis-server was found. --quick runs each with
 # small counts (a check that everything runs, minutes rather than hours;
-# its figures are rough). Steps never run in parallel. Each step's own
-# output file (tests/bench/perf-*.txt) is written as by its make target;
+# its figures are rough). Steps never run in parallel. Each step runs what
+# its make target runs and keeps its output in BUILD-DIR/tests/bench/
+# perf-STEP.txt (perf-lib also .csv and, with gnuplot, .png; perf-e2e.csv);
 # `make bench-all` also keeps this whole log in tests/bench/perf-all.txt.
-# Exit status: 0 when every step that ran succeeded.
+# Exit status: 0 when every step that ran succeeded (a step's exit status
+# is kept, not lost in a pipe as the make targets' tee loses it).
 #
 # Environment: MAKE, PYTHON3, MOSQUITTO, REDIS_SERVER (make bench-all sets
 # them from configure's findings).
@@ -87,30 +89,54 @@ fi
 steps="lib guard-counted redis redis-counted e2e e2e-counted groups bridge
 bridge-counted bridge-state"
 
-# The command of a step, for --list and the log.
+# The command of a step, as it runs (eval) and as the log shows it: what
+# its make target runs, but keeping the exit status (the targets' tee
+# loses it). keep FILE CMD...: CMD's output on stdout and in FILE.
 command_of() {
+	py="\"\$PYTHON3\" \"\$srcdir/tests/bench"
+	bd="--builddir \"\$build\""
 	case $1 in
-	lib) echo "$MAKE -s bench-lib BENCH_ARGS='$lib_args'" ;;
-	guard-counted)
-		echo "valgrind --tool=callgrind --cache-sim=yes" \
-			"--toggle-collect=guard_counted tests/bench/bench_lib" \
-			"--only guard --senders 100000 --order random|fill" \
-			"--count $guard_count" ;;
-	redis) echo "$MAKE -s bench-redis BENCH_REDIS_ARGS='$redis_args'" ;;
+	lib) echo "keep tests/bench/perf-lib.txt tests/bench/bench_lib" \
+		"$lib_args --csv tests/bench/perf-lib.csv && plot_lib" ;;
+	guard-counted) echo "guard_counted $guard_count" ;;
+	redis) echo "keep tests/bench/perf-redis.txt tests/bench/bench_redis" \
+		"$redis_args" ;;
 	redis-counted) echo "tests/bench/bench_redis --counted $redis_args" ;;
-	e2e) echo "$MAKE -s bench-e2e BENCH_E2E_ARGS='$e2e_args'" ;;
-	e2e-counted)
-		echo "$PYTHON3 $srcdir/tests/bench/bench_e2e.py --counted" \
-			"--builddir $build $e2e_counted_args" ;;
-	groups) echo "$MAKE -s bench-groups BENCH_GROUPS_ARGS='$groups_args'" ;;
-	bridge) echo "$MAKE -s bench-bridge BENCH_BRIDGE_ARGS='$bridge_args'" ;;
-	bridge-counted)
-		echo "$PYTHON3 $srcdir/tests/bench/bench_bridge.py --counted" \
-			"--builddir $build $bridge_counted_args" ;;
-	bridge-state)
-		echo "$MAKE -s bench-bridge-state" \
-			"BENCH_BRIDGE_STATE_ARGS='$bridge_state_args'" ;;
+	e2e) echo "keep tests/bench/perf-e2e.txt $py/bench_e2e.py\" $bd" \
+		"$e2e_args --csv tests/bench/perf-e2e.csv" ;;
+	e2e-counted) echo "keep tests/bench/perf-e2e-counted.txt" \
+		"$py/bench_e2e.py\" --counted $bd $e2e_counted_args" ;;
+	groups) echo "keep tests/bench/perf-groups.txt" \
+		"$py/bench_groups.py\" $bd $groups_args" ;;
+	bridge) echo "keep tests/bench/perf-bridge.txt" \
+		"$py/bench_bridge.py\" $bd $bridge_args" ;;
+	bridge-counted) echo "keep tests/bench/perf-bridge-counted.txt" \
+		"$py/bench_bridge.py\" --counted $bd $bridge_counted_args" ;;
+	bridge-state) echo "keep tests/bench/perf-bridge-state.txt" \
+		"$py/bench_bridge_state.py\" $bd $bridge_state_args" ;;
 	esac
+}
+
+keep() {
+	f=$1
+	shift
+	{
+		"$@"
+		echo $? >"$f.rc"
+	} 2>&1 | tee "$f"
+	rc=$(cat "$f.rc" 2>/dev/null || echo 1)
+	rm -f "$f.rc"
+	return "$rc"
+}
+
+# bench-lib's plot, when gnuplot is there (the figures do not need it).
+plot_lib() {
+	if command -v gnuplot >/dev/null; then
+		sh "$srcdir/tests/bench/plot-lib.sh" tests/bench/perf-lib.csv \
+			tests/bench/perf-lib.png
+	else
+		echo "bench_all: no gnuplot, tests/bench/perf-lib.png not drawn"
+	fi
 }
 
 # Why a step cannot run here, or nothing.
@@ -145,6 +171,7 @@ done
 # The guard under callgrind: per check+commit, from the totals of the
 # collected function (guard_counted) divided by the count.
 guard_counted() {
+	guard_count=$1
 	out=$(mktemp -d "${TMPDIR:-/tmp}/bench-all-guard.XXXXXX") || return 1
 	rc=0
 	printf '%-7s %8s %14s %12s %12s\n' order senders "instr/check" \
@@ -170,32 +197,17 @@ guard_counted() {
 	return $rc
 }
 
-run_step() {
-	case $1 in
-	lib) $MAKE -s --no-print-directory bench-lib BENCH_ARGS="$lib_args" ;;
-	guard-counted) guard_counted ;;
-	redis) $MAKE -s --no-print-directory bench-redis \
-		BENCH_REDIS_ARGS="$redis_args" ;;
-	redis-counted) tests/bench/bench_redis --counted $redis_args ;;
-	e2e) $MAKE -s --no-print-directory bench-e2e \
-		BENCH_E2E_ARGS="$e2e_args" ;;
-	e2e-counted) "$PYTHON3" "$srcdir/tests/bench/bench_e2e.py" --counted \
-		--builddir "$build" $e2e_counted_args ;;
-	groups) $MAKE -s --no-print-directory bench-groups \
-		BENCH_GROUPS_ARGS="$groups_args" ;;
-	bridge) $MAKE -s --no-print-directory bench-bridge \
-		BENCH_BRIDGE_ARGS="$bridge_args" ;;
-	bridge-counted) "$PYTHON3" "$srcdir/tests/bench/bench_bridge.py" \
-		--counted --builddir "$build" $bridge_counted_args ;;
-	bridge-state) $MAKE -s --no-print-directory bench-bridge-state \
-		BENCH_BRIDGE_STATE_ARGS="$bridge_state_args" ;;
-	esac
-}
-
 if [ $list = 1 ]; then
 	for s in $steps; do
 		printf '%-15s %s\n' "$s" "$(command_of $s)"
 	done
+	echo
+	echo "guard_counted N, for order in random and fill:"
+	echo "  valgrind --tool=callgrind --cache-sim=yes" \
+		"--toggle-collect=guard_counted tests/bench/bench_lib" \
+		"--only guard --senders 100000 --order ORDER --count N"
+	echo "keep FILE CMD: CMD's output also in FILE"
+	echo "PYTHON3=$PYTHON3 srcdir=$srcdir build=$build"
 	exit 0
 fi
 
@@ -206,6 +218,8 @@ failed=0
 echo "bench_all: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), build $build," \
 	"$([ $quick = 1 ] && echo quick || echo full) run," \
 	"commit $(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo ?)"
+echo "bench_all: PYTHON3=$PYTHON3 MOSQUITTO=$MOSQUITTO" \
+	"REDIS_SERVER=${REDIS_SERVER:-none} srcdir=$srcdir"
 echo "bench_all: $(nproc) CPUs, load average $(loadavg) at the start"
 for s in $steps; do
 	if [ -n "$only" ] && ! in_list $s "$only"; then continue; fi
@@ -223,7 +237,7 @@ for s in $steps; do
 	before=$(loadavg)
 	t0=$(date +%s)
 	echo "==== $s: load average before: $before"
-	run_step $s
+	eval "$(command_of $s)"
 	rc=$?
 	after=$(loadavg)
 	t=$(($(date +%s) - t0))
