@@ -24,8 +24,8 @@ different topics, so runs interleave without restarting anything:
   `queue 1000000`.
 
 Directions: "out" is local -> remote: the publisher is the same for both
-bridges (tests/bench/paho_pub: Paho MQTTAsync, 1000 in flight, like
-e2e-pub) with the same clear lines. "in" is remote -> local: mosquitto's
+bridges (tests/bench/paho_pub: e2e-pub's design on Paho MQTTAsync
+without libe2e, a window of 256 in flight) with the same clear lines. "in" is remote -> local: mosquitto's
 bridge moves clear lines published by paho_pub; e2e-bridge moves
 envelopes that e2e-pub -l seals from the same lines (the clear payloads
 that reach local are the same). A third row, "direct", is the publisher
@@ -90,6 +90,7 @@ class Bench:
         b = args.builddir
         os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
             p for p in (os.path.join(b, "libe2e", ".libs"),
+                        os.path.join(b, "libe2e-redis", ".libs"),
                         os.environ.get("LD_LIBRARY_PATH")) if p)
         self.bridge_bin = tool(b, "e2e-bridge")
         self.e2e_pub = tool(b, "e2e-pub")

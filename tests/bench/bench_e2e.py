@@ -10,10 +10,17 @@ same run; and e2e-sub's resident memory over a long stream.
                              [--qos 0,1]
 
 A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
-client library as e2e-pub and e2e-sub (Paho MQTTAsync) without libe2e, so
-that the cost of the client library and the cost of libe2e show apart;
-paho_sub is of e2e-sub's design (trace at errors, stdout buffered and
-written out when idle 1 ms by the main thread).
+client library as e2e-pub and e2e-sub (Paho MQTTAsync) and their design,
+without libe2e, so that the cost of the client library and the cost of
+libe2e show apart. paho_pub is of e2e-pub's (trace at errors, 64 KiB stdin
+reads, the same window from the oldest unacknowledged publication resumed
+at half, publication records reused), publishing each line clear; paho_sub
+of e2e-sub's (trace at errors, stdout buffered and written out when idle
+1 ms by the main thread).
+
+Every table's header states the broker's in-flight and queue settings (the
+last of each in the mosquitto.conf written for it) and each publisher's
+in-flight window, read from the sources where they are defined.
 
 A benchmark, not a test: it prints figures. For each payload size and QoS,
 runs alternate between the tool pairs; each run starts a subscriber
@@ -40,6 +47,7 @@ mosquitto_pub and mosquitto_sub.
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -49,11 +57,88 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from broker import Broker  # noqa: E402
 
 TOPIC = "bench/e2e/stream"
 POLL = 0.002  # seconds between looks at the subscriber's output
+# mosquitto_pub's in-flight limit at QoS 1/2 without -M (client_shared.c's
+# init_config in mosquitto 2.0).
+MOSQUITTO_PUB_INFLIGHT = 20
+
+
+def _c_defines(*paths):
+    """#define NAME VALUE of the C files (relative to the source tree)."""
+    defs = {}
+    for rel in paths:
+        try:
+            with open(os.path.join(SRCDIR, rel)) as f:
+                for m in re.finditer(r"^#define\s+(\w+)\s+(.+?)\s*(?:/\*.*)?$",
+                                     f.read(), re.M):
+                    defs[m.group(1)] = m.group(2)
+        except OSError:
+            pass
+    return defs
+
+
+def _c_number(defs, name, depth=8):
+    """The integer a macro comes to (casts, parentheses and integer
+    suffixes dropped, other macros followed), or None."""
+    v = defs.get(name)
+    while v is not None and depth > 0:
+        v = re.sub(r"\((?:unsigned\s+)?(?:long|int|size_t)\)", "", v)
+        v = v.strip("() ")
+        m = re.fullmatch(r"(\d+)[uUlL]*", v)
+        if m:
+            return int(m.group(1))
+        v, depth = defs.get(v), depth - 1
+    return None
+
+
+def settings_header(conf_path):
+    """Lines that say which in-flight limits a table was measured with."""
+    conf = {}
+    try:
+        with open(conf_path) as f:
+            for line in f:
+                words = line.split()
+                if len(words) == 2 and not words[0].startswith("#"):
+                    conf[words[0]] = words[1]  # the last one counts
+    except OSError:
+        pass
+
+    def show(key):
+        v = conf.get(key, "default")
+        return "%s %s%s" % (key, v, " (unlimited)" if v == "0" else "")
+
+    defs = _c_defines("libe2e/include/e2e.h", "cli/conn.c")
+    pdefs = _c_defines("tests/bench/paho_pub.c")
+    q = lambda v: "?" if v is None else str(v)  # noqa: E731
+    return [
+        "broker: %s, %s" % (show("max_inflight_messages"),
+                            show("max_queued_messages")),
+        "publishers in flight: mosquitto_pub %d (libmosquitto's default, "
+        "its -M);" % MOSQUITTO_PUB_INFLIGHT,
+        "  e2e-pub %s (conn.c's CLI_WINDOW) and paho_pub %s from the oldest "
+        "unacknowledged, resumed at half;" %
+        (q(_c_number(defs, "CLI_WINDOW")), q(_c_number(pdefs, "WINDOW"))),
+        "  Paho's maxInflight %s (e2e-pub), %s (paho_pub); subscribers: as "
+        "the broker sends" %
+        (q(_c_match("cli/conn.c", r"set->max_inflight\s*:\s*(\d+)")),
+         q(_c_match("tests/bench/paho_pub.c",
+                    r"long max_inflight = (\d+)"))),
+    ]
+
+
+def _c_match(rel, pattern):
+    """The integer pattern's group 1 matches in a source file, or None."""
+    try:
+        with open(os.path.join(SRCDIR, rel)) as f:
+            m = re.search(pattern, f.read())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
 
 
 def tool(builddir, name):
@@ -442,19 +527,20 @@ def main():
                                   [psub, *conn, "-t", TOPIC]))
             wanted = args.pairs.split(",")
             pairs = [p for p in pairs if p.name in wanted]
+            header = "\n".join(settings_header(b.conf_path))
             if args.counted:
                 print("bench_e2e --counted: mosquitto on 127.0.0.1:%d, "
-                      "runs of %d and %d messages, builddir %s\n" %
+                      "runs of %d and %d messages, builddir %s\n%s\n" %
                       (b.port, args.counted_messages,
-                       5 * args.counted_messages, builddir))
+                       5 * args.counted_messages, builddir, header))
                 counted(pairs, workdir,
                         [int(s) for s in args.sizes.split(",") if s],
                         [int(q) for q in args.qos.split(",") if q],
                         args.counted_messages, csv)
                 return
             print("bench_e2e: mosquitto on 127.0.0.1:%d, %d messages per "
-                  "run, median of %d runs\n" % (b.port, args.messages,
-                                                 args.runs))
+                  "run, median of %d runs\n%s\n" %
+                  (b.port, args.messages, args.runs, header))
             throughput(pairs, workdir,
                        [int(s) for s in args.sizes.split(",") if s],
                        [int(q) for q in args.qos.split(",") if q],
