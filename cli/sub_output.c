@@ -76,6 +76,33 @@ static void put_escaped_byte(FILE *f, uint8_t c)
 		fprintf(f, "\\x%02x", c);
 }
 
+/* Bytes of eight copies of b, and the per-byte tests on a word x of eight
+ * bytes (Hacker's Delight's "has a zero byte", exact as to whether any
+ * byte qualifies): a byte of x is 0, or below n (n <= 0x80). */
+#define BYTES8(b) (0x0101010101010101u * (uint8_t)(b))
+#define ANY_ZERO(x) (((x)-BYTES8(1)) & ~(x)&BYTES8(0x80))
+#define ANY_BELOW(x, n) (((x)-BYTES8(n)) & ~(x)&BYTES8(0x80))
+
+/* How many of the first len bytes of u are printable ASCII other than
+ * '\\' (0x20..0x7E): the bytes cli_put_safe writes as they are, and all
+ * that most payloads hold. Eight at a time. */
+static size_t plain_prefix(const uint8_t *u, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, u + i, sizeof x);
+		if ((x & BYTES8(0x80)) | ANY_BELOW(x, 0x20) |
+		    ANY_ZERO(x ^ BYTES8(0x7F)) | ANY_ZERO(x ^ BYTES8('\\')))
+			break;
+	}
+	while (i < len && u[i] >= 0x20 && u[i] < 0x7F && u[i] != '\\')
+		i++;
+	return i;
+}
+
 void cli_put_safe(FILE *f, const char *s, size_t len)
 {
 	const uint8_t *u = (const uint8_t *)s;
@@ -85,6 +112,9 @@ void cli_put_safe(FILE *f, const char *s, size_t len)
 		uint32_t cp = 0;
 		size_t l;
 
+		i += plain_prefix(u + i, len - i);
+		if (i == len)
+			break;
 		if (u[i] >= 0x20 && u[i] < 0x7F && u[i] != '\\') {
 			i++; /* printable ASCII, the common case */
 			continue;
@@ -417,11 +447,49 @@ static void out_line_done(void)
 /* As mosquitto_sub: -F, or -v "topic payload", or the payload alone; an
  * empty payload prints "topic (null)" with -v and nothing without. Topics
  * and payloads are escaped unless --raw-output (put_text). */
+/* The usual message, buffered, -v or not, no -F or --json, its bytes all
+ * plain (or --raw-output): its line's length is known before writing, so
+ * it goes straight into stdout's buffer, which is written out first when
+ * the line would not fit. 1 when done, 0 when out.line must format it. */
+static int out_plain_line(const struct cli_config *cfg,
+			  const struct cli_delivery *d)
+{
+	const uint8_t *payload = d->payload;
+	size_t tlen = 0, need;
+
+	if (!out.buffered || cfg->json || cfg->format || !d->len)
+		return 0;
+	if (!cfg->raw_output && plain_prefix(payload, d->len) != d->len)
+		return 0;
+	if (cfg->verbose) {
+		tlen = strlen(d->topic);
+		if (!cfg->raw_output &&
+		    plain_prefix((const uint8_t *)d->topic, tlen) != tlen)
+			return 0;
+	}
+	need = d->len + (cfg->verbose ? tlen + 1 : 0) + (cfg->eol ? 1 : 0);
+	if (need >= OUT_BUF)
+		return 0;
+	if (out.pending + need > OUT_BUF)
+		cli_out_flush();
+	if (cfg->verbose) {
+		fwrite(d->topic, 1, tlen, stdout);
+		putc(' ', stdout);
+	}
+	fwrite(payload, 1, d->len, stdout);
+	if (cfg->eol)
+		putc('\n', stdout);
+	out.pending += need;
+	return 1;
+}
+
 void cli_out_accepted(const struct cli_config *cfg,
 		      const struct cli_delivery *d)
 {
 	FILE *f = out.buffered ? out.line : stdout;
 
+	if (out_plain_line(cfg, d))
+		return;
 	if (out.buffered)
 		cli_wipe_reset(&out.line_buf);
 	if (cfg->json) {

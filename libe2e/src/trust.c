@@ -31,25 +31,24 @@ static size_t level_len(const char *s, const char *end)
 	return (size_t)(p - s);
 }
 
-/* Validate the filter s[0..n). */
+/* Validate the filter s[0..n): '+' only as a whole level, '#' only as the
+ * whole last level, no ',' and no NUL. One pass (every message's
+ * subscription check runs it). */
 static int check_filter(const char *s, size_t n)
 {
-	const char *end = s + n, *p = s;
-
 	if (n == 0 || n > 65535)
 		return E2E_ERR_INVAL;
-	for (;;) {
-		size_t len = level_len(p, end);
-		if (memchr(p, '+', len) != NULL && len != 1)
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alone = (i == 0 || s[i - 1] == '/') &&
+			    (i + 1 == n || s[i + 1] == '/');
+
+		if ((c == '+' && !alone) ||
+		    (c == '#' && !(alone && i + 1 == n)) || c == ',' ||
+		    c == '\0')
 			return E2E_ERR_INVAL;
-		if (memchr(p, '#', len) != NULL && (len != 1 || p + len != end))
-			return E2E_ERR_INVAL;
-		if (memchr(p, ',', len) != NULL || memchr(p, '\0', len) != NULL)
-			return E2E_ERR_INVAL;
-		if (p + len == end)
-			return E2E_OK;
-		p += len + 1;
 	}
+	return E2E_OK;
 }
 
 E2E_API int e2e_filter_check(const char *filter)
