@@ -19,42 +19,89 @@
 
 #ifdef HAVE_REDIS
 #include <e2e_redis.h>
+#include <pthread.h>
 
 /* The backoff of the held messages' retries while Redis is unreachable. */
 #define RETRY_FIRST_MS 200
 #define RETRY_MAX_MS 5000
 
-/* A held message: what was handed over, kept until Redis answers. */
+/* A message waiting for the group's judgement (held), or being judged. */
 struct held {
 	struct held *next;
 	struct bridge_shared_msg m;
 };
 
-struct bridge_shared {
-	e2e_redis *rs;
-	struct bridge_shared_cb cb;
-	const char *url; /* the configuration's: no password in it */
-	struct held *head, *tail;
-	size_t held, held_bytes;
-	int down;         /* the last call found Redis unreachable */
-	int64_t next_try; /* cli_now_ms() of the next retry, while down */
-	long backoff;     /* ms */
-	/* The opened payloads of the batch being judged, one after the
-	 * other (wiped after each batch): grown, never one per message. */
-	uint8_t *scratch;
-	size_t scratch_cap;
-};
-
-/* One message of a batch being judged. */
+/* One message of the batch at Redis. */
 struct judged {
-	const struct bridge_shared_msg *m;
+	struct held *h;
 	int rc;    /* e2e_open's, then the group's */
 	int check; /* verified: the group judges it */
-	int hold;  /* behind held ones: not judged now */
 	e2e_info info;
 	uint8_t *plain;
 	size_t plain_len;
 };
+
+/* A growing buffer for opened payloads, wiped when it grows or goes. */
+struct room {
+	uint8_t *p;
+	size_t cap;
+};
+
+struct bridge_shared {
+	e2e_redis *rs; /* the asking thread's once it runs */
+	struct bridge_shared_cb cb;
+	const char *url; /* the configuration's: no password in it */
+	/* The main thread's: what waits, in arrival order. */
+	struct held *head, *tail;
+	size_t held, held_bytes;
+	int down;         /* the last answer was none: Redis unreachable */
+	int64_t next_try; /* cli_now_ms() of the next retry, while down */
+	long backoff;     /* ms */
+	/* The batch at Redis: filled by the main thread while the asking
+	 * thread is idle, read by it, collected by the main thread. */
+	struct judged j[BRIDGE_SHARED_BATCH];
+	e2e_redis_item items[BRIDGE_SHARED_BATCH];
+	size_t n, checks;
+	uint64_t now;
+	int busy;            /* main: a batch submitted and not collected */
+	struct room scratch; /* the batch's opened payloads */
+	struct room spare;   /* a message judged without Redis */
+	/* The asking thread: it alone calls Redis (e2e_redis is one
+	 * thread's), so a Redis that does not answer holds up nothing but
+	 * the messages that wait for it. */
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int job, done, quit; /* under mu */
+	int rc;              /* the batch's call, under mu */
+};
+
+static void *asking_main(void *arg)
+{
+	struct bridge_shared *sh = arg;
+	int rc;
+
+	pthread_mutex_lock(&sh->mu);
+	for (;;) {
+		while (!sh->job && !sh->quit)
+			pthread_cond_wait(&sh->cv, &sh->mu);
+		if (!sh->job)
+			break; /* quit, and nothing asked */
+		pthread_mutex_unlock(&sh->mu);
+		/* Every item has its verdict, whatever the call returns. */
+		rc = e2e_redis_check_commit_batch(sh->rs, sh->items, sh->checks,
+						  sh->now);
+		pthread_mutex_lock(&sh->mu);
+		sh->rc = rc;
+		sh->job = 0;
+		sh->done = 1;
+		pthread_cond_broadcast(&sh->cv);
+		cli_wake_main(); /* a pending signal: not lost if it is busy */
+	}
+	pthread_mutex_unlock(&sh->mu);
+	return NULL;
+}
 
 int bridge_shared_url_check(const char *url, int *has_password)
 {
@@ -95,6 +142,15 @@ int bridge_shared_connect(struct bridge_shared **out,
 	sh->cb = *cb;
 	sh->url = cfg->state;
 	sh->backoff = RETRY_FIRST_MS;
+	pthread_mutex_init(&sh->mu, NULL);
+	pthread_cond_init(&sh->cv, NULL);
+	/* Signals stay blocked in it, as in every thread but main's. */
+	if (pthread_create(&sh->thread, NULL, asking_main, sh)) {
+		cli_err("cannot start the thread that asks Redis");
+		bridge_shared_free(sh);
+		return -1;
+	}
+	sh->started = 1;
 	*out = sh;
 	return 0;
 }
@@ -129,34 +185,33 @@ static void note_store(struct bridge_shared *sh, int answered)
 	sh->next_try = cli_now_ms() + sh->backoff;
 }
 
-/* Keep m, at the tail (front 0) or the head (front 1), with the bounds of
- * e2e-sub's hold: 0, or -1 when full. */
-static int hold(struct bridge_shared *sh, const struct bridge_shared_msg *m,
-		int front)
+/* Keep h at the tail, with the bounds of e2e-sub's hold: 0, or -1 when
+ * full. */
+static int hold(struct bridge_shared *sh, struct held *h)
 {
-	struct held *h;
-
 	if (sh->held >= CLI_HOLD_MAX_MESSAGES ||
-	    (sh->held && sh->held_bytes + m->len > CLI_HOLD_MAX_BYTES) ||
-	    !(h = malloc(sizeof *h)))
+	    (sh->held && sh->held_bytes + h->m.len > CLI_HOLD_MAX_BYTES))
 		return -1;
-	h->m = *m;
 	h->next = NULL;
-	if (front) {
-		h->next = sh->head;
+	if (sh->tail)
+		sh->tail->next = h;
+	else
 		sh->head = h;
-		if (!sh->tail)
-			sh->tail = h;
-	} else {
-		if (sh->tail)
-			sh->tail->next = h;
-		else
-			sh->head = h;
-		sh->tail = h;
-	}
+	sh->tail = h;
 	sh->held++;
-	sh->held_bytes += m->len;
+	sh->held_bytes += h->m.len;
 	return 0;
+}
+
+/* Back at the head (a retried one Redis still could not judge). */
+static void hold_front(struct bridge_shared *sh, struct held *h)
+{
+	h->next = sh->head;
+	sh->head = h;
+	if (!sh->tail)
+		sh->tail = h;
+	sh->held++;
+	sh->held_bytes += h->m.len;
 }
 
 static struct held *unhold(struct bridge_shared *sh)
@@ -180,48 +235,59 @@ static size_t plain_bound(size_t len)
 	return n ? n : 1;
 }
 
-/* Room in sh->scratch for the opened payloads of n messages: 0, or -1. */
-static int scratch_room(struct bridge_shared *sh,
-			const struct bridge_shared_msg *const *m, size_t n)
+/* need bytes in rm: its buffer, or NULL when memory is short. */
+static uint8_t *room_get(struct room *rm, size_t need)
 {
-	size_t need = 0;
 	uint8_t *p;
 
-	for (size_t i = 0; i < n; i++)
-		need += plain_bound(m[i]->len);
-	if (need <= sh->scratch_cap)
-		return 0;
+	if (need <= rm->cap)
+		return rm->p;
 	if (!(p = malloc(need)))
-		return -1;
-	if (sh->scratch) {
-		sodium_memzero(sh->scratch, sh->scratch_cap);
-		free(sh->scratch);
+		return NULL;
+	if (rm->p) {
+		sodium_memzero(rm->p, rm->cap);
+		free(rm->p);
 	}
-	sh->scratch = p;
-	sh->scratch_cap = need;
-	return 0;
+	rm->p = p;
+	rm->cap = need;
+	return p;
+}
+
+static void room_free(struct room *rm)
+{
+	if (rm->p) {
+		sodium_memzero(rm->p, rm->cap);
+		free(rm->p);
+	}
+	rm->p = NULL;
+	rm->cap = 0;
 }
 
 /* e2e_open without a guard into out (plain_bound bytes): j->rc, and the
  * payload in j->plain (NULL when memory was short). */
-static void verify(struct judged *j, const e2e_receiver *r, uint8_t *out)
+static void verify(struct judged *j, const e2e_receiver *rcv, uint64_t now,
+		   uint8_t *out)
 {
-	const struct bridge_shared_msg *m = j->m;
+	const struct bridge_shared_msg *m = &j->h->m;
+	e2e_receiver r = *rcv;
 
+	r.guard = NULL;
+	r.now = now;
 	memset(&j->info, 0, sizeof j->info);
 	j->plain = out;
 	j->plain_len = 0;
+	j->check = 0;
 	if (memchr(m->topic, '\0', m->topic_len))
 		j->rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
 	else if (!out)
 		j->rc = E2E_ERR_NOMEM;
 	else
-		j->rc = e2e_open(r, m->topic, m->payload, m->len,
+		j->rc = e2e_open(&r, m->topic, m->payload, m->len,
 				 m->retained ? E2E_DELIVERY_RETAINED : 0, out,
 				 plain_bound(m->len), &j->plain_len, &j->info);
 }
 
-/* The opened payload wiped (its room in the scratch stays). */
+/* The opened payload wiped (its room stays). */
 static void drop_plain(struct judged *j)
 {
 	if (j->plain) {
@@ -230,138 +296,226 @@ static void drop_plain(struct judged *j)
 	}
 }
 
-/*
- * The heart: n messages (the held ones retried, front 1, or new arrivals)
- * verified, the verified ones checked in one round trip (unless Redis is
- * known down and no retry is due: then they are store-unavailable at
- * once), then settled in order; a QoS 1/2 one Redis could not judge is
- * held (a retried one back at the head, in its order). An arrival at QoS
- * 1/2 while messages are held waits behind them unjudged.
- */
-static void judge(struct bridge_shared *sh, const e2e_receiver *rcv,
-		  const struct bridge_shared_msg *const *m, size_t n, int retry)
+/* The verdict to the bridge, which takes the item back; h goes. */
+static void settle(struct bridge_shared *sh, struct judged *j)
 {
-	struct judged j[BRIDGE_SHARED_BATCH];
-	e2e_redis_item items[BRIDGE_SHARED_BATCH];
-	e2e_receiver r = *rcv;
-	uint64_t now = (uint64_t)time(NULL);
-	size_t checks = 0, accepted = 0, at = 0;
-	int ask = !sh->down || retry || cli_now_ms() >= sh->next_try, rc;
-	int room = scratch_room(sh, m, n) == 0;
+	sh->cb.settle(sh->cb.ctx, j->h->m.item, j->rc, &j->info,
+		      j->rc == E2E_OK ? j->plain : NULL,
+		      j->rc == E2E_OK ? j->plain_len : 0);
+	drop_plain(j);
+	free(j->h);
+	j->h = NULL;
+}
 
-	r.guard = NULL;
-	r.now = now;
-	for (size_t i = 0; i < n; i++) {
-		j[i].m = m[i];
-		j[i].check = j[i].hold = 0;
-		if (!retry && m[i]->qos > 0 && sh->held) {
-			j[i].hold = 1; /* behind the held ones, in order */
-			j[i].plain = NULL;
-			j[i].rc = E2E_ERR_STORE_UNAVAILABLE;
-			memset(&j[i].info, 0, sizeof j[i].info);
-			continue;
-		}
-		verify(&j[i], &r, room ? sh->scratch + at : NULL);
-		at += plain_bound(m[i]->len);
-		if (j[i].rc != E2E_OK || m[i]->opened)
-			continue; /* refused, or accepted before a crash */
-		if (!ask) {
-			j[i].rc = E2E_ERR_STORE_UNAVAILABLE;
-			continue;
-		}
-		j[i].check = 1;
-		items[checks].info = &j[i].info;
-		items[checks].topic = m[i]->topic;
-		items[checks].delivery =
-			m[i]->retained ? E2E_DELIVERY_RETAINED : 0;
-		checks++;
-	}
-	if (checks) {
-		/* Every item has its verdict, whatever the call returns. */
-		rc = e2e_redis_check_commit_batch(sh->rs, items, checks, now);
-		int answered = 0;
+/*
+ * h judged without asking Redis (it is unreachable and no retry is due):
+ * refused when e2e_open refuses it; else a QoS 0 one refused as
+ * store-unavailable (or delivered: accepted before a crash), a QoS 1/2
+ * one held at the tail (its payload opened again when it is retried,
+ * with the keys of then). Whether it was settled.
+ */
+static int judge_offline(struct bridge_shared *sh, const e2e_receiver *r,
+			 struct held *h)
+{
+	struct judged j;
 
-		for (size_t i = 0, k = 0; i < n; i++)
-			if (j[i].check) {
-				j[i].rc = rc == E2E_ERR_INVAL
-						  ? rc
-						  : items[k].verdict;
-				answered |=
-					j[i].rc != E2E_ERR_STORE_UNAVAILABLE;
-				k++;
-			}
+	j.h = h;
+	verify(&j, r, (uint64_t)time(NULL),
+	       room_get(&sh->spare, plain_bound(h->m.len)));
+	if (j.rc == E2E_OK && h->m.qos > 0) { /* in order, opened or not */
+		drop_plain(&j);
+		if (hold(sh, h) == 0)
+			return 0;
+		j.rc = E2E_ERR_STORE_UNAVAILABLE; /* the hold full */
+	} else if (j.rc == E2E_OK && !h->m.opened)
+		j.rc = E2E_ERR_STORE_UNAVAILABLE;
+	if (j.rc == E2E_OK) /* a crash's: opened, not judged again */
+		sh->cb.accepted(sh->cb.ctx, h->m.item);
+	settle(sh, &j);
+	return 1;
+}
+
+/* Redis has just been found unreachable: what waits for it is judged as
+ * arrivals now are, so that a QoS 0 message or a forgery does not wait
+ * for the next retry. */
+static void judge_waiting(struct bridge_shared *sh, const e2e_receiver *r)
+{
+	size_t n = sh->held;
+	struct held *h;
+
+	while (n-- > 0 && (h = unhold(sh)))
+		judge_offline(sh, r, h); /* held again at the tail, or not */
+}
+
+/*
+ * The batch Redis answered (rc: the call's), settled in order: the
+ * verified ones take the group's verdict; all the accepted ones are marked
+ * (accepted, sync) before any is published; a QoS 1/2 one Redis could not
+ * judge goes back to the head of the hold, in its order, ahead of what
+ * arrived meanwhile.
+ */
+static void collect(struct bridge_shared *sh, const e2e_receiver *r, int rc)
+{
+	struct judged *j = sh->j;
+	size_t accepted = 0;
+	int answered = 0, was_down = sh->down;
+
+	for (size_t i = 0, k = 0; i < sh->n; i++)
+		if (j[i].check) {
+			j[i].rc =
+				rc == E2E_ERR_INVAL ? rc : sh->items[k].verdict;
+			answered |= j[i].rc != E2E_ERR_STORE_UNAVAILABLE;
+			k++;
+		}
+	if (sh->checks)
 		note_store(sh, answered);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!j[i].hold && j[i].rc == E2E_OK) {
-			sh->cb.accepted(sh->cb.ctx, m[i]->item);
+	for (size_t i = 0; i < sh->n; i++)
+		if (j[i].rc == E2E_OK) {
+			sh->cb.accepted(sh->cb.ctx, j[i].h->m.item);
 			accepted++;
 		}
 	if (accepted)
 		sh->cb.sync(sh->cb.ctx);
-	/* Retried ones Redis still could not judge go back to the head, in
-	 * their order: put back from the last. */
-	for (size_t i = n; retry && i-- > 0;)
-		if (j[i].rc == E2E_ERR_STORE_UNAVAILABLE && m[i]->qos > 0) {
-			j[i].hold = 1;
+	for (size_t i = sh->n; i-- > 0;)
+		if (j[i].rc == E2E_ERR_STORE_UNAVAILABLE && j[i].h->m.qos > 0) {
 			drop_plain(&j[i]);
-			if (hold(sh, m[i], 1))
-				j[i].hold = 0; /* memory short: refused */
+			hold_front(sh, j[i].h);
+			j[i].h = NULL;
 		}
-	for (size_t i = 0; i < n; i++) {
-		if (retry && j[i].hold)
-			continue;
-		if (!retry &&
-		    (j[i].hold ||
-		     (j[i].rc == E2E_ERR_STORE_UNAVAILABLE && m[i]->qos > 0))) {
-			drop_plain(&j[i]);
-			if (hold(sh, m[i], 0) == 0)
-				continue;
-			j[i].rc = E2E_ERR_STORE_UNAVAILABLE; /* the hold full */
-		}
-		sh->cb.settle(sh->cb.ctx, m[i]->item, j[i].rc, &j[i].info,
-			      j[i].rc == E2E_OK ? j[i].plain : NULL,
-			      j[i].rc == E2E_OK ? j[i].plain_len : 0);
-		drop_plain(&j[i]);
+	for (size_t i = 0; i < sh->n; i++)
+		if (j[i].h)
+			settle(sh, &j[i]);
+	sh->n = sh->checks = 0;
+	if (sh->down && !was_down && r)
+		judge_waiting(sh, r);
+}
+
+/* The batch, if Redis has answered it: collected. */
+static void poll_batch(struct bridge_shared *sh, const e2e_receiver *r)
+{
+	int done, rc;
+
+	if (!sh->busy)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	done = sh->done;
+	rc = sh->rc;
+	sh->done = 0;
+	pthread_mutex_unlock(&sh->mu);
+	if (!done)
+		return;
+	sh->busy = 0;
+	collect(sh, r, rc);
+}
+
+/*
+ * The next batch, when the asking thread is idle and Redis may be asked:
+ * up to BRIDGE_SHARED_BATCH messages from the head of the hold, verified
+ * with the keys of now (a refused one is settled with the batch, in
+ * order), the verified ones handed to the asking thread for one round
+ * trip.
+ */
+static void submit(struct bridge_shared *sh, const e2e_receiver *r)
+{
+	struct judged *j = sh->j;
+	struct held *h;
+	size_t need = 0, at = 0;
+	uint8_t *out;
+
+	if (sh->busy || !sh->held || (sh->down && cli_now_ms() < sh->next_try))
+		return;
+	sh->now = (uint64_t)time(NULL);
+	for (h = sh->head; h && sh->n < BRIDGE_SHARED_BATCH; h = h->next)
+		need += plain_bound(h->m.len), sh->n++;
+	out = room_get(&sh->scratch, need);
+	for (size_t i = 0; i < sh->n; i++) {
+		j[i].h = unhold(sh);
+		verify(&j[i], r, sh->now, out ? out + at : NULL);
+		at += plain_bound(j[i].h->m.len);
+		if (j[i].rc != E2E_OK || j[i].h->m.opened)
+			continue; /* refused, or accepted before a crash */
+		j[i].check = 1;
+		sh->items[sh->checks].info = &j[i].info;
+		sh->items[sh->checks].topic = j[i].h->m.topic;
+		sh->items[sh->checks].delivery =
+			j[i].h->m.retained ? E2E_DELIVERY_RETAINED : 0;
+		sh->checks++;
 	}
+	if (!sh->checks) {
+		collect(sh, r, E2E_OK); /* nothing to ask */
+		return;
+	}
+	sh->busy = 1;
+	pthread_mutex_lock(&sh->mu);
+	sh->job = 1;
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
 }
 
 void bridge_shared_judge(struct bridge_shared *sh, const e2e_receiver *r,
 			 const struct bridge_shared_msg *m, size_t n)
 {
-	const struct bridge_shared_msg *p[BRIDGE_SHARED_BATCH];
+	int offline;
 
-	for (size_t i = 0; i < n && i < BRIDGE_SHARED_BATCH; i++)
-		p[i] = &m[i];
-	judge(sh, r, p, n < BRIDGE_SHARED_BATCH ? n : BRIDGE_SHARED_BATCH, 0);
+	poll_batch(sh, r);
+	/* Redis known unreachable, and asked again now or not yet. */
+	offline = sh->down && (sh->busy || cli_now_ms() < sh->next_try);
+	for (size_t i = 0; i < n; i++) {
+		struct held *h = malloc(sizeof *h);
+		struct judged j = {0};
+
+		if (!h) { /* refused, never unchecked */
+			sh->cb.settle(sh->cb.ctx, m[i].item, E2E_ERR_NOMEM,
+				      &j.info, NULL, 0);
+			continue;
+		}
+		h->m = m[i];
+		if (offline) {
+			judge_offline(sh, r, h);
+		} else if (hold(sh, h)) {
+			j.h = h;
+			j.rc = E2E_ERR_STORE_UNAVAILABLE; /* the hold full */
+			settle(sh, &j);
+		}
+	}
+	submit(sh, r);
+}
+
+int bridge_shared_room(const struct bridge_shared *sh)
+{
+	return !sh || !sh->busy || sh->down || sh->held < BRIDGE_SHARED_BATCH;
 }
 
 long bridge_shared_tick(struct bridge_shared *sh, const e2e_receiver *r,
 			long wait_ms)
 {
-	struct held *h[BRIDGE_SHARED_BATCH];
-	const struct bridge_shared_msg *p[BRIDGE_SHARED_BATCH];
-	int64_t now = cli_now_ms();
-	size_t n = 0;
+	int64_t now;
 
-	if (!sh || !sh->held)
+	if (!sh)
 		return wait_ms;
-	if (sh->down && now < sh->next_try)
-		return sh->next_try - now < wait_ms ? (long)(sh->next_try - now)
-						    : wait_ms;
-	while (n < BRIDGE_SHARED_BATCH && (h[n] = unhold(sh))) {
-		p[n] = &h[n]->m;
-		n++;
-	}
-	judge(sh, r, p, n, 1);
-	for (size_t i = 0; i < n; i++)
-		free(h[i]); /* the messages were copied back if held again */
-	return sh->held && !sh->down ? 0 : wait_ms;
+	poll_batch(sh, r);
+	submit(sh, r);
+	if (sh->busy || !sh->held)
+		return wait_ms; /* the asking thread wakes the main one */
+	now = cli_now_ms();
+	return sh->next_try - now < wait_ms ? (long)(sh->next_try - now)
+					    : wait_ms;
+}
+
+void bridge_shared_finish(struct bridge_shared *sh)
+{
+	if (!sh || !sh->busy)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	while (!sh->done)
+		pthread_cond_wait(&sh->cv, &sh->mu);
+	pthread_mutex_unlock(&sh->mu);
+	poll_batch(sh, NULL);
 }
 
 size_t bridge_shared_held(const struct bridge_shared *sh)
 {
-	return sh ? sh->held : 0;
+	return sh ? sh->held + (sh->busy ? sh->n : 0) : 0;
 }
 
 void bridge_shared_free(struct bridge_shared *sh)
@@ -370,15 +524,26 @@ void bridge_shared_free(struct bridge_shared *sh)
 
 	if (!sh)
 		return;
+	if (sh->started) {
+		pthread_mutex_lock(&sh->mu);
+		sh->quit = 1;
+		pthread_cond_broadcast(&sh->cv);
+		pthread_mutex_unlock(&sh->mu);
+		pthread_join(sh->thread, NULL); /* after its batch, if any */
+	}
+	for (size_t i = 0; sh->busy && i < sh->n; i++) {
+		drop_plain(&sh->j[i]); /* not collected: given back unjudged */
+		hold_front(sh, sh->j[i].h);
+	}
 	while ((h = unhold(sh))) {
 		sh->cb.release(sh->cb.ctx, h->m.item);
 		free(h);
 	}
 	e2e_redis_free(sh->rs);
-	if (sh->scratch) {
-		sodium_memzero(sh->scratch, sh->scratch_cap);
-		free(sh->scratch);
-	}
+	room_free(&sh->scratch);
+	room_free(&sh->spare);
+	pthread_mutex_destroy(&sh->mu);
+	pthread_cond_destroy(&sh->cv);
 	free(sh);
 }
 
@@ -418,6 +583,17 @@ long bridge_shared_tick(struct bridge_shared *sh, const e2e_receiver *r,
 {
 	(void)sh, (void)r;
 	return wait_ms;
+}
+
+int bridge_shared_room(const struct bridge_shared *sh)
+{
+	(void)sh;
+	return 1;
+}
+
+void bridge_shared_finish(struct bridge_shared *sh)
+{
+	(void)sh;
 }
 
 size_t bridge_shared_held(const struct bridge_shared *sh)

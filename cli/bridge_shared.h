@@ -5,22 +5,30 @@
  * of one shared subscription ("group NAME": $share/NAME/...) bridge each
  * genuine envelope once between them.
  *
- * The main thread hands over what "in" has queued, up to
- * BRIDGE_SHARED_BATCH messages at once; each is verified (e2e_open without
- * a guard), those verified are checked and committed in Redis in one round
- * trip, and every message gets its verdict back in arrival order, as
- * e2e-sub's group path judges (the same verdicts and refusal reasons).
+ * The main thread hands over what "in" has queued; each message is
+ * verified there (e2e_open without a guard, with the keys of the moment),
+ * and those verified, up to BRIDGE_SHARED_BATCH at once, are checked and
+ * committed in Redis in one round trip by a thread of its own (the asking
+ * thread: it alone uses the e2e_redis connection). The main thread goes
+ * on meanwhile ("out", refusals, metrics, SIGHUP, the journal) and settles
+ * the batch when the answer comes, in arrival order, as e2e-sub's group
+ * path judges (the same verdicts and refusal reasons). While a batch is
+ * at Redis the next one waits, at most BRIDGE_SHARED_BATCH messages
+ * (bridge_shared_room): what comes after stays in the bridge's queue.
  *
  * Redis unreachable: nothing is delivered unchecked. A QoS 1/2 message is
  * held here (in arrival order; later QoS 1/2 messages wait behind it) and
  * judged again once Redis answers, retried with a backoff from 200 ms to
  * 5 s; with a journal it stays there, not done, so a restart bridges it
- * again. A QoS 0 message is refused as store-unavailable, without asking
- * Redis again before the next retry is due, so an outage costs the main
- * thread one attempt per retry, not one per message: "out" and the "in"
- * messages refused before the group's check (forgeries) keep flowing.
+ * again. A QoS 0 message is refused as store-unavailable. Once Redis is
+ * known unreachable, an arrival is verified at once: a forgery is refused,
+ * a QoS 0 one refused as store-unavailable, a QoS 1/2 one held; Redis is
+ * asked again only by the retries, so a Redis that does not answer (its
+ * timeout, 2 s, per attempt) holds up the messages waiting for it and
+ * nothing else.
  *
- * Everything is the main thread's.
+ * Everything but the round trip is the main thread's: the callbacks run
+ * there.
  */
 #ifndef E2E_CLI_BRIDGE_SHARED_H
 #define E2E_CLI_BRIDGE_SHARED_H
@@ -87,7 +95,14 @@ void bridge_shared_judge(struct bridge_shared *sh, const e2e_receiver *r,
  * wait_ms. */
 long bridge_shared_tick(struct bridge_shared *sh, const e2e_receiver *r,
 			long wait_ms);
-/* Messages held now. */
+/* Whether "in" may hand over more now (a batch at Redis: at most one
+ * batch more waits). NULL: yes. */
+int bridge_shared_room(const struct bridge_shared *sh);
+/* At a stop, before the connections go: the batch at Redis, if any,
+ * waited for (at most the Redis timeout per attempt) and settled, so that
+ * what Redis accepted is published. NULL is fine. */
+void bridge_shared_finish(struct bridge_shared *sh);
+/* Messages held now (and at Redis). */
 size_t bridge_shared_held(const struct bridge_shared *sh);
 /* Give back what is held (release) and disconnect; NULL is fine. */
 void bridge_shared_free(struct bridge_shared *sh);

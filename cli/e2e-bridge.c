@@ -724,7 +724,9 @@ static void shared_release(void *ctx, void *item)
 static void shared_in(struct bridge *b, struct item *it)
 {
 	struct bridge_shared_msg m[BRIDGE_SHARED_BATCH];
-	const int in_only[3] = {0, cli_conn_has_room(b->local), 0};
+	const int in_only[3] = {
+		0, cli_conn_has_room(b->local) && bridge_shared_room(b->shared),
+		0};
 	size_t n = 0;
 
 	do {
@@ -1129,7 +1131,9 @@ static void run(struct bridge *b)
 
 	while (!cli_stop_requested()) {
 		/* A side with a full span waits; the other goes on. */
-		const int ready[3] = {0, cli_conn_has_room(b->local),
+		const int ready[3] = {0,
+				      cli_conn_has_room(b->local) &&
+					      bridge_shared_room(b->shared),
 				      cli_conn_has_room(b->remote)};
 		struct item *it = dequeue(&b->q, ready);
 
@@ -1254,6 +1258,8 @@ static void teardown(struct bridge *b, int *rc)
 		bridge_notify_stopping();
 		ops_publish_metrics(b, 0); /* the last JSON */
 	}
+	/* What Redis is judging now is published before local goes. */
+	bridge_shared_finish(b->shared);
 	if (b->local && cli_conn_drain(b->local))
 		*rc = CLI_EXIT_ERROR;
 	if (b->remote && cli_conn_drain(b->remote))

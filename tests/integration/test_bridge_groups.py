@@ -18,8 +18,10 @@ REDIS_SERVER.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -239,6 +241,200 @@ class RedisDown(GroupCase):
         lost = events(p, "held-lost")
         self.assertEqual(lost[0]["messages"], "2", p.err_lines)
 
+
+class Blackhole:
+    """A TCP relay to a Redis on a free loopback port that can stop
+    answering: while hang is set it accepts connections and reads what
+    comes, but forwards nothing either way (a host that takes TCP and
+    never answers, or whose packets are dropped). Stopped by the test."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.hang = False
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.socks = [self.lsock]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, prefix):
+        return "redis://127.0.0.1:%d/%s" % (self.port, prefix)
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            u = None
+            if not self.hang:
+                try:
+                    u = socket.create_connection(("127.0.0.1", self.target),
+                                                 5)
+                except OSError:
+                    u = None
+            self.socks += [c] + ([u] if u else [])
+            threading.Thread(target=self._pump, args=(c, u),
+                             daemon=True).start()
+            if u:
+                threading.Thread(target=self._pump, args=(u, c),
+                                 daemon=True).start()
+
+    def _pump(self, src, dst):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            if dst and not self.hang:
+                try:
+                    dst.sendall(data)
+                except OSError:
+                    break
+        for s in (src, dst):
+            if s:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+class RedisHangs(GroupCase):
+    """A Redis that does not answer holds up the "in" messages waiting for
+    its verdict and nothing else: the round trips are on a thread of their
+    own (cli/bridge_shared.c)."""
+
+    # The longest an "out" message may take while Redis hangs: far below
+    # the 2 s that one attempt to a silent Redis waits for its timeout.
+    OUT_BOUND = 1.5 if WRAPPER else 1.0
+
+    def out_latencies(self, n, gap=0.25):
+        """n "out" messages one after the other, gap apart: the seconds
+        each took from local to remote."""
+        out = self.raw("remote")
+        out.subscribe("out/#")
+        took = []
+        for i in range(n):
+            t0 = time.monotonic()
+            subprocess.run([MOSQUITTO_PUB, "-h", self.b["local"].host, "-p",
+                            str(self.b["local"].port), "-t", "cmd/c%d" % i,
+                            "-m", "cmd%d" % i, "-q", "1"], check=True,
+                           timeout=BOUND)
+            topic = out.next_message(timeout=BOUND)[0]
+            took.append(time.monotonic() - t0)
+            self.assertEqual(topic, "out/cmd/c%d" % i)
+            time.sleep(gap)
+        return took
+
+    def forge(self):
+        t0 = time.monotonic()
+        before = len(self.refused("not-e2e"))
+        subprocess.run([MOSQUITTO_PUB, "-h", self.b["remote"].host, "-p",
+                        str(self.b["remote"].port), "-t", "grp/forged",
+                        "-m", "PLAIN", "-q", "0"], check=True, timeout=BOUND)
+        self.wait_for(lambda: len(self.refused("not-e2e")) > before,
+                      "the forgery refused")
+        return time.monotonic() - t0
+
+    def test_out_flows_while_a_silent_redis_holds_in(self):
+        hole = Blackhole(self.redis.port)
+        self.addCleanup(hole.stop)
+        self.member(0, rules='in grp/# 1\nout cmd/# 1 "" out/\n',
+                    url=hole.url("bridge-group"))
+        local = self.consumer()
+        self.publish(["warm"])
+        self.wait_for(lambda: self.payloads(local) == ["warm"], "warm-up")
+        hole.hang = True
+        held = ["h%d" % i for i in range(20)]
+        self.publish(held)
+        # Over the first attempt's timeout and the retries after it,
+        # "out" takes its usual time, and a forgery is refused at once.
+        took = self.out_latencies(12)
+        self.assertLess(max(took), self.OUT_BOUND, took)
+        self.wait_for(lambda: events(self.bridges[0], "state-unreachable"),
+                      "Redis found unreachable")
+        self.assertLess(self.forge(), self.OUT_BOUND)
+        # A genuine QoS 0 message: refused as store-unavailable, counted.
+        self.publish(["z0"], qos=0)
+        self.wait_for(lambda: self.refused("store-unavailable"),
+                      "the QoS 0 message refused")
+        self.assertEqual(self.payloads(local), ["warm"])  # none unchecked
+        hole.hang = False
+        self.wait_for(lambda: len(self.payloads(local)) >= 21,
+                      "the held ones once Redis answers")
+        self.assertOnce(local, ["warm"] + held)
+        self.assertEqual(self.payloads(local)[1:], held)  # in order
+        self.assertEqual(len(self.refused("store-unavailable")), 1)
+        self.assertEqual(self.refused("replay"), [])
+        p = self.bridges[0]
+        self.assertEqual(p.stop(), 0, p.err_lines)
+        with open(self.path("metrics0.prom")) as f:
+            samples = prometheus(f.read())
+        self.assertEqual(metric(samples, "refused_total", rule="in grp/#",
+                                reason="store-unavailable"), 1)
+
+    def test_a_sigstopped_redis_holds_in_then_delivers_each_once(self):
+        self.member(0, rules='in grp/# 1\nout cmd/# 1 "" out/\n')
+        local = self.consumer()
+        self.publish(["warm"])
+        self.wait_for(lambda: self.payloads(local) == ["warm"], "warm-up")
+        pid = self.redis.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(os.kill, pid, signal.SIGCONT)  # harmless twice
+        held = ["s%d" % i for i in range(30)]
+        self.publish(held)
+        took = self.out_latencies(10)
+        self.assertLess(max(took), self.OUT_BOUND, took)
+        self.assertEqual(self.payloads(local), ["warm"])
+        os.kill(pid, signal.SIGCONT)
+        self.wait_for(lambda: len(self.payloads(local)) >= 31,
+                      "the held ones once Redis runs again")
+        self.assertOnce(local, ["warm"] + held)
+        self.assertEqual(self.payloads(local)[1:], held)
+        self.assertEqual(self.refused("replay"), [])
+
+    def test_sigterm_while_redis_hangs_exits_soon_and_keeps_them(self):
+        # Packets dropped (the relay): Redis never ran the calls, so the
+        # restarted bridge, a new member, judges them afresh. (A SIGSTOPped
+        # Redis runs them after SIGCONT; a restarted member cannot retry
+        # them with their call tokens: docs/GROUPS.md section 3.)
+        hole = Blackhole(self.redis.port)
+        self.addCleanup(hole.stop)
+        url = hole.url("bridge-group")
+        p = self.member(0, url=url)
+        local = self.consumer()
+        self.publish(["warm"])
+        self.wait_for(lambda: self.payloads(local) == ["warm"], "warm-up")
+        hole.hang = True
+        held = ["k%d" % i for i in range(10)]
+        self.publish(held)
+        time.sleep(0.5)  # the first batch is at Redis, waiting
+        t0 = time.monotonic()
+        self.assertEqual(p.stop(), 0, p.err_lines)
+        # At most what the attempt under way waits for (2 s, and once
+        # more on a new connection), not one wait per message.
+        self.assertLess(time.monotonic() - t0, 8 if WRAPPER else 6)
+        self.assertEqual(events(p, "stopped")[0]["held"], "10", p.err_lines)
+        self.assertEqual(self.payloads(local), ["warm"])
+        hole.hang = False
+        again = self.start(self.member_config(0, url=url))
+        self.bridges.append(again)
+        self.wait_for(lambda: len(self.payloads(local)) >= 11,
+                      "the held ones after the restart")
+        self.assertOnce(local, ["warm"] + held)
+        self.assertEqual(self.refused("replay"), [])
 
 class RedisRestart(GroupCase):
 
