@@ -35,6 +35,7 @@
 
 #include "e2e.h"
 #include "e2e_redis.h"
+#include "guard_lua.h"
 #include "redis_server.h"
 
 #define NOW 1700000000u
@@ -1030,6 +1031,421 @@ static void member_with_other_window_gets_store_mismatch(void **state)
 	e2e_redis_free(m2);
 }
 
+/* ---- protocol 2's own state (docs/GROUPS.md section 6) */
+
+/* A raw connection to the shared server, and a command's reply checked. */
+static redisContext *raw_connect(void)
+{
+	redisContext *raw = redisConnect("127.0.0.1", shared.port);
+
+	assert_true(raw != NULL && raw->err == 0);
+	return raw;
+}
+
+static redisReply *raw_argv(redisContext *raw, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(raw, argc, argv, NULL);
+
+	assert_non_null(r);
+	return r;
+}
+
+static long long raw_int(redisContext *raw, int argc, const char **argv)
+{
+	redisReply *r = raw_argv(raw, argc, argv);
+	long long v;
+
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* The group's base "{tN}" of a URL made by fresh_url. */
+static void base_of(const char *url, char *base, size_t cap)
+{
+	snprintf(base, cap, "{%s}", strrchr(url, '/') + 1);
+}
+
+/* How many keys the group has. */
+static long long group_keys(redisContext *raw, const char *base)
+{
+	char pat[64];
+	const char *argv[2] = {"KEYS", pat};
+	redisReply *r;
+	long long n;
+
+	snprintf(pat, sizeof pat, "%s:*", base);
+	r = raw_argv(raw, 2, argv);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	n = (long long)r->elements;
+	freeReplyObject(r);
+	return n;
+}
+
+/* The protocol 1 script (the text of libe2e-redis before protocol 2, kept
+ * as tests/unit/redis_guard_v1.lua): what a member of an older version
+ * runs. */
+static char *v1_script(void)
+{
+	FILE *f = fopen(REDIS_GUARD_V1, "rb");
+	char *s = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(s);
+	n = fread(s, 1, 65535, f);
+	assert_true(n > 0 && n < 65535);
+	fclose(f);
+	return s;
+}
+
+/*
+ * A member never mixes protocols: a protocol 2 member meeting a group made
+ * by protocol 1 is refused at connection (and at every call, when the
+ * group was made since it connected), and a protocol 1 member meeting a
+ * protocol 2 group gets its store-mismatch; in both cases nothing is
+ * written.
+ */
+static void group_of_another_protocol_is_refused_both_ways(void **state)
+{
+	e2e_info a1 = info_of(A, 1, NOW, 0, 0), a2 = info_of(A, 2, NOW, 0, 0);
+	char url[128], base[32], g[40];
+	const char *v1g[] = {"HSET",  g,         "v",    "1",      "window",
+			     "65536", "senders", "4096", "topics", "4096"};
+	redisContext *raw = raw_connect();
+	e2e_redis *rs = NULL, *m;
+	char *v1 = v1_script();
+	redisReply *r;
+
+	(void)state;
+	assert_string_equal(e2e_reason(E2E_ERR_STORE_PROTOCOL),
+			    "store-protocol");
+	/* A group of protocol 1: refused at connection. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	assert_int_equal(raw_int(raw, 10, v1g), 4);
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, NULL),
+			 E2E_ERR_STORE_PROTOCOL);
+	assert_null(rs);
+	/* Made after the member connected: refused at each call. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	m = member(&shared, url, NULL);
+	assert_int_equal(raw_int(raw, 10, v1g), 4);
+	assert_int_equal(e2e_redis_check_commit(m, &a1, "t", LIVE, NOW),
+			 E2E_ERR_STORE_PROTOCOL);
+	assert_int_equal(group_keys(raw, base), 1);
+	e2e_redis_free(m);
+
+	/* A protocol 1 member (its script, its arguments) meeting a group
+	 * of protocol 2. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	m = member(&shared, url, NULL);
+	assert_int_equal(e2e_redis_check_commit(m, &a1, "t", LIVE, NOW),
+			 E2E_OK);
+	{
+		const char *argv[] = {"EVAL",
+				      v1,
+				      "1",
+				      g,
+				      "1",
+				      "65536",
+				      "4096",
+				      "4096",
+				      "300",
+				      "30",
+				      "0",
+				      "0",
+				      "1700000000",
+				      "a000000000000001",
+				      "0000000000000002",
+				      "1700000000",
+				      "0",
+				      "0",
+				      "0",
+				      "",
+				      "00000000000000aa",
+				      "1",
+				      "0"};
+
+		r = raw_argv(raw, sizeof argv / sizeof argv[0], argv);
+		assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+		assert_int_equal(r->integer, E2E_ERR_STORE_MISMATCH);
+		freeReplyObject(r);
+	}
+	/* It recorded nothing: A's 2 is new to the group. */
+	assert_int_equal(e2e_redis_check_commit(m, &a2, "t", LIVE, NOW),
+			 E2E_OK);
+	e2e_redis_free(m);
+	free(v1);
+	redisFree(raw);
+}
+
+/* Field `i` of {P}:w:ID: a piece of the window, or "" when absent. */
+static size_t window_piece(redisContext *raw, const char *base, uint64_t id,
+			   int i, uint8_t out[64])
+{
+	char key[64], field[8];
+	const char *argv[3] = {"HGET", key, field};
+	redisReply *r;
+	size_t n = 0;
+
+	snprintf(key, sizeof key, "%s:w:%016llx", base, (unsigned long long)id);
+	snprintf(field, sizeof field, "%d", i);
+	r = raw_argv(raw, 3, argv);
+	if (r->type == REDIS_REPLY_STRING) {
+		assert_true(r->len <= 64);
+		n = r->len;
+		memcpy(out, r->str, n);
+	} else {
+		assert_int_equal(r->type, REDIS_REPLY_NIL);
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+static long long window_pieces(redisContext *raw, const char *base, uint64_t id)
+{
+	char key[64];
+	const char *argv[2] = {"HLEN", key};
+
+	snprintf(key, sizeof key, "%s:w:%016llx", base, (unsigned long long)id);
+	return raw_int(raw, 2, argv);
+}
+
+/*
+ * Window 1024 is two pieces of 512 bits. A batch of 1000 .. 1030 crosses
+ * the ring's wrap (1024 is position 0): bits 488 .. 511 of piece 1 and 0 .. 6
+ * of piece 0, Redis's bit order (the most significant bit first). Then a
+ * jump of exactly the window clears both, and only the new top's piece is
+ * left; verdicts the in-memory guard's all along.
+ */
+static const struct step wrap_cases[] = {
+	{A, 1030, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* after the batch */
+	{A, 1000, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 1023, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 1024, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 999, NOW, 0, 0, LIVE, "t", E2E_OK}, /* in the window, unseen */
+	{A, 6, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* top - 1024 */
+	{A, 2054, NOW, 0, 0, LIVE, "t", E2E_OK},      /* a jump of 1024 */
+	{A, 1031, NOW, 0, 0, LIVE, "t", E2E_OK},      /* top - 1023: inside */
+	{A, 1030, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* top - 1024 */
+	{A, 2053, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 2054, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+};
+
+static void window_pieces_cross_the_ring_wrap(void **state)
+{
+	e2e_info in[31];
+	e2e_redis_item it[31];
+	e2e_guard_opts o;
+	e2e_guard *g;
+	e2e_redis *rs;
+	redisContext *raw = raw_connect();
+	char url[128], base[32];
+	uint8_t p[64], want[64];
+	size_t i;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 1024;
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	assert_int_equal(e2e_guard_new(&g, &o), E2E_OK);
+	rs = member(&shared, url, &o);
+	for (i = 0; i < 31; i++) {
+		in[i] = info_of(A, 1000 + i, NOW, 0, 0);
+		it[i] = (e2e_redis_item){&in[i], "t", LIVE, 0};
+		assert_int_equal(memory_verdict(g, &in[i], "t", LIVE, NOW),
+				 E2E_OK);
+	}
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, 31, NOW), E2E_OK);
+	for (i = 0; i < 31; i++)
+		assert_int_equal(it[i].verdict, E2E_OK);
+	assert_int_equal(window_pieces(raw, base, A), 2);
+	memset(want, 0, sizeof want);
+	want[61] = want[62] = want[63] = 0xff; /* 1000 .. 1023 */
+	assert_int_equal(window_piece(raw, base, A, 1, p), 64);
+	assert_memory_equal(p, want, 64);
+	memset(want, 0, sizeof want);
+	want[0] = 0xfe; /* 1024 .. 1030: positions 0 .. 6 */
+	assert_int_equal(window_piece(raw, base, A, 0, p), 64);
+	assert_memory_equal(p, want, 64);
+	for (i = 0; i < sizeof wrap_cases / sizeof wrap_cases[0]; i++) {
+		const struct step *s = &wrap_cases[i];
+		e2e_info one = info_of(s->sender, s->seq, s->ts, 0, 0);
+
+		assert_int_equal(memory_verdict(g, &one, "t", LIVE, NOW),
+				 s->expect);
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &one, "t", LIVE, NOW),
+			s->expect);
+		if (s->seq == 2054 && s->expect == E2E_OK) {
+			/* Cleared by the jump: only 2054's piece is left
+			 * (position 6: piece 0, byte 0, bit 6). */
+			assert_int_equal(window_pieces(raw, base, A), 1);
+			memset(want, 0, sizeof want);
+			want[0] = 0x80 >> 6;
+			assert_int_equal(window_piece(raw, base, A, 0, p), 64);
+			assert_memory_equal(p, want, 64);
+		}
+	}
+	e2e_redis_free(rs);
+	e2e_guard_free(g);
+	redisFree(raw);
+}
+
+/*
+ * Jumps of a window or more, and of just less, with window 64 (one piece
+ * of 8 bytes) and 192 (one of 24) and 1536 (three), one by one and in one
+ * batch: the in-memory guard's verdicts. A piece that the slide leaves all
+ * zero is deleted (absent means zero).
+ */
+static const struct step jump_cases[] = {
+	{A, 10, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 12, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK}, /* >= every window */
+	{A, 12, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 11 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536 + 63, NOW, 0, 0, LIVE, "t", E2E_OK}, /* +62: inside */
+	{A, 10 + 1536, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 11 + 1536, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 12 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536 + 63 + 64, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 64 */
+	{A, 10 + 1536 + 63, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 10 + 1536 + 64, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 - 191, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 192, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 192 */
+	{A, 5000 + 191, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535 + 1535, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 1535 */
+	{A, 5000 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 5000 + 1535 + 1536 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535 + 1535, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+};
+
+static void jumps_of_a_window_or_more_give_memory_verdicts(void **state)
+{
+	static const uint32_t windows[] = {64, 192, 1536};
+	e2e_guard_opts o;
+	size_t i, n = sizeof jump_cases / sizeof jump_cases[0];
+
+	(void)state;
+	small_opts(&o);
+	for (i = 0; i < 3; i++) {
+		o.window = windows[i];
+		/* The expectations are window 1536's. */
+		run_steps(jump_cases, n, &o, windows[i] == 1536, 0);
+		run_steps(jump_cases, n, &o, windows[i] == 1536, 1);
+	}
+}
+
+/* One message of a raw protocol 2 call: EVALSHA of the library's script. */
+static long long raw_call(redisContext *raw, const char *sha, const char *g,
+			  uint64_t seq, int retry, uint64_t token)
+{
+	char sq[17], bits[3], tok[21];
+	const char *argv[] = {"EVALSHA",
+			      sha,
+			      "1",
+			      g,
+			      "2",
+			      "64",
+			      "4",
+			      "2",
+			      "300",
+			      "30",
+			      "0",
+			      "0",
+			      "1700000000",
+			      "00000000000000aa",
+			      "a000000000000001",
+			      sq,
+			      "1700000000",
+			      bits,
+			      "",
+			      tok};
+	redisReply *r;
+	long long v;
+
+	snprintf(sq, sizeof sq, "%016llx", (unsigned long long)seq);
+	snprintf(bits, sizeof bits, "%d", retry ? 8 : 0);
+	snprintf(tok, sizeof tok, "%llu", (unsigned long long)token);
+	r = raw_argv(raw, sizeof argv / sizeof argv[0], argv);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/*
+ * The member's tokens ({P}:m:MEMBER: `t` the highest accepted token, `b`
+ * 32 bytes, bit TOKEN mod 256 for each accepted TOKEN of t - 255 .. t): a
+ * retry is accepted when its token is there, and judged again otherwise
+ * (a call refused, a token never used, one 256 or more below the top).
+ */
+static void member_tokens_answer_retries_of_the_last_256(void **state)
+{
+	char url[128], base[32], g[40], key[64], sha[41];
+	const char *load[3] = {"SCRIPT", "LOAD", e2e__guard_lua};
+	const char *hmget[4] = {"HMGET", key, "t", "b"};
+	const char *ttl[2] = {"TTL", key};
+	redisContext *raw = raw_connect();
+	redisReply *r;
+	uint64_t k;
+
+	(void)state;
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	snprintf(key, sizeof key, "%s:m:00000000000000aa", base);
+	r = raw_argv(raw, 3, load);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	snprintf(sha, sizeof sha, "%s", r->str);
+	freeReplyObject(r);
+
+	assert_int_equal(raw_call(raw, sha, g, 1, 0, 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_OK); /* retry */
+	assert_int_equal(raw_call(raw, sha, g, 1, 0, 2), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 2), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 3), E2E_ERR_REPLAY);
+	/* Tokens 4 .. 259 accepted (seq 2 .. 257): 4 is still there ... */
+	for (k = 4; k <= 259; k++)
+		assert_int_equal(raw_call(raw, sha, g, k - 2, 0, k), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 257, 1, 259), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 2, 1, 4), E2E_OK);
+	/* ... until token 260 is accepted: 256 below the top. */
+	assert_int_equal(raw_call(raw, sha, g, 258, 0, 260), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 2, 1, 4), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 258, 1, 260), E2E_OK);
+	/* A refused call leaves its token's bit clear. */
+	assert_int_equal(raw_call(raw, sha, g, 1, 0, 261), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 259, 0, 262), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 261), E2E_ERR_REPLAY);
+	r = raw_argv(raw, 4, hmget);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_string_equal(r->element[0]->str, "262");
+	assert_int_equal(r->element[1]->len, 32);
+	/* 7 .. 262 accepted but 261 (bit 5: 0x04 of byte 0). */
+	assert_int_equal((uint8_t)r->element[1]->str[0], 0xfb);
+	for (k = 1; k < 32; k++)
+		assert_int_equal((uint8_t)r->element[1]->str[k], 0xff);
+	freeReplyObject(r);
+	assert_true(raw_int(raw, 2, ttl) > 86000);
+	/* A jump of 256 tokens or more forgets the others. */
+	assert_int_equal(raw_call(raw, sha, g, 300, 0, 1000), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 259, 1, 262), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 300, 1, 1000), E2E_OK);
+	redisFree(raw);
+}
+
 /* ---- real envelopes */
 
 #define NENV 3000
@@ -1739,6 +2155,12 @@ int main(void)
 			redis_gives_memory_verdicts_across_an_epoch_boundary),
 		cmocka_unit_test(redis_loses_marks_as_memory_does),
 		cmocka_unit_test(member_with_other_window_gets_store_mismatch),
+		cmocka_unit_test(
+			group_of_another_protocol_is_refused_both_ways),
+		cmocka_unit_test(window_pieces_cross_the_ring_wrap),
+		cmocka_unit_test(
+			jumps_of_a_window_or_more_give_memory_verdicts),
+		cmocka_unit_test(member_tokens_answer_retries_of_the_last_256),
 		cmocka_unit_test(racing_members_accept_each_envelope_once),
 		cmocka_unit_test(
 			racing_batch_members_accept_each_envelope_once),
