@@ -48,6 +48,7 @@ local PIECE = 512 -- bits of a window piece (64 bytes; the last may be less)
 local TOKENS = 256 -- the member's ring of tokens
 
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
+local mfloor = math.floor
 
 local function hi(h) return tonumber(string.sub(h, 1, 8), 16) end
 local function lo(h) return tonumber(string.sub(h, 9, 16), 16) end
@@ -55,8 +56,9 @@ local function lo(h) return tonumber(string.sub(h, 9, 16), 16) end
 local function diff(a, b)
 	return (hi(a) - hi(b)) * 4294967296 + (lo(a) - lo(b))
 end
+local wrap = 4294967296 % window
 local function pos(h)
-	return ((hi(h) % window) * (4294967296 % window) + lo(h)) % window
+	return ((hi(h) % window) * wrap + lo(h)) % window
 end
 local function num(v) return tonumber(v or '0') or 0 end
 local function clamp_now(t) if t > now then return now end return t end
@@ -88,15 +90,15 @@ local function piece(r, i)
 end
 
 local function ring_get(r, p)
-	local t = piece(r, math.floor(p / PIECE))
-	local b = math.floor((p % PIECE) / 8) + 1
+	local t = piece(r, mfloor(p / PIECE))
+	local b = mfloor((p % PIECE) / 8) + 1
 	return band(t[b], 2 ^ (7 - p % 8)) ~= 0
 end
 
 local function ring_set(r, p)
-	local i = math.floor(p / PIECE)
+	local i = mfloor(p / PIECE)
 	local t = piece(r, i)
-	local b = math.floor((p % PIECE) / 8) + 1
+	local b = mfloor((p % PIECE) / 8) + 1
 	t[b] = bor(t[b], 2 ^ (7 - p % 8))
 	r.dirty[i] = true
 end
@@ -460,9 +462,9 @@ local function judge(o)
 
 	-- ---- check (nothing changes) ------------------------------------------
 	local e = entry_of(sid)
-	local tkey = B .. ':t:' .. digest
-	local rec = false
+	local tkey, rec = nil, false
 	if digest ~= '' then
+		tkey = B .. ':t:' .. digest
 		rec = redis.call('HMGET', tkey, 's', 'q', 'ts', 'c')
 		if not rec[1] then rec = false end
 	end

@@ -1979,10 +1979,10 @@ static void lost_answer_of_refused_call_stays_refused(void **state)
 /* ---- credentials */
 
 /* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
-#define MEMBER_ACL                                                          \
-	"~{grp}:* -@all +evalsha +script|load +hmget +hget +hset +hincrby " \
-	"+hlen +zcard +zrange +zadd +zrem +del +getbit +setbit +setrange "  \
-	"+set +expire"
+#define MEMBER_COMMANDS                                                      \
+	"-@all +evalsha +script|load +hmget +hget +hset +hdel +hlen +zcard " \
+	"+zrange +zadd +zrem +del +expire"
+#define MEMBER_ACL "~{grp}:* " MEMBER_COMMANDS
 
 static struct redis_server authed;
 
@@ -2076,6 +2076,54 @@ static void auth_percent_encoded_password_in_url_accepted(void **state)
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
 }
 
+/*
+ * Every command the script can make, under the ACL (user member2: the
+ * commands of MEMBER_ACL on the group "acl"): a piece slid to zero (HDEL),
+ * a jump of the window (DEL), evictions of both classes with a signer's
+ * mark (ZCARD, ZRANGE, ZREM, HLEN of the marks), a retained record
+ * evicted (HGET of its ts, DEL), the tokens (HSET, EXPIRE).
+ */
+static const struct step acl_steps[] = {
+	{A, 1, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 1000, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 1500, NOW, 0, 0, LIVE, "t", E2E_OK}, /* piece 0 all zero */
+	{A, 1, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 5000, NOW, 0, 0, LIVE, "t", E2E_OK}, /* a jump of the window */
+	{S, 5, NOW, 1, 1, LIVE, "cfg/s", E2E_OK},
+	{T, 1, NOW + 1, 1, 0, LIVE, "t", E2E_OK}, /* evicts S: mark 5 */
+	{S, 5, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{S, 6, NOW + 2, 1, 0, LIVE, "t", E2E_OK}, /* evicts T */
+	/* Evicts A and the record of cfg/s. */
+	{C, 1, NOW + 3, 0, 1, LIVE, "cfg/c", E2E_OK},
+	{C, 1, NOW + 3, 0, 1, RET, "cfg/c", E2E_ERR_REPLAY},
+	{S, 5, NOW, 1, 1, RET, "cfg/s", E2E_ERR_REPLAY}, /* under its mark */
+};
+
+static void acl_member_runs_every_command(const char *url)
+{
+	e2e_guard_opts o;
+	e2e_redis *rs = NULL;
+	size_t i;
+
+	small_opts(&o);
+	o.window = 1024;
+	o.max_senders = 2;
+	o.max_retained_topics = 1;
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, &o), E2E_OK);
+	for (i = 0; i < sizeof acl_steps / sizeof acl_steps[0]; i++) {
+		const struct step *s = &acl_steps[i];
+		e2e_info in = info_of(s->sender, s->seq, s->ts, s->is_signed,
+				      s->intent);
+		int rc = e2e_redis_check_commit(rs, &in, s->topic, s->delivery,
+						NOW + 3);
+
+		if (rc != s->expect)
+			fail_msg("step %zu: %s, expected %s", i,
+				 e2e_err_name(rc), e2e_err_name(s->expect));
+	}
+	e2e_redis_free(rs);
+}
+
 static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
 {
 	char url[128];
@@ -2084,6 +2132,9 @@ static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
 	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/grp",
 		 authed.port);
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	snprintf(url, sizeof url, "redis://member2:m3mber@127.0.0.1:%d/acl",
+		 authed.port);
+	acl_member_runs_every_command(url);
 	/* The same user on another group's keys. */
 	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/other",
 		 authed.port);
@@ -2111,11 +2162,13 @@ static int setup(void **state)
 	assert_int_equal(e2e_init(), E2E_OK);
 	if (redis_server_start(&shared, NULL) != 0)
 		return -1;
-	if (redis_server_start(&authed,
-			       "requirepass s3cret/pw\n"
-			       "user alice on \">wonder land\" ~* &* +@all\n"
-			       "user member on >m3mber " MEMBER_ACL "\n"
-			       "user open on nopass ~* &* +@all") != 0)
+	if (redis_server_start(
+		    &authed,
+		    "requirepass s3cret/pw\n"
+		    "user alice on \">wonder land\" ~* &* +@all\n"
+		    "user member on >m3mber " MEMBER_ACL "\n"
+		    "user member2 on >m3mber ~{acl}:* " MEMBER_COMMANDS "\n"
+		    "user open on nopass ~* &* +@all") != 0)
 		return -1;
 	return 0;
 }
