@@ -2086,7 +2086,7 @@ static void auth_percent_encoded_password_in_url_accepted(void **state)
 static const struct step acl_steps[] = {
 	{A, 1, NOW, 0, 0, LIVE, "t", E2E_OK},
 	{A, 1000, NOW, 0, 0, LIVE, "t", E2E_OK},
-	{A, 1500, NOW, 0, 0, LIVE, "t", E2E_OK}, /* piece 0 all zero */
+	{A, 1624, NOW, 0, 0, LIVE, "t", E2E_OK}, /* piece 0 all zero */
 	{A, 1, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
 	{A, 5000, NOW, 0, 0, LIVE, "t", E2E_OK}, /* a jump of the window */
 	{S, 5, NOW, 1, 1, LIVE, "cfg/s", E2E_OK},
