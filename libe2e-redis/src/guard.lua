@@ -52,13 +52,10 @@ local mfloor = math.floor
 
 local function hi(h) return tonumber(string.sub(h, 1, 8), 16) end
 local function lo(h) return tonumber(string.sub(h, 9, 16), 16) end
--- a - b for a >= b: exact below 2^53, and only ever compared with window.
-local function diff(a, b)
-	return (hi(a) - hi(b)) * 4294967296 + (lo(a) - lo(b))
-end
+-- The ring position of a sequence number given as its 32-bit halves.
 local wrap = 4294967296 % window
-local function pos(h)
-	return ((hi(h) % window) * wrap + lo(h)) % window
+local function pos(h, l)
+	return ((h % window) * wrap + l) % window
 end
 local function num(v) return tonumber(v or '0') or 0 end
 local function clamp_now(t) if t > now then return now end return t end
@@ -249,10 +246,24 @@ end
 
 local function mark_of(id) return redis.call('HGET', B .. ':marks', id) end
 
--- Whether seq, within the window of entry e, was accepted.
-local function seen(e, sid, s)
-	if e[5] and s <= e[5] then return true end
-	return ring_get(window_of(sid), pos(s))
+-- The top of a known entry e as 32-bit halves, computed once per call.
+local function top_num(e)
+	if not e.th then e.th, e.tl = hi(e[1]), lo(e[1]) end
+	return e.th, e.tl
+end
+
+-- top - seq for a known entry e and seq <= top, seq as halves (sh, sl):
+-- exact below 2^53, and only ever compared with window.
+local function below_top(e, sh, sl)
+	local th, tl = top_num(e)
+	return (th - sh) * 4294967296 + (tl - sl)
+end
+
+-- Whether seq (its halves sh, sl), within the window of entry e, was
+-- accepted.
+local function seen(e, sid, seq, sh, sl)
+	if e[5] and seq <= e[5] then return true end
+	return ring_get(window_of(sid), pos(sh, sl))
 end
 
 -- The entry (or record) a newcomer of class c replaces in a full table:
@@ -312,19 +323,19 @@ local function topic_verdict(rec, sid, seq, ts, signed)
 	return 0
 end
 
-local function seq_verdict(e, sid, seq, ts, signed, retained, rec)
+local function seq_verdict(e, sid, seq, sh, sl, ts, signed, retained, rec)
 	local top = e[1]
 	if retained then
 		local rc = topic_verdict(rec, sid, seq, ts, signed)
-		if rc == 0 and top and seq <= top and diff(top, seq) < window and
-			seen(e, sid, seq) then
+		if rc == 0 and top and seq <= top and
+			below_top(e, sh, sl) < window and seen(e, sid, seq, sh, sl) then
 			rc = E_REPLAY
 		end
 		return rc
 	end
 	if top then
 		if seq > top then return 0 end
-		if diff(top, seq) >= window or seen(e, sid, seq) then
+		if below_top(e, sh, sl) >= window or seen(e, sid, seq, sh, sl) then
 			return E_REPLAY
 		end
 		return 0
@@ -396,24 +407,26 @@ end
 
 -- Record seq in the window, sliding it when seq is above the top; a
 -- sequence below the window is not recorded.
-local function window_record(e, sid, seq)
+local function window_record(e, sid, seq, sh, sl)
 	local r = window_of(sid)
 	local top = e[1]
+	local p = pos(sh, sl)
 	if not top then
-		e[1] = seq
-		ring_set(r, pos(seq))
+		e[1], e.th, e.tl = seq, sh, sl
+		ring_set(r, p)
 	elseif seq > top then
-		local d = diff(seq, top)
+		local th, tl = top_num(e)
+		local d = (sh - th) * 4294967296 + (sl - tl)
 		if d >= window then
 			ring_clear_all(r)
-		else
+		elseif d > 1 then
 			-- The last position cleared is seq's own, set just below.
-			ring_clear(r, (pos(top) + 1) % window, d - 1)
+			ring_clear(r, (pos(th, tl) + 1) % window, d - 1)
 		end
-		e[1] = seq
-		ring_set(r, pos(seq))
-	elseif diff(top, seq) < window then
-		ring_set(r, pos(seq))
+		e[1], e.th, e.tl = seq, sh, sl
+		ring_set(r, p)
+	elseif below_top(e, sh, sl) < window then
+		ring_set(r, p)
 	end
 end
 
@@ -469,7 +482,8 @@ local function judge(o)
 		if not rec[1] then rec = false end
 	end
 	if retained and not intent then return E_NOT_RETAINED end
-	local rc = seq_verdict(e, sid, seq, ts, signed, retained, rec)
+	local sh, sl = hi(seq), lo(seq)
+	local rc = seq_verdict(e, sid, seq, sh, sl, ts, signed, retained, rec)
 	if rc == 0 then rc = time_verdict(e, sid, ts, cls, retained) end
 	if rc ~= 0 then return rc end
 
@@ -486,7 +500,7 @@ local function judge(o)
 		end
 		max_ts = num(e[2])
 	end
-	window_record(e, sid, seq)
+	window_record(e, sid, seq, sh, sl)
 	if ts > max_ts then max_ts = ts end
 	e[2], e.score = max_ts, tick
 	dirty[sid] = e
