@@ -49,6 +49,8 @@ local TOKENS = 256 -- the member's ring of tokens
 
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
 local mfloor = math.floor
+-- The mask of bit p in its byte is MASK[p % 8] (the most significant first).
+local MASK = {[0] = 128, 64, 32, 16, 8, 4, 2, 1}
 
 local function hi(h) return tonumber(string.sub(h, 1, 8), 16) end
 local function lo(h) return tonumber(string.sub(h, 9, 16), 16) end
@@ -89,14 +91,14 @@ end
 local function ring_get(r, p)
 	local t = piece(r, mfloor(p / PIECE))
 	local b = mfloor((p % PIECE) / 8) + 1
-	return band(t[b], 2 ^ (7 - p % 8)) ~= 0
+	return band(t[b], MASK[p % 8]) ~= 0
 end
 
 local function ring_set(r, p)
 	local i = mfloor(p / PIECE)
 	local t = piece(r, i)
 	local b = mfloor((p % PIECE) / 8) + 1
-	t[b] = bor(t[b], 2 ^ (7 - p % 8))
+	t[b] = bor(t[b], MASK[p % 8])
 	r.dirty[i] = true
 end
 
@@ -121,7 +123,7 @@ local function ring_clear(r, p, count)
 			local t = piece(r, i)
 			for q = p - start, p - start + n - 1 do
 				local b = math.floor(q / 8) + 1
-				t[b] = band(t[b], bnot(2 ^ (7 - q % 8)))
+				t[b] = band(t[b], bnot(MASK[q % 8]))
 			end
 		end
 		r.dirty[i] = true
@@ -199,7 +201,7 @@ local function token_record(t)
 		local d = t - mtop
 		if d >= TOKENS then
 			ring_clear_all(r)
-		else
+		elseif d > 1 then
 			ring_clear(r, (mtop + 1) % TOKENS, d - 1)
 		end
 		mtop = t
