@@ -767,15 +767,35 @@ static void note_doubt(e2e_redis *rs, const e2e_info *info,
 	d->token = strtoull(k->token, NULL, 10);
 }
 
+/*
+ * Calls that never reached Redis give their tokens back: the script keeps
+ * a member's tokens within 256 of the highest it accepted (docs/GROUPS.md
+ * section 6), so an outage must not move the member's count on, or the
+ * retry of a call whose answer was lost before it would no longer be
+ * recognised once Redis is back.
+ */
+static void give_back_tokens(e2e_redis *rs, const struct call *k, size_t n,
+			     uint64_t before)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (k[i].sent)
+			return;
+	rs->next_token = before;
+}
+
 E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 					 const char *topic, uint32_t delivery,
 					 uint64_t now)
 {
 	struct call k;
+	uint64_t before;
 	int v, rc;
 
 	if (rs == NULL)
 		return E2E_ERR_INVAL;
+	before = rs->next_token;
 	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
 		return rc;
 	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
@@ -783,6 +803,7 @@ E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 	} else {
 		rc = run_calls(rs, &k, 1, &v);
 	}
+	give_back_tokens(rs, &k, 1, before);
 	note_doubt(rs, info, &k, v);
 	return v;
 }
@@ -793,18 +814,22 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 {
 	struct call *k;
 	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
+	uint64_t before;
 	size_t i;
 
 	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
 		return E2E_ERR_INVAL;
 	k = rs->batch;
+	before = rs->next_token;
 	if (now == 0)
 		now = (uint64_t)time(NULL);
 	for (i = 0; i < n; i++) {
 		items[i].verdict = E2E_ERR_INVAL;
 		if (call_init(rs, &k[i], items[i].info, items[i].topic,
-			      items[i].delivery, now) != E2E_OK)
+			      items[i].delivery, now) != E2E_OK) {
+			rs->next_token = before;
 			return E2E_ERR_INVAL;
+		}
 		/* The same message twice in a batch: only the first may
 		 * retry a lost call (the retry is accepted when that call
 		 * was); the second is a new call, and a replay. */
@@ -818,6 +843,7 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 	} else {
 		rc = run_calls(rs, k, n, v);
 	}
+	give_back_tokens(rs, k, n, before);
 	for (i = 0; i < n; i++) {
 		items[i].verdict = v[i];
 		note_doubt(rs, items[i].info, &k[i], v[i]);

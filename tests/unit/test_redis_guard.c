@@ -1684,6 +1684,74 @@ static void restart_with_aof_refuses_every_replay(void **state)
 	free_envs(v);
 }
 
+/*
+ * Calls that never reached Redis (it was stopped) give their tokens back:
+ * the member's next accepted call after the outage carries the token after
+ * its last one, so the ring of its last 256 tokens (section 6) still holds
+ * the calls from before the outage, whatever number of messages was
+ * refused in between.
+ */
+static void calls_that_never_reached_redis_give_their_tokens_back(void **state)
+{
+	const char *keys[2] = {"KEYS", "{test}:m:*"};
+	struct redis_server s;
+	e2e_redis_item it[8];
+	e2e_info in[8];
+	redisContext *raw;
+	redisReply *r;
+	e2e_redis *rs;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	in[0] = info_of(A, 1, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	redis_server_stop(&s, SIGTERM);
+	for (i = 0; i < 300; i++) {
+		for (k = 0; k < 8; k++) {
+			in[k] = info_of(A, 2 + k, NOW, 0, 0);
+			it[k] = (e2e_redis_item){&in[k], "t", LIVE, 0};
+		}
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			E2E_ERR_STORE_UNAVAILABLE);
+		assert_int_equal(e2e_redis_check_commit_batch(rs, it, 8, NOW),
+				 E2E_ERR_STORE_UNAVAILABLE);
+	}
+	assert_int_equal(redis_server_restart(&s), 0);
+	/* The first call of the outage (A 2) was handed to the dead
+	 * connection: its token, 2, is kept for its retry; the others were
+	 * never sent. */
+	in[0] = info_of(A, 100, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	raw = redisConnect("127.0.0.1", s.port);
+	assert_true(raw != NULL && raw->err == 0);
+	r = raw_argv(raw, 2, keys);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(r->elements, 1);
+	{
+		const char *hget[3] = {"HGET", r->element[0]->str, "t"};
+		redisReply *t = raw_argv(raw, 3, hget);
+
+		assert_int_equal(t->type, REDIS_REPLY_STRING);
+		assert_string_equal(t->str, "3");
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	/* A 2's retry (its call never ran) is judged: accepted, once. */
+	in[0] = info_of(A, 2, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	redisFree(raw);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
+}
+
 static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
 {
 	static const uint8_t zero[64];
@@ -2220,6 +2288,8 @@ int main(void)
 		cmocka_unit_test(restart_with_aof_refuses_every_replay),
 		cmocka_unit_test(
 			stopped_store_is_unavailable_and_delivers_nothing),
+		cmocka_unit_test(
+			calls_that_never_reached_redis_give_their_tokens_back),
 		cmocka_unit_test(
 			lost_answer_of_accepted_call_is_recovered_within_the_call),
 		cmocka_unit_test(lost_answer_is_recovered_at_the_redelivery),
