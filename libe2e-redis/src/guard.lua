@@ -45,7 +45,7 @@ local E_REPLAY, E_TOO_OLD, E_FUTURE, E_NO_TIMESTAMP = -16, -17, -18, -19
 local E_NOT_RETAINED, E_STALE_RETAINED = -20, -21
 local E_MISMATCH, E_PROTOCOL = -63, -66
 local PIECE = 512 -- bits of a window piece (64 bytes; the last may be less)
-local TOKENS = 256 -- the member's ring of tokens
+local TOKENS = 65536 -- bits of the member's ring of tokens
 
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
 local mfloor = math.floor
@@ -176,16 +176,17 @@ local marks_lost = g[9] == '1'
 local tick = num(g[10])
 local tick_start = tick
 
--- The member's accepted tokens: a ring of TOKENS bits (bit TOKEN mod
--- TOKENS set when TOKEN, within mtop - TOKENS + 1 .. mtop, was accepted),
--- read at the first retry or acceptance, written at the end.
+-- The member's accepted tokens: a ring of TOKENS bits in pieces, as a
+-- window (bit TOKEN mod TOKENS set when TOKEN, within mtop - TOKENS + 1 ..
+-- mtop, was accepted), in the hash of the member's highest accepted token
+-- `t`; read at the first retry or acceptance, written at the end.
 local mtop, mring = nil, nil
 local function member_ring()
 	if not mring then
-		local m = redis.call('HMGET', member_key, 't', 'b')
-		mtop = num(m[1])
-		local bits = m[2]
-		mring = ring_new(TOKENS, function() return bits end)
+		mtop = num(redis.call('HGET', member_key, 't'))
+		mring = ring_new(TOKENS, function(i)
+			return redis.call('HGET', member_key, tostring(i))
+		end)
 	end
 	return mring
 end
@@ -533,20 +534,23 @@ else
 end
 
 -- ---- write back ---------------------------------------------------------------
-flush()
-for sid, r in pairs(windows) do
+
+-- A ring's changed pieces into the hash key (with more fields to set:
+-- field, value, ...).
+local function ring_write(key, r, more)
 	local set, del, cleared = ring_changes(r)
-	local wkey = B .. ':w:' .. sid
-	if cleared then redis.call('DEL', wkey) end
-	if #del > 0 then redis.call('HDEL', wkey, unpack(del)) end
-	if #set > 0 then redis.call('HSET', wkey, unpack(set)) end
+	if cleared then redis.call('DEL', key) end
+	if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+	for i = 1, #more do set[#set + 1] = more[i] end
+	if #set > 0 then redis.call('HSET', key, unpack(set)) end
 end
+
+flush()
+for sid, r in pairs(windows) do ring_write(B .. ':w:' .. sid, r, {}) end
 if tick ~= tick_start then redis.call('HSET', G, 'tick', tick) end
 -- The member's tokens, with an expiry of 24 h from its last acceptance.
 if mring and next(mring.dirty) then
-	local set = ring_changes(mring)
-	local bytes = set[2] or string.rep('\0', TOKENS / 8)
-	redis.call('HSET', member_key, 't', mtop, 'b', bytes)
+	ring_write(member_key, mring, {'t', mtop})
 	redis.call('EXPIRE', member_key, 86400)
 end
 if n == 1 then return verdicts[1] end

@@ -59,8 +59,8 @@ struct e2e_redis {
 	/* The guard's sizes and rules, as the script takes them. */
 	char cfg[7][12];
 	/* Calls whose answer was lost and not recovered: their message and
-	 * token, so that a redelivery retries them (Redis keeps the tokens of
-	 * a member's last E2E_REDIS_BATCH_MAX accepted calls). */
+	 * token, so that a redelivery retries them (Redis keeps which of a
+	 * member's last 65536 tokens were accepted). */
 	struct doubt {
 		uint64_t sender, seq, token; /* token 0: free */
 	} doubt[E2E_REDIS_BATCH_MAX];
@@ -769,7 +769,7 @@ static void note_doubt(e2e_redis *rs, const e2e_info *info,
 
 /*
  * Calls that never reached Redis give their tokens back: the script keeps
- * a member's tokens within 256 of the highest it accepted (docs/GROUPS.md
+ * a member's tokens within 65536 of the highest it accepted (docs/GROUPS.md
  * section 6), so an outage must not move the member's count on, or the
  * retry of a call whose answer was lost before it would no longer be
  * recognised once Redis is back.

@@ -1386,20 +1386,23 @@ static long long raw_call(redisContext *raw, const char *sha, const char *g,
 }
 
 /*
- * The member's tokens ({P}:m:MEMBER: `t` the highest accepted token, `b`
- * 32 bytes, bit TOKEN mod 256 for each accepted TOKEN of t - 255 .. t): a
- * retry is accepted when its token is there, and judged again otherwise
- * (a call refused, a token never used, one 256 or more below the top).
+ * The member's tokens ({P}:m:MEMBER: `t` the highest accepted token, and a
+ * ring of 65536 bits in pieces as a window's, bit TOKEN mod 65536 for each
+ * accepted TOKEN of t - 65535 .. t): a retry is accepted when its token is
+ * there, and judged again otherwise (a call refused, a token never used,
+ * one 65536 or more below the top).
  */
-static void member_tokens_answer_retries_of_the_last_256(void **state)
+static void member_tokens_answer_retries_of_the_last_65536(void **state)
 {
 	char url[128], base[32], g[40], key[64], sha[41];
 	const char *load[3] = {"SCRIPT", "LOAD", e2e__guard_lua};
-	const char *hmget[4] = {"HMGET", key, "t", "b"};
+	const char *top[3] = {"HGET", key, "t"};
+	const char *hlen[2] = {"HLEN", key};
 	const char *ttl[2] = {"TTL", key};
 	redisContext *raw = raw_connect();
+	const uint64_t W = 65536;
 	redisReply *r;
-	uint64_t k;
+	uint8_t p[64], want[64];
 
 	(void)state;
 	fresh_url(&shared, url, sizeof url);
@@ -1416,33 +1419,38 @@ static void member_tokens_answer_retries_of_the_last_256(void **state)
 	assert_int_equal(raw_call(raw, sha, g, 1, 0, 2), E2E_ERR_REPLAY);
 	assert_int_equal(raw_call(raw, sha, g, 1, 1, 2), E2E_ERR_REPLAY);
 	assert_int_equal(raw_call(raw, sha, g, 1, 1, 3), E2E_ERR_REPLAY);
-	/* Tokens 4 .. 259 accepted (seq 2 .. 257): 4 is still there ... */
-	for (k = 4; k <= 259; k++)
-		assert_int_equal(raw_call(raw, sha, g, k - 2, 0, k), E2E_OK);
-	assert_int_equal(raw_call(raw, sha, g, 257, 1, 259), E2E_OK);
-	assert_int_equal(raw_call(raw, sha, g, 2, 1, 4), E2E_OK);
-	/* ... until token 260 is accepted: 256 below the top. */
-	assert_int_equal(raw_call(raw, sha, g, 258, 0, 260), E2E_OK);
-	assert_int_equal(raw_call(raw, sha, g, 2, 1, 4), E2E_ERR_REPLAY);
-	assert_int_equal(raw_call(raw, sha, g, 258, 1, 260), E2E_OK);
-	/* A refused call leaves its token's bit clear. */
-	assert_int_equal(raw_call(raw, sha, g, 1, 0, 261), E2E_ERR_REPLAY);
-	assert_int_equal(raw_call(raw, sha, g, 259, 0, 262), E2E_OK);
-	assert_int_equal(raw_call(raw, sha, g, 1, 1, 261), E2E_ERR_REPLAY);
-	r = raw_argv(raw, 4, hmget);
-	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-	assert_string_equal(r->element[0]->str, "262");
-	assert_int_equal(r->element[1]->len, 32);
-	/* 7 .. 262 accepted but 261 (bit 5: 0x04 of byte 0). */
-	assert_int_equal((uint8_t)r->element[1]->str[0], 0xfb);
-	for (k = 1; k < 32; k++)
-		assert_int_equal((uint8_t)r->element[1]->str[k], 0xff);
+	/* Token 1 is still there when the top is 65536 ... */
+	assert_int_equal(raw_call(raw, sha, g, 2, 0, W), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_OK);
+	/* ... and no more at 65537, whose bit is 1's. */
+	assert_int_equal(raw_call(raw, sha, g, 3, 0, W + 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 3, 1, W + 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 2, 1, W), E2E_OK);
+	r = raw_argv(raw, 3, top);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, "65537");
 	freeReplyObject(r);
+	/* One piece: 65536 and 65537 (positions 0 and 1), not 2 (refused). */
+	assert_int_equal(raw_int(raw, 2, hlen), 2);
+	memset(want, 0, sizeof want);
+	want[0] = 0xc0;
+	{
+		const char *piece[3] = {"HGET", key, "0"};
+
+		r = raw_argv(raw, 3, piece);
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		assert_int_equal(r->len, 64);
+		memcpy(p, r->str, 64);
+		freeReplyObject(r);
+	}
+	assert_memory_equal(p, want, 64);
 	assert_true(raw_int(raw, 2, ttl) > 86000);
-	/* A jump of 256 tokens or more forgets the others. */
-	assert_int_equal(raw_call(raw, sha, g, 300, 0, 1000), E2E_OK);
-	assert_int_equal(raw_call(raw, sha, g, 259, 1, 262), E2E_ERR_REPLAY);
-	assert_int_equal(raw_call(raw, sha, g, 300, 1, 1000), E2E_OK);
+	/* A jump of 65536 tokens or more forgets the others. */
+	assert_int_equal(raw_call(raw, sha, g, 300, 0, 3 * W), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 3, 1, W + 1), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 300, 1, 3 * W), E2E_OK);
+	assert_int_equal(raw_int(raw, 2, hlen), 2);
 	redisFree(raw);
 }
 
@@ -2281,7 +2289,8 @@ int main(void)
 		cmocka_unit_test(window_pieces_cross_the_ring_wrap),
 		cmocka_unit_test(
 			jumps_of_a_window_or_more_give_memory_verdicts),
-		cmocka_unit_test(member_tokens_answer_retries_of_the_last_256),
+		cmocka_unit_test(
+			member_tokens_answer_retries_of_the_last_65536),
 		cmocka_unit_test(racing_members_accept_each_envelope_once),
 		cmocka_unit_test(
 			racing_batch_members_accept_each_envelope_once),
