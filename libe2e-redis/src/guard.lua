@@ -65,9 +65,11 @@ local function clamp_now(t) if t > now then return now end return t end
 -- ---- rings of bits, kept as tables of byte values ---------------------------
 --
 -- A ring of `size` bits (a multiple of 8) is cut into pieces of PIECE bits;
--- bit p is bit 7 - p % 8 of byte p / 8 (Redis's SETBIT order). r.load(i)
--- gives piece i's bytes as a string ("" or false: all zero); r.get and
--- r.clear_all say which pieces the call has read or changed.
+-- bit p is bit 7 - p % 8 of byte (p % PIECE) / 8 of piece p / PIECE
+-- (Redis's SETBIT order). r.load(i) gives piece i's bytes as a string (""
+-- or false: all zero); r.p holds the pieces read or made, r.dirty those
+-- changed, and r.cleared says that the whole ring was set to zero (its
+-- key is deleted before the changed pieces are written).
 
 local function ring_new(size, load)
 	return {size = size, load = load, p = {}, dirty = {}, cleared = false}
