@@ -535,6 +535,19 @@ static void redis_gives_memory_verdicts_with_window_of_192(void **state)
 	random_traffic(&o, 3000, 0);
 }
 
+/* Window 1088: pieces of 512, 512 and 64 bits (the last one short), and
+ * slides of up to a window across them, call by call and in batches. */
+static void redis_gives_memory_verdicts_with_window_of_1088(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	traffic_opts(&o);
+	o.window = 1088;
+	random_traffic(&o, 3000, 0);
+	random_traffic(&o, 3000, 64);
+}
+
 /* ---- what holds whatever the victim */
 
 /*
@@ -2276,6 +2289,8 @@ int main(void)
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_window_of_192),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_with_window_of_1088),
 		cmocka_unit_test(redis_keeps_guarantees_under_evictions),
 		cmocka_unit_test(redis_evicts_least_recent_of_the_class),
 		cmocka_unit_test(
