@@ -97,6 +97,10 @@ const char *cli_state_remedy(int rc, const char *url, int directives, char *buf,
 		return "this build has no TLS for Redis (configure found no "
 		       "libssl-dev): rebuild, or reach it through a TLS "
 		       "tunnel on loopback (docs/GROUPS.md section 4)";
+	case E2E_ERR_STORE_PROTOCOL:
+		return "its members run another version of libe2e-redis: run "
+		       "one version in every member of a group, or give this "
+		       "one another PREFIX (docs/GROUPS.md section 6)";
 	case E2E_ERR_INVAL:
 		return "the form is redis[s]://[USER@]HOST[:PORT]/PREFIX";
 	default:

@@ -30,6 +30,7 @@ export declare const ERR: Readonly<Record<string, number>> & {
   readonly STORE_ERROR: -61; readonly STORE_AUTH: -62; readonly STORE_MISMATCH: -63;
   readonly STORE_UNSUPPORTED: -64;
   readonly STORE_TLS: -65;
+  readonly STORE_PROTOCOL: -66;
 };
 /** "E2E_ERR_BAD_TAG" for ERR.BAD_TAG; "E2E_ERR_UNKNOWN" for other values. */
 export declare function errName(code: number): string;

@@ -24,7 +24,11 @@
  *    from e2e_redis_connect() only: when a later call has to connect
  *    again, a TLS refusal is E2E_ERR_STORE_UNAVAILABLE (an outage: the
  *    message is not accepted, and a QoS 1 one can be retried);
- *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// in a build without OpenSSL.
+ *  - E2E_ERR_STORE_UNSUPPORTED: rediss:// in a build without OpenSSL;
+ *  - E2E_ERR_STORE_PROTOCOL: the group's state is of another protocol
+ *    version (members of another version of libe2e-redis, docs/GROUPS.md
+ *    section 6): from e2e_redis_connect(), and from a call when the group
+ *    was made since; nothing is written.
  *
  * An e2e_redis object holds one connection and is not thread-safe: one per
  * thread, as for every libe2e object.

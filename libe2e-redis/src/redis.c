@@ -32,12 +32,12 @@
 
 #define E2E_REDIS_API __attribute__((visibility("default")))
 
-#define PROTOCOL "1"
+#define PROTOCOL "2"
 #define HOST_MAX 255u
 #define PREFIX_MAX 200u
 #define CRED_MAX 1024u
-#define NARGS 23  /* EVALSHA sha 1 KEYS[1] + 19 script arguments */
-#define COMMON 13 /* of them, those every message of a call shares */
+#define NARGS 20  /* EVALSHA sha 1 KEYS[1] + 16 script arguments */
+#define COMMON 14 /* of them, those every message of a call shares */
 #define MSG_ARGS (NARGS - COMMON) /* and those of each message */
 #define DEFAULT_PORT 6379
 #define DEFAULT_TIMEOUT_MS 2000u
@@ -59,8 +59,8 @@ struct e2e_redis {
 	/* The guard's sizes and rules, as the script takes them. */
 	char cfg[7][12];
 	/* Calls whose answer was lost and not recovered: their message and
-	 * token, so that a redelivery retries them (Redis keeps the tokens of
-	 * a member's last E2E_REDIS_BATCH_MAX accepted calls). */
+	 * token, so that a redelivery retries them (Redis keeps which of a
+	 * member's last 65536 tokens were accepted). */
 	struct doubt {
 		uint64_t sender, seq, token; /* token 0: free */
 	} doubt[E2E_REDIS_BATCH_MAX];
@@ -74,9 +74,10 @@ struct e2e_redis {
 
 /* One call's script arguments. */
 struct call {
-	char sid[17], seq[17], ts[11], now[21], digest[33], token[21];
+	char sid[17], seq[17], ts[11], now[21], digest[33], token[21], bits[3];
 	const char *argv[NARGS];
 	size_t len[NARGS];
+	unsigned flags; /* 1 signed, 2 retained intent, 4 delivered retained */
 	int retry;
 	int sent; /* handed to the connection: its outcome may be unknown */
 	struct doubt *doubt; /* the doubt it retries, or NULL */
@@ -377,6 +378,30 @@ static int authenticate(e2e_redis *rs)
 	return rc;
 }
 
+/*
+ * The protocol of the group's state, if it has one: a member never mixes
+ * its commands with those of another protocol (docs/GROUPS.md section 6).
+ * Checked at each connection; the script checks it again at every call,
+ * for a group made since.
+ */
+static int check_protocol(e2e_redis *rs)
+{
+	const char *argv[3] = {"HGET", rs->base, "v"};
+	size_t len[3] = {4, strlen(rs->base), 1};
+	redisReply *r;
+	int rc = command(rs, &r, 3, argv, len);
+
+	if (rc != E2E_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_STRING &&
+	    (r->len != strlen(PROTOCOL) || memcmp(r->str, PROTOCOL, r->len)))
+		rc = E2E_ERR_STORE_PROTOCOL;
+	else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
+		rc = E2E_ERR_STORE_ERROR;
+	freeReplyObject(r);
+	return rc;
+}
+
 static int connect_store(e2e_redis *rs)
 {
 	int rc;
@@ -385,7 +410,11 @@ static int connect_store(e2e_redis *rs)
 	rc = e2e__link_open(&rs->c, rs->host, rs->port, &rs->timeout, rs->tls);
 	if (rc != E2E_OK)
 		return rc;
+	/* The protocol before the script: an unauthenticated client may not
+	 * send a string as long as the script (Redis answers it with a
+	 * protocol error, not NOAUTH). */
 	if ((rc = authenticate(rs)) != E2E_OK ||
+	    (rc = check_protocol(rs)) != E2E_OK ||
 	    (rc = load_script(rs)) != E2E_OK)
 		disconnect(rs);
 	return rc;
@@ -542,6 +571,15 @@ E2E_REDIS_API int e2e_redis_url_check(const char *url, int *has_password)
 /* ---- calls ----------------------------------------------------------------
  */
 
+/* The message's bits argument: its flags, and 8 for a retry. */
+static void set_bits(struct call *k)
+{
+	snprintf(k->bits, sizeof k->bits, "%u",
+		 (k->flags | (k->retry ? 8u : 0u)) & 15u);
+	k->argv[17] = k->bits;
+	k->len[17] = strlen(k->bits);
+}
+
 static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 		     const char *topic, uint32_t delivery, uint64_t now)
 {
@@ -582,16 +620,15 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	for (i = 0; i < 7; i++)
 		k->argv[5 + i] = rs->cfg[i];
 	k->argv[12] = k->now;
-	k->argv[13] = k->sid;
-	k->argv[14] = k->seq;
-	k->argv[15] = k->ts;
-	k->argv[16] = info->is_signed ? "1" : "0";
-	k->argv[17] = info->retained ? "1" : "0";
-	k->argv[18] = retained ? "1" : "0";
-	k->argv[19] = k->digest;
-	k->argv[20] = rs->member;
-	k->argv[21] = k->token;
-	k->argv[22] = k->retry ? "1" : "0";
+	k->argv[13] = rs->member;
+	k->argv[14] = k->sid;
+	k->argv[15] = k->seq;
+	k->argv[16] = k->ts;
+	k->flags = (info->is_signed ? 1 : 0) | (info->retained ? 2 : 0) |
+		   (retained ? 4 : 0);
+	set_bits(k);
+	k->argv[18] = k->digest;
+	k->argv[19] = k->token;
 	for (i = 0; i < NARGS; i++)
 		k->len[i] = strlen(k->argv[i]);
 	return E2E_OK;
@@ -603,15 +640,15 @@ static void fresh_call(e2e_redis *rs, struct call *k)
 	k->doubt = NULL;
 	k->retry = 0;
 	snprintf(k->token, sizeof k->token, "%" PRIu64, ++rs->next_token);
-	k->argv[22] = "0";
-	k->len[21] = strlen(k->token);
+	k->len[19] = strlen(k->token);
+	set_bits(k);
 }
 
 /* A reply to EVALSHA as a verdict; 1 for NOSCRIPT (load and run again). */
 static int verdict_of(const redisReply *r)
 {
 	if (r->type == REDIS_REPLY_INTEGER && r->integer <= 0 &&
-	    r->integer >= -64)
+	    r->integer >= -66)
 		return (int)r->integer;
 	if (r->type == REDIS_REPLY_ERROR) {
 		if (strncmp(r->str, "NOSCRIPT", 8) == 0)
@@ -622,7 +659,7 @@ static int verdict_of(const redisReply *r)
 }
 
 /* Calls k[0..n), made with one clock, as one EVALSHA: the arguments
- * they share (k[0]'s), then the ten of each message (docs/GROUPS.md
+ * they share (k[0]'s), then the six of each message (docs/GROUPS.md
  * section 6). */
 static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
 {
@@ -686,7 +723,7 @@ static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
 	if (got < n) {
 		for (i = got; i < n; i++) {
 			k[i].retry = 1;
-			k[i].argv[22] = "1";
+			set_bits(&k[i]);
 		}
 		if ((rc = reconnect(rs)) == E2E_OK &&
 		    pipeline(rs, k + got, n - got, v + got) < n - got)
@@ -730,15 +767,35 @@ static void note_doubt(e2e_redis *rs, const e2e_info *info,
 	d->token = strtoull(k->token, NULL, 10);
 }
 
+/*
+ * Calls that never reached Redis give their tokens back: the script keeps
+ * a member's tokens within 65536 of the highest it accepted (docs/GROUPS.md
+ * section 6), so an outage must not move the member's count on, or the
+ * retry of a call whose answer was lost before it would no longer be
+ * recognised once Redis is back.
+ */
+static void give_back_tokens(e2e_redis *rs, const struct call *k, size_t n,
+			     uint64_t before)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (k[i].sent)
+			return;
+	rs->next_token = before;
+}
+
 E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 					 const char *topic, uint32_t delivery,
 					 uint64_t now)
 {
 	struct call k;
+	uint64_t before;
 	int v, rc;
 
 	if (rs == NULL)
 		return E2E_ERR_INVAL;
+	before = rs->next_token;
 	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
 		return rc;
 	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
@@ -746,6 +803,7 @@ E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 	} else {
 		rc = run_calls(rs, &k, 1, &v);
 	}
+	give_back_tokens(rs, &k, 1, before);
 	note_doubt(rs, info, &k, v);
 	return v;
 }
@@ -756,18 +814,22 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 {
 	struct call *k;
 	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
+	uint64_t before;
 	size_t i;
 
 	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
 		return E2E_ERR_INVAL;
 	k = rs->batch;
+	before = rs->next_token;
 	if (now == 0)
 		now = (uint64_t)time(NULL);
 	for (i = 0; i < n; i++) {
 		items[i].verdict = E2E_ERR_INVAL;
 		if (call_init(rs, &k[i], items[i].info, items[i].topic,
-			      items[i].delivery, now) != E2E_OK)
+			      items[i].delivery, now) != E2E_OK) {
+			rs->next_token = before;
 			return E2E_ERR_INVAL;
+		}
 		/* The same message twice in a batch: only the first may
 		 * retry a lost call (the retry is accepted when that call
 		 * was); the second is a new call, and a replay. */
@@ -781,6 +843,7 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 	} else {
 		rc = run_calls(rs, k, n, v);
 	}
+	give_back_tokens(rs, k, n, before);
 	for (i = 0; i < n; i++) {
 		items[i].verdict = v[i];
 		note_doubt(rs, items[i].info, &k[i], v[i]);
@@ -788,7 +851,8 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 	for (i = 0; i < n; i++)
 		if (v[i] == E2E_ERR_STORE_UNAVAILABLE ||
 		    v[i] == E2E_ERR_STORE_ERROR || v[i] == E2E_ERR_STORE_AUTH ||
-		    v[i] == E2E_ERR_STORE_MISMATCH)
+		    v[i] == E2E_ERR_STORE_MISMATCH ||
+		    v[i] == E2E_ERR_STORE_PROTOCOL)
 			return v[i];
 	return rc;
 }

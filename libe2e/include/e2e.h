@@ -135,7 +135,9 @@ extern "C" {
 	XX(ERR_STORE_UNSUPPORTED, -64, "store-unsupported",                    \
 	   "this build cannot reach that store (rediss:// needs TLS)")         \
 	XX(ERR_STORE_TLS, -65, "store-tls",                                    \
-	   "the TLS connection to the shared replay state store failed")
+	   "the TLS connection to the shared replay state store failed")       \
+	XX(ERR_STORE_PROTOCOL, -66, "store-protocol",                          \
+	   "the shared replay state is of another protocol version")
 
 typedef enum e2e_err {
 #define E2E__ENUM(name, value, reason, msg) E2E_##name = value,

@@ -7,6 +7,13 @@ with 1, 2 and 4 members on one shared subscription.
     tests/bench/bench_groups.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--members 1,2,4] [--fsync always]
+                                [--compare-lib NAME=DIR ...] [--skip-group]
+
+--compare-lib runs the Redis member a third (fourth, ...) way in each
+round, with the libe2e-redis of another build (a protocol before and
+after, a throwaway script that measures what Redis's CPU costs):
+printed under the Redis line as NAME, its ratio against the same
+in-memory runs.
 
 A benchmark, not a test: it prints figures. Each run starts the
 subscriber(s) (stdout to files), waits until every one is subscribed
@@ -175,7 +182,22 @@ def median_run(setup, guard, size, count, qos, members, runs):
             *(statistics.median(x[i] for x in r) for i in (2, 3, 4)))
 
 
-def one_member(setup, sizes, qoses, count, runs):
+def run_with_lib(setup, lib, *args):
+    """one_run with e2e-sub loading libe2e-redis from lib (a directory), or
+    from the build tree when lib is None."""
+    saved = os.environ["LD_LIBRARY_PATH"]
+    if lib:
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([lib, saved])
+    try:
+        return one_run(setup, *args)
+    finally:
+        os.environ["LD_LIBRARY_PATH"] = saved
+
+
+def one_member(setup, sizes, qoses, count, runs, libs=()):
+    """libs: (name, directory) of other libe2e-redis builds, each run in
+    turn with the two guards (same broker, same Redis): a protocol before
+    and after, a throwaway script."""
     print("One e2e-sub, in-memory guard against the Redis guard:")
     print("%-6s %3s %12s %12s %7s %8s %6s %13s %8s" % (
         "bytes", "qos", "memory msg/s", "redis msg/s", "ratio", "refused",
@@ -183,10 +205,14 @@ def one_member(setup, sizes, qoses, count, runs):
     for size in sizes:
         for qos in qoses:
             t = {"memory": [], "redis": []}
+            other = {name: [] for name, _ in libs}
             for _ in range(runs):  # alternate, so drifts hit both
                 for guard in t:
                     t[guard].append(one_run(setup, guard, size, count, qos,
                                             1))
+                for name, lib in libs:
+                    other[name].append(run_with_lib(
+                        setup, lib, "redis", size, count, qos, 1))
             mem = count / statistics.median(x[0] for x in t["memory"])
             red = count / statistics.median(x[0] for x in t["redis"])
             med = {g: [statistics.median(x[i] for x in t[g])
@@ -196,6 +222,13 @@ def one_member(setup, sizes, qoses, count, runs):
                      max(x[1] for x in t["memory"] + t["redis"]),
                      med["redis"][2], med["memory"][3], med["redis"][3],
                      med["redis"][4]))
+            for name, r in other.items():
+                rate = count / statistics.median(x[0] for x in r)
+                print("  %-20s %12.0f %7.3f %8d %6.3f %13.1f %8.1f" % (
+                    name, rate, rate / mem, max(x[1] for x in r),
+                    statistics.median(x[2] for x in r),
+                    statistics.median(x[3] for x in r),
+                    statistics.median(x[4] for x in r)))
             sys.stdout.flush()
 
 
@@ -226,6 +259,13 @@ def main():
                     "with --state redis://)")
     ap.add_argument("--fsync", default="always",
                     help="Redis appendfsync: always, everysec or no")
+    ap.add_argument("--compare-lib", action="append", default=[],
+                    metavar="NAME=DIR",
+                    help="also run the Redis member with the libe2e-redis "
+                    "of DIR (its .libs), interleaved with the others, "
+                    "printed as NAME: another protocol, a throwaway script")
+    ap.add_argument("--skip-group", action="store_true",
+                    help="only the one-member table")
     args = ap.parse_args()
     builddir = os.path.abspath(args.builddir)
     # tool() runs the programs themselves, not libtool's wrappers: they
@@ -248,11 +288,14 @@ def main():
                       b.port, r.port, args.fsync, args.messages, args.runs,
                       args.window or "default",
                       " ".join(open("/proc/loadavg").read().split()[:3])))
+            libs = [(c.split("=", 1)[0], os.path.abspath(c.split("=", 1)[1]))
+                    for c in args.compare_lib]
             one_member(setup, [int(s) for s in args.sizes.split(",") if s],
-                       qoses, args.messages, args.runs)
-            group(setup, [int(m) for m in args.members.split(",") if m],
-                  [int(q) for q in args.group_qos.split(",") if q],
-                  args.messages, args.runs)
+                       qoses, args.messages, args.runs, libs)
+            if not args.skip_group:
+                group(setup, [int(m) for m in args.members.split(",") if m],
+                      [int(q) for q in args.group_qos.split(",") if q],
+                      args.messages, args.runs)
             print("\nload average at the end: %s" % " ".join(
                 open("/proc/loadavg").read().split()[:3]))
 

@@ -22,6 +22,7 @@ REDIS_SERVER.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -417,6 +418,22 @@ class Options(GroupCase):
         r = self.run_sub("--state", "redis://127.0.0.1:1/x", "-d")
         self.assertEqual(r.returncode, 1)
         self.assertIn("--state redis://127.0.0.1:1/x:", r.stderr.decode())
+
+    def test_group_of_another_protocol_is_refused_at_start(self):
+        """A group whose state a member of protocol 1 made (GROUPS.md
+        section 6): e2e-sub refuses it at start with the remedy, and
+        writes nothing."""
+        with socket.create_connection((self.redis.host, self.redis.port),
+                                      5) as c:
+            c.sendall(b"HSET {old}:g v 1 window 65536\r\n")
+            self.assertEqual(c.recv(64), b":2\r\n")
+            r = self.run_sub("--state", self.redis.url("old"), "-d")
+            self.assertEqual(r.returncode, 1)
+            err = r.stderr.decode()
+            self.assertIn("another protocol version", err)
+            self.assertIn("one version in every member", err)
+            c.sendall(b"KEYS {old}:*\r\n")
+            self.assertEqual(c.recv(64), b"*1\r\n$7\r\n{old}:g\r\n")
 
 
 class Passwords(GroupCase):

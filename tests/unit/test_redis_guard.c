@@ -35,6 +35,7 @@
 
 #include "e2e.h"
 #include "e2e_redis.h"
+#include "guard_lua.h"
 #include "redis_server.h"
 
 #define NOW 1700000000u
@@ -534,6 +535,19 @@ static void redis_gives_memory_verdicts_with_window_of_192(void **state)
 	random_traffic(&o, 3000, 0);
 }
 
+/* Window 1088: pieces of 512, 512 and 64 bits (the last one short), and
+ * slides of up to a window across them, call by call and in batches. */
+static void redis_gives_memory_verdicts_with_window_of_1088(void **state)
+{
+	e2e_guard_opts o;
+
+	(void)state;
+	traffic_opts(&o);
+	o.window = 1088;
+	random_traffic(&o, 3000, 0);
+	random_traffic(&o, 3000, 64);
+}
+
 /* ---- what holds whatever the victim */
 
 /*
@@ -1030,6 +1044,429 @@ static void member_with_other_window_gets_store_mismatch(void **state)
 	e2e_redis_free(m2);
 }
 
+/* ---- protocol 2's own state (docs/GROUPS.md section 6) */
+
+/* A raw connection to the shared server, and a command's reply checked. */
+static redisContext *raw_connect(void)
+{
+	redisContext *raw = redisConnect("127.0.0.1", shared.port);
+
+	assert_true(raw != NULL && raw->err == 0);
+	return raw;
+}
+
+static redisReply *raw_argv(redisContext *raw, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(raw, argc, argv, NULL);
+
+	assert_non_null(r);
+	return r;
+}
+
+static long long raw_int(redisContext *raw, int argc, const char **argv)
+{
+	redisReply *r = raw_argv(raw, argc, argv);
+	long long v;
+
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* The group's base "{tN}" of a URL made by fresh_url. */
+static void base_of(const char *url, char *base, size_t cap)
+{
+	snprintf(base, cap, "{%s}", strrchr(url, '/') + 1);
+}
+
+/* How many keys the group has. */
+static long long group_keys(redisContext *raw, const char *base)
+{
+	char pat[64];
+	const char *argv[2] = {"KEYS", pat};
+	redisReply *r;
+	long long n;
+
+	snprintf(pat, sizeof pat, "%s:*", base);
+	r = raw_argv(raw, 2, argv);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	n = (long long)r->elements;
+	freeReplyObject(r);
+	return n;
+}
+
+/* The protocol 1 script (the text of libe2e-redis before protocol 2, kept
+ * as tests/unit/redis_guard_v1.lua): what a member of an older version
+ * runs. */
+static char *v1_script(void)
+{
+	FILE *f = fopen(REDIS_GUARD_V1, "rb");
+	char *s = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(s);
+	n = fread(s, 1, 65535, f);
+	assert_true(n > 0 && n < 65535);
+	fclose(f);
+	return s;
+}
+
+/*
+ * A member never mixes protocols: a protocol 2 member meeting a group made
+ * by protocol 1 is refused at connection (and at every call, when the
+ * group was made since it connected), and a protocol 1 member meeting a
+ * protocol 2 group gets its store-mismatch; in both cases nothing is
+ * written.
+ */
+static void group_of_another_protocol_is_refused_both_ways(void **state)
+{
+	e2e_info a1 = info_of(A, 1, NOW, 0, 0), a2 = info_of(A, 2, NOW, 0, 0);
+	char url[128], base[32], g[40];
+	const char *v1g[] = {"HSET",  g,         "v",    "1",      "window",
+			     "65536", "senders", "4096", "topics", "4096"};
+	redisContext *raw = raw_connect();
+	e2e_redis *rs = NULL, *m;
+	char *v1 = v1_script();
+	redisReply *r;
+
+	(void)state;
+	assert_string_equal(e2e_reason(E2E_ERR_STORE_PROTOCOL),
+			    "store-protocol");
+	/* A group of protocol 1: refused at connection. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	assert_int_equal(raw_int(raw, 10, v1g), 4);
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, NULL),
+			 E2E_ERR_STORE_PROTOCOL);
+	assert_null(rs);
+	/* Made after the member connected: refused at each call. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	m = member(&shared, url, NULL);
+	assert_int_equal(raw_int(raw, 10, v1g), 4);
+	assert_int_equal(e2e_redis_check_commit(m, &a1, "t", LIVE, NOW),
+			 E2E_ERR_STORE_PROTOCOL);
+	assert_int_equal(group_keys(raw, base), 1);
+	e2e_redis_free(m);
+
+	/* A protocol 1 member (its script, its arguments) meeting a group
+	 * of protocol 2. */
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	m = member(&shared, url, NULL);
+	assert_int_equal(e2e_redis_check_commit(m, &a1, "t", LIVE, NOW),
+			 E2E_OK);
+	{
+		const char *argv[] = {"EVAL",
+				      v1,
+				      "1",
+				      g,
+				      "1",
+				      "65536",
+				      "4096",
+				      "4096",
+				      "300",
+				      "30",
+				      "0",
+				      "0",
+				      "1700000000",
+				      "a000000000000001",
+				      "0000000000000002",
+				      "1700000000",
+				      "0",
+				      "0",
+				      "0",
+				      "",
+				      "00000000000000aa",
+				      "1",
+				      "0"};
+
+		r = raw_argv(raw, sizeof argv / sizeof argv[0], argv);
+		assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+		assert_int_equal(r->integer, E2E_ERR_STORE_MISMATCH);
+		freeReplyObject(r);
+	}
+	/* It recorded nothing: A's 2 is new to the group. */
+	assert_int_equal(e2e_redis_check_commit(m, &a2, "t", LIVE, NOW),
+			 E2E_OK);
+	e2e_redis_free(m);
+	free(v1);
+	redisFree(raw);
+}
+
+/* Field `i` of {P}:w:ID: a piece of the window, or "" when absent. */
+static size_t window_piece(redisContext *raw, const char *base, uint64_t id,
+			   int i, uint8_t out[64])
+{
+	char key[64], field[8];
+	const char *argv[3] = {"HGET", key, field};
+	redisReply *r;
+	size_t n = 0;
+
+	snprintf(key, sizeof key, "%s:w:%016llx", base, (unsigned long long)id);
+	snprintf(field, sizeof field, "%d", i);
+	r = raw_argv(raw, 3, argv);
+	if (r->type == REDIS_REPLY_STRING) {
+		assert_true(r->len <= 64);
+		n = r->len;
+		memcpy(out, r->str, n);
+	} else {
+		assert_int_equal(r->type, REDIS_REPLY_NIL);
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+static long long window_pieces(redisContext *raw, const char *base, uint64_t id)
+{
+	char key[64];
+	const char *argv[2] = {"HLEN", key};
+
+	snprintf(key, sizeof key, "%s:w:%016llx", base, (unsigned long long)id);
+	return raw_int(raw, 2, argv);
+}
+
+/*
+ * Window 1024 is two pieces of 512 bits. A batch of 1000 .. 1030 crosses
+ * the ring's wrap (1024 is position 0): bits 488 .. 511 of piece 1 and 0 .. 6
+ * of piece 0, Redis's bit order (the most significant bit first). Then a
+ * jump of exactly the window clears both, and only the new top's piece is
+ * left; verdicts the in-memory guard's all along.
+ */
+static const struct step wrap_cases[] = {
+	{A, 1030, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* after the batch */
+	{A, 1000, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 1023, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 1024, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 999, NOW, 0, 0, LIVE, "t", E2E_OK}, /* in the window, unseen */
+	{A, 6, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* top - 1024 */
+	{A, 2054, NOW, 0, 0, LIVE, "t", E2E_OK},      /* a jump of 1024 */
+	{A, 1031, NOW, 0, 0, LIVE, "t", E2E_OK},      /* top - 1023: inside */
+	{A, 1030, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY}, /* top - 1024 */
+	{A, 2053, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 2054, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+};
+
+static void window_pieces_cross_the_ring_wrap(void **state)
+{
+	e2e_info in[31];
+	e2e_redis_item it[31];
+	e2e_guard_opts o;
+	e2e_guard *g;
+	e2e_redis *rs;
+	redisContext *raw = raw_connect();
+	char url[128], base[32];
+	uint8_t p[64], want[64];
+	size_t i;
+
+	(void)state;
+	small_opts(&o);
+	o.window = 1024;
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	assert_int_equal(e2e_guard_new(&g, &o), E2E_OK);
+	rs = member(&shared, url, &o);
+	for (i = 0; i < 31; i++) {
+		in[i] = info_of(A, 1000 + i, NOW, 0, 0);
+		it[i] = (e2e_redis_item){&in[i], "t", LIVE, 0};
+		assert_int_equal(memory_verdict(g, &in[i], "t", LIVE, NOW),
+				 E2E_OK);
+	}
+	assert_int_equal(e2e_redis_check_commit_batch(rs, it, 31, NOW), E2E_OK);
+	for (i = 0; i < 31; i++)
+		assert_int_equal(it[i].verdict, E2E_OK);
+	assert_int_equal(window_pieces(raw, base, A), 2);
+	memset(want, 0, sizeof want);
+	want[61] = want[62] = want[63] = 0xff; /* 1000 .. 1023 */
+	assert_int_equal(window_piece(raw, base, A, 1, p), 64);
+	assert_memory_equal(p, want, 64);
+	memset(want, 0, sizeof want);
+	want[0] = 0xfe; /* 1024 .. 1030: positions 0 .. 6 */
+	assert_int_equal(window_piece(raw, base, A, 0, p), 64);
+	assert_memory_equal(p, want, 64);
+	for (i = 0; i < sizeof wrap_cases / sizeof wrap_cases[0]; i++) {
+		const struct step *s = &wrap_cases[i];
+		e2e_info one = info_of(s->sender, s->seq, s->ts, 0, 0);
+
+		assert_int_equal(memory_verdict(g, &one, "t", LIVE, NOW),
+				 s->expect);
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &one, "t", LIVE, NOW),
+			s->expect);
+		if (s->seq == 2054 && s->expect == E2E_OK) {
+			/* Cleared by the jump: only 2054's piece is left
+			 * (position 6: piece 0, byte 0, bit 6). */
+			assert_int_equal(window_pieces(raw, base, A), 1);
+			memset(want, 0, sizeof want);
+			want[0] = 0x80 >> 6;
+			assert_int_equal(window_piece(raw, base, A, 0, p), 64);
+			assert_memory_equal(p, want, 64);
+		}
+	}
+	e2e_redis_free(rs);
+	e2e_guard_free(g);
+	redisFree(raw);
+}
+
+/*
+ * Jumps of a window or more, and of just less, with window 64 (one piece
+ * of 8 bytes) and 192 (one of 24) and 1536 (three), one by one and in one
+ * batch: the in-memory guard's verdicts. A piece that the slide leaves all
+ * zero is deleted (absent means zero).
+ */
+static const struct step jump_cases[] = {
+	{A, 10, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 12, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK}, /* >= every window */
+	{A, 12, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 11 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536 + 63, NOW, 0, 0, LIVE, "t", E2E_OK}, /* +62: inside */
+	{A, 10 + 1536, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 11 + 1536, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 12 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 10 + 1536 + 63 + 64, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 64 */
+	{A, 10 + 1536 + 63, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 10 + 1536 + 64, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 - 191, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 192, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 192 */
+	{A, 5000 + 191, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535 + 1535, NOW, 0, 0, LIVE, "t", E2E_OK}, /* 1535 */
+	{A, 5000 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 5000 + 1535 + 1536 + 1536, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 5000 + 1535 + 1535, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+};
+
+static void jumps_of_a_window_or_more_give_memory_verdicts(void **state)
+{
+	static const uint32_t windows[] = {64, 192, 1536};
+	e2e_guard_opts o;
+	size_t i, n = sizeof jump_cases / sizeof jump_cases[0];
+
+	(void)state;
+	small_opts(&o);
+	for (i = 0; i < 3; i++) {
+		o.window = windows[i];
+		/* The expectations are window 1536's. */
+		run_steps(jump_cases, n, &o, windows[i] == 1536, 0);
+		run_steps(jump_cases, n, &o, windows[i] == 1536, 1);
+	}
+}
+
+/* One message of a raw protocol 2 call: EVALSHA of the library's script. */
+static long long raw_call(redisContext *raw, const char *sha, const char *g,
+			  uint64_t seq, int retry, uint64_t token)
+{
+	char sq[17], bits[3], tok[21];
+	const char *argv[] = {"EVALSHA",
+			      sha,
+			      "1",
+			      g,
+			      "2",
+			      "64",
+			      "4",
+			      "2",
+			      "300",
+			      "30",
+			      "0",
+			      "0",
+			      "1700000000",
+			      "00000000000000aa",
+			      "a000000000000001",
+			      sq,
+			      "1700000000",
+			      bits,
+			      "",
+			      tok};
+	redisReply *r;
+	long long v;
+
+	snprintf(sq, sizeof sq, "%016llx", (unsigned long long)seq);
+	snprintf(bits, sizeof bits, "%d", retry ? 8 : 0);
+	snprintf(tok, sizeof tok, "%llu", (unsigned long long)token);
+	r = raw_argv(raw, sizeof argv / sizeof argv[0], argv);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/*
+ * The member's tokens ({P}:m:MEMBER: `t` the highest accepted token, and a
+ * ring of 65536 bits in pieces as a window's, bit TOKEN mod 65536 for each
+ * accepted TOKEN of t - 65535 .. t): a retry is accepted when its token is
+ * there, and judged again otherwise (a call refused, a token never used,
+ * one 65536 or more below the top).
+ */
+static void member_tokens_answer_retries_of_the_last_65536(void **state)
+{
+	char url[128], base[32], g[40], key[64], sha[41];
+	const char *load[3] = {"SCRIPT", "LOAD", e2e__guard_lua};
+	const char *top[3] = {"HGET", key, "t"};
+	const char *hlen[2] = {"HLEN", key};
+	const char *ttl[2] = {"TTL", key};
+	redisContext *raw = raw_connect();
+	const uint64_t W = 65536;
+	redisReply *r;
+	uint8_t p[64], want[64];
+
+	(void)state;
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	snprintf(g, sizeof g, "%s:g", base);
+	snprintf(key, sizeof key, "%s:m:00000000000000aa", base);
+	r = raw_argv(raw, 3, load);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	snprintf(sha, sizeof sha, "%s", r->str);
+	freeReplyObject(r);
+
+	assert_int_equal(raw_call(raw, sha, g, 1, 0, 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_OK); /* retry */
+	assert_int_equal(raw_call(raw, sha, g, 1, 0, 2), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 2), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 3), E2E_ERR_REPLAY);
+	/* Token 1 is still there when the top is 65536 ... */
+	assert_int_equal(raw_call(raw, sha, g, 2, 0, W), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_OK);
+	/* ... and no more at 65537, whose bit is 1's. */
+	assert_int_equal(raw_call(raw, sha, g, 3, 0, W + 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 1, 1, 1), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 3, 1, W + 1), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 2, 1, W), E2E_OK);
+	r = raw_argv(raw, 3, top);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, "65537");
+	freeReplyObject(r);
+	/* One piece: 65536 and 65537 (positions 0 and 1), not 2 (refused). */
+	assert_int_equal(raw_int(raw, 2, hlen), 2);
+	memset(want, 0, sizeof want);
+	want[0] = 0xc0;
+	{
+		const char *piece[3] = {"HGET", key, "0"};
+
+		r = raw_argv(raw, 3, piece);
+		assert_int_equal(r->type, REDIS_REPLY_STRING);
+		assert_int_equal(r->len, 64);
+		memcpy(p, r->str, 64);
+		freeReplyObject(r);
+	}
+	assert_memory_equal(p, want, 64);
+	assert_true(raw_int(raw, 2, ttl) > 86000);
+	/* A jump of 65536 tokens or more forgets the others. */
+	assert_int_equal(raw_call(raw, sha, g, 300, 0, 3 * W), E2E_OK);
+	assert_int_equal(raw_call(raw, sha, g, 3, 1, W + 1), E2E_ERR_REPLAY);
+	assert_int_equal(raw_call(raw, sha, g, 300, 1, 3 * W), E2E_OK);
+	assert_int_equal(raw_int(raw, 2, hlen), 2);
+	redisFree(raw);
+}
+
 /* ---- real envelopes */
 
 #define NENV 3000
@@ -1266,6 +1703,74 @@ static void restart_with_aof_refuses_every_replay(void **state)
 	e2e_redis_free(rs);
 	redis_server_cleanup(&s);
 	free_envs(v);
+}
+
+/*
+ * Calls that never reached Redis (it was stopped) give their tokens back:
+ * the member's next accepted call after the outage carries the token after
+ * its last one, so the ring of its last 256 tokens (section 6) still holds
+ * the calls from before the outage, whatever number of messages was
+ * refused in between.
+ */
+static void calls_that_never_reached_redis_give_their_tokens_back(void **state)
+{
+	const char *keys[2] = {"KEYS", "{test}:m:*"};
+	struct redis_server s;
+	e2e_redis_item it[8];
+	e2e_info in[8];
+	redisContext *raw;
+	redisReply *r;
+	e2e_redis *rs;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	in[0] = info_of(A, 1, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	redis_server_stop(&s, SIGTERM);
+	for (i = 0; i < 300; i++) {
+		for (k = 0; k < 8; k++) {
+			in[k] = info_of(A, 2 + k, NOW, 0, 0);
+			it[k] = (e2e_redis_item){&in[k], "t", LIVE, 0};
+		}
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			E2E_ERR_STORE_UNAVAILABLE);
+		assert_int_equal(e2e_redis_check_commit_batch(rs, it, 8, NOW),
+				 E2E_ERR_STORE_UNAVAILABLE);
+	}
+	assert_int_equal(redis_server_restart(&s), 0);
+	/* The first call of the outage (A 2) was handed to the dead
+	 * connection: its token, 2, is kept for its retry; the others were
+	 * never sent. */
+	in[0] = info_of(A, 100, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	raw = redisConnect("127.0.0.1", s.port);
+	assert_true(raw != NULL && raw->err == 0);
+	r = raw_argv(raw, 2, keys);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(r->elements, 1);
+	{
+		const char *hget[3] = {"HGET", r->element[0]->str, "t"};
+		redisReply *t = raw_argv(raw, 3, hget);
+
+		assert_int_equal(t->type, REDIS_REPLY_STRING);
+		assert_string_equal(t->str, "3");
+		freeReplyObject(t);
+	}
+	freeReplyObject(r);
+	/* A 2's retry (its call never ran) is judged: accepted, once. */
+	in[0] = info_of(A, 2, NOW, 0, 0);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_OK);
+	assert_int_equal(e2e_redis_check_commit(rs, &in[0], "t", LIVE, NOW),
+			 E2E_ERR_REPLAY);
+	redisFree(raw);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
 }
 
 static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
@@ -1563,10 +2068,10 @@ static void lost_answer_of_refused_call_stays_refused(void **state)
 /* ---- credentials */
 
 /* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
-#define MEMBER_ACL                                                          \
-	"~{grp}:* -@all +evalsha +script|load +hmget +hget +hset +hincrby " \
-	"+hlen +zcard +zrange +zadd +zrem +del +getbit +setbit +setrange "  \
-	"+set +expire"
+#define MEMBER_COMMANDS                                                      \
+	"-@all +evalsha +script|load +hmget +hget +hset +hdel +hlen +zcard " \
+	"+zrange +zadd +zrem +del +expire"
+#define MEMBER_ACL "~{grp}:* " MEMBER_COMMANDS
 
 static struct redis_server authed;
 
@@ -1660,6 +2165,54 @@ static void auth_percent_encoded_password_in_url_accepted(void **state)
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
 }
 
+/*
+ * Every command the script can make, under the ACL (user member2: the
+ * commands of MEMBER_ACL on the group "acl"): a piece slid to zero (HDEL),
+ * a jump of the window (DEL), evictions of both classes with a signer's
+ * mark (ZCARD, ZRANGE, ZREM, HLEN of the marks), a retained record
+ * evicted (HGET of its ts, DEL), the tokens (HSET, EXPIRE).
+ */
+static const struct step acl_steps[] = {
+	{A, 1, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 1000, NOW, 0, 0, LIVE, "t", E2E_OK},
+	{A, 1624, NOW, 0, 0, LIVE, "t", E2E_OK}, /* piece 0 all zero */
+	{A, 1, NOW, 0, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{A, 5000, NOW, 0, 0, LIVE, "t", E2E_OK}, /* a jump of the window */
+	{S, 5, NOW, 1, 1, LIVE, "cfg/s", E2E_OK},
+	{T, 1, NOW + 1, 1, 0, LIVE, "t", E2E_OK}, /* evicts S: mark 5 */
+	{S, 5, NOW + 2, 1, 0, LIVE, "t", E2E_ERR_REPLAY},
+	{S, 6, NOW + 2, 1, 0, LIVE, "t", E2E_OK}, /* evicts T */
+	/* Evicts A and the record of cfg/s. */
+	{C, 1, NOW + 3, 0, 1, LIVE, "cfg/c", E2E_OK},
+	{C, 1, NOW + 3, 0, 1, RET, "cfg/c", E2E_ERR_REPLAY},
+	{S, 5, NOW, 1, 1, RET, "cfg/s", E2E_ERR_REPLAY}, /* under its mark */
+};
+
+static void acl_member_runs_every_command(const char *url)
+{
+	e2e_guard_opts o;
+	e2e_redis *rs = NULL;
+	size_t i;
+
+	small_opts(&o);
+	o.window = 1024;
+	o.max_senders = 2;
+	o.max_retained_topics = 1;
+	assert_int_equal(e2e_redis_connect(&rs, url, NULL, &o), E2E_OK);
+	for (i = 0; i < sizeof acl_steps / sizeof acl_steps[0]; i++) {
+		const struct step *s = &acl_steps[i];
+		e2e_info in = info_of(s->sender, s->seq, s->ts, s->is_signed,
+				      s->intent);
+		int rc = e2e_redis_check_commit(rs, &in, s->topic, s->delivery,
+						NOW + 3);
+
+		if (rc != s->expect)
+			fail_msg("step %zu: %s, expected %s", i,
+				 e2e_err_name(rc), e2e_err_name(s->expect));
+	}
+	e2e_redis_free(rs);
+}
+
 static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
 {
 	char url[128];
@@ -1668,6 +2221,9 @@ static void auth_member_acl_of_the_docs_is_enough_for_its_group(void **state)
 	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/grp",
 		 authed.port);
 	assert_int_equal(connect_with(url, NULL, NULL), E2E_OK);
+	snprintf(url, sizeof url, "redis://member2:m3mber@127.0.0.1:%d/acl",
+		 authed.port);
+	acl_member_runs_every_command(url);
 	/* The same user on another group's keys. */
 	snprintf(url, sizeof url, "redis://member:m3mber@127.0.0.1:%d/other",
 		 authed.port);
@@ -1695,11 +2251,13 @@ static int setup(void **state)
 	assert_int_equal(e2e_init(), E2E_OK);
 	if (redis_server_start(&shared, NULL) != 0)
 		return -1;
-	if (redis_server_start(&authed,
-			       "requirepass s3cret/pw\n"
-			       "user alice on \">wonder land\" ~* &* +@all\n"
-			       "user member on >m3mber " MEMBER_ACL "\n"
-			       "user open on nopass ~* &* +@all") != 0)
+	if (redis_server_start(
+		    &authed,
+		    "requirepass s3cret/pw\n"
+		    "user alice on \">wonder land\" ~* &* +@all\n"
+		    "user member on >m3mber " MEMBER_ACL "\n"
+		    "user member2 on >m3mber ~{acl}:* " MEMBER_COMMANDS "\n"
+		    "user open on nopass ~* &* +@all") != 0)
 		return -1;
 	return 0;
 }
@@ -1731,6 +2289,8 @@ int main(void)
 			redis_gives_memory_verdicts_with_no_clock_and_retained_age),
 		cmocka_unit_test(
 			redis_gives_memory_verdicts_with_window_of_192),
+		cmocka_unit_test(
+			redis_gives_memory_verdicts_with_window_of_1088),
 		cmocka_unit_test(redis_keeps_guarantees_under_evictions),
 		cmocka_unit_test(redis_evicts_least_recent_of_the_class),
 		cmocka_unit_test(
@@ -1739,12 +2299,21 @@ int main(void)
 			redis_gives_memory_verdicts_across_an_epoch_boundary),
 		cmocka_unit_test(redis_loses_marks_as_memory_does),
 		cmocka_unit_test(member_with_other_window_gets_store_mismatch),
+		cmocka_unit_test(
+			group_of_another_protocol_is_refused_both_ways),
+		cmocka_unit_test(window_pieces_cross_the_ring_wrap),
+		cmocka_unit_test(
+			jumps_of_a_window_or_more_give_memory_verdicts),
+		cmocka_unit_test(
+			member_tokens_answer_retries_of_the_last_65536),
 		cmocka_unit_test(racing_members_accept_each_envelope_once),
 		cmocka_unit_test(
 			racing_batch_members_accept_each_envelope_once),
 		cmocka_unit_test(restart_with_aof_refuses_every_replay),
 		cmocka_unit_test(
 			stopped_store_is_unavailable_and_delivers_nothing),
+		cmocka_unit_test(
+			calls_that_never_reached_redis_give_their_tokens_back),
 		cmocka_unit_test(
 			lost_answer_of_accepted_call_is_recovered_within_the_call),
 		cmocka_unit_test(lost_answer_is_recovered_at_the_redelivery),

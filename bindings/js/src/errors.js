@@ -61,6 +61,7 @@ const TABLE = [
   [-63, "E2E_ERR_STORE_MISMATCH", "store-mismatch", "the shared replay state was made with other guard sizes"],
   [-64, "E2E_ERR_STORE_UNSUPPORTED", "store-unsupported", "this build cannot reach that store (rediss:// needs TLS)"],
   [-65, "E2E_ERR_STORE_TLS", "store-tls", "the TLS connection to the shared replay state store failed"],
+  [-66, "E2E_ERR_STORE_PROTOCOL", "store-protocol", "the shared replay state is of another protocol version"],
 ];
 
 /** Error values by name without the E2E_ prefix: ERR.BAD_TAG === -22. */
