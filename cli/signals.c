@@ -28,8 +28,11 @@ static void signal_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-/* SIGURG interrupts a system call and does nothing else (cli_nudge_thread);
- * ignored by default, so one from elsewhere stays harmless. */
+/* SIGURG interrupts a waiting poll or select and does nothing else
+ * (cli_nudge_thread): with SA_RESTART, which poll and select never honour
+ * (signal(7)), so they return EINTR while a read or write that a SIGURG
+ * from elsewhere catches in any other thread goes on (stdout's included):
+ * such a SIGURG stays as harmless as under the default, ignored. */
 static void on_urg(int sig)
 {
 	(void)sig;
@@ -43,7 +46,8 @@ void cli_signals_block(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_urg; /* no SA_RESTART: the call returns EINTR */
+	sa.sa_handler = on_urg;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGURG, &sa, NULL);
 	signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
