@@ -76,6 +76,12 @@ struct cli_conn {
 	 * no allocation per message once the window is full. */
 	struct cli_pending *spare;
 	int spare_count;
+	/* Publications finished so far (under mu), and what a waiting caller
+	 * last saw of it (watch_stall). */
+	unsigned long finished;
+	unsigned long seen_finished;
+	int64_t progress_ms;
+	int nudged;
 };
 
 /* "PROG: [NAME: ]message": the settings' name tells connections apart. */
@@ -1185,6 +1191,7 @@ static void finish(struct cli_pending *p, int ok, int refused, const char *msg)
 	pthread_mutex_lock(&c->mu);
 	if (!ok)
 		c->failures++;
+	c->finished++;
 	forget(c, p);
 	recycle(c, p);
 	/* A publication waiting for room resumes when half the window is
@@ -1397,12 +1404,61 @@ static struct cli_pending *pending_new(struct cli_conn *c, const char *topic,
 	return p;
 }
 
+/*
+ * Paho 1.3's lost write (measured, docs/PERFORMANCE.md "Where the tools
+ * waited"): when the socket cannot take a whole PUBLISH, Paho keeps the rest
+ * as a pending write, which only its receive thread continues, and its send
+ * thread writes nothing more for that connection until then. The receive
+ * thread looks at the pending writes only before it blocks (poll: with a
+ * zero timeout first, then waits for input alone; select: with the set as
+ * it was when it started waiting), for up to 1 s. A QoS 0 publisher gets no
+ * input, so a write left pending just after the receive thread blocked waits
+ * a second, however soon the broker catches up: a publisher faster than the
+ * broker did so every few tens of thousands of messages (with a Paho built
+ * with PAHO_HIGH_PERFORMANCE several times a run, the whole difference
+ * between it and mosquitto_pub). Nothing in Paho's API wakes that thread;
+ * interrupting its poll does (it then sleeps 100 ms and looks again).
+ */
+#define CLI_STALL_MS 20
+
+/* Start watching for the stall above (mu held). */
+static void watch_start(struct cli_conn *c)
+{
+	c->seen_finished = c->finished;
+	c->progress_ms = cli_now_ms();
+	c->nudged = 0;
+}
+
+/* While waiting for publications to finish (mu held): when none finished
+ * for CLI_STALL_MS although the oldest is QoS 0 (finished once written,
+ * so no round trip is waited for) and connected, wake Paho's receive
+ * thread, once per stall. */
+static void watch_stall(struct cli_conn *c)
+{
+	int64_t now = cli_now_ms();
+
+	if (c->finished != c->seen_finished) {
+		watch_start(c);
+		return;
+	}
+	if (c->nudged || !c->oldest || c->oldest->qos != 0 ||
+	    !c->state.connected || now - c->progress_ms < CLI_STALL_MS)
+		return;
+	c->nudged = 1;
+	if (cli_nudge_thread("MQTTAsync_rcv"))
+		cli_debug("no write finished for %d ms: woke Paho's receive "
+			  "thread",
+			  CLI_STALL_MS);
+}
+
 /* Wait until the span leaves room for one more publication, re-sending
  * meanwhile (mu held): 0, or -1 after SIGINT/SIGTERM. */
 static int wait_for_room(struct cli_conn *c)
 {
+	watch_start(c);
 	while (span(c) >= CLI_WINDOW) {
-		cond_wait_ms(c, 100);
+		cond_wait_ms(c, CLI_STALL_MS);
+		watch_stall(c);
 		if (c->resend) {
 			pthread_mutex_unlock(&c->mu);
 			cli_conn_service(c);
@@ -1487,6 +1543,7 @@ int cli_conn_drain(struct cli_conn *c)
 	long left;
 
 	pthread_mutex_lock(&c->mu);
+	watch_start(c);
 	while (c->unacked > 0) {
 		if (c->resend) {
 			pthread_mutex_unlock(&c->mu);
@@ -1494,7 +1551,8 @@ int cli_conn_drain(struct cli_conn *c)
 			pthread_mutex_lock(&c->mu);
 			continue;
 		}
-		cond_wait_ms(c, 100);
+		cond_wait_ms(c, CLI_STALL_MS);
+		watch_stall(c);
 		if (deadline ? cli_now_ms() >= deadline : cli_interrupted())
 			break;
 	}

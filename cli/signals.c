@@ -1,10 +1,16 @@
 /* Signals and time (signals.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* syscall(SYS_tgkill) */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "signals.h"
 
@@ -22,6 +28,13 @@ static void signal_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+/* SIGURG interrupts a system call and does nothing else (cli_nudge_thread);
+ * ignored by default, so one from elsewhere stays harmless. */
+static void on_urg(int sig)
+{
+	(void)sig;
+}
+
 void cli_signals_block(void)
 {
 	sigset_t set;
@@ -30,6 +43,8 @@ void cli_signals_block(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_urg; /* no SA_RESTART: the call returns EINTR */
+	sigaction(SIGURG, &sa, NULL);
 	signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	main_thread = pthread_self();
@@ -83,4 +98,37 @@ int cli_interrupted(void)
 {
 	cli_signal_wait(0);
 	return cli_stop_requested();
+}
+
+int cli_nudge_thread(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[64], comm[32];
+		long tid = strtol(e->d_name, NULL, 10);
+		ssize_t n;
+		int fd;
+
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%ld/comm", tid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, comm, sizeof comm - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		comm[n] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		if (strcmp(comm, name) == 0)
+			found = syscall(SYS_tgkill, (long)getpid(), tid,
+					SIGURG) == 0;
+	}
+	closedir(d);
+	return found;
 }
