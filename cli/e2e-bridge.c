@@ -65,8 +65,13 @@ struct queue {
 	pthread_mutex_t mu;
 	struct item *head[3], *tail[3];
 	long count, max, payload_max;
-	int turn;     /* the direction served first next time */
-	int sleeping; /* the main thread found nothing: queue_put wakes it */
+	int turn; /* the direction served first next time */
+	/* Bit 1 << dir: the main thread found that ready direction empty and
+	 * may sleep, so queue_put wakes it (once; it clears every bit). A
+	 * direction not ready (span or Redis batch full) has no bit: what
+	 * makes it ready wakes the main thread (conn.c's main_waits, the
+	 * asking thread), an arrival there would wake it for nothing. */
+	int sleeping;
 };
 
 struct bridge {
@@ -346,8 +351,9 @@ static void queue_put(struct queue *q, struct item *it)
 		q->head[it->dir] = it;
 	q->tail[it->dir] = it;
 	q->count++;
-	wake = q->sleeping;
-	q->sleeping = 0;
+	wake = q->sleeping & (1 << it->dir);
+	if (wake)
+		q->sleeping = 0;
 	pthread_mutex_unlock(&q->mu);
 	/* One wake-up when the main thread waits (found the queue without
 	 * work), none per message while it drains. */
@@ -443,7 +449,10 @@ static struct item *dequeue(struct queue *q, const int ready[3])
 			q->turn = (q->turn + k + 1) % 2;
 		}
 	}
-	q->sleeping = !it;
+	/* Nothing taken: wake-ups for the ready directions (both empty). */
+	q->sleeping = it ? 0
+			 : (ready[BRIDGE_IN] ? 1 << BRIDGE_IN : 0) |
+				      (ready[BRIDGE_OUT] ? 1 << BRIDGE_OUT : 0);
 	pthread_mutex_unlock(&q->mu);
 	return it;
 }
