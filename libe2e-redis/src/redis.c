@@ -644,11 +644,14 @@ static void fresh_call(e2e_redis *rs, struct call *k)
 	set_bits(k);
 }
 
+/* The lowest verdict the script returns (E2E_ERRNO_MAP's last code). */
+#define LOWEST_VERDICT E2E_ERR_STORE_PROTOCOL
+
 /* A reply to EVALSHA as a verdict; 1 for NOSCRIPT (load and run again). */
 static int verdict_of(const redisReply *r)
 {
 	if (r->type == REDIS_REPLY_INTEGER && r->integer <= 0 &&
-	    r->integer >= -66)
+	    r->integer >= LOWEST_VERDICT)
 		return (int)r->integer;
 	if (r->type == REDIS_REPLY_ERROR) {
 		if (strncmp(r->str, "NOSCRIPT", 8) == 0)
