@@ -10,10 +10,13 @@
  * errors of the store are E2E_ERR_STORE_* in e2e.h:
  *
  *  - E2E_ERR_STORE_UNAVAILABLE: Redis cannot be reached (refused, timed
- *    out, connection lost and not re-established within the call); the
- *    message was not accepted: nothing is ever delivered unchecked;
- *  - E2E_ERR_STORE_ERROR: Redis answered with an error (out of memory, a
- *    read-only replica, a key of the wrong type under the prefix);
+ *    out, connection lost and not re-established within the call), is
+ *    loading or busy, or refuses writes for now (OOM, READONLY,
+ *    NOREPLICAS, MISCONF); the message was not accepted and nothing of it
+ *    was written: nothing is ever delivered unchecked, and a QoS 1 one
+ *    can be retried;
+ *  - E2E_ERR_STORE_ERROR: Redis answered with another error (a key of the
+ *    wrong type under the prefix, a script error);
  *  - E2E_ERR_STORE_AUTH: the password or ACL user was refused;
  *  - E2E_ERR_STORE_MISMATCH: the group's state was made with another
  *    window, max_senders or max_retained_topics;

@@ -283,11 +283,22 @@ cleanup:
 /* ---- connection -----------------------------------------------------------
  */
 
-/* Redis's answers that mean "not now" rather than "no". */
+/*
+ * Redis's answers that mean "not now" rather than "no": the message is
+ * neither accepted nor refused for good (QoS 1 is redelivered). OOM
+ * (maxmemory reached under noeviction), READONLY (a primary demoted to a
+ * replica, as in a failover), NOREPLICAS (min-replicas-to-write not met)
+ * and MISCONF (Redis cannot persist: a full disk) refuse a script's write
+ * commands; none of these states changes while a script runs (and OOM is
+ * checked at its first write only), so a script refused with one of them
+ * has written nothing.
+ */
 static int transient(const char *msg)
 {
-	static const char *const words[] = {"LOADING", "BUSY", "MASTERDOWN",
-					    "TRYAGAIN", "CLUSTERDOWN"};
+	static const char *const words[] = {
+		"LOADING",   "BUSY",        "MASTERDOWN",
+		"TRYAGAIN",  "CLUSTERDOWN", "OOM ",
+		"READONLY ", "NOREPLICAS ", "MISCONF "};
 	size_t i;
 
 	for (i = 0; i < sizeof words / sizeof words[0]; i++)

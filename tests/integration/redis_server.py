@@ -111,6 +111,19 @@ class RedisServer:
                 fields[k] = v
         return fields
 
+    def command(self, *words):
+        """One command (inline, words without spaces) on a Redis without a
+        password; its one-line answer ("+OK", "-ERR ...")."""
+        with socket.create_connection((self.host, self.port), 5) as s:
+            s.sendall(b" ".join(w.encode() for w in words) + b"\r\n")
+            data = b""
+            while not data.endswith(b"\r\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode().strip()
+
     def start(self, timeout=15.0):
         self.proc = subprocess.Popen([redis_server_path(), self.conf],
                                      stdout=subprocess.DEVNULL)

@@ -303,6 +303,49 @@ class RedisDown(GroupCase):
         self.assertEqual(p.out, b"")
 
 
+class RedisRefusesWrites(GroupCase):
+    """A Redis that takes no writes for now (out of memory under
+    noeviction, demoted to a replica) is an outage, not a verdict: nothing
+    is delivered, nothing genuine is lost at QoS 1."""
+
+    def refuse_and_allow(self, refuse, allow, qos):
+        p = self.member(qos)
+        self.publish(["before"], qos=qos)
+        self.assertEqual(p.wait_lines(1), [("%s before" % TOPIC).encode()])
+        self.assertEqual(self.redis.command(*refuse), "+OK")
+        try:
+            self.publish(["during0", "during1"], qos=qos)
+            if qos == 0:
+                got = p.wait_stderr(": store-unavailable: ", 2)
+                self.assertRejected(got[0], TOPIC, "store-unavailable")
+            else:
+                p.wait_stderr("shared state unreachable")
+                time.sleep(1)
+                self.assertEqual(p.rejections(), [])
+            self.assertEqual(p.out, ("%s before\n" % TOPIC).encode())
+        finally:
+            self.assertEqual(self.redis.command(*allow), "+OK")
+        self.publish(["after"], qos=qos)
+        want = ["before"] + (["during0", "during1"] if qos else []) + ["after"]
+        self.assertEqual(p.wait_lines(len(want)),
+                         [("%s %s" % (TOPIC, m)).encode() for m in want])
+        time.sleep(0.5)
+        self.assertEqual(p.out.count(b"\n"), len(want))
+
+    def test_out_of_memory_holds_qos1_messages_then_delivers_them_once(self):
+        self.refuse_and_allow(("CONFIG", "SET", "maxmemory", "1"),
+                              ("CONFIG", "SET", "maxmemory", "0"), 1)
+
+    def test_out_of_memory_refuses_qos0_messages_as_store_unavailable(self):
+        self.refuse_and_allow(("CONFIG", "SET", "maxmemory", "1"),
+                              ("CONFIG", "SET", "maxmemory", "0"), 0)
+
+    def test_a_primary_demoted_to_replica_holds_qos1_messages(self):
+        # Its primary (port 1) never answers: it keeps its data, read-only.
+        self.refuse_and_allow(("REPLICAOF", "127.0.0.1", "1"),
+                              ("REPLICAOF", "NO", "ONE"), 1)
+
+
 class LaggingMember(GroupCase):
     """A member that falls behind the others (docs/GROUPS.md section 8,
     "A member that lags"): the group shares each sender's window, so the

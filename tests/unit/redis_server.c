@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,15 +91,23 @@ static int spawn(struct redis_server *s)
 	const char *path = redis_server_path();
 	struct timespec ts = {0, 50 * 1000 * 1000};
 	int i, status;
+	pid_t parent;
 
 	if (path == NULL)
 		return -1;
+	parent = getpid();
 	s->pid = fork();
 	if (s->pid < 0) {
 		s->pid = 0;
 		return -1;
 	}
 	if (s->pid == 0) {
+		/* A test that fails an assertion skips its cleanup: the
+		 * server goes with the test process rather than outlive it
+		 * (holding the test's output pipe open, and its port). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+		    getppid() != parent)
+			_exit(127);
 		execl(path, path, s->conf, (char *)NULL);
 		_exit(127);
 	}

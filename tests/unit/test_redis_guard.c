@@ -1807,6 +1807,73 @@ static void stopped_store_is_unavailable_and_delivers_nothing(void **state)
 	free_envs(v);
 }
 
+static void raw_command(const struct redis_server *s, const char *cmd)
+{
+	redisContext *raw = redisConnect("127.0.0.1", s->port);
+	redisReply *r;
+
+	assert_true(raw != NULL && raw->err == 0);
+	assert_non_null(r = redisCommand(raw, cmd));
+	assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
+	freeReplyObject(r);
+	redisFree(raw);
+}
+
+/*
+ * Redis refusing the script's writes "for now" is an outage, not a
+ * verdict: out of memory under noeviction (OOM), a primary demoted to a
+ * replica (READONLY), too few replicas (NOREPLICAS). The message is
+ * store-unavailable (QoS 1: redelivered, not lost), nothing of it is
+ * written, and once Redis takes writes again the same envelope is
+ * accepted, once.
+ */
+static void refused_writes_are_unavailable_and_commit_nothing(void **state)
+{
+	static const char *const refuse[] = {
+		"CONFIG SET maxmemory 1", "REPLICAOF 127.0.0.1 1",
+		"CONFIG SET min-replicas-to-write 1"};
+	static const char *const allow[] = {
+		"CONFIG SET maxmemory 0", "REPLICAOF NO ONE",
+		"CONFIG SET min-replicas-to-write 0"};
+	struct redis_server s;
+	struct envs *v = seal_envs(4);
+	e2e_redis_item it;
+	e2e_info in;
+	uint8_t out[64];
+	size_t n, i;
+	e2e_redis *rs;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	assert_int_equal(open_env(rs, v, 0, out, &n), E2E_OK);
+	for (i = 0; i < 3; i++) {
+		raw_command(&s, refuse[i]);
+		n = 99;
+		assert_int_equal(open_env(rs, v, i + 1, out, &n),
+				 E2E_ERR_STORE_UNAVAILABLE);
+		assert_int_equal(n, 0);
+		/* The batch call says the same, for the item and the call. */
+		in = info_of(A, 100 + i, NOW, 0, 0);
+		it = (e2e_redis_item){&in, "t", LIVE, 0};
+		assert_int_equal(e2e_redis_check_commit_batch(rs, &it, 1, NOW),
+				 E2E_ERR_STORE_UNAVAILABLE);
+		assert_int_equal(it.verdict, E2E_ERR_STORE_UNAVAILABLE);
+		raw_command(&s, allow[i]);
+		/* Nothing was written: accepted now, and only once. */
+		assert_int_equal(open_env(rs, v, i + 1, out, &n), E2E_OK);
+		assert_int_equal(open_env(rs, v, i + 1, out, &n),
+				 E2E_ERR_REPLAY);
+		assert_int_equal(e2e_redis_check_commit_batch(rs, &it, 1, NOW),
+				 E2E_OK);
+		assert_int_equal(it.verdict, E2E_OK);
+	}
+	assert_int_equal(open_env(rs, v, 0, out, &n), E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
+	free_envs(v);
+}
+
 /* ---- answers lost with the connection */
 
 /*
@@ -2312,6 +2379,8 @@ int main(void)
 		cmocka_unit_test(restart_with_aof_refuses_every_replay),
 		cmocka_unit_test(
 			stopped_store_is_unavailable_and_delivers_nothing),
+		cmocka_unit_test(
+			refused_writes_are_unavailable_and_commit_nothing),
 		cmocka_unit_test(
 			calls_that_never_reached_redis_give_their_tokens_back),
 		cmocka_unit_test(
