@@ -198,6 +198,18 @@ def reap(proc):
     return ru.ru_utime + ru.ru_stime
 
 
+def main_thread_cpu(proc):
+    """Once proc has exited (not yet reaped): the CPU seconds of its main
+    thread alone (the scheduler's runtime, /proc/PID/task/PID/schedstat,
+    still there while proc is a zombie), or NaN."""
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    try:
+        with open("/proc/%d/task/%d/schedstat" % (proc.pid, proc.pid)) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -260,9 +272,9 @@ def wait_subscribed(sub, pair, probe_file, bound=10.0):
 
 def one_run(pair, workdir, size, count, qos, bound):
     """Seconds for count messages from publisher start to the last one
-    printed by the subscriber, and the CPU seconds the publisher and the
+    printed by the subscriber, the CPU seconds the publisher and the
     subscriber used for them (the subscriber's include its probes, a
-    negligible few)."""
+    negligible few), and those of the publisher's main thread alone."""
     out_path = os.path.join(workdir, "sub.out")
     probe = payload_file(workdir, size, 1)
     data = payload_file(workdir, size, count)
@@ -283,6 +295,7 @@ def one_run(pair, workdir, size, count, qos, bound):
                         (pair.name, sub.lines() - base, count, bound))
                 time.sleep(POLL)
             t1 = time.monotonic()
+            pub_main = main_thread_cpu(pub)
             pub_cpu = reap(pub)
             if pub.returncode != 0:
                 raise RuntimeError("%s publisher failed" % pair.name)
@@ -291,7 +304,7 @@ def one_run(pair, workdir, size, count, qos, bound):
     if "rejected" in err:
         raise RuntimeError("%s subscriber rejected messages:\n%s" %
                            (pair.name, err[:2000]))
-    return t1 - t0, pub_cpu, sub.cpu
+    return t1 - t0, pub_cpu, sub.cpu, pub_main
 
 
 def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
@@ -308,6 +321,13 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                 for p in pairs:
                     res[p.name].append(
                         one_run(p, workdir, size, count, qos, 300))
+            if csv:
+                # Every run, in the order run (the pairs alternate).
+                for i in range(runs):
+                    for p in pairs:
+                        t, pc, sc, pm = res[p.name][i]
+                        csv.write("run,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f\n"
+                                  % (size, qos, p.name, i, t, pc, sc, pm))
             rate = {}
             for p in pairs:
                 r = res[p.name]
@@ -329,19 +349,26 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                       % (size, qos, "=>", "", e2e))
             if "base" in res and "e2e" in res:
                 # The publishers' CPU time, run by run (the runs alternate):
-                # the median of base / e2e, and of each against paho_pub.
-                cpu = {k: [x[1] for x in v] for k, v in res.items()}
-                print("%-6d %3d %-6s %10s %7.3f   (pub CPU base / e2e, "
-                      "median of per-run ratios)" %
-                      (size, qos, "=>", "", statistics.median(
-                          b / e for b, e in zip(cpu["base"], cpu["e2e"]))))
-                if "paho" in cpu:
-                    for k in ("base", "e2e"):
-                        print("%-6d %3d %-6s %10s %7.3f   (pub CPU %s / "
-                              "paho_pub)" %
-                              (size, qos, "=>", "", statistics.median(
-                                  a / b for a, b in zip(cpu[k],
-                                                        cpu["paho"])), k))
+                # the median of base / e2e, and of each against paho_pub;
+                # the whole process's, and its main thread's.
+                for col, what in ((1, "pub CPU"), (3, "pub main-thread CPU")):
+                    cpu = {k: [x[col] for x in v] for k, v in res.items()}
+                    us = {k: statistics.median(v) * 1e6 / count
+                          for k, v in cpu.items()}
+                    print("%-6d %3d %-6s %10s %7.3f   (%s base / e2e, median "
+                          "of per-run ratios; %s us/msg: %s)" %
+                          (size, qos, "=>", "", statistics.median(
+                              b / e for b, e in zip(cpu["base"], cpu["e2e"])),
+                           what, what, ", ".join(
+                               "%s %.2f" % kv for kv in sorted(us.items()))))
+                    if "paho" in cpu:
+                        for k in ("base", "e2e"):
+                            print("%-6d %3d %-6s %10s %7.3f   (%s %s / "
+                                  "paho_pub)" %
+                                  (size, qos, "=>", "", statistics.median(
+                                      a / b for a, b in zip(cpu[k],
+                                                            cpu["paho"])),
+                                   what, k))
             sys.stdout.flush()
 
 
