@@ -1488,6 +1488,16 @@ int cli_conn_has_room(struct cli_conn *c)
 	return ok;
 }
 
+unsigned long cli_conn_room(struct cli_conn *c)
+{
+	unsigned long used;
+
+	pthread_mutex_lock(&c->mu);
+	used = span(c);
+	pthread_mutex_unlock(&c->mu);
+	return used < CLI_WINDOW ? CLI_WINDOW - used : 0;
+}
+
 int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
 			     const void *payload, size_t len, int qos,
 			     int retain, cli_on_published done, void *ctx,

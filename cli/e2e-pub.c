@@ -58,7 +58,8 @@ struct pub {
 	 * keyring between it and this one. */
 	struct cli_keyupdate *ku;
 	pthread_mutex_t mu;
-	/* The envelope being sealed, kept from one message to the next. */
+	/* The envelopes being sealed (one, or a run of -l's lines), kept
+	 * from one message to the next. */
 	uint8_t *out;
 	size_t out_cap;
 };
@@ -237,12 +238,34 @@ static void reload_keys(struct pub *p)
 /* Publishing                                                               */
 /* ------------------------------------------------------------------------ */
 
-static int publish(struct pub *p, const uint8_t *msg, size_t len)
+/* Room in p->out for at least need bytes: 0, or -1 (reported). What it
+ * held is kept (a run's envelopes sealed so far). */
+static int reserve_out(struct pub *p, size_t need)
+{
+	uint8_t *out;
+
+	if (need <= p->out_cap)
+		return 0;
+	if (!(out = realloc(p->out, need))) {
+		cli_err("out of memory");
+		return -1;
+	}
+	p->out = out;
+	p->out_cap = need;
+	return 0;
+}
+
+/*
+ * Seal msg for the topic into p->out at offset at (growing it): 0 and
+ * *out_len, or -1 (reported). A SIGHUP taken since the last one reloads the
+ * keyring first, so that a rotation takes effect at the next message
+ * sealed.
+ */
+static int seal_at(struct pub *p, const uint8_t *msg, size_t len, size_t at,
+		   size_t *out_len)
 {
 	const char *topic = p->cfg.topics[0];
 	uint32_t flags = p->cfg.retain ? E2E_SEAL_RETAINED : 0;
-	size_t cap, out_len = 0;
-	uint8_t *out;
 	uint64_t seq;
 	int rc;
 
@@ -254,16 +277,8 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 			len, E2E_PAYLOAD_MAX);
 		return -1;
 	}
-	cap = E2E_SEALED_MAX(len);
-	if (cap > p->out_cap) {
-		if (!(out = realloc(p->out, cap))) {
-			cli_err("out of memory");
-			return -1;
-		}
-		p->out = out;
-		p->out_cap = cap;
-	}
-	out = p->out;
+	if (reserve_out(p, at + E2E_SEALED_MAX(len)))
+		return -1;
 	/* Under mu: will_lost may move the sender on Paho's thread (above
 	 * what the state file already covers). */
 	pthread_mutex_lock(&p->mu);
@@ -275,8 +290,8 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&p->mu);
-	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags, out,
-		      cap, &out_len);
+	rc = e2e_seal(p->sender, p->keys.keyring, topic, msg, len, flags,
+		      p->out + at, p->out_cap - at, out_len);
 	pthread_mutex_unlock(&p->mu);
 	if (rc != E2E_OK) {
 		cli_err("cannot seal for %s: %s", topic, e2e_strerror(rc));
@@ -284,9 +299,18 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 	}
 	cli_debug("sealed %zu bytes into %zu for %s (seq %" PRIu64 ":%" PRIu64
 		  ")",
-		  len, out_len, topic, seq >> 32, seq & 0xFFFFFFFFu);
-	return cli_conn_publish(p->conn, topic, out, out_len, p->cfg.qos,
-				p->cfg.retain);
+		  len, *out_len, topic, seq >> 32, seq & 0xFFFFFFFFu);
+	return 0;
+}
+
+static int publish(struct pub *p, const uint8_t *msg, size_t len)
+{
+	size_t out_len = 0;
+
+	if (seal_at(p, msg, len, 0, &out_len))
+		return -1;
+	return cli_conn_publish(p->conn, p->cfg.topics[0], p->out, out_len,
+				p->cfg.qos, p->cfg.retain);
 }
 
 /* Read a whole file descriptor (up to the payload limit). */
@@ -366,6 +390,88 @@ static int read_message(struct pub *p, uint8_t **msg, size_t *len)
 }
 
 /*
+ * -l seals the lines already in its buffer in runs, each sealed whole before
+ * the first of its envelopes is handed to Paho: sealing (libe2e, libsodium)
+ * and publishing (conn.c, Paho) each run through their code many times in a
+ * row instead of taking turns per line, so that the main thread's code stays
+ * in the instruction cache (docs/PERFORMANCE.md, "Sealing in runs"). A run
+ * never waits for more input: it is what one read brought. At most this many
+ * lines ...
+ */
+#define PUB_RUN_LINES 64
+/* ... and this many bytes of envelopes (a longer line is a run of its own). */
+#define PUB_RUN_BYTES ((size_t)256 * 1024)
+
+/*
+ * How many lines the next run may seal. Never more than the connection takes
+ * without waiting for room (cli_conn_room): a run is handed over at once, so
+ * nothing sealed waits behind a full window for acknowledgements, a
+ * reconnection or a signal, and a SIGHUP or a key update still applies to
+ * every line not yet sealed, as when each line was sealed and published in
+ * turn. One at a time with a Will: after a lost connection (the Will may
+ * have fired) the sender moves above the Will (will_lost) and what was
+ * sealed before but published after would be refused as a replay.
+ */
+static size_t run_limit(struct pub *p)
+{
+	unsigned long room;
+
+	if (p->will.env)
+		return 1;
+	room = cli_conn_room(p->conn);
+	if (room == 0)
+		return 1; /* sealed, then waits for room like any publication */
+	return room < PUB_RUN_LINES ? (size_t)room : PUB_RUN_LINES;
+}
+
+/*
+ * Publish the complete lines of buf[0, n) (with eof, a last one without its
+ * newline too), in order, in runs: the bytes used. *rc becomes -1 when a
+ * line could not be sealed or published (reported); the others still are.
+ */
+static size_t publish_buffered(struct pub *p, const uint8_t *buf, size_t n,
+			       int eof, int *rc)
+{
+	size_t start = 0;
+
+	while (start < n) {
+		size_t off[PUB_RUN_LINES], len[PUB_RUN_LINES];
+		size_t limit = run_limit(p), count = 0, bytes = 0;
+		size_t pos = start;
+
+		/* Seal a run. */
+		while (count < limit && pos < n) {
+			const uint8_t *nl = memchr(buf + pos, '\n', n - pos);
+			size_t end = nl ? (size_t)(nl - buf) : n;
+
+			if (!nl && !eof)
+				break; /* the rest of the line is to come */
+			if (count &&
+			    bytes + E2E_SEALED_MAX(end - pos) > PUB_RUN_BYTES)
+				break; /* the next run's first */
+			if (seal_at(p, buf + pos, end - pos, bytes,
+				    &len[count]) == 0) {
+				off[count] = bytes;
+				bytes += len[count++];
+			} else {
+				*rc = -1;
+			}
+			pos = nl ? end + 1 : n;
+		}
+		if (pos == start)
+			break; /* no complete line */
+		/* Hand it over, in order. */
+		for (size_t i = 0; i < count; i++)
+			if (cli_conn_publish(p->conn, p->cfg.topics[0],
+					     p->out + off[i], len[i],
+					     p->cfg.qos, p->cfg.retain))
+				*rc = -1;
+		start = pos;
+	}
+	return start;
+}
+
+/*
  * -l: one message per line of stdin (without its newline; a last line
  * without one counts too). stdin is polled so that SIGHUP and SIGINT are
  * handled while no line comes.
@@ -383,7 +489,7 @@ static int publish_lines(struct pub *p)
 	while (!eof && !cli_stop_requested()) {
 		struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
 		ssize_t r;
-		size_t start = 0;
+		size_t used;
 
 		cli_signal_wait(0);
 		if (cli_take_hup())
@@ -420,21 +526,9 @@ static int publish_lines(struct pub *p)
 		} else {
 			n += (size_t)r;
 		}
-		/* Publish every complete line in the buffer. */
-		for (size_t i = 0; i < n; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (publish(p, buf + start, i - start))
-				rc = -1;
-			start = i + 1;
-		}
-		if (eof && start < n) {
-			if (publish(p, buf + start, n - start))
-				rc = -1;
-			start = n;
-		}
-		memmove(buf, buf + start, n - start);
-		n -= start;
+		used = publish_buffered(p, buf, n, eof, &rc);
+		memmove(buf, buf + used, n - used);
+		n -= used;
 	}
 	free(buf);
 	return rc;

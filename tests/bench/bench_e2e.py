@@ -7,7 +7,8 @@ same run; and e2e-sub's resident memory over a long stream.
                              [--sizes 64,1024] [--qos 0,1]
                              [--memory 100000,1000000] [--csv FILE]
     tests/bench/bench_e2e.py --counted [--builddir DIR] [--sizes 64]
-                             [--qos 0,1]
+                             [--qos 0,1] [--cache-sim] [--sides pub]
+    ... [--baseline-pub PATH]   (either mode: a pair "base" too)
 
 A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
 client library as e2e-pub and e2e-sub (Paho MQTTAsync) and their design,
@@ -17,6 +18,13 @@ reads, the same window from the oldest unacknowledged publication resumed
 at half, publication records reused), publishing each line clear; paho_sub
 of e2e-sub's (trace at errors, stdout buffered and written out when idle
 1 ms by the main thread).
+
+--baseline-pub PATH adds a pair "base": the e2e-pub program at PATH (an
+earlier build's cli/.libs/e2e-pub, copied aside) with this build's
+e2e-sub, so that a change to e2e-pub is measured before and after in the
+same run, its runs interleaved with the others; the throughput table then
+adds the medians of the per-run ratios of the publishers' CPU time (base
+/ e2e, and each / paho_pub).
 
 Every table's header states the broker's in-flight and queue settings (the
 last of each in the mosquitto.conf written for it) and each publisher's
@@ -32,7 +40,11 @@ the median of the runs, and the ratio is e2e / plain.
 --counted prints counts that do not depend on the machine's load instead
 of timings: instructions per message (valgrind's callgrind, all threads)
 and system calls per message (strace -f -c) of each publisher and each
-subscriber. Each is measured twice, with n and 5 n messages, and the
+subscriber (--sides pub: publishers only). With --cache-sim callgrind
+simulates the caches too (--cache-sim=yes --separate-threads=yes) and the
+table adds the main thread's instructions and the first-level instruction
+cache misses (I1mr) per message, of all threads and of the main thread.
+Each is measured twice, with n and 5 n messages, and the
 figure is the difference divided by 4 n, so that start-up, connection and
 the subscription's probes cancel out. Run it once with --builddir of a
 build against Debian's Paho and once against another (./configure
@@ -186,6 +198,18 @@ def reap(proc):
     return ru.ru_utime + ru.ru_stime
 
 
+def main_thread_cpu(proc):
+    """Once proc has exited (not yet reaped): the CPU seconds of its main
+    thread alone (the scheduler's runtime, /proc/PID/task/PID/schedstat,
+    still there while proc is a zombie), or NaN."""
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    try:
+        with open("/proc/%d/task/%d/schedstat" % (proc.pid, proc.pid)) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -248,9 +272,9 @@ def wait_subscribed(sub, pair, probe_file, bound=10.0):
 
 def one_run(pair, workdir, size, count, qos, bound):
     """Seconds for count messages from publisher start to the last one
-    printed by the subscriber, and the CPU seconds the publisher and the
+    printed by the subscriber, the CPU seconds the publisher and the
     subscriber used for them (the subscriber's include its probes, a
-    negligible few)."""
+    negligible few), and those of the publisher's main thread alone."""
     out_path = os.path.join(workdir, "sub.out")
     probe = payload_file(workdir, size, 1)
     data = payload_file(workdir, size, count)
@@ -271,6 +295,7 @@ def one_run(pair, workdir, size, count, qos, bound):
                         (pair.name, sub.lines() - base, count, bound))
                 time.sleep(POLL)
             t1 = time.monotonic()
+            pub_main = main_thread_cpu(pub)
             pub_cpu = reap(pub)
             if pub.returncode != 0:
                 raise RuntimeError("%s publisher failed" % pair.name)
@@ -279,7 +304,7 @@ def one_run(pair, workdir, size, count, qos, bound):
     if "rejected" in err:
         raise RuntimeError("%s subscriber rejected messages:\n%s" %
                            (pair.name, err[:2000]))
-    return t1 - t0, pub_cpu, sub.cpu
+    return t1 - t0, pub_cpu, sub.cpu, pub_main
 
 
 def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
@@ -296,6 +321,13 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                 for p in pairs:
                     res[p.name].append(
                         one_run(p, workdir, size, count, qos, 300))
+            if csv:
+                # Every run, in the order run (the pairs alternate).
+                for i in range(runs):
+                    for p in pairs:
+                        t, pc, sc, pm = res[p.name][i]
+                        csv.write("run,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f\n"
+                                  % (size, qos, p.name, i, t, pc, sc, pm))
             rate = {}
             for p in pairs:
                 r = res[p.name]
@@ -311,9 +343,32 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                     csv.write("e2e,%d,%d,%s,%d,%d,%.1f,%.2f,%.2f\n" %
                               (size, qos, p.name, count, runs,
                                rate[p.name], pub_us, sub_us))
-            e2e = rate["e2e"] / rate["plain"]
-            print("%-6d %3d %-6s %10s %7.3f   (e2e / plain, the target)" %
-                  (size, qos, "=>", "", e2e))
+            if "plain" in rate and "e2e" in rate:
+                e2e = rate["e2e"] / rate["plain"]
+                print("%-6d %3d %-6s %10s %7.3f   (e2e / plain, the target)"
+                      % (size, qos, "=>", "", e2e))
+            if "base" in res and "e2e" in res:
+                # The publishers' CPU time, run by run (the runs alternate):
+                # the median of base / e2e, and of each against paho_pub;
+                # the whole process's, and its main thread's.
+                for col, what in ((1, "pub CPU"), (3, "pub main-thread CPU")):
+                    cpu = {k: [x[col] for x in v] for k, v in res.items()}
+                    us = {k: statistics.median(v) * 1e6 / count
+                          for k, v in cpu.items()}
+                    print("%-6d %3d %-6s %10s %7.3f   (%s base / e2e, median "
+                          "of per-run ratios; %s us/msg: %s)" %
+                          (size, qos, "=>", "", statistics.median(
+                              b / e for b, e in zip(cpu["base"], cpu["e2e"])),
+                           what, what, ", ".join(
+                               "%s %.2f" % kv for kv in sorted(us.items()))))
+                    if "paho" in cpu:
+                        for k in ("base", "e2e"):
+                            print("%-6d %3d %-6s %10s %7.3f   (%s %s / "
+                                  "paho_pub)" %
+                                  (size, qos, "=>", "", statistics.median(
+                                      a / b for a, b in zip(cpu[k],
+                                                            cpu["paho"])),
+                                   what, k))
             sys.stdout.flush()
 
 
@@ -328,13 +383,47 @@ COUNTERS = {
         lambda out: _strace_total(out)),
 }
 
+# --cache-sim: one callgrind run with the cache simulation and a file per
+# thread (OUT-01 the main thread, OUT-02 ... Paho's), read into several
+# figures.
+CACHE_COUNTER = (
+    lambda out: ["valgrind", "--tool=callgrind", "--quiet",
+                 "--cache-sim=yes", "--separate-threads=yes",
+                 "--callgrind-out-file=" + out],
+    lambda out: _callgrind_threads(out))
+CACHE_FIGURES = ("instructions", "main instructions", "I1 misses",
+                 "main I1 misses")
 
-def _callgrind_total(path):
+
+def _callgrind_events(path):
+    """{event: total} of one callgrind output file."""
+    names = None
     with open(path) as f:
         for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
+            if line.startswith("events:"):
+                names = line.split()[1:]
+            elif line.startswith(("summary:", "totals:")) and names:
+                return dict(zip(names, (int(x) for x in line.split()[1:])))
     raise RuntimeError("no totals in " + path)
+
+
+def _callgrind_total(path):
+    return _callgrind_events(path)["Ir"]
+
+
+def _callgrind_threads(out):
+    """CACHE_FIGURES from the per-thread files OUT-NN."""
+    d = os.path.dirname(out)
+    base = os.path.basename(out) + "-"
+    files = sorted(f for f in os.listdir(d) if f.startswith(base))
+    if not files:
+        raise RuntimeError("no callgrind output " + out + "-NN")
+    per = [_callgrind_events(os.path.join(d, f)) for f in files]
+    main = _callgrind_events(out + "-01")
+    return {"instructions": sum(e["Ir"] for e in per),
+            "main instructions": main["Ir"],
+            "I1 misses": sum(e.get("I1mr", 0) for e in per),
+            "main I1 misses": main.get("I1mr", 0)}
 
 
 def _strace_total(path):
@@ -353,10 +442,11 @@ def _strace_total(path):
 def counted_run(pair, workdir, size, count, qos, side, counter):
     """The counter's total for one side ('pub' or 'sub') of pair, with
     count messages through the broker; the other side runs plainly."""
-    wrap, read = COUNTERS[counter]
+    wrap, read = CACHE_COUNTER if counter == "cache" else COUNTERS[counter]
     out = os.path.join(workdir, "count.out")
-    if os.path.exists(out):
-        os.unlink(out)
+    for f in os.listdir(workdir):
+        if f == "count.out" or f.startswith("count.out-"):
+            os.unlink(os.path.join(workdir, f))
     probe = payload_file(workdir, size, 1)
     data = payload_file(workdir, size, count)
     sub_argv = pair.sub + ["-q", str(qos)]
@@ -401,31 +491,43 @@ def _children(pid):
         return []
 
 
-def counted(pairs, workdir, sizes, qoses, n, csv):
+def counted(pairs, workdir, sizes, qoses, n, csv, sides=("pub", "sub"),
+            cache=False):
     """Instructions and system calls per message, each side of each
-    pair: (total(5 n) - total(n)) / 4 n."""
-    print("%-6s %3s %-6s %-4s %16s %12s" %
+    pair: (total(5 n) - total(n)) / 4 n. With cache, the instructions
+    come from the cache-simulating run, which adds the main thread's
+    instructions and the I1 misses (all threads, main thread)."""
+    extra = CACHE_FIGURES[1:] if cache else ()
+    print(("%-6s %3s %-6s %-4s %16s %12s" + " %18s" * len(extra)) %
           ("bytes", "qos", "pair", "side", "instructions/msg",
-           "syscalls/msg"))
+           "syscalls/msg", *(x + "/msg" for x in extra)))
+    counters = ["cache" if cache else "instructions", "syscalls"]
     for size in sizes:
         for qos in qoses:
             for p in pairs:
-                for side in ("pub", "sub"):
+                for side in sides:
                     per = {}
-                    for counter in COUNTERS:
+                    for counter in counters:
                         lo = counted_run(p, workdir, size, n, qos, side,
                                          counter)
                         hi = counted_run(p, workdir, size, 5 * n, qos, side,
                                          counter)
-                        per[counter] = (hi - lo) / (4 * n)
-                    print("%-6d %3d %-6s %-4s %16.0f %12.2f" %
+                        if counter == "cache":
+                            for k in CACHE_FIGURES:
+                                per[k] = (hi[k] - lo[k]) / (4 * n)
+                        else:
+                            per[counter] = (hi - lo) / (4 * n)
+                    print(("%-6d %3d %-6s %-4s %16.0f %12.2f" +
+                           " %18.1f" * len(extra)) %
                           (size, qos, p.name, side, per["instructions"],
-                           per["syscalls"]))
+                           per["syscalls"], *(per[k] for k in extra)))
                     sys.stdout.flush()
                     if csv:
-                        csv.write("counted,%d,%d,%s,%s,%.0f,%.2f\n" %
+                        csv.write(("counted,%d,%d,%s,%s,%.0f,%.2f" +
+                                   ",%.1f" * len(extra) + "\n") %
                                   (size, qos, p.name, side,
-                                   per["instructions"], per["syscalls"]))
+                                   per["instructions"], per["syscalls"],
+                                   *(per[k] for k in extra)))
 
 
 def memory(pairs, workdir, marks, size, csv):
@@ -485,6 +587,14 @@ def main():
                     help="pairs to run (default plain,e2e,paho)")
     ap.add_argument("--counted-messages", type=int, default=1000,
                     help="n for --counted (runs of n and 5 n messages)")
+    ap.add_argument("--cache-sim", action="store_true",
+                    help="--counted: simulate the caches, add the main "
+                         "thread's instructions and the I1 misses")
+    ap.add_argument("--sides", default="pub,sub",
+                    help="--counted: the sides counted (default pub,sub)")
+    ap.add_argument("--baseline-pub",
+                    help="an earlier e2e-pub program: adds the pair "
+                         "\"base\" (it with this build's e2e-sub)")
     args = ap.parse_args()
     if args.counted:
         for name in ("valgrind", "strace"):
@@ -525,7 +635,17 @@ def main():
                 # the same library as e2e-pub and e2e-sub.
                 pairs.append(Pair("paho", [ppub, *conn, "-t", TOPIC],
                                   [psub, *conn, "-t", TOPIC]))
+            if args.baseline_pub:
+                base = os.path.abspath(args.baseline_pub)
+                if not os.access(base, os.X_OK):
+                    sys.exit("bench_e2e: %s not found" % base)
+                pairs.append(Pair("base", [base, *conn, "-t", TOPIC, "-K",
+                                           keyring],
+                                  [e2e_sub, *conn, "-t", TOPIC, "-K",
+                                   keyring]))
             wanted = args.pairs.split(",")
+            if args.baseline_pub and "base" not in wanted:
+                wanted.append("base")
             pairs = [p for p in pairs if p.name in wanted]
             header = "\n".join(settings_header(b.conf_path))
             if args.counted:
@@ -536,7 +656,9 @@ def main():
                 counted(pairs, workdir,
                         [int(s) for s in args.sizes.split(",") if s],
                         [int(q) for q in args.qos.split(",") if q],
-                        args.counted_messages, csv)
+                        args.counted_messages, csv,
+                        sides=[x for x in args.sides.split(",") if x],
+                        cache=args.cache_sim)
                 return
             print("bench_e2e: mosquitto on 127.0.0.1:%d, %d messages per "
                   "run, median of %d runs\n%s\n" %

@@ -335,6 +335,20 @@ class RoundTrip(CliCase):
         self.assertEqual(sub.finish(), 0)
         self.assertEqual(sub.out, b"a\nb\nc\n")
 
+    def test_line_mode_publishes_a_burst_in_order_each_line_once(self):
+        # Far more lines than a run (64 sealed before any is handed to
+        # Paho) and than the window (256), all in stdin at once, some
+        # empty, the last without its newline: one message per line, in
+        # the order of the lines (-C counts the empty ones, which e2e-sub
+        # prints as nothing, as mosquitto_sub does).
+        n = 2000
+        lines = [b"" if i % 97 == 0 else b"line %d" % i for i in range(n)]
+        sub = self.start_sub("-t", "rt/burst", "-q", "1", "-C", str(n))
+        self.pub("-t", "rt/burst", "-l", "-q", "1",
+                 input=b"\n".join(lines))
+        self.assertEqual(sub.finish(), 0)
+        self.assertEqual(sub.out, b"".join(x + b"\n" for x in lines if x))
+
     def test_stdin_whole_message(self):
         sub = self.start_sub("-t", "rt/s", "-C", "1")
         self.pub("-t", "rt/s", "-s", input=b"one\ntwo")
