@@ -61,9 +61,9 @@ struct cli_conn_settings {
 	int insecure;    /* skip the server hostname check only */
 	int tls_version; /* enum cli_tls_version */
 	/* mosquitto's TLS extras (docs/PARITY.md). */
-	char *ciphers;  /* OpenSSL cipher list (TLS 1.2 and below), or NULL */
-	char *alpn;     /* one ALPN protocol name, or NULL */
-	int os_certs;   /* trust the system's CAs; turns TLS on by itself */
+	char *ciphers; /* OpenSSL cipher list (TLS 1.2 and below), or NULL */
+	char *alpn;    /* one ALPN protocol name, or NULL */
+	int os_certs;  /* trust the system's CAs; turns TLS on by itself */
 	/* MQTT 5 session expiry in seconds; -1: as clean_session says (0,
 	 * or never with -c), as mosquitto's -x. */
 	long session_expiry;
@@ -88,8 +88,8 @@ struct cli_message {
 	size_t len;
 	int qos;
 	int retained;
-	int dup;   /* a QoS 1/2 redelivery */
-	int msgid; /* the packet id, 0 at QoS 0 */
+	int dup;           /* a QoS 1/2 redelivery */
+	int msgid;         /* the packet id, 0 at QoS 0 */
 	const void *props; /* MQTT 5 properties (Paho's), cli_message_prop() */
 };
 
@@ -189,6 +189,10 @@ int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
  * main thread's cli_signal_wait is woken once there is room again (half
  * the window free). */
 int cli_conn_has_room(struct cli_conn *c);
+/* How many publications cli_conn_publish takes now without waiting for
+ * room (0 as cli_conn_has_room's no, with its wake-up): a caller takes
+ * that many messages of its own queue at once. */
+int cli_conn_room(struct cli_conn *c);
 /* Send again what Paho gave back unacknowledged. Only on the caller's
  * thread, never from a callback; cli_conn_publish and cli_conn_drain do it
  * too, a caller that waits for input calls it now and then. */

@@ -8,7 +8,7 @@ memory over a long stream.
                                 [--memory N] [--quick]
     tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
                                 [--sizes 64] [--qos 0,1]
-                                [--counts strace,proc,callgrind]
+                                [--counts strace|perf,proc,callgrind]
                                 [--callgrind-dir DIR]
 
 A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
@@ -47,7 +47,11 @@ context switches (voluntary and involuntary, all threads, from
 /proc/PID/task/*/status) and CPU time (/proc/PID/stat, user + system);
 then e2e-bridge alone again, restarted under valgrind's callgrind, its
 instructions (callgrind_control zeroes the counters before a run and
-dumps them after it). Each figure is measured with n and 5 n messages
+dumps them after it), in all and by thread (01 the main thread, then
+Paho's threads in the order they were made). --counts perf counts the system calls (all, futex,
+tgkill, rt_sigtimedwait) and context switches with perf stat's
+tracepoints instead of strace, which slows every system call and so
+changes how often the main thread finds its queue empty. Each figure is measured with n and 5 n messages
 (--messages, default 5000 there) and is the difference over 4 n, so that
 start-up and attaching cancel out. --counts picks some of strace, proc,
 callgrind; --callgrind-dir DIR keeps the dumps (callgrind_annotate them).
@@ -134,7 +138,8 @@ class Bench:
         files in the work directory) for the instruction counts."""
         argv = [self.bridge_bin, "-c", self.conf]
         if callgrind:
-            argv = ["valgrind", "--tool=callgrind", "--compress-strings=no",
+            argv = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+                    "--compress-strings=no",
                     "--compress-pos=no", "--callgrind-out-file="
                     + os.path.join(self.dir, "callgrind.out.%p")] + argv
         self.err = open(os.path.join(self.dir, "bridge.err"), "wb")
@@ -293,6 +298,34 @@ class Bench:
                     rows[w[-1]] = int(w[3])
             return rows
 
+        def traced(pid, d, impl, q, size, k):
+            # perf's tracepoint counters: per thread of the process, at a
+            # fraction of strace's cost, so the hand-off runs at its own
+            # pace (strace slows every system call, and the main thread
+            # then finds the queue empty after each message).
+            out = os.path.join(self.dir, "perf.out")
+            ev = ["raw_syscalls:sys_enter", "syscalls:sys_enter_futex",
+                  "syscalls:sys_enter_tgkill",
+                  "syscalls:sys_enter_rt_sigtimedwait", "context-switches"]
+            st = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out,
+                                   "-e", ",".join(ev), "-p", str(pid)],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            run(d, impl, q, size, k)
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=60)
+            rows = {}
+            names = {"raw_syscalls:sys_enter": "total",
+                     "context-switches": "cs"}
+            for line in open(out):
+                w = line.strip().split(",")
+                if len(w) >= 3 and re.match(r"^[0-9]+$", w[0]):
+                    n = names.get(w[2], w[2].replace(
+                        "syscalls:sys_enter_", ""))
+                    rows[n] = int(w[0])
+            return rows
+
         def proc(pid, d, impl, q, size, k):
             before = proc_counts(pid)
             run(d, impl, q, size, k)
@@ -314,7 +347,9 @@ class Bench:
                               ("e2e", self.bridge.pid)):
                 got[d, size, q, impl] = (
                     per(calls, pid, d, impl, q, size)
-                    if "strace" in what else {},
+                    if "strace" in what else
+                    per(traced, pid, d, impl, q, size)
+                    if "perf" in what else {},
                     per(proc, pid, d, impl, q, size)
                     if "proc" in what else {"ctxsw": 0, "cpu": 0})
         # Instructions: e2e-bridge again, under callgrind (its counters
@@ -338,15 +373,22 @@ class Bench:
             for impl in ("mosq", "e2e"):
                 sc, pc = got[d, size, q, impl]
                 top = sorted(((v, k) for k, v in sc.items()
-                              if k != "total" and v >= 0.5), reverse=True)
+                              if k != "total" and
+                              (v >= 0.5 or "strace" not in what)),
+                             reverse=True)
                 ir = got[d, size, q, "ir"] if impl == "e2e" else None
                 print("%-4s %4d %3d %-28s %8.1f %6.2f %6.1f %8s  %s" % (
                     d, size, q, "e2e-bridge" if impl == "e2e" else
                     "local mosquitto (its bridge)", sc.get("total", 0),
                     pc["ctxsw"], pc["cpu"] * 1e6,
-                    "-" if ir is None else "%.0f" % ir,
-                    " ".join("%s %.1f" % (k, v) for v, k in top)),
+                    "-" if ir is None else "%.0f" % sum(ir.values()),
+                    " ".join("%s %.2f" % (k, v) for v, k in top)),
                     flush=True)
+                if ir:
+                    print("%-4s %4d %3d %-28s %s" % (
+                        d, size, q, "  instructions by thread",
+                        " ".join("%s %.0f" % (t, ir[t])
+                                 for t in sorted(ir))), flush=True)
 
     def instructions(self, d, q, size, n):
         """e2e-bridge's instructions per message (it runs under callgrind):
@@ -361,13 +403,17 @@ class Bench:
             subprocess.run(["callgrind_control", "-d", str(self.bridge.pid)],
                            check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
-            ir = 0
+            ir = {}
             for name in set(os.listdir(self.dir)) - before:
                 if name.startswith("callgrind.out"):
                     path = os.path.join(self.dir, name)
+                    # One file per thread (callgrind.out.PID-NN): 01 is
+                    # the main thread, then Paho's in the order it made
+                    # them.
+                    t = name.rsplit("-", 1)[1] if "-" in name else "01"
                     for line in open(path, errors="replace"):
                         if line.startswith("summary:"):
-                            ir += int(line.split()[1])
+                            ir[t] = ir.get(t, 0) + int(line.split()[1])
                     if self.a.callgrind_dir:  # for callgrind_annotate
                         os.replace(path, os.path.join(
                             self.a.callgrind_dir, "callgrind.%s-%d-q%d-%d%s"
@@ -378,7 +424,7 @@ class Bench:
             return ir
 
         lo, hi = total(n), total(5 * n)
-        return (hi - lo) / (4.0 * n)
+        return {t: (hi[t] - lo.get(t, 0)) / (4.0 * n) for t in hi}
 
 
 def proc_counts(pid):
@@ -413,7 +459,8 @@ def main():
     ap.add_argument("--counted", action="store_true",
                     help="system calls per message instead of timings")
     ap.add_argument("--counts", default="strace,proc,callgrind",
-                    help="--counted: which of strace, proc, callgrind")
+                    help="--counted: which of strace (or perf: its "
+                    "tracepoints, lighter), proc, callgrind")
     ap.add_argument("--callgrind-dir", metavar="DIR",
                     help="--counted: keep e2e-bridge's callgrind dumps there")
     ap.add_argument("--quick", action="store_true",
