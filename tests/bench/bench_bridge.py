@@ -6,6 +6,7 @@ memory over a long stream.
     tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--memory N] [--quick]
+                                [--compare OTHER_BUILDDIR]
     tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
                                 [--sizes 64] [--qos 0,1]
                                 [--counts strace|perf,proc,callgrind]
@@ -55,6 +56,12 @@ changes how often the main thread finds its queue empty. Each figure is measured
 (--messages, default 5000 there) and is the difference over 4 n, so that
 start-up and attaching cancel out. --counts picks some of strace, proc,
 callgrind; --callgrind-dir DIR keeps the dumps (callgrind_annotate them).
+
+--compare OTHER_BUILDDIR runs that build's e2e-bridge as well, on its own
+topics (cmp/...), as a fourth implementation in the same alternation: its
+column, its ratio to mosquitto's bridge, and "vs cmp", the median over the
+runs of this build's rate / that build's in the run next to it (a change
+measured against the code before it on the same loaded machine).
 
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
@@ -127,6 +134,8 @@ class Bench:
                         self.remote.host, self.remote.port, self.local.host,
                         self.local.port, self.keyring))
         self.start_bridge()
+        if self.a.compare:
+            self.start_compared()
         # Each path once end to end, so that no run waits for a bridge's
         # subscription.
         for d in ("out", "in"):
@@ -156,6 +165,35 @@ class Bench:
             for q in (0, 1):
                 self.probe(d, "e2e", q)
 
+    def start_compared(self):
+        """--compare DIR: that build's e2e-bridge as well, on topics of its
+        own (cmp/in/#, cmp/out/#), running all the time as the others."""
+        b = os.path.abspath(self.a.compare)
+        conf = os.path.join(self.dir, "compared.conf")
+        with open(self.conf) as f:
+            text = f.read().replace("e2/", "cmp/")
+        with open(conf, "w") as f:
+            f.write(text)
+        env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+            (os.path.join(b, "libe2e", ".libs"),
+             os.path.join(b, "libe2e-redis", ".libs"))))
+        err = os.path.join(self.dir, "compared.err")
+        with open(err, "wb") as e:
+            self.compared = subprocess.Popen(
+                [tool(b, "e2e-bridge"), "-c", conf], env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=e)
+        deadline = time.monotonic() + 60
+        while b"event=ready" not in open(err, "rb").read():
+            if time.monotonic() > deadline or \
+                    self.compared.poll() is not None:
+                sys.exit("bench_bridge: the compared e2e-bridge did not "
+                         "start: %s" % open(err, "rb").read().decode())
+            time.sleep(0.05)
+        for d in ("out", "in"):
+            for q in (0, 1):
+                self.probe(d, "cmp", q)
+
     def stop_bridge(self):
         self.bridge.send_signal(signal.SIGTERM)
         self.bridge.wait(timeout=60)
@@ -163,6 +201,9 @@ class Bench:
 
     def stop(self):
         self.stop_bridge()
+        if self.a.compare:
+            self.compared.send_signal(signal.SIGTERM)
+            self.compared.wait(timeout=60)
         self.local.stop()
         self.remote.stop()
 
@@ -171,12 +212,14 @@ class Bench:
         src, dst = ("local", "remote") if d == "out" else ("remote", "local")
         if impl == "direct":
             return src, "direct/%s/data" % d, src, "direct/%s/data" % d
-        t = "e2/%s/data" % d if impl == "e2e" else "mq/%s%d/data" % (d, q)
+        t = ("e2/%s/data" % d if impl == "e2e" else
+             "cmp/%s/data" % d if impl == "cmp" else
+             "mq/%s%d/data" % (d, q))
         return src, t, dst, t
 
     def pub_argv(self, d, impl, q, broker, topic):
         b = self.side[broker]
-        if d == "in" and impl in ("e2e", "direct"):
+        if d == "in" and impl in ("e2e", "cmp", "direct"):
             return [self.e2e_pub, "-h", b.host, "-p", str(b.port), "-t",
                     topic, "-q", str(q), "-K", self.keyring, "-l"]
         return [self.paho_pub, "-h", b.host, "-p", str(b.port), "-t", topic,
@@ -232,30 +275,52 @@ class Bench:
 
     def throughput(self):
         a = self.a
+        impls = ["mosq", "e2e"] + (["cmp"] if a.compare else []) + \
+            ["direct"]
         print("Throughput, %d messages per run, median of %d runs "
               "(msg/s; ratio = e2e-bridge / mosquitto's bridge)"
               % (a.messages, a.runs))
+        if a.compare:
+            print("compared: the e2e-bridge of %s (its ratio: cmp ratio; "
+                  "this build / that one: vs cmp)" % a.compare)
         print("%-4s %4s %3s %10s %10s %10s %7s" % (
             "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
-            "ratio"))
+            "ratio") + (" %10s %9s %7s" % ("cmp", "cmp ratio", "vs cmp")
+                        if a.compare else ""))
         for d in ("out", "in"):
             for size in a.sizes:
                 for q in a.qos:
-                    got = {"direct": [], "mosq": [], "e2e": []}
+                    got = {i: [] for i in impls}
                     for _ in range(a.runs):
-                        for impl in ("mosq", "e2e", "direct"):
+                        for impl in impls:
                             got[impl].append(self.run(d, impl, q, size,
                                                       a.messages))
                     med = {}
                     for impl, v in got.items():
                         med[impl] = (None if None in v
                                      else statistics.median(v))
-                    fmt = ["lost" if med[i] is None else "%.0f" % med[i]
-                           for i in ("direct", "mosq", "e2e")]
-                    ratio = ("-" if None in (med["mosq"], med["e2e"])
-                             else "%.2f" % (med["e2e"] / med["mosq"]))
-                    print("%-4s %4d %3d %10s %10s %10s %7s"
-                          % (d, size, q, *fmt, ratio), flush=True)
+
+                    def fmt(i):
+                        return "lost" if med[i] is None else \
+                            "%.0f" % med[i]
+
+                    def ratio(x, y):
+                        return ("-" if None in (med[x], med[y])
+                                else "%.2f" % (med[x] / med[y]))
+                    line = "%-4s %4d %3d %10s %10s %10s %7s" % (
+                        d, size, q, fmt("direct"), fmt("mosq"), fmt("e2e"),
+                        ratio("e2e", "mosq"))
+                    if a.compare:
+                        # Per run, this build / the compared one, run
+                        # next to each other: the median of those.
+                        pairs = [x / y for x, y in zip(got["e2e"],
+                                                       got["cmp"])
+                                 if x and y]
+                        line += " %10s %9s %7s" % (
+                            fmt("cmp"), ratio("cmp", "mosq"),
+                            "%.2f" % statistics.median(pairs)
+                            if pairs else "-")
+                    print(line, flush=True)
 
     def memory(self):
         n = self.a.memory
@@ -463,6 +528,8 @@ def main():
                     "tracepoints, lighter), proc, callgrind")
     ap.add_argument("--callgrind-dir", metavar="DIR",
                     help="--counted: keep e2e-bridge's callgrind dumps there")
+    ap.add_argument("--compare", metavar="BUILDDIR",
+                    help="also another build's e2e-bridge, interleaved")
     ap.add_argument("--quick", action="store_true",
                     help="--messages 5000 --runs 1 --memory 100000")
     a = ap.parse_args()
