@@ -308,6 +308,16 @@ static void ops_connections(struct bridge *b)
 	}
 }
 
+/* state redis://...: whether Redis answers, what waits for it. */
+static void ops_state(struct bridge *b)
+{
+	long outages;
+	int up = bridge_shared_reachable(b->shared, &outages);
+
+	bridge_metrics_state(b->metrics, up,
+			     (long)bridge_shared_held(b->shared), outages);
+}
+
 /* The metrics file and the JSON topic, now. */
 static void ops_publish_metrics(struct bridge *b, int at_exit)
 {
@@ -318,6 +328,8 @@ static void ops_publish_metrics(struct bridge *b, int at_exit)
 	pthread_mutex_lock(&b->q.mu);
 	bridge_metrics_queue(b->metrics, b->q.count, b->q.max);
 	pthread_mutex_unlock(&b->q.mu);
+	if (b->shared) /* at exit: as teardown saw it last */
+		ops_state(b);
 	if (b->metrics_path &&
 	    bridge_metrics_write(b->metrics, b->metrics_path))
 		bridge_log("metrics-failed", NULL, 0, "file", b->metrics_path,
@@ -1333,6 +1345,8 @@ static void teardown(struct bridge *b, int *rc)
 		for (size_t i = 0; i < left; i++)
 			item_free(its[i]);
 	b->held_exit = (long)bridge_shared_held(b->shared);
+	if (b->shared)
+		ops_state(b);          /* for the file written at exit */
 	bridge_shared_free(b->shared); /* gives back what it holds */
 	b->shared = NULL;
 	if (b->held_lost) {
