@@ -427,10 +427,11 @@ class Bench:
                                      if "callgrind" in what else None)
 
         print("Per message, difference of %d and %d messages over %d: "
-              "system calls (strace -f -c, all threads), context switches "
+              "system calls (%s, all threads), context switches "
               "(voluntary + involuntary, all threads), CPU time (user + "
               "system, us), instructions (callgrind, e2e-bridge only)"
-              % (n, 5 * n, 4 * n))
+              % (n, 5 * n, 4 * n, "perf stat's tracepoints" if "perf" in what
+                 and "strace" not in what else "strace -f -c"))
         print("%-4s %4s %3s %-28s %8s %6s %6s %8s  %s" % (
             "dir", "size", "QoS", "process", "syscalls", "ctxsw", "cpu_us",
             "instr", "largest system calls"))
