@@ -6,7 +6,7 @@ memory over a long stream.
     tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--memory N] [--quick]
-                                [--compare OTHER_BUILDDIR]
+                                [--compare OTHER_BUILDDIR] [--dirs out,in]
     tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
                                 [--sizes 64] [--qos 0,1]
                                 [--counts strace|perf,proc,callgrind]
@@ -287,7 +287,7 @@ class Bench:
             "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
             "ratio") + (" %10s %9s %7s" % ("cmp", "cmp ratio", "vs cmp")
                         if a.compare else ""))
-        for d in ("out", "in"):
+        for d in a.dirs:
             for size in a.sizes:
                 for q in a.qos:
                     got = {i: [] for i in impls}
@@ -520,6 +520,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="64,1024")
     ap.add_argument("--qos", default="0,1")
+    ap.add_argument("--dirs", default="out,in",
+                    help="throughput: the directions (out,in)")
     ap.add_argument("--memory", type=int, default=1000000,
                     help="messages of the memory run (default 1000000)")
     ap.add_argument("--counted", action="store_true",
@@ -541,6 +543,7 @@ def main():
     a.builddir = os.path.abspath(a.builddir)
     a.sizes = [int(x) for x in a.sizes.split(",")]
     a.qos = [int(x) for x in a.qos.split(",")]
+    a.dirs = [x for x in a.dirs.split(",") if x in ("out", "in")]
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
         b = Bench(a, workdir)
