@@ -34,6 +34,9 @@ struct bridge_metrics {
 	long reconnects[SIDE_COUNT];
 	int connected[SIDE_COUNT];
 	long depth, capacity;
+	int has_state; /* state redis://...: the three below are written */
+	int state_reachable;
+	long state_held, state_outages;
 };
 
 static const char *const drop_words[DROP_COUNT] = {
@@ -171,6 +174,15 @@ void bridge_metrics_queue(struct bridge_metrics *m, long depth, long capacity)
 	m->capacity = capacity;
 }
 
+void bridge_metrics_state(struct bridge_metrics *m, int reachable, long held,
+			  long outages)
+{
+	m->has_state = 1;
+	m->state_reachable = reachable;
+	m->state_held = held;
+	m->state_outages = outages;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Prometheus text exposition format                                        */
 /* ------------------------------------------------------------------------ */
@@ -272,6 +284,19 @@ static void prometheus(FILE *f, struct bridge_metrics *m)
 	head(f, "queue_capacity", "gauge",
 	     "Most messages that may wait (the queue directive).");
 	fprintf(f, "e2e_bridge_queue_capacity %ld\n", m->capacity);
+	if (!m->has_state)
+		return;
+	head(f, "state_reachable", "gauge",
+	     "1 while the shared replay state (state redis://) answered its "
+	     "last call, 0 after one it did not answer.");
+	fprintf(f, "e2e_bridge_state_reachable %d\n", m->state_reachable);
+	head(f, "state_held", "gauge",
+	     "Messages from remote waiting for the shared state's verdict: "
+	     "held while it does not answer, and the batch being asked.");
+	fprintf(f, "e2e_bridge_state_held %ld\n", m->state_held);
+	head(f, "state_outages_total", "counter",
+	     "Times the shared replay state stopped answering.");
+	fprintf(f, "e2e_bridge_state_outages_total %ld\n", m->state_outages);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -333,8 +358,14 @@ static void json(FILE *f, struct bridge_metrics *m)
 				atomic_load(&m->dropped[s][d]));
 		fputs("}}", f);
 	}
-	fprintf(f, "},\"queue\":{\"depth\":%ld,\"capacity\":%ld}}", m->depth,
+	fprintf(f, "},\"queue\":{\"depth\":%ld,\"capacity\":%ld}", m->depth,
 		m->capacity);
+	if (m->has_state)
+		fprintf(f,
+			",\"state\":{\"reachable\":%d,\"held\":%ld,"
+			"\"outages\":%ld}",
+			m->state_reachable, m->state_held, m->state_outages);
+	fputc('}', f);
 }
 
 static int render(struct bridge_metrics *m,

@@ -62,6 +62,12 @@ void bridge_metrics_dropped(struct bridge_metrics *m, enum bridge_side_id side,
 void bridge_metrics_side(struct bridge_metrics *m, enum bridge_side_id side,
 			 long reconnects, int connected);
 void bridge_metrics_queue(struct bridge_metrics *m, long depth, long capacity);
+/* With "state redis://..." only (the state's series and JSON object appear
+ * from the first call on): whether the store answered its last call, the
+ * messages waiting for its verdict (held, and the batch at Redis), how
+ * many times it stopped answering. */
+void bridge_metrics_state(struct bridge_metrics *m, int reachable, long held,
+			  long outages);
 
 /* The Prometheus text, or the JSON object, in a malloc'd NUL-terminated
  * buffer: 0, or -1 (out of memory). */

@@ -55,6 +55,7 @@ struct bridge_shared {
 	struct held *head, *tail;
 	size_t held, held_bytes;
 	int down;         /* the last answer was none: Redis unreachable */
+	long outages;     /* times down went from 0 to 1 */
 	int64_t next_try; /* cli_now_ms() of the next retry, while down */
 	long backoff;     /* ms */
 	/* The batch at Redis: filled by the main thread while the asking
@@ -171,6 +172,8 @@ static void note_store(struct bridge_shared *sh, int answered)
 		sh->backoff = RETRY_FIRST_MS;
 		return;
 	}
+	if (!sh->down)
+		sh->outages++;
 	if (!sh->down)
 		bridge_log("state-unreachable", NULL, 0, "state", sh->url,
 			   "detail", e2e_strerror(E2E_ERR_STORE_UNAVAILABLE),
@@ -518,6 +521,13 @@ size_t bridge_shared_held(const struct bridge_shared *sh)
 	return sh ? sh->held + (sh->busy ? sh->n : 0) : 0;
 }
 
+int bridge_shared_reachable(const struct bridge_shared *sh, long *outages)
+{
+	if (outages)
+		*outages = sh ? sh->outages : 0;
+	return !sh || !sh->down;
+}
+
 void bridge_shared_free(struct bridge_shared *sh)
 {
 	struct held *h;
@@ -600,6 +610,14 @@ size_t bridge_shared_held(const struct bridge_shared *sh)
 {
 	(void)sh;
 	return 0;
+}
+
+int bridge_shared_reachable(const struct bridge_shared *sh, long *outages)
+{
+	(void)sh;
+	if (outages)
+		*outages = 0;
+	return 1;
 }
 
 void bridge_shared_free(struct bridge_shared *sh)

@@ -104,6 +104,10 @@ int bridge_shared_room(const struct bridge_shared *sh);
 void bridge_shared_finish(struct bridge_shared *sh);
 /* Messages held now (and at Redis). */
 size_t bridge_shared_held(const struct bridge_shared *sh);
+/* What the last call to Redis found: 1 when it answered (or none was made
+ * yet), 0 when it did not; *outages (may be NULL): how many times it went
+ * from answering to not. For the metrics. */
+int bridge_shared_reachable(const struct bridge_shared *sh, long *outages);
 /* Give back what is held (release) and disconnect; NULL is fine. */
 void bridge_shared_free(struct bridge_shared *sh);
 

@@ -1477,25 +1477,20 @@ int cli_conn_publish(struct cli_conn *c, const char *topic, const void *payload,
 					NULL, NULL, 0);
 }
 
-int cli_conn_has_room(struct cli_conn *c)
-{
-	int ok;
-
-	pthread_mutex_lock(&c->mu);
-	ok = span(c) < CLI_MAX_SPAN;
-	c->main_waits = !ok;
-	pthread_mutex_unlock(&c->mu);
-	return ok;
-}
-
-unsigned long cli_conn_room(struct cli_conn *c)
+int cli_conn_room(struct cli_conn *c)
 {
 	unsigned long used;
 
 	pthread_mutex_lock(&c->mu);
 	used = span(c);
+	c->main_waits = used >= CLI_MAX_SPAN;
 	pthread_mutex_unlock(&c->mu);
-	return used < CLI_WINDOW ? CLI_WINDOW - used : 0;
+	return used >= CLI_MAX_SPAN ? 0 : (int)(CLI_MAX_SPAN - used);
+}
+
+int cli_conn_has_room(struct cli_conn *c)
+{
+	return cli_conn_room(c) > 0;
 }
 
 int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,

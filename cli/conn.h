@@ -189,10 +189,10 @@ int cli_conn_publish_tracked(struct cli_conn *c, const char *topic,
  * main thread's cli_signal_wait is woken once there is room again (half
  * the window free). */
 int cli_conn_has_room(struct cli_conn *c);
-/* How many publications cli_conn_publish would now take one after another
- * without waiting for room (0: the next one waits). A lower bound while no
- * other thread publishes on c: acknowledgements only add to it. */
-unsigned long cli_conn_room(struct cli_conn *c);
+/* How many publications cli_conn_publish takes now without waiting for
+ * room (0 as cli_conn_has_room's no, with its wake-up): a caller takes
+ * that many messages of its own queue at once. */
+int cli_conn_room(struct cli_conn *c);
 /* Send again what Paho gave back unacknowledged. Only on the caller's
  * thread, never from a callback; cli_conn_publish and cli_conn_drain do it
  * too, a caller that waits for input calls it now and then. */

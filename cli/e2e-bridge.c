@@ -59,11 +59,22 @@ struct item {
 	uint8_t data[];
 };
 
+/* Messages the main thread takes from one direction of the queue at once,
+ * at most: one lock of the queue, one look at the destination's room and
+ * at most one look at the signals for them. */
+#define TAKE_MAX 64
+_Static_assert(TAKE_MAX <= BRIDGE_SHARED_BATCH,
+	       "a shared state's batch holds what the main thread takes");
+
 /* One list per direction (head[BRIDGE_IN]...), so that a side that is down
  * holds up only what goes to it. */
 struct queue {
 	pthread_mutex_t mu;
 	struct item *head[3], *tail[3];
+	/* Written under mu, read without it by the callback (one lock per
+	 * message, queue_put's): count only grows on Paho's one receive
+	 * thread, so what it reads is never below the truth and the bound
+	 * holds; max and payload_max change at a reload. */
 	long count, max, payload_max;
 	int turn; /* the direction served first next time */
 	/* Bit 1 << dir: the main thread found that ready direction empty and
@@ -297,6 +308,16 @@ static void ops_connections(struct bridge *b)
 	}
 }
 
+/* state redis://...: whether Redis answers, what waits for it. */
+static void ops_state(struct bridge *b)
+{
+	long outages;
+	int up = bridge_shared_reachable(b->shared, &outages);
+
+	bridge_metrics_state(b->metrics, up,
+			     (long)bridge_shared_held(b->shared), outages);
+}
+
 /* The metrics file and the JSON topic, now. */
 static void ops_publish_metrics(struct bridge *b, int at_exit)
 {
@@ -307,6 +328,8 @@ static void ops_publish_metrics(struct bridge *b, int at_exit)
 	pthread_mutex_lock(&b->q.mu);
 	bridge_metrics_queue(b->metrics, b->q.count, b->q.max);
 	pthread_mutex_unlock(&b->q.mu);
+	if (b->shared) /* at exit: as teardown saw it last */
+		ops_state(b);
 	if (b->metrics_path &&
 	    bridge_metrics_write(b->metrics, b->metrics_path))
 		bridge_log("metrics-failed", NULL, 0, "file", b->metrics_path,
@@ -340,17 +363,29 @@ static void ops_tick(struct bridge *b)
 /* Paho's thread: copy into the queue, never wait                           */
 /* ------------------------------------------------------------------------ */
 
+static long q_get(const long *v)
+{
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void q_set(long *v, long x)
+{
+	__atomic_store_n(v, x, __ATOMIC_RELAXED);
+}
+
+/* The one lock a queued message costs. */
 static void queue_put(struct queue *q, struct item *it)
 {
 	int wake;
 
+	it->next = NULL;
 	pthread_mutex_lock(&q->mu);
 	if (q->tail[it->dir])
 		q->tail[it->dir]->next = it;
 	else
 		q->head[it->dir] = it;
 	q->tail[it->dir] = it;
-	q->count++;
+	q_set(&q->count, q->count + 1);
 	wake = q->sleeping & (1 << it->dir);
 	if (wake)
 		q->sleeping = 0;
@@ -369,14 +404,10 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 	int why = -1;              /* enum bridge_drop */
 	const char *detail = NULL; /* the journal's error */
 	uint64_t jid = 0;
-	int full;
-	long payload_max; /* a reload changes it, under mu */
+	/* Without the lock (struct queue): queue_put's is the only one. */
+	int full = q_get(&q->count) >= q_get(&q->max);
 
-	pthread_mutex_lock(&q->mu);
-	full = q->count >= q->max;
-	payload_max = q->payload_max;
-	pthread_mutex_unlock(&q->mu);
-	if ((long)m->len > payload_max)
+	if ((long)m->len > q_get(&q->payload_max))
 		why = DROP_TOO_LARGE;
 	else if (full && !(b->journal && m->qos > 0))
 		why = DROP_QUEUE_FULL;
@@ -386,13 +417,11 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 					 m->payload, m->len, m->qos,
 					 m->retained, m->dup, &why, &detail);
 	if (why < 0 &&
-	    !(it = calloc(1, sizeof *it + (full ? 0 : topic_len + 1 + m->len))))
+	    !(it = malloc(sizeof *it + (full ? 0 : topic_len + 1 + m->len))))
 		why = DROP_NOMEM;
 	if (why < 0 &&
 	    full) { /* a queue full at QoS 1/2: in the journal only */
-		it->dir = dir;
-		it->jid = jid;
-		it->spilled = 1;
+		*it = (struct item){.dir = dir, .jid = jid, .spilled = 1};
 		b->spilled++;
 		queue_put(q, it);
 		return;
@@ -404,18 +433,18 @@ static void enqueue(struct bridge *b, enum bridge_dir dir, const char *topic,
 		ops_dropped(b, dir, topic, topic_len, m, why, detail);
 		return;
 	}
-	it->dir = dir;
-	it->topic = (char *)it->data;
-	it->payload = it->data + topic_len + 1;
+	*it = (struct item){.dir = dir,
+			    .topic = (char *)it->data,
+			    .topic_len = topic_len,
+			    .payload = it->data + topic_len + 1,
+			    .len = m->len,
+			    .qos = m->qos,
+			    .retained = m->retained,
+			    .dup = m->dup,
+			    .jid = jid};
 	memcpy(it->topic, topic, topic_len);
 	it->topic[topic_len] = '\0';
-	it->topic_len = topic_len;
 	memcpy(it->payload, m->payload, m->len);
-	it->len = m->len;
-	it->qos = m->qos;
-	it->retained = m->retained;
-	it->dup = m->dup;
-	it->jid = jid;
 	queue_put(q, it);
 }
 
@@ -431,30 +460,38 @@ static void on_local(void *user, const char *topic, size_t topic_len,
 	enqueue(user, BRIDGE_OUT, topic, topic_len, m);
 }
 
-/* The next item of a direction whose destination has room (ready[d]),
- * the two directions in turn; NULL when there is none. */
-static struct item *dequeue(struct queue *q, const int ready[3])
+/* The next items (at most room[d], and TAKE_MAX) of one direction whose
+ * destination has room (room[d] > 0), the two directions in turn, in
+ * out[]: how many, 0 when there is none. */
+static size_t dequeue(struct queue *q, const int room[3],
+		      struct item *out[TAKE_MAX])
 {
-	struct item *it = NULL;
+	size_t n = 0;
 
 	pthread_mutex_lock(&q->mu);
-	for (int k = 0; k < 2 && !it; k++) {
+	for (int k = 0; k < 2 && !n; k++) {
 		int d = (q->turn + k) % 2 ? BRIDGE_OUT : BRIDGE_IN;
+		struct item *it = q->head[d];
 
-		if (ready[d] && (it = q->head[d])) {
-			q->head[d] = it->next;
-			if (!q->head[d])
+		while (it && n < (size_t)room[d] && n < TAKE_MAX) {
+			out[n++] = it;
+			it = it->next;
+		}
+		if (n) {
+			q->head[d] = it;
+			if (!it)
 				q->tail[d] = NULL;
-			q->count--;
+			q_set(&q->count, q->count - (long)n);
 			q->turn = (q->turn + k + 1) % 2;
 		}
 	}
 	/* Nothing taken: wake-ups for the ready directions (both empty). */
-	q->sleeping = it ? 0
-			 : (ready[BRIDGE_IN] ? 1 << BRIDGE_IN : 0) |
-				      (ready[BRIDGE_OUT] ? 1 << BRIDGE_OUT : 0);
+	q->sleeping =
+		n ? 0
+		  : (room[BRIDGE_IN] > 0 ? 1 << BRIDGE_IN : 0) |
+				(room[BRIDGE_OUT] > 0 ? 1 << BRIDGE_OUT : 0);
 	pthread_mutex_unlock(&q->mu);
-	return it;
+	return n;
 }
 
 static void item_free(struct item *it)
@@ -728,17 +765,16 @@ static void shared_release(void *ctx, void *item)
 	item_free(it);
 }
 
-/* An "in" message and whatever else "in" has queued (up to a batch),
- * handed to the group's judgement, which takes them. */
-static void shared_in(struct bridge *b, struct item *it)
+/* "in" messages taken at once (at most a batch), handed to the group's
+ * judgement, which takes them. */
+static void shared_in(struct bridge *b, struct item *const *its, size_t count)
 {
 	struct bridge_shared_msg m[BRIDGE_SHARED_BATCH];
-	const int in_only[3] = {
-		0, cli_conn_has_room(b->local) && bridge_shared_room(b->shared),
-		0};
 	size_t n = 0;
 
-	do {
+	for (size_t i = 0; i < count; i++) {
+		struct item *it = its[i];
+
 		if (unspill(b, it)) {
 			journal_done(b, it->jid);
 			item_free(it);
@@ -752,7 +788,7 @@ static void shared_in(struct bridge *b, struct item *it)
 						    .qos = it->qos,
 						    .retained = it->retained,
 						    .opened = it->opened};
-	} while (n < BRIDGE_SHARED_BATCH && (it = dequeue(&b->q, in_only)));
+	}
 	if (n)
 		bridge_shared_judge(b->shared, &b->rcv, m, n);
 }
@@ -945,8 +981,8 @@ static void reload(struct bridge *b)
 		(b->cfg.require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
 		(b->cfg.require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
 	pthread_mutex_lock(&b->q.mu);
-	b->q.max = b->cfg.queue;
-	b->q.payload_max = b->cfg.max_payload;
+	q_set(&b->q.max, b->cfg.queue);
+	q_set(&b->q.payload_max, b->cfg.max_payload);
 	pthread_mutex_unlock(&b->q.mu);
 	cli_conn_resubscribe(b->remote, rf, n_in, q_in);
 	cli_conn_resubscribe(b->local, lf, n_out, q_out);
@@ -1101,8 +1137,8 @@ static int setup(struct bridge *b)
 	b->rcv.filter_count = (size_t)n_in;
 	b->rcv.require = (cfg->require_signature ? E2E_REQUIRE_SIGNATURE : 0) |
 			 (cfg->require_encryption ? E2E_REQUIRE_ENCRYPTION : 0);
-	b->q.max = cfg->queue;
-	b->q.payload_max = cfg->max_payload;
+	q_set(&b->q.max, cfg->queue);
+	q_set(&b->q.payload_max, cfg->max_payload);
 	if (!(b->metrics = bridge_metrics_new()) ||
 	    ops_rules(b, cfg, &b->rule_metric) ||
 	    (b->none_metric =
@@ -1133,42 +1169,70 @@ static int setup(struct bridge *b)
 	return 0;
 }
 
+/* How long the main thread waits when it has nothing to do (a signal or
+ * cli_wake_main ends the wait), in ms: 500, or E2E_BRIDGE_TEST_IDLE_MS for
+ * the tests, which make it long so that a lost wake-up shows as a message
+ * that does not come (test_bridge.py Wake), not as a 500 ms stall. */
+static long idle_wait_ms(void)
+{
+	const char *v = getenv("E2E_BRIDGE_TEST_IDLE_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return 500;
+	ms = strtol(v, &end, 10);
+	return *end || ms < 1 || ms > 3600000 ? 500 : ms;
+}
+
 static void run(struct bridge *b)
 {
 	int64_t last_save = cli_now_ms();
+	const long idle_ms = idle_wait_ms();
 	unsigned drained = 0;
 
 	while (!cli_stop_requested()) {
-		/* A side with a full span waits; the other goes on. */
-		const int ready[3] = {0,
-				      cli_conn_has_room(b->local) &&
-					      bridge_shared_room(b->shared),
-				      cli_conn_has_room(b->remote)};
-		struct item *it = dequeue(&b->q, ready);
+		/* A side with a full span waits; the other goes on. Up to
+		 * TAKE_MAX messages at once, no more than the destination
+		 * takes without waiting (a shared state's "in": one batch,
+		 * when it has room for one). */
+		const int room[3] = {0,
+				     b->shared && !bridge_shared_room(b->shared)
+					     ? 0
+					     : cli_conn_room(b->local),
+				     cli_conn_room(b->remote)};
+		struct item *its[TAKE_MAX];
+		size_t n = dequeue(&b->q, room, its);
 
-		if (it && b->shared && it->dir == BRIDGE_IN) {
-			shared_in(b, it); /* takes it */
-			if (++drained % 64 == 0)
-				cli_signal_wait(0);
-		} else if (it) {
-			if (unspill(b, it))
-				journal_done(b, it->jid);
-			else if (it->dir == BRIDGE_IN)
-				bridge_in(b, it);
-			else
-				bridge_out(b, it);
-			item_free(it);
+		if (n && b->shared && its[0]->dir == BRIDGE_IN) {
+			shared_in(b, its, n); /* takes them */
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				struct item *it = its[i];
+
+				if (unspill(b, it))
+					journal_done(b, it->jid);
+				else if (it->dir == BRIDGE_IN)
+					bridge_in(b, it);
+				else
+					bridge_out(b, it);
+				item_free(it);
+			}
+		}
+		if (n) {
 			/* Signals (SIGHUP, SIGTERM) every 64 messages while
 			 * the queue has work, not one system call each. */
-			if (++drained % 64 == 0)
+			if ((drained += (unsigned)n) >= 64) {
+				drained = 0;
 				cli_signal_wait(0);
+			}
 		} else {
 			cli_conn_service(b->remote);
 			cli_conn_service(b->local);
-			cli_signal_wait(
-				bridge_shared_tick(b->shared, &b->rcv, 500));
+			cli_signal_wait(bridge_shared_tick(b->shared, &b->rcv,
+							   idle_ms));
 		}
-		if (it && b->shared)
+		if (n && b->shared)
 			bridge_shared_tick(b->shared, &b->rcv, 0);
 		if (cli_take_hup())
 			reload(b);
@@ -1259,8 +1323,9 @@ static const char *parse_args(int argc, char **argv, int *check, int *rc,
 
 static void teardown(struct bridge *b, int *rc)
 {
-	static const int all[3] = {0, 1, 1};
-	struct item *it;
+	static const int all[3] = {0, TAKE_MAX, TAKE_MAX};
+	struct item *its[TAKE_MAX];
+	size_t left;
 	int ran = b->last_metrics != 0; /* setup went through: ready */
 
 	if (ran) {
@@ -1276,9 +1341,12 @@ static void teardown(struct bridge *b, int *rc)
 	cli_conn_free(b->remote); /* no callback runs after these */
 	cli_conn_free(b->local);
 	b->remote = b->local = NULL;
-	while ((it = dequeue(&b->q, all))) /* journaled: bridged next start */
-		item_free(it);
+	while ((left = dequeue(&b->q, all, its))) /* journaled: next start */
+		for (size_t i = 0; i < left; i++)
+			item_free(its[i]);
 	b->held_exit = (long)bridge_shared_held(b->shared);
+	if (b->shared)
+		ops_state(b);          /* for the file written at exit */
 	bridge_shared_free(b->shared); /* gives back what it holds */
 	b->shared = NULL;
 	if (b->held_lost) {

@@ -414,7 +414,7 @@ static int read_message(struct pub *p, uint8_t **msg, size_t *len)
  */
 static size_t run_limit(struct pub *p)
 {
-	unsigned long room;
+	int room;
 
 	if (p->will.env)
 		return 1;

@@ -14,7 +14,11 @@
 
 #include "signals.h"
 
-static pthread_t main_thread;
+/* The main thread, for cli_wake_main's tgkill: the process and thread
+ * ids taken once, so that a wake-up is one system call (pthread_kill adds
+ * getpid and two rt_sigprocmask around its tgkill). */
+static pid_t main_pid;
+static long main_tid;
 /* Only the main thread takes signals, so plain ints do. */
 static int hup_pending;
 static int stop_requested;
@@ -51,7 +55,8 @@ void cli_signals_block(void)
 	sigaction(SIGURG, &sa, NULL);
 	signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	main_thread = pthread_self();
+	main_pid = getpid();
+	main_tid = syscall(SYS_gettid);
 }
 
 int cli_signal_wait(long ms)
@@ -87,7 +92,8 @@ int cli_stop_requested(void)
 
 void cli_wake_main(void)
 {
-	pthread_kill(main_thread, SIGUSR1);
+	if (main_tid > 0)
+		syscall(SYS_tgkill, (long)main_pid, main_tid, SIGUSR1);
 }
 
 int64_t cli_now_ms(void)

@@ -6,9 +6,10 @@ memory over a long stream.
     tests/bench/bench_bridge.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--memory N] [--quick]
+                                [--compare OTHER_BUILDDIR] [--dirs out,in]
     tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
                                 [--sizes 64] [--qos 0,1]
-                                [--counts strace,proc,callgrind]
+                                [--counts strace|perf,proc,callgrind]
                                 [--callgrind-dir DIR]
 
 A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
@@ -47,10 +48,20 @@ context switches (voluntary and involuntary, all threads, from
 /proc/PID/task/*/status) and CPU time (/proc/PID/stat, user + system);
 then e2e-bridge alone again, restarted under valgrind's callgrind, its
 instructions (callgrind_control zeroes the counters before a run and
-dumps them after it). Each figure is measured with n and 5 n messages
+dumps them after it), in all and by thread (01 the main thread, then
+Paho's threads in the order they were made). --counts perf counts the system calls (all, futex,
+tgkill, rt_sigtimedwait) and context switches with perf stat's
+tracepoints instead of strace, which slows every system call and so
+changes how often the main thread finds its queue empty. Each figure is measured with n and 5 n messages
 (--messages, default 5000 there) and is the difference over 4 n, so that
 start-up and attaching cancel out. --counts picks some of strace, proc,
 callgrind; --callgrind-dir DIR keeps the dumps (callgrind_annotate them).
+
+--compare OTHER_BUILDDIR runs that build's e2e-bridge as well, on its own
+topics (cmp/...), as a fourth implementation in the same alternation: its
+column, its ratio to mosquitto's bridge, and "vs cmp", the median over the
+runs of this build's rate / that build's in the run next to it (a change
+measured against the code before it on the same loaded machine).
 
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
@@ -123,6 +134,8 @@ class Bench:
                         self.remote.host, self.remote.port, self.local.host,
                         self.local.port, self.keyring))
         self.start_bridge()
+        if self.a.compare:
+            self.start_compared()
         # Each path once end to end, so that no run waits for a bridge's
         # subscription.
         for d in ("out", "in"):
@@ -134,7 +147,8 @@ class Bench:
         files in the work directory) for the instruction counts."""
         argv = [self.bridge_bin, "-c", self.conf]
         if callgrind:
-            argv = ["valgrind", "--tool=callgrind", "--compress-strings=no",
+            argv = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+                    "--compress-strings=no",
                     "--compress-pos=no", "--callgrind-out-file="
                     + os.path.join(self.dir, "callgrind.out.%p")] + argv
         self.err = open(os.path.join(self.dir, "bridge.err"), "wb")
@@ -151,6 +165,35 @@ class Bench:
             for q in (0, 1):
                 self.probe(d, "e2e", q)
 
+    def start_compared(self):
+        """--compare DIR: that build's e2e-bridge as well, on topics of its
+        own (cmp/in/#, cmp/out/#), running all the time as the others."""
+        b = os.path.abspath(self.a.compare)
+        conf = os.path.join(self.dir, "compared.conf")
+        with open(self.conf) as f:
+            text = f.read().replace("e2/", "cmp/")
+        with open(conf, "w") as f:
+            f.write(text)
+        env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+            (os.path.join(b, "libe2e", ".libs"),
+             os.path.join(b, "libe2e-redis", ".libs"))))
+        err = os.path.join(self.dir, "compared.err")
+        with open(err, "wb") as e:
+            self.compared = subprocess.Popen(
+                [tool(b, "e2e-bridge"), "-c", conf], env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=e)
+        deadline = time.monotonic() + 60
+        while b"event=ready" not in open(err, "rb").read():
+            if time.monotonic() > deadline or \
+                    self.compared.poll() is not None:
+                sys.exit("bench_bridge: the compared e2e-bridge did not "
+                         "start: %s" % open(err, "rb").read().decode())
+            time.sleep(0.05)
+        for d in ("out", "in"):
+            for q in (0, 1):
+                self.probe(d, "cmp", q)
+
     def stop_bridge(self):
         self.bridge.send_signal(signal.SIGTERM)
         self.bridge.wait(timeout=60)
@@ -158,6 +201,9 @@ class Bench:
 
     def stop(self):
         self.stop_bridge()
+        if self.a.compare:
+            self.compared.send_signal(signal.SIGTERM)
+            self.compared.wait(timeout=60)
         self.local.stop()
         self.remote.stop()
 
@@ -166,12 +212,14 @@ class Bench:
         src, dst = ("local", "remote") if d == "out" else ("remote", "local")
         if impl == "direct":
             return src, "direct/%s/data" % d, src, "direct/%s/data" % d
-        t = "e2/%s/data" % d if impl == "e2e" else "mq/%s%d/data" % (d, q)
+        t = ("e2/%s/data" % d if impl == "e2e" else
+             "cmp/%s/data" % d if impl == "cmp" else
+             "mq/%s%d/data" % (d, q))
         return src, t, dst, t
 
     def pub_argv(self, d, impl, q, broker, topic):
         b = self.side[broker]
-        if d == "in" and impl in ("e2e", "direct"):
+        if d == "in" and impl in ("e2e", "cmp", "direct"):
             return [self.e2e_pub, "-h", b.host, "-p", str(b.port), "-t",
                     topic, "-q", str(q), "-K", self.keyring, "-l"]
         return [self.paho_pub, "-h", b.host, "-p", str(b.port), "-t", topic,
@@ -227,30 +275,52 @@ class Bench:
 
     def throughput(self):
         a = self.a
+        impls = ["mosq", "e2e"] + (["cmp"] if a.compare else []) + \
+            ["direct"]
         print("Throughput, %d messages per run, median of %d runs "
               "(msg/s; ratio = e2e-bridge / mosquitto's bridge)"
               % (a.messages, a.runs))
+        if a.compare:
+            print("compared: the e2e-bridge of %s (its ratio: cmp ratio; "
+                  "this build / that one: vs cmp)" % a.compare)
         print("%-4s %4s %3s %10s %10s %10s %7s" % (
             "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
-            "ratio"))
-        for d in ("out", "in"):
+            "ratio") + (" %10s %9s %7s" % ("cmp", "cmp ratio", "vs cmp")
+                        if a.compare else ""))
+        for d in a.dirs:
             for size in a.sizes:
                 for q in a.qos:
-                    got = {"direct": [], "mosq": [], "e2e": []}
+                    got = {i: [] for i in impls}
                     for _ in range(a.runs):
-                        for impl in ("mosq", "e2e", "direct"):
+                        for impl in impls:
                             got[impl].append(self.run(d, impl, q, size,
                                                       a.messages))
                     med = {}
                     for impl, v in got.items():
                         med[impl] = (None if None in v
                                      else statistics.median(v))
-                    fmt = ["lost" if med[i] is None else "%.0f" % med[i]
-                           for i in ("direct", "mosq", "e2e")]
-                    ratio = ("-" if None in (med["mosq"], med["e2e"])
-                             else "%.2f" % (med["e2e"] / med["mosq"]))
-                    print("%-4s %4d %3d %10s %10s %10s %7s"
-                          % (d, size, q, *fmt, ratio), flush=True)
+
+                    def fmt(i):
+                        return "lost" if med[i] is None else \
+                            "%.0f" % med[i]
+
+                    def ratio(x, y):
+                        return ("-" if None in (med[x], med[y])
+                                else "%.2f" % (med[x] / med[y]))
+                    line = "%-4s %4d %3d %10s %10s %10s %7s" % (
+                        d, size, q, fmt("direct"), fmt("mosq"), fmt("e2e"),
+                        ratio("e2e", "mosq"))
+                    if a.compare:
+                        # Per run, this build / the compared one, run
+                        # next to each other: the median of those.
+                        pairs = [x / y for x, y in zip(got["e2e"],
+                                                       got["cmp"])
+                                 if x and y]
+                        line += " %10s %9s %7s" % (
+                            fmt("cmp"), ratio("cmp", "mosq"),
+                            "%.2f" % statistics.median(pairs)
+                            if pairs else "-")
+                    print(line, flush=True)
 
     def memory(self):
         n = self.a.memory
@@ -293,6 +363,34 @@ class Bench:
                     rows[w[-1]] = int(w[3])
             return rows
 
+        def traced(pid, d, impl, q, size, k):
+            # perf's tracepoint counters: per thread of the process, at a
+            # fraction of strace's cost, so the hand-off runs at its own
+            # pace (strace slows every system call, and the main thread
+            # then finds the queue empty after each message).
+            out = os.path.join(self.dir, "perf.out")
+            ev = ["raw_syscalls:sys_enter", "syscalls:sys_enter_futex",
+                  "syscalls:sys_enter_tgkill",
+                  "syscalls:sys_enter_rt_sigtimedwait", "context-switches"]
+            st = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out,
+                                   "-e", ",".join(ev), "-p", str(pid)],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            run(d, impl, q, size, k)
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=60)
+            rows = {}
+            names = {"raw_syscalls:sys_enter": "total",
+                     "context-switches": "cs"}
+            for line in open(out):
+                w = line.strip().split(",")
+                if len(w) >= 3 and re.match(r"^[0-9]+$", w[0]):
+                    n = names.get(w[2], w[2].replace(
+                        "syscalls:sys_enter_", ""))
+                    rows[n] = int(w[0])
+            return rows
+
         def proc(pid, d, impl, q, size, k):
             before = proc_counts(pid)
             run(d, impl, q, size, k)
@@ -314,7 +412,9 @@ class Bench:
                               ("e2e", self.bridge.pid)):
                 got[d, size, q, impl] = (
                     per(calls, pid, d, impl, q, size)
-                    if "strace" in what else {},
+                    if "strace" in what else
+                    per(traced, pid, d, impl, q, size)
+                    if "perf" in what else {},
                     per(proc, pid, d, impl, q, size)
                     if "proc" in what else {"ctxsw": 0, "cpu": 0})
         # Instructions: e2e-bridge again, under callgrind (its counters
@@ -327,10 +427,11 @@ class Bench:
                                      if "callgrind" in what else None)
 
         print("Per message, difference of %d and %d messages over %d: "
-              "system calls (strace -f -c, all threads), context switches "
+              "system calls (%s, all threads), context switches "
               "(voluntary + involuntary, all threads), CPU time (user + "
               "system, us), instructions (callgrind, e2e-bridge only)"
-              % (n, 5 * n, 4 * n))
+              % (n, 5 * n, 4 * n, "perf stat's tracepoints" if "perf" in what
+                 and "strace" not in what else "strace -f -c"))
         print("%-4s %4s %3s %-28s %8s %6s %6s %8s  %s" % (
             "dir", "size", "QoS", "process", "syscalls", "ctxsw", "cpu_us",
             "instr", "largest system calls"))
@@ -338,15 +439,22 @@ class Bench:
             for impl in ("mosq", "e2e"):
                 sc, pc = got[d, size, q, impl]
                 top = sorted(((v, k) for k, v in sc.items()
-                              if k != "total" and v >= 0.5), reverse=True)
+                              if k != "total" and
+                              (v >= 0.5 or "strace" not in what)),
+                             reverse=True)
                 ir = got[d, size, q, "ir"] if impl == "e2e" else None
                 print("%-4s %4d %3d %-28s %8.1f %6.2f %6.1f %8s  %s" % (
                     d, size, q, "e2e-bridge" if impl == "e2e" else
                     "local mosquitto (its bridge)", sc.get("total", 0),
                     pc["ctxsw"], pc["cpu"] * 1e6,
-                    "-" if ir is None else "%.0f" % ir,
-                    " ".join("%s %.1f" % (k, v) for v, k in top)),
+                    "-" if ir is None else "%.0f" % sum(ir.values()),
+                    " ".join("%s %.2f" % (k, v) for v, k in top)),
                     flush=True)
+                if ir:
+                    print("%-4s %4d %3d %-28s %s" % (
+                        d, size, q, "  instructions by thread",
+                        " ".join("%s %.0f" % (t, ir[t])
+                                 for t in sorted(ir))), flush=True)
 
     def instructions(self, d, q, size, n):
         """e2e-bridge's instructions per message (it runs under callgrind):
@@ -361,13 +469,17 @@ class Bench:
             subprocess.run(["callgrind_control", "-d", str(self.bridge.pid)],
                            check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
-            ir = 0
+            ir = {}
             for name in set(os.listdir(self.dir)) - before:
                 if name.startswith("callgrind.out"):
                     path = os.path.join(self.dir, name)
+                    # One file per thread (callgrind.out.PID-NN): 01 is
+                    # the main thread, then Paho's in the order it made
+                    # them.
+                    t = name.rsplit("-", 1)[1] if "-" in name else "01"
                     for line in open(path, errors="replace"):
                         if line.startswith("summary:"):
-                            ir += int(line.split()[1])
+                            ir[t] = ir.get(t, 0) + int(line.split()[1])
                     if self.a.callgrind_dir:  # for callgrind_annotate
                         os.replace(path, os.path.join(
                             self.a.callgrind_dir, "callgrind.%s-%d-q%d-%d%s"
@@ -378,7 +490,7 @@ class Bench:
             return ir
 
         lo, hi = total(n), total(5 * n)
-        return (hi - lo) / (4.0 * n)
+        return {t: (hi[t] - lo.get(t, 0)) / (4.0 * n) for t in hi}
 
 
 def proc_counts(pid):
@@ -408,14 +520,19 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="64,1024")
     ap.add_argument("--qos", default="0,1")
+    ap.add_argument("--dirs", default="out,in",
+                    help="throughput: the directions (out,in)")
     ap.add_argument("--memory", type=int, default=1000000,
                     help="messages of the memory run (default 1000000)")
     ap.add_argument("--counted", action="store_true",
                     help="system calls per message instead of timings")
     ap.add_argument("--counts", default="strace,proc,callgrind",
-                    help="--counted: which of strace, proc, callgrind")
+                    help="--counted: which of strace (or perf: its "
+                    "tracepoints, lighter), proc, callgrind")
     ap.add_argument("--callgrind-dir", metavar="DIR",
                     help="--counted: keep e2e-bridge's callgrind dumps there")
+    ap.add_argument("--compare", metavar="BUILDDIR",
+                    help="also another build's e2e-bridge, interleaved")
     ap.add_argument("--quick", action="store_true",
                     help="--messages 5000 --runs 1 --memory 100000")
     a = ap.parse_args()
@@ -426,6 +543,7 @@ def main():
     a.builddir = os.path.abspath(a.builddir)
     a.sizes = [int(x) for x in a.sizes.split(",")]
     a.qos = [int(x) for x in a.qos.split(",")]
+    a.dirs = [x for x in a.dirs.split(",") if x in ("out", "in")]
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
         b = Bench(a, workdir)

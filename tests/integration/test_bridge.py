@@ -806,6 +806,72 @@ class Delivery(BridgeCase):
                       'reason="journal-full"} 50', counted)
 
 
+class Wake(BridgeCase):
+    """The main thread sleeps when it has nothing to do, and whatever gives
+    it work wakes it (docs/BRIDGE.md section 4): a message arriving on
+    either side, and room again on a side whose span was full. With
+    E2E_BRIDGE_TEST_IDLE_MS=600000 that sleep lasts ten minutes instead
+    of 500 ms, so a lost wake-up leaves a message waiting past BOUND and
+    the test fails, where otherwise it would only be a stall."""
+
+    def start_idle(self, conf):
+        env = dict(os.environ, E2E_BRIDGE_TEST_IDLE_MS="600000")
+        p = Proc([*WRAPPER, BRIDGE, "-c", conf], env=env)
+        self.addCleanup(self.stopped, p)
+        p.wait_stderr("event=ready ")
+        return p
+
+    def test_a_message_arriving_while_the_bridge_is_idle_is_bridged(self):
+        self.start_idle(self.config('in s/# 1\nout c/# 1 "" fleet/\n'))
+        local = self.raw("local")
+        local.subscribe("s/#")
+        remote = self.raw("remote")
+        remote.subscribe("fleet/#")
+        app = self.raw("local")
+        for i in range(6):
+            time.sleep(0.3)  # nothing to do: the main thread sleeps
+            qos = i % 2
+            if i % 3 == 2:  # both sides at once
+                self.seal("remote", "s/t", "in %d" % i, "-q", str(qos))
+                app.publish("c/x", b"out %d" % i, qos=qos)
+            elif i % 3 == 0:
+                self.seal("remote", "s/t", "in %d" % i, "-q", str(qos))
+            else:
+                app.publish("c/x", b"out %d" % i, qos=qos)
+            if i % 3 != 1:
+                self.assertEqual(local.next_message(timeout=BOUND)[:2],
+                                 ("s/t", b"in %d" % i))
+            if i % 3 != 0:
+                self.assertEqual(remote.next_message(timeout=BOUND)[0],
+                                 "fleet/c/x")
+
+    def test_room_again_on_a_full_span_wakes_the_bridge(self):
+        # local stopped: the bridge publishes a span's worth (256) there
+        # unacknowledged, then waits for room; SIGCONT: local's PUBACKs
+        # free the span and must wake the main thread for the rest.
+        self.start_idle(self.config("in s/# 1\n"))
+        n = 400
+        local = self.watch("local", "s/#", n)
+        lines = self.path("lines")
+        with open(lines, "w") as f:
+            f.write("".join("m%d\n" % i for i in range(n)))
+        broker = self.b["local"].proc
+        broker.send_signal(signal.SIGSTOP)
+        try:
+            b = self.b["remote"]
+            with open(lines) as f:
+                r = subprocess.run([PUB, "-h", b.host, "-p", str(b.port),
+                                    "-t", "s/t", "-q", "1", "-l", "-K",
+                                    self.keyring], stdin=f, timeout=BOUND,
+                                   capture_output=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(1)  # the span fills, the main thread sleeps
+        finally:
+            broker.send_signal(signal.SIGCONT)
+        self.assertEqual(self.seen(local),
+                         ["0 1 s/t m%d" % i for i in range(n)])
+
+
 class Mqtt5Options(BridgeCase):
     """MQTT 5 subscription options: no-local (the bridge never gets its
     own publications back) and retain-as-published on local."""

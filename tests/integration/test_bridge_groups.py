@@ -16,6 +16,7 @@ Environment (make check exports it): top_builddir, MOSQUITTO,
 REDIS_SERVER.
 """
 
+import json
 import os
 import signal
 import socket
@@ -203,6 +204,64 @@ class RedisDown(GroupCase):
                          for e in events(p, "state-reachable")])
         self.assertEqual(len(self.refused("store-unavailable")), 1)
         self.assertEqual(self.refused("replay"), [])
+
+    def test_metrics_say_whether_redis_answers_and_what_waits_for_it(self):
+        self.member(0, extra="metrics_interval 1\n"
+                    "metrics_topic ops/bridge\n")
+        prom = self.path("metrics0.prom")
+        local = self.consumer()
+        ops = self.raw("local")
+        ops.subscribe("ops/bridge")
+
+        def state():
+            """(reachable, held, outages) of the metrics file."""
+            with open(prom) as f:
+                samples = prometheus(f.read())
+            names = ("reachable", "held", "outages_total")
+            if any(("e2e_bridge_state_" + n, ()) not in samples
+                   for n in names):
+                return None
+            return tuple(metric(samples, "state_" + n) for n in names)
+
+        def wait_state(want, what):
+            seen = [None]
+
+            def now():
+                seen[0] = state()
+                return seen[0] == want
+            try:
+                self.wait_for(now, what)
+            except AssertionError as e:
+                raise AssertionError("%s: last seen (reachable, held, "
+                                     "outages) %r" % (e, seen[0]))
+
+        def json_state(want):
+            """The JSON on local until its "state" is want (or BOUND)."""
+            deadline = time.monotonic() + BOUND
+            while True:
+                doc = json.loads(ops.next_message(timeout=BOUND)[1])
+                if doc["state"] == want or time.monotonic() > deadline:
+                    return doc["state"]
+
+        first = ["a%d" % i for i in range(10)]
+        self.publish(first)
+        self.wait_for(lambda: len(self.payloads(local)) >= len(first),
+                      "the first 10")
+        wait_state((1, 0, 0), "reachable, nothing held")
+        self.redis.stop()
+        second = ["b%d" % i for i in range(20)]
+        self.publish(second)
+        wait_state((0, 20, 1), "unreachable, the 20 held")
+        want = {"reachable": 0, "held": 20, "outages": 1}
+        self.assertEqual(json_state(want), want)
+        self.assertEqual(sorted(self.payloads(local)), sorted(first))
+        self.redis.start()
+        self.wait_for(lambda: len(self.payloads(local)) >= 30,
+                      "the held ones once Redis is back")
+        wait_state((1, 0, 1), "reachable again, none held")
+        want = {"reachable": 1, "held": 0, "outages": 1}
+        self.assertEqual(json_state(want), want)
+        self.assertOnce(local, first + second)
 
     def test_held_messages_survive_a_bridge_restart(self):
         p = self.member(0)
