@@ -75,8 +75,18 @@ struct sub {
 	int store_down;       /* Redis unreachable: QoS 1/2 messages held */
 	struct cli_hold hold; /* messages Redis could not judge yet */
 	/* --state redis://: messages verified on arrival, judged by the
-	 * judging thread in batches (judge_arrivals). */
+	 * judging thread in batches, two of them in flight at Redis
+	 * (send_flight, land_flight). */
 	struct cli_hold arrived;
+	struct flight {
+		struct cli_held *batch[CLI_SHARED_BATCH_MAX];
+		const e2e_info *info[CLI_SHARED_BATCH_MAX];
+		const char *topic[CLI_SHARED_BATCH_MAX];
+		uint32_t delivery[CLI_SHARED_BATCH_MAX];
+		size_t n, checks;
+	} flight[CLI_SHARED_PIPELINE];
+	unsigned flight_head, flights;
+	size_t in_flight; /* messages in the flights */
 	pthread_t judging;
 	int judging_started;
 	int closing; /* no more arrivals: judge what is left and stop */
@@ -424,21 +434,96 @@ static void settle(struct sub *s, struct cli_held *e, int rc)
 		rc == E2E_OK ? e->plain_len : 0, &e->m);
 }
 
+/* How many more arrivals a batch may take (mu held): CLI_SHARED_BATCH_MAX,
+ * and no more than -C still allows, counting those in flight (each may be
+ * accepted). */
+static size_t batch_room(const struct sub *s)
+{
+	size_t max = CLI_SHARED_BATCH_MAX, left;
+
+	if (!s->cfg.msg_count)
+		return max;
+	left = s->cfg.msg_count - s->accepted > (long)s->in_flight
+		       ? (size_t)(s->cfg.msg_count - s->accepted) - s->in_flight
+		       : 0;
+	return left < max ? left : max;
+}
+
+/* Whether the judging thread can send a batch now (mu held): arrivals
+ * waiting, fewer than CLI_SHARED_PIPELINE batches in flight, room under
+ * -C, nothing held. */
+static int can_send(const struct sub *s)
+{
+	return s->arrived.count && s->flights < CLI_SHARED_PIPELINE &&
+	       !s->hold.count && batch_room(s) > 0;
+}
+
 /* The next batch (mu held): the oldest arrivals, as many as are waiting
- * (never waiting for more), at most CLI_SHARED_BATCH_MAX, no more than -C
- * still allows (each may be accepted), one clock; their group check in one
- * round trip with mu released, so that more can arrive meanwhile; then
- * their verdicts, in order. While messages are held (Redis was
- * unreachable), one at a time as they always were: QoS 1/2 behind the
- * held ones, QoS 0 judged (or refused) at once. */
+ * (never waiting for more), at most batch_room(), one clock; their group
+ * check sent with mu released, so that more can arrive meanwhile, without
+ * waiting for the answer: with a batch already in flight, this one is at
+ * Redis right behind it, and Redis judges it after that one (the same
+ * envelope in both: this one is the replay). */
+static void send_flight(struct sub *s)
+{
+	struct flight *f =
+		&s->flight[(s->flight_head + s->flights) % CLI_SHARED_PIPELINE];
+	size_t max = batch_room(s);
+	struct cli_held *e;
+
+	f->n = f->checks = 0;
+	while (f->n < max && (e = s->arrived.head) &&
+	       (!f->n || e->now == f->batch[0]->now)) {
+		f->batch[f->n++] = cli_hold_take(&s->arrived);
+		if (e->kind == ARRIVAL_CHECK) {
+			f->info[f->checks] = &e->info;
+			f->topic[f->checks] = e->topic;
+			f->delivery[f->checks] =
+				e->m.retained ? E2E_DELIVERY_RETAINED : 0;
+			f->checks++;
+		}
+	}
+	s->flights++;
+	s->in_flight += f->n;
+	pthread_cond_broadcast(&s->room_cv);
+	if (f->checks) {
+		pthread_mutex_unlock(&s->mu);
+		cli_shared_check_send(s->shared, f->info, f->topic, f->delivery,
+				      f->checks, f->batch[0]->now);
+		pthread_mutex_lock(&s->mu);
+	}
+}
+
+/* The oldest batch in flight (mu held): its answer awaited with mu
+ * released, then its verdicts shown, in arrival order. */
+static void land_flight(struct sub *s)
+{
+	struct flight *f = &s->flight[s->flight_head];
+	int verdicts[CLI_SHARED_BATCH_MAX];
+	size_t checks = 0;
+
+	if (f->checks) {
+		pthread_mutex_unlock(&s->mu);
+		cli_shared_check_recv(s->shared, verdicts);
+		pthread_mutex_lock(&s->mu);
+	}
+	s->flight_head = (s->flight_head + 1) % CLI_SHARED_PIPELINE;
+	s->flights--;
+	s->in_flight -= f->n;
+	for (size_t i = 0; i < f->n; i++) {
+		settle(s, f->batch[i],
+		       f->batch[i]->kind == ARRIVAL_CHECK ? verdicts[checks++]
+							  : 0);
+		cli_held_free(f->batch[i]);
+	}
+}
+
+/* Arrivals that cannot go in a batch, with nothing in flight (mu held):
+ * -C reached, what is queued is not judged; while messages are held
+ * (Redis was unreachable), one at a time as they always were: QoS 1/2
+ * behind the held ones, QoS 0 judged (or refused) at once. */
 static void judge_arrivals(struct sub *s)
 {
-	struct cli_held *batch[CLI_SHARED_BATCH_MAX];
-	const e2e_info *info[CLI_SHARED_BATCH_MAX];
-	const char *topic[CLI_SHARED_BATCH_MAX];
-	uint32_t delivery[CLI_SHARED_BATCH_MAX];
-	int verdicts[CLI_SHARED_BATCH_MAX];
-	size_t n = 0, checks = 0, max = CLI_SHARED_BATCH_MAX;
 	struct cli_held *e;
 
 	if (count_reached(s)) {
@@ -447,56 +532,36 @@ static void judge_arrivals(struct sub *s)
 		pthread_cond_broadcast(&s->room_cv);
 		return;
 	}
-	if (s->hold.count) {
-		e = cli_hold_take(&s->arrived);
-		pthread_cond_broadcast(&s->room_cv);
-		if (e->m.qos > 0 || judge(s, e->topic, e->tlen, &e->m))
-			hold(s, e->topic, e->tlen, &e->m);
-		cli_held_free(e);
-		return;
-	}
-	if (s->cfg.msg_count && (size_t)(s->cfg.msg_count - s->accepted) < max)
-		max = (size_t)(s->cfg.msg_count - s->accepted);
-	while (n < max && (e = s->arrived.head) &&
-	       (!n || e->now == batch[0]->now)) {
-		batch[n++] = cli_hold_take(&s->arrived);
-		if (e->kind == ARRIVAL_CHECK) {
-			info[checks] = &e->info;
-			topic[checks] = e->topic;
-			delivery[checks] =
-				e->m.retained ? E2E_DELIVERY_RETAINED : 0;
-			checks++;
-		}
-	}
+	e = cli_hold_take(&s->arrived);
 	pthread_cond_broadcast(&s->room_cv);
-	if (checks) {
-		pthread_mutex_unlock(&s->mu);
-		cli_shared_check_batch(s->shared, info, topic, delivery, checks,
-				       batch[0]->now, verdicts);
-		pthread_mutex_lock(&s->mu);
-	}
-	checks = 0;
-	for (size_t i = 0; i < n; i++) {
-		settle(s, batch[i],
-		       batch[i]->kind == ARRIVAL_CHECK ? verdicts[checks++]
-						       : 0);
-		cli_held_free(batch[i]);
-	}
+	if (e->m.qos > 0 || judge(s, e->topic, e->tlen, &e->m))
+		hold(s, e->topic, e->tlen, &e->m);
+	cli_held_free(e);
 }
 
 /* The judging thread of --state redis://: judges arrivals as they come,
- * retries held messages every HOLD_RETRY_MS, and once closing (no more
- * arrivals) judges what is queued and ends. */
+ * in batches, sending the next one while the answer of the one before is
+ * awaited; retries held messages every HOLD_RETRY_MS (nothing in flight
+ * then), and once closing (no more arrivals) judges what is queued and
+ * ends. */
 static void *judging_main(void *arg)
 {
 	struct sub *s = arg;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		if (s->hold.count &&
+		if (!s->flights && s->hold.count &&
 		    cli_now_ms() - s->last_retry >= HOLD_RETRY_MS) {
 			s->last_retry = cli_now_ms();
 			judge_held(s);
+		}
+		if (can_send(s)) {
+			send_flight(s);
+			continue;
+		}
+		if (s->flights) {
+			land_flight(s);
+			continue;
 		}
 		if (s->arrived.count) {
 			judge_arrivals(s);

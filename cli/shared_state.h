@@ -29,8 +29,8 @@ void cli_state_url_wipe_password(char *state);
  * e2e-bridge's configuration does (1: state_cacert); formatted into buf
  * (cap bytes, 256 are enough) where names are needed. NULL: nothing to
  * add. */
-const char *cli_state_remedy(int rc, const char *url, int directives,
-			     char *buf, size_t cap);
+const char *cli_state_remedy(int rc, const char *url, int directives, char *buf,
+			     size_t cap);
 /* --state-cacert, --state-cacertdir, --state-cert, --state-key and
  * --state-sni go with --state rediss://, --state-cert with --state-key:
  * 0, or -1 (reported). (state_tls.c) */
@@ -53,16 +53,22 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 		    const char *topic, const uint8_t *env, size_t env_len,
 		    uint32_t delivery, uint8_t *out, size_t out_cap,
 		    size_t *out_len, e2e_info *info);
-/* At most this many messages per cli_shared_check_batch
- * (E2E_REDIS_BATCH_MAX). */
+/* At most this many messages per batch (E2E_REDIS_BATCH_MAX). */
 #define CLI_SHARED_BATCH_MAX 256u
+/* At most this many batches in flight (E2E_REDIS_PIPELINE_MAX). */
+#define CLI_SHARED_PIPELINE 2u
 /* The group's check and commit for n (1 .. CLI_SHARED_BATCH_MAX) messages
- * that e2e_open (guard NULL) accepted, in one pipelined round trip,
- * judged in order as n calls one by one would be: verdict[i] is E2E_OK,
- * the guard's verdict or an E2E_ERR_STORE_* error. */
-void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
-			    const char *const *topic, const uint32_t *delivery,
-			    size_t n, uint64_t now, int *verdict);
+ * that e2e_open (guard NULL) accepted, in one script call, judged in order
+ * as n calls one by one would be, and after the batches sent before it:
+ * sent without waiting for the answer. info and topic must stay valid
+ * until cli_shared_check_recv has given this batch's verdicts; at most
+ * CLI_SHARED_PIPELINE batches in flight (the caller counts them). */
+void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
+			   const char *const *topic, const uint32_t *delivery,
+			   size_t n, uint64_t now);
+/* The verdicts of the oldest batch in flight, in order: verdict[i] is
+ * E2E_OK, the guard's verdict or an E2E_ERR_STORE_* error. */
+void cli_shared_check_recv(struct cli_shared *sh, int *verdict);
 void cli_shared_free(struct cli_shared *sh); /* NULL is fine */
 
 #endif /* E2E_CLI_SHARED_STATE_H */

@@ -17,6 +17,12 @@
 
 struct cli_shared {
 	e2e_redis *rs;
+	/* The batches in flight, oldest first from head: their items (the
+	 * library fills in the verdicts) and what sending them said. */
+	e2e_redis_item items[CLI_SHARED_PIPELINE][E2E_REDIS_BATCH_MAX];
+	size_t n[CLI_SHARED_PIPELINE];
+	int sent[CLI_SHARED_PIPELINE];
+	unsigned head, count;
 };
 
 _Static_assert(CLI_SHARED_WINDOW_DEFAULT == E2E_REDIS_WINDOW_DEFAULT,
@@ -79,24 +85,40 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 _Static_assert(CLI_SHARED_BATCH_MAX == E2E_REDIS_BATCH_MAX,
 	       "e2e-sub's batches are libe2e-redis's");
 
-void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
-			    const char *const *topic, const uint32_t *delivery,
-			    size_t n, uint64_t now, int *verdict)
-{
-	e2e_redis_item items[E2E_REDIS_BATCH_MAX];
-	size_t i;
+_Static_assert(CLI_SHARED_PIPELINE == E2E_REDIS_PIPELINE_MAX,
+	       "e2e-sub's batches in flight are libe2e-redis's");
 
-	for (i = 0; i < n; i++) {
+void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
+			   const char *const *topic, const uint32_t *delivery,
+			   size_t n, uint64_t now)
+{
+	unsigned b = (sh->head + sh->count++) % CLI_SHARED_PIPELINE;
+	e2e_redis_item *items = sh->items[b];
+
+	for (size_t i = 0; i < n; i++) {
 		items[i].info = info[i];
 		items[i].topic = topic[i];
 		items[i].delivery = delivery[i];
 	}
+	sh->n[b] = n;
+	/* E2E_OK: the verdicts come with e2e_redis_batch_recv, even when
+	 * sending failed; else nothing was sent (arguments it refused). */
+	sh->sent[b] = e2e_redis_batch_send(sh->rs, items, n, now) == E2E_OK;
+}
+
+void cli_shared_check_recv(struct cli_shared *sh, int *verdict)
+{
+	unsigned b = sh->head;
+	int rc = E2E_ERR_INVAL;
+
+	sh->head = (sh->head + 1) % CLI_SHARED_PIPELINE;
+	sh->count--;
 	/* Every item has its verdict, whatever the call returns (but
 	 * E2E_ERR_INVAL, for arguments it refused). */
-	int rc = e2e_redis_check_commit_batch(sh->rs, items, n, now);
-
-	for (i = 0; i < n; i++)
-		verdict[i] = rc == E2E_ERR_INVAL ? rc : items[i].verdict;
+	if (sh->sent[b])
+		rc = e2e_redis_batch_recv(sh->rs);
+	for (size_t i = 0; i < sh->n[b]; i++)
+		verdict[i] = rc == E2E_ERR_INVAL ? rc : sh->items[b][i].verdict;
 }
 
 void cli_shared_free(struct cli_shared *sh)
@@ -136,13 +158,16 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 	return E2E_ERR_STORE_UNSUPPORTED;
 }
 
-void cli_shared_check_batch(struct cli_shared *sh, const e2e_info *const *info,
-			    const char *const *topic, const uint32_t *delivery,
-			    size_t n, uint64_t now, int *verdict)
+void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
+			   const char *const *topic, const uint32_t *delivery,
+			   size_t n, uint64_t now)
 {
-	(void)sh, (void)info, (void)topic, (void)delivery, (void)now;
-	for (size_t i = 0; i < n; i++)
-		verdict[i] = E2E_ERR_STORE_UNSUPPORTED;
+	(void)sh, (void)info, (void)topic, (void)delivery, (void)n, (void)now;
+}
+
+void cli_shared_check_recv(struct cli_shared *sh, int *verdict)
+{
+	(void)sh, (void)verdict;
 }
 
 void cli_shared_free(struct cli_shared *sh)

@@ -5,9 +5,10 @@
  *
  * A companion library: libe2e itself does not depend on Redis. It links
  * libe2e and hiredis (and OpenSSL's libssl, for rediss://) and is built
- * when hiredis is found (configure --with-redis). Conventions are libe2e's: E2E_OK or a negative e2e_err,
- * text from e2e_strerror() / e2e_reason(); nothing printed, no exit. The
- * errors of the store are E2E_ERR_STORE_* in e2e.h:
+ * when hiredis is found (configure --with-redis). Conventions are libe2e's:
+ * E2E_OK or a negative e2e_err, text from e2e_strerror() / e2e_reason();
+ * nothing printed, no exit. The errors of the store are E2E_ERR_STORE_* in
+ * e2e.h:
  *
  *  - E2E_ERR_STORE_UNAVAILABLE: Redis cannot be reached (refused, timed
  *    out, connection lost and not re-established within the call), is
@@ -128,6 +129,7 @@ int e2e_redis_url_check(const char *url, int *has_password) E2E_WARN_UNUSED;
  * is required; now in Unix seconds (0: the clock). A lost connection is
  * re-established once within the call; an answer lost with it is
  * recovered (the retry is accepted exactly when the lost call was).
+ * E2E_ERR_INVAL while batches are in flight (e2e_redis_batch_send).
  */
 int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
 			   const char *topic, uint32_t delivery,
@@ -142,7 +144,7 @@ typedef struct e2e_redis_item {
 } e2e_redis_item;
 
 /* At most this many items per batch (the retry of lost answers covers the
- * last 256 calls of a member). */
+ * calls of the batches in flight, E2E_REDIS_PIPELINE_MAX of them). */
 #define E2E_REDIS_BATCH_MAX 256u
 
 /*
@@ -152,9 +154,42 @@ typedef struct e2e_redis_item {
  * verdict in items[i].verdict. Returns E2E_OK, or the first
  * E2E_ERR_STORE_* among the verdicts (an outage gives it to every item):
  * the caller may stop there and treat the items one by one.
+ * E2E_ERR_INVAL while batches sent with e2e_redis_batch_send() are in
+ * flight (as e2e_redis_check_commit() and e2e_redis_open()).
  */
 int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
 				 uint64_t now) E2E_WARN_UNUSED;
+
+/* At most this many batches in flight on one e2e_redis. */
+#define E2E_REDIS_PIPELINE_MAX 2u
+
+/*
+ * e2e_redis_check_commit_batch() in two halves, so that a caller keeps two
+ * batches in flight: it sends batch N+1 while the answer of batch N is
+ * awaited. e2e_redis_batch_send() writes the batch's script call and
+ * returns without waiting (E2E_OK: its verdicts come from a later
+ * e2e_redis_batch_recv(), even when the sending failed; E2E_ERR_INVAL,
+ * nothing sent: bad items, or E2E_REDIS_PIPELINE_MAX batches in flight).
+ * items, and what their info and topic point to, must stay valid until
+ * then. e2e_redis_batch_recv() waits for the verdicts of the oldest batch
+ * in flight, sets them in its items and returns as
+ * e2e_redis_check_commit_batch() (E2E_ERR_INVAL: none in flight).
+ *
+ * The guarantee is the same as one batch at a time: Redis runs the script
+ * calls of a connection one after the other in the order they were sent,
+ * each atomically, so a batch is judged after the one sent before it and
+ * sees what it committed (the same envelope in both: the second is a
+ * replay). A connection lost with batches in flight sends them all again
+ * on a new connection, in order, as retries (accepted exactly when the
+ * lost call was); when that fails, every item in flight gets
+ * E2E_ERR_STORE_UNAVAILABLE, and each is remembered for its redelivery
+ * as a lost answer is. Added in libe2e-redis 1.2.
+ */
+int e2e_redis_batch_send(e2e_redis *rs, e2e_redis_item *items, size_t n,
+			 uint64_t now) E2E_WARN_UNUSED;
+int e2e_redis_batch_recv(e2e_redis *rs) E2E_WARN_UNUSED;
+/* How many batches are in flight (0 .. E2E_REDIS_PIPELINE_MAX). */
+size_t e2e_redis_batch_pending(const e2e_redis *rs);
 
 /*
  * e2e_open() with the group's guard: r->guard must be NULL (E2E_ERR_INVAL

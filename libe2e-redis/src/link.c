@@ -31,6 +31,7 @@
 struct link_ops {
 	int (*append)(e2e__link *l, int argc, const char **argv,
 		      const size_t *len);
+	int (*flush)(e2e__link *l);
 	int (*reply)(e2e__link *l, redisReply **out);
 	void (*close)(e2e__link *l);
 };
@@ -69,6 +70,17 @@ static int plain_append(e2e__link *l, int argc, const char **argv,
 									 : -1;
 }
 
+static int plain_flush(e2e__link *l)
+{
+	int done = 0;
+
+	do
+		if (redisBufferWrite(l->c, &done) != REDIS_OK)
+			return E2E_ERR_STORE_UNAVAILABLE;
+	while (!done);
+	return E2E_OK;
+}
+
 static int plain_reply(e2e__link *l, redisReply **out)
 {
 	void *r = NULL;
@@ -86,8 +98,8 @@ static void plain_close(e2e__link *l)
 		redisFree(l->c);
 }
 
-static const struct link_ops plain_ops = {plain_append, plain_reply,
-					  plain_close};
+static const struct link_ops plain_ops = {plain_append, plain_flush,
+					  plain_reply, plain_close};
 
 void e2e__link_close(e2e__link *l)
 {
@@ -101,6 +113,11 @@ int e2e__link_append(e2e__link *l, int argc, const char **argv,
 		     const size_t *len)
 {
 	return l->ops->append(l, argc, argv, len);
+}
+
+int e2e__link_flush(e2e__link *l)
+{
+	return l->ops->flush(l);
 }
 
 int e2e__link_reply(e2e__link *l, redisReply **out)
@@ -376,6 +393,8 @@ static int tls_flush(e2e__link *l)
 {
 	size_t off = 0;
 
+	if (l->ssl == NULL)
+		return E2E_ERR_STORE_UNAVAILABLE;
 	while (off < l->olen) {
 		size_t w = 0;
 		int ret =
@@ -428,7 +447,8 @@ static void tls_close(e2e__link *l)
 	plain_close(l);
 }
 
-static const struct link_ops tls_ops = {tls_append, tls_reply, tls_close};
+static const struct link_ops tls_ops = {tls_append, tls_flush, tls_reply,
+					tls_close};
 
 /* Verify the certificate for name: an IP address as an IP (SAN iPAddress),
  * anything else as a DNS name, which is also sent as SNI. */

@@ -53,9 +53,17 @@ typedef struct e2e__link e2e__link;
  */
 int e2e__link_open(e2e__link **out, const char *host, int port,
 		   const struct timeval *tv, const e2e__tls *tls);
-/* Queue one command (sent by the next e2e__link_reply); 0 or -1. */
+/* Queue one command (sent by the next e2e__link_flush or
+ * e2e__link_reply); 0 or -1. */
 int e2e__link_append(e2e__link *l, int argc, const char **argv,
 		     const size_t *len);
+/*
+ * Write what is queued, without reading: E2E_OK, or
+ * E2E_ERR_STORE_UNAVAILABLE / E2E_ERR_STORE_TLS (the link is then
+ * unusable). Replies are read later, in order, by e2e__link_reply: a
+ * caller may have several commands' replies to come.
+ */
+int e2e__link_flush(e2e__link *l);
 /*
  * Send what is queued, then read the next reply into *out (freeReplyObject).
  * E2E_OK, or E2E_ERR_STORE_UNAVAILABLE / E2E_ERR_STORE_TLS (a TLS alert,

@@ -39,8 +39,21 @@
 #define NARGS 20  /* EVALSHA sha 1 KEYS[1] + 16 script arguments */
 #define COMMON 14 /* of them, those every message of a call shares */
 #define MSG_ARGS (NARGS - COMMON) /* and those of each message */
+#define PIPELINE E2E_REDIS_PIPELINE_MAX
+#define DOUBTS (E2E_REDIS_BATCH_MAX * E2E_REDIS_PIPELINE_MAX)
 #define DEFAULT_PORT 6379
 #define DEFAULT_TIMEOUT_MS 2000u
+
+/* A batch in flight: its calls, the caller's items (verdicts go there
+ * once answered) and, until then, its verdicts. */
+struct slot {
+	struct call *k;
+	e2e_redis_item *items;
+	size_t n;
+	int v[E2E_REDIS_BATCH_MAX];
+	int failed;    /* no answer to wait for: v holds the store error */
+	int recovered; /* sent again once on a new connection */
+};
 
 struct e2e_redis {
 	e2e__link *c;
@@ -60,13 +73,19 @@ struct e2e_redis {
 	char cfg[7][12];
 	/* Calls whose answer was lost and not recovered: their message and
 	 * token, so that a redelivery retries them (Redis keeps which of a
-	 * member's last 65536 tokens were accepted). */
+	 * member's last 65536 tokens were accepted): as many as can be in
+	 * flight at once. */
 	struct doubt {
 		uint64_t sender, seq, token; /* token 0: free */
-	} doubt[E2E_REDIS_BATCH_MAX];
+	} doubt[DOUBTS];
 	unsigned next_doubt;
-	/* A batch's calls and its command's arguments: too big for a
-	 * caller's stack. */
+	/* The batches in flight, oldest first from slot[head]: each one
+	 * script call, sent and not yet answered (docs/GROUPS.md section 1,
+	 * "Two batches in flight"). */
+	struct slot slot[PIPELINE];
+	unsigned head, pending;
+	/* The slots' calls (E2E_REDIS_BATCH_MAX each) and a command's
+	 * arguments: too big for a caller's stack. */
 	struct call *batch;
 	const char **argv;
 	size_t *len;
@@ -509,7 +528,7 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 	rs = calloc(1, sizeof *rs);
 	if (rs == NULL)
 		return E2E_ERR_NOMEM;
-	rs->batch = calloc(E2E_REDIS_BATCH_MAX, sizeof *rs->batch);
+	rs->batch = calloc(PIPELINE * E2E_REDIS_BATCH_MAX, sizeof *rs->batch);
 	rs->argv = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
 			  sizeof *rs->argv);
 	rs->len = calloc(COMMON + MSG_ARGS * E2E_REDIS_BATCH_MAX,
@@ -518,6 +537,8 @@ E2E_REDIS_API int e2e_redis_connect(e2e_redis **out, const char *url,
 		rc = E2E_ERR_NOMEM;
 		goto fail;
 	}
+	for (unsigned i = 0; i < PIPELINE; i++)
+		rs->slot[i].k = rs->batch + i * E2E_REDIS_BATCH_MAX;
 	if ((rc = parse_url(rs, url)) != E2E_OK ||
 	    (rc = guard_cfg(rs, guard)) != E2E_OK ||
 	    (rc = tls_setup(rs, opts)) != E2E_OK)
@@ -582,13 +603,37 @@ E2E_REDIS_API int e2e_redis_url_check(const char *url, int *has_password)
 /* ---- calls ----------------------------------------------------------------
  */
 
+/* The script's numbers, written per message: snprintf's parsing of its
+ * format was a third of a call's formatting (callgrind). */
+static size_t put_hex16(char *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+	out[16] = '\0';
+	return 16;
+}
+
+static size_t put_dec(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
 /* The message's bits argument: its flags, and 8 for a retry. */
 static void set_bits(struct call *k)
 {
-	snprintf(k->bits, sizeof k->bits, "%u",
-		 (k->flags | (k->retry ? 8u : 0u)) & 15u);
 	k->argv[17] = k->bits;
-	k->len[17] = strlen(k->bits);
+	k->len[17] = put_dec(k->bits, (k->flags | (k->retry ? 8u : 0u)) & 15u);
 }
 
 static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
@@ -599,22 +644,23 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 
 	if (info == NULL || topic == NULL)
 		return E2E_ERR_INVAL;
-	snprintf(k->sid, sizeof k->sid, "%016" PRIx64, info->sender_id);
-	snprintf(k->seq, sizeof k->seq, "%016" PRIx64, info->seq);
-	snprintf(k->ts, sizeof k->ts, "%" PRIu32, info->timestamp);
-	snprintf(k->now, sizeof k->now, "%" PRIu64,
-		 now != 0 ? now : (uint64_t)time(NULL));
+	k->len[14] = put_hex16(k->sid, info->sender_id);
+	k->len[15] = put_hex16(k->seq, info->seq);
+	k->len[16] = put_dec(k->ts, info->timestamp);
+	k->len[12] = put_dec(k->now, now != 0 ? now : (uint64_t)time(NULL));
 	k->digest[0] = '\0';
+	k->len[18] = 0;
 	if (retained || info->retained) {
 		uint8_t d[16];
 
 		crypto_generichash(d, sizeof d, (const unsigned char *)topic,
 				   strlen(topic), NULL, 0);
 		sodium_bin2hex(k->digest, sizeof k->digest, d, sizeof d);
+		k->len[18] = 32;
 	}
 	/* The redelivery of a message whose answer was lost retries it. */
 	k->doubt = NULL;
-	for (i = 0; rs->next_doubt && i < (int)E2E_REDIS_BATCH_MAX; i++)
+	for (i = 0; rs->next_doubt && i < (int)DOUBTS; i++)
 		if (rs->doubt[i].token != 0 &&
 		    rs->doubt[i].sender == info->sender_id &&
 		    rs->doubt[i].seq == info->seq)
@@ -622,7 +668,7 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	k->retry = k->doubt != NULL;
 	k->sent = 0;
 	token = k->retry ? k->doubt->token : ++rs->next_token;
-	snprintf(k->token, sizeof k->token, "%" PRIu64, token);
+	k->len[19] = put_dec(k->token, token);
 	k->argv[0] = "EVALSHA";
 	k->argv[1] = rs->sha;
 	k->argv[2] = "1";
@@ -640,8 +686,9 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	set_bits(k);
 	k->argv[18] = k->digest;
 	k->argv[19] = k->token;
-	for (i = 0; i < NARGS; i++)
+	for (i = 0; i < 12; i++)
 		k->len[i] = strlen(k->argv[i]);
+	k->len[13] = 16;
 	return E2E_OK;
 }
 
@@ -650,8 +697,7 @@ static void fresh_call(e2e_redis *rs, struct call *k)
 {
 	k->doubt = NULL;
 	k->retry = 0;
-	snprintf(k->token, sizeof k->token, "%" PRIu64, ++rs->next_token);
-	k->len[19] = strlen(k->token);
+	k->len[19] = put_dec(k->token, ++rs->next_token);
 	set_bits(k);
 }
 
@@ -689,76 +735,137 @@ static int append_calls(e2e_redis *rs, const struct call *k, size_t n)
 	return e2e__link_append(rs->c, (int)a, argv, len);
 }
 
-/*
- * Send calls k[0..n) in one script call and read their verdicts into v:
- * the script's answer is one verdict for one message, a list of n for
- * more, or an error for all (NOSCRIPT, LOADING, ...). Returns n, or 0
- * when the connection failed (then it is closed).
- */
-static size_t pipeline(e2e_redis *rs, struct call *k, size_t n, int *v)
+/* The i-th batch in flight, from the oldest. */
+static struct slot *slot_at(e2e_redis *rs, unsigned i)
 {
-	redisReply *r;
+	return &rs->slot[(rs->head + i) % PIPELINE];
+}
+
+/* Every batch in flight still waiting for its answer gets rc instead. */
+static void fail_in_flight(e2e_redis *rs, int rc)
+{
+	for (unsigned i = 0; i < rs->pending; i++) {
+		struct slot *s = slot_at(rs, i);
+
+		if (s->failed)
+			continue;
+		for (size_t j = 0; j < s->n; j++)
+			s->v[j] = rc;
+		s->failed = 1;
+	}
+}
+
+/* Write a batch's script call, without waiting for its answer: 0, or -1
+ * when the connection failed (then it is closed). */
+static int send_slot(e2e_redis *rs, struct slot *s)
+{
 	size_t i;
 
 	if (rs->c == NULL)
-		return 0;
-	if (append_calls(rs, k, n) != 0) {
+		return -1;
+	if (append_calls(rs, s->k, s->n) != 0) {
 		disconnect(rs);
-		return 0;
+		return -1;
 	}
-	for (i = 0; i < n; i++)
-		k[i].sent = 1;
-	if (e2e__link_reply(rs->c, &r) != E2E_OK) {
+	for (i = 0; i < s->n; i++)
+		s->k[i].sent = 1;
+	if (e2e__link_flush(rs->c) != E2E_OK) {
 		disconnect(rs);
-		return 0;
+		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if (n > 1 && r->type == REDIS_REPLY_ARRAY && r->elements == n)
-			v[i] = verdict_of(r->element[i]);
-		else if (n > 1 && r->type != REDIS_REPLY_ERROR)
-			v[i] = E2E_ERR_STORE_ERROR;
-		else
-			v[i] = verdict_of(r);
-	freeReplyObject(r);
-	return n;
+	return 0;
 }
 
 /*
- * Judge calls k[0..n) into v: one script call, then, when it has no
- * answer, one new connection and the same calls again as retries (same
- * tokens); when the server did not know the script, the calls again after
- * loading it. Returns E2E_OK or the store error left over.
+ * The connection failed (or Redis did not know the script) with batches
+ * in flight, whose answers are lost: connect again (which loads the
+ * script) and send every one of them again, in their order, as retries of
+ * the same tokens; the script accepts a retry exactly when the lost call
+ * was. Once per batch: when that fails, or a batch in flight was sent
+ * again once already, every batch in flight without an answer gets the
+ * store error (an outage: E2E_ERR_STORE_UNAVAILABLE for all of them).
  */
-static int run_calls(e2e_redis *rs, struct call *k, size_t n, int *v)
+static void recover(e2e_redis *rs)
 {
-	size_t got = pipeline(rs, k, n, v), i;
-	int rc = E2E_OK;
+	int rc = E2E_ERR_STORE_UNAVAILABLE;
+	unsigned i;
+	size_t j;
 
-	if (got < n) {
-		for (i = got; i < n; i++) {
-			k[i].retry = 1;
-			set_bits(&k[i]);
-		}
-		if ((rc = reconnect(rs)) == E2E_OK &&
-		    pipeline(rs, k + got, n - got, v + got) < n - got)
-			rc = E2E_ERR_STORE_UNAVAILABLE;
-		if (rc != E2E_OK) {
-			for (i = got; i < n; i++)
-				v[i] = rc;
-			return rc;
+	disconnect(rs);
+	for (i = 0; i < rs->pending; i++)
+		if (!slot_at(rs, i)->failed && slot_at(rs, i)->recovered)
+			goto fail;
+	for (i = 0; i < rs->pending; i++) {
+		struct slot *s = slot_at(rs, i);
+
+		s->recovered = 1;
+		for (j = 0; !s->failed && j < s->n; j++) {
+			s->k[j].retry = 1;
+			set_bits(&s->k[j]);
 		}
 	}
-	/* NOSCRIPT answers a whole call: the script did not run. */
-	if (v[0] != 1)
-		return E2E_OK;
-	if ((rc = load_script(rs)) == E2E_OK && pipeline(rs, k, n, v) != n)
-		rc = E2E_ERR_STORE_UNAVAILABLE;
+	if ((rc = reconnect(rs)) != E2E_OK)
+		goto fail;
+	for (i = 0; i < rs->pending; i++)
+		if (!slot_at(rs, i)->failed &&
+		    send_slot(rs, slot_at(rs, i)) != 0) {
+			rc = E2E_ERR_STORE_UNAVAILABLE;
+			goto fail;
+		}
+	return;
+fail:
+	disconnect(rs);
+	fail_in_flight(rs, rc);
+}
+
+/*
+ * Read the oldest batch's answer into its verdicts: the script's answer
+ * is one verdict for one message, a list of n for more, or an error for
+ * all (NOSCRIPT, LOADING, ...). Returns 0, 1 for NOSCRIPT (the script did
+ * not run), or -1 when the connection failed (then it is closed).
+ */
+static int read_slot(e2e_redis *rs, struct slot *s)
+{
+	redisReply *r;
+	size_t i, n = s->n;
+
+	if (rs->c == NULL || e2e__link_reply(rs->c, &r) != E2E_OK) {
+		disconnect(rs);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
-		if (rc != E2E_OK)
-			v[i] = rc;
-		else if (v[i] == 1)
-			v[i] = E2E_ERR_STORE_ERROR;
-	return rc == E2E_ERR_STORE_UNAVAILABLE ? rc : E2E_OK;
+		if (n > 1 && r->type == REDIS_REPLY_ARRAY && r->elements == n)
+			s->v[i] = verdict_of(r->element[i]);
+		else if (n > 1 && r->type != REDIS_REPLY_ERROR)
+			s->v[i] = E2E_ERR_STORE_ERROR;
+		else
+			s->v[i] = verdict_of(r);
+	freeReplyObject(r);
+	return s->v[0] == 1 ? 1 : 0;
+}
+
+/*
+ * Wait for the oldest batch's verdicts. Redis runs the script calls of one
+ * connection in the order they were sent, each atomically: a batch sent
+ * while the one before it was at Redis is judged after it, seeing what it
+ * committed. A lost answer, or NOSCRIPT, sends the batches in flight
+ * again (recover); NOSCRIPT once the script was loaded again is
+ * E2E_ERR_STORE_ERROR.
+ */
+static void await_slot(e2e_redis *rs, struct slot *s)
+{
+	while (!s->failed) {
+		int got = read_slot(rs, s);
+
+		if (got == 0)
+			return;
+		if (got == 1 && s->recovered) {
+			for (size_t i = 0; i < s->n; i++)
+				s->v[i] = E2E_ERR_STORE_ERROR;
+			return;
+		}
+		recover(rs);
+	}
 }
 
 /* Remember the message of a call sent and left without an answer, or
@@ -775,7 +882,7 @@ static void note_doubt(e2e_redis *rs, const e2e_info *info,
 	}
 	if (!k->sent || k->doubt != NULL)
 		return;
-	d = &rs->doubt[rs->next_doubt++ % E2E_REDIS_BATCH_MAX];
+	d = &rs->doubt[rs->next_doubt++ % DOUBTS];
 	d->sender = info->sender_id;
 	d->seq = info->seq;
 	d->token = strtoull(k->token, NULL, 10);
@@ -799,41 +906,28 @@ static void give_back_tokens(e2e_redis *rs, const struct call *k, size_t n,
 	rs->next_token = before;
 }
 
-E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
-					 const char *topic, uint32_t delivery,
-					 uint64_t now)
+/* Whether rc is an error of the store rather than a verdict. */
+static int store_error(int rc)
 {
-	struct call k;
-	uint64_t before;
-	int v, rc;
-
-	if (rs == NULL)
-		return E2E_ERR_INVAL;
-	before = rs->next_token;
-	if ((rc = call_init(rs, &k, info, topic, delivery, now)) != E2E_OK)
-		return rc;
-	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
-		v = rc;
-	} else {
-		rc = run_calls(rs, &k, 1, &v);
-	}
-	give_back_tokens(rs, &k, 1, before);
-	note_doubt(rs, info, &k, v);
-	return v;
+	return rc == E2E_ERR_STORE_UNAVAILABLE || rc == E2E_ERR_STORE_ERROR ||
+	       rc == E2E_ERR_STORE_AUTH || rc == E2E_ERR_STORE_MISMATCH ||
+	       rc == E2E_ERR_STORE_PROTOCOL;
 }
 
-E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
-					       e2e_redis_item *items, size_t n,
-					       uint64_t now)
+E2E_REDIS_API int e2e_redis_batch_send(e2e_redis *rs, e2e_redis_item *items,
+				       size_t n, uint64_t now)
 {
+	struct slot *s;
 	struct call *k;
-	int v[E2E_REDIS_BATCH_MAX], rc = E2E_OK;
 	uint64_t before;
-	size_t i;
+	size_t i, j;
+	int rc;
 
-	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX)
+	if (rs == NULL || items == NULL || n == 0 || n > E2E_REDIS_BATCH_MAX ||
+	    rs->pending >= PIPELINE)
 		return E2E_ERR_INVAL;
-	k = rs->batch;
+	s = slot_at(rs, rs->pending);
+	k = s->k;
 	before = rs->next_token;
 	if (now == 0)
 		now = (uint64_t)time(NULL);
@@ -844,31 +938,85 @@ E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
 			rs->next_token = before;
 			return E2E_ERR_INVAL;
 		}
-		/* The same message twice in a batch: only the first may
-		 * retry a lost call (the retry is accepted when that call
-		 * was); the second is a new call, and a replay. */
-		for (size_t j = 0; k[i].doubt && j < i; j++)
+		/* The same message twice in flight (in this batch or one
+		 * sent before): only the first may retry a lost call (the
+		 * retry is accepted when that call was); the second is a new
+		 * call, and a replay. */
+		for (j = 0; k[i].doubt && j < i; j++)
 			if (k[j].doubt == k[i].doubt)
 				fresh_call(rs, &k[i]);
+		for (unsigned b = 0; k[i].doubt && b < rs->pending; b++)
+			for (j = 0; k[i].doubt && j < slot_at(rs, b)->n; j++)
+				if (slot_at(rs, b)->k[j].doubt == k[i].doubt)
+					fresh_call(rs, &k[i]);
 	}
+	s->items = items;
+	s->n = n;
+	s->failed = 0;
+	s->recovered = 0;
+	rs->pending++;
+	/* No connection: every batch in flight has its answer (an outage
+	 * failed them), so this one is the only one to send. */
 	if (rs->c == NULL && (rc = reconnect(rs)) != E2E_OK) {
 		for (i = 0; i < n; i++)
-			v[i] = rc;
-	} else {
-		rc = run_calls(rs, k, n, v);
+			s->v[i] = rc;
+		s->failed = 1;
+	} else if (send_slot(rs, s) != 0) {
+		recover(rs);
 	}
-	give_back_tokens(rs, k, n, before);
-	for (i = 0; i < n; i++) {
-		items[i].verdict = v[i];
-		note_doubt(rs, items[i].info, &k[i], v[i]);
+	if (s->failed)
+		give_back_tokens(rs, k, n, before);
+	return E2E_OK;
+}
+
+E2E_REDIS_API int e2e_redis_batch_recv(e2e_redis *rs)
+{
+	struct slot *s;
+	int rc = E2E_OK;
+	size_t i;
+
+	if (rs == NULL || rs->pending == 0)
+		return E2E_ERR_INVAL;
+	s = slot_at(rs, 0);
+	await_slot(rs, s);
+	rs->head = (rs->head + 1) % PIPELINE;
+	rs->pending--;
+	for (i = 0; i < s->n; i++) {
+		s->items[i].verdict = s->v[i];
+		note_doubt(rs, s->items[i].info, &s->k[i], s->v[i]);
+		if (rc == E2E_OK && store_error(s->v[i]))
+			rc = s->v[i];
 	}
-	for (i = 0; i < n; i++)
-		if (v[i] == E2E_ERR_STORE_UNAVAILABLE ||
-		    v[i] == E2E_ERR_STORE_ERROR || v[i] == E2E_ERR_STORE_AUTH ||
-		    v[i] == E2E_ERR_STORE_MISMATCH ||
-		    v[i] == E2E_ERR_STORE_PROTOCOL)
-			return v[i];
+	s->items = NULL;
 	return rc;
+}
+
+E2E_REDIS_API size_t e2e_redis_batch_pending(const e2e_redis *rs)
+{
+	return rs != NULL ? rs->pending : 0;
+}
+
+E2E_REDIS_API int e2e_redis_check_commit_batch(e2e_redis *rs,
+					       e2e_redis_item *items, size_t n,
+					       uint64_t now)
+{
+	int rc;
+
+	if (rs == NULL || rs->pending != 0)
+		return E2E_ERR_INVAL;
+	if ((rc = e2e_redis_batch_send(rs, items, n, now)) != E2E_OK)
+		return rc;
+	return e2e_redis_batch_recv(rs);
+}
+
+E2E_REDIS_API int e2e_redis_check_commit(e2e_redis *rs, const e2e_info *info,
+					 const char *topic, uint32_t delivery,
+					 uint64_t now)
+{
+	e2e_redis_item it = {info, topic, delivery, E2E_ERR_INVAL};
+	int rc = e2e_redis_check_commit_batch(rs, &it, 1, now);
+
+	return rc == E2E_ERR_INVAL ? rc : it.verdict;
 }
 
 E2E_REDIS_API int e2e_redis_open(e2e_redis *rs, const e2e_receiver *r,

@@ -7,13 +7,16 @@ with 1, 2 and 4 members on one shared subscription.
     tests/bench/bench_groups.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--members 1,2,4] [--fsync always]
-                                [--compare-lib NAME=DIR ...] [--skip-group]
+                                [--compare-lib NAME=DIR ...]
+                                [--compare-build NAME=DIR ...] [--skip-group]
 
 --compare-lib runs the Redis member a third (fourth, ...) way in each
 round, with the libe2e-redis of another build (a protocol before and
 after, a throwaway script that measures what Redis's CPU costs):
 printed under the Redis line as NAME, its ratio against the same
-in-memory runs.
+in-memory runs. --compare-build does the same with the e2e-sub and the
+libraries of another build tree (the commit before a change to e2e-sub,
+say).
 
 A benchmark, not a test: it prints figures. Each run starts the
 subscriber(s) (stdout to files), waits until every one is subscribed
@@ -184,14 +187,20 @@ def median_run(setup, guard, size, count, qos, members, runs):
 
 def run_with_lib(setup, lib, *args):
     """one_run with e2e-sub loading libe2e-redis from lib (a directory), or
-    from the build tree when lib is None."""
-    saved = os.environ["LD_LIBRARY_PATH"]
+    from the build tree when lib is None; lib ("build", DIR): e2e-sub and
+    both libraries of the build tree DIR."""
+    saved, sub = os.environ["LD_LIBRARY_PATH"], setup.sub
+    if isinstance(lib, tuple):
+        setup.sub = tool(lib[1], "e2e-sub")
+        lib = os.pathsep.join(os.path.join(lib[1], d, ".libs")
+                              for d in ("libe2e", "libe2e-redis"))
     if lib:
         os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([lib, saved])
     try:
         return one_run(setup, *args)
     finally:
         os.environ["LD_LIBRARY_PATH"] = saved
+        setup.sub = sub
 
 
 def one_member(setup, sizes, qoses, count, runs, libs=()):
@@ -264,6 +273,11 @@ def main():
                     help="also run the Redis member with the libe2e-redis "
                     "of DIR (its .libs), interleaved with the others, "
                     "printed as NAME: another protocol, a throwaway script")
+    ap.add_argument("--compare-build", action="append", default=[],
+                    metavar="NAME=DIR",
+                    help="also run the Redis member with the e2e-sub and "
+                    "libraries of the build tree DIR, interleaved, printed "
+                    "as NAME: the commit before a change to e2e-sub")
     ap.add_argument("--skip-group", action="store_true",
                     help="only the one-member table")
     args = ap.parse_args()
@@ -290,6 +304,9 @@ def main():
                       " ".join(open("/proc/loadavg").read().split()[:3])))
             libs = [(c.split("=", 1)[0], os.path.abspath(c.split("=", 1)[1]))
                     for c in args.compare_lib]
+            libs += [(c.split("=", 1)[0],
+                      ("build", os.path.abspath(c.split("=", 1)[1])))
+                     for c in args.compare_build]
             one_member(setup, [int(s) for s in args.sizes.split(",") if s],
                        qoses, args.messages, args.runs, libs)
             if not args.skip_group:

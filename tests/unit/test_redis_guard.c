@@ -2132,6 +2132,206 @@ static void lost_answer_of_refused_call_stays_refused(void **state)
 	relay_stop(&p);
 }
 
+/* ---- two batches in flight (e2e_redis_batch_send / _recv) */
+
+/* items[i] for the infos in[0..n). */
+static void items_of(e2e_redis_item *it, e2e_info *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		it[i] = (e2e_redis_item){&in[i], "t", LIVE, E2E_OK};
+}
+
+/* Each of in[0..n), live on "t", is a replay for the member rs. */
+static void all_replays(e2e_redis *rs, const e2e_info *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &in[i], "t", LIVE, NOW),
+			E2E_ERR_REPLAY);
+}
+
+/* Whether sender's entry in the group at base has top seq (16 hex), read
+ * on a raw connection (nothing committed), waiting at most about 5 s. */
+static int top_reaches(redisContext *raw, const char *base, uint64_t sender,
+		       uint64_t seq)
+{
+	struct timespec pause = {0, 5 * 1000 * 1000};
+	char key[128], want[17];
+	const char *argv[3] = {"HGET", key, "top"};
+
+	snprintf(key, sizeof key, "%s:s:%016llx", base,
+		 (unsigned long long)sender);
+	snprintf(want, sizeof want, "%016llx", (unsigned long long)seq);
+	for (int i = 0; i < 1000; i++) {
+		redisReply *r = raw_argv(raw, 3, argv);
+		int got = r->type == REDIS_REPLY_STRING &&
+			  strcmp(r->str, want) == 0;
+
+		freeReplyObject(r);
+		if (got)
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Batch N+1 is sent while N's answer is still unread, and Redis judges it
+ * after N: an envelope in both is accepted in N and a replay in N+1; a
+ * third batch, or a call one by one, waits for room (E2E_ERR_INVAL).
+ */
+static void two_batches_in_flight_refuse_a_replay_across_them(void **state)
+{
+	e2e_info b1[3] = {info_of(A, 1, NOW, 0, 0), info_of(A, 2, NOW, 0, 0),
+			  info_of(C, 1, NOW, 0, 0)};
+	e2e_info b2[3] = {info_of(A, 2, NOW, 0, 0), info_of(A, 3, NOW, 0, 0),
+			  info_of(C, 1, NOW, 0, 0)};
+	e2e_redis_item i1[3], i2[3], i3[1];
+	char url[128], base[64];
+	redisContext *raw;
+	e2e_redis *rs, *other;
+
+	(void)state;
+	fresh_url(&shared, url, sizeof url);
+	base_of(url, base, sizeof base);
+	rs = member(&shared, url, NULL);
+	other = member(&shared, url, NULL);
+	raw = redisConnect("127.0.0.1", shared.port);
+	assert_true(raw != NULL && raw->err == 0);
+	items_of(i1, b1, 3);
+	items_of(i2, b2, 3);
+	items_of(i3, b1, 1);
+	assert_int_equal(e2e_redis_batch_pending(rs), 0);
+	assert_int_equal(e2e_redis_batch_send(rs, i1, 3, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_send(rs, i2, 3, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_pending(rs), 2);
+	assert_int_equal(e2e_redis_batch_send(rs, i3, 1, NOW), E2E_ERR_INVAL);
+	assert_int_equal(e2e_redis_check_commit_batch(rs, i3, 1, NOW),
+			 E2E_ERR_INVAL);
+	assert_int_equal(e2e_redis_check_commit(rs, &b1[0], "t", LIVE, NOW),
+			 E2E_ERR_INVAL);
+	/* Both ran before the first answer is read: A's top is batch 2's. */
+	assert_true(top_reaches(raw, base, A, 3));
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(i1[0].verdict, E2E_OK);
+	assert_int_equal(i1[1].verdict, E2E_OK);
+	assert_int_equal(i1[2].verdict, E2E_OK);
+	assert_int_equal(i2[0].verdict, E2E_ERR_INVAL); /* not yet answered */
+	assert_int_equal(e2e_redis_batch_pending(rs), 1);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(i2[0].verdict, E2E_ERR_REPLAY);
+	assert_int_equal(i2[1].verdict, E2E_OK);
+	assert_int_equal(i2[2].verdict, E2E_ERR_REPLAY);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_ERR_INVAL);
+	/* Once for the group. */
+	all_replays(other, b2, 3);
+	all_replays(rs, b1, 3);
+	redisFree(raw);
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+}
+
+/* Both batches' answers lost with the connection: both are sent again on
+ * a new one, in order, as retries; the verdicts are those of the lost
+ * calls, the replay across them included. */
+static void lost_answers_of_two_batches_are_recovered_in_order(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0);
+	e2e_info b1[2] = {info_of(A, 2, NOW, 0, 0), info_of(A, 3, NOW, 0, 0)};
+	e2e_info b2[2] = {info_of(A, 3, NOW, 0, 0), info_of(A, 4, NOW, 0, 0)};
+	e2e_redis_item i1[2], i2[2];
+	struct relay p;
+	e2e_redis *rs;
+
+	(void)state;
+	rs = relayed_member(&p, &m1);
+	items_of(i1, b1, 2);
+	items_of(i2, b2, 2);
+	relay_set(&p, RELAY_CUT);
+	assert_int_equal(e2e_redis_batch_send(rs, i1, 2, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_send(rs, i2, 2, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(i1[0].verdict, E2E_OK);
+	assert_int_equal(i1[1].verdict, E2E_OK);
+	assert_int_equal(i2[0].verdict, E2E_ERR_REPLAY);
+	assert_int_equal(i2[1].verdict, E2E_OK);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &b2[i], "t", LIVE, NOW),
+			E2E_ERR_REPLAY);
+	e2e_redis_free(rs);
+	relay_stop(&p);
+}
+
+/*
+ * An outage with two batches in flight (the first one's request reaches
+ * Redis, its answer is lost, and Redis stays out of reach): every item of
+ * both gets E2E_ERR_STORE_UNAVAILABLE, none is delivered; back, their
+ * redeliveries are each accepted once (whether or not their call had run)
+ * and nothing else: no message lost, none twice.
+ */
+static void outage_mid_pipeline_fails_every_item_in_flight(void **state)
+{
+	e2e_info m1 = info_of(A, 1, NOW, 0, 0);
+	e2e_info in[4] = {info_of(A, 2, NOW, 0, 0), info_of(A, 3, NOW, 0, 0),
+			  info_of(A, 4, NOW, 0, 0), info_of(C, 1, NOW, 0, 0)};
+	e2e_redis_item i1[2], i2[2], all[4];
+	char direct[128];
+	struct relay p;
+	e2e_redis *rs, *other;
+
+	(void)state;
+	rs = relayed_member(&p, &m1);
+	snprintf(direct, sizeof direct, "redis://127.0.0.1:%d/t%d", shared.port,
+		 prefix_no);
+	other = member(&shared, direct, NULL);
+	items_of(i1, in, 2);
+	items_of(i2, in + 2, 2);
+	relay_set(&p, RELAY_CUT_THEN_DOWN);
+	assert_int_equal(e2e_redis_batch_send(rs, i1, 2, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_send(rs, i2, 2, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_ERR_STORE_UNAVAILABLE);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_ERR_STORE_UNAVAILABLE);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(i1[i].verdict, E2E_ERR_STORE_UNAVAILABLE);
+		assert_int_equal(i2[i].verdict, E2E_ERR_STORE_UNAVAILABLE);
+	}
+	/* Still out: a new batch is refused too, and never sent. */
+	items_of(all, in, 4);
+	assert_int_equal(e2e_redis_check_commit_batch(rs, all, 4, NOW),
+			 E2E_ERR_STORE_UNAVAILABLE);
+	/* Back: the first redelivered twice, in two batches in flight: only
+	 * the first retries its lost call (accepted), the second is a replay
+	 * (with the same token both would be "accepted"); the others once
+	 * each, in the other order of the batches, accepted. */
+	relay_set(&p, RELAY_PASS);
+	items_of(i1, in, 1);
+	items_of(i2, in, 1);
+	assert_int_equal(e2e_redis_batch_send(rs, i1, 1, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_send(rs, i2, 1, NOW), E2E_OK);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(i1[0].verdict, E2E_OK);
+	assert_int_equal(i2[0].verdict, E2E_ERR_REPLAY);
+	items_of(all, in + 2, 2);
+	items_of(all + 2, in + 1, 1);
+	assert_int_equal(e2e_redis_check_commit_batch(rs, all, 3, NOW), E2E_OK);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(all[i].verdict, E2E_OK);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(
+			e2e_redis_check_commit(rs, &in[i], "t", LIVE, NOW),
+			E2E_ERR_REPLAY);
+		assert_int_equal(
+			e2e_redis_check_commit(other, &in[i], "t", LIVE, NOW),
+			E2E_ERR_REPLAY);
+	}
+	e2e_redis_free(rs);
+	e2e_redis_free(other);
+	relay_stop(&p);
+}
+
 /* ---- credentials */
 
 /* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
@@ -2389,6 +2589,12 @@ int main(void)
 		cmocka_unit_test(
 			lost_answer_redelivered_twice_in_a_batch_is_accepted_once),
 		cmocka_unit_test(lost_answer_of_refused_call_stays_refused),
+		cmocka_unit_test(
+			two_batches_in_flight_refuse_a_replay_across_them),
+		cmocka_unit_test(
+			lost_answers_of_two_batches_are_recovered_in_order),
+		cmocka_unit_test(
+			outage_mid_pipeline_fails_every_item_in_flight),
 		cmocka_unit_test(auth_refused_without_or_with_wrong_password),
 		cmocka_unit_test(auth_with_password_file_accepted),
 		cmocka_unit_test(auth_password_file_readable_by_others_refused),
