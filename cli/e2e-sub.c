@@ -15,11 +15,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -87,6 +89,11 @@ struct sub {
 	} flight[CLI_SHARED_PIPELINE];
 	unsigned flight_head, flights;
 	size_t in_flight; /* messages in the flights */
+	/* While the judging thread waits for an answer with room for another
+	 * batch (awaiting), an arrival wakes it through this pipe, once
+	 * (woken), so that it sends what arrived at once. */
+	int wake[2];
+	int awaiting, woken;
 	pthread_t judging;
 	int judging_started;
 	int closing; /* no more arrivals: judge what is left and stop */
@@ -403,6 +410,12 @@ static void arrive(struct sub *s, const char *topic, size_t tlen,
 	}
 	verify_arrival(s, s->arrived.tail);
 	pthread_cond_signal(&s->arrived_cv);
+	if (s->awaiting && !s->woken) {
+		s->woken = 1;
+		if (write(s->wake[1], "", 1) < 0) {
+			/* Full: a wake-up is already pending. */
+		}
+	}
 }
 
 /* Whether -C is reached: what is still queued is not judged. */
@@ -494,6 +507,31 @@ static void send_flight(struct sub *s)
 	}
 }
 
+/* Whether to wait for the oldest batch's answer before taking its
+ * verdicts (mu held): with room for another batch, an arrival during the
+ * wait is sent first. Returns 1 when the answer is there, 0 when
+ * something arrived meanwhile. */
+static int await_answer(struct sub *s)
+{
+	char drain[64];
+	int ready;
+
+	if (s->flights >= CLI_SHARED_PIPELINE ||
+	    !s->flight[s->flight_head].checks)
+		return 1;
+	s->awaiting = 1;
+	pthread_mutex_unlock(&s->mu);
+	ready = cli_shared_check_wait(s->shared, s->wake[0]);
+	pthread_mutex_lock(&s->mu);
+	s->awaiting = 0;
+	if (s->woken) {
+		while (read(s->wake[0], drain, sizeof drain) > 0)
+			;
+		s->woken = 0;
+	}
+	return ready;
+}
+
 /* The oldest batch in flight (mu held): its answer awaited with mu
  * released, then its verdicts shown, in arrival order. */
 static void land_flight(struct sub *s)
@@ -560,7 +598,8 @@ static void *judging_main(void *arg)
 			continue;
 		}
 		if (s->flights) {
-			land_flight(s);
+			if (await_answer(s))
+				land_flight(s);
 			continue;
 		}
 		if (s->arrived.count) {
@@ -624,6 +663,13 @@ static void judge_held(struct sub *s)
 static int judging_start(struct sub *s)
 {
 	s->arrived.any_first = 1;
+	if (pipe(s->wake) || fcntl(s->wake[0], F_SETFL, O_NONBLOCK) ||
+	    fcntl(s->wake[1], F_SETFL, O_NONBLOCK) ||
+	    fcntl(s->wake[0], F_SETFD, FD_CLOEXEC) ||
+	    fcntl(s->wake[1], F_SETFD, FD_CLOEXEC)) {
+		cli_err("cannot start the judging thread: %s", strerror(errno));
+		return -1;
+	}
 	if (pthread_create(&s->judging, NULL, judging_main, s)) {
 		cli_err("cannot start the judging thread");
 		return -1;
@@ -855,6 +901,7 @@ int main(int argc, char **argv)
 	/* First: no core dump may hold the password or a payload. */
 	cli_protect_process();
 	memset(&s, 0, sizeof s);
+	s.wake[0] = s.wake[1] = -1;
 #ifdef __GLIBC__
 	/* A fixed threshold: blocks of 1 MiB and more (huge payloads, ours
 	 * and Paho's) are mapped and unmapped, never kept in the heap, so a
@@ -916,6 +963,9 @@ int main(int argc, char **argv)
 	cli_keys_free(&s.keys);
 	cli_config_free(&s.cfg);
 	cli_hold_clear(&s.arrived);
+	for (int i = 0; i < 2; i++)
+		if (s.wake[i] >= 0)
+			close(s.wake[i]);
 	pthread_cond_destroy(&s.arrived_cv);
 	pthread_cond_destroy(&s.room_cv);
 	pthread_mutex_destroy(&s.mu);

@@ -66,6 +66,9 @@ int cli_shared_open(struct cli_shared *sh, const e2e_receiver *r,
 void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
 			   const char *const *topic, const uint32_t *delivery,
 			   size_t n, uint64_t now);
+/* Wait until the oldest batch's answer can be taken without waiting for
+ * Redis (1), or until wake_fd is readable (0): e2e_redis_batch_wait. */
+int cli_shared_check_wait(struct cli_shared *sh, int wake_fd);
 /* The verdicts of the oldest batch in flight, in order: verdict[i] is
  * E2E_OK, the guard's verdict or an E2E_ERR_STORE_* error. */
 void cli_shared_check_recv(struct cli_shared *sh, int *verdict);

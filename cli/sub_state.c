@@ -106,6 +106,13 @@ void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
 	sh->sent[b] = e2e_redis_batch_send(sh->rs, items, n, now) == E2E_OK;
 }
 
+int cli_shared_check_wait(struct cli_shared *sh, int wake_fd)
+{
+	if (!sh->sent[sh->head])
+		return 1;
+	return e2e_redis_batch_wait(sh->rs, wake_fd) != 0;
+}
+
 void cli_shared_check_recv(struct cli_shared *sh, int *verdict)
 {
 	unsigned b = sh->head;
@@ -163,6 +170,12 @@ void cli_shared_check_send(struct cli_shared *sh, const e2e_info *const *info,
 			   size_t n, uint64_t now)
 {
 	(void)sh, (void)info, (void)topic, (void)delivery, (void)n, (void)now;
+}
+
+int cli_shared_check_wait(struct cli_shared *sh, int wake_fd)
+{
+	(void)sh, (void)wake_fd;
+	return 1;
 }
 
 void cli_shared_check_recv(struct cli_shared *sh, int *verdict)

@@ -188,6 +188,15 @@ int e2e_redis_check_commit_batch(e2e_redis *rs, e2e_redis_item *items, size_t n,
 int e2e_redis_batch_send(e2e_redis *rs, e2e_redis_item *items, size_t n,
 			 uint64_t now) E2E_WARN_UNUSED;
 int e2e_redis_batch_recv(e2e_redis *rs) E2E_WARN_UNUSED;
+/*
+ * Wait until the oldest batch's answer is there (1: e2e_redis_batch_recv()
+ * will not wait for Redis; also when its connection failed or the
+ * connection's timeout passed, for recv to report) or until wake_fd (-1:
+ * none) is readable, or a signal interrupts (0). A caller with room for
+ * another batch waits here rather than in recv, so that what arrives
+ * meanwhile is sent at once. E2E_ERR_INVAL: none in flight.
+ */
+int e2e_redis_batch_wait(e2e_redis *rs, int wake_fd) E2E_WARN_UNUSED;
 /* How many batches are in flight (0 .. E2E_REDIS_PIPELINE_MAX). */
 size_t e2e_redis_batch_pending(const e2e_redis *rs);
 

@@ -115,6 +115,21 @@ int e2e__link_append(e2e__link *l, int argc, const char **argv,
 	return l->ops->append(l, argc, argv, len);
 }
 
+int e2e__link_fd(const e2e__link *l)
+{
+	return l->c->fd;
+}
+
+int e2e__link_buffered(const e2e__link *l)
+{
+#ifdef HAVE_REDIS_TLS
+	if (l->ssl != NULL)
+		return (l->reader != NULL && l->reader->len > l->reader->pos) ||
+		       SSL_pending(l->ssl) > 0;
+#endif
+	return l->c->reader != NULL && l->c->reader->len > l->c->reader->pos;
+}
+
 int e2e__link_flush(e2e__link *l)
 {
 	return l->ops->flush(l);

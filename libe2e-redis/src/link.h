@@ -71,6 +71,10 @@ int e2e__link_flush(e2e__link *l);
  * unusable.
  */
 int e2e__link_reply(e2e__link *l, redisReply **out);
+/* The socket, to poll for a reply; and whether bytes of a reply are
+ * already read into the link's buffers (no poll would show them). */
+int e2e__link_fd(const e2e__link *l);
+int e2e__link_buffered(const e2e__link *l);
 void e2e__link_close(e2e__link *l); /* NULL-safe */
 
 #endif

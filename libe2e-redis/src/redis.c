@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -989,6 +990,28 @@ E2E_REDIS_API int e2e_redis_batch_recv(e2e_redis *rs)
 	}
 	s->items = NULL;
 	return rc;
+}
+
+E2E_REDIS_API int e2e_redis_batch_wait(e2e_redis *rs, int wake_fd)
+{
+	struct pollfd p[2];
+	int ms, n;
+
+	if (rs == NULL || rs->pending == 0)
+		return E2E_ERR_INVAL;
+	if (slot_at(rs, 0)->failed || rs->c == NULL ||
+	    e2e__link_buffered(rs->c))
+		return 1;
+	p[0].fd = e2e__link_fd(rs->c);
+	p[1].fd = wake_fd;
+	p[0].events = p[1].events = POLLIN;
+	p[0].revents = p[1].revents = 0;
+	ms = (int)(rs->timeout.tv_sec * 1000 + rs->timeout.tv_usec / 1000);
+	n = poll(p, wake_fd >= 0 ? 2 : 1, ms);
+	if (n < 0 && errno == EINTR)
+		return 0;
+	/* An answer, a connection closed, or the timeout: recv now. */
+	return n <= 0 || p[0].revents != 0 ? 1 : 0;
 }
 
 E2E_REDIS_API size_t e2e_redis_batch_pending(const e2e_redis *rs)

@@ -21,10 +21,12 @@ REDIS_SERVER.
 """
 
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -429,6 +431,98 @@ class Batching(GroupCase):
         self.replay(raw, envs, 1)
         self.wait_delivered(len(msgs), 5)
         self.assertExactlyOnce(msgs, 5)
+
+
+class AnswerGate:
+    """A loopback relay between one member and Redis that, once armed,
+    holds Redis's answers back until the member has sent two script calls
+    (EVALSHA) since, or until `bound` seconds have passed (less than the
+    member's Redis timeout, 2 s): whether the member sent its next batch
+    before it had the answer of the one before."""
+
+    def __init__(self, port, bound=1.5):
+        self.port, self.bound = port, bound
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.armed = self.opened = self.overlap = False
+        self.calls, self.stop = 0, False
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def url(self, prefix):
+        return "redis://127.0.0.1:%d/%s" % (self.lsock.getsockname()[1],
+                                            prefix)
+
+    def arm(self):
+        self.calls, self.since, self.armed = 0, time.monotonic(), True
+
+    def run(self):
+        c, _ = self.lsock.accept()
+        r = socket.create_connection(("127.0.0.1", self.port))
+        held, tail = b"", b""
+        while not self.stop:
+            ready = select.select([c, r], [], [], 0.05)[0]
+            if c in ready:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if self.armed:
+                    self.calls += (tail + data).count(b"EVALSHA")
+                    tail = data[-6:]
+                r.sendall(data)
+            if r in ready:
+                data = r.recv(65536)
+                if not data:
+                    break
+                held += data
+            if self.armed and not self.opened and (
+                    self.calls >= 2 or
+                    time.monotonic() - self.since > self.bound):
+                self.overlap = self.calls >= 2
+                self.opened = True
+            if held and (not self.armed or self.opened):
+                c.sendall(held)
+                held = b""
+        c.close()
+        r.close()
+
+    def close(self):
+        self.stop = True
+        self.th.join(BOUND)
+        self.lsock.close()
+
+
+class Pipelining(GroupCase):
+
+    def test_the_next_batch_is_sent_before_the_answer_of_the_one_before(self):
+        """Two batches in flight: with Redis's answers held back, the
+        member still sends a second script call; then every message is
+        printed once, in order (docs/GROUPS.md section 1). One batch at a
+        time, the member would wait for the first answer."""
+        gate = AnswerGate(self.redis.port)
+        try:
+            p = self.start_sub("-t", self.filter, "-q", "1", "-v",
+                               "--state", gate.url(self.prefix))
+            self.members.append(p)
+            self.publish(["first"])
+            p.wait_lines(1)
+            msgs = ["p%d" % i for i in range(600)]
+            p.p.send_signal(signal.SIGSTOP)
+            try:
+                self.publish(msgs)  # waiting for it, all at once
+                gate.arm()
+            finally:
+                p.p.send_signal(signal.SIGCONT)
+            self.assertEqual(
+                p.wait_lines(len(msgs) + 1)[1:],
+                [("%s %s" % (TOPIC, m)).encode() for m in msgs])
+            self.assertTrue(gate.opened)
+            self.assertTrue(gate.overlap, "the member waited for Redis's "
+                            "answer before sending its next batch")
+            self.assertEqual(p.rejections(), [])
+        finally:
+            gate.close()
 
 
 class Options(GroupCase):

@@ -2202,6 +2202,7 @@ static void two_batches_in_flight_refuse_a_replay_across_them(void **state)
 	items_of(i2, b2, 3);
 	items_of(i3, b1, 1);
 	assert_int_equal(e2e_redis_batch_pending(rs), 0);
+	assert_int_equal(e2e_redis_batch_wait(rs, -1), E2E_ERR_INVAL);
 	assert_int_equal(e2e_redis_batch_send(rs, i1, 3, NOW), E2E_OK);
 	assert_int_equal(e2e_redis_batch_send(rs, i2, 3, NOW), E2E_OK);
 	assert_int_equal(e2e_redis_batch_pending(rs), 2);
@@ -2212,6 +2213,7 @@ static void two_batches_in_flight_refuse_a_replay_across_them(void **state)
 			 E2E_ERR_INVAL);
 	/* Both ran before the first answer is read: A's top is batch 2's. */
 	assert_true(top_reaches(raw, base, A, 3));
+	assert_int_equal(e2e_redis_batch_wait(rs, -1), 1); /* answered */
 	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
 	assert_int_equal(i1[0].verdict, E2E_OK);
 	assert_int_equal(i1[1].verdict, E2E_OK);
