@@ -172,16 +172,15 @@ static void note_store(struct bridge_shared *sh, int answered)
 		sh->backoff = RETRY_FIRST_MS;
 		return;
 	}
-	if (!sh->down)
+	if (!sh->down) {
 		sh->outages++;
-	if (!sh->down)
 		bridge_log("state-unreachable", NULL, 0, "state", sh->url,
 			   "detail", e2e_strerror(E2E_ERR_STORE_UNAVAILABLE),
 			   "effect",
 			   "holding QoS 1/2 messages until it answers, "
 			   "refusing QoS 0 ones",
 			   (char *)NULL);
-	else if (sh->backoff < RETRY_MAX_MS)
+	} else if (sh->backoff < RETRY_MAX_MS)
 		sh->backoff = sh->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
 							     : sh->backoff * 2;
 	sh->down = 1;

@@ -71,10 +71,13 @@ _Static_assert(TAKE_MAX <= BRIDGE_SHARED_BATCH,
 struct queue {
 	pthread_mutex_t mu;
 	struct item *head[3], *tail[3];
-	/* Written under mu, read without it by the callback (one lock per
-	 * message, queue_put's): count only grows on Paho's one receive
-	 * thread, so what it reads is never below the truth and the bound
-	 * holds; max and payload_max change at a reload. */
+	/* Written under mu, read without it by the callbacks (one lock per
+	 * message, queue_put's). count grows on the two sides' receive
+	 * threads: one may miss the other's message being queued, so the
+	 * queue may hold one message more than max, as when count was read
+	 * under mu and the message queued after the lock was released (the
+	 * journal is written in between). max and payload_max change at a
+	 * reload. */
 	long count, max, payload_max;
 	int turn; /* the direction served first next time */
 	/* Bit 1 << dir: the main thread found that ready direction empty and

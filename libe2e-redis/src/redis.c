@@ -80,6 +80,9 @@ struct e2e_redis {
 		uint64_t sender, seq, token; /* token 0: free */
 	} doubt[DOUBTS];
 	unsigned next_doubt;
+	/* Doubts with a token: none (the usual case, outages apart), and a
+	 * call does not look through the DOUBTS entries. */
+	unsigned live_doubts;
 	/* The batches in flight, oldest first from slot[head]: each one
 	 * script call, sent and not yet answered (docs/GROUPS.md section 1,
 	 * "Two batches in flight"). */
@@ -661,7 +664,7 @@ static int call_init(e2e_redis *rs, struct call *k, const e2e_info *info,
 	}
 	/* The redelivery of a message whose answer was lost retries it. */
 	k->doubt = NULL;
-	for (i = 0; rs->next_doubt && i < (int)DOUBTS; i++)
+	for (i = 0; rs->live_doubts && i < (int)DOUBTS; i++)
 		if (rs->doubt[i].token != 0 &&
 		    rs->doubt[i].sender == info->sender_id &&
 		    rs->doubt[i].seq == info->seq)
@@ -877,13 +880,17 @@ static void note_doubt(e2e_redis *rs, const e2e_info *info,
 	struct doubt *d;
 
 	if (verdict != E2E_ERR_STORE_UNAVAILABLE) {
-		if (k->doubt != NULL)
+		if (k->doubt != NULL && k->doubt->token != 0) {
 			k->doubt->token = 0;
+			rs->live_doubts--;
+		}
 		return;
 	}
 	if (!k->sent || k->doubt != NULL)
 		return;
 	d = &rs->doubt[rs->next_doubt++ % DOUBTS];
+	if (d->token == 0)
+		rs->live_doubts++;
 	d->sender = info->sender_id;
 	d->seq = info->seq;
 	d->token = strtoull(k->token, NULL, 10);

@@ -2334,6 +2334,43 @@ static void outage_mid_pipeline_fails_every_item_in_flight(void **state)
 	relay_stop(&p);
 }
 
+/*
+ * e2e_redis_batch_wait: with Redis stopped (SIGSTOP: the batch is sent,
+ * no answer comes), a readable wake fd ends the wait at once (0), and the
+ * batch stays in flight; once Redis runs again the answer is there (1) and
+ * its verdicts are the usual ones.
+ */
+static void batch_wait_ends_for_the_wake_fd_before_the_answer(void **state)
+{
+	e2e_info in = info_of(A, 1, NOW, 0, 0);
+	e2e_redis_item it;
+	struct redis_server s;
+	int fd[2];
+	e2e_redis *rs;
+
+	(void)state;
+	assert_int_equal(redis_server_start(&s, NULL), 0);
+	rs = member(&s, s.url, NULL);
+	assert_int_equal(pipe(fd), 0);
+	items_of(&it, &in, 1);
+	assert_int_equal(kill(s.pid, SIGSTOP), 0);
+	assert_int_equal(e2e_redis_batch_send(rs, &it, 1, NOW), E2E_OK);
+	assert_int_equal(write(fd[1], "", 1), 1);
+	assert_int_equal(e2e_redis_batch_wait(rs, fd[0]), 0);
+	assert_int_equal(e2e_redis_batch_pending(rs), 1);
+	assert_int_equal(it.verdict, E2E_ERR_INVAL); /* not answered */
+	assert_int_equal(kill(s.pid, SIGCONT), 0);
+	assert_int_equal(e2e_redis_batch_wait(rs, -1), 1);
+	assert_int_equal(e2e_redis_batch_recv(rs), E2E_OK);
+	assert_int_equal(it.verdict, E2E_OK);
+	assert_int_equal(e2e_redis_batch_pending(rs), 0);
+	all_replays(rs, &in, 1);
+	close(fd[0]);
+	close(fd[1]);
+	e2e_redis_free(rs);
+	redis_server_cleanup(&s);
+}
+
 /* ---- credentials */
 
 /* The ACL of docs/GROUPS.md: the script's commands on one group's keys. */
@@ -2597,6 +2634,8 @@ int main(void)
 			lost_answers_of_two_batches_are_recovered_in_order),
 		cmocka_unit_test(
 			outage_mid_pipeline_fails_every_item_in_flight),
+		cmocka_unit_test(
+			batch_wait_ends_for_the_wake_fd_before_the_answer),
 		cmocka_unit_test(auth_refused_without_or_with_wrong_password),
 		cmocka_unit_test(auth_with_password_file_accepted),
 		cmocka_unit_test(auth_password_file_readable_by_others_refused),
