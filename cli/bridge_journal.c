@@ -28,6 +28,7 @@
 #include "bridge_log.h"
 #include "bridge_metrics.h"
 #include "e2e.h"
+#include "passphrase.h"
 #include "report.h"
 
 #define HEADER "e2e-bridge journal 1\n"
@@ -197,7 +198,8 @@ static int room(struct bridge_journal *j, size_t need)
 
 	if (need <= j->wcap)
 		return 0;
-	if (!(nb = realloc(j->wbuf, need)))
+	/* Records hold clear messages: no copy left behind by realloc. */
+	if (!(nb = cli_clear_grow(j->wbuf, j->wcap, need)))
 		return -1;
 	j->wbuf = nb;
 	j->wcap = need;
@@ -264,7 +266,7 @@ static long read_record(struct bridge_journal *j, off_t off, char *type,
 		return -1;
 	}
 	if (n + CHECK > *cap) {
-		uint8_t *nb = realloc(*buf, n + CHECK);
+		uint8_t *nb = cli_clear_grow(*buf, *cap, n + CHECK);
 
 		if (!nb)
 			return -1;
@@ -386,7 +388,7 @@ static int scan_file(struct bridge_journal *j, long max, journal_each each,
 	rc = 0;
 out:
 	free(s.f);
-	free(buf);
+	cli_clear_free(buf, cap);
 	return rc;
 }
 
@@ -586,7 +588,7 @@ static int rewrite(struct bridge_journal *j)
 		if (s->state == FREE || s->id != id)
 			continue;
 		if (s->rec_len > cap) {
-			uint8_t *nb = realloc(buf, s->rec_len);
+			uint8_t *nb = cli_clear_grow(buf, cap, s->rec_len);
 
 			if (!nb)
 				goto fail;

@@ -246,7 +246,8 @@ static int reserve_out(struct pub *p, size_t need)
 
 	if (need <= p->out_cap)
 		return 0;
-	if (!(out = realloc(p->out, need))) {
+	/* With the mac suite an envelope holds its message in clear. */
+	if (!(out = cli_clear_grow(p->out, p->out_cap, need))) {
 		cli_err("out of memory");
 		return -1;
 	}
@@ -313,7 +314,8 @@ static int publish(struct pub *p, const uint8_t *msg, size_t len)
 				p->cfg.qos, p->cfg.retain);
 }
 
-/* Read a whole file descriptor (up to the payload limit). */
+/* Read a whole file descriptor (up to the payload limit) into a buffer
+ * that is wiped wherever it was: the message is clear. */
 static int read_all(int fd, const char *what, uint8_t **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;
@@ -329,31 +331,33 @@ static int read_all(int fd, const char *what, uint8_t **buf, size_t *len)
 				cli_err("%s is too large (at most %u "
 					"bytes)",
 					what, E2E_PAYLOAD_MAX);
-				free(b);
+				cli_clear_free(b, cap);
 				return -1;
 			}
-			cap *= 2;
-			if (!(nb = realloc(b, cap)))
+			if (!(nb = cli_clear_grow(b, cap, cap * 2)))
 				goto nomem;
 			b = nb;
+			cap *= 2;
 		}
 		r = read(fd, b + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			cli_err("cannot read %s: %s", what, strerror(errno));
-			free(b);
+			cli_clear_free(b, cap);
 			return -1;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
+	/* The caller wipes len bytes: the rest of cap now. */
+	sodium_memzero(b + n, cap - n);
 	*buf = b;
 	*len = n;
 	return 0;
 nomem:
-	free(b);
+	cli_clear_free(b, cap);
 	cli_err("out of memory");
 	return -1;
 }
@@ -506,7 +510,8 @@ static int publish_lines(struct pub *p)
 				rc = -1;
 				break;
 			}
-			if (!(nb = realloc(buf, cap * 2))) {
+			if (!(nb = cli_clear_grow(buf, cap, cap * 2))) {
+				cli_err("out of memory");
 				rc = -1;
 				break;
 			}
@@ -530,7 +535,8 @@ static int publish_lines(struct pub *p)
 		memmove(buf, buf + used, n - used);
 		n -= used;
 	}
-	free(buf);
+	/* The lines were clear: wiped, as every other copy we make is. */
+	cli_clear_free(buf, cap);
 	return rc;
 }
 
@@ -733,7 +739,7 @@ int main(int argc, char **argv)
 	}
 	e2e_sender_free(p.sender);
 	cli_will_free(&p.will);
-	free(p.out);
+	cli_clear_free(p.out, p.out_cap);
 	cli_keyupdate_free(p.ku);
 	cli_keys_free(&p.keys);
 	cli_config_free(&p.cfg);

@@ -59,6 +59,27 @@ void cli_secret_free(char *s)
 		sodium_free(s); /* wipes first */
 }
 
+void *cli_clear_grow(void *p, size_t cap, size_t new_cap)
+{
+	void *n = malloc(new_cap);
+
+	if (!n)
+		return NULL;
+	if (p) {
+		memcpy(n, p, cap < new_cap ? cap : new_cap);
+		cli_clear_free(p, cap);
+	}
+	return n;
+}
+
+void cli_clear_free(void *p, size_t cap)
+{
+	if (p) {
+		sodium_memzero(p, cap);
+		free(p);
+	}
+}
+
 /* One line of fd into buf (CLI_PASS_MAX + 1 bytes), one byte at a time so
  * that nothing past the newline is read into a buffer we do not wipe. */
 static int read_line(int fd, char *buf, size_t *len)

@@ -51,6 +51,17 @@ char *cli_secret_dup(const char *s, size_t len);
 void cli_secret_free(char *s);
 
 /*
+ * Buffers of clear messages (e2e-pub's stdin, what the bridge journals):
+ * malloc'd, and wiped before their memory goes back to the heap, where
+ * realloc and free would leave the bytes for the next allocation to read.
+ * cli_clear_grow returns a buffer of new_cap bytes starting with p's cap
+ * bytes, p wiped and freed; NULL when out of memory (p then untouched).
+ * cli_clear_free wipes cap bytes of p and frees it (NULL is fine).
+ */
+void *cli_clear_grow(void *p, size_t cap, size_t new_cap);
+void cli_clear_free(void *p, size_t cap);
+
+/*
  * Take a variable out of the environment: *out is a secret copy of its
  * value (NULL when unset); the value is then wiped where it was and the
  * variable removed, so that neither /proc/PID/environ nor a child sees

@@ -2,13 +2,16 @@
 """Consumer-group benchmark: e2e-sub with its replay state in Redis
 (--state redis://..., docs/GROUPS.md) against e2e-sub with the in-memory
 guard, through the same mosquitto, in the same run; and a group's total
-with 1, 2 and 4 members on one shared subscription.
+with 1, 2 and 4 members on one shared subscription, beside the same
+group of e2e-sub members with in-memory guards and of mosquitto_sub
+members (the anchors: what the broker delivers to such a group here).
 
     tests/bench/bench_groups.py [--builddir DIR] [--messages N] [--runs R]
                                 [--sizes 64,1024] [--qos 0,1]
                                 [--members 1,2,4] [--fsync always]
                                 [--compare-lib NAME=DIR ...]
                                 [--compare-build NAME=DIR ...] [--skip-group]
+                                [--no-anchors]
 
 --compare-lib runs the Redis member a third (fourth, ...) way in each
 round, with the libe2e-redis of another build (a protocol before and
@@ -54,6 +57,7 @@ from broker import Broker  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
 TOPIC = "bench/group/stream"
+ENVELOPE_OVERHEAD = 50  # the aead suite without a signature (ENVELOPE.md)
 
 
 class Member(Subscriber):
@@ -101,10 +105,17 @@ class Setup:
                 str(qos), "-l"]
 
     def sub_argv(self, guard, qos, members):
+        """guard: "redis", "memory" (each member its own in-memory guard:
+        not exactly once in a group, the same work without Redis) or
+        "plain" (mosquitto_sub, printing the envelopes: what the broker
+        and the machine deliver to a group that does nothing with them)."""
         self.runs += 1
+        topic = ("$share/bench%d/%s" % (self.runs, TOPIC)
+                 if members > 1 else TOPIC)
+        if guard == "plain":
+            return ["mosquitto_sub", *self.conn, "-q", str(qos), "-t", topic]
         argv = [self.sub, *self.conn, "-K", self.keyring, "-q", str(qos),
-                "-t", "$share/bench%d/%s" % (self.runs, TOPIC)
-                if members > 1 else TOPIC]
+                "-t", topic]
         if guard == "redis":
             argv += ["--state", self.redis.url("bench-%d" % self.runs)]
         if self.window:
@@ -148,8 +159,10 @@ def one_run(setup, guard, size, count, qos, members, stall=10.0):
     message printed), and Redis round trips per message."""
     data = payload_file(setup.workdir, size, count)
     argv = setup.sub_argv(guard, qos, members)
+    # mosquitto_sub prints the envelope: the aead suite's 50 bytes more
+    line = size + 1 + (ENVELOPE_OVERHEAD if guard == "plain" else 0)
     subs = [Member(argv, os.path.join(setup.workdir, "sub%d.out" % i),
-                       size + 1) for i in range(members)]
+                   line) for i in range(members)]
     try:
         base = wait_all_subscribed(setup, subs, qos, size)
         reads, cpu = redis_reads(setup), redis_cpu(setup)
@@ -173,16 +186,6 @@ def one_run(setup, guard, size, count, qos, members, stall=10.0):
     refused = sum(err.count(" rejected ") for err in errs)
     return (t1 - t0, refused, reads / count, sub_cpu * 1e6 / count,
             cpu * 1e6 / count)
-
-
-def median_run(setup, guard, size, count, qos, members, runs):
-    """Messages/s (median of runs), the most refused in a run, round trips
-    per message (median)."""
-    r = [one_run(setup, guard, size, count, qos, members)
-         for _ in range(runs)]
-    return (count / statistics.median(x[0] for x in r),
-            max(x[1] for x in r),
-            *(statistics.median(x[i] for x in r) for i in (2, 3, 4)))
 
 
 def run_with_lib(setup, lib, *args):
@@ -241,14 +244,36 @@ def one_member(setup, sizes, qoses, count, runs, libs=()):
             sys.stdout.flush()
 
 
-def group(setup, members_list, qoses, count, runs):
-    print("\nA group ($share/...), Redis guard, 64 B: total msg/s")
-    print("%-7s %3s %12s %8s %6s %7s %8s" % (
-        "members", "qos", "msg/s", "refused", "trips", "sub us", "redis us"))
+def group(setup, members_list, qoses, count, runs, anchors):
+    """The group's total with each number of members; with anchors, the
+    same group of e2e-sub members with the in-memory guard and of
+    mosquitto_sub members, interleaved with it run by run: where the
+    Redis group's total stops growing, whether the members or the broker
+    (and the two cores everyone shares) are the limit."""
+    guards = ["redis"] + (["memory", "plain"] if anchors else [])
+    print("\nA group ($share/...), 64 B: total msg/s; redis: e2e-sub "
+          "--state redis://%s" % (
+              ", memory: e2e-sub with its own in-memory guard (not exactly "
+              "once), plain: mosquitto_sub printing the envelopes"
+              if anchors else ""))
+    print("%-7s %3s %-7s %12s %7s %8s %6s %7s %8s" % (
+        "members", "qos", "guard", "msg/s", "÷plain", "refused", "trips",
+        "sub us", "redis us"))
     for qos in qoses:
         for n in members_list:
-            print("%-7d %3d %12.0f %8d %6.3f %7.1f %8.1f" % (n, qos, *median_run(
-                setup, "redis", 64, count, qos, n, runs)))
+            t = {g: [] for g in guards}
+            for _ in range(runs):  # alternate, so drifts hit all
+                for g in guards:
+                    t[g].append(one_run(setup, g, 64, count, qos, n))
+            rate = {g: count / statistics.median(x[0] for x in t[g])
+                    for g in guards}
+            for g in guards:
+                print("%-7d %3d %-7s %12.0f %7s %8d %6.3f %7.1f %8.1f" % (
+                    n, qos, g, rate[g],
+                    "%.3f" % (rate[g] / rate["plain"]) if anchors else "-",
+                    max(x[1] for x in t[g]),
+                    *(statistics.median(x[i] for x in t[g])
+                      for i in (2, 3, 4))))
             sys.stdout.flush()
 
 
@@ -280,6 +305,9 @@ def main():
                     "as NAME: the commit before a change to e2e-sub")
     ap.add_argument("--skip-group", action="store_true",
                     help="only the one-member table")
+    ap.add_argument("--no-anchors", action="store_true",
+                    help="group runs with the Redis guard only (without "
+                    "the in-memory and mosquitto_sub groups beside them)")
     args = ap.parse_args()
     builddir = os.path.abspath(args.builddir)
     # tool() runs the programs themselves, not libtool's wrappers: they
@@ -312,7 +340,7 @@ def main():
             if not args.skip_group:
                 group(setup, [int(m) for m in args.members.split(",") if m],
                       [int(q) for q in args.group_qos.split(",") if q],
-                      args.messages, args.runs)
+                      args.messages, args.runs, not args.no_anchors)
             print("\nload average at the end: %s" % " ".join(
                 open("/proc/loadavg").read().split()[:3]))
 

@@ -86,6 +86,74 @@ class HygieneCase(CliCase):
             os.kill(self.broker.proc.pid, signal.SIGCONT)
 
 
+FREE_SCAN = os.path.join(os.environ.get("top_builddir") or os.path.join(
+    HERE, "..", ".."), "tests", "integration", ".libs", "libfreescan.so")
+MARKER = "clear-7b1e-marker"  # in every clear message, nowhere else
+
+
+class ClearMessagesWiped(HygieneCase):
+    """A clear message's bytes never go back to the heap unwiped: the
+    tools run with a heap (tests/integration/free_scan.c) that reports
+    every block still holding the marker when it is freed or moved by
+    realloc, as the next allocation could read it."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.exists(FREE_SCAN):
+            self.skip_or_fail("%s is not built" % FREE_SCAN)
+        self.report = self.path("freed-with-marker")
+        self.env = dict(os.environ, LD_PRELOAD=FREE_SCAN,
+                        E2E_TEST_MARKER_HEX=MARKER.encode().hex(), E2E_TEST_REPORT=self.report)
+
+    def assert_no_block_held_the_marker(self):
+        found = ""
+        if os.path.exists(self.report):
+            with open(self.report) as f:
+                found = f.read()
+        self.assertEqual(found.count("\n"), 0, found)
+
+    def test_the_heap_reports_a_freed_block_that_held_the_marker(self):
+        # The check itself: a program that frees a clear copy is caught.
+        r = subprocess.run(
+            [sys.executable, "-c",
+             "import sys; b = bytearray(sys.argv[1].encode() * 200); "
+             "b.extend(b'x' * 100000); del b", MARKER],
+            env=self.env, timeout=BOUND)
+        self.assertEqual(r.returncode, 0)
+        with open(self.report) as f:
+            self.assertGreater(f.read().count("\n"), 0)
+
+    def test_pub_lines_longer_than_its_read_buffer(self):
+        # -l: the stdin buffer (64 KiB) grows for a line longer than it.
+        sub = self.start_sub("-t", "hy/wipe", "-C", "3", "-q", "1")
+        lines = [MARKER + "-short", MARKER * 5000, MARKER + "-last"]
+        self.pub("-t", "hy/wipe", "-q", "1", "-l",
+                 input="\n".join(lines).encode() + b"\n", env=self.env)
+        self.assertEqual(sub.wait_lines(3), [x.encode() for x in lines])
+        self.assertEqual(sub.finish(), 0)
+        self.assert_no_block_held_the_marker()
+
+    def test_pub_message_read_whole_from_stdin(self):
+        # -s: the message buffer grows from 4 KiB as stdin is read.
+        sub = self.start_sub("-t", "hy/wipe", "-C", "1", "-q", "1")
+        message = (MARKER * 3000).encode()
+        self.pub("-t", "hy/wipe", "-q", "1", "-s", input=message,
+                 env=self.env)
+        self.assertEqual(sub.wait_lines(1), [message])
+        self.assertEqual(sub.finish(), 0)
+        self.assert_no_block_held_the_marker()
+
+    def test_sub_opened_messages(self):
+        sub = self.start_sub("-t", "hy/wipe", "-C", "2", "-q", "1",
+                             env=self.env)
+        lines = [MARKER + "-one", MARKER * 3000]
+        self.pub("-t", "hy/wipe", "-q", "1", "-l",
+                 input="\n".join(lines).encode() + b"\n")
+        self.assertEqual(sub.wait_lines(2), [x.encode() for x in lines])
+        self.assertEqual(sub.finish(), 0)
+        self.assert_no_block_held_the_marker()
+
+
 class SecretsInProc(HygieneCase):
     """What /proc/PID shows other processes while the tool runs."""
 
