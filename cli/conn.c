@@ -553,7 +553,8 @@ const void *cli_message_props_copy(const struct cli_message *m, int *failed)
 	MQTTProperties *p;
 
 	*failed = 0;
-	if (!m->props)
+	/* None (MQTT 3.1.1, or none sent): nothing to copy. */
+	if (!m->props || ((const MQTTProperties *)m->props)->count == 0)
 		return NULL;
 	if (!(p = malloc(sizeof *p))) {
 		*failed = 1;

@@ -9,7 +9,9 @@
  * file decides only what to print.
  * Messages arrive on Paho's thread; the keys, the replay guard and the
  * counters they touch are shared with the main thread (SIGHUP reloads,
- * --state saves) under sub.mu.
+ * --state saves) under sub.mu. With the in-memory guard and stdout
+ * buffered, Paho's thread only queues them (sub_ring.h) and the main
+ * thread judges them in runs, in arrival order.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -39,6 +41,7 @@
 #include "signals.h"
 #include "sub_hold.h"
 #include "sub_output.h"
+#include "sub_ring.h"
 #include "will.h"
 
 /* Payload buffers above this size are given back after each message. */
@@ -111,10 +114,20 @@ struct sub {
 
 	/* --will-topic (will.h). */
 	struct cli_will will;
+
+	/* Arrivals queued by Paho's thread for the main thread's runs
+	 * (ring.slot NULL when they are judged on Paho's thread). runs
+	 * (under mu): the main thread judges, so a verdict need not wake
+	 * it; cleared once the ring is closed. */
+	struct cli_ring ring;
+	int runs;
 };
 
 /* stdout is written out when no accepted message came for this long. */
 #define FLUSH_IDLE_MS 1
+
+/* Arrivals judged in one go before the producer gets their room back. */
+#define RUN_CHUNK 64u
 
 /* While messages are held, how often the main thread retries them. */
 #define HOLD_RETRY_MS 200
@@ -174,6 +187,14 @@ static int printed(struct sub *s)
 	return 0;
 }
 
+/* Wake the main thread (mu held), unless it is the one judging: it looks
+ * again after its run. */
+static void wake_main(const struct sub *s)
+{
+	if (!s->runs)
+		cli_wake_main();
+}
+
 /* What e2e_open said, shown and counted (mu held). */
 static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 		    const e2e_info *info, uint8_t *plain, size_t out_len,
@@ -191,11 +212,11 @@ static void verdict(struct sub *s, const char *topic, size_t tlen, int rc,
 		if (cli_out_buffered() && !s->flush_due) {
 			/* One wake-up per burst, not per message. */
 			s->flush_due = 1;
-			cli_wake_main();
+			wake_main(s);
 		}
 		if (cfg->msg_count && s->accepted >= cfg->msg_count) {
 			s->done = 1;
-			cli_wake_main();
+			wake_main(s);
 		}
 	} else if (rc == E2E_ERR_REPLAY && m->dup) {
 		/* A QoS 1/2 redelivery of a message already delivered. */
@@ -340,7 +361,7 @@ static int arrival_rules(struct sub *s, const char *topic, size_t tlen,
 	if (s->cfg.retained_only && !m->retained) {
 		/* --retained-only: the first live message ends the run. */
 		s->done = 1;
-		cli_wake_main();
+		wake_main(s);
 		return 1;
 	}
 	if (s->cfg.remove_retained && m->retained) {
@@ -627,12 +648,11 @@ static void *judging_main(void *arg)
 	return NULL;
 }
 
-static void on_message(void *ctx, const char *topic, size_t tlen,
-		       const struct cli_message *m)
+/* One arrival, in arrival order (mu held), on Paho's thread or in the
+ * main thread's run. */
+static void take(struct sub *s, const char *topic, size_t tlen,
+		 const struct cli_message *m)
 {
-	struct sub *s = ctx;
-
-	pthread_mutex_lock(&s->mu);
 	/* A key update, never a message: not printed, not counted. */
 	if (cli_keyupdate_is_for(s->ku, topic, tlen))
 		cli_keyupdate_handle(s->ku, cli_keyupdate_topic(s->ku), m);
@@ -645,6 +665,84 @@ static void on_message(void *ctx, const char *topic, size_t tlen,
 		hold(s, topic, tlen, m);
 	else if (judge(s, topic, tlen, m))
 		hold(s, topic, tlen, m);
+}
+
+static void on_message(void *ctx, const char *topic, size_t tlen,
+		       const struct cli_message *m)
+{
+	struct sub *s = ctx;
+
+	if (s->ring.slot) {
+		switch (cli_ring_push(&s->ring, topic, tlen, m)) {
+		case CLI_RING_QUEUED:
+			return;
+		case CLI_RING_WAKE_UP:
+			cli_wake_main();
+			return;
+		case CLI_RING_NOMEM:
+			pthread_mutex_lock(&s->mu);
+			cli_out_dropped(topic, tlen);
+			pthread_mutex_unlock(&s->mu);
+			return;
+		default: /* closed: judged here, after what was queued */
+			break;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	take(s, topic, tlen, m);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------------ */
+/* In-memory guard, stdout buffered: the main thread judges in runs        */
+/* ------------------------------------------------------------------------ */
+
+/* Judge the oldest n queued arrivals, in order (mu held), giving their
+ * room back RUN_CHUNK at a time. */
+static void judge_queued(struct sub *s, size_t n)
+{
+	while (n) {
+		size_t k = n < RUN_CHUNK ? n : RUN_CHUNK;
+
+		for (size_t i = 0; i < k; i++) {
+			const struct cli_ring_slot *e =
+				cli_ring_at(&s->ring, i);
+
+			take(s, e->topic, e->tlen, &e->m);
+		}
+		cli_ring_release(&s->ring, k);
+		n -= k;
+	}
+}
+
+/* The main thread's run: what is queued, all judged one after the other,
+ * so that the code of judging stays in the instruction cache (sub_ring.h).
+ * Returns whether the run is over (-C, --retained-only). */
+static int judge_run(struct sub *s)
+{
+	size_t n = cli_ring_ready(&s->ring);
+	int done;
+
+	pthread_mutex_lock(&s->mu);
+	judge_queued(s, n);
+	done = s->done;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+/* After the main loop: judge what is queued and close the ring; what
+ * arrives from then on is judged on Paho's thread, after it (the ring is
+ * closed with mu held, which on_message then waits for). */
+static void runs_end(struct sub *s)
+{
+	size_t n;
+
+	if (!s->ring.slot)
+		return;
+	pthread_mutex_lock(&s->mu);
+	while ((n = cli_ring_close(&s->ring)))
+		judge_queued(s, n);
+	s->runs = 0;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -805,6 +903,16 @@ static int run(struct sub *s)
 	if (cli_keyupdate_keys_load(&s->cfg, &s->keys) || guard_setup(s) ||
 	    (s->shared && judging_start(s)))
 		return CLI_EXIT_ERROR;
+	/* Judged in runs on the main thread: with the in-memory guard (a
+	 * group's has its own judging thread) and stdout buffered (else each
+	 * message is printed as it comes); not with --remove-retained, whose
+	 * publications from the main thread wait for Paho's thread. */
+	if (!s->shared && cli_out_buffered() && !cfg->remove_retained) {
+		if (cli_ring_init(&s->ring)) {
+			cli_err("out of memory");
+			return CLI_EXIT_ERROR;
+		}
+	}
 	s->ku = cli_keyupdate_new(&s->cfg, &s->keys.keyring, &s->mu, &failed);
 	if (failed)
 		return CLI_EXIT_ERROR;
@@ -854,10 +962,20 @@ static int run(struct sub *s)
 	if (cfg->exit_subscribed)
 		return CLI_EXIT_OK; /* -E: subscribed, done */
 
+	/* From here on the main thread judges what arrives; before (while
+	 * connecting), Paho's thread did, as the main thread could not. */
+	if (s->ring.slot) {
+		pthread_mutex_lock(&s->mu);
+		cli_ring_open(&s->ring);
+		s->runs = 1;
+		pthread_mutex_unlock(&s->mu);
+	}
 	for (;;) {
 		long wait = 500;
 		int done;
 
+		if (s->ring.slot && judge_run(s))
+			break;
 		pthread_mutex_lock(&s->mu);
 		if (s->hold.count)
 			wait = HOLD_RETRY_MS;
@@ -873,7 +991,15 @@ static int run(struct sub *s)
 			if (left < wait)
 				wait = (long)left;
 		}
+		/* Waiting long, the next arrival wakes us; one that came
+		 * meanwhile is judged after a short wait, with those that come
+		 * during it. */
+		if (s->ring.slot && wait > FLUSH_IDLE_MS &&
+		    !cli_ring_sleep(&s->ring, 1))
+			wait = FLUSH_IDLE_MS;
 		cli_signal_wait(wait);
+		if (s->ring.slot)
+			cli_ring_sleep(&s->ring, 0);
 		if (cli_stop_requested())
 			break;
 		if (remove_retained(s))
@@ -923,6 +1049,7 @@ int main(int argc, char **argv)
 	}
 	cli_out_setup(&s.cfg); /* before any message can come */
 	rc = run(&s);
+	runs_end(&s); /* what arrived is judged */
 	pthread_mutex_lock(&s.mu);
 	cli_out_flush();
 	pthread_mutex_unlock(&s.mu);
@@ -963,6 +1090,7 @@ int main(int argc, char **argv)
 	cli_keys_free(&s.keys);
 	cli_config_free(&s.cfg);
 	cli_hold_clear(&s.arrived);
+	cli_ring_free(&s.ring);
 	for (int i = 0; i < 2; i++)
 		if (s.wake[i] >= 0)
 			close(s.wake[i]);

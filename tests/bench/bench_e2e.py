@@ -9,6 +9,7 @@ same run; and e2e-sub's resident memory over a long stream.
     tests/bench/bench_e2e.py --counted [--builddir DIR] [--sizes 64]
                              [--qos 0,1] [--cache-sim] [--sides pub]
     ... [--baseline-pub PATH]   (either mode: a pair "base" too)
+    ... [--baseline-sub PATH]   (either mode: a pair "basesub" too)
 
 A third pair, "paho", is tests/bench/paho_pub and paho_sub: the same
 client library as e2e-pub and e2e-sub (Paho MQTTAsync) and their design,
@@ -25,6 +26,12 @@ e2e-sub, so that a change to e2e-pub is measured before and after in the
 same run, its runs interleaved with the others; the throughput table then
 adds the medians of the per-run ratios of the publishers' CPU time (base
 / e2e, and each / paho_pub).
+
+--baseline-sub PATH likewise adds a pair "basesub": this build's e2e-pub
+with the e2e-sub program at PATH, so that a change to e2e-sub is measured
+before and after in the same run; the throughput table then adds the
+medians of the per-run ratios of the subscribers' CPU time (basesub / e2e,
+and each / paho_sub).
 
 Every table's header states the broker's in-flight and queue settings (the
 last of each in the mosquitto.conf written for it) and each publisher's
@@ -369,6 +376,28 @@ def throughput(pairs, workdir, sizes, qoses, count, runs, csv):
                                       a / b for a, b in zip(cpu[k],
                                                             cpu["paho"])),
                                    what, k))
+            if "basesub" in res and "e2e" in res:
+                # The subscribers' CPU time and the rates, run by run.
+                sub = {k: [x[2] for x in v] for k, v in res.items()}
+                print("%-6d %3d %-6s %10s %7.3f   (sub CPU basesub / e2e, "
+                      "median of per-run ratios)" %
+                      (size, qos, "=>", "", statistics.median(
+                          b / e for b, e in zip(sub["basesub"],
+                                                sub["e2e"]))))
+                print("%-6d %3d %-6s %10s %7.3f   (msg/s e2e / basesub, "
+                      "median of per-run ratios)" %
+                      (size, qos, "=>", "", statistics.median(
+                          b[0] / e[0] for b, e in zip(res["basesub"],
+                                                      res["e2e"]))))
+                if "paho" in sub:
+                    for k in ("basesub", "e2e"):
+                        print("%-6d %3d %-6s %10s %7.3f   (sub CPU %s / "
+                              "paho_sub; msg/s %s / paho: %.3f)" %
+                              (size, qos, "=>", "", statistics.median(
+                                  a / b for a, b in zip(sub[k], sub["paho"])),
+                               k, k, statistics.median(
+                                   b[0] / a[0] for a, b in
+                                   zip(res[k], res["paho"]))))
             sys.stdout.flush()
 
 
@@ -595,6 +624,9 @@ def main():
     ap.add_argument("--baseline-pub",
                     help="an earlier e2e-pub program: adds the pair "
                          "\"base\" (it with this build's e2e-sub)")
+    ap.add_argument("--baseline-sub",
+                    help="an earlier e2e-sub program: adds the pair "
+                         "\"basesub\" (this build's e2e-pub with it)")
     args = ap.parse_args()
     if args.counted:
         for name in ("valgrind", "strace"):
@@ -643,9 +675,19 @@ def main():
                                            keyring],
                                   [e2e_sub, *conn, "-t", TOPIC, "-K",
                                    keyring]))
+            if args.baseline_sub:
+                bsub = os.path.abspath(args.baseline_sub)
+                if not os.access(bsub, os.X_OK):
+                    sys.exit("bench_e2e: %s not found" % bsub)
+                pairs.append(Pair("basesub", [e2e_pub, *conn, "-t", TOPIC,
+                                              "-K", keyring],
+                                  [bsub, *conn, "-t", TOPIC, "-K",
+                                   keyring]))
             wanted = args.pairs.split(",")
             if args.baseline_pub and "base" not in wanted:
                 wanted.append("base")
+            if args.baseline_sub and "basesub" not in wanted:
+                wanted.append("basesub")
             pairs = [p for p in pairs if p.name in wanted]
             header = "\n".join(settings_header(b.conf_path))
             if args.counted:
