@@ -716,11 +716,12 @@ static void judge_queued(struct sub *s, size_t n)
 }
 
 /* The main thread's run: what is queued, all judged one after the other,
- * so that the code of judging stays in the instruction cache (sub_ring.h).
- * Returns whether the run is over (-C, --retained-only). */
-static int judge_run(struct sub *s)
+ * so that the code of judging stays in the instruction cache (sub_ring.h);
+ * *n says how many. Returns whether the run is over (-C,
+ * --retained-only). */
+static int judge_run(struct sub *s, size_t *n_out)
 {
-	size_t n = cli_ring_ready(&s->ring);
+	size_t n = *n_out = cli_ring_ready(&s->ring);
 	int done;
 
 	pthread_mutex_lock(&s->mu);
@@ -972,9 +973,10 @@ static int run(struct sub *s)
 	}
 	for (;;) {
 		long wait = 500;
+		size_t judged = 0;
 		int done;
 
-		if (s->ring.slot && judge_run(s))
+		if (s->ring.slot && judge_run(s, &judged))
 			break;
 		pthread_mutex_lock(&s->mu);
 		if (s->hold.count)
@@ -991,11 +993,11 @@ static int run(struct sub *s)
 			if (left < wait)
 				wait = (long)left;
 		}
-		/* Waiting long, the next arrival wakes us; one that came
-		 * meanwhile is judged after a short wait, with those that come
-		 * during it. */
+		/* After a run, or with arrivals queued meanwhile, a short wait
+		 * gathers the next run (a flood of rejections too, which sets
+		 * no flush due); else the next arrival wakes us. */
 		if (s->ring.slot && wait > FLUSH_IDLE_MS &&
-		    !cli_ring_sleep(&s->ring, 1))
+		    (judged || !cli_ring_sleep(&s->ring, 1)))
 			wait = FLUSH_IDLE_MS;
 		cli_signal_wait(wait);
 		if (s->ring.slot)

@@ -118,6 +118,21 @@ class SubStdout(CliCase):
                         "a write ends inside a message: %r"
                         % [(s[:20], n) for s, n in writes])
 
+    def test_backlog_waiting_at_connection_is_printed_whole_in_order(self):
+        # A persistent session's backlog comes right behind the CONNACK,
+        # while e2e-sub's main thread still waits for the connection: more
+        # messages than e2e-sub queues for its main thread (sub_ring.h's
+        # 512) must not stall it (they are judged as they come until its
+        # main loop runs).
+        n = 2000
+        lines = b"".join(b"backlog-%05d\n" % i for i in range(n))
+        session = ["-t", TOPIC, "-q", "1", "-c", "-i", "e2e-backlog"]
+        self.start_sub(*session).stop()
+        self.pub("-t", TOPIC, "-q", "1", "-l", input=lines)
+        sub = self.start_sub(*session, "-C", str(n), wait=False)
+        self.assertEqual(sub.wait_lines(n), lines.split(b"\n")[:n])
+        self.assertEqual(sub.finish(), 0)
+
     def test_line_buffered_writes_each_message_at_once(self):
         sub = self.strace_sub("--line-buffered")
         self.publish_all()
