@@ -69,10 +69,15 @@ that messages gather as they do at full speed (50: about 50 a turn at
 QoS 0, 30 at QoS 1).
 
 --compare OTHER_BUILDDIR runs that build's e2e-bridge as well, on its own
-topics (cmp/...), as a fourth implementation in the same alternation: its
-column, its ratio to mosquitto's bridge, and "vs cmp", the median over the
-runs of this build's rate / that build's in the run next to it (a change
-measured against the code before it on the same loaded machine).
+topics (cmp/...), as a fourth implementation in the same alternation (the
+two builds swap places every other run): its column, its ratio to
+mosquitto's bridge, and "vs cmp", the median over the runs of this build's
+rate / that build's in the run next to it (a change measured against the
+code before it on the same loaded machine). us/msg is each bridge
+process's CPU time per message in a run (all threads, from
+/proc/PID/task/*/schedstat; median), cmp/us the median per pair of runs
+of the compared build's CPU time / this build's (> 1: this build uses
+less).
 
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
@@ -306,16 +311,29 @@ class Bench:
                   "this build / that one: vs cmp)" % a.compare)
         print("%-4s %4s %3s %10s %10s %10s %7s" % (
             "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
-            "ratio") + (" %10s %9s %7s" % ("cmp", "cmp ratio", "vs cmp")
-                        if a.compare else ""))
+            "ratio") + (" %10s %9s %7s %6s %6s %7s" % (
+                "cmp", "cmp ratio", "vs cmp", "us/msg", "cmp us", "cmp/us")
+                        if a.compare else " %6s" % "us/msg"))
         for d in a.dirs:
             for size in a.sizes:
                 for q in a.qos:
                     got = {i: [] for i in impls}
-                    for _ in range(a.runs):
-                        for impl in impls:
+                    cpu = {"e2e": [], "cmp": []}
+                    pids = {"e2e": self.bridge.pid}
+                    if a.compare:
+                        pids["cmp"] = self.compared.pid
+                    for r in range(a.runs):
+                        order = list(impls)
+                        if a.compare and r % 2:  # each build first in turn
+                            i, j = order.index("e2e"), order.index("cmp")
+                            order[i], order[j] = order[j], order[i]
+                        for impl in order:
+                            t0 = cpu_ns(pids[impl]) if impl in pids else 0
                             got[impl].append(self.run(d, impl, q, size,
                                                       a.messages))
+                            if impl in pids:
+                                cpu[impl].append((cpu_ns(pids[impl]) - t0)
+                                                 / 1e3 / a.messages)
                     med = {}
                     for impl, v in got.items():
                         med[impl] = (None if None in v
@@ -341,6 +359,16 @@ class Bench:
                             fmt("cmp"), ratio("cmp", "mosq"),
                             "%.2f" % statistics.median(pairs)
                             if pairs else "-")
+                        # CPU of each bridge process per message (all its
+                        # threads, from schedstat), and cmp / this build
+                        # per pair of runs: > 1, this build uses less.
+                        line += " %6.2f %6.2f %7.3f" % (
+                            statistics.median(cpu["e2e"]),
+                            statistics.median(cpu["cmp"]),
+                            statistics.median(y / x for x, y in zip(
+                                cpu["e2e"], cpu["cmp"])))
+                    else:
+                        line += " %6.2f" % statistics.median(cpu["e2e"])
                     print(line, flush=True)
 
     def memory(self):
@@ -581,19 +609,30 @@ def callgrind_file(path):
     return summary, {o: dict(zip(events, v)) for o, v in objects.items()}
 
 
-def proc_counts(pid):
-    """Context switches of all of pid's threads, and its CPU seconds."""
-    ctx = 0
+def each_task(pid, name):
+    """The text of /proc/PID/task/*/name, one thread after the other."""
     task = "/proc/%d/task" % pid
     for t in os.listdir(task):
         try:
-            with open(os.path.join(task, t, "status")) as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches:",
-                                        "nonvoluntary_ctxt_switches:")):
-                        ctx += int(line.split()[1])
+            with open(os.path.join(task, t, name)) as f:
+                yield f.read()
         except FileNotFoundError:  # a thread that just ended
             pass
+
+
+def cpu_ns(pid):
+    """CPU time of all of pid's threads so far, ns (schedstat)."""
+    return sum(int(text.split()[0]) for text in each_task(pid, "schedstat"))
+
+
+def proc_counts(pid):
+    """Context switches of all of pid's threads, and its CPU seconds."""
+    ctx = 0
+    for text in each_task(pid, "status"):
+        for line in text.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:",
+                                "nonvoluntary_ctxt_switches:")):
+                ctx += int(line.split()[1])
     with open("/proc/%d/stat" % pid) as f:
         w = f.read().rsplit(")", 1)[1].split()
     cpu = (int(w[11]) + int(w[12])) / os.sysconf("SC_CLK_TCK")
