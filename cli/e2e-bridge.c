@@ -580,39 +580,13 @@ static int publish(struct bridge *b, struct cli_conn *c, const struct item *it,
 	return -1;
 }
 
-static void settle_in(struct bridge *b, const struct item *it, int rc,
-		      const e2e_info *info, const uint8_t *plain,
-		      size_t out_len);
+static int unspill(struct bridge *b, struct item *it);
 
-/* remote -> local: nothing but what e2e_open accepted reaches local. */
-static void bridge_in(struct bridge *b, const struct item *it)
-{
-	e2e_info info = {0};
-	e2e_receiver rcv = b->rcv;
-	size_t out_len = 0;
-	int rc;
-
-	/* Accepted once before a crash (its O mark): the guard may already
-	 * hold it; everything else is checked again. */
-	if (it->opened)
-		rcv.guard = NULL;
-	if (memchr(it->topic, '\0', it->topic_len))
-		rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
-	else if (buffer_room(b, it->len ? it->len : 1))
-		rc = E2E_ERR_NOMEM;
-	else
-		rc = e2e_open(&rcv, it->topic, it->payload, it->len,
-			      it->retained ? E2E_DELIVERY_RETAINED : 0, b->buf,
-			      b->cap, &out_len, &info);
-	settle_in(b, it, rc, &info, b->buf, out_len);
-	sodium_memzero(b->buf, out_len);
-}
-
-/* What becomes of an "in" message once judged: refused, a duplicate, or
- * published on local (plain: out_len bytes). */
-static void settle_in(struct bridge *b, const struct item *it, int rc,
-		      const e2e_info *info, const uint8_t *plain,
-		      size_t out_len)
+/* remote -> local, once judged: refused, a duplicate, or to be published.
+ * 1 with *rp and the local topic in to (to_cap bytes), or 0 (done with,
+ * reported). */
+static int judge_in(struct bridge *b, const struct item *it, int rc,
+		    const struct bridge_rule **rp, char *to, size_t to_cap)
 {
 	struct cli_message m = {.payload = it->payload,
 				.len = it->len,
@@ -620,19 +594,18 @@ static void settle_in(struct bridge *b, const struct item *it, int rc,
 				.retained = it->retained,
 				.dup = it->dup};
 	const struct bridge_rule *r;
-	char local[TOPIC_BUF];
 
 	if (rc == E2E_ERR_REPLAY && it->dup) {
 		b->duplicates++; /* a QoS 1/2 redelivery */
 		ops_duplicate(b, it);
 		journal_done(b, it->jid);
-		return;
+		return 0;
 	}
 	if (rc != E2E_OK) {
 		b->refused++;
 		ops_refused(b, it, rc, &m);
 		journal_done(b, it->jid);
-		return;
+		return 0;
 	}
 	b->dirty = 1;
 	/* With a shared state, marked as the group accepted it (before the
@@ -641,33 +614,54 @@ static void settle_in(struct bridge *b, const struct item *it, int rc,
 		bridge_journal_mark(b->journal, it->jid, 'O');
 	r = rule_for(b, it); /* e2e_open checked the filters */
 	if (!r || !bridge_map_topic(it->topic, r->remote_prefix,
-				    r->local_prefix, local, sizeof local)) {
+				    r->local_prefix, to, to_cap)) {
 		b->failed++;
 		ops_failed(b, it, "no-mapping",
 			   "cannot map the topic to local");
 		journal_done(b, it->jid);
-	} else if (publish(b, b->local, it, local, plain, out_len,
-			   min_qos(it->qos, r->qos), info->retained) == 0) {
+		return 0;
+	}
+	*rp = r;
+	return 1;
+}
+
+/* remote -> local, accepted: the clear payload (len bytes) on local. */
+static void publish_in(struct bridge *b, const struct item *it,
+		       const struct bridge_rule *r, const char *to,
+		       const uint8_t *plain, size_t len, int retained)
+{
+	int qos = min_qos(it->qos, r->qos);
+
+	if (publish(b, b->local, it, to, plain, len, qos, retained) == 0) {
 		b->delivered++;
-		ops_delivered(b, it, r, local, out_len,
-			      min_qos(it->qos, r->qos), info->retained);
+		ops_delivered(b, it, r, to, len, qos, retained);
 	} else {
 		b->failed++;
 		ops_failed(b, it, "publish", "local refused the publication");
 	}
 }
 
-/* Seal payload for the remote topic: 0 with *out_len, or -1 (reported). */
+/* What becomes of an "in" message the group's state judged (shared_settle):
+ * nothing but what e2e_open accepted reaches local. */
+static void settle_in(struct bridge *b, const struct item *it, int rc,
+		      const e2e_info *info, const uint8_t *plain,
+		      size_t out_len)
+{
+	const struct bridge_rule *r;
+	char local[TOPIC_BUF];
+
+	if (judge_in(b, it, rc, &r, local, sizeof local))
+		publish_in(b, it, r, local, plain, out_len, info->retained);
+}
+
+/* Seal payload for the remote topic into out (out_cap bytes): 0 with
+ * *out_len, or -1 (reported). */
 static int seal_out(struct bridge *b, const char *remote, const struct item *it,
-		    size_t *out_len)
+		    uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint64_t seq = e2e_sender_next_seq(b->sender);
 	int rc;
 
-	if (buffer_room(b, E2E_SEALED_MAX(it->len))) {
-		ops_failed(b, it, "out-of-memory", "cannot seal");
-		return -1;
-	}
 	if (b->epoch && (rc = e2e_epoch_renew(b->epoch, seq)) != E2E_OK) {
 		bridge_log("failed", it->topic, it->topic_len, "reason",
 			   "out-state", "file", b->cfg.out_state, "detail",
@@ -678,7 +672,7 @@ static int seal_out(struct bridge *b, const char *remote, const struct item *it,
 		return -1;
 	}
 	rc = e2e_seal(b->sender, b->keys.keyring, remote, it->payload, it->len,
-		      it->retained ? E2E_SEAL_RETAINED : 0, b->buf, b->cap,
+		      it->retained ? E2E_SEAL_RETAINED : 0, out, out_cap,
 		      out_len);
 	if (rc != E2E_OK) {
 		ops_failed(b, it, e2e_reason(rc), e2e_strerror(rc));
@@ -687,42 +681,196 @@ static int seal_out(struct bridge *b, const char *remote, const struct item *it,
 	return 0;
 }
 
-/* local -> remote: sealed for the remote topic name, or said why not. */
-static void bridge_out(struct bridge *b, const struct item *it)
-{
-	const struct bridge_rule *r = NULL;
-	char remote[TOPIC_BUF];
-	size_t out_len = 0;
-	const void *send = "";
+/* ------------------------------------------------------------------------ */
+/* A turn of the main thread, in two phases                                 */
+/* ------------------------------------------------------------------------ */
 
+/* The messages a turn takes (at most TAKE_MAX) are first all opened or
+ * sealed, and then all published, in order: libsodium and libe2e on one
+ * side and Paho's publication on the other are more code together than
+ * the first-level instruction cache holds, so one message after the other
+ * each evicted the other every message (docs/PERFORMANCE.md, "A turn of
+ * the main thread in two phases"). What phase 1 makes waits in b->buf for
+ * phase 2, RUN_BYTES of it at most (a single larger message has the
+ * buffer to itself). */
+#define RUN_BYTES (256 * 1024)
+
+/* A message between the two phases: its bridged copy at b->buf + at (len
+ * bytes, then its topic on the other side from b->buf + topic_at), r NULL
+ * when phase 1 is done with it (refused, a duplicate, failed). */
+struct ready {
+	struct item *it;
+	const struct bridge_rule *r;
+	size_t at, len, topic_at;
+	int retained; /* in: as e2e_open found it */
+};
+
+/* The room a message takes in b->buf: its bridged payload (an opened one
+ * is shorter than its envelope; a sealed one E2E_SEALED_MAX), then the
+ * topic on the other side (prefix_max: the longest prefix of a rule). */
+static size_t ready_need(const struct item *it, size_t prefix_max)
+{
+	size_t payload = it->dir == BRIDGE_IN ? (it->len ? it->len : 1)
+					      : E2E_SEALED_MAX(it->len);
+
+	return payload + it->topic_len + prefix_max + 1;
+}
+
+/* Phase 1 of an "in" message: judged by e2e_open into buf (cap bytes for
+ * the payload and to_cap for the local topic after it; buf NULL: no
+ * memory). */
+static void ready_in(struct bridge *b, struct ready *p, uint8_t *buf,
+		     size_t cap, size_t to_cap)
+{
+	const struct item *it = p->it;
+	e2e_info info = {0};
+	e2e_receiver rcv = b->rcv;
+	int rc;
+
+	/* Accepted once before a crash (its O mark): the guard may already
+	 * hold it; everything else is checked again. */
+	if (it->opened)
+		rcv.guard = NULL;
+	if (memchr(it->topic, '\0', it->topic_len))
+		rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
+	else if (!buf)
+		rc = E2E_ERR_NOMEM;
+	else
+		rc = e2e_open(&rcv, it->topic, it->payload, it->len,
+			      it->retained ? E2E_DELIVERY_RETAINED : 0, buf,
+			      cap, &p->len, &info);
+	p->retained = info.retained;
+	if (!judge_in(b, it, rc, &p->r, buf ? (char *)buf + cap : NULL,
+		      to_cap)) {
+		p->r = NULL;
+		if (buf)
+			sodium_memzero(buf, p->len);
+	}
+}
+
+/* Phase 1 of an "out" message: sealed for the remote topic name into buf,
+ * or said why not. */
+static void ready_out(struct bridge *b, struct ready *p, uint8_t *buf,
+		      size_t cap, size_t to_cap)
+{
+	const struct item *it = p->it;
+	const struct bridge_rule *r = NULL;
+	char *remote = buf ? (char *)buf + cap : NULL;
+
+	p->r = NULL;
+	p->len = 0;
 	if (memchr(it->topic, '\0', it->topic_len) || !(r = rule_for(b, it)) ||
+	    !remote ||
 	    !bridge_map_topic(it->topic, r->local_prefix, r->remote_prefix,
-			      remote, sizeof remote)) {
+			      remote, to_cap)) {
 		b->failed++;
-		ops_failed(b, it, "no-rule", "matches no out rule");
+		if (!remote && r) /* no memory for it */
+			ops_failed(b, it, "out-of-memory", "cannot seal");
+		else
+			ops_failed(b, it, "no-rule", "matches no out rule");
 		journal_done(b, it->jid);
 		return;
 	}
 	/* Clearing a retained message: MQTT wants it empty, unsealed. */
-	if (it->len || !it->retained) {
-		if (seal_out(b, remote, it, &out_len)) {
-			b->failed++;
-			journal_done(b, it->jid);
-			return;
-		}
-		send = b->buf;
-	}
-	if (publish(b, b->remote, it, remote, send, out_len,
-		    min_qos(it->qos, r->qos), it->retained) == 0) {
-		b->sealed++;
-		ops_delivered(b, it, r, remote, it->len,
-			      min_qos(it->qos, r->qos), it->retained);
-	} else {
+	if ((it->len || !it->retained) &&
+	    seal_out(b, remote, it, buf, cap, &p->len)) {
 		b->failed++;
-		ops_failed(b, it, "publish", "remote refused the publication");
+		journal_done(b, it->jid);
+		return;
+	}
+	p->r = r;
+	p->retained = it->retained;
+}
+
+/* Phase 2: each message phase 1 made ready, published in order. */
+static void publish_ready(struct bridge *b, struct ready *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = p[i].it;
+		const struct bridge_rule *r = p[i].r;
+		uint8_t *data = b->buf + p[i].at;
+		const char *to = (const char *)b->buf + p[i].topic_at;
+		int qos;
+
+		if (!r)
+			continue;
+		if (it->dir == BRIDGE_IN) {
+			publish_in(b, it, r, to, data, p[i].len, p[i].retained);
+			sodium_memzero(data, p[i].len);
+			continue;
+		}
+		qos = min_qos(it->qos, r->qos);
+		if (publish(b, b->remote, it, to, data, p[i].len, qos,
+			    it->retained) == 0) {
+			b->sealed++;
+			ops_delivered(b, it, r, to, it->len, qos, it->retained);
+		} else {
+			b->failed++;
+			ops_failed(b, it, "publish",
+				   "remote refused the publication");
+		}
 	}
 }
 
+/* The longest prefix of a rule, either side. */
+static size_t prefix_max(const struct bridge_config *cfg)
+{
+	size_t m = 0;
+
+	for (int i = 0; i < cfg->rule_count; i++) {
+		size_t l = strlen(cfg->rules[i].local_prefix);
+		size_t r = strlen(cfg->rules[i].remote_prefix);
+
+		m = l > m ? l : m;
+		m = r > m ? r : m;
+	}
+	return m;
+}
+
+/* The messages of one turn (one direction, in order, their destination
+ * has room for all), bridged and freed: phase 1 for as many as RUN_BYTES
+ * hold, then phase 2 for them, and so on. */
+static void bridge_turn(struct bridge *b, struct item *const *its, size_t n)
+{
+	struct ready p[TAKE_MAX];
+	const size_t pm = prefix_max(&b->cfg);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) /* spilled: read back, or dropped */
+		if (unspill(b, its[i]))
+			journal_done(b, its[i]->jid);
+		else
+			p[k++] = (struct ready){.it = its[i]};
+	for (size_t i = 0, end; i < k; i = end) {
+		size_t total = ready_need(p[i].it, pm);
+		int nomem;
+
+		for (end = i + 1; end < k; end++) {
+			size_t need = ready_need(p[end].it, pm);
+
+			if (total + need > RUN_BYTES)
+				break;
+			total += need;
+		}
+		nomem = buffer_room(b, total);
+		for (size_t j = i, at = 0; j < end; j++) {
+			size_t need = ready_need(p[j].it, pm);
+			size_t to_cap = p[j].it->topic_len + pm + 1;
+			uint8_t *buf = nomem ? NULL : b->buf + at;
+
+			p[j].at = at;
+			p[j].topic_at = at + need - to_cap;
+			if (p[j].it->dir == BRIDGE_IN)
+				ready_in(b, &p[j], buf, need - to_cap, to_cap);
+			else
+				ready_out(b, &p[j], buf, need - to_cap, to_cap);
+			at += need;
+		}
+		publish_ready(b, p + i, end - i);
+	}
+	for (size_t i = 0; i < n; i++)
+		item_free(its[i]);
+}
 /* ------------------------------------------------------------------------ */
 /* state redis://...: "in" judged by the group's state (bridge_shared.h)    */
 /* ------------------------------------------------------------------------ */
@@ -746,8 +894,6 @@ static void shared_sync(void *ctx)
 		bridge_log("journal-failed", NULL, 0, "file", b->cfg.journal,
 			   "detail", strerror(errno), (char *)NULL);
 }
-
-static int unspill(struct bridge *b, struct item *it);
 
 static void shared_settle(void *ctx, void *item, int rc, const e2e_info *info,
 			  const uint8_t *plain, size_t plain_len)
@@ -1209,18 +1355,8 @@ static void run(struct bridge *b)
 
 		if (n && b->shared && its[0]->dir == BRIDGE_IN) {
 			shared_in(b, its, n); /* takes them */
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				struct item *it = its[i];
-
-				if (unspill(b, it))
-					journal_done(b, it->jid);
-				else if (it->dir == BRIDGE_IN)
-					bridge_in(b, it);
-				else
-					bridge_out(b, it);
-				item_free(it);
-			}
+		} else if (n) {
+			bridge_turn(b, its, n); /* frees them */
 		}
 		if (n) {
 			/* Signals (SIGHUP, SIGTERM) every 64 messages while

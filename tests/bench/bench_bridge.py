@@ -10,6 +10,7 @@ memory over a long stream.
     tests/bench/bench_bridge.py --counted [--builddir DIR] [--messages N]
                                 [--sizes 64] [--qos 0,1]
                                 [--counts strace|perf,proc,callgrind]
+                                [--cache-sim] [--gather MS]
                                 [--callgrind-dir DIR]
 
 A benchmark, not a test: it prints figures (docs/PERFORMANCE.md).
@@ -56,12 +57,27 @@ changes how often the main thread finds its queue empty. Each figure is measured
 (--messages, default 5000 there) and is the difference over 4 n, so that
 start-up and attaching cancel out. --counts picks some of strace, proc,
 callgrind; --callgrind-dir DIR keeps the dumps (callgrind_annotate them).
+--cache-sim has callgrind simulate the caches as well (--cache-sim=yes):
+the first-level instruction cache misses (I1mr) per message, in all and
+by thread, and instructions and misses by object (the bridge, libe2e,
+libsodium, Paho, libc; self cost, from the dumps). Callgrind runs one
+thread at a time and lets another run at each system call, so the main
+thread finds one message queued each time it looks where at full speed
+it finds some 50: --gather MS preloads tests/bench/gather_wake.c into
+e2e-bridge, which has the main thread sleep MS ms after each wake-up so
+that messages gather as they do at full speed (50: about 50 a turn at
+QoS 0, 30 at QoS 1).
 
 --compare OTHER_BUILDDIR runs that build's e2e-bridge as well, on its own
-topics (cmp/...), as a fourth implementation in the same alternation: its
-column, its ratio to mosquitto's bridge, and "vs cmp", the median over the
-runs of this build's rate / that build's in the run next to it (a change
-measured against the code before it on the same loaded machine).
+topics (cmp/...), as a fourth implementation in the same alternation (the
+two builds swap places every other run): its column, its ratio to
+mosquitto's bridge, and "vs cmp", the median over the runs of this build's
+rate / that build's in the run next to it (a change measured against the
+code before it on the same loaded machine). us/msg is each bridge
+process's CPU time per message in a run (all threads, from
+/proc/PID/task/*/schedstat; median), cmp/us the median per pair of runs
+of the compared build's CPU time / this build's (> 1: this build uses
+less).
 
 Memory: e2e-bridge's VmRSS and VmHWM (/proc/PID/status) after start-up and
 after each tenth of --memory messages (out, QoS 1, 64 B) in one process.
@@ -148,13 +164,23 @@ class Bench:
         argv = [self.bridge_bin, "-c", self.conf]
         if callgrind:
             argv = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
-                    "--compress-strings=no",
-                    "--compress-pos=no", "--callgrind-out-file="
+                    "--cache-sim=%s" % ("yes" if self.a.cache_sim else "no"),
+                    "--callgrind-out-file="
                     + os.path.join(self.dir, "callgrind.out.%p")] + argv
+        env = None
+        if callgrind and self.a.gather:
+            # Messages gather in the queue while the main thread waits, as
+            # at full speed (tests/bench/gather_wake.c).
+            shim = os.path.join(self.a.builddir, "tests", "bench", ".libs",
+                                "libgatherwake.so")
+            if not os.access(shim, os.R_OK):
+                sys.exit("bench_bridge: %s not built" % shim)
+            env = dict(os.environ, LD_PRELOAD=shim,
+                       E2E_GATHER_MS=str(self.a.gather))
         self.err = open(os.path.join(self.dir, "bridge.err"), "wb")
         self.bridge = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL,
-                                       stderr=self.err)
+                                       stderr=self.err, env=env)
         deadline = time.monotonic() + 60
         while b"event=ready" not in open(self.err.name, "rb").read():
             if time.monotonic() > deadline or self.bridge.poll() is not None:
@@ -285,16 +311,29 @@ class Bench:
                   "this build / that one: vs cmp)" % a.compare)
         print("%-4s %4s %3s %10s %10s %10s %7s" % (
             "dir", "size", "QoS", "direct", "mosquitto", "e2e-bridge",
-            "ratio") + (" %10s %9s %7s" % ("cmp", "cmp ratio", "vs cmp")
-                        if a.compare else ""))
+            "ratio") + (" %10s %9s %7s %6s %6s %7s" % (
+                "cmp", "cmp ratio", "vs cmp", "us/msg", "cmp us", "cmp/us")
+                        if a.compare else " %6s" % "us/msg"))
         for d in a.dirs:
             for size in a.sizes:
                 for q in a.qos:
                     got = {i: [] for i in impls}
-                    for _ in range(a.runs):
-                        for impl in impls:
+                    cpu = {"e2e": [], "cmp": []}
+                    pids = {"e2e": self.bridge.pid}
+                    if a.compare:
+                        pids["cmp"] = self.compared.pid
+                    for r in range(a.runs):
+                        order = list(impls)
+                        if a.compare and r % 2:  # each build first in turn
+                            i, j = order.index("e2e"), order.index("cmp")
+                            order[i], order[j] = order[j], order[i]
+                        for impl in order:
+                            t0 = cpu_ns(pids[impl]) if impl in pids else 0
                             got[impl].append(self.run(d, impl, q, size,
                                                       a.messages))
+                            if impl in pids:
+                                cpu[impl].append((cpu_ns(pids[impl]) - t0)
+                                                 / 1e3 / a.messages)
                     med = {}
                     for impl, v in got.items():
                         med[impl] = (None if None in v
@@ -320,6 +359,16 @@ class Bench:
                             fmt("cmp"), ratio("cmp", "mosq"),
                             "%.2f" % statistics.median(pairs)
                             if pairs else "-")
+                        # CPU of each bridge process per message (all its
+                        # threads, from schedstat), and cmp / this build
+                        # per pair of runs: > 1, this build uses less.
+                        line += " %6.2f %6.2f %7.3f" % (
+                            statistics.median(cpu["e2e"]),
+                            statistics.median(cpu["cmp"]),
+                            statistics.median(y / x for x, y in zip(
+                                cpu["e2e"], cpu["cmp"])))
+                    else:
+                        line += " %6.2f" % statistics.median(cpu["e2e"])
                     print(line, flush=True)
 
     def memory(self):
@@ -443,22 +492,41 @@ class Bench:
                               (v >= 0.5 or "strace" not in what)),
                              reverse=True)
                 ir = got[d, size, q, "ir"] if impl == "e2e" else None
+                th = ir["thread"] if ir else {}
                 print("%-4s %4d %3d %-28s %8.1f %6.2f %6.1f %8s  %s" % (
                     d, size, q, "e2e-bridge" if impl == "e2e" else
                     "local mosquitto (its bridge)", sc.get("total", 0),
                     pc["ctxsw"], pc["cpu"] * 1e6,
-                    "-" if ir is None else "%.0f" % sum(ir.values()),
+                    "-" if not ir else "%.0f" % sum(
+                        v.get("Ir", 0) for v in th.values()),
                     " ".join("%s %.2f" % (k, v) for v, k in top)),
                     flush=True)
-                if ir:
-                    print("%-4s %4d %3d %-28s %s" % (
-                        d, size, q, "  instructions by thread",
-                        " ".join("%s %.0f" % (t, ir[t])
-                                 for t in sorted(ir))), flush=True)
+                if not ir:
+                    continue
+                print("%-4s %4d %3d %-28s %s" % (
+                    d, size, q, "  instructions by thread",
+                    " ".join("%s %.0f" % (t, th[t].get("Ir", 0))
+                             for t in sorted(th))), flush=True)
+                if not self.a.cache_sim:
+                    continue
+                print("%-4s %4d %3d %-28s %.1f: %s" % (
+                    d, size, q, "  I1 misses, by thread",
+                    sum(v.get("I1mr", 0) for v in th.values()),
+                    " ".join("%s %.1f" % (t, th[t].get("I1mr", 0))
+                             for t in sorted(th))), flush=True)
+                ob = ir["object"]
+                for o in sorted(ob, key=lambda o: -ob[o].get("I1mr", 0)):
+                    if ob[o].get("Ir", 0) >= 1 or ob[o].get("I1mr", 0) >= .1:
+                        print("%-4s %4d %3d     %-24s Ir %8.0f  I1mr %6.1f"
+                              % (d, size, q, o[:24], ob[o].get("Ir", 0),
+                                 ob[o].get("I1mr", 0)), flush=True)
 
     def instructions(self, d, q, size, n):
         """e2e-bridge's instructions per message (it runs under callgrind):
-        the difference of n and 5 n messages over 4 n."""
+        the difference of n and 5 n messages over 4 n, by thread; with
+        --cache-sim also the I1 misses (I1mr), and both by object
+        (library) of the whole process: {"thread": {t: {event: v}},
+        "object": {obj: {event: v}}}."""
         def total(k):
             subprocess.run(["callgrind_control", "-z", str(self.bridge.pid)],
                            check=True, stdout=subprocess.DEVNULL,
@@ -469,7 +537,7 @@ class Bench:
             subprocess.run(["callgrind_control", "-d", str(self.bridge.pid)],
                            check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
-            ir = {}
+            per = {"thread": {}, "object": {}}
             for name in set(os.listdir(self.dir)) - before:
                 if name.startswith("callgrind.out"):
                     path = os.path.join(self.dir, name)
@@ -477,9 +545,10 @@ class Bench:
                     # the main thread, then Paho's in the order it made
                     # them.
                     t = name.rsplit("-", 1)[1] if "-" in name else "01"
-                    for line in open(path, errors="replace"):
-                        if line.startswith("summary:"):
-                            ir[t] = ir.get(t, 0) + int(line.split()[1])
+                    summary, objects = callgrind_file(path)
+                    add_events(per["thread"].setdefault(t, {}), summary)
+                    for o, ev in objects.items():
+                        add_events(per["object"].setdefault(o, {}), ev)
                     if self.a.callgrind_dir:  # for callgrind_annotate
                         os.replace(path, os.path.join(
                             self.a.callgrind_dir, "callgrind.%s-%d-q%d-%d%s"
@@ -487,25 +556,83 @@ class Bench:
                                if "-" in name else "")))
                     else:
                         os.unlink(path)
-            return ir
+            return per
 
         lo, hi = total(n), total(5 * n)
-        return {t: (hi[t] - lo.get(t, 0)) / (4.0 * n) for t in hi}
+        return {part: {key: {e: (v - lo[part].get(key, {}).get(e, 0))
+                             / (4.0 * n) for e, v in ev.items()}
+                       for key, ev in hi[part].items()}
+                for part in hi}
+
+
+def add_events(into, ev):
+    for e, v in ev.items():
+        into[e] = into.get(e, 0) + v
+
+
+def callgrind_file(path):
+    """The summary ({event: count}) of one callgrind output file, and its
+    self cost by object (ob=, the basename): the cost lines of each
+    function, less those that follow a calls= line (the inclusive cost of
+    a call)."""
+    events, summary, objects, names = None, {}, {}, {}
+    ob, after_call = "?", False
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[:1]
+            if c.isdigit() or c in "+-*":
+                if after_call:
+                    after_call = False
+                    continue
+                w = line.split()
+                cost = objects.setdefault(ob, [0] * len(events))
+                for i, x in enumerate(w[1:len(events) + 1]):
+                    cost[i] += int(x)
+            elif line.startswith("ob="):
+                # Compressed: "(id) name" the first time, "(id)" after.
+                m = re.match(r"\((\d+)\)\s*(.*)", line[3:].strip())
+                if m and m.group(2):
+                    names[m.group(1)] = m.group(2)
+                name = names.get(m.group(1), "?") if m else line[3:].strip()
+                ob = os.path.basename(name) or "?"
+            elif line.startswith("cob="):  # names it for later ob= lines
+                m = re.match(r"\((\d+)\)\s*(.+)", line[4:].strip())
+                if m:
+                    names[m.group(1)] = m.group(2)
+            elif line.startswith("calls="):
+                after_call = True
+            elif line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith("summary:"):
+                summary = dict(zip(events, (int(x) for x in
+                                            line.split()[1:])))
+    return summary, {o: dict(zip(events, v)) for o, v in objects.items()}
+
+
+def each_task(pid, name):
+    """The text of /proc/PID/task/*/name, one thread after the other."""
+    task = "/proc/%d/task" % pid
+    for t in os.listdir(task):
+        try:
+            with open(os.path.join(task, t, name)) as f:
+                yield f.read()
+        except FileNotFoundError:  # a thread that just ended
+            pass
+
+
+def cpu_ns(pid):
+    """CPU time of all of pid's threads so far, ns (schedstat)."""
+    return sum(int(text.split()[0]) for text in each_task(pid, "schedstat"))
 
 
 def proc_counts(pid):
     """Context switches of all of pid's threads, and its CPU seconds."""
     ctx = 0
-    task = "/proc/%d/task" % pid
-    for t in os.listdir(task):
-        try:
-            with open(os.path.join(task, t, "status")) as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches:",
-                                        "nonvoluntary_ctxt_switches:")):
-                        ctx += int(line.split()[1])
-        except FileNotFoundError:  # a thread that just ended
-            pass
+    for text in each_task(pid, "status"):
+        for line in text.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:",
+                                "nonvoluntary_ctxt_switches:")):
+                ctx += int(line.split()[1])
     with open("/proc/%d/stat" % pid) as f:
         w = f.read().rsplit(")", 1)[1].split()
     cpu = (int(w[11]) + int(w[12])) / os.sysconf("SC_CLK_TCK")
@@ -529,6 +656,13 @@ def main():
     ap.add_argument("--counts", default="strace,proc,callgrind",
                     help="--counted: which of strace (or perf: its "
                     "tracepoints, lighter), proc, callgrind")
+    ap.add_argument("--cache-sim", action="store_true",
+                    help="--counts callgrind: simulate the caches too, "
+                    "I1 misses by thread and by object")
+    ap.add_argument("--gather", type=int, default=0, metavar="MS",
+                    help="--counts callgrind: the main thread, woken, "
+                    "sleeps MS ms so that messages gather as at full "
+                    "speed (tests/bench/gather_wake.c)")
     ap.add_argument("--callgrind-dir", metavar="DIR",
                     help="--counted: keep e2e-bridge's callgrind dumps there")
     ap.add_argument("--compare", metavar="BUILDDIR",

@@ -85,8 +85,8 @@ class BridgeCase(unittest.TestCase):
                     "keyring %s\n" % self.keyring + text)
         return path
 
-    def start(self, conf, *args):
-        p = Proc([*WRAPPER, BRIDGE, "-c", conf, *args])
+    def start(self, conf, *args, env=None):
+        p = Proc([*WRAPPER, BRIDGE, "-c", conf, *args], env=env)
         self.addCleanup(self.stopped, p)
         p.wait_stderr("event=ready ")
         return p
@@ -352,6 +352,86 @@ class OutThenIn(BridgeCase):
         dest.subscribe("#")
         spy.publish("site7/oven", env)
         self.assertEqual(dest.next_message()[:2], ("site7/oven", b"hot"))
+
+
+class Turns(BridgeCase):
+    """The main thread opens or seals every message it takes at once, then
+    publishes them all (docs/BRIDGE.md section 4): in a burst, refusals and
+    duplicates within the same turn, order, QoS and retain are kept. The
+    bridges run with tests/bench/gather_wake.c preloaded, which has the
+    main thread wait 300 ms after each wake-up, so that a burst is taken
+    in one turn."""
+
+    brokers = ("a", "remote", "b")
+    GATHER = os.path.join(BUILD, "tests", "bench", ".libs",
+                          "libgatherwake.so")
+
+    def start_gathering(self, conf):
+        if not os.path.exists(self.GATHER):
+            self.skipTest("%s not built" % self.GATHER)
+        return self.start(conf, env=dict(os.environ, LD_PRELOAD=self.GATHER,
+                                         E2E_GATHER_MS="300"))
+
+    def test_a_burst_in_one_turn_keeps_order_and_refuses_each_forgery(self):
+        spy = self.raw("remote")
+        spy.subscribe("d/#")
+        pub = subprocess.run(
+            [PUB, "-h", self.b["remote"].host, "-p",
+             str(self.b["remote"].port), "-t", "d/a", "-q", "1", "-l",
+             "-K", self.keyring], input=b"".join(
+                 b"g%d\n" % i for i in range(30)), timeout=BOUND,
+            capture_output=True)
+        self.assertEqual(pub.returncode, 0, pub.stderr)
+        envs = [spy.next_message()[1] for _ in range(30)]
+        kept = []
+        for i in (1, 2):  # sealed retained, then cleared on remote
+            self.seal("remote", "d/r%d" % i, "kept%d" % i, "-r", "-q", "1")
+            kept.append(spy.next_message()[1])
+            spy.publish("d/r%d" % i, b"", retain=True)
+            self.assertEqual(spy.next_message()[:2], ("d/r%d" % i, b""))
+        bridge = self.start_gathering(self.config("in d/# 1\n", local="b"))
+        local = self.watch("b", "d/#", 32)
+        burst, refusals = [], []
+        for i, env in enumerate(envs):
+            burst.append(("d/a", env, i % 2, False))
+            if i % 10 == 3:  # the one before, again: within the turn
+                burst.append(("d/a", envs[i - 1], 1, False))
+                refusals.append(("d/a", "replay"))
+            if i % 10 == 6:  # the next one, moved to another topic
+                burst.append(("d/b", envs[i + 1], 0, False))
+                refusals.append(("d/b", "bad-tag"))
+            if i % 10 == 9:
+                burst.append(("d/a", b"plain", 0, False))
+                refusals.append(("d/a", "not-e2e"))
+        # Retained as the envelopes say, whatever the flag of the copy.
+        burst += [("d/r1", kept[0], 1, True), ("d/r2", kept[1], 0, False)]
+        for topic, payload, qos, retain in burst:
+            spy.publish(topic, payload, qos=qos, retain=retain)
+        self.assertEqual(self.seen(local),
+                         ["0 %d d/a g%d" % (i % 2, i) for i in range(30)] +
+                         ["0 1 d/r1 kept1", "0 0 d/r2 kept2"])
+        lines = bridge.wait_stderr("event=refused ", len(refusals))
+        for line, (topic, reason) in zip(lines, refusals):
+            self.assertTrue(line.startswith(
+                "event=refused topic=%s rule=\"in d/#\" reason=%s "
+                % (topic, reason)), line)
+        later = self.watch("b", "d/#", 2)
+        self.assertEqual(self.seen(later),
+                         ["1 1 d/r1 kept1", "1 0 d/r2 kept2"])
+
+    def test_a_burst_out_and_back_keeps_order_and_qos(self):
+        self.start_gathering(self.config("out d/# 1\n", "out.conf",
+                                         local="a"))
+        # "in" one message at a time: what reaches b is the order of
+        # remote, that is of the turns of "out".
+        self.start(self.config("in d/# 1\n", "in.conf", local="b"))
+        local = self.watch("b", "d/#", 40)
+        src = self.raw("a")
+        for i in range(40):
+            src.publish("d/t%d" % (i % 3), b"m%d" % i, qos=i % 2)
+        self.assertEqual(self.seen(local),
+                         ["0 %d d/t%d m%d" % (i % 2, i % 3, i)
+                          for i in range(40)])
 
 
 class Config(unittest.TestCase):
