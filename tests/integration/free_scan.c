@@ -43,20 +43,19 @@ __attribute__((constructor)) static void free_scan_init(void)
 	marker_len = n / 2;
 	with_backtrace = getenv("E2E_TEST_BACKTRACE") != NULL;
 	report_fd =
-	    open(report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		open(report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
 static void scan(void *p)
 {
 	static const char line[] = "a freed heap block held the marker\n";
 
-	if (report_fd < 0 || !p)
+	if (report_fd < 0 || !p ||
+	    !memmem(p, malloc_usable_size(p), marker, marker_len))
 		return;
-	if (memmem(p, malloc_usable_size(p), marker, marker_len) &&
-	    write(report_fd, line, sizeof line - 1) < 0)
+	if (write(report_fd, line, sizeof line - 1) < 0)
 		_exit(99); /* a report that cannot be written fails the test */
-	if (with_backtrace && memmem(p, malloc_usable_size(p), marker,
-				     marker_len)) {
+	if (with_backtrace) {
 		void *frames[32];
 		backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
 	}
