@@ -21,19 +21,9 @@ struct e2e_trust {
 	size_t count, cap;
 };
 
-/* One topic level ends at '/' or at the end of the string (or at stop). */
-static size_t level_len(const char *s, const char *end)
-{
-	const char *p = s;
-
-	while (p < end && *p != '/')
-		p++;
-	return (size_t)(p - s);
-}
-
 /* Validate the filter s[0..n): '+' only as a whole level, '#' only as the
- * whole last level, no ',' and no NUL. One pass (every message's
- * subscription check runs it). */
+ * whole last level, no ',' and no NUL. matches() below checks the same
+ * rules as it walks a filter. */
 static int check_filter(const char *s, size_t n)
 {
 	if (n == 0 || n > 65535)
@@ -58,31 +48,49 @@ E2E_API int e2e_filter_check(const char *filter)
 	return check_filter(filter, strlen(filter));
 }
 
-/* MQTT matching of topic against the filter f[0..n). */
-static int matches(const char *f, size_t n, const char *topic)
+/*
+ * MQTT matching of topic against the filter f[0..n), checking the filter on
+ * the way: one pass over both strings (this runs for every message a
+ * receiver opens). It returns 1 only after walking the whole filter, every
+ * level of which it checked as check_filter() does, so a malformed filter
+ * matches nothing, as if it had been checked first.
+ */
+static int matches(const char *f, size_t n, const char *t)
 {
-	const char *fend = f + n, *tend = topic + strlen(topic);
-	const char *t = topic;
+	/* The bytes that end a literal run of a filter's level. */
+	static const uint8_t special[256] = {
+		['/'] = 1, ['+'] = 1, ['#'] = 1, [','] = 1};
+	const char *fend = f + n;
 
+	if (n == 0 || n > 65535 || *t == '\0')
+		return 0;
 	/* Wildcards at the first level never match topics starting with '$'
 	 * (MQTT 3.1.1, section 4.7.2). */
 	if (*t == '$' && (*f == '+' || *f == '#'))
 		return 0;
 	for (;;) {
-		size_t fl = level_len(f, fend), tl = level_len(t, tend);
-		if (fl == 1 && *f == '#')
-			return 1; /* the rest, parent level included */
-		if (!(fl == 1 && *f == '+') &&
-		    (fl != tl || memcmp(f, t, fl) != 0))
-			return 0;
-		f += fl;
-		t += tl;
-		if (f == fend && t == tend)
-			return 1;
+		/* f and t are at the start of a level. '#' matches the rest,
+		 * parent level included. */
+		if (f < fend && *f == '#')
+			return f + 1 == fend;
+		if (f < fend && *f == '+' && (f + 1 == fend || f[1] == '/')) {
+			f++;
+			while (*t != '/' && *t != '\0')
+				t++;
+		} else {
+			while (f < fend && *f == *t && !special[(uint8_t)*f])
+				f++, t++;
+			/* A different byte, or a wildcard or ',' inside a
+			 * level. */
+			if (f < fend && *f != '/')
+				return 0;
+			if (*t != '/' && *t != '\0')
+				return 0; /* the topic's level is longer */
+		}
 		if (f == fend)
-			return 0;
+			return *t == '\0';
 		/* "a/#" matches "a": the filter continues with "/#" only. */
-		if (t == tend)
+		if (*t == '\0')
 			return fend - f == 2 && f[1] == '#';
 		f++;
 		t++;
@@ -91,14 +99,9 @@ static int matches(const char *f, size_t n, const char *topic)
 
 E2E_API int e2e_topic_matches(const char *filter, const char *topic)
 {
-	size_t n;
-
-	if (filter == NULL || topic == NULL || *topic == '\0')
+	if (filter == NULL || topic == NULL)
 		return 0;
-	n = strlen(filter);
-	if (check_filter(filter, n) != E2E_OK)
-		return 0;
-	return matches(filter, n, topic);
+	return matches(filter, strlen(filter), topic);
 }
 
 /* The filter of a subscription: "$share/GROUP/FILTER" gives FILTER (MQTT 5,
@@ -109,7 +112,7 @@ static const char *subscription_filter(const char *s)
 	static const char share[] = "$share/";
 	const char *group = s + sizeof share - 1, *p;
 
-	if (strncmp(s, share, sizeof share - 1) != 0)
+	if (s[0] != '$' || strncmp(s, share, sizeof share - 1) != 0)
 		return s;
 	for (p = group; *p != '/'; p++)
 		if (*p == '\0' || *p == '+' || *p == '#')
@@ -292,8 +295,7 @@ const uint8_t *e2e__trust_lookup(const e2e_trust *t, uint64_t signer_id,
 	while (f < end && !*allowed) {
 		const char *comma = memchr(f, ',', (size_t)(end - f));
 		const char *stop = comma ? comma : end;
-		*allowed =
-			*topic != '\0' && matches(f, (size_t)(stop - f), topic);
+		*allowed = matches(f, (size_t)(stop - f), topic);
 		f = stop + 1;
 	}
 	return s->pk;

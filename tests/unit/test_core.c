@@ -294,6 +294,149 @@ static void invalid_filters_are_refused_and_never_match(void **state)
 	assert_false(e2e_topic_matches("a/b#", "a/b#"));
 }
 
+/*
+ * The reference model of MQTT matching, written for clarity, not speed:
+ * split both strings into levels, refuse an invalid filter outright, then
+ * compare level by level (MQTT 3.1.1 section 4.7).
+ */
+#define MODEL_LEVELS 16
+
+static size_t model_split(const char *s, const char *lv[], size_t len[])
+{
+	size_t n = 0;
+
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t l = slash != NULL ? (size_t)(slash - s) : strlen(s);
+		lv[n] = s;
+		len[n++] = l;
+		if (slash == NULL)
+			return n;
+		s = slash + 1;
+	}
+}
+
+static int model_filter_valid(const char *f)
+{
+	const char *lv[MODEL_LEVELS];
+	size_t len[MODEL_LEVELS], n, i, j;
+
+	if (*f == '\0' || strchr(f, ',') != NULL)
+		return 0;
+	n = model_split(f, lv, len);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < len[i]; j++) {
+			char c = lv[i][j];
+			if (c == '+' && len[i] != 1)
+				return 0;
+			if (c == '#' && (len[i] != 1 || i + 1 != n))
+				return 0;
+		}
+	return 1;
+}
+
+static int model_matches(const char *f, const char *t)
+{
+	const char *fl[MODEL_LEVELS], *tl[MODEL_LEVELS];
+	size_t flen[MODEL_LEVELS], tlen[MODEL_LEVELS], fn, tn, i;
+
+	if (!model_filter_valid(f) || *t == '\0')
+		return 0;
+	if (t[0] == '$' && (f[0] == '+' || f[0] == '#'))
+		return 0;
+	fn = model_split(f, fl, flen);
+	tn = model_split(t, tl, tlen);
+	for (i = 0; i < fn; i++) {
+		if (flen[i] == 1 && fl[i][0] == '#')
+			return 1; /* the parent level too: "a/#" matches "a" */
+		if (i == tn)
+			return 0;
+		if (flen[i] == 1 && fl[i][0] == '+')
+			continue;
+		if (flen[i] != tlen[i] || memcmp(fl[i], tl[i], flen[i]) != 0)
+			return 0;
+	}
+	return fn == tn;
+}
+
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
+}
+
+/* A short random string over alphabet. */
+static void random_name(uint64_t *x, const char *alphabet, char *out,
+			size_t max)
+{
+	size_t n = (size_t)(next_random(x) % (max + 1)), i;
+
+	for (i = 0; i < n; i++)
+		out[i] = alphabet[next_random(x) % strlen(alphabet)];
+	out[n] = '\0';
+}
+
+/* A filter made from topic t: some levels become '+', or the rest '#'. */
+static void filter_from(uint64_t *x, const char *t, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (;;) {
+		size_t l = strcspn(t, "/");
+		uint64_t r = next_random(x) % 8;
+		if (r == 0) {
+			snprintf(out + o, cap - o, "#");
+			return;
+		}
+		if (r == 1) {
+			out[o++] = '+';
+		} else {
+			memcpy(out + o, t, l);
+			o += l;
+		}
+		if (t[l] == '\0')
+			break;
+		out[o++] = '/';
+		t += l + 1;
+	}
+	out[o] = '\0';
+}
+
+static void topic_matching_agrees_with_a_reference_model(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	char f[20], t[10], share[30];
+	long matched = 0, i;
+
+	(void)state;
+	for (i = 0; i < 300000; i++) {
+		int want, got;
+
+		/* Topics over the characters that matter, and filters either
+		 * as random or made from the topic (so that half match). */
+		random_name(&x, "ab/$+#,", t, 8);
+		if (next_random(&x) % 2)
+			random_name(&x, "ab/+#$,", f, 8);
+		else
+			filter_from(&x, t, f, sizeof f);
+		want = model_matches(f, t);
+		got = e2e_topic_matches(f, t);
+		if (got != want)
+			fail_msg("filter \"%s\" topic \"%s\": %d, the model "
+				 "says %d",
+				 f, t, got, want);
+		/* The same filter behind a valid share name. */
+		snprintf(share, sizeof share, "$share/g/%s", f);
+		if (e2e_subscription_matches(share, t) != want)
+			fail_msg("subscription \"%s\" topic \"%s\": the model "
+				 "says %d",
+				 share, t, want);
+		matched += want;
+	}
+	/* Both verdicts are common. */
+	assert_true(matched > 30000 && matched < 270000);
+}
+
 /* ---- trust ----------------------------------------------------------- */
 
 static void trust_allows_a_signer_only_on_its_filters(void **state)
@@ -459,6 +602,7 @@ int main(void)
 		cmocka_unit_test(topic_filters_match_as_mqtt_specifies),
 		cmocka_unit_test(subscriptions_match_by_their_filter),
 		cmocka_unit_test(invalid_filters_are_refused_and_never_match),
+		cmocka_unit_test(topic_matching_agrees_with_a_reference_model),
 		cmocka_unit_test(trust_allows_a_signer_only_on_its_filters),
 		cmocka_unit_test(
 			trust_refuses_duplicate_signers_and_bad_filters),
