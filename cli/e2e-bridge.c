@@ -782,33 +782,38 @@ static void ready_out(struct bridge *b, struct ready *p, uint8_t *buf,
 	p->retained = it->retained;
 }
 
-/* Phase 2: each message phase 1 made ready, published in order. */
+/* local -> remote, sealed: the envelope (len bytes) on remote. */
+static void publish_out(struct bridge *b, const struct item *it,
+			const struct bridge_rule *r, const char *to,
+			const uint8_t *env, size_t len)
+{
+	int qos = min_qos(it->qos, r->qos);
+
+	if (publish(b, b->remote, it, to, env, len, qos, it->retained) == 0) {
+		b->sealed++;
+		ops_delivered(b, it, r, to, it->len, qos, it->retained);
+	} else {
+		b->failed++;
+		ops_failed(b, it, "publish", "remote refused the publication");
+	}
+}
+
+/* Phase 2: each message phase 1 made ready, published in order, then
+ * wiped: an opened payload is clear, and so is a mac-suite envelope's. */
 static void publish_ready(struct bridge *b, struct ready *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct item *it = p[i].it;
-		const struct bridge_rule *r = p[i].r;
 		uint8_t *data = b->buf + p[i].at;
 		const char *to = (const char *)b->buf + p[i].topic_at;
-		int qos;
 
-		if (!r)
+		if (!p[i].r)
 			continue;
-		if (it->dir == BRIDGE_IN) {
-			publish_in(b, it, r, to, data, p[i].len, p[i].retained);
-			sodium_memzero(data, p[i].len);
-			continue;
-		}
-		qos = min_qos(it->qos, r->qos);
-		if (publish(b, b->remote, it, to, data, p[i].len, qos,
-			    it->retained) == 0) {
-			b->sealed++;
-			ops_delivered(b, it, r, to, it->len, qos, it->retained);
-		} else {
-			b->failed++;
-			ops_failed(b, it, "publish",
-				   "remote refused the publication");
-		}
+		if (p[i].it->dir == BRIDGE_IN)
+			publish_in(b, p[i].it, p[i].r, to, data, p[i].len,
+				   p[i].retained);
+		else
+			publish_out(b, p[i].it, p[i].r, to, data, p[i].len);
+		sodium_memzero(data, p[i].len);
 	}
 }
 
