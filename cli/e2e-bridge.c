@@ -701,6 +701,7 @@ static int seal_out(struct bridge *b, const char *remote, const struct item *it,
 struct ready {
 	struct item *it;
 	const struct bridge_rule *r;
+	size_t need; /* its room in b->buf: ready_need */
 	size_t at, len, topic_at;
 	int retained; /* in: as e2e_open found it */
 };
@@ -727,24 +728,27 @@ static void ready_in(struct bridge *b, struct ready *p, uint8_t *buf,
 	e2e_receiver rcv = b->rcv;
 	int rc;
 
+	p->r = NULL;
+	if (!buf) { /* not judged: the guard does not hold it */
+		b->failed++;
+		ops_failed(b, it, "out-of-memory", "cannot open");
+		journal_done(b, it->jid);
+		return;
+	}
 	/* Accepted once before a crash (its O mark): the guard may already
 	 * hold it; everything else is checked again. */
 	if (it->opened)
 		rcv.guard = NULL;
 	if (memchr(it->topic, '\0', it->topic_len))
 		rc = E2E_ERR_TOPIC; /* a NUL inside the topic name */
-	else if (!buf)
-		rc = E2E_ERR_NOMEM;
 	else
 		rc = e2e_open(&rcv, it->topic, it->payload, it->len,
 			      it->retained ? E2E_DELIVERY_RETAINED : 0, buf,
 			      cap, &p->len, &info);
 	p->retained = info.retained;
-	if (!judge_in(b, it, rc, &p->r, buf ? (char *)buf + cap : NULL,
-		      to_cap)) {
+	if (!judge_in(b, it, rc, &p->r, (char *)buf + cap, to_cap)) {
 		p->r = NULL;
-		if (buf)
-			sodium_memzero(buf, p->len);
+		sodium_memzero(buf, p->len);
 	}
 }
 
@@ -845,21 +849,18 @@ static void bridge_turn(struct bridge *b, struct item *const *its, size_t n)
 		if (unspill(b, its[i]))
 			journal_done(b, its[i]->jid);
 		else
-			p[k++] = (struct ready){.it = its[i]};
+			p[k++] = (struct ready){.it = its[i],
+						.need = ready_need(its[i], pm)};
 	for (size_t i = 0, end; i < k; i = end) {
-		size_t total = ready_need(p[i].it, pm);
+		size_t total = p[i].need;
 		int nomem;
 
-		for (end = i + 1; end < k; end++) {
-			size_t need = ready_need(p[end].it, pm);
-
-			if (total + need > RUN_BYTES)
-				break;
-			total += need;
-		}
+		for (end = i + 1; end < k && total + p[end].need <= RUN_BYTES;
+		     end++)
+			total += p[end].need;
 		nomem = buffer_room(b, total);
 		for (size_t j = i, at = 0; j < end; j++) {
-			size_t need = ready_need(p[j].it, pm);
+			size_t need = p[j].need;
 			size_t to_cap = p[j].it->topic_len + pm + 1;
 			uint8_t *buf = nomem ? NULL : b->buf + at;
 

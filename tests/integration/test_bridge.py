@@ -952,6 +952,79 @@ class Wake(BridgeCase):
                          ["0 1 s/t m%d" % i for i in range(n)])
 
 
+class OutOfMemory(BridgeCase):
+    """A message the bridge has no memory for is not bridged, and says so:
+    one `failed reason=out-of-memory` line and one count on its rule, on
+    either side; the guard has not seen it, nothing of it reaches the other
+    side, and the bridge goes on with the next message. The bridge runs with
+    tests/integration/fail_alloc.c preloaded: while the file ARM exists,
+    malloc() of 16 KiB or more on its main thread, where a turn's buffer is
+    made, returns NULL."""
+
+    FAIL_ALLOC = os.path.join(BUILD, "tests", "integration", ".libs",
+                              "libfailalloc.so")
+    BIG = 20000
+
+    def test_a_message_without_memory_is_failed_by_name_and_the_next_goes(
+            self):
+        if not os.path.exists(self.FAIL_ALLOC):
+            if os.environ.get("LIBE2E_TEST_STRICT") == "1":
+                self.fail("%s not built" % self.FAIL_ALLOC)
+            self.skipTest("%s not built" % self.FAIL_ALLOC)
+        arm = self.path("arm")
+        metrics = self.path("metrics.prom")
+        bridge = self.start(
+            self.config('metrics_interval 1\nin s/# 1\n'
+                        'out c/# 1 "" fleet/\n'), "--metrics", metrics,
+            env=dict(os.environ, LD_PRELOAD=self.FAIL_ALLOC,
+                     E2E_TEST_FAIL_OVER="16384", E2E_TEST_FAIL_ARM=arm))
+        local = self.raw("local")
+        local.subscribe("s/#")
+        remote = self.raw("remote")
+        remote.subscribe("fleet/#")
+        app = self.raw("local")
+
+        def both(payload, topic_in, topic_out):
+            self.seal("remote", topic_in, payload, "-q", "1")
+            app.publish(topic_out, payload.encode(), qos=1)
+
+        both("before", "s/a", "c/a")
+        self.assertEqual(local.next_message(timeout=BOUND)[:2],
+                         ("s/a", b"before"))
+        self.assertEqual(remote.next_message(timeout=BOUND)[0], "fleet/c/a")
+        open(arm, "w").close()
+        both("x" * self.BIG, "s/big", "c/big")
+        for side, topic, rule in (("remote", "s/big", "in s/#"),
+                                  ("local", "c/big", "out c/#")):
+            line = bridge.wait_stderr("event=failed topic=%s " % topic)[0]
+            self.assertIn(" side=%s rule=\"%s\" reason=out-of-memory " %
+                          (side, rule), line)
+        os.unlink(arm)
+        both("after", "s/a", "c/a")
+        self.assertEqual(local.next_message(timeout=BOUND)[:2],
+                         ("s/a", b"after"))
+        self.assertEqual(remote.next_message(timeout=BOUND)[0], "fleet/c/a")
+        deadline = time.monotonic() + BOUND
+        want = ('e2e_bridge_failed_total{rule="in s/#",'
+                'reason="out-of-memory"} 1')
+        while time.monotonic() < deadline:
+            with open(metrics) if os.path.exists(metrics) else \
+                    open(os.devnull) as f:
+                text = f.read()
+            if want in text:
+                break
+            time.sleep(0.2)
+        self.assertIn(want, text)
+        self.assertIn('e2e_bridge_failed_total{rule="out c/#",'
+                      'reason="out-of-memory"} 1', text)
+        self.assertNotIn("e2e_bridge_refused_total{", text)
+        self.stopped(bridge)
+        stopped = bridge.wait_stderr("event=stopped ")[0]
+        self.assertIn(" delivered=2 ", stopped)
+        self.assertIn(" sealed=2 ", stopped)
+        self.assertIn(" failed=2", stopped)
+
+
 class Mqtt5Options(BridgeCase):
     """MQTT 5 subscription options: no-local (the bridge never gets its
     own publications back) and retain-as-published on local."""
