@@ -36,7 +36,10 @@ publisher and subscriber allow.
 
 Each run starts mosquitto_sub -C N on the destination, waits for its
 SUBACK, then times the publisher sending N messages until the subscriber
-has all N (it exits). msg/s is N / that time, the median of --runs runs;
+has all N (it exits). msg/s is N / that time, the median of --runs runs
+(200 000 messages a run by default: a run of 20 000 lasts a quarter of a
+second, and the first message's way across two brokers and the last one's
+drain weigh on it; docs/PERFORMANCE.md);
 for each size and QoS the implementations alternate run by run. ratio is
 e2e-bridge / mosquitto's bridge. A run whose subscriber got fewer than N
 in 120 s is reported as lost.
@@ -643,7 +646,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--builddir", default=".")
     ap.add_argument("--messages", type=int, default=None,
-                    help="per run (default 20000; --counted: 5000)")
+                    help="per run (default 200000; --counted: 5000)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="64,1024")
     ap.add_argument("--qos", default="0,1")
@@ -673,7 +676,7 @@ def main():
     if a.quick:
         a.messages, a.runs, a.memory = 5000, 1, 100000
     if a.messages is None and not a.counted:
-        a.messages = 20000
+        a.messages = 200000
     a.builddir = os.path.abspath(a.builddir)
     a.sizes = [int(x) for x in a.sizes.split(",")]
     a.qos = [int(x) for x in a.qos.split(",")]
